@@ -1,0 +1,293 @@
+// Verilog text for IR expressions, exact to the bit. Because every operator's operands
+// already have the operation's width (see value.ts), Verilog's context-width rules never
+// extend anything; what remains are three Verilog traps handled here:
+//   - a slice of an expression is not legal Verilog: push the slice into the operands when
+//     the low bits only depend on low bits (add, sub, mul, shl, bitwise, mux, cat, ext),
+//     otherwise go through a named intermediate wire;
+//   - signedness propagates into context-determined operands, so `$signed(a) >>> b` is
+//     wrapped in a concatenation to keep it arithmetic in an unsigned context;
+//   - bits of an intermediate wire nobody reads would trip Verilator's UNUSEDSIGNAL, so
+//     they are folded into an `unused_*` wire (Verilator's documented convention).
+
+import { type Value } from './value.ts';
+import { type Signal } from './ir.ts';
+import { sanitize } from './names.ts';
+
+export interface TempWire {
+  readonly name: string;
+  readonly value: Value;
+  readonly text: string;
+  /** Bits read by some slice (undefined = read whole). */
+  usedBits: boolean[] | undefined;
+  wholeUse: boolean;
+}
+
+export class ExprEmitter {
+  readonly temps: TempWire[] = [];
+  private readonly tempOf = new Map<Value, TempWire>();
+  private readonly refs = new Map<Value, number>();
+
+  constructor(
+    private readonly claim: (base: string) => string,
+    private readonly nameOf: (s: Signal) => string,
+  ) {}
+
+  /** Count how often each node is used so shared subexpressions get one named wire. */
+  countRefs(v: Value): void {
+    const n = (this.refs.get(v) ?? 0) + 1;
+    this.refs.set(v, n);
+    if (n > 1) return;
+    forEachChild(v, (c) => this.countRefs(c));
+  }
+
+  expr(v: Value): string {
+    const t = this.tempOf.get(v);
+    if (t) {
+      t.wholeUse = true;
+      return t.name;
+    }
+    if (this.shouldShare(v)) {
+      const tw = this.makeTemp(v);
+      tw.wholeUse = true;
+      return tw.name;
+    }
+    return this.raw(v);
+  }
+
+  private shouldShare(v: Value): boolean {
+    const k = v.node.k;
+    if (k === 'sig' || k === 'const' || k === 'cast') return false;
+    if (k === 'slice' && v.node.a.node.k === 'sig') return false;
+    return (this.refs.get(v) ?? 0) > 1;
+  }
+
+  private raw(v: Value): string {
+    const n = v.node;
+    switch (n.k) {
+      case 'const':
+        return constText(n.value, v.width);
+      case 'sig':
+        return this.nameOf(n.sig as Signal);
+      case 'cast':
+        return this.expr(n.a);
+      case 'memrd':
+        return `${sanitize(n.mem.name)}[${this.expr(n.addr)}]`;
+      case 'mux':
+        return `(${this.expr(n.c)} ? ${this.expr(n.t)} : ${this.expr(n.f)})`;
+      case 'cat': {
+        const first = n.parts[0]!;
+        if (n.parts.length > 1 && n.parts.every((p) => p === first)) return `{${n.parts.length}{${this.expr(first)}}}`;
+        return `{${n.parts.map((p) => this.expr(p)).join(', ')}}`;
+      }
+      case 'ext': {
+        const k = v.width - n.a.width;
+        if (!n.a.signed) return `{${constText(0n, k)}, ${this.expr(n.a)}}`;
+        const sign = this.slice(n.a, n.a.width - 1, n.a.width - 1);
+        return k === 1 ? `{${sign}, ${this.expr(n.a)}}` : `{{${k}{${sign}}}, ${this.expr(n.a)}}`;
+      }
+      case 'slice':
+        return this.slice(n.a, n.lo + v.width - 1, n.lo);
+      case 'un': {
+        const a = this.expr(n.a);
+        return { not: `(~${a})`, neg: `(-${a})`, andr: `(&${a})`, orr: `(|${a})`, xorr: `(^${a})` }[n.op];
+      }
+      case 'bin': {
+        const a = this.expr(n.a);
+        const b = this.expr(n.b);
+        const signed = n.a.signed;
+        switch (n.op) {
+          case 'shr':
+            return signed ? `{$signed(${a}) >>> ${b}}` : `(${a} >> ${b})`;
+          case 'lt':
+          case 'le':
+          case 'gt':
+          case 'ge': {
+            const op = { lt: '<', le: '<=', gt: '>', ge: '>=' }[n.op];
+            return signed ? `($signed(${a}) ${op} $signed(${b}))` : `(${a} ${op} ${b})`;
+          }
+          default: {
+            const op = { add: '+', sub: '-', mul: '*', and: '&', or: '|', xor: '^', shl: '<<', eq: '==', ne: '!=' }[n.op];
+            return `(${a} ${op} ${b})`;
+          }
+        }
+      }
+    }
+  }
+
+  /** Verilog text for bits hi..lo of `v`. */
+  slice(v: Value, hi: number, lo: number): string {
+    const w = hi - lo + 1;
+    if (lo === 0 && w === v.width) return this.expr(v);
+    const n = v.node;
+    const temp = this.tempOf.get(v);
+    if (temp) return this.sliceTemp(temp, hi, lo);
+    switch (n.k) {
+      case 'const':
+        return constText((n.value >> BigInt(lo)) & ((1n << BigInt(w)) - 1n), w);
+      case 'sig':
+        return `${this.nameOf(n.sig as Signal)}${w === 1 ? `[${lo}]` : `[${hi}:${lo}]`}`;
+      case 'cast':
+        return this.slice(n.a, hi, lo);
+      case 'slice':
+        return this.slice(n.a, hi + n.lo, lo + n.lo);
+      case 'cat': {
+        const out: string[] = [];
+        let top = v.width;
+        for (const p of n.parts) {
+          const pLo = top - p.width;
+          const a = Math.max(lo, pLo);
+          const b = Math.min(hi, top - 1);
+          if (a <= b) out.push(this.slice(p, b - pLo, a - pLo));
+          top = pLo;
+        }
+        return out.length === 1 ? out[0]! : `{${out.join(', ')}}`;
+      }
+      case 'ext': {
+        const wi = n.a.width;
+        if (hi < wi) return this.slice(n.a, hi, lo);
+        const fillBits = hi - Math.max(lo, wi) + 1;
+        const fill = !n.a.signed
+          ? constText(0n, fillBits)
+          : fillBits === 1
+            ? this.slice(n.a, wi - 1, wi - 1)
+            : `{${fillBits}{${this.slice(n.a, wi - 1, wi - 1)}}}`;
+        if (lo >= wi) return fill;
+        return `{${fill}, ${this.slice(n.a, wi - 1, lo)}}`;
+      }
+      case 'mux':
+        if (!this.shouldShare(v)) return `(${this.expr(n.c)} ? ${this.slice(n.t, hi, lo)} : ${this.slice(n.f, hi, lo)})`;
+        break;
+      case 'un':
+        if (n.op === 'not' && !this.shouldShare(v)) return `(~${this.slice(n.a, hi, lo)})`;
+        if (n.op === 'neg' && lo === 0 && !this.shouldShare(v)) return `(-${this.slice(n.a, hi, 0)})`;
+        break;
+      case 'bin': {
+        if (this.shouldShare(v)) break;
+        const op = { add: '+', sub: '-', mul: '*', and: '&', or: '|', xor: '^', shl: '<<' }[n.op as string];
+        const bitwise = n.op === 'and' || n.op === 'or' || n.op === 'xor';
+        if (op && (bitwise || lo === 0)) {
+          const b = n.op === 'shl' ? this.expr(n.b) : this.slice(n.b, hi, lo);
+          return `(${this.slice(n.a, hi, lo)} ${op} ${b})`;
+        }
+        if (n.op === 'shr' && n.b.node.k === 'const' && n.b.node.value < BigInt(n.a.width)) {
+          // A constant right shift is a slice of the operand, with sign or zero fill on top.
+          const c = Number(n.b.node.value);
+          const top = n.a.width - 1;
+          if (hi + c <= top) return this.slice(n.a, hi + c, lo + c);
+          const fillBits = hi + c - Math.max(lo + c, top + 1) + 1;
+          const fill = n.a.signed ? `{${fillBits}{${this.slice(n.a, top, top)}}}` : constText(0n, fillBits);
+          if (lo + c > top) return fill;
+          return `{${fill}, ${this.slice(n.a, top, lo + c)}}`;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    return this.sliceTemp(this.makeTemp(v), hi, lo);
+  }
+
+  private sliceTemp(t: TempWire, hi: number, lo: number): string {
+    t.usedBits ??= new Array<boolean>(t.value.width).fill(false);
+    for (let i = lo; i <= hi; i++) t.usedBits[i] = true;
+    return `${t.name}${hi === lo ? `[${lo}]` : `[${hi}:${lo}]`}`;
+  }
+
+  private makeTemp(v: Value): TempWire {
+    const name = this.claim(suggestName(v));
+    const t: TempWire = { name, value: v, text: '', usedBits: undefined, wholeUse: false };
+    this.tempOf.set(v, t);
+    (t as { text: string }).text = this.raw(v);
+    this.temps.push(t);
+    return t;
+  }
+
+  /** Bit ranges of a temp that nothing reads, as Verilog selects. */
+  unusedSelects(t: TempWire): string[] {
+    if (t.wholeUse || !t.usedBits) return [];
+    const out: string[] = [];
+    let i = 0;
+    while (i < t.usedBits.length) {
+      if (t.usedBits[i]) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j + 1 < t.usedBits.length && !t.usedBits[j + 1]) j++;
+      out.push(i === j ? `${t.name}[${i}]` : `${t.name}[${j}:${i}]`);
+      i = j + 1;
+    }
+    return out;
+  }
+}
+
+export function constText(v: bigint, width: number): string {
+  return width <= 32 ? `${width}'d${v}` : `${width}'h${v.toString(16)}`;
+}
+
+function forEachChild(v: Value, fn: (c: Value) => void): void {
+  const n = v.node;
+  switch (n.k) {
+    case 'bin':
+      fn(n.a);
+      fn(n.b);
+      return;
+    case 'un':
+    case 'slice':
+    case 'ext':
+    case 'cast':
+      fn(n.a);
+      return;
+    case 'cat':
+      n.parts.forEach(fn);
+      return;
+    case 'mux':
+      fn(n.c);
+      fn(n.t);
+      fn(n.f);
+      return;
+    case 'memrd':
+      fn(n.addr);
+      return;
+    default:
+      return;
+  }
+}
+
+/** A readable name for an intermediate value, built from what it computes: count_add_1, a_mul_b. */
+export function suggestName(v: Value, depth = 0): string {
+  const n = v.node;
+  const short = (x: Value): string => (depth >= 1 ? 'x' : suggestName(x, depth + 1));
+  let s: string;
+  switch (n.k) {
+    case 'const':
+      s = `c${n.value}`;
+      break;
+    case 'sig':
+      s = n.sig.name;
+      break;
+    case 'bin':
+      s = `${short(n.a)}_${n.op}_${short(n.b)}`;
+      break;
+    case 'un':
+      s = `${n.op}_${short(n.a)}`;
+      break;
+    case 'slice':
+      s = `${short(n.a)}_bits`;
+      break;
+    case 'cat':
+      s = `cat_${short(n.parts[0]!)}`;
+      break;
+    case 'ext':
+    case 'cast':
+      s = suggestName(n.a, depth);
+      break;
+    case 'mux':
+      s = `${short(n.c)}_sel`;
+      break;
+    case 'memrd':
+      s = `${n.mem.name}_rd`;
+      break;
+  }
+  return depth === 0 ? sanitize(s).slice(0, 40).replace(/_$/, '') : s;
+}

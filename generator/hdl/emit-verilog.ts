@@ -1,0 +1,378 @@
+// Verilog-2005 for one module of the IR. Output is deterministic (same IR, same text) and
+// written the way an engineer would: ANSI ports with clock and reset first, `assign` for
+// plain combinational logic, one always block per group of registers that share their
+// control structure, memories in the shape Yosys and Vivado infer as block RAM.
+
+import { formatLoc, type SourceLoc } from './source.ts';
+import { type Value } from './value.ts';
+import { ModuleIR, Signal, pruneStmts, signalsRead, walkStmts, type Stmt, type Domain, type Memory } from './ir.ts';
+import { isComb } from './checks.ts';
+import { ExprEmitter, constText } from './emit-expr.ts';
+import { RESERVED } from './names.ts';
+
+export interface EmitOptions {
+  /** Append `// file.ts:line` to declarations and processes. */
+  sourceComments?: boolean;
+}
+
+export interface EmittedModule {
+  readonly name: string;
+  /** Module text without the file header. */
+  readonly body: string;
+}
+
+const IND = '    ';
+
+export function emitModule(ir: ModuleIR, opts: EmitOptions = {}): EmittedModule {
+  return new ModuleWriter(ir, opts).write();
+}
+
+class ModuleWriter {
+  private readonly used = new Set<string>();
+  private readonly ex: ExprEmitter;
+  /** Signals that must be declared `reg` (assigned in an always block). */
+  private readonly procedural = new Set<Signal>();
+  /** inst-in wires folded straight into the instance's port connection. */
+  private readonly inlined = new Map<Signal, Value>();
+
+  constructor(
+    private readonly ir: ModuleIR,
+    private readonly opts: EmitOptions,
+  ) {
+    for (const s of ir.signals) this.used.add(s.name);
+    for (const m of ir.memories) this.used.add(m.name);
+    for (const i of ir.instances) this.used.add(i.name);
+    this.ex = new ExprEmitter(
+      (base) => this.claim(base),
+      (s) => s.name,
+    );
+  }
+
+  private claim(base: string): string {
+    let name = RESERVED.has(base) ? `${base}_v` : base;
+    for (let i = 2; this.used.has(name); i++) name = `${base}_${i}`;
+    this.used.add(name);
+    return name;
+  }
+
+  private at(loc: SourceLoc | undefined): string {
+    return this.opts.sourceComments && loc ? `  // ${formatLoc(loc)}` : '';
+  }
+
+  write(): EmittedModule {
+    const ir = this.ir;
+    this.countRefs();
+    const combAssigns: string[] = [];
+    const combBlocks: string[] = [];
+    const seqBlocks: string[] = [];
+    const memBlocks: string[] = [];
+    const instBlocks: string[] = [];
+
+    // Combinational signals: a single unconditional assignment becomes `assign`.
+    const combTargets = ir.signals.filter(isComb);
+    const single = new Map<Signal, Value>();
+    const assignCount = new Map<Signal, number>();
+    walkStmts(ir.stmts, (s) => {
+      if (s.k === 'assign') assignCount.set(s.target, (assignCount.get(s.target) ?? 0) + 1);
+    });
+    for (const st of ir.stmts) {
+      if (st.k === 'assign' && isComb(st.target) && assignCount.get(st.target) === 1 && !st.target.defaultValue) single.set(st.target, st.value);
+    }
+    for (const s of combTargets) {
+      if (!single.has(s) && s.defaultValue && !assignCount.has(s)) single.set(s, s.defaultValue);
+    }
+    // Instance inputs driven by one plain expression and read nowhere else go into the port list.
+    const readElsewhere = this.readSignals();
+    for (const s of combTargets) {
+      if (s.role === 'inst-in' && single.has(s) && !readElsewhere.has(s)) this.inlined.set(s, single.get(s)!);
+    }
+    for (const s of combTargets) {
+      const v = single.get(s);
+      if (v && !this.inlined.has(s)) combAssigns.push(`${IND}assign ${s.name} = ${this.ex.expr(v)};${this.at(assignLoc(ir.stmts, s) ?? s.loc)}`);
+    }
+    const procComb = combTargets.filter((s) => !single.has(s));
+    for (const group of this.groups(procComb, false)) {
+      for (const s of group) this.procedural.add(s);
+      combBlocks.push(this.combBlock(group));
+    }
+
+    // Registers: grouped by domain, reset presence, enable and shared control structure.
+    const regs = ir.signals.filter((s) => s.reg);
+    const byKey = new Map<string, Signal[]>();
+    for (const r of regs) {
+      const spec = r.reg!;
+      const key = `${spec.domain.name}|${spec.reset !== undefined}|${spec.enable ? spec.enable.id : ''}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), r]);
+    }
+    for (const list of byKey.values()) {
+      for (const group of this.groups(list, true)) {
+        for (const s of group) this.procedural.add(s);
+        seqBlocks.push(this.seqBlock(group));
+      }
+    }
+
+    for (const m of ir.memories) memBlocks.push(this.memoryBlock(m));
+    for (const inst of ir.instances) instBlocks.push(this.instanceBlock(inst));
+
+    // Declarations come last to write but first in the file: the temps are known only now.
+    const decls: string[] = [];
+    for (const s of ir.signals) {
+      if (s.isPort || this.inlined.has(s)) continue;
+      const kind = this.procedural.has(s) ? 'reg ' : 'wire';
+      const init = s.reg?.init !== undefined ? ` = ${constText(s.reg.init, s.width)}` : '';
+      decls.push(`${IND}${kind} ${rangeText(s)}${s.name}${init};${this.at(s.loc)}`);
+    }
+    for (const m of ir.memories) decls.push(...this.memoryDecl(m));
+    const tempLines: string[] = [];
+    for (const t of this.ex.temps) {
+      tempLines.push(`${IND}wire ${t.value.width > 1 ? `[${t.value.width - 1}:0] ` : ''}${t.name} = ${t.text};${this.at(t.value.loc)}`);
+      const unused = this.ex.unusedSelects(t);
+      if (unused.length) {
+        const u = this.claim(`unused_${t.name}`);
+        tempLines.push(`${IND}wire ${u} = ^{${unused.join(', ')}};  // bits intentionally dropped`);
+      }
+    }
+
+    const lines: string[] = [];
+    lines.push(`module ${ir.name} (`);
+    lines.push(ir.ports.map((p) => `${IND}${this.portDecl(p)}`).join(',\n'));
+    lines.push(');');
+    const sections = [decls, tempLines, combAssigns, combBlocks, seqBlocks, memBlocks, instBlocks].filter((s) => s.length);
+    for (const s of sections) {
+      lines.push('');
+      lines.push(s.join(s === decls || s === tempLines || s === combAssigns ? '\n' : '\n\n'));
+    }
+    lines.push('');
+    lines.push('endmodule');
+    return { name: ir.name, body: lines.join('\n') + '\n' };
+  }
+
+  private countRefs(): void {
+    walkStmts(this.ir.stmts, (s) => {
+      if (s.k === 'assign') this.ex.countRefs(s.value);
+      else if (s.k === 'if') this.ex.countRefs(s.cond);
+      else if (s.k === 'switch') this.ex.countRefs(s.sel);
+      else {
+        this.ex.countRefs(s.addr);
+        this.ex.countRefs(s.data);
+      }
+    });
+    for (const s of this.ir.signals) {
+      if (s.defaultValue) this.ex.countRefs(s.defaultValue);
+      if (s.reg?.enable) this.ex.countRefs(s.reg.enable);
+    }
+    for (const m of this.ir.memories) for (const p of m.readPorts) this.ex.countRefs(p.addr);
+  }
+
+  private readSignals(): Set<Signal> {
+    const read = new Set<Signal>();
+    walkStmts(this.ir.stmts, (s) => {
+      if (s.k === 'assign') signalsRead(s.value, read);
+      else if (s.k === 'if') signalsRead(s.cond, read);
+      else if (s.k === 'switch') signalsRead(s.sel, read);
+      else {
+        signalsRead(s.addr, read);
+        signalsRead(s.data, read);
+      }
+    });
+    for (const s of this.ir.signals) {
+      if (s.defaultValue && !(s.role === 'inst-in')) signalsRead(s.defaultValue, read);
+      if (s.reg?.enable) signalsRead(s.reg.enable, read);
+    }
+    for (const m of this.ir.memories) for (const p of m.readPorts) signalsRead(p.addr, read);
+    return read;
+  }
+
+  /**
+   * Split targets into always blocks: targets assigned under one top-level statement share a
+   * block. A combinational block must not read its own targets (its sensitivity would miss
+   * them), so such a group is split into one block per target.
+   */
+  private groups(targets: Signal[], sequential: boolean): Signal[][] {
+    const set = new Set(targets);
+    const parent = new Map<Signal, Signal>(targets.map((t) => [t, t]));
+    const find = (s: Signal): Signal => {
+      while (parent.get(s) !== s) s = parent.get(s)!;
+      return s;
+    };
+    for (const st of this.ir.stmts) {
+      const inside: Signal[] = [];
+      walkStmts([st], (x) => {
+        if (x.k === 'assign' && set.has(x.target)) inside.push(x.target);
+      });
+      for (const t of inside) parent.set(find(t), find(inside[0]!));
+    }
+    const byRoot = new Map<Signal, Signal[]>();
+    for (const t of targets) byRoot.set(find(t), [...(byRoot.get(find(t)) ?? []), t]);
+    const out: Signal[][] = [];
+    for (const g of byRoot.values()) {
+      if (!sequential && g.length > 1) {
+        const members = new Set(g);
+        const reads = new Set<Signal>();
+        walkStmts(this.prune(g), (x) => {
+          if (x.k === 'assign') signalsRead(x.value, reads);
+          else if (x.k === 'if') signalsRead(x.cond, reads);
+          else if (x.k === 'switch') signalsRead(x.sel, reads);
+        });
+        if ([...reads].some((r) => members.has(r))) {
+          for (const t of g) out.push([t]);
+          continue;
+        }
+      }
+      out.push(g);
+    }
+    return out;
+  }
+
+  private prune(targets: readonly Signal[]): Stmt[] {
+    const set = new Set(targets);
+    return pruneStmts(this.ir.stmts, (s) => s.k === 'assign' && set.has(s.target));
+  }
+
+  private combBlock(group: Signal[]): string {
+    const body: string[] = [];
+    for (const s of group) if (s.defaultValue) body.push(`${IND}${IND}${s.name} = ${this.ex.expr(s.defaultValue)};`);
+    body.push(...this.stmts(this.prune(group), 2, '='));
+    return `${IND}always @(*) begin${this.at(group[0]!.loc)}\n${body.join('\n')}\n${IND}end`;
+  }
+
+  private seqBlock(group: Signal[]): string {
+    const spec = group[0]!.reg!;
+    const d = spec.domain;
+    let body = this.stmts(this.prune(group), 2, '<=');
+    if (spec.enable) body = [`${IND}${IND}if (${this.ex.expr(spec.enable)}) begin`, ...indent(body), `${IND}${IND}end`];
+    if (spec.reset !== undefined && d.rst) {
+      const resets = group.map((r) => `${IND}${IND}${IND}${r.name} <= ${constText(r.reg!.reset!, r.width)};`);
+      const cond = d.resetActive === 'high' ? d.rst.name : `!${d.rst.name}`;
+      body = [`${IND}${IND}if (${cond}) begin`, ...resets, `${IND}${IND}end else begin`, ...indent(body), `${IND}${IND}end`];
+    }
+    return `${IND}always @(${sensitivity(d, spec.reset !== undefined)}) begin${this.at(group[0]!.loc)}\n${body.join('\n')}\n${IND}end`;
+  }
+
+  private memoryDecl(m: Memory): string[] {
+    const out = [`${IND}reg ${m.shape.width > 1 ? `[${m.shape.width - 1}:0] ` : ''}${m.name} [0:${m.depth - 1}];${this.at(m.loc)}`];
+    if (m.init) {
+      out.push(`${IND}initial begin`);
+      const nonzero = m.init.some((v) => v !== 0n);
+      if (m.init.length < m.depth || !nonzero) {
+        const i = this.claim(`${m.name}_i`);
+        out.splice(out.length - 1, 0, `${IND}integer ${i};`);
+        out.push(`${IND}${IND}for (${i} = 0; ${i} < ${m.depth}; ${i} = ${i} + 1) ${m.name}[${i}] = ${constText(0n, m.shape.width)};`);
+      }
+      m.init.forEach((v, a) => {
+        if (v !== 0n) out.push(`${IND}${IND}${m.name}[${a}] = ${constText(v, m.shape.width)};`);
+      });
+      out.push(`${IND}end`);
+    }
+    return out;
+  }
+
+  private memoryBlock(m: Memory): string {
+    const blocks: string[] = [];
+    const writes = pruneStmts(this.ir.stmts, (s) => s.k === 'memwr' && s.mem === m);
+    if (writes.length) {
+      blocks.push(`${IND}always @(posedge ${m.writeDomain.clk.name}) begin${this.at(m.loc)}\n${this.stmts(writes, 2, '<=').join('\n')}\n${IND}end`);
+    }
+    for (const p of m.readPorts) {
+      this.procedural.add(p.data);
+      const rd = `${p.data.name} <= ${m.name}[${this.ex.expr(p.addr)}];`;
+      const body = p.enable ? `${IND}${IND}if (${this.ex.expr(p.enable)}) ${rd}` : `${IND}${IND}${rd}`;
+      blocks.push(`${IND}always @(posedge ${p.domain.clk.name}) begin${this.at(p.loc)}\n${body}\n${IND}end`);
+    }
+    return blocks.join('\n\n');
+  }
+
+  private instanceBlock(inst: ModuleIR['instances'][number]): string {
+    const child = inst.module;
+    const params = child.blackBox?.parameters;
+    const paramText = params && Object.keys(params).length
+      ? ` #(\n${Object.entries(params).map(([k, v]) => `${IND}${IND}.${k}(${typeof v === 'string' ? JSON.stringify(v) : v})`).join(',\n')}\n${IND})`
+      : '';
+    const conns = child.ports.map((p) => {
+      const w = inst.ports.get(p.name)!;
+      const v = this.inlined.get(w);
+      return `${IND}${IND}.${p.name}(${v ? this.ex.expr(v) : w.name})`;
+    });
+    return `${IND}${child.name}${paramText} ${inst.name} (${this.at(inst.loc)}\n${conns.join(',\n')}\n${IND});`;
+  }
+
+  private portDecl(p: Signal): string {
+    const dir = p.role === 'input' ? 'input ' : 'output';
+    const kind = p.role === 'output' && (p.reg || this.procedural.has(p)) ? 'reg ' : 'wire';
+    return `${dir} ${kind} ${rangeText(p)}${p.name}`;
+  }
+
+  private stmts(list: readonly Stmt[], depth: number, op: '=' | '<='): string[] {
+    const pad = IND.repeat(depth);
+    const out: string[] = [];
+    for (const s of list) {
+      switch (s.k) {
+        case 'assign':
+          out.push(`${pad}${s.target.name} ${op} ${this.ex.expr(s.value)};`);
+          break;
+        case 'memwr':
+          out.push(`${pad}${s.mem.name}[${this.ex.expr(s.addr)}] <= ${this.ex.expr(s.data)};`);
+          break;
+        case 'if': {
+          out.push(`${pad}if (${this.ex.expr(s.cond)}) begin`);
+          out.push(...this.stmts(s.then, depth + 1, op));
+          let els = s.else;
+          while (els.length === 1 && els[0]!.k === 'if') {
+            const e = els[0] as Extract<Stmt, { k: 'if' }>;
+            out.push(`${pad}end else if (${this.ex.expr(e.cond)}) begin`);
+            out.push(...this.stmts(e.then, depth + 1, op));
+            els = e.else;
+          }
+          if (els.length) {
+            out.push(`${pad}end else begin`);
+            out.push(...this.stmts(els, depth + 1, op));
+          }
+          out.push(`${pad}end`);
+          break;
+        }
+        case 'switch': {
+          out.push(`${pad}case (${this.ex.expr(s.sel)})`);
+          const covered = s.cases.reduce((n, c) => n + c.values.length, 0);
+          const complete = s.sel.width <= 30 && covered >= 2 ** s.sel.width;
+          // A case that covers every value gets its last arm as `default`, so no tool sees a latch.
+          const arms = complete ? s.cases.slice(0, -1) : s.cases;
+          for (const c of arms) {
+            out.push(`${pad}${IND}${c.values.map((v) => constText(v, s.sel.width)).join(', ')}: begin`);
+            out.push(...this.stmts(c.body, depth + 2, op));
+            out.push(`${pad}${IND}end`);
+          }
+          const dflt = complete ? s.cases[s.cases.length - 1]!.body : s.dflt;
+          if (dflt.length) {
+            out.push(`${pad}${IND}default: begin`);
+            out.push(...this.stmts(dflt, depth + 2, op));
+            out.push(`${pad}${IND}end`);
+          } else {
+            out.push(`${pad}${IND}default: ;`);
+          }
+          out.push(`${pad}endcase`);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function indent(lines: string[]): string[] {
+  return lines.map((l) => IND + l);
+}
+
+function rangeText(s: { width: number; signed: boolean }): string {
+  return `${s.signed ? 'signed ' : ''}${s.width > 1 ? `[${s.width - 1}:0] ` : ''}`;
+}
+
+function sensitivity(d: Domain, hasReset: boolean): string {
+  const clk = `posedge ${d.clk.name}`;
+  if (d.resetKind !== 'async' || !hasReset || !d.rst) return clk;
+  return `${clk} or ${d.resetActive === 'high' ? 'posedge' : 'negedge'} ${d.rst.name}`;
+}
+
+function assignLoc(stmts: readonly Stmt[], s: Signal): SourceLoc | undefined {
+  for (const st of stmts) if (st.k === 'assign' && st.target === s) return st.loc;
+  return undefined;
+}

@@ -1,0 +1,231 @@
+// The IR between elaboration and emission: a module is a list of typed signals, a tree of
+// conditional statements (last assignment wins, as in Chisel and Amaranth), memories and
+// instances. The emitter, the checks and the interpreter all read this and nothing else.
+
+import { type SourceLoc } from './source.ts';
+import { Value, type Shape, type SignalLike, type MemoryLike } from './value.ts';
+
+export type SignalRole = 'input' | 'output' | 'wire' | 'reg' | 'inst-in' | 'inst-out' | 'mem-rdata';
+
+export interface Domain {
+  readonly name: string;
+  readonly clk: Signal;
+  readonly rst: Signal | undefined;
+  /** 'sync': reset sampled on the clock edge; 'async': reset acts immediately. */
+  readonly resetKind: 'sync' | 'async';
+  readonly resetActive: 'high' | 'low';
+}
+
+export interface RegSpec {
+  readonly domain: Domain;
+  /** Value loaded while the domain's reset is active; undefined = no reset. */
+  readonly reset: bigint | undefined;
+  /** Power-up value (an FPGA bitstream initializer); undefined = none. */
+  readonly init: bigint | undefined;
+  /** Clock enable: the register keeps its value when this is 0. */
+  readonly enable: Value | undefined;
+}
+
+export class Signal extends Value implements SignalLike {
+  readonly name: string;
+  readonly role: SignalRole;
+  readonly owner: ModuleIR;
+  readonly reg: RegSpec | undefined;
+  /** For comb wires: value taken on paths that do not assign it. */
+  defaultValue: Value | undefined;
+  /** For instance port wires: the instance and the child's port. */
+  readonly instance: { readonly inst: Instance; readonly port: Signal } | undefined;
+
+  constructor(
+    owner: ModuleIR,
+    name: string,
+    shape: Shape,
+    role: SignalRole,
+    loc: SourceLoc | undefined,
+    extra: { reg?: RegSpec; instance?: { inst: Instance; port: Signal } } = {},
+  ) {
+    super(shape, { k: 'sig', sig: undefined as unknown as SignalLike }, loc);
+    (this.node as { sig: SignalLike }).sig = this;
+    this.owner = owner;
+    this.name = name;
+    this.role = role;
+    this.reg = extra.reg;
+    this.instance = extra.instance;
+    this.defaultValue = undefined;
+  }
+
+  get isPort(): boolean {
+    return this.role === 'input' || this.role === 'output';
+  }
+}
+
+export interface SyncReadPort {
+  readonly domain: Domain;
+  readonly addr: Value;
+  readonly enable: Value | undefined;
+  readonly data: Signal;
+  readonly loc: SourceLoc | undefined;
+}
+
+export class Memory implements MemoryLike {
+  readonly readPorts: SyncReadPort[] = [];
+  constructor(
+    readonly owner: ModuleIR,
+    readonly name: string,
+    readonly shape: Shape,
+    readonly depth: number,
+    readonly writeDomain: Domain,
+    readonly init: readonly bigint[] | undefined,
+    readonly loc: SourceLoc | undefined,
+  ) {}
+  get addrWidth(): number {
+    return Math.max(1, Math.ceil(Math.log2(this.depth)));
+  }
+}
+
+export type Stmt =
+  | { readonly k: 'assign'; readonly target: Signal; readonly value: Value; readonly loc: SourceLoc | undefined }
+  | { readonly k: 'if'; readonly cond: Value; readonly then: Stmt[]; readonly else: Stmt[]; readonly loc: SourceLoc | undefined }
+  | {
+      readonly k: 'switch';
+      readonly sel: Value;
+      readonly cases: { readonly values: readonly bigint[]; readonly body: Stmt[] }[];
+      readonly dflt: Stmt[];
+      readonly loc: SourceLoc | undefined;
+    }
+  | { readonly k: 'memwr'; readonly mem: Memory; readonly addr: Value; readonly data: Value; readonly loc: SourceLoc | undefined };
+
+export interface Instance {
+  readonly name: string;
+  readonly module: ModuleIR;
+  /** Parent-side wire for each child port, keyed by the child's port name. */
+  readonly ports: Map<string, Signal>;
+  readonly loc: SourceLoc | undefined;
+}
+
+export interface BlackBoxSource {
+  /** Verilog text of the module, copied next to the emitted files. */
+  readonly verilog?: string;
+  /** Or a path to a file holding it. */
+  readonly file?: string;
+  /** Verilog parameters passed at instantiation: #(.NAME(value)). */
+  readonly parameters?: Readonly<Record<string, number | string>>;
+}
+
+export type ParamValue = number | string | boolean;
+export type Params = Readonly<Record<string, ParamValue>>;
+
+export class ModuleIR {
+  readonly signals: Signal[] = [];
+  readonly ports: Signal[] = [];
+  readonly stmts: Stmt[] = [];
+  readonly memories: Memory[] = [];
+  readonly instances: Instance[] = [];
+  readonly domains: Domain[] = [];
+  blackBox: BlackBoxSource | undefined;
+  /** Set once elaboration and checks are done; the IR is read-only afterwards. */
+  sealed = false;
+
+  constructor(
+    readonly name: string,
+    readonly family: string,
+    readonly params: Params,
+    readonly loc: SourceLoc | undefined,
+  ) {}
+
+  port(name: string): Signal | undefined {
+    return this.ports.find((p) => p.name === name);
+  }
+}
+
+/** Depth-first list of every distinct module under (and including) `top`, children first. */
+export function moduleTree(top: ModuleIR): ModuleIR[] {
+  const seen = new Set<ModuleIR>();
+  const out: ModuleIR[] = [];
+  const visit = (m: ModuleIR): void => {
+    if (seen.has(m)) return;
+    seen.add(m);
+    for (const i of m.instances) visit(i.module);
+    out.push(m);
+  };
+  visit(top);
+  return out;
+}
+
+/** Visit every Value in an expression tree once. */
+export function walkValue(v: Value, fn: (v: Value) => void, seen: Set<Value> = new Set()): void {
+  if (seen.has(v)) return;
+  seen.add(v);
+  fn(v);
+  const n = v.node;
+  switch (n.k) {
+    case 'bin':
+      walkValue(n.a, fn, seen);
+      walkValue(n.b, fn, seen);
+      break;
+    case 'un':
+    case 'slice':
+    case 'ext':
+    case 'cast':
+      walkValue(n.a, fn, seen);
+      break;
+    case 'cat':
+      for (const p of n.parts) walkValue(p, fn, seen);
+      break;
+    case 'mux':
+      walkValue(n.c, fn, seen);
+      walkValue(n.t, fn, seen);
+      walkValue(n.f, fn, seen);
+      break;
+    case 'memrd':
+      walkValue(n.addr, fn, seen);
+      break;
+    case 'const':
+    case 'sig':
+      break;
+  }
+}
+
+/** Signals an expression reads (async memory reads count as reading their address only). */
+export function signalsRead(v: Value, into: Set<Signal> = new Set()): Set<Signal> {
+  walkValue(v, (x) => {
+    if (x.node.k === 'sig') into.add(x.node.sig as Signal);
+  });
+  return into;
+}
+
+/** Visit every statement in a tree. */
+export function walkStmts(stmts: readonly Stmt[], fn: (s: Stmt) => void): void {
+  for (const s of stmts) {
+    fn(s);
+    if (s.k === 'if') {
+      walkStmts(s.then, fn);
+      walkStmts(s.else, fn);
+    } else if (s.k === 'switch') {
+      for (const c of s.cases) walkStmts(c.body, fn);
+      walkStmts(s.dflt, fn);
+    }
+  }
+}
+
+/**
+ * The part of a statement tree that concerns the given targets: conditionals that end up
+ * empty are dropped. Used to split one user-written when-tree into per-domain processes.
+ */
+export function pruneStmts(stmts: readonly Stmt[], keep: (s: Stmt) => boolean): Stmt[] {
+  const out: Stmt[] = [];
+  for (const s of stmts) {
+    if (s.k === 'assign' || s.k === 'memwr') {
+      if (keep(s)) out.push(s);
+    } else if (s.k === 'if') {
+      const t = pruneStmts(s.then, keep);
+      const e = pruneStmts(s.else, keep);
+      if (t.length || e.length) out.push({ ...s, then: t, else: e });
+    } else {
+      const cases = s.cases.map((c) => ({ values: c.values, body: pruneStmts(c.body, keep) }));
+      const dflt = pruneStmts(s.dflt, keep);
+      if (cases.some((c) => c.body.length) || dflt.length) out.push({ ...s, cases, dflt });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,474 @@
+// Values: immutable, width-checked expression nodes. Every operator's result width is
+// fixed at construction and its operands are explicitly extended to the width the
+// operation computes at, so neither the emitter nor the interpreter ever has to apply
+// Verilog's context-dependent width rules. A value cannot silently lose bits: the only
+// narrowing operators are slice() and trunc(), which say so.
+//
+// Width rules (documented for users in generator/hdl/README.md):
+//   add, sub            wrapping:  width = max(wa, wb)
+//   addWide, subWide    widening:  width = max(wa, wb) + 1   (never overflows)
+//   mul                 widening:  width = wa + wb           (never overflows)
+//   and, or, xor        operands must have equal widths (numbers adopt the other width)
+//   eq ne lt le gt ge   operands extended to max(wa, wb); result is 1 bit
+//   shl, shr            keep the left operand's width; shr is arithmetic on signed values
+//   shlWide(n)          constant shift that grows the width by n
+// Mixing signed and unsigned operands is an error: convert with asSigned()/asUnsigned()
+// or ext() first, so the reader sees which interpretation was meant.
+
+import { callerLoc, HdlError, type SourceLoc } from './source.ts';
+
+export interface Shape {
+  readonly width: number;
+  readonly signed: boolean;
+}
+
+export function UInt(width: number): Shape {
+  checkWidth(width, 'UInt');
+  return { width, signed: false };
+}
+export function SInt(width: number): Shape {
+  checkWidth(width, 'SInt');
+  return { width, signed: true };
+}
+export const Bool: Shape = { width: 1, signed: false };
+
+function checkWidth(width: number, what: string): void {
+  if (!Number.isInteger(width) || width < 1 || width > 65536) {
+    throw new HdlError(`${what}(${width}): width must be an integer from 1 to 65536`, callerLoc());
+  }
+}
+
+export function shapeText(s: Shape): string {
+  return `${s.signed ? 'SInt' : 'UInt'}(${s.width})`;
+}
+
+export type BinOp = 'add' | 'sub' | 'mul' | 'and' | 'or' | 'xor' | 'shl' | 'shr' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+export type UnOp = 'not' | 'neg' | 'andr' | 'orr' | 'xorr';
+
+/** The expression node kinds of the IR. Operands of 'bin' (except shift amounts) have equal shapes. */
+export type Node =
+  | { readonly k: 'const'; readonly value: bigint }
+  | { readonly k: 'sig'; readonly sig: SignalLike }
+  | { readonly k: 'bin'; readonly op: BinOp; readonly a: Value; readonly b: Value }
+  | { readonly k: 'un'; readonly op: UnOp; readonly a: Value }
+  | { readonly k: 'slice'; readonly a: Value; readonly lo: number }
+  | { readonly k: 'cat'; readonly parts: readonly Value[] }
+  | { readonly k: 'ext'; readonly a: Value }
+  | { readonly k: 'mux'; readonly c: Value; readonly t: Value; readonly f: Value }
+  | { readonly k: 'cast'; readonly a: Value }
+  | { readonly k: 'memrd'; readonly mem: MemoryLike; readonly addr: Value };
+
+/** What the value layer needs to know of a signal; the IR's Signal implements it. */
+export interface SignalLike {
+  readonly name: string;
+  readonly shape: Shape;
+}
+export interface MemoryLike {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly depth: number;
+}
+
+export type ValueLike = Value | number | bigint | boolean;
+
+let nextValueId = 1;
+
+export class Value {
+  readonly id: number;
+  readonly shape: Shape;
+  readonly node: Node;
+  readonly loc: SourceLoc | undefined;
+
+  constructor(shape: Shape, node: Node, loc?: SourceLoc) {
+    this.id = nextValueId++;
+    this.shape = shape;
+    this.node = node;
+    this.loc = loc ?? callerLoc();
+  }
+
+  get width(): number {
+    return this.shape.width;
+  }
+  get signed(): boolean {
+    return this.shape.signed;
+  }
+
+  toString(): string {
+    return `${shapeText(this.shape)} ${describe(this)}`;
+  }
+
+  // ---- arithmetic -------------------------------------------------------------
+  add(b: ValueLike): Value {
+    return arith('add', this, b, 0);
+  }
+  sub(b: ValueLike): Value {
+    return arith('sub', this, b, 0);
+  }
+  addWide(b: ValueLike): Value {
+    return arith('add', this, b, 1);
+  }
+  subWide(b: ValueLike): Value {
+    return arith('sub', this, b, 1);
+  }
+  mul(b: ValueLike): Value {
+    const loc = callerLoc();
+    const bv = coerce(b, this.shape, loc, 'mul');
+    sameSign(this, bv, 'mul', loc);
+    const shape = { width: this.width + bv.width, signed: this.signed };
+    return new Value(shape, { k: 'bin', op: 'mul', a: extTo(this, shape.width, loc), b: extTo(bv, shape.width, loc) }, loc);
+  }
+  neg(): Value {
+    return new Value(this.shape, { k: 'un', op: 'neg', a: this });
+  }
+
+  // ---- bitwise ----------------------------------------------------------------
+  and(b: ValueLike): Value {
+    return bitwise('and', this, b);
+  }
+  or(b: ValueLike): Value {
+    return bitwise('or', this, b);
+  }
+  xor(b: ValueLike): Value {
+    return bitwise('xor', this, b);
+  }
+  not(): Value {
+    return new Value(this.shape, { k: 'un', op: 'not', a: this });
+  }
+  andReduce(): Value {
+    return new Value(Bool, { k: 'un', op: 'andr', a: this });
+  }
+  orReduce(): Value {
+    return new Value(Bool, { k: 'un', op: 'orr', a: this });
+  }
+  xorReduce(): Value {
+    return new Value(Bool, { k: 'un', op: 'xorr', a: this });
+  }
+
+  // ---- shifts -----------------------------------------------------------------
+  /** Shift left, keeping the width (bits shifted out are dropped: a wrapping form). */
+  shl(amount: ValueLike): Value {
+    return shift('shl', this, amount);
+  }
+  /** Shift right, keeping the width; arithmetic (sign-filling) on signed values. */
+  shr(amount: ValueLike): Value {
+    return shift('shr', this, amount);
+  }
+  /** Shift left by a constant, growing the width so that no bit is lost. */
+  shlWide(n: number): Value {
+    const loc = callerLoc();
+    if (!Number.isInteger(n) || n < 0) throw new HdlError(`shlWide(${n}): amount must be a non-negative integer`, loc);
+    if (n === 0) return this;
+    return catValues([this, lit(0, UInt(n), loc)], loc).as(this.signed, loc);
+  }
+
+  // ---- comparison -------------------------------------------------------------
+  eq(b: ValueLike): Value {
+    return compare('eq', this, b);
+  }
+  ne(b: ValueLike): Value {
+    return compare('ne', this, b);
+  }
+  lt(b: ValueLike): Value {
+    return compare('lt', this, b);
+  }
+  le(b: ValueLike): Value {
+    return compare('le', this, b);
+  }
+  gt(b: ValueLike): Value {
+    return compare('gt', this, b);
+  }
+  ge(b: ValueLike): Value {
+    return compare('ge', this, b);
+  }
+
+  // ---- bit selection and width changes ---------------------------------------
+  /** Bits hi..lo inclusive, as in Verilog; the result is unsigned. */
+  slice(hi: number, lo: number): Value {
+    const loc = callerLoc();
+    if (!Number.isInteger(hi) || !Number.isInteger(lo) || lo < 0 || hi < lo || hi >= this.width) {
+      throw new HdlError(`slice(${hi}, ${lo}) is out of range for ${shapeText(this.shape)}: need 0 <= lo <= hi <= ${this.width - 1}`, loc);
+    }
+    return sliceOf(this, hi, lo, loc);
+  }
+  bit(i: number): Value {
+    const loc = callerLoc();
+    if (!Number.isInteger(i) || i < 0 || i >= this.width) {
+      throw new HdlError(`bit(${i}) is out of range for ${shapeText(this.shape)}`, loc);
+    }
+    return sliceOf(this, i, i, loc);
+  }
+  msb(): Value {
+    return sliceOf(this, this.width - 1, this.width - 1, callerLoc());
+  }
+  /** Keep the low `width` bits (explicit narrowing; signedness is kept). */
+  trunc(width: number): Value {
+    const loc = callerLoc();
+    if (!Number.isInteger(width) || width < 1 || width > this.width) {
+      throw new HdlError(`trunc(${width}) on ${shapeText(this.shape)}: width must be 1..${this.width}`, loc);
+    }
+    if (width === this.width) return this;
+    return sliceOf(this, width - 1, 0, loc).as(this.signed, loc);
+  }
+  /** Extend to `width` bits: zero-extension for unsigned values, sign-extension for signed ones. */
+  ext(width: number): Value {
+    const loc = callerLoc();
+    if (!Number.isInteger(width) || width < this.width) {
+      throw new HdlError(`ext(${width}) on ${shapeText(this.shape)} would narrow it; use trunc() or slice() to drop bits`, loc);
+    }
+    return extTo(this, width, loc);
+  }
+  zext(width: number): Value {
+    const loc = callerLoc();
+    return this.asUnsigned(loc).extChecked(width, loc);
+  }
+  sext(width: number): Value {
+    const loc = callerLoc();
+    return this.asSigned(loc).extChecked(width, loc);
+  }
+  private extChecked(width: number, loc: SourceLoc | undefined): Value {
+    if (!Number.isInteger(width) || width < this.width) {
+      throw new HdlError(`extension to ${width} bits of a ${this.width}-bit value would narrow it`, loc);
+    }
+    return extTo(this, width, loc);
+  }
+  asSigned(loc?: SourceLoc): Value {
+    return this.as(true, loc ?? callerLoc());
+  }
+  asUnsigned(loc?: SourceLoc): Value {
+    return this.as(false, loc ?? callerLoc());
+  }
+  private as(signed: boolean, loc: SourceLoc | undefined): Value {
+    if (this.signed === signed) return this;
+    return new Value({ width: this.width, signed }, { k: 'cast', a: this }, loc);
+  }
+  /** `n` copies side by side. */
+  rep(n: number): Value {
+    const loc = callerLoc();
+    if (!Number.isInteger(n) || n < 1) throw new HdlError(`rep(${n}): count must be a positive integer`, loc);
+    if (n === 1) return this.asUnsigned(loc);
+    return new Value(UInt(this.width * n), { k: 'cat', parts: Array.from({ length: n }, () => this) }, loc);
+  }
+  /** This value above `lower` ones (MSB first, like Verilog's {a, b}). */
+  cat(...lower: Value[]): Value {
+    return catValues([this, ...lower], callerLoc());
+  }
+}
+
+// ---- free functions ------------------------------------------------------------
+
+/** A constant of the given shape; an error if it does not fit. */
+export function lit(value: number | bigint | boolean, shape: Shape, loc?: SourceLoc): Value {
+  const where = loc ?? callerLoc();
+  const v = toBig(value, where);
+  const min = shape.signed ? -(1n << BigInt(shape.width - 1)) : 0n;
+  const max = shape.signed ? (1n << BigInt(shape.width - 1)) - 1n : (1n << BigInt(shape.width)) - 1n;
+  if (v < min || v > max) {
+    throw new HdlError(`constant ${v} does not fit in ${shapeText(shape)} (range ${min}..${max})`, where);
+  }
+  return new Value(shape, { k: 'const', value: BigInt.asUintN(shape.width, v) }, where);
+}
+
+/** Concatenation, most significant part first. */
+export function cat(...parts: Value[]): Value {
+  return catValues(parts, callerLoc());
+}
+
+/** c ? t : f. Both arms are extended to the wider of the two. */
+export function mux(c: ValueLike, t: ValueLike, f: ValueLike): Value {
+  const loc = callerLoc();
+  const cv = coerce(c, Bool, loc, 'mux condition');
+  if (cv.width !== 1) throw new HdlError(`mux condition must be 1 bit wide, got ${shapeText(cv.shape)}`, loc);
+  const [tv, fv] = pair(t, f, loc, 'mux');
+  return new Value(tv.shape, { k: 'mux', c: cv, t: tv, f: fv }, loc);
+}
+
+/** First true condition wins; `otherwise` when none holds (a priority encoder of values). */
+export function priority(cases: ReadonlyArray<readonly [ValueLike, ValueLike]>, otherwise: ValueLike): Value {
+  const loc = callerLoc();
+  let acc: ValueLike = otherwise;
+  for (let i = cases.length - 1; i >= 0; i--) {
+    const [c, v] = cases[i]!;
+    const cv = coerce(c, Bool, loc, 'priority condition');
+    const [tv, fv] = pair(v, acc, loc, 'priority');
+    acc = new Value(tv.shape, { k: 'mux', c: cv, t: tv, f: fv }, loc);
+  }
+  if (!(acc instanceof Value)) throw new HdlError('priority(): give at least one Value so the result has a shape', loc);
+  return acc;
+}
+
+/** A value chosen by matching `sel` against constants (a switch expression). */
+export function select(sel: Value, cases: ReadonlyArray<readonly [ValueLike, ValueLike]>, otherwise: ValueLike): Value {
+  const loc = callerLoc();
+  return priority(
+    cases.map(([k, v]) => [compare('eq', sel, k, loc), v] as const),
+    otherwise,
+  );
+}
+
+export function isValue(x: unknown): x is Value {
+  return x instanceof Value;
+}
+
+/** Turn a JS number/bigint/boolean into a constant shaped like `like`. */
+export function coerce(x: ValueLike, like: Shape, loc: SourceLoc | undefined, what: string): Value {
+  if (x instanceof Value) return x;
+  if (typeof x === 'boolean') return lit(x ? 1 : 0, like.width === 1 ? like : Bool, loc);
+  const v = toBig(x, loc);
+  if (v < 0n && !like.signed) {
+    throw new HdlError(`${what}: negative constant ${v} used with an unsigned ${like.width}-bit value`, loc);
+  }
+  return lit(v, like, loc);
+}
+
+// ---- internals -----------------------------------------------------------------
+
+function toBig(x: number | bigint | boolean, loc: SourceLoc | undefined): bigint {
+  if (typeof x === 'bigint') return x;
+  if (typeof x === 'boolean') return x ? 1n : 0n;
+  if (!Number.isSafeInteger(x)) throw new HdlError(`constant ${x} is not a safe integer; pass a bigint`, loc);
+  return BigInt(x);
+}
+
+function sameSign(a: Value, b: Value, op: string, loc: SourceLoc | undefined): void {
+  if (a.signed !== b.signed) {
+    throw new HdlError(
+      `${op}: cannot mix ${shapeText(a.shape)} and ${shapeText(b.shape)}; convert one with asSigned()/asUnsigned() first`,
+      loc,
+    );
+  }
+}
+
+/** Coerce two operands, check signedness, extend both to the wider width. */
+function pair(x: ValueLike, y: ValueLike, loc: SourceLoc | undefined, op: string): [Value, Value] {
+  let a: Value;
+  let b: Value;
+  if (x instanceof Value) {
+    a = x;
+    b = coerce(y, x.shape, loc, op);
+  } else if (y instanceof Value) {
+    b = y;
+    a = coerce(x, y.shape, loc, op);
+  } else {
+    throw new HdlError(`${op}: at least one operand must be a hardware Value`, loc);
+  }
+  sameSign(a, b, op, loc);
+  const w = Math.max(a.width, b.width);
+  return [extTo(a, w, loc), extTo(b, w, loc)];
+}
+
+function arith(op: 'add' | 'sub', a: Value, b: ValueLike, grow: number): Value {
+  const loc = callerLoc();
+  const bv = coerceFitting(b, a.shape, loc, op);
+  sameSign(a, bv, op, loc);
+  const w = Math.max(a.width, bv.width) + grow;
+  return new Value({ width: w, signed: a.signed }, { k: 'bin', op, a: extTo(a, w, loc), b: extTo(bv, w, loc) }, loc);
+}
+
+/** A JS constant operand takes the other operand's shape when it fits, else the smallest shape that does. */
+function coerceFitting(x: ValueLike, like: Shape, loc: SourceLoc | undefined, op: string): Value {
+  if (x instanceof Value) return x;
+  const v = toBig(x, loc);
+  if (v < 0n && !like.signed) throw new HdlError(`${op}: negative constant ${v} used with an unsigned value`, loc);
+  const need = minWidth(v, like.signed);
+  return lit(v, { width: Math.max(need, like.width), signed: like.signed }, loc);
+}
+
+export function minWidth(v: bigint, signed: boolean): number {
+  if (signed) {
+    let w = 1;
+    while (v < -(1n << BigInt(w - 1)) || v > (1n << BigInt(w - 1)) - 1n) w++;
+    return w;
+  }
+  return Math.max(1, v.toString(2).length);
+}
+
+function bitwise(op: 'and' | 'or' | 'xor', a: Value, b: ValueLike): Value {
+  const loc = callerLoc();
+  const bv = coerce(b, a.shape, loc, op);
+  sameSign(a, bv, op, loc);
+  if (a.width !== bv.width) {
+    throw new HdlError(`${op}: operand widths differ (${a.width} and ${bv.width}); extend or truncate one explicitly`, loc);
+  }
+  return new Value(a.shape, { k: 'bin', op, a, b: bv }, loc);
+}
+
+function shift(op: 'shl' | 'shr', a: Value, amount: ValueLike): Value {
+  const loc = callerLoc();
+  let b: Value;
+  if (amount instanceof Value) {
+    if (amount.signed) throw new HdlError(`${op}: shift amount must be unsigned, got ${shapeText(amount.shape)}`, loc);
+    b = amount;
+  } else {
+    const n = toBig(amount, loc);
+    if (n < 0n) throw new HdlError(`${op}(${n}): shift amount must be non-negative`, loc);
+    if (n === 0n) return a;
+    b = lit(n, UInt(minWidth(n, false)), loc);
+  }
+  return new Value(a.shape, { k: 'bin', op, a, b }, loc);
+}
+
+function compare(op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: Value, b: ValueLike, at?: SourceLoc): Value {
+  const loc = at ?? callerLoc();
+  const bv = coerceFitting(b, a.shape, loc, op);
+  const [x, y] = pair(a, bv, loc, op);
+  return new Value(Bool, { k: 'bin', op, a: x, b: y }, loc);
+}
+
+export function extTo(v: Value, width: number, loc: SourceLoc | undefined): Value {
+  if (v.width === width) return v;
+  if (v.node.k === 'const') {
+    const raw = v.signed ? BigInt.asIntN(v.width, v.node.value) : v.node.value;
+    return new Value({ width, signed: v.signed }, { k: 'const', value: BigInt.asUintN(width, raw) }, loc);
+  }
+  return new Value({ width, signed: v.signed }, { k: 'ext', a: v }, loc);
+}
+
+function sliceOf(v: Value, hi: number, lo: number, loc: SourceLoc | undefined): Value {
+  const width = hi - lo + 1;
+  if (lo === 0 && width === v.width) return v.signed ? new Value(UInt(width), { k: 'cast', a: v }, loc) : v;
+  if (v.node.k === 'const') {
+    return new Value(UInt(width), { k: 'const', value: (v.node.value >> BigInt(lo)) & ((1n << BigInt(width)) - 1n) }, loc);
+  }
+  return new Value(UInt(width), { k: 'slice', a: v, lo }, loc);
+}
+
+function catValues(parts: Value[], loc: SourceLoc | undefined): Value {
+  if (parts.length === 0) throw new HdlError('cat() needs at least one value', loc);
+  for (const p of parts) {
+    if (!(p instanceof Value)) throw new HdlError(`cat(): every part must be a Value (got ${typeof p}); wrap constants with lit()`, loc);
+  }
+  if (parts.length === 1) return parts[0]!.asUnsigned(loc);
+  const width = parts.reduce((s, p) => s + p.width, 0);
+  return new Value(UInt(width), { k: 'cat', parts }, loc);
+}
+
+/** A short human description of an expression, for error messages. */
+export function describe(v: Value, depth = 2): string {
+  const n = v.node;
+  switch (n.k) {
+    case 'const':
+      return `${v.width}'d${v.signed ? BigInt.asIntN(v.width, n.value) : n.value}`;
+    case 'sig':
+      return n.sig.name;
+    case 'memrd':
+      return `${n.mem.name}[${depth > 0 ? describe(n.addr, depth - 1) : '…'}]`;
+    default:
+      if (depth <= 0) return '…';
+      switch (n.k) {
+        case 'bin':
+          return `(${describe(n.a, depth - 1)} ${n.op} ${describe(n.b, depth - 1)})`;
+        case 'un':
+          return `${n.op}(${describe(n.a, depth - 1)})`;
+        case 'slice':
+          return `${describe(n.a, depth - 1)}[${n.lo + v.width - 1}:${n.lo}]`;
+        case 'cat':
+          return `{${n.parts.map((p) => describe(p, depth - 1)).join(', ')}}`;
+        case 'ext':
+          return `ext(${describe(n.a, depth - 1)})`;
+        case 'cast':
+          return describe(n.a, depth);
+        case 'mux':
+          return `(${describe(n.c, depth - 1)} ? ${describe(n.t, depth - 1)} : ${describe(n.f, depth - 1)})`;
+      }
+  }
+}
