@@ -4,7 +4,7 @@
 
 import { HdlError, HdlErrors, formatLoc, type HdlWarning, type SourceLoc } from './source.ts';
 import { type Value } from './value.ts';
-import { ModuleIR, Signal, signalsRead, walkStmts, type Stmt } from './ir.ts';
+import { ModuleIR, Signal, Memory, signalsRead, walkStmts, postOrder, moduleRoots, type Stmt } from './ir.ts';
 
 const warningsOf = new WeakMap<ModuleIR, HdlWarning[]>();
 /** Port-to-port combinational paths of each checked module: output name -> input names. */
@@ -108,6 +108,10 @@ export function checkModule(ir: ModuleIR): void {
     else warnings.push({ loc: s.loc, detail: `${describeSignal(s)} is never read` });
   }
 
+  for (const m of ir.memories) {
+    if (m.readPorts.length === 0 && !memoriesReadAsync(ir).has(m)) warnings.push({ loc: m.loc, detail: `memory '${m.name}' of module '${ir.name}' is never read` });
+  }
+
   if (errors.length === 1) throw errors[0]!;
   if (errors.length > 1) throw new HdlErrors(errors);
   warningsOf.set(ir, warnings);
@@ -120,33 +124,22 @@ function describeSignal(s: Signal): string {
   return `${kind} ${name} of module '${s.owner.name}'`;
 }
 
+/** Memories read through an asynchronous read port somewhere in the module. */
+function memoriesReadAsync(ir: ModuleIR): Set<Memory> {
+  const out = new Set<Memory>();
+  for (const v of postOrder(moduleRoots(ir))) if (v.node.k === 'memrd') out.add(v.node.mem as Memory);
+  return out;
+}
+
 /** Signals read anywhere: expressions, conditions, defaults, enables, clocks, memory ports. */
 function readSignals(ir: ModuleIR): Set<Signal> {
   const read = new Set<Signal>();
-  walkStmts(ir.stmts, (s) => {
-    if (s.k === 'assign') signalsRead(s.value, read);
-    else if (s.k === 'if') signalsRead(s.cond, read);
-    else if (s.k === 'switch') signalsRead(s.sel, read);
-    else {
-      signalsRead(s.addr, read);
-      signalsRead(s.data, read);
-    }
-  });
+  for (const v of postOrder(moduleRoots(ir))) if (v.node.k === 'sig') read.add(v.node.sig as Signal);
   const usedDomains = new Set<string>();
-  for (const s of ir.signals) {
-    if (s.defaultValue) signalsRead(s.defaultValue, read);
-    if (s.reg) {
-      usedDomains.add(s.reg.domain.name);
-      if (s.reg.enable) signalsRead(s.reg.enable, read);
-    }
-  }
+  for (const s of ir.signals) if (s.reg) usedDomains.add(s.reg.domain.name);
   for (const m of ir.memories) {
     usedDomains.add(m.writeDomain.name);
-    for (const p of m.readPorts) {
-      usedDomains.add(p.domain.name);
-      signalsRead(p.addr, read);
-      if (p.enable) signalsRead(p.enable, read);
-    }
+    for (const p of m.readPorts) usedDomains.add(p.domain.name);
   }
   for (const d of ir.domains) {
     if (!usedDomains.has(d.name)) continue;

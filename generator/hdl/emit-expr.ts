@@ -10,7 +10,7 @@
 //     they are folded into an `unused_*` wire (Verilator's documented convention).
 
 import { type Value } from './value.ts';
-import { type Signal } from './ir.ts';
+import { type Signal, children, postOrder, deepCuts } from './ir.ts';
 import { sanitize } from './names.ts';
 
 export interface TempWire {
@@ -32,12 +32,20 @@ export class ExprEmitter {
     private readonly nameOf: (s: Signal) => string,
   ) {}
 
-  /** Count how often each node is used so shared subexpressions get one named wire. */
-  countRefs(v: Value): void {
-    const n = (this.refs.get(v) ?? 0) + 1;
-    this.refs.set(v, n);
-    if (n > 1) return;
-    forEachChild(v, (c) => this.countRefs(c));
+  private readonly cut = new Set<Value>();
+
+  /**
+   * Learn every expression the module will print: count uses, so shared subexpressions
+   * get one named wire, and name the cut points of very deep expressions up front, bottom
+   * up, so printing never recurses deeply.
+   */
+  prepare(roots: readonly Value[]): void {
+    const order = postOrder(roots);
+    for (const r of roots) this.refs.set(r, (this.refs.get(r) ?? 0) + 1);
+    for (const v of order) for (const c of children(v)) this.refs.set(c, (this.refs.get(c) ?? 0) + 1);
+    const cuts = deepCuts(order);
+    for (const v of cuts) this.cut.add(v);
+    for (const v of cuts) this.expr(v);
   }
 
   expr(v: Value): string {
@@ -58,7 +66,7 @@ export class ExprEmitter {
     const k = v.node.k;
     if (k === 'sig' || k === 'const' || k === 'cast') return false;
     if (k === 'slice' && v.node.a.node.k === 'sig') return false;
-    return (this.refs.get(v) ?? 0) > 1;
+    return (this.refs.get(v) ?? 0) > 1 || this.cut.has(v);
   }
 
   private raw(v: Value): string {
@@ -223,35 +231,6 @@ export class ExprEmitter {
 
 export function constText(v: bigint, width: number): string {
   return width <= 32 ? `${width}'d${v}` : `${width}'h${v.toString(16)}`;
-}
-
-function forEachChild(v: Value, fn: (c: Value) => void): void {
-  const n = v.node;
-  switch (n.k) {
-    case 'bin':
-      fn(n.a);
-      fn(n.b);
-      return;
-    case 'un':
-    case 'slice':
-    case 'ext':
-    case 'cast':
-      fn(n.a);
-      return;
-    case 'cat':
-      n.parts.forEach(fn);
-      return;
-    case 'mux':
-      fn(n.c);
-      fn(n.t);
-      fn(n.f);
-      return;
-    case 'memrd':
-      fn(n.addr);
-      return;
-    default:
-      return;
-  }
 }
 
 /** A readable name for an intermediate value, built from what it computes: count_add_1, a_mul_b. */

@@ -5,7 +5,7 @@
 
 import { formatLoc, type SourceLoc } from './source.ts';
 import { type Value } from './value.ts';
-import { ModuleIR, Signal, pruneStmts, signalsRead, walkStmts, type Stmt, type Domain, type Memory } from './ir.ts';
+import { ModuleIR, Signal, pruneStmts, signalsRead, walkStmts, postOrder, moduleRoots, stmtRoots, type Stmt, type Domain, type Memory } from './ir.ts';
 import { isComb } from './checks.ts';
 import { ExprEmitter, constText } from './emit-expr.ts';
 import { RESERVED } from './names.ts';
@@ -32,6 +32,8 @@ class ModuleWriter {
   private readonly ex: ExprEmitter;
   /** Signals that must be declared `reg` (assigned in an always block). */
   private readonly procedural = new Set<Signal>();
+  /** Power-up values of memory read registers. */
+  private readonly readPortInit = new Map<Signal, bigint>();
   /** inst-in wires folded straight into the instance's port connection. */
   private readonly inlined = new Map<Signal, Value>();
 
@@ -119,7 +121,9 @@ class ModuleWriter {
     for (const s of ir.signals) {
       if (s.isPort || this.inlined.has(s)) continue;
       const kind = this.procedural.has(s) ? 'reg ' : 'wire';
-      const init = s.reg?.init !== undefined ? ` = ${constText(s.reg.init, s.width)}` : '';
+      // Every register states its power-up value (FPGA flip-flop INIT), so no simulator starts from X.
+      const initValue = s.reg ? (s.reg.init ?? s.reg.reset ?? 0n) : this.readPortInit.get(s);
+      const init = initValue !== undefined ? ` = ${constText(initValue, s.width)}` : '';
       decls.push(`${IND}${kind} ${rangeText(s)}${s.name}${init};${this.at(s.loc)}`);
     }
     for (const m of ir.memories) decls.push(...this.memoryDecl(m));
@@ -148,38 +152,13 @@ class ModuleWriter {
   }
 
   private countRefs(): void {
-    walkStmts(this.ir.stmts, (s) => {
-      if (s.k === 'assign') this.ex.countRefs(s.value);
-      else if (s.k === 'if') this.ex.countRefs(s.cond);
-      else if (s.k === 'switch') this.ex.countRefs(s.sel);
-      else {
-        this.ex.countRefs(s.addr);
-        this.ex.countRefs(s.data);
-      }
-    });
-    for (const s of this.ir.signals) {
-      if (s.defaultValue) this.ex.countRefs(s.defaultValue);
-      if (s.reg?.enable) this.ex.countRefs(s.reg.enable);
-    }
-    for (const m of this.ir.memories) for (const p of m.readPorts) this.ex.countRefs(p.addr);
+    this.ex.prepare(moduleRoots(this.ir));
   }
 
+  /** Signals read other than through an instance input's auto-connection default. */
   private readSignals(): Set<Signal> {
     const read = new Set<Signal>();
-    walkStmts(this.ir.stmts, (s) => {
-      if (s.k === 'assign') signalsRead(s.value, read);
-      else if (s.k === 'if') signalsRead(s.cond, read);
-      else if (s.k === 'switch') signalsRead(s.sel, read);
-      else {
-        signalsRead(s.addr, read);
-        signalsRead(s.data, read);
-      }
-    });
-    for (const s of this.ir.signals) {
-      if (s.defaultValue && !(s.role === 'inst-in')) signalsRead(s.defaultValue, read);
-      if (s.reg?.enable) signalsRead(s.reg.enable, read);
-    }
-    for (const m of this.ir.memories) for (const p of m.readPorts) signalsRead(p.addr, read);
+    for (const v of postOrder(moduleRoots(this.ir, (s) => s.role !== 'inst-in'))) if (v.node.k === 'sig') read.add(v.node.sig as Signal);
     return read;
   }
 
@@ -209,11 +188,7 @@ class ModuleWriter {
       if (!sequential && g.length > 1) {
         const members = new Set(g);
         const reads = new Set<Signal>();
-        walkStmts(this.prune(g), (x) => {
-          if (x.k === 'assign') signalsRead(x.value, reads);
-          else if (x.k === 'if') signalsRead(x.cond, reads);
-          else if (x.k === 'switch') signalsRead(x.sel, reads);
-        });
+        walkStmts(this.prune(g), (x) => stmtRoots(x).forEach((r) => signalsRead(r, reads)));
         if ([...reads].some((r) => members.has(r))) {
           for (const t of g) out.push([t]);
           continue;
@@ -249,21 +224,18 @@ class ModuleWriter {
     return `${IND}always @(${sensitivity(d, spec.reset !== undefined)}) begin${this.at(group[0]!.loc)}\n${body.join('\n')}\n${IND}end`;
   }
 
+  /** FPGA memories power up to their INIT contents, zeros unless given: say so in the Verilog too. */
   private memoryDecl(m: Memory): string[] {
     const out = [`${IND}reg ${m.shape.width > 1 ? `[${m.shape.width - 1}:0] ` : ''}${m.name} [0:${m.depth - 1}];${this.at(m.loc)}`];
-    if (m.init) {
-      out.push(`${IND}initial begin`);
-      const nonzero = m.init.some((v) => v !== 0n);
-      if (m.init.length < m.depth || !nonzero) {
-        const i = this.claim(`${m.name}_i`);
-        out.splice(out.length - 1, 0, `${IND}integer ${i};`);
-        out.push(`${IND}${IND}for (${i} = 0; ${i} < ${m.depth}; ${i} = ${i} + 1) ${m.name}[${i}] = ${constText(0n, m.shape.width)};`);
-      }
-      m.init.forEach((v, a) => {
-        if (v !== 0n) out.push(`${IND}${IND}${m.name}[${a}] = ${constText(v, m.shape.width)};`);
-      });
-      out.push(`${IND}end`);
-    }
+    const init = m.init ?? [];
+    const i = this.claim(`${m.name}_i`);
+    out.push(`${IND}integer ${i};`);
+    out.push(`${IND}initial begin`);
+    out.push(`${IND}${IND}for (${i} = 0; ${i} < ${m.depth}; ${i} = ${i} + 1) ${m.name}[${i}] = ${constText(0n, m.shape.width)};`);
+    init.forEach((v, a) => {
+      if (v !== 0n) out.push(`${IND}${IND}${m.name}[${a}] = ${constText(v, m.shape.width)};`);
+    });
+    out.push(`${IND}end`);
     return out;
   }
 
@@ -275,6 +247,7 @@ class ModuleWriter {
     }
     for (const p of m.readPorts) {
       this.procedural.add(p.data);
+      this.readPortInit.set(p.data, p.init);
       const rd = `${p.data.name} <= ${m.name}[${this.ex.expr(p.addr)}];`;
       const body = p.enable ? `${IND}${IND}if (${this.ex.expr(p.enable)}) ${rd}` : `${IND}${IND}${rd}`;
       blocks.push(`${IND}always @(posedge ${p.domain.clk.name}) begin${this.at(p.loc)}\n${body}\n${IND}end`);
@@ -299,7 +272,8 @@ class ModuleWriter {
   private portDecl(p: Signal): string {
     const dir = p.role === 'input' ? 'input ' : 'output';
     const kind = p.role === 'output' && (p.reg || this.procedural.has(p)) ? 'reg ' : 'wire';
-    return `${dir} ${kind} ${rangeText(p)}${p.name}`;
+    const init = p.reg ? ` = ${constText(p.reg.init ?? p.reg.reset ?? 0n, p.width)}` : '';
+    return `${dir} ${kind} ${rangeText(p)}${p.name}${init}`;
   }
 
   private stmts(list: readonly Stmt[], depth: number, op: '=' | '<='): string[] {

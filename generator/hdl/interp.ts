@@ -7,7 +7,7 @@
 
 import { HdlError } from './source.ts';
 import { type Value } from './value.ts';
-import { ModuleIR, Signal, Memory, pruneStmts, signalsRead, walkStmts, type Stmt } from './ir.ts';
+import { ModuleIR, Signal, Memory, pruneStmts, signalsRead, walkStmts, postOrder, deepCuts, children, stmtRoots, type Stmt } from './ir.ts';
 import { isComb } from './checks.ts';
 import { type Elaborated } from './module.ts';
 
@@ -78,6 +78,7 @@ export class Interpreter {
         this.names.set(path ? `${path}.${sig.name}` : sig.name, { slot: k, width: sig.width, signed: sig.signed });
       }
       for (const m of mod.memories) {
+        for (const p of m.readPorts) this.s[ctx.slot.get(p.data)!] = p.init;
         ctx.memSlot.set(m, this.mems.length);
         const words = new Array<bigint>(m.depth).fill(0n);
         m.init?.forEach((v, i) => (words[i] = v));
@@ -147,6 +148,7 @@ export class Interpreter {
       const single = stmts.length === 1 && stmts[0]!.k === 'assign' ? stmts[0]!.value : stmts.length === 0 ? sig.defaultValue : undefined;
       const aliasOf = single && single.node.k === 'sig' ? sl(single.node.sig as Signal) : undefined;
       const cx = new JsExpr(ctx);
+      if (sig.defaultValue) cx.prepare([sig.defaultValue]);
       const init = sig.defaultValue ? cx.expr(sig.defaultValue) : `s[${k}]`;
       const body = cx.stmts(stmts, (t, v) => (t === sig ? `v = ${v};` : ''));
       nodes.push({ target: k, deps: [...deps].map(sl), code: `{ ${cx.prelude()}let v = ${init};\n${body}\ns[${k}] = v; }`, aliasOf, name: `${ctx.path}.${sig.name}` });
@@ -267,13 +269,7 @@ export class Interpreter {
 }
 
 function collectReads(st: Stmt, into: Set<Signal>): void {
-  if (st.k === 'assign') signalsRead(st.value, into);
-  else if (st.k === 'if') signalsRead(st.cond, into);
-  else if (st.k === 'switch') signalsRead(st.sel, into);
-  else {
-    signalsRead(st.addr, into);
-    signalsRead(st.data, into);
-  }
+  for (const r of stmtRoots(st)) signalsRead(r, into);
 }
 
 /** Orders combinational nodes so each runs after the nodes producing its inputs. */
@@ -324,44 +320,26 @@ class JsExpr {
   }
 
   stmts(list: readonly Stmt[], onAssign: (t: Signal, v: string) => string): string {
-    for (const st of list) this.countStmt(st);
+    const roots: Value[] = [];
+    walkStmts(list, (st) => roots.push(...stmtRoots(st)));
+    this.prepare(roots);
     return this.emit(list, onAssign);
   }
 
-  private countStmt(st: Stmt): void {
-    const count = (v: Value): void => this.count(v);
-    if (st.k === 'assign') count(st.value);
-    else if (st.k === 'memwr') {
-      count(st.addr);
-      count(st.data);
-    } else if (st.k === 'if') {
-      count(st.cond);
-      st.then.forEach((x) => this.countStmt(x));
-      st.else.forEach((x) => this.countStmt(x));
-    } else {
-      count(st.sel);
-      st.cases.forEach((c) => c.body.forEach((x) => this.countStmt(x)));
-      st.dflt.forEach((x) => this.countStmt(x));
+  /** Shared nodes become consts; deep chains are cut into consts bottom up (bounded recursion). */
+  prepare(roots: readonly Value[]): void {
+    const order = postOrder(roots);
+    for (const r of roots) this.count(r);
+    for (const v of order) for (const c of children(v)) this.count(c);
+    for (const v of deepCuts(order)) {
+      this.multi.add(v);
+      this.expr(v);
     }
   }
 
   private count(v: Value): void {
-    if (this.seen.has(v)) {
-      this.multi.add(v);
-      return;
-    }
-    this.seen.add(v);
-    const n = v.node;
-    if (n.k === 'bin') {
-      this.count(n.a);
-      this.count(n.b);
-    } else if (n.k === 'un' || n.k === 'slice' || n.k === 'ext' || n.k === 'cast') this.count(n.a);
-    else if (n.k === 'cat') n.parts.forEach((p) => this.count(p));
-    else if (n.k === 'mux') {
-      this.count(n.c);
-      this.count(n.t);
-      this.count(n.f);
-    } else if (n.k === 'memrd') this.count(n.addr);
+    if (this.seen.has(v)) this.multi.add(v);
+    else this.seen.add(v);
   }
 
   private emit(list: readonly Stmt[], onAssign: (t: Signal, v: string) => string): string {

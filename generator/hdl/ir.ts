@@ -64,6 +64,8 @@ export interface SyncReadPort {
   readonly addr: Value;
   readonly enable: Value | undefined;
   readonly data: Signal;
+  /** Power-up value of the read register (block RAM output latches have one). */
+  readonly init: bigint;
   readonly loc: SourceLoc | undefined;
 }
 
@@ -152,38 +154,81 @@ export function moduleTree(top: ModuleIR): ModuleIR[] {
   return out;
 }
 
-/** Visit every Value in an expression tree once. */
-export function walkValue(v: Value, fn: (v: Value) => void, seen: Set<Value> = new Set()): void {
-  if (seen.has(v)) return;
-  seen.add(v);
-  fn(v);
+/** The operands of an expression node. */
+export function children(v: Value): readonly Value[] {
   const n = v.node;
   switch (n.k) {
     case 'bin':
-      walkValue(n.a, fn, seen);
-      walkValue(n.b, fn, seen);
-      break;
+      return [n.a, n.b];
     case 'un':
     case 'slice':
     case 'ext':
     case 'cast':
-      walkValue(n.a, fn, seen);
-      break;
+      return [n.a];
     case 'cat':
-      for (const p of n.parts) walkValue(p, fn, seen);
-      break;
+      return n.parts;
     case 'mux':
-      walkValue(n.c, fn, seen);
-      walkValue(n.t, fn, seen);
-      walkValue(n.f, fn, seen);
-      break;
+      return [n.c, n.t, n.f];
     case 'memrd':
-      walkValue(n.addr, fn, seen);
-      break;
+      return [n.addr];
     case 'const':
     case 'sig':
-      break;
+      return [];
   }
+}
+
+/**
+ * Every distinct node under `roots`, operands before users. Iterative, because designs
+ * build expression chains thousands of levels deep (a fold over 4,096 PEs).
+ */
+export function postOrder(roots: Iterable<Value>, seen: Set<Value> = new Set()): Value[] {
+  const out: Value[] = [];
+  const stack: [Value, number][] = [];
+  for (const r of roots) {
+    if (seen.has(r)) continue;
+    seen.add(r);
+    stack.push([r, 0]);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const kids = children(top[0]);
+      if (top[1] < kids.length) {
+        const c = kids[top[1]++]!;
+        if (!seen.has(c)) {
+          seen.add(c);
+          stack.push([c, 0]);
+        }
+      } else {
+        out.push(top[0]);
+        stack.pop();
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Nodes at which to cut very deep expressions into named intermediates, so that printing
+ * or compiling any one expression recurses at most CUT_DEPTH levels. Returned in post-order.
+ */
+export const CUT_DEPTH = 32;
+export function deepCuts(order: readonly Value[]): Value[] {
+  const height = new Map<Value, number>();
+  const cuts: Value[] = [];
+  for (const v of order) {
+    let h = 0;
+    for (const c of children(v)) h = Math.max(h, (height.get(c) ?? 0) + 1);
+    if (h >= CUT_DEPTH) {
+      cuts.push(v);
+      h = 0;
+    }
+    height.set(v, h);
+  }
+  return cuts;
+}
+
+/** Visit every Value in an expression tree once. */
+export function walkValue(v: Value, fn: (v: Value) => void, seen: Set<Value> = new Set()): void {
+  for (const x of postOrder([v], seen)) fn(x);
 }
 
 /** Signals an expression reads (async memory reads count as reading their address only). */
@@ -192,6 +237,35 @@ export function signalsRead(v: Value, into: Set<Signal> = new Set()): Set<Signal
     if (x.node.k === 'sig') into.add(x.node.sig as Signal);
   });
   return into;
+}
+
+/** Expressions a statement reads directly (its value, condition or selector, address and data). */
+export function stmtRoots(s: Stmt): Value[] {
+  switch (s.k) {
+    case 'assign':
+      return [s.value];
+    case 'if':
+      return [s.cond];
+    case 'switch':
+      return [s.sel];
+    case 'memwr':
+      return [s.addr, s.data];
+  }
+}
+
+/**
+ * Every expression a module evaluates: statements, wire defaults, register enables and
+ * memory read ports. `withDefaultsOf` filters which signals' defaults count.
+ */
+export function moduleRoots(ir: ModuleIR, withDefaultsOf: (s: Signal) => boolean = () => true): Value[] {
+  const roots: Value[] = [];
+  walkStmts(ir.stmts, (s) => roots.push(...stmtRoots(s)));
+  for (const s of ir.signals) {
+    if (s.defaultValue && withDefaultsOf(s)) roots.push(s.defaultValue);
+    if (s.reg?.enable) roots.push(s.reg.enable);
+  }
+  for (const m of ir.memories) for (const p of m.readPorts) roots.push(p.addr, ...(p.enable ? [p.enable] : []));
+  return roots;
 }
 
 /** Visit every statement in a tree. */

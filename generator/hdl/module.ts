@@ -13,7 +13,10 @@ export interface RegOptions {
   domain?: Domain;
   /** Reset value (default 0); null for a register without reset. */
   reset?: ValueLike | null;
-  /** Power-up value for FPGA bitstreams, e.g. for registers without reset. */
+  /**
+   * Power-up value (the flip-flop's INIT in the bitstream). Default: the reset value, or 0.
+   * Every register has one, so simulation never starts from X.
+   */
   init?: ValueLike;
   /** Clock enable. */
   enable?: Value;
@@ -48,14 +51,19 @@ export class MemoryHandle {
     this.checkAddr(addr, loc);
     return new Value(this.mem.shape, { k: 'memrd', mem: this.mem, addr }, loc);
   }
-  /** Synchronous read: data appears one clock after the address (block RAM). Old data on a same-address write. */
-  readSync(addr: Value, opts: { enable?: Value; domain?: Domain; name?: string } = {}): Signal {
+  /**
+   * Synchronous read: data appears one clock after the address (block RAM); a read of the
+   * address being written returns the old word. The read register powers up to `init` (0).
+   */
+  readSync(addr: Value, opts: { enable?: Value; domain?: Domain; name?: string; init?: number | bigint } = {}): Signal {
     const loc = callerLoc();
     this.checkAddr(addr, loc);
     if (opts.enable && opts.enable.width !== 1) throw new HdlError(`readSync enable must be 1 bit, got ${shapeText(opts.enable.shape)}`, loc);
     const name = opts.name ?? `${this.mem.name}_rdata${this.mem.readPorts.length === 0 ? '' : this.mem.readPorts.length}`;
     const data = this.b.declare(name, this.mem.shape, 'mem-rdata', loc);
-    this.mem.readPorts.push({ domain: opts.domain ?? this.mem.writeDomain, addr, enable: opts.enable, data, loc });
+    const initValue = lit(opts.init ?? 0, this.mem.shape, loc).node;
+    const init = initValue.k === 'const' ? initValue.value : 0n;
+    this.mem.readPorts.push({ domain: opts.domain ?? this.mem.writeDomain, addr, enable: opts.enable, data, init, loc });
     return data;
   }
   /** Write `data` at `addr` on the next clock edge of the write domain, under the enclosing when()s. */
@@ -225,6 +233,8 @@ export class ModuleBuilder {
     const reason = why[target.role];
     if (reason) throw new HdlError(`multiple drivers: ${reason}`, loc);
     const v = fitTo(coerce(value, target.shape, loc, `assignment to ${target.name}`), target.shape, `'${target.name}'`, loc);
+    // Connecting a child's clock or reset by hand replaces the automatic connection.
+    if (target.role === 'inst-in' && this.blocks.length === 1) target.defaultValue = undefined;
     this.push({ k: 'assign', target, value: v, loc });
   }
 
@@ -379,7 +389,12 @@ export function defineModule<P extends Params, IO>(
     const key = paramKey(params);
     const hit = cache.get(key);
     if (hit) return hit;
-    opts.validate?.(params);
+    try {
+      opts.validate?.(params);
+    } catch (e) {
+      if (e instanceof HdlError) throw e;
+      throw new HdlError(`${family}: ${(e as Error).message}`, callerLoc());
+    }
     const ir = new ModuleIR(opts.name ? opts.name(params) : moduleName(family, params), family, { ...params }, defLoc);
     const nameBad = badIdentifier(ir.name);
     if (nameBad) throw new HdlError(`module name: ${nameBad}`, defLoc);

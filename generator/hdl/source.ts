@@ -69,7 +69,7 @@ export class HdlError extends Error {
   readonly loc: SourceLoc | undefined;
   readonly detail: string;
   constructor(detail: string, loc?: SourceLoc) {
-    super(`${formatLoc(loc)}: error: ${detail}`);
+    super(loc ? `${formatLoc(loc)}: error: ${detail}` : `error: ${detail}`);
     this.name = 'HdlError';
     this.loc = loc;
     this.detail = detail;

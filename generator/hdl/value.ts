@@ -115,10 +115,10 @@ export class Value {
     const bv = coerce(b, this.shape, loc, 'mul');
     sameSign(this, bv, 'mul', loc);
     const shape = { width: this.width + bv.width, signed: this.signed };
-    return new Value(shape, { k: 'bin', op: 'mul', a: extTo(this, shape.width, loc), b: extTo(bv, shape.width, loc) }, loc);
+    return make(shape, { k: 'bin', op: 'mul', a: extTo(this, shape.width, loc), b: extTo(bv, shape.width, loc) }, loc);
   }
   neg(): Value {
-    return new Value(this.shape, { k: 'un', op: 'neg', a: this });
+    return make(this.shape, { k: 'un', op: 'neg', a: this }, callerLoc());
   }
 
   // ---- bitwise ----------------------------------------------------------------
@@ -132,16 +132,16 @@ export class Value {
     return bitwise('xor', this, b);
   }
   not(): Value {
-    return new Value(this.shape, { k: 'un', op: 'not', a: this });
+    return make(this.shape, { k: 'un', op: 'not', a: this }, callerLoc());
   }
   andReduce(): Value {
-    return new Value(Bool, { k: 'un', op: 'andr', a: this });
+    return make(Bool, { k: 'un', op: 'andr', a: this }, callerLoc());
   }
   orReduce(): Value {
-    return new Value(Bool, { k: 'un', op: 'orr', a: this });
+    return make(Bool, { k: 'un', op: 'orr', a: this }, callerLoc());
   }
   xorReduce(): Value {
-    return new Value(Bool, { k: 'un', op: 'xorr', a: this });
+    return make(Bool, { k: 'un', op: 'xorr', a: this }, callerLoc());
   }
 
   // ---- shifts -----------------------------------------------------------------
@@ -239,14 +239,14 @@ export class Value {
   }
   private as(signed: boolean, loc: SourceLoc | undefined): Value {
     if (this.signed === signed) return this;
-    return new Value({ width: this.width, signed }, { k: 'cast', a: this }, loc);
+    return make({ width: this.width, signed }, { k: 'cast', a: this }, loc);
   }
   /** `n` copies side by side. */
   rep(n: number): Value {
     const loc = callerLoc();
     if (!Number.isInteger(n) || n < 1) throw new HdlError(`rep(${n}): count must be a positive integer`, loc);
     if (n === 1) return this.asUnsigned(loc);
-    return new Value(UInt(this.width * n), { k: 'cat', parts: Array.from({ length: n }, () => this) }, loc);
+    return make(UInt(this.width * n), { k: 'cat', parts: Array.from({ length: n }, () => this) }, loc);
   }
   /** This value above `lower` ones (MSB first, like Verilog's {a, b}). */
   cat(...lower: Value[]): Value {
@@ -279,7 +279,7 @@ export function mux(c: ValueLike, t: ValueLike, f: ValueLike): Value {
   const cv = coerce(c, Bool, loc, 'mux condition');
   if (cv.width !== 1) throw new HdlError(`mux condition must be 1 bit wide, got ${shapeText(cv.shape)}`, loc);
   const [tv, fv] = pair(t, f, loc, 'mux');
-  return new Value(tv.shape, { k: 'mux', c: cv, t: tv, f: fv }, loc);
+  return make(tv.shape, { k: 'mux', c: cv, t: tv, f: fv }, loc);
 }
 
 /** First true condition wins; `otherwise` when none holds (a priority encoder of values). */
@@ -290,7 +290,7 @@ export function priority(cases: ReadonlyArray<readonly [ValueLike, ValueLike]>, 
     const [c, v] = cases[i]!;
     const cv = coerce(c, Bool, loc, 'priority condition');
     const [tv, fv] = pair(v, acc, loc, 'priority');
-    acc = new Value(tv.shape, { k: 'mux', c: cv, t: tv, f: fv }, loc);
+    acc = make(tv.shape, { k: 'mux', c: cv, t: tv, f: fv }, loc);
   }
   if (!(acc instanceof Value)) throw new HdlError('priority(): give at least one Value so the result has a shape', loc);
   return acc;
@@ -361,7 +361,7 @@ function arith(op: 'add' | 'sub', a: Value, b: ValueLike, grow: number): Value {
   const bv = coerceFitting(b, a.shape, loc, op);
   sameSign(a, bv, op, loc);
   const w = Math.max(a.width, bv.width) + grow;
-  return new Value({ width: w, signed: a.signed }, { k: 'bin', op, a: extTo(a, w, loc), b: extTo(bv, w, loc) }, loc);
+  return make({ width: w, signed: a.signed }, { k: 'bin', op, a: extTo(a, w, loc), b: extTo(bv, w, loc) }, loc);
 }
 
 /** A JS constant operand takes the other operand's shape when it fits, else the smallest shape that does. */
@@ -389,7 +389,7 @@ function bitwise(op: 'and' | 'or' | 'xor', a: Value, b: ValueLike): Value {
   if (a.width !== bv.width) {
     throw new HdlError(`${op}: operand widths differ (${a.width} and ${bv.width}); extend or truncate one explicitly`, loc);
   }
-  return new Value(a.shape, { k: 'bin', op, a, b: bv }, loc);
+  return make(a.shape, { k: 'bin', op, a, b: bv }, loc);
 }
 
 function shift(op: 'shl' | 'shr', a: Value, amount: ValueLike): Value {
@@ -404,14 +404,20 @@ function shift(op: 'shl' | 'shr', a: Value, amount: ValueLike): Value {
     if (n === 0n) return a;
     b = lit(n, UInt(minWidth(n, false)), loc);
   }
-  return new Value(a.shape, { k: 'bin', op, a, b }, loc);
+  return make(a.shape, { k: 'bin', op, a, b }, loc);
 }
 
 function compare(op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: Value, b: ValueLike, at?: SourceLoc): Value {
   const loc = at ?? callerLoc();
   const bv = coerceFitting(b, a.shape, loc, op);
   const [x, y] = pair(a, bv, loc, op);
-  return new Value(Bool, { k: 'bin', op, a: x, b: y }, loc);
+  // An unsigned value is never below zero: fold x < 0, x >= 0, 0 > x, 0 <= x to constants
+  // (tools flag these as constant comparisons, and they are).
+  const isZero = (v: Value): boolean => v.node.k === 'const' && v.node.value === 0n;
+  if (!x.signed && ((isZero(y) && (op === 'lt' || op === 'ge')) || (isZero(x) && (op === 'gt' || op === 'le')))) {
+    return lit(op === 'ge' || op === 'le' ? 1 : 0, Bool, loc);
+  }
+  return make(Bool, { k: 'bin', op, a: x, b: y }, loc);
 }
 
 export function extTo(v: Value, width: number, loc: SourceLoc | undefined): Value {
@@ -425,7 +431,7 @@ export function extTo(v: Value, width: number, loc: SourceLoc | undefined): Valu
 
 function sliceOf(v: Value, hi: number, lo: number, loc: SourceLoc | undefined): Value {
   const width = hi - lo + 1;
-  if (lo === 0 && width === v.width) return v.signed ? new Value(UInt(width), { k: 'cast', a: v }, loc) : v;
+  if (lo === 0 && width === v.width) return v.signed ? make(UInt(width), { k: 'cast', a: v }, loc) : v;
   if (v.node.k === 'const') {
     return new Value(UInt(width), { k: 'const', value: (v.node.value >> BigInt(lo)) & ((1n << BigInt(width)) - 1n) }, loc);
   }
@@ -439,7 +445,101 @@ function catValues(parts: Value[], loc: SourceLoc | undefined): Value {
   }
   if (parts.length === 1) return parts[0]!.asUnsigned(loc);
   const width = parts.reduce((s, p) => s + p.width, 0);
-  return new Value(UInt(width), { k: 'cat', parts }, loc);
+  return make(UInt(width), { k: 'cat', parts }, loc);
+}
+
+/**
+ * Build a node, folding it when its value is known at elaboration: all-constant operands
+ * give a constant, a constant mux select picks its arm. Tools flag comparisons and
+ * selects of constants; folding keeps the emitted Verilog free of them.
+ */
+function make(shape: Shape, node: Node, loc: SourceLoc | undefined): Value {
+  if (node.k === 'mux' && node.c.node.k === 'const') return node.c.node.value ? node.t : node.f;
+  const v = foldConst(shape, node);
+  if (v !== undefined) return new Value(shape, { k: 'const', value: v }, loc);
+  return new Value(shape, node, loc);
+}
+
+function constOf(v: Value): bigint | undefined {
+  return v.node.k === 'const' ? v.node.value : undefined;
+}
+
+/** The raw bit pattern of `node` when all its operands are constants; the interpreter's semantics. */
+function foldConst(shape: Shape, node: Node): bigint | undefined {
+  const w = shape.width;
+  const m = (1n << BigInt(w)) - 1n;
+  switch (node.k) {
+    case 'cast':
+      return constOf(node.a);
+    case 'cat': {
+      let acc = 0n;
+      for (const p of node.parts) {
+        const c = constOf(p);
+        if (c === undefined) return undefined;
+        acc = (acc << BigInt(p.width)) | c;
+      }
+      return acc;
+    }
+    case 'un': {
+      const a = constOf(node.a);
+      if (a === undefined) return undefined;
+      const ma = (1n << BigInt(node.a.width)) - 1n;
+      switch (node.op) {
+        case 'not':
+          return ~a & m;
+        case 'neg':
+          return -a & m;
+        case 'andr':
+          return a === ma ? 1n : 0n;
+        case 'orr':
+          return a !== 0n ? 1n : 0n;
+        case 'xorr':
+          return BigInt(a.toString(2).split('').filter((c) => c === '1').length & 1);
+      }
+      return undefined;
+    }
+    case 'bin': {
+      const a = constOf(node.a);
+      const b = constOf(node.b);
+      if (a === undefined || b === undefined) return undefined;
+      const wa = node.a.width;
+      const sa = (x: bigint): bigint => (node.a.signed ? BigInt.asIntN(wa, x) : x);
+      switch (node.op) {
+        case 'add':
+          return (a + b) & m;
+        case 'sub':
+          return (a - b) & m;
+        case 'mul':
+          return (a * b) & m;
+        case 'and':
+          return a & b;
+        case 'or':
+          return a | b;
+        case 'xor':
+          return a ^ b;
+        case 'shl':
+          return b >= BigInt(w) ? 0n : (a << b) & m;
+        case 'shr':
+          if (node.a.signed) return BigInt.asUintN(w, BigInt.asIntN(w, a) >> (b >= BigInt(w) ? BigInt(w - 1) : b));
+          return b >= BigInt(w) ? 0n : a >> b;
+        case 'eq':
+          return a === b ? 1n : 0n;
+        case 'ne':
+          return a !== b ? 1n : 0n;
+        case 'lt':
+          return sa(a) < sa(b) ? 1n : 0n;
+        case 'le':
+          return sa(a) <= sa(b) ? 1n : 0n;
+        case 'gt':
+          return sa(a) > sa(b) ? 1n : 0n;
+        case 'ge':
+          return sa(a) >= sa(b) ? 1n : 0n;
+      }
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** A short human description of an expression, for error messages. */

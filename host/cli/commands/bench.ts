@@ -1,0 +1,42 @@
+// `bitnet-fpga bench SUITE`: figures, never assertions.
+
+import { ParamError } from '../../../generator/cores/registry.ts';
+
+interface BenchRecord {
+  metric: string;
+  value: number;
+  unit: string;
+  config: Record<string, unknown>;
+}
+
+const SUITES: Record<string, (o: { pes: string }) => Promise<BenchRecord[]>> = {
+  hdl: async (o) => {
+    const { hdlBench } = await import('../../../generator/bench/hdl-bench.ts');
+    const pes = Number(o.pes);
+    if (!Number.isInteger(pes) || pes < 4) throw new ParamError(`--pes ${o.pes}: expected an integer >= 4`);
+    return hdlBench(pes);
+  },
+};
+const PLANNED = ['sim', 'core', 'link', 'host'];
+
+export async function benchCommand(suite: string, o: { json?: boolean; pes: string }): Promise<void> {
+  const names = suite === 'all' ? Object.keys(SUITES) : [suite];
+  const records: BenchRecord[] = [];
+  for (const name of names) {
+    const run = SUITES[name];
+    if (!run) {
+      if (PLANNED.includes(name)) throw new ParamError(`bench suite '${name}' is not implemented yet; available: ${Object.keys(SUITES).join(', ')}`);
+      throw new ParamError(`unknown bench suite '${name}'; available: ${Object.keys(SUITES).join(', ')}, all`);
+    }
+    records.push(...(await run(o)));
+  }
+  if (o.json) {
+    console.log(JSON.stringify(records, null, 2));
+    return;
+  }
+  const w = Math.max(...records.map((r) => r.metric.length));
+  for (const r of records) {
+    const v = Math.abs(r.value) >= 100 ? r.value.toFixed(0) : r.value.toPrecision(3);
+    console.log(`${r.metric.padEnd(w)}  ${v.padStart(12)} ${r.unit.padEnd(12)} ${JSON.stringify(r.config)}`);
+  }
+}

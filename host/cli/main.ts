@@ -1,0 +1,82 @@
+// bitnet-fpga command line. A thin dispatcher: each command imports only the part of the
+// project it needs, so `run` never loads the generator and `doctor` loads nothing heavy.
+
+import { Command, Option } from 'commander';
+import { reportError } from './errors.ts';
+
+const program = new Command();
+program.name('bitnet-fpga').description('BitNet b1.58 on an FPGA: HDL generator, Verilator testbenches, host runtime').showHelpAfterError();
+
+const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+program
+  .command('generate')
+  .description('elaborate a core and write its Verilog and manifest')
+  .argument('[core]', 'core name (see --list)')
+  .option('-o, --out <dir>', 'output directory')
+  .option('-p, --param <name=value>', 'core parameter (repeatable)', collect, [])
+  .option('--list', 'list the cores and their parameters')
+  .option('--all', 'regenerate every checked-in design under rtl/')
+  .option('--source-comments', 'annotate the Verilog with TypeScript file:line comments')
+  .action(async (core: string | undefined, o: { out?: string; param: string[]; list?: boolean; all?: boolean; sourceComments?: boolean }) => {
+    const { generateCommand } = await import('./commands/generate.ts');
+    await generateCommand(core, o);
+  });
+
+program
+  .command('check')
+  .description('lint, synthesize and simulate a core: interpreter vs Verilator vs Icarus, cycle by cycle')
+  .argument('<core>', 'core name')
+  .option('-p, --param <name=value>', 'core parameter (repeatable)', collect, [])
+  .option('--cycles <n>', 'cycles of random stimulus', '500')
+  .option('--seed <n>', 'stimulus seed (default: $SEED or 1)')
+  .action(async (core: string, o: { param: string[]; cycles: string; seed?: string }) => {
+    const { checkCommand } = await import('./commands/check.ts');
+    await checkCommand(core, o);
+  });
+
+program
+  .command('doctor')
+  .description('report the toolchain (verilator, yosys, iverilog, nextpnr, socat) and how to install what is missing')
+  .action(async () => {
+    const { doctorReport } = await import('../../sim/toolchain/tools.ts');
+    const r = doctorReport();
+    console.log(r.lines.join('\n'));
+    if (!r.ok) process.exitCode = 1;
+  });
+
+program
+  .command('verilator')
+  .description("run the project's Verilator (found in PATH or $VERILATOR_ROOT, version-checked) with these arguments")
+  .argument('[args...]', 'arguments for verilator')
+  .allowUnknownOption()
+  .helpOption(false)
+  .action(async (args: string[]) => {
+    const { verilator } = await import('../../sim/toolchain/verilator.ts');
+    const r = await verilator(args, { inherit: true, timeoutMs: 24 * 3600_000 });
+    process.exitCode = r.code;
+  });
+
+program
+  .command('bench')
+  .description('benchmarks; suites: hdl (more arrive with the sim, core, link and host parts)')
+  .argument('<suite>', 'suite name, or "all"')
+  .option('--json', 'print one JSON array of {metric, value, unit, config} records')
+  .addOption(new Option('--pes <n>', 'processing elements in the hdl benchmark').default('4096'))
+  .action(async (suite: string, o: { json?: boolean; pes: string }) => {
+    const { benchCommand } = await import('./commands/bench.ts');
+    await benchCommand(suite, o);
+  });
+
+program
+  .command('demo')
+  .description('the main job at this stage: generate the example cores, lint them, simulate them three ways')
+  .action(async () => {
+    const { demoCommand } = await import('./commands/demo.ts');
+    await demoCommand();
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  reportError(e);
+  process.exitCode = 1;
+});
