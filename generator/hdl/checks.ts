@@ -89,7 +89,7 @@ export function checkModule(ir: ModuleIR): void {
     if (s.role === 'input' || s.role === 'inst-out' || s.role === 'mem-rdata') continue;
     const what = describeSignal(s);
     if (!assigned.has(s) && !s.defaultValue) {
-      errors.push(new HdlError(`${what} is never driven`, s.loc));
+      errors.push(new HdlError(`${what} is never driven${s.hint ? `: ${s.hint}` : ''}`, s.loc));
     } else if (isComb(s) && !s.defaultValue && !fullyAssigns(ir.stmts, s)) {
       errors.push(new HdlError(`${what} is not assigned on every path and would become a latch; give it a default (wire(..., { default }) or an unconditional set() first)`, s.loc));
     }
@@ -97,8 +97,15 @@ export function checkModule(ir: ModuleIR): void {
 
   const loop = findCombLoop(combDependencies(ir));
   if (loop) {
-    const path = loop.map((s) => `${s.name} (${formatLoc(s.loc)})`).join(' -> ');
-    errors.push(new HdlError(`combinational loop in module '${ir.name}': ${path} -> ${loop[0]!.name}`, loop[0]!.loc));
+    // Point at assignments: they are what closes the loop and what the user must change.
+    const assignAt = new Map<Signal, SourceLoc | undefined>();
+    walkStmts(ir.stmts, (s) => {
+      if (s.k === 'assign' && !assignAt.has(s.target)) assignAt.set(s.target, s.loc);
+    });
+    const at = (s: Signal): SourceLoc | undefined => assignAt.get(s) ?? s.loc;
+    const path = loop.map((s) => `${s.name} (${formatLoc(at(s))})`).join(' -> ');
+    const first = loop.find((s) => assignAt.has(s)) ?? loop[0]!;
+    errors.push(new HdlError(`combinational loop in module '${ir.name}': ${path} -> ${loop[0]!.name}`, at(first)));
   }
 
   const read = readSignals(ir);

@@ -62,6 +62,18 @@ export class ExprEmitter {
     return this.raw(v);
   }
 
+  /**
+   * A plain name for `v` (a signal, constant or bit-select as it is, anything else through a
+   * named wire). Used where tools disagree on expression widths, such as array indices.
+   */
+  simple(v: Value): string {
+    const k = v.node.k;
+    if (k === 'sig' || k === 'const' || (k === 'slice' && v.node.a.node.k === 'sig') || (k === 'cast' && v.node.a.node.k === 'sig')) return this.expr(v);
+    const t = this.tempOf.get(v) ?? this.makeTemp(v);
+    t.wholeUse = true;
+    return t.name;
+  }
+
   private shouldShare(v: Value): boolean {
     const k = v.node.k;
     if (k === 'sig' || k === 'const' || k === 'cast') return false;
@@ -79,7 +91,7 @@ export class ExprEmitter {
       case 'cast':
         return this.expr(n.a);
       case 'memrd':
-        return `${sanitize(n.mem.name)}[${this.expr(n.addr)}]`;
+        return `${sanitize(n.mem.name)}[${this.simple(n.addr)}]`;
       case 'mux':
         return `(${this.expr(n.c)} ? ${this.expr(n.t)} : ${this.expr(n.f)})`;
       case 'cat': {
@@ -111,7 +123,10 @@ export class ExprEmitter {
           case 'gt':
           case 'ge': {
             const op = { lt: '<', le: '<=', gt: '>', ge: '>=' }[n.op];
-            return signed ? `($signed(${a}) ${op} $signed(${b}))` : `(${a} ${op} ${b})`;
+            if (signed) return `($signed(${a}) ${op} $signed(${b}))`;
+            // A signed port reinterpreted with asUnsigned() is still signed to Verilog: say $unsigned.
+            const u = (v: Value, t: string): string => (mayBeSignedInVerilog(v) ? `$unsigned(${t})` : t);
+            return `(${u(n.a, a)} ${op} ${u(n.b, b)})`;
           }
           default: {
             const op = { add: '+', sub: '-', mul: '*', and: '&', or: '|', xor: '^', shl: '<<', eq: '==', ne: '!=' }[n.op];
@@ -226,6 +241,31 @@ export class ExprEmitter {
       i = j + 1;
     }
     return out;
+  }
+}
+
+/**
+ * Whether Verilog would type the text printed for `v` as signed: signed declarations and
+ * arithmetic on them are; constants, part-selects, concatenations, comparisons and our
+ * (unsigned) intermediate wires are not. Errs on the side of "maybe".
+ */
+function mayBeSignedInVerilog(v: Value): boolean {
+  const n = v.node;
+  switch (n.k) {
+    case 'const':
+    case 'slice':
+    case 'cat':
+    case 'ext':
+    case 'memrd':
+      return false;
+    case 'sig':
+      return v.signed;
+    case 'un':
+      return n.op === 'not' || n.op === 'neg' ? mayBeSignedInVerilog(n.a) : false;
+    case 'bin':
+      return ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'shr'].includes(n.op) ? false : mayBeSignedInVerilog(n.a) || mayBeSignedInVerilog(n.b);
+    default:
+      return true;
   }
 }
 

@@ -5,7 +5,7 @@
 
 import { formatLoc, type SourceLoc } from './source.ts';
 import { type Value } from './value.ts';
-import { ModuleIR, Signal, pruneStmts, signalsRead, walkStmts, postOrder, moduleRoots, stmtRoots, type Stmt, type Domain, type Memory } from './ir.ts';
+import { ModuleIR, Signal, pruneStmts, signalsRead, walkStmts, postOrder, moduleRoots, stmtRoots, simplifyStmts, type Stmt, type Domain, type Memory } from './ir.ts';
 import { isComb } from './checks.ts';
 import { ExprEmitter, constText } from './emit-expr.ts';
 import { RESERVED } from './names.ts';
@@ -37,10 +37,14 @@ class ModuleWriter {
   /** inst-in wires folded straight into the instance's port connection. */
   private readonly inlined = new Map<Signal, Value>();
 
+  /** The module's statements with constant conditions resolved. */
+  private readonly stmtsIn: Stmt[];
+
   constructor(
     private readonly ir: ModuleIR,
     private readonly opts: EmitOptions,
   ) {
+    this.stmtsIn = simplifyStmts(ir.stmts);
     for (const s of ir.signals) this.used.add(s.name);
     for (const m of ir.memories) this.used.add(m.name);
     for (const i of ir.instances) this.used.add(i.name);
@@ -63,6 +67,7 @@ class ModuleWriter {
 
   write(): EmittedModule {
     const ir = this.ir;
+    const stmts = this.stmtsIn;
     this.countRefs();
     const combAssigns: string[] = [];
     const combBlocks: string[] = [];
@@ -74,10 +79,10 @@ class ModuleWriter {
     const combTargets = ir.signals.filter(isComb);
     const single = new Map<Signal, Value>();
     const assignCount = new Map<Signal, number>();
-    walkStmts(ir.stmts, (s) => {
+    walkStmts(stmts, (s) => {
       if (s.k === 'assign') assignCount.set(s.target, (assignCount.get(s.target) ?? 0) + 1);
     });
-    for (const st of ir.stmts) {
+    for (const st of stmts) {
       if (st.k === 'assign' && isComb(st.target) && assignCount.get(st.target) === 1 && !st.target.defaultValue) single.set(st.target, st.value);
     }
     for (const s of combTargets) {
@@ -90,7 +95,7 @@ class ModuleWriter {
     }
     for (const s of combTargets) {
       const v = single.get(s);
-      if (v && !this.inlined.has(s)) combAssigns.push(`${IND}assign ${s.name} = ${this.ex.expr(v)};${this.at(assignLoc(ir.stmts, s) ?? s.loc)}`);
+      if (v && !this.inlined.has(s)) combAssigns.push(`${IND}assign ${s.name} = ${this.ex.expr(v)};${this.at(assignLoc(stmts, s) ?? s.loc)}`);
     }
     const procComb = combTargets.filter((s) => !single.has(s));
     for (const group of this.groups(procComb, false)) {
@@ -152,13 +157,13 @@ class ModuleWriter {
   }
 
   private countRefs(): void {
-    this.ex.prepare(moduleRoots(this.ir));
+    this.ex.prepare(moduleRoots(this.ir, () => true, this.stmtsIn));
   }
 
   /** Signals read other than through an instance input's auto-connection default. */
   private readSignals(): Set<Signal> {
     const read = new Set<Signal>();
-    for (const v of postOrder(moduleRoots(this.ir, (s) => s.role !== 'inst-in'))) if (v.node.k === 'sig') read.add(v.node.sig as Signal);
+    for (const v of postOrder(moduleRoots(this.ir, (s) => s.role !== 'inst-in', this.stmtsIn))) if (v.node.k === 'sig') read.add(v.node.sig as Signal);
     return read;
   }
 
@@ -174,7 +179,7 @@ class ModuleWriter {
       while (parent.get(s) !== s) s = parent.get(s)!;
       return s;
     };
-    for (const st of this.ir.stmts) {
+    for (const st of this.stmtsIn) {
       const inside: Signal[] = [];
       walkStmts([st], (x) => {
         if (x.k === 'assign' && set.has(x.target)) inside.push(x.target);
@@ -201,7 +206,7 @@ class ModuleWriter {
 
   private prune(targets: readonly Signal[]): Stmt[] {
     const set = new Set(targets);
-    return pruneStmts(this.ir.stmts, (s) => s.k === 'assign' && set.has(s.target));
+    return pruneStmts(this.stmtsIn, (s) => s.k === 'assign' && set.has(s.target));
   }
 
   private combBlock(group: Signal[]): string {
@@ -241,14 +246,14 @@ class ModuleWriter {
 
   private memoryBlock(m: Memory): string {
     const blocks: string[] = [];
-    const writes = pruneStmts(this.ir.stmts, (s) => s.k === 'memwr' && s.mem === m);
+    const writes = pruneStmts(this.stmtsIn, (s) => s.k === 'memwr' && s.mem === m);
     if (writes.length) {
       blocks.push(`${IND}always @(posedge ${m.writeDomain.clk.name}) begin${this.at(m.loc)}\n${this.stmts(writes, 2, '<=').join('\n')}\n${IND}end`);
     }
     for (const p of m.readPorts) {
       this.procedural.add(p.data);
       this.readPortInit.set(p.data, p.init);
-      const rd = `${p.data.name} <= ${m.name}[${this.ex.expr(p.addr)}];`;
+      const rd = `${p.data.name} <= ${m.name}[${this.ex.simple(p.addr)}];`;
       const body = p.enable ? `${IND}${IND}if (${this.ex.expr(p.enable)}) ${rd}` : `${IND}${IND}${rd}`;
       blocks.push(`${IND}always @(posedge ${p.domain.clk.name}) begin${this.at(p.loc)}\n${body}\n${IND}end`);
     }
@@ -285,7 +290,7 @@ class ModuleWriter {
           out.push(`${pad}${s.target.name} ${op} ${this.ex.expr(s.value)};`);
           break;
         case 'memwr':
-          out.push(`${pad}${s.mem.name}[${this.ex.expr(s.addr)}] <= ${this.ex.expr(s.data)};`);
+          out.push(`${pad}${s.mem.name}[${this.ex.simple(s.addr)}] <= ${this.ex.expr(s.data)};`);
           break;
         case 'if': {
           out.push(`${pad}if (${this.ex.expr(s.cond)}) begin`);

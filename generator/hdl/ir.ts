@@ -33,6 +33,8 @@ export class Signal extends Value implements SignalLike {
   readonly reg: RegSpec | undefined;
   /** For comb wires: value taken on paths that do not assign it. */
   defaultValue: Value | undefined;
+  /** Extra explanation for errors about this signal (e.g. why a reset was not auto-connected). */
+  hint: string | undefined;
   /** For instance port wires: the instance and the child's port. */
   readonly instance: { readonly inst: Instance; readonly port: Signal } | undefined;
 
@@ -52,6 +54,7 @@ export class Signal extends Value implements SignalLike {
     this.reg = extra.reg;
     this.instance = extra.instance;
     this.defaultValue = undefined;
+    this.hint = undefined;
   }
 
   get isPort(): boolean {
@@ -257,9 +260,9 @@ export function stmtRoots(s: Stmt): Value[] {
  * Every expression a module evaluates: statements, wire defaults, register enables and
  * memory read ports. `withDefaultsOf` filters which signals' defaults count.
  */
-export function moduleRoots(ir: ModuleIR, withDefaultsOf: (s: Signal) => boolean = () => true): Value[] {
+export function moduleRoots(ir: ModuleIR, withDefaultsOf: (s: Signal) => boolean = () => true, stmts: readonly Stmt[] = ir.stmts): Value[] {
   const roots: Value[] = [];
-  walkStmts(ir.stmts, (s) => roots.push(...stmtRoots(s)));
+  walkStmts(stmts, (s) => roots.push(...stmtRoots(s)));
   for (const s of ir.signals) {
     if (s.defaultValue && withDefaultsOf(s)) roots.push(s.defaultValue);
     if (s.reg?.enable) roots.push(s.reg.enable);
@@ -280,6 +283,33 @@ export function walkStmts(stmts: readonly Stmt[], fn: (s: Stmt) => void): void {
       walkStmts(s.dflt, fn);
     }
   }
+}
+
+/**
+ * The same statements with constant conditions resolved (the taken branch spliced in) and
+ * assignments that a later unconditional assignment in the same block overrides removed.
+ * Emitters use it so a process never ends up reading only constants: Verilog's
+ * `always @(*)` would then never run in an event-driven simulator.
+ */
+export function simplifyStmts(stmts: readonly Stmt[]): Stmt[] {
+  const flat: Stmt[] = [];
+  for (const s of stmts) {
+    if (s.k === 'if' && s.cond.node.k === 'const') flat.push(...simplifyStmts(s.cond.node.value ? s.then : s.else));
+    else if (s.k === 'switch' && s.sel.node.k === 'const') {
+      const v = s.sel.node.value;
+      flat.push(...simplifyStmts(s.cases.find((c) => c.values.includes(v))?.body ?? s.dflt));
+    } else if (s.k === 'if') flat.push({ ...s, then: simplifyStmts(s.then), else: simplifyStmts(s.else) });
+    else if (s.k === 'switch') flat.push({ ...s, cases: s.cases.map((c) => ({ values: c.values, body: simplifyStmts(c.body) })), dflt: simplifyStmts(s.dflt) });
+    else flat.push(s);
+  }
+  const lastPlain = new Map<Signal, number>();
+  flat.forEach((s, i) => {
+    if (s.k === 'assign') lastPlain.set(s.target, i);
+  });
+  return flat.filter((s, i) => {
+    if (s.k !== 'assign') return true;
+    return lastPlain.get(s.target) === i;
+  });
 }
 
 /**

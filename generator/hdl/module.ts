@@ -205,7 +205,14 @@ export class ModuleBuilder {
       const mine = d.name === 'sync' ? this.sync : this.ir.domains.find((x) => x.name === d.name);
       if (!mine) continue;
       inst.ports.get(d.clk.name)!.defaultValue = mine.clk;
-      if (d.rst && mine.rst) inst.ports.get(d.rst.name)!.defaultValue = mine.rst;
+      if (!d.rst) continue;
+      const w = inst.ports.get(d.rst.name)!;
+      if (mine.rst && mine.resetKind === d.resetKind && mine.resetActive === d.resetActive) w.defaultValue = mine.rst;
+      else {
+        const theirs = `${d.resetKind} active-${d.resetActive}`;
+        const ours = mine.rst ? `${mine.resetKind} active-${mine.resetActive} reset '${mine.rst.name}'` : 'no reset';
+        w.hint = `the child's domain '${d.name}' has a ${theirs} reset but this module's domain '${mine.name}' has ${ours}, so it is not connected automatically; drive ${w.name} by hand`;
+      }
     }
     this.ir.instances.push(inst);
     const map = (t: PortTree): PortTree => {

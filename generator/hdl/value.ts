@@ -349,7 +349,12 @@ function pair(x: ValueLike, y: ValueLike, loc: SourceLoc | undefined, op: string
     b = y;
     a = coerce(x, y.shape, loc, op);
   } else {
-    throw new HdlError(`${op}: at least one operand must be a hardware Value`, loc);
+    // Two plain numbers: the smallest shape that holds both (signed if either is negative).
+    const xs = [toBig(x, loc), toBig(y, loc)];
+    const signed = xs.some((v) => v < 0n);
+    const shape = { width: Math.max(...xs.map((v) => minWidth(v, signed))), signed };
+    a = lit(xs[0]!, shape, loc);
+    b = lit(xs[1]!, shape, loc);
   }
   sameSign(a, b, op, loc);
   const w = Math.max(a.width, b.width);
@@ -411,12 +416,10 @@ function compare(op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: Value, b: Value
   const loc = at ?? callerLoc();
   const bv = coerceFitting(b, a.shape, loc, op);
   const [x, y] = pair(a, bv, loc, op);
-  // An unsigned value is never below zero: fold x < 0, x >= 0, 0 > x, 0 <= x to constants
-  // (tools flag these as constant comparisons, and they are).
-  const isZero = (v: Value): boolean => v.node.k === 'const' && v.node.value === 0n;
-  if (!x.signed && ((isZero(y) && (op === 'lt' || op === 'ge')) || (isZero(x) && (op === 'gt' || op === 'le')))) {
-    return lit(op === 'ge' || op === 'le' ? 1 : 0, Bool, loc);
-  }
+  // Fold comparisons that the operands' ranges already decide (x >= 0 for unsigned x,
+  // {9'd0, v} == 131071, x == x): lint tools flag them as constant, and they are.
+  const decided = decideByRange(op, x, y);
+  if (decided !== undefined) return lit(decided ? 1 : 0, Bool, loc);
   return make(Bool, { k: 'bin', op, a: x, b: y }, loc);
 }
 
@@ -453,11 +456,119 @@ function catValues(parts: Value[], loc: SourceLoc | undefined): Value {
  * give a constant, a constant mux select picks its arm. Tools flag comparisons and
  * selects of constants; folding keeps the emitted Verilog free of them.
  */
+/**
+ * Bits of `v` known to be 0 from its structure (a mask over the raw pattern). Verilator
+ * proves the same facts and flags comparisons they decide, so we fold such values first.
+ */
+const zeroMasks = new WeakMap<Value, bigint>();
+export function knownZero(v: Value): bigint {
+  const hit = zeroMasks.get(v);
+  if (hit !== undefined) return hit;
+  const n = v.node;
+  const w = v.width;
+  const full = (1n << BigInt(w)) - 1n;
+  let z = 0n;
+  switch (n.k) {
+    case 'const':
+      z = ~n.value & full;
+      break;
+    case 'cast':
+      z = knownZero(n.a);
+      break;
+    case 'ext': {
+      const za = knownZero(n.a);
+      const above = full & ~((1n << BigInt(n.a.width)) - 1n);
+      const signKnownZero = ((za >> BigInt(n.a.width - 1)) & 1n) === 1n;
+      z = za | (!n.a.signed || signKnownZero ? above : 0n);
+      break;
+    }
+    case 'slice':
+      z = (knownZero(n.a) >> BigInt(n.lo)) & full;
+      break;
+    case 'cat':
+      for (const p of n.parts) z = (z << BigInt(p.width)) | knownZero(p);
+      break;
+    case 'mux':
+      z = knownZero(n.t) & knownZero(n.f);
+      break;
+    case 'un': {
+      const za = knownZero(n.a);
+      const fa = (1n << BigInt(n.a.width)) - 1n;
+      if (n.op === 'orr' || n.op === 'xorr') z = za === fa ? 1n : 0n;
+      else if (n.op === 'andr') z = za !== 0n ? 1n : 0n;
+      else if (n.op === 'neg') z = za === fa ? full : 0n;
+      break;
+    }
+    case 'bin': {
+      const za = knownZero(n.a);
+      const zb = knownZero(n.b);
+      const fa = (1n << BigInt(n.a.width)) - 1n;
+      if (n.op === 'and') z = za | zb;
+      else if (n.op === 'or' || n.op === 'xor') z = za & zb;
+      else if (n.op === 'mul') z = za === fa || zb === fa ? full : 0n;
+      else if ((n.op === 'shl' || n.op === 'shr') && za === fa) z = full;
+      else if (n.op === 'shl' && n.b.node.k === 'const') {
+        const c = n.b.node.value;
+        z = c >= BigInt(w) ? full : ((za << c) | ((1n << c) - 1n)) & full;
+      } else if (n.op === 'shr' && !n.a.signed && n.b.node.k === 'const') {
+        const c = n.b.node.value;
+        z = c >= BigInt(w) ? full : (za >> c) | (full & ~(full >> c));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  zeroMasks.set(v, z);
+  return z;
+}
+
 function make(shape: Shape, node: Node, loc: SourceLoc | undefined): Value {
   if (node.k === 'mux' && node.c.node.k === 'const') return node.c.node.value ? node.t : node.f;
+  if (node.k === 'mux' && node.t === node.f) return node.t;
+  if (node.k === 'bin' && node.a === node.b) {
+    if (node.op === 'xor' || node.op === 'sub') return new Value(shape, { k: 'const', value: 0n }, loc);
+    if (node.op === 'and' || node.op === 'or') return node.a;
+  }
   const v = foldConst(shape, node);
   if (v !== undefined) return new Value(shape, { k: 'const', value: v }, loc);
-  return new Value(shape, node, loc);
+  const made = new Value(shape, node, loc);
+  if (knownZero(made) === (1n << BigInt(shape.width)) - 1n) return new Value(shape, { k: 'const', value: 0n }, loc);
+  return made;
+}
+
+/** The interval of values `v` can take (signed values as signed), from its structure. */
+function range(v: Value): [bigint, bigint] {
+  const n = v.node;
+  if (n.k === 'const') {
+    const x = v.signed ? BigInt.asIntN(v.width, n.value) : n.value;
+    return [x, x];
+  }
+  if (n.k === 'ext') return range(n.a);
+  const w = BigInt(v.width);
+  if (v.signed) return [-(1n << (w - 1n)), (1n << (w - 1n)) - 1n];
+  return [0n, ((1n << w) - 1n) & ~knownZero(v)];
+}
+
+function decideByRange(op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: Value, b: Value): boolean | undefined {
+  if (a === b) return op === 'eq' || op === 'le' || op === 'ge';
+  const [alo, ahi] = range(a);
+  const [blo, bhi] = range(b);
+  switch (op) {
+    case 'eq':
+    case 'ne': {
+      if (ahi < blo || bhi < alo) return op === 'ne';
+      return undefined;
+    }
+    case 'lt':
+      return ahi < blo ? true : alo >= bhi ? false : undefined;
+    case 'le':
+      return ahi <= blo ? true : alo > bhi ? false : undefined;
+    case 'gt':
+      return alo > bhi ? true : ahi <= blo ? false : undefined;
+    case 'ge':
+      return alo >= bhi ? true : ahi < blo ? false : undefined;
+  }
 }
 
 function constOf(v: Value): bigint | undefined {

@@ -82,12 +82,23 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzResult> {
   mkdirSync(dir, { recursive: true });
   const files = writeDesign(dir, design).filter((f) => f.endsWith('.v'));
   o.log(`seed ${o.seed}: ${o.circuits} circuits, ${design.files.length} modules, ${design.manifest.ports.length} top-level ports`);
+  let t0 = Date.now();
   const lint = await lintVerilog(files, 'fuzz_top');
-  await synthCheck(files, 'fuzz_top');
+  o.log(`lint ${Date.now() - t0} ms`);
+  t0 = Date.now();
+  await synthCheck(files, 'fuzz_top', { level: 'coarse' });
+  o.log(`yosys ${Date.now() - t0} ms`);
 
   const stim = designStimulus(design, o.seed, o.cycles);
+  t0 = Date.now();
   const ref = runInterpreter({ design, ir: e.ir }, stim);
-  const traces = [await runVerilator(design, stim), await runIcarus(design, stim)];
+  o.log(`interpreter ${Date.now() - t0} ms`);
+  t0 = Date.now();
+  const ver = await runVerilator(design, stim);
+  o.log(`verilator (build + run) ${Date.now() - t0} ms`);
+  t0 = Date.now();
+  const traces = [ver, await runIcarus(design, stim)];
+  o.log(`icarus ${Date.now() - t0} ms`);
   const failing = new Map<number, Mismatch>();
   for (const [t, who] of [
     [traces[0]!, 'verilator'],

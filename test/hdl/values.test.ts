@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { UInt, SInt, Bool, lit, cat, mux, priority, select, HdlError } from '../../generator/hdl/index.ts';
+import { evalExpr } from '../support/eval.ts';
+
+const u8 = UInt(8);
+const s8 = SInt(8);
+
+describe('hdl values: width rules and semantics', () => {
+  it('add and sub wrap at the wider operand; addWide and subWide grow by one bit', () => {
+    assert.deepEqual(evalExpr([u8, u8], (a, b) => a.add(b), [200, 100]), { value: 44n, shape: u8 });
+    assert.deepEqual(evalExpr([u8, u8], (a, b) => a.addWide(b), [200, 100]), { value: 300n, shape: UInt(9) });
+    assert.deepEqual(evalExpr([u8, u8], (a, b) => a.sub(b), [5, 10]), { value: 251n, shape: u8 });
+    assert.deepEqual(evalExpr([s8, s8], (a, b) => a.subWide(b), [-100, 100]), { value: -200n, shape: SInt(9) });
+    assert.deepEqual(evalExpr([s8, s8], (a, b) => a.add(b), [-100, -100]), { value: 56n, shape: s8 });
+    assert.deepEqual(evalExpr([UInt(4), u8], (a, b) => a.add(b), [15, 250]), { value: 9n, shape: u8 });
+  });
+
+  it('a JS number takes the other operand\'s shape, or the smallest that fits it', () => {
+    assert.deepEqual(evalExpr([u8], (a) => a.add(1), [255]), { value: 0n, shape: u8 });
+    assert.deepEqual(evalExpr([UInt(4)], (a) => a.add(100), [15]), { value: 115n, shape: UInt(7) });
+    assert.deepEqual(evalExpr([s8], (a) => a.add(-1), [-128]), { value: 127n, shape: s8 });
+  });
+
+  it('mul is widening and exact for signed and unsigned operands', () => {
+    assert.deepEqual(evalExpr([UInt(4), UInt(4)], (a, b) => a.mul(b), [15, 15]), { value: 225n, shape: UInt(8) });
+    assert.deepEqual(evalExpr([SInt(4), SInt(4)], (a, b) => a.mul(b), [-8, -8]), { value: 64n, shape: SInt(8) });
+    assert.deepEqual(evalExpr([SInt(4), SInt(6)], (a, b) => a.mul(b), [-8, 31]), { value: -248n, shape: SInt(10) });
+  });
+
+  it('neg and not keep the width', () => {
+    assert.equal(evalExpr([s8], (a) => a.neg(), [-128]).value, -128n);
+    assert.equal(evalExpr([u8], (a) => a.neg(), [1]).value, 255n);
+    assert.equal(evalExpr([u8], (a) => a.not(), [0x0f]).value, 0xf0n);
+  });
+
+  it('bitwise operators need equal widths; reductions give one bit', () => {
+    assert.equal(evalExpr([u8, u8], (a, b) => a.and(b).or(a.xor(b)), [0b1100, 0b1010]).value, 0b1110n);
+    assert.throws(() => evalExpr([u8, UInt(4)], (a, b) => a.and(b), [1, 1]), /operand widths differ \(8 and 4\)/);
+    assert.equal(evalExpr([u8], (a) => a.andReduce(), [255]).value, 1n);
+    assert.equal(evalExpr([u8], (a) => a.orReduce(), [0]).value, 0n);
+    assert.equal(evalExpr([u8], (a) => a.xorReduce(), [0b1011]).value, 1n);
+  });
+
+  it('shifts keep the width; shr is arithmetic on signed values; oversized amounts saturate', () => {
+    assert.equal(evalExpr([u8], (a) => a.shl(4), [0xab]).value, 0xb0n);
+    assert.equal(evalExpr([u8], (a) => a.shr(4), [0xab]).value, 0x0an);
+    assert.equal(evalExpr([s8], (a) => a.shr(2), [-128]).value, -32n);
+    assert.equal(evalExpr([u8, UInt(5)], (a, b) => a.shl(b), [1, 20]).value, 0n);
+    assert.equal(evalExpr([s8, UInt(5)], (a, b) => a.shr(b), [-5, 31]).value, -1n);
+    assert.equal(evalExpr([u8, UInt(5)], (a, b) => a.shr(b), [0x80, 9]).value, 0n);
+    assert.deepEqual(evalExpr([s8], (a) => a.shlWide(3), [-3]), { value: -24n, shape: SInt(11) });
+    assert.throws(() => evalExpr([u8, s8], (a, b) => a.shl(b), [1, 1]), /shift amount must be unsigned/);
+  });
+
+  it('comparisons follow the operands\' signedness and extend to the wider width', () => {
+    assert.equal(evalExpr([s8, s8], (a, b) => a.lt(b), [-1, 1]).value, 1n);
+    assert.equal(evalExpr([u8, u8], (a, b) => a.lt(b), [255, 1]).value, 0n);
+    assert.equal(evalExpr([SInt(4), s8], (a, b) => a.eq(b), [-1, -1]).value, 1n);
+    assert.equal(evalExpr([UInt(4), u8], (a, b) => a.ge(b), [15, 16]).value, 0n);
+    assert.equal(evalExpr([u8], (a) => a.eq(300), [44]).value, 0n, 'no silent truncation of the constant');
+    assert.equal(evalExpr([u8], (a) => a.ge(0), [3]).value, 1n);
+    assert.equal(evalExpr([s8], (a) => a.le(-128), [-128]).value, 1n);
+  });
+
+  it('slice, bit, trunc, ext, zext, sext, cat and rep', () => {
+    assert.deepEqual(evalExpr([u8], (a) => a.slice(6, 3), [0b1011_0110]), { value: 0b0110n, shape: UInt(4) });
+    assert.equal(evalExpr([u8], (a) => a.bit(7), [0x80]).value, 1n);
+    assert.deepEqual(evalExpr([s8], (a) => a.trunc(4), [-3]), { value: -3n, shape: SInt(4) });
+    assert.deepEqual(evalExpr([s8], (a) => a.ext(12), [-3]), { value: -3n, shape: SInt(12) });
+    assert.deepEqual(evalExpr([s8], (a) => a.zext(12), [-3]), { value: 253n, shape: UInt(12) });
+    assert.deepEqual(evalExpr([u8], (a) => a.sext(12), [0x80]), { value: -128n, shape: SInt(12) });
+    assert.deepEqual(evalExpr([UInt(4), u8], (a, b) => cat(a, b), [0xa, 0xbc]), { value: 0xabcn, shape: UInt(12) });
+    assert.deepEqual(evalExpr([UInt(3)], (a) => a.rep(3), [0b101]), { value: 0b101101101n, shape: UInt(9) });
+    assert.throws(() => evalExpr([u8], (a) => a.slice(8, 0), [0]), /out of range for UInt\(8\)/);
+    assert.throws(() => evalExpr([u8], (a) => a.ext(4), [0]), /would narrow it/);
+  });
+
+  it('mux, priority and select', () => {
+    assert.equal(evalExpr([Bool, u8, u8], (c, a, b) => mux(c, a, b), [1, 7, 9]).value, 7n);
+    assert.deepEqual(evalExpr([Bool, UInt(4), u8], (c, a, b) => mux(c, a, b), [1, 15, 200]), { value: 15n, shape: u8 });
+    const pri = (x: bigint | number, y: bigint | number) => evalExpr([Bool, Bool], (a, b) => priority([[a, lit(1, UInt(2))], [b, lit(2, UInt(2))]], 3), [x, y]).value;
+    assert.deepEqual([pri(1, 1), pri(0, 1), pri(0, 0)], [1n, 2n, 3n]);
+    const sel = (x: number) => evalExpr([UInt(2)], (s) => select(s, [[0, lit(10, u8)], [2, lit(30, u8)]], 99), [x]).value;
+    assert.deepEqual([sel(0), sel(1), sel(2)], [10n, 99n, 30n]);
+    assert.throws(() => evalExpr([u8, u8, u8], (c, a, b) => mux(c, a, b), [1, 1, 1]), /mux condition must be 1 bit wide/);
+  });
+
+  it('values wider than 64 bits are exact', () => {
+    const w = UInt(100);
+    const big = (1n << 99n) + 12345n;
+    assert.equal(evalExpr([w, w], (a, b) => a.addWide(b), [big, big]).value, big * 2n);
+    assert.equal(evalExpr([w], (a) => a.slice(99, 60), [big]).value, big >> 60n);
+    assert.equal(evalExpr([SInt(70), SInt(70)], (a, b) => a.mul(b), [-(1n << 68n), 3]).value, -3n * (1n << 68n));
+  });
+
+  it('constants that do not fit, and mixed signedness, are errors', () => {
+    assert.throws(() => lit(256, u8), /constant 256 does not fit in UInt\(8\) \(range 0\.\.255\)/);
+    assert.throws(() => lit(-129, s8), /does not fit in SInt\(8\)/);
+    assert.throws(() => evalExpr([u8, s8], (a, b) => a.add(b), [1, 1]), /cannot mix UInt\(8\) and SInt\(8\)/);
+    assert.throws(() => evalExpr([u8], (a) => a.add(-1), [1]), /negative constant -1 used with an unsigned/);
+    assert.throws(() => UInt(0), HdlError);
+  });
+
+  it('constant expressions fold at elaboration, with the same result the interpreter gives', () => {
+    const a = lit(200, u8);
+    const folded = a.add(100).shr(1).cat(lit(3, UInt(2)));
+    assert.equal(folded.node.k, 'const');
+    assert.equal(evalExpr([Bool], (x) => cat(x, folded), [0]).value, BigInt((44 >> 1) * 4 + 3));
+    assert.equal(mux(lit(1, Bool), lit(5, u8), lit(6, u8)).node.k, 'const');
+  });
+});
