@@ -550,8 +550,14 @@ function range(v: Value): [bigint, bigint] {
   return [0n, ((1n << w) - 1n) & ~knownZero(v)];
 }
 
+/** The value under any casts and extensions: two operands with the same base and shape are equal. */
+function base(v: Value): Value {
+  while (v.node.k === 'cast' || v.node.k === 'ext') v = v.node.a;
+  return v;
+}
+
 function decideByRange(op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: Value, b: Value): boolean | undefined {
-  if (a === b) return op === 'eq' || op === 'le' || op === 'ge';
+  if (a === b || (base(a) === base(b) && a.signed === b.signed && a.width === b.width && base(a).signed === a.signed)) return op === 'eq' || op === 'le' || op === 'ge';
   const [alo, ahi] = range(a);
   const [blo, bhi] = range(b);
   switch (op) {

@@ -1,0 +1,92 @@
+// The command line: useful output, and for bad input one clear message and a non-zero exit,
+// never a stack trace.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'host/cli/bin.js');
+
+function cli(args: string[], env: NodeJS.ProcessEnv = process.env): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+function noStack(text: string): void {
+  assert.doesNotMatch(text, /^\s+at .+:\d+:\d+\)?$/m, `stack trace in output:\n${text}`);
+}
+
+describe('bitnet-fpga CLI', () => {
+  it('generate --list shows the cores with parameter ranges', () => {
+    const r = cli(['generate', '--list']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^counter /m);
+    assert.match(r.out, /depth\s+default 16\s+2\.\.65536 \(power of two\)/);
+  });
+
+  it('generate writes Verilog and a manifest', () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'gen-'));
+    const r = cli(['generate', 'fifo', '--param', 'width=12', '--param', 'depth=8', '--out', out]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(readdirSync(out).sort(), ['fifo.manifest.json', 'fifo.v']);
+  });
+
+  for (const [args, message] of [
+    [['generate', 'nosuchcore', '--out', '/tmp/x'], /error: unknown core 'nosuchcore'; available: counter, fifo/],
+    [['generate', 'fifo', '--param', 'depth=3', '--out', '/tmp/x'], /parameter depth=3 is not allowed; depth \(.*\) must be an integer from 2 to 65536, a power of two/],
+    [['generate', 'fifo', '--param', 'widht=8', '--out', '/tmp/x'], /core 'fifo' has no parameter 'widht'; its parameters: width, depth/],
+    [['generate', 'fifo', '--param', 'width', '--out', '/tmp/x'], /--param 'width': expected NAME=VALUE/],
+    [['generate', 'fifo'], /--out DIR is required/],
+    [['bench', 'nosuchsuite'], /unknown bench suite 'nosuchsuite'/],
+    [['check', 'counter', '--cycles', 'many'], /--cycles many: expected an integer/],
+  ] as const) {
+    it(`refuses: ${args.join(' ')}`, () => {
+      const r = cli([...args]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.err, message);
+      noStack(r.err);
+    });
+  }
+
+  it('doctor lists the toolchain and exits 0 when it is complete', () => {
+    const r = cli(['doctor']);
+    assert.equal(r.code, 0, r.out + r.err);
+    for (const t of ['verilator', 'iverilog', 'yosys', 'nextpnr-ice40', 'icepack', 'socat']) assert.match(r.out, new RegExp(`^${t}\\s+ok`, 'm'));
+  });
+
+  it('doctor and the verilator wrapper explain a missing toolchain with the install command', () => {
+    const env = { ...process.env, PATH: '/nonexistent', VERILATOR_ROOT: '' };
+    const d = cli(['doctor'], env);
+    assert.equal(d.code, 1);
+    assert.match(d.out, /verilator\s+MISSING\s+\(not found\)/);
+    assert.match(d.out, /install with:\s+(sudo )?apt-get install -y verilator iverilog yosys nextpnr-ice40 fpga-icestorm socat g\+\+ make/);
+    const v = cli(['verilator', '--version'], env);
+    assert.equal(v.code, 1);
+    assert.match(v.err, /verilator not found \(looked in PATH and \$VERILATOR_ROOT\/bin\).*\n.*apt-get install -y verilator/);
+    noStack(v.err);
+  });
+
+  it('the verilator wrapper forwards arguments to the version-checked Verilator', () => {
+    const r = cli(['verilator', '--version']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^Verilator 5\./);
+  });
+
+  it('bench hdl --json prints records of {metric, value, unit, config}', () => {
+    const r = cli(['bench', 'hdl', '--json', '--pes', '64']);
+    assert.equal(r.code, 0, r.err);
+    const recs = JSON.parse(r.out) as { metric: string; value: number; unit: string; config: object }[];
+    assert.ok(recs.length >= 5);
+    for (const x of recs) {
+      assert.equal(typeof x.metric, 'string');
+      assert.ok(Number.isFinite(x.value));
+      assert.equal(typeof x.unit, 'string');
+      assert.equal(typeof x.config, 'object');
+    }
+    assert.ok(recs.some((x) => x.metric === 'hdl.interp_cycles_per_s'));
+  });
+});
