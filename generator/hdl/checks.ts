@@ -4,7 +4,7 @@
 
 import { HdlError, HdlErrors, formatLoc, type HdlWarning, type SourceLoc } from './source.ts';
 import { type Value } from './value.ts';
-import { ModuleIR, Signal, Memory, signalsRead, walkStmts, postOrder, moduleRoots, type Stmt } from './ir.ts';
+import { ModuleIR, Signal, Memory, signalsRead, walkStmts, postOrder, moduleRoots, simplifyStmts, type Stmt } from './ir.ts';
 
 const warningsOf = new WeakMap<ModuleIR, HdlWarning[]>();
 /** Port-to-port combinational paths of each checked module: output name -> input names. */
@@ -140,12 +140,19 @@ function memoriesReadAsync(ir: ModuleIR): Set<Memory> {
 
 /** Signals read anywhere: expressions, conditions, defaults, enables, clocks, memory ports. */
 function readSignals(ir: ModuleIR): Set<Signal> {
+  // Judge on the statements as emitted (constant conditions resolved), so that a signal only
+  // read under `when(false)` is reported here rather than by Verilator.
+  const stmts = simplifyStmts(ir.stmts);
   const read = new Set<Signal>();
-  for (const v of postOrder(moduleRoots(ir))) if (v.node.k === 'sig') read.add(v.node.sig as Signal);
+  for (const v of postOrder(moduleRoots(ir, () => true, stmts))) if (v.node.k === 'sig') read.add(v.node.sig as Signal);
+  const written = new Set<Memory>();
+  walkStmts(stmts, (s) => {
+    if (s.k === 'memwr') written.add(s.mem);
+  });
   const usedDomains = new Set<string>();
   for (const s of ir.signals) if (s.reg) usedDomains.add(s.reg.domain.name);
   for (const m of ir.memories) {
-    usedDomains.add(m.writeDomain.name);
+    if (written.has(m)) usedDomains.add(m.writeDomain.name);
     for (const p of m.readPorts) usedDomains.add(p.domain.name);
   }
   for (const d of ir.domains) {

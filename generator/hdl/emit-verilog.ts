@@ -5,9 +5,11 @@
 
 import { formatLoc, type SourceLoc } from './source.ts';
 import { type Value } from './value.ts';
-import { ModuleIR, Signal, pruneStmts, signalsRead, walkStmts, postOrder, moduleRoots, stmtRoots, simplifyStmts, type Stmt, type Domain, type Memory } from './ir.ts';
+import { ModuleIR, Signal, pruneStmts, walkStmts, postOrder, moduleRoots, simplifyStmts, type Stmt, type Domain, type Memory } from './ir.ts';
 import { isComb } from './checks.ts';
 import { ExprEmitter, constText } from './emit-expr.ts';
+import { lowerAssignments } from './lower.ts';
+import { lit } from './value.ts';
 import { RESERVED } from './names.ts';
 
 export interface EmitOptions {
@@ -68,9 +70,7 @@ class ModuleWriter {
   write(): EmittedModule {
     const ir = this.ir;
     const stmts = this.stmtsIn;
-    this.countRefs();
     const combAssigns: string[] = [];
-    const combBlocks: string[] = [];
     const seqBlocks: string[] = [];
     const memBlocks: string[] = [];
     const instBlocks: string[] = [];
@@ -88,6 +88,11 @@ class ModuleWriter {
     for (const s of combTargets) {
       if (!single.has(s) && s.defaultValue && !assignCount.has(s)) single.set(s, s.defaultValue);
     }
+    // Conditional combinational logic becomes one mux chain per signal (see lower.ts for why).
+    for (const s of combTargets) {
+      if (!single.has(s)) single.set(s, lowerAssignments(this.prune([s]), s, s.defaultValue ?? lit(0, s.shape)));
+    }
+    this.countRefs([...single.values()]);
     // Instance inputs driven by one plain expression and read nowhere else go into the port list.
     const readElsewhere = this.readSignals();
     for (const s of combTargets) {
@@ -96,11 +101,6 @@ class ModuleWriter {
     for (const s of combTargets) {
       const v = single.get(s);
       if (v && !this.inlined.has(s)) combAssigns.push(`${IND}assign ${s.name} = ${this.ex.expr(v)};${this.at(assignLoc(stmts, s) ?? s.loc)}`);
-    }
-    const procComb = combTargets.filter((s) => !single.has(s));
-    for (const group of this.groups(procComb, false)) {
-      for (const s of group) this.procedural.add(s);
-      combBlocks.push(this.combBlock(group));
     }
 
     // Registers: grouped by domain, reset presence, enable and shared control structure.
@@ -112,7 +112,7 @@ class ModuleWriter {
       byKey.set(key, [...(byKey.get(key) ?? []), r]);
     }
     for (const list of byKey.values()) {
-      for (const group of this.groups(list, true)) {
+      for (const group of this.groups(list)) {
         for (const s of group) this.procedural.add(s);
         seqBlocks.push(this.seqBlock(group));
       }
@@ -146,7 +146,7 @@ class ModuleWriter {
     lines.push(`module ${ir.name} (`);
     lines.push(ir.ports.map((p) => `${IND}${this.portDecl(p)}`).join(',\n'));
     lines.push(');');
-    const sections = [decls, tempLines, combAssigns, combBlocks, seqBlocks, memBlocks, instBlocks].filter((s) => s.length);
+    const sections = [decls, tempLines, combAssigns, seqBlocks, memBlocks, instBlocks].filter((s) => s.length);
     for (const s of sections) {
       lines.push('');
       lines.push(s.join(s === decls || s === tempLines || s === combAssigns ? '\n' : '\n\n'));
@@ -156,8 +156,10 @@ class ModuleWriter {
     return { name: ir.name, body: lines.join('\n') + '\n' };
   }
 
-  private countRefs(): void {
-    this.ex.prepare(moduleRoots(this.ir, () => true, this.stmtsIn));
+  /** Count uses exactly as printed: combinational signals through their one value, the rest through the clocked statements. */
+  private countRefs(combValues: readonly Value[]): void {
+    const clocked = pruneStmts(this.stmtsIn, (s) => !(s.k === 'assign' && isComb(s.target)));
+    this.ex.prepare([...moduleRoots(this.ir, () => false, clocked), ...combValues]);
   }
 
   /** Signals read other than through an instance input's auto-connection default. */
@@ -167,12 +169,8 @@ class ModuleWriter {
     return read;
   }
 
-  /**
-   * Split targets into always blocks: targets assigned under one top-level statement share a
-   * block. A combinational block must not read its own targets (its sensitivity would miss
-   * them), so such a group is split into one block per target.
-   */
-  private groups(targets: Signal[], sequential: boolean): Signal[][] {
+  /** Split registers into always blocks: registers assigned under one top-level statement share a block. */
+  private groups(targets: Signal[]): Signal[][] {
     const set = new Set(targets);
     const parent = new Map<Signal, Signal>(targets.map((t) => [t, t]));
     const find = (s: Signal): Signal => {
@@ -188,32 +186,12 @@ class ModuleWriter {
     }
     const byRoot = new Map<Signal, Signal[]>();
     for (const t of targets) byRoot.set(find(t), [...(byRoot.get(find(t)) ?? []), t]);
-    const out: Signal[][] = [];
-    for (const g of byRoot.values()) {
-      if (!sequential && g.length > 1) {
-        const members = new Set(g);
-        const reads = new Set<Signal>();
-        walkStmts(this.prune(g), (x) => stmtRoots(x).forEach((r) => signalsRead(r, reads)));
-        if ([...reads].some((r) => members.has(r))) {
-          for (const t of g) out.push([t]);
-          continue;
-        }
-      }
-      out.push(g);
-    }
-    return out;
+    return [...byRoot.values()];
   }
 
   private prune(targets: readonly Signal[]): Stmt[] {
     const set = new Set(targets);
     return pruneStmts(this.stmtsIn, (s) => s.k === 'assign' && set.has(s.target));
-  }
-
-  private combBlock(group: Signal[]): string {
-    const body: string[] = [];
-    for (const s of group) if (s.defaultValue) body.push(`${IND}${IND}${s.name} = ${this.ex.expr(s.defaultValue)};`);
-    body.push(...this.stmts(this.prune(group), 2, '='));
-    return `${IND}always @(*) begin${this.at(group[0]!.loc)}\n${body.join('\n')}\n${IND}end`;
   }
 
   private seqBlock(group: Signal[]): string {

@@ -141,7 +141,30 @@ export class Value {
     return make(Bool, { k: 'un', op: 'orr', a: this }, callerLoc());
   }
   xorReduce(): Value {
-    return make(Bool, { k: 'un', op: 'xorr', a: this }, callerLoc());
+    const loc = callerLoc();
+    if (this.node.k === 'cat') {
+      // Parity of a concatenation: parts appearing twice cancel and constant parts only flip
+      // the result. Simplifying here also keeps Verilator 5.006 away from an optimizer bug
+      // that drops the constant from XOR chains containing duplicates (see the README).
+      const counts = new Map<Value, number>();
+      let flip = 0n;
+      const flat: Value[] = [];
+      const flatten = (v: Value): void => {
+        if (v.node.k === 'cat') v.node.parts.forEach(flatten);
+        else flat.push(v);
+      };
+      flatten(this);
+      for (const p of flat) {
+        if (p.node.k === 'const') flip ^= BigInt(p.node.value.toString(2).split('').filter((c) => c === '1').length & 1);
+        else counts.set(p, (counts.get(p) ?? 0) + 1);
+      }
+      const kept = [...counts].filter(([, n]) => n % 2 === 1).map(([p]) => p);
+      if (kept.length !== flat.length) {
+        const rest = kept.length === 0 ? lit(0, Bool, loc) : kept.length === 1 ? kept[0]!.xorReduce() : catValues(kept, loc).xorReduce();
+        return flip ? rest.not() : rest;
+      }
+    }
+    return make(Bool, { k: 'un', op: 'xorr', a: this }, loc);
   }
 
   // ---- shifts -----------------------------------------------------------------

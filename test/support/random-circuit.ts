@@ -318,7 +318,11 @@ function elaborateOps(m: ModuleBuilder, recipe: Recipe, dry: boolean): (Shape | 
       case 'memwr': {
         const mem = mems.get(op.mem);
         if (!mem) break;
-        m.when(toBool(v(op.c)), () => mem.write(fit(v(op.addr), UInt(mem.mem.addrWidth)), fit(v(op.data), mem.mem.shape)));
+        // A write condition that folds to false would leave the clock unused; write unconditionally then.
+        const c = toBool(v(op.c));
+        const write = () => mem.write(fit(v(op.addr), UInt(mem.mem.addrWidth)), fit(v(op.data), mem.mem.shape));
+        if (c.node.k === 'const') write();
+        else m.when(c, write);
         break;
       }
       case 'out': {
