@@ -1,6 +1,7 @@
 // Differential fuzzing of the HDL library: many random circuits share one top module (and
-// so one Verilator build), run by the IR interpreter, Verilator and Icarus on the same
-// random stimulus. A circuit whose outputs disagree is shrunk and written out as a
+// so one Verilator build), run by the IR interpreter, Verilator (its optimizer off: we test
+// how it reads our Verilog, not its own optimizer's bugs) and Icarus on the same random
+// stimulus. A circuit whose outputs disagree is shrunk and written out as a
 // standalone reproducer directory.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -36,7 +37,7 @@ async function threeWay(e: Elaborated<unknown>, seed: number, cycles: number): P
   const design = emitDesign(e);
   const stim = designStimulus(design, seed, cycles);
   const ref = runInterpreter({ design, ir: e.ir }, stim);
-  const v = await runVerilator(design, stim);
+  const v = await runVerilator(design, stim, { optimize: false });
   const i = await runIcarus(design, stim);
   const mismatches = [firstMismatch(ref, v, 'verilator'), firstMismatch(ref, i, 'icarus')].filter((m): m is Mismatch => !!m);
   return { design, stim, mismatches, traces: [formatRows(ref.values), formatRows(v.values), formatRows(i.values)] };
@@ -94,7 +95,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzResult> {
   const ref = runInterpreter({ design, ir: e.ir }, stim);
   o.log(`interpreter ${Date.now() - t0} ms`);
   t0 = Date.now();
-  const ver = await runVerilator(design, stim);
+  const ver = await runVerilator(design, stim, { optimize: false });
   o.log(`verilator (build + run) ${Date.now() - t0} ms`);
   t0 = Date.now();
   const traces = [ver, await runIcarus(design, stim)];
