@@ -64,6 +64,8 @@ export class Interpreter {
   private readonly top: ModuleIR;
   /** Clock edges seen per domain. */
   readonly cycles = new Map<string, number>();
+  /** Inputs or memories may have changed since the last settle. */
+  private dirty = true;
 
   constructor(design: ModuleIR | Elaborated<unknown>) {
     this.top = design instanceof ModuleIR ? design : design.ir;
@@ -130,7 +132,9 @@ export class Interpreter {
         const name = [...this.names].find(([, v]) => v.slot === clk)?.[0] ?? `slot ${clk}`;
         throw new HdlError(`the interpreter only runs clocks that come from top-level clock ports; '${name}' is driven by logic`, this.top.loc);
       }
-      const body = `const N = []; const W = []; const R = [];\n${codes.join('\n')}\nfor (const f of N) f();\nfor (let i = 0; i < W.length; i += 3) { const m = M[W[i]]; if (W[i + 1] < m.length) m[W[i + 1]] = W[i + 2]; }\nfor (const f of R) f();`;
+      // Every next value is computed from the settled state first, then all are committed:
+      // N and R hold (slot, value) pairs, W holds (memory, address, data) triples.
+      const body = `const N = []; const W = []; const R = [];\n${codes.join('\n')}\nfor (let i = 0; i < N.length; i += 2) s[N[i]] = N[i + 1];\nfor (let i = 0; i < W.length; i += 3) { const m = M[W[i]]; if (W[i + 1] < m.length) m[W[i + 1]] = W[i + 2]; }\nfor (let i = 0; i < R.length; i += 2) s[R[i]] = R[i + 1];`;
       this.edges.set(clk, new Function('s', 'M', 'H', body) as (s: bigint[], M: bigint[][], H: typeof helpers) => void);
     }
     this.settle();
@@ -167,7 +171,7 @@ export class Interpreter {
         body = `if (${active}) { v = ${spec.reset}n; } else {\n${body}\n}`;
         if (spec.domain.resetKind === 'async') asyncReset = { slot: k, rst, activeHigh: spec.domain.resetActive === 'high', value: spec.reset };
       }
-      units.push({ clk: sl(spec.domain.clk), code: `{ ${cx.prelude()}let v = s[${k}];\n${body}\nN.push(() => { s[${k}] = v; }); }`, asyncReset });
+      units.push({ clk: sl(spec.domain.clk), code: `{ ${cx.prelude()}let v = s[${k}];\n${body}\nN.push(${k}, v); }`, asyncReset });
     }
     for (const m of mod.memories) {
       const mi = ctx.memSlot.get(m)!;
@@ -179,7 +183,7 @@ export class Interpreter {
       }
       for (const p of m.readPorts) {
         const cx = new JsExpr(ctx);
-        const rd = `const a = Number(${cx.expr(p.addr)}); const d = M[${mi}][a] ?? 0n; R.push(() => { s[${sl(p.data)}] = d; });`;
+        const rd = `R.push(${sl(p.data)}, M[${mi}][Number(${cx.expr(p.addr)})] ?? 0n);`;
         const code = p.enable ? `if (${cx.expr(p.enable)} !== 0n) { ${rd} }` : rd;
         units.push({ clk: sl(p.domain.clk), code: `{ ${cx.prelude()}${code} }` });
       }
@@ -188,6 +192,7 @@ export class Interpreter {
 
   /** Propagate inputs through combinational logic (and asynchronous resets). */
   settle(): void {
+    this.dirty = false;
     for (let pass = 0; pass < 8; pass++) {
       for (const f of this.combChunks) f(this.s, this.mems, helpers);
       let changed = false;
@@ -208,7 +213,7 @@ export class Interpreter {
     if (clk === undefined) throw new HdlError(`no clock domain '${domain}' in '${this.top.name}' (domains: ${[...this.domainClk.keys()].join(', ') || 'none'})`);
     const edge = this.edges.get(clk);
     for (let i = 0; i < cycles; i++) {
-      this.settle();
+      if (this.dirty) this.settle();
       edge?.(this.s, this.mems, helpers);
       this.settle();
     }
@@ -231,6 +236,7 @@ export class Interpreter {
     const max = e.signed ? (1n << BigInt(e.width - 1)) - 1n : (1n << BigInt(e.width)) - 1n;
     if (v < min || v > max) throw new HdlError(`value ${v} does not fit input '${name}' (${e.signed ? 'signed' : 'unsigned'} ${e.width} bits)`);
     this.s[e.slot] = BigInt.asUintN(e.width, v);
+    this.dirty = true;
   }
 
   /** Read any signal by hierarchical name ('count', 'u_fifo.level'); signed signals read as signed. */
@@ -260,6 +266,7 @@ export class Interpreter {
     };
     const k = find(this.top, '');
     if (k === undefined) throw new HdlError(`no memory '${path}' in '${this.top.name}'`);
+    this.dirty = true; // the caller may write words through the returned array
     return this.mems[k]!;
   }
 
