@@ -207,5 +207,3 @@ function portPaths(ir: ModuleIR): Map<string, Set<string>> {
   }
   return out;
 }
-
-export type { SourceLoc };

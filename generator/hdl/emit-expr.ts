@@ -91,7 +91,7 @@ export class ExprEmitter {
       case 'cast':
         return this.expr(n.a);
       case 'memrd':
-        return `${sanitize(n.mem.name)}[${this.simple(n.addr)}]`;
+        return `${n.mem.name}[${this.simple(n.addr)}]`;
       case 'mux':
         return `(${this.expr(n.c)} ? ${this.expr(n.t)} : ${this.expr(n.f)})`;
       case 'cat': {

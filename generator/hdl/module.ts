@@ -445,5 +445,3 @@ export function moduleName(family: string, p: Params): string {
   const part = (v: ParamValue): string => (typeof v === 'boolean' ? (v ? '1' : '0') : sanitize(String(v)).replace(/^n(?=\d)/, ''));
   return sanitize(`${family}_${keys.map((k) => `${k}${part(p[k]!)}`).join('_')}`);
 }
-
-export { UInt, Bool };

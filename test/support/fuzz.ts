@@ -6,12 +6,12 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { defineModule, emitDesign, writeDesign, Bool, type Elaborated, type Signal, type Shape } from '../../generator/hdl/index.ts';
+import { defineModule, emitDesign, writeDesign, Bool, type Elaborated, type Signal } from '../../generator/hdl/index.ts';
 import { runInterpreter, runVerilator, runIcarus, firstMismatch, describeMismatch, designStimulus, type Mismatch } from '../../sim/equiv/harness.ts';
 import { formatRows, Rng, type Stimulus } from '../../sim/equiv/stimulus.ts';
 import { lintVerilog } from '../../sim/toolchain/verilator.ts';
 import { synthCheck } from '../../sim/toolchain/yosys.ts';
-import { randomRecipe, recipeModule, buildRecipe, shrinkCandidates, type Recipe } from './random-circuit.ts';
+import { randomRecipe, recipeModule, recipeShapes, shrinkCandidates, type Recipe } from './random-circuit.ts';
 
 export interface FuzzOptions {
   seed: number;
@@ -133,7 +133,7 @@ async function shrinkAndWrite(original: Recipe, o: FuzzOptions, index: number): 
     let progress = true;
     while (progress && Date.now() < deadline) {
       progress = false;
-      const shapes = buildRecipe(best, true).shapes as (Shape | undefined)[];
+      const shapes = recipeShapes(best);
       for (const cand of shrinkCandidates(best, shapes)) {
         if (Date.now() > deadline) break;
         let run;
@@ -177,5 +177,3 @@ export async function replay(dir: string, cycles: number, seed: number): Promise
   const run = await threeWay(recipeModule(recipe)({}), seed, cycles);
   return run.mismatches;
 }
-
-export type { Signal };

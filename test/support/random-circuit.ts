@@ -133,8 +133,8 @@ export function randomRecipe(rng: Rng, name: string, size: number): Recipe {
       add({ k: 'out', a: pick() });
     }
     // Shapes of derived ops are only known once built; refresh them so later picks see real widths.
-    const built = buildRecipe({ name, reset: { kind: 'sync', active: 'high' }, ops }, true);
-    for (let j = 0; j < ops.length; j++) if (shapes[j]) shapes[j] = built.shapes[j];
+    const built = recipeShapes({ name, reset: { kind: 'sync', active: 'high' }, ops });
+    for (let j = 0; j < ops.length; j++) if (shapes[j]) shapes[j] = built[j];
   }
   for (const reg of regs) {
     add({ k: 'next', reg, v: pick(), c: rng.chance(0.5) ? pick() : null });
@@ -156,29 +156,22 @@ function fit(v: Value, shape: Shape): Value {
 
 const toBool = (v: Value): Value => (v.width === 1 ? v.asUnsigned() : v.orReduce());
 
-interface Built {
-  readonly shapes: (Shape | undefined)[];
-}
-
 /**
- * Build a recipe inside a module builder. With `dry`, only shapes are computed (in a
- * throwaway module) so the generator can keep choosing well-typed operands.
+ * The shape of every value-producing op, from a throwaway build of the recipe, so the
+ * generator and the shrinker can keep choosing well-typed operands.
  */
-export function buildRecipe(recipe: Recipe, dry = false): Built & { family?: ReturnType<typeof recipeModule> } {
-  if (dry) {
-    let shapes: (Shape | undefined)[] = [];
-    const probe = defineModule(`probe_${recipe.name}_${probeCount++}`, (m) => {
-      shapes = elaborateOps(m, recipe, true);
-      return {};
-    });
-    try {
-      probe({});
-    } catch {
-      // A dry build may leave undriven registers; only the shapes matter here.
-    }
-    return { shapes };
+export function recipeShapes(recipe: Recipe): (Shape | undefined)[] {
+  let shapes: (Shape | undefined)[] = [];
+  const probe = defineModule(`probe_${recipe.name}_${probeCount++}`, (m) => {
+    shapes = elaborateOps(m, recipe, true);
+    return {};
+  });
+  try {
+    probe({});
+  } catch {
+    // A partial recipe may leave registers undriven; only the shapes matter here.
   }
-  return { shapes: [], family: recipeModule(recipe) };
+  return shapes;
 }
 let probeCount = 0;
 
@@ -368,5 +361,3 @@ export function* shrinkCandidates(recipe: Recipe, shapes: readonly (Shape | unde
     yield { ...recipe, ops: ops.map((o, j) => (j === i ? { k: 'const', w: s.width, s: s.signed, v: '0' } : o)) };
   }
 }
-
-export { Bool };
