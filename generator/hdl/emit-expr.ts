@@ -68,7 +68,10 @@ export class ExprEmitter {
    */
   simple(v: Value): string {
     const k = v.node.k;
-    if (k === 'sig' || k === 'const' || (k === 'slice' && v.node.a.node.k === 'sig') || (k === 'cast' && v.node.a.node.k === 'sig')) return this.expr(v);
+    if (k === 'sig' || k === 'const' || (k === 'slice' && v.node.a.node.k === 'sig') || (k === 'cast' && v.node.a.node.k === 'sig')) {
+      // A signed index is negative for half its values (out of range: X): say $unsigned.
+      return mayBeSignedInVerilog(v) ? `$unsigned(${this.expr(v)})` : this.expr(v);
+    }
     const t = this.tempOf.get(v) ?? this.makeTemp(v);
     t.wholeUse = true;
     return t.name;
@@ -260,6 +263,8 @@ function mayBeSignedInVerilog(v: Value): boolean {
       return false;
     case 'sig':
       return v.signed;
+    case 'cast':
+      return mayBeSignedInVerilog(n.a); // printed as its operand
     case 'un':
       return n.op === 'not' || n.op === 'neg' ? mayBeSignedInVerilog(n.a) : false;
     case 'bin':
