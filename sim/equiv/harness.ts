@@ -83,8 +83,9 @@ function cppHarness(top: string, clk: string, inputs: PortInfo[], outputs: PortI
   const printers = outputs
     .map((p, i) => {
       const sep = i === outputs.length - 1 ? '\\n' : ' ';
-      if (cppType(p.width) === 'VlWide') return `    print_wide(out, top->${p.name}.data(), ${Math.ceil(p.width / 32)}, "${sep}");`;
-      return `    fprintf(out, "%llx${sep}", (unsigned long long)top->${p.name});`;
+      // Verilator does not promise clean bits above a port's width in its C++ container: mask.
+      if (cppType(p.width) === 'VlWide') return `    print_wide(out, top->${p.name}.data(), ${Math.ceil(p.width / 32)}, ${p.width % 32 === 0 ? '0xffffffffu' : `0x${((1n << BigInt(p.width % 32)) - 1n).toString(16)}u`}, "${sep}");`;
+      return `    fprintf(out, "%llx${sep}", (unsigned long long)top->${p.name} & 0x${((1n << BigInt(p.width)) - 1n).toString(16)}ULL);`;
     })
     .join('\n');
   const clkOn = clk ? `top->${clk} = 1; top->eval(); top->${clk} = 0; top->eval();` : '';
@@ -106,10 +107,10 @@ static void set_wide(uint32_t* w, int n, const char* hex) {
     if (i / 8 < n) w[i / 8] |= d << (4 * (i % 8));
   }
 }
-static void print_wide(FILE* out, const uint32_t* w, int n, const char* sep) {
+static void print_wide(FILE* out, const uint32_t* w, int n, uint32_t top_mask, const char* sep) {
   int i = n - 1;
-  while (i > 0 && w[i] == 0) i--;
-  fprintf(out, "%x", w[i]);
+  while (i > 0 && (i == n - 1 ? (w[i] & top_mask) : w[i]) == 0) i--;
+  fprintf(out, "%x", i == n - 1 ? (w[i] & top_mask) : w[i]);
   for (i = i - 1; i >= 0; i--) fprintf(out, "%08x", w[i]);
   fputs(sep, out);
 }
