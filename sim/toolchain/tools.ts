@@ -17,6 +17,8 @@ export interface ToolSpec {
   readonly versionArgs: readonly string[];
   readonly versionPattern: RegExp;
   readonly minVersion?: string;
+  /** The tool prints no version: report its Debian package's version instead. */
+  readonly versionFromPackage?: boolean;
   /** Required for the default test run; optional tools only enable extra commands. */
   readonly required: boolean;
 }
@@ -26,7 +28,7 @@ export const TOOLS: readonly ToolSpec[] = [
   { name: 'iverilog', pkg: 'iverilog', purpose: 'second simulator for differential tests', versionArgs: ['-V'], versionPattern: /version (\d+\.\d+)/, required: true },
   { name: 'yosys', pkg: 'yosys', purpose: 'synthesis checks and resource reports', versionArgs: ['-V'], versionPattern: /Yosys (\d+\.\d+)/, required: true },
   { name: 'nextpnr-ice40', pkg: 'nextpnr-ice40', purpose: 'place and route for iCE40 boards', versionArgs: ['--version'], versionPattern: /Version ([\d.]+)/, required: true },
-  { name: 'icepack', pkg: 'fpga-icestorm', purpose: 'iCE40 bitstream packing', versionArgs: ['-h'], versionPattern: /(icepack)/, required: true },
+  { name: 'icepack', pkg: 'fpga-icestorm', purpose: 'iCE40 bitstream packing', versionArgs: ['-h'], versionPattern: /(Usage: \S*icepack)/, versionFromPackage: true, required: true },
   { name: 'socat', pkg: 'socat', purpose: 'pseudo-terminal plumbing for board-sim', versionArgs: ['-V'], versionPattern: /socat version ([\d.]+)/, required: true },
   { name: 'g++', pkg: 'g++', purpose: 'compiles Verilated models', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, required: true },
   { name: 'make', pkg: 'make', purpose: 'drives Verilator builds', versionArgs: ['--version'], versionPattern: /Make (\d+\.\d+)/, required: true },
@@ -87,7 +89,11 @@ export function probe(spec: ToolSpec): ToolStatus {
   } else {
     const r = spawnSync(p, spec.versionArgs, { encoding: 'utf8', timeout: 15000 });
     const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-    const version = spec.versionPattern.exec(text)?.[1];
+    let version = spec.versionPattern.exec(text)?.[1];
+    if (version && spec.versionFromPackage) {
+      const q = spawnSync('dpkg-query', ['-W', '-f', '${Version}', spec.pkg], { encoding: 'utf8', timeout: 15000 });
+      version = q.status === 0 && q.stdout.trim() ? q.stdout.trim() : 'present';
+    }
     let problem: string | undefined;
     if (!version) problem = `could not read its version from '${path.basename(p)} ${spec.versionArgs.join(' ')}'`;
     else if (spec.minVersion && compareVersions(version, spec.minVersion) < 0) problem = `version ${version} is older than the required ${spec.minVersion}`;

@@ -8,7 +8,7 @@ import { fifo } from '../../generator/cores/fifo.ts';
 import { checkDesign } from '../../sim/equiv/check.ts';
 import { describeMismatch } from '../../sim/equiv/harness.ts';
 import { lintVerilog } from '../../sim/toolchain/verilator.ts';
-import { synthCheck } from '../../sim/toolchain/yosys.ts';
+import { synthCheck, synthStats } from '../../sim/toolchain/yosys.ts';
 import { runToolChecked } from '../../sim/toolchain/run.ts';
 import { kitchenSink, twoClocks, withBlackBox, accum, regbank } from '../support/designs.ts';
 
@@ -86,6 +86,17 @@ describe('hdl emission', () => {
     assert.deepEqual(await toolchainAccepts(withBlackBox({})), []);
     const text = emitDesign(withBlackBox({})).files.find((f) => f.name === 'with_black_box.v')!.text;
     assert.match(text, /bb_xor #\(\n\s+\.INVERT\(1\)\n\s+\) u_xor \(/);
+  });
+
+  it('memories are inferred as block RAM by Yosys (iCE40 SB_RAM40_4K, 7-series RAMB18E1)', async () => {
+    const d = emitDesign(fifo({ width: 16, depth: 512 }));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bitnet-bram-'));
+    const files = writeDesign(dir, d).filter((f) => f.endsWith('.v'));
+    const ice = await synthStats(files, 'fifo', 'ice40');
+    assert.ok((ice.SB_RAM40_4K ?? 0) >= 1, JSON.stringify(ice));
+    const xil = await synthStats(files, 'fifo', 'xilinx');
+    assert.ok((xil.RAMB18E1 ?? 0) + (xil.RAMB36E1 ?? 0) >= 1, JSON.stringify(xil));
+    assert.equal(xil.DSP48E1 ?? 0, 0);
   });
 
   it('a 4,096-deep expression chain emits and lints (no recursion limit)', async () => {
