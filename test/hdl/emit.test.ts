@@ -15,13 +15,13 @@ import { kitchenSink, twoClocks, withBlackBox, accum, regbank } from '../support
 const seed = Number(process.env.SEED ?? 1);
 
 /** Lint, compile with Icarus and synthesize every file of a design; returns the lint messages. */
-async function toolchainAccepts(e: Parameters<typeof emitDesign>[0]): Promise<string[]> {
+async function toolchainAccepts(e: Parameters<typeof emitDesign>[0], synth: 'full' | 'coarse' = 'full'): Promise<string[]> {
   const d = emitDesign(e);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bitnet-emit-'));
   const files = writeDesign(dir, d).filter((f) => f.endsWith('.v'));
   const lint = await lintVerilog(files, d.manifest.top);
   await runToolChecked('iverilog', ['-g2005', '-o', path.join(dir, 'a.vvp'), '-s', d.manifest.top, ...files]);
-  await synthCheck(files, d.manifest.top);
+  await synthCheck(files, d.manifest.top, { level: synth });
   return lint;
 }
 
@@ -107,6 +107,7 @@ describe('hdl emission', () => {
       m.set(m.output('y', UInt(8)), x);
       return {};
     });
-    assert.deepEqual(await toolchainAccepts(deep({})), []);
+    // Coarse synthesis: gate-level optimization of 4,096 chained adders takes ABC minutes and proves nothing more here.
+    assert.deepEqual(await toolchainAccepts(deep({}), 'coarse'), []);
   });
 });
