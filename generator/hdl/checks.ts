@@ -4,7 +4,7 @@
 
 import { HdlError, HdlErrors, formatLoc, type HdlWarning, type SourceLoc } from './source.ts';
 import { type Value } from './value.ts';
-import { ModuleIR, Signal, Memory, signalsRead, walkStmts, postOrder, moduleRoots, simplifyStmts, type Stmt } from './ir.ts';
+import { ModuleIR, Signal, Memory, signalsRead, walkStmts, moduleRoots, simplifyStmts, expressionReads, type Stmt } from './ir.ts';
 
 const warningsOf = new WeakMap<ModuleIR, HdlWarning[]>();
 /** Port-to-port combinational paths of each checked module: output name -> input names. */
@@ -108,7 +108,7 @@ export function checkModule(ir: ModuleIR): void {
     errors.push(new HdlError(`combinational loop in module '${ir.name}': ${path} -> ${loop[0]!.name}`, at(first)));
   }
 
-  const read = readSignals(ir);
+  const { read, asyncMemories } = moduleUsage(ir);
   for (const s of ir.signals) {
     if (read.has(s) || s.role === 'output' || s.role === 'inst-in') continue;
     if (s.role === 'input') warnings.push({ loc: s.loc, detail: `input '${s.name}' of module '${ir.name}' is never used` });
@@ -116,7 +116,7 @@ export function checkModule(ir: ModuleIR): void {
   }
 
   for (const m of ir.memories) {
-    if (m.readPorts.length === 0 && !memoriesReadAsync(ir).has(m)) warnings.push({ loc: m.loc, detail: `memory '${m.name}' of module '${ir.name}' is never read` });
+    if (m.readPorts.length === 0 && !asyncMemories.has(m)) warnings.push({ loc: m.loc, detail: `memory '${m.name}' of module '${ir.name}' is never read` });
   }
 
   if (errors.length === 1) throw errors[0]!;
@@ -131,20 +131,15 @@ function describeSignal(s: Signal): string {
   return `${kind} ${name} of module '${s.owner.name}'`;
 }
 
-/** Memories read through an asynchronous read port somewhere in the module. */
-function memoriesReadAsync(ir: ModuleIR): Set<Memory> {
-  const out = new Set<Memory>();
-  for (const v of postOrder(moduleRoots(ir))) if (v.node.k === 'memrd') out.add(v.node.mem as Memory);
-  return out;
-}
-
-/** Signals read anywhere: expressions, conditions, defaults, enables, clocks, memory ports. */
-function readSignals(ir: ModuleIR): Set<Signal> {
-  // Judge on the statements as emitted (constant conditions resolved), so that a signal only
-  // read under `when(false)` is reported here rather than by Verilator.
+/**
+ * Signals read anywhere (expressions, conditions, defaults, enables, clocks, memory ports)
+ * and memories read asynchronously. Judged on the statements as emitted (constant
+ * conditions resolved), so what is only used under `when(false)` is reported here rather
+ * than by Verilator.
+ */
+function moduleUsage(ir: ModuleIR): { read: Set<Signal>; asyncMemories: Set<Memory> } {
   const stmts = simplifyStmts(ir.stmts);
-  const read = new Set<Signal>();
-  for (const v of postOrder(moduleRoots(ir, () => true, stmts))) if (v.node.k === 'sig') read.add(v.node.sig as Signal);
+  const { signals: read, asyncMemories } = expressionReads(moduleRoots(ir, () => true, stmts));
   const written = new Set<Memory>();
   walkStmts(stmts, (s) => {
     if (s.k === 'memwr') written.add(s.mem);
@@ -161,7 +156,7 @@ function readSignals(ir: ModuleIR): Set<Signal> {
     const resets = ir.signals.some((s) => s.reg?.domain === d && s.reg.reset !== undefined);
     if (d.rst && resets) read.add(d.rst);
   }
-  return read;
+  return { read, asyncMemories };
 }
 
 /** Tarjan-free DFS: returns one cycle as a list of signals, or undefined. */

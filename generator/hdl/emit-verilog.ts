@@ -4,12 +4,11 @@
 // control structure, memories in the shape Yosys and Vivado infer as block RAM.
 
 import { formatLoc, type SourceLoc } from './source.ts';
-import { type Value } from './value.ts';
-import { ModuleIR, Signal, pruneStmts, walkStmts, postOrder, moduleRoots, simplifyStmts, type Stmt, type Domain, type Memory } from './ir.ts';
+import { lit, type Value } from './value.ts';
+import { ModuleIR, Signal, pruneStmts, walkStmts, moduleRoots, simplifyStmts, expressionReads, type Stmt, type Domain, type Memory } from './ir.ts';
 import { isComb } from './checks.ts';
 import { ExprEmitter, constText } from './emit-expr.ts';
 import { lowerAssignments } from './lower.ts';
-import { lit } from './value.ts';
 import { RESERVED } from './names.ts';
 
 export interface EmitOptions {
@@ -164,9 +163,7 @@ class ModuleWriter {
 
   /** Signals read other than through an instance input's auto-connection default. */
   private readSignals(): Set<Signal> {
-    const read = new Set<Signal>();
-    for (const v of postOrder(moduleRoots(this.ir, (s) => s.role !== 'inst-in', this.stmtsIn))) if (v.node.k === 'sig') read.add(v.node.sig as Signal);
-    return read;
+    return expressionReads(moduleRoots(this.ir, (s) => s.role !== 'inst-in', this.stmtsIn)).signals;
   }
 
   /** Split registers into always blocks: registers assigned under one top-level statement share a block. */

@@ -6,7 +6,7 @@
 // assignments do. Out-of-range memory reads return 0 (Verilog would give X).
 
 import { HdlError } from './source.ts';
-import { type Value } from './value.ts';
+import { parity, type Value } from './value.ts';
 import { ModuleIR, Signal, Memory, pruneStmts, signalsRead, walkStmts, postOrder, deepCuts, children, stmtRoots, type Stmt } from './ir.ts';
 import { isComb } from './checks.ts';
 import { type Elaborated } from './module.ts';
@@ -39,14 +39,7 @@ const helpers = {
   shl: (a: bigint, b: bigint, w: number, m: bigint): bigint => (b >= BigInt(w) ? 0n : (a << b) & m),
   shr: (a: bigint, b: bigint, w: number): bigint => (b >= BigInt(w) ? 0n : a >> b),
   sra: (a: bigint, b: bigint, w: number): bigint => BigInt.asUintN(w, BigInt.asIntN(w, a) >> (b >= BigInt(w) ? BigInt(w - 1) : b)),
-  parity: (a: bigint): bigint => {
-    let p = 0n;
-    while (a) {
-      p ^= a & 1n;
-      a >>= 1n;
-    }
-    return p;
-  },
+  parity,
 };
 
 function mask(w: number): string {

@@ -234,6 +234,17 @@ export function walkValue(v: Value, fn: (v: Value) => void, seen: Set<Value> = n
   for (const x of postOrder([v], seen)) fn(x);
 }
 
+/** What a set of expressions reads: signals, and memories through asynchronous read ports. */
+export function expressionReads(roots: Iterable<Value>): { signals: Set<Signal>; asyncMemories: Set<Memory> } {
+  const signals = new Set<Signal>();
+  const asyncMemories = new Set<Memory>();
+  for (const v of postOrder(roots)) {
+    if (v.node.k === 'sig') signals.add(v.node.sig as Signal);
+    else if (v.node.k === 'memrd') asyncMemories.add(v.node.mem as Memory);
+  }
+  return { signals, asyncMemories };
+}
+
 /** Signals an expression reads (async memory reads count as reading their address only). */
 export function signalsRead(v: Value, into: Set<Signal> = new Set()): Set<Signal> {
   walkValue(v, (x) => {

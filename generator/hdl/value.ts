@@ -155,7 +155,7 @@ export class Value {
       };
       flatten(this);
       for (const p of flat) {
-        if (p.node.k === 'const') flip ^= BigInt(p.node.value.toString(2).split('').filter((c) => c === '1').length & 1);
+        if (p.node.k === 'const') flip ^= parity(p.node.value);
         else counts.set(p, (counts.get(p) ?? 0) + 1);
       }
       const kept = [...counts].filter(([, n]) => n % 2 === 1).map(([p]) => p);
@@ -474,11 +474,16 @@ function catValues(parts: Value[], loc: SourceLoc | undefined): Value {
   return make(UInt(width), { k: 'cat', parts }, loc);
 }
 
-/**
- * Build a node, folding it when its value is known at elaboration: all-constant operands
- * give a constant, a constant mux select picks its arm. Tools flag comparisons and
- * selects of constants; folding keeps the emitted Verilog free of them.
- */
+/** Parity (XOR of all bits) of a non-negative bigint, as 0n or 1n. */
+export function parity(a: bigint): bigint {
+  let p = 0n;
+  while (a) {
+    p ^= a & 1n;
+    a >>= 1n;
+  }
+  return p;
+}
+
 /**
  * Bits of `v` known to be 0 from its structure (a mask over the raw pattern). Verilator
  * proves the same facts and flags comparisons they decide, so we fold such values first.
@@ -546,6 +551,11 @@ export function knownZero(v: Value): bigint {
   return z;
 }
 
+/**
+ * Build a node, folding it when its value is known at elaboration: all-constant operands
+ * give a constant, a constant mux select picks its arm. Tools flag comparisons and
+ * selects of constants; folding keeps the emitted Verilog free of them.
+ */
 function make(shape: Shape, node: Node, loc: SourceLoc | undefined): Value {
   if (node.k === 'mux' && node.c.node.k === 'const') return node.c.node.value ? node.t : node.f;
   if (node.k === 'mux' && node.t === node.f) return node.t;
@@ -634,7 +644,7 @@ function foldConst(shape: Shape, node: Node): bigint | undefined {
         case 'orr':
           return a !== 0n ? 1n : 0n;
         case 'xorr':
-          return BigInt(a.toString(2).split('').filter((c) => c === '1').length & 1);
+          return parity(a);
       }
       return undefined;
     }
