@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { emitDesign, writeDesign, type Elaborated } from '../../generator/hdl/index.ts';
 import { lintVerilog } from '../toolchain/verilator.ts';
 import { synthCheck } from '../toolchain/yosys.ts';
-import { runInterpreter, runVerilator, runIcarus, firstMismatch, cacheRoot, designStimulus, type Mismatch } from './harness.ts';
+import { runInterpreter, runVerilator, runIcarus, firstMismatch, designStimulus, type Mismatch } from './harness.ts';
+import { cacheRoot } from '../toolchain/cache.ts';
 
 export interface CheckReport {
   readonly top: string;

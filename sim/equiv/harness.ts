@@ -2,23 +2,19 @@
 // traces. Verilator builds go into a cache directory keyed by a hash of the sources, the
 // harness, the Verilator version and the flags, so an unchanged design is never rebuilt.
 
-import { mkdirSync, writeFileSync, readFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
-import { createHash } from 'node:crypto';
 import { Interpreter, type EmittedDesign, type ModuleIR } from '../../generator/hdl/index.ts';
 import { formatRows, parseRows, randomStimulus, Rng, COMPARE_FROM, UNDEFINED, type PortInfo, type Stimulus, type Trace } from './stimulus.ts';
 import { runToolChecked, runProgramChecked } from '../toolchain/run.ts';
 import { probe, requireTool, TOOLS } from '../toolchain/tools.ts';
+import { cacheRoot, cacheKey, cachedBuild } from '../toolchain/cache.ts';
 
 export interface HarnessDesign {
   readonly design: EmittedDesign;
   /** The elaborated top, for the interpreter. */
   readonly ir: ModuleIR;
-}
-
-export function cacheRoot(): string {
-  return process.env.BITNET_FPGA_CACHE ?? path.join(process.cwd(), '.cache');
 }
 
 function portsOf(d: EmittedDesign): { clk: string; inputs: PortInfo[]; outputs: PortInfo[] } {
@@ -164,26 +160,15 @@ export async function buildVerilatorHarness(d: EmittedDesign, opts: VerilatorOpt
   const harness = cppHarness(top, clk, inputs, outputs, resetPorts(d));
   const vver = probe(TOOLS.find((t) => t.name === 'verilator')!).version ?? '?';
   const flags = ['--cc', '--exe', '--build', opts.optimize === false ? '-O0' : '-O2', '--x-assign', 'fast', '--x-initial', 'fast', '-Wno-fatal', '--top-module', top];
-  const h = createHash('sha256');
-  for (const f of d.files) h.update(f.name).update('\0').update(f.text);
-  h.update(harness).update(vver).update(flags.join(' '));
-  const key = h.digest('hex').slice(0, 20);
-  const dir = path.join(cacheRoot(), 'verilator', `${top}-${key}`);
+  const key = cacheKey([...d.files.flatMap((f) => [f.name, f.text]), harness, vver, flags.join(' ')]);
+  const { dir } = await cachedBuild('verilator', top, key, path.join('obj_dir', `V${top}`), async (tmp) => {
+    for (const f of d.files) writeFileSync(path.join(tmp, f.name), f.text);
+    writeFileSync(path.join(tmp, 'harness.cpp'), harness);
+    opts.log?.(`building Verilator model ${top} (${d.files.length} files)`);
+    const jobs = opts.jobs ?? Math.max(1, os.availableParallelism());
+    await runToolChecked('verilator', [...flags, '-j', String(jobs), '--Mdir', 'obj_dir', '-o', `V${top}`, ...d.files.map((f) => f.name), 'harness.cpp', '-CFLAGS', '-O1'], { cwd: tmp, timeoutMs: 1_200_000 });
+  });
   const bin = path.join(dir, 'obj_dir', `V${top}`);
-  if (existsSync(bin)) return bin;
-  // Build in a private directory and rename into place, so concurrent builds never see half a model.
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
-  mkdirSync(tmp, { recursive: true });
-  for (const f of d.files) writeFileSync(path.join(tmp, f.name), f.text);
-  writeFileSync(path.join(tmp, 'harness.cpp'), harness);
-  opts.log?.(`building Verilator model ${top} (${d.files.length} files) in ${path.relative(process.cwd(), dir)}`);
-  const jobs = opts.jobs ?? Math.max(1, os.availableParallelism());
-  await runToolChecked('verilator', [...flags, '-j', String(jobs), '--Mdir', 'obj_dir', '-o', `V${top}`, ...d.files.map((f) => f.name), 'harness.cpp', '-CFLAGS', '-O1'], { cwd: tmp, timeoutMs: 1_200_000 });
-  try {
-    renameSync(tmp, dir);
-  } catch {
-    rmSync(tmp, { recursive: true, force: true }); // another process finished first; use theirs
-  }
   return bin;
 }
 

@@ -1,0 +1,215 @@
+// Build a Verilated model into a shared library that Node loads with koffi.
+//
+// Two caches keep Verilator from being rebuilt on every run:
+//   - the runtime (verilated.cpp, the trace writer, threads) is compiled once per
+//     Verilator version and trace format;
+//   - each model is keyed by its sources, parameters, flags, the glue and the Verilator
+//     version, so an unchanged design loads in milliseconds.
+// Both are built in private directories and renamed into place (sim/toolchain/cache.ts),
+// so concurrent test processes building the same model are safe.
+
+import { readFileSync, writeFileSync, readdirSync, existsSync, copyFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { cachedBuild, cacheKey } from '../toolchain/cache.ts';
+import { runTool, runProgramChecked, ToolFailure, extractDiagnostics } from '../toolchain/run.ts';
+import { probe, requireTool, TOOLS, ToolchainError } from '../toolchain/tools.ts';
+import { portsFromHeader, portsHeader, signedPortsFromXml, type PortInfo } from './ports.ts';
+import type { Manifest } from '../../generator/hdl/design.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const GLUE = path.join(HERE, 'vb.cpp');
+
+export type WaveFormat = 'vcd' | 'fst';
+
+export interface ModelSource {
+  /** Top module name. */
+  readonly top: string;
+  /** Verilog/SystemVerilog files (absolute or relative to the working directory). */
+  readonly files: readonly string[];
+  readonly includeDirs?: readonly string[];
+  /** Top-level parameter overrides (-G). */
+  readonly params?: Readonly<Record<string, string | number | bigint>>;
+  readonly defines?: Readonly<Record<string, string | number>>;
+  /** Extra Verilator flags, e.g. ['-Wno-WIDTH']. */
+  readonly flags?: readonly string[];
+  /** Waveform format compiled into the model (default vcd; fst needs zlib1g-dev). */
+  readonly waves?: WaveFormat;
+  /** Our own designs: the manifest, checked against what Verilator sees. */
+  readonly manifest?: Manifest;
+}
+
+export interface BuiltModel {
+  readonly top: string;
+  readonly library: string;
+  readonly dir: string;
+  readonly key: string;
+  readonly ports: readonly PortInfo[];
+  readonly waves: WaveFormat;
+  readonly manifest?: Manifest;
+  /** Whether this call built it (false: loaded from the cache). */
+  readonly built: boolean;
+  readonly buildSeconds: number;
+}
+
+export interface BuildOptions {
+  /** Progress lines (default: stderr with a [sim] prefix). Pass () => {} to silence. */
+  log?: (line: string) => void;
+  jobs?: number;
+}
+
+/** A Verilog error from Verilator, with its own file:line lines. */
+export class VerilogError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerilogError';
+  }
+}
+
+const defaultLog = (line: string): void => void process.stderr.write(`[sim] ${line}\n`);
+
+function verilatorRoot(): string {
+  const exe = requireTool('verilator');
+  const envRoot = process.env.VERILATOR_ROOT;
+  if (envRoot && existsSync(path.join(envRoot, 'include', 'verilated.h'))) return envRoot;
+  for (const cand of ['/usr/share/verilator', '/usr/local/share/verilator', path.resolve(path.dirname(exe), '..', 'share', 'verilator')]) {
+    if (existsSync(path.join(cand, 'include', 'verilated.h'))) return cand;
+  }
+  throw new ToolchainError(`cannot find Verilator's include/verilated.h (looked in $VERILATOR_ROOT, /usr/share/verilator, /usr/local/share/verilator); set VERILATOR_ROOT`);
+}
+
+function traceDefines(waves: WaveFormat): string[] {
+  return ['-DVM_COVERAGE=0', '-DVM_SC=0', '-DVM_TRACE=1', `-DVM_TRACE_FST=${waves === 'fst' ? 1 : 0}`, `-DVM_TRACE_VCD=${waves === 'vcd' ? 1 : 0}`];
+}
+
+const CXXFLAGS = ['-std=gnu++17', '-fPIC', '-O2', '-faligned-new', '-fcf-protection=none', '-Wno-bool-operation', '-Wno-sign-compare', '-Wno-uninitialized', '-Wno-unused-but-set-variable', '-Wno-unused-parameter', '-Wno-unused-variable', '-Wno-shadow'];
+
+function checkZlib(waves: WaveFormat): void {
+  if (waves === 'fst' && !existsSync('/usr/include/zlib.h')) {
+    throw new ToolchainError(`FST waveforms need zlib's headers: sudo apt-get install -y zlib1g-dev (or use waves: 'vcd')`);
+  }
+}
+
+/** Verilator's runtime objects, compiled once per version and trace format. */
+async function buildRuntime(root: string, waves: WaveFormat, vver: string, log: (s: string) => void): Promise<string[]> {
+  checkZlib(waves);
+  const sources = ['verilated.cpp', 'verilated_threads.cpp', waves === 'fst' ? 'verilated_fst_c.cpp' : 'verilated_vcd_c.cpp'];
+  const flags = [...CXXFLAGS, ...traceDefines(waves), '-DVL_USER_FINISH', '-DVL_USER_STOP', '-DVL_USER_FATAL', `-I${root}/include`, `-I${root}/include/vltstd`];
+  const key = cacheKey([vver, waves, flags.join(' ')]);
+  const objs = sources.map((s) => s.replace(/\.cpp$/, '.o'));
+  const { dir } = await cachedBuild('verilator-runtime', `v${vver}-${waves}`, key, objs[objs.length - 1]!, async (tmp) => {
+    log(`compiling the Verilator ${vver} runtime (${waves}), once per machine`);
+    const gxx = requireTool('g++');
+    await Promise.all(sources.map((s, i) => runProgramChecked(gxx, [...flags, '-c', path.join(root, 'include', s), '-o', path.join(tmp, objs[i]!)], { timeoutMs: 600_000 })));
+  });
+  return objs.map((o) => path.join(dir, o));
+}
+
+function fileList(src: ModelSource): string[] {
+  return src.files.map((f) => {
+    const abs = path.resolve(f);
+    if (!existsSync(abs)) throw new VerilogError(`${f}: no such Verilog file (top '${src.top}')`);
+    return abs;
+  });
+}
+
+/** Files that can reach the build through include directories; they are part of the key. */
+function includedFiles(dirs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const d of dirs) {
+    if (!existsSync(d) || !statSync(d).isDirectory()) throw new VerilogError(`include directory ${d} does not exist`);
+    for (const f of readdirSync(d).sort()) if (/\.(v|vh|sv|svh)$/.test(f)) out.push(path.join(d, f));
+  }
+  return out;
+}
+
+function paramFlags(src: ModelSource): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(src.params ?? {})) {
+    if (!/^\w+$/.test(k)) throw new VerilogError(`parameter name '${k}' for top '${src.top}' is not a Verilog identifier`);
+    out.push(`-G${k}=${typeof v === 'string' && !/^-?\d+$/.test(v) && !/^\d*'/.test(v) ? JSON.stringify(v) : String(v)}`);
+  }
+  for (const [k, v] of Object.entries(src.defines ?? {})) out.push(`+define+${k}=${v}`);
+  return out;
+}
+
+function verilogFailure(top: string, e: unknown): never {
+  if (e instanceof ToolFailure) {
+    const diag = extractDiagnostics(`${e.result.stderr}\n${e.result.stdout}`) || e.result.stderr.trim();
+    throw new VerilogError(`Verilator rejected the design '${top}':\n${diag}`);
+  }
+  throw e;
+}
+
+async function verilatorChecked(args: string[], cwd: string, top: string): Promise<void> {
+  const r = await runTool('verilator', args, { cwd, timeoutMs: 1_200_000 });
+  if (r.code !== 0) verilogFailure(top, new ToolFailure('verilator failed', r));
+}
+
+function checkAgainstManifest(ports: readonly PortInfo[], m: Manifest, top: string): PortInfo[] {
+  const byName = new Map(ports.map((p) => [p.name, p]));
+  for (const mp of m.ports) {
+    const p = byName.get(mp.name);
+    if (!p || p.direction !== mp.direction || p.width !== mp.width) {
+      throw new VerilogError(`manifest of '${top}' says port ${mp.name} is ${mp.direction} [${mp.width}], Verilator sees ${p ? `${p.direction} [${p.width}]` : 'no such port'}; is rtl/ stale? (npx bitnet-fpga generate --all)`);
+    }
+  }
+  // Signedness is the manifest's: the emitted Verilog declares it the same way.
+  return ports.map((p) => ({ ...p, signed: m.ports.find((q) => q.name === p.name)?.signed ?? p.signed }));
+}
+
+export async function buildModel(src: ModelSource, opts: BuildOptions = {}): Promise<BuiltModel> {
+  const log = opts.log ?? defaultLog;
+  const t0 = performance.now();
+  if (!/^[A-Za-z_]\w*$/.test(src.top)) throw new VerilogError(`top module name '${src.top}' is not a plain Verilog identifier`);
+  const files = fileList(src);
+  const incDirs = [...new Set([...(src.includeDirs ?? []).map((d) => path.resolve(d)), ...files.map((f) => path.dirname(f))])];
+  const waves = src.waves ?? 'vcd';
+  const vver = probe(TOOLS.find((t) => t.name === 'verilator')!).version ?? '?';
+  requireTool('verilator');
+  const root = verilatorRoot();
+  const vflags = ['--cc', waves === 'fst' ? '--trace-fst' : '--trace', '-O3', '--x-assign', 'fast', '--x-initial', 'fast', '--timescale', '1ps/1ps', '-Wno-fatal', '-Wno-lint', '-Wno-style', '--top-module', src.top, ...paramFlags(src), ...(src.flags ?? []), ...incDirs.map((d) => `-I${d}`), '-CFLAGS', '-fPIC'];
+  const glue = readFileSync(GLUE, 'utf8');
+  const inputs = [...new Set([...files, ...includedFiles(incDirs)])];
+  const key = cacheKey([...inputs.flatMap((f) => [path.basename(f), readFileSync(f, 'utf8')]), glue, vver, vflags.join(' '), CXXFLAGS.join(' ')]);
+  const lib = `libvb_${src.top}.so`;
+  let ports: PortInfo[] = [];
+  const { dir, built } = await cachedBuild('models', src.top, key, lib, async (tmp) => {
+    const step = (s: string): void => log(`${src.top} [${key.slice(0, 8)}]: ${s} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    step(`verilating ${files.length} file(s)`);
+    await verilatorChecked(['--xml-only', '--xml-output', 'ports.xml', '--Mdir', 'xml', ...vflags.filter((f) => f !== '--cc' && !f.startsWith('--trace') && f !== '-CFLAGS' && f !== '-fPIC'), ...files], tmp, src.top);
+    await verilatorChecked([...vflags, '--Mdir', 'obj', ...files], tmp, src.top);
+    ports = portsFromHeader(readFileSync(path.join(tmp, 'obj', `V${src.top}.h`), 'utf8'), `top module '${src.top}' (${src.files.join(', ')})`, signedPortsFromXml(readFileSync(path.join(tmp, 'ports.xml'), 'utf8'), src.top));
+    writeFileSync(path.join(tmp, 'ports.json'), JSON.stringify(ports, null, 1));
+    writeFileSync(path.join(tmp, 'obj', 'vb_ports.h'), portsHeader(src.top, ports));
+    copyFileSync(GLUE, path.join(tmp, 'obj', 'vb.cpp'));
+    const runtime = await buildRuntime(root, waves, vver, log);
+    const jobs = opts.jobs ?? Math.max(1, os.availableParallelism());
+    const nCpp = readdirSync(path.join(tmp, 'obj')).filter((f) => f.endsWith('.cpp')).length;
+    step(`compiling ${nCpp} C++ files with ${jobs} job(s)`);
+    const make = await runTool('make', ['-C', 'obj', '-f', `V${src.top}.mk`, '-j', String(jobs), `V${src.top}__ALL.a`, 'OPT_FAST=-O2', 'OPT_SLOW=-O1', 'OPT_GLOBAL=-O1'], { cwd: tmp, timeoutMs: 1_800_000 });
+    if (make.code !== 0) throw new ToolFailure(`compiling the Verilated model of ${src.top} failed:\n${extractDiagnostics(make.stderr + make.stdout) || make.stderr.slice(-2000)}`, make);
+    step('linking');
+    const gxx = requireTool('g++');
+    await runProgramChecked(gxx, ['-shared', ...CXXFLAGS, ...traceDefines(waves), `-I${root}/include`, `-I${root}/include/vltstd`, '-Iobj', 'obj/vb.cpp', `obj/V${src.top}__ALL.a`, ...runtime, '-pthread', ...(waves === 'fst' ? ['-lz'] : []), '-o', lib], { cwd: tmp, timeoutMs: 600_000 });
+    step('done');
+  });
+  if (!built) ports = JSON.parse(readFileSync(path.join(dir, 'ports.json'), 'utf8')) as PortInfo[];
+  if (src.manifest) ports = checkAgainstManifest(ports, src.manifest, src.top);
+  return { top: src.top, library: path.join(dir, lib), dir, key, ports, waves, manifest: src.manifest, built, buildSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** The model of a design we generated: `<dir>/<top>.manifest.json` and its Verilog files. */
+export function manifestSource(manifestPath: string, extra: Omit<ModelSource, 'top' | 'files' | 'manifest'> = {}): ModelSource {
+  if (!existsSync(manifestPath)) throw new VerilogError(`${manifestPath}: no such manifest (generate it with npx bitnet-fpga generate)`);
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new VerilogError(`${manifestPath}: not valid JSON (${(e as Error).message})`);
+  }
+  if (m.format !== 'bitnet-fpga-manifest/1') throw new VerilogError(`${manifestPath}: field 'format' is ${JSON.stringify(m.format)}, expected "bitnet-fpga-manifest/1"`);
+  const dir = path.dirname(manifestPath);
+  return { ...extra, top: m.top, files: m.files.map((f) => path.join(dir, f)), manifest: m };
+}

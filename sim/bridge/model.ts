@@ -1,0 +1,199 @@
+// A loaded Verilated model: the koffi binding of vb.cpp's extern "C" API. One shared
+// library per built model is loaded once per process; each Model is one instance with
+// its own VerilatedContext, so tests can create and drop instances freely.
+
+import koffi from 'koffi';
+import type { BuiltModel } from './build.ts';
+import { words32, type PortInfo } from './ports.ts';
+
+interface Api {
+  vb_new: (name: string) => unknown;
+  vb_free: (h: unknown) => void;
+  vb_nports: () => number;
+  vb_port_name: (i: number) => string;
+  vb_port_width: (i: number) => number;
+  vb_message: (h: unknown) => string;
+  vb_finish_at: (h: unknown) => string;
+  vb_evals: (h: unknown) => number;
+  vb_set: (h: unknown, i: number, v: number | bigint) => void;
+  vb_get: (h: unknown, i: number) => number | bigint;
+  vb_set_words: (h: unknown, i: number, w: Uint32Array) => void;
+  vb_get_words: (h: unknown, i: number, w: Uint32Array) => void;
+  vb_eval: (h: unknown, t: number) => number;
+  vb_edge: (h: unknown, i: number, level: number, t: number) => number;
+  vb_trace_open: (h: unknown, path: string) => number;
+  vb_trace_close: (h: unknown) => void;
+  vb_trace_flush: (h: unknown) => void;
+  vb_stream_add: (h: unknown, kind: number, valid: number, ready: number, data: Int32Array, ndata: number, seed: number, prob: number) => number;
+  vb_stream_push: (h: unknown, id: number, words: Uint32Array, nbeats: number) => void;
+  vb_stream_target: (h: unknown, id: number, beats: number) => void;
+  vb_stream_beats: (h: unknown, id: number) => number;
+  vb_stream_queued: (h: unknown, id: number) => number;
+  vb_stream_captured: (h: unknown, id: number) => number;
+  vb_stream_take: (h: unknown, id: number, out: Uint32Array, max: number) => number;
+  vb_run: (h: unknown, clk: number, max: number, hi: number, lo: number, untilDone: number, io: Float64Array) => number;
+  vb_bench_cycles: (h: unknown, clk: number, n: number, inPort: number, outPort: number) => number;
+}
+
+const SIGNATURES: Record<keyof Api, string> = {
+  vb_new: 'void *vb_new(const char *name)',
+  vb_free: 'void vb_free(void *h)',
+  vb_nports: 'int vb_nports()',
+  vb_port_name: 'const char *vb_port_name(int i)',
+  vb_port_width: 'int vb_port_width(int i)',
+  vb_message: 'const char *vb_message(void *h)',
+  vb_finish_at: 'const char *vb_finish_at(void *h)',
+  vb_evals: 'double vb_evals(void *h)',
+  vb_set: 'void vb_set(void *h, int i, uint64_t v)',
+  vb_get: 'uint64_t vb_get(void *h, int i)',
+  vb_set_words: 'void vb_set_words(void *h, int i, const uint32_t *w)',
+  vb_get_words: 'void vb_get_words(void *h, int i, uint32_t *w)',
+  vb_eval: 'int vb_eval(void *h, double t)',
+  vb_edge: 'int vb_edge(void *h, int i, int level, double t)',
+  vb_trace_open: 'int vb_trace_open(void *h, const char *path)',
+  vb_trace_close: 'void vb_trace_close(void *h)',
+  vb_trace_flush: 'void vb_trace_flush(void *h)',
+  vb_stream_add: 'int vb_stream_add(void *h, int kind, int valid, int ready, const int32_t *data, int ndata, uint32_t seed, double prob)',
+  vb_stream_push: 'void vb_stream_push(void *h, int id, const uint32_t *words, int nbeats)',
+  vb_stream_target: 'void vb_stream_target(void *h, int id, double beats)',
+  vb_stream_beats: 'double vb_stream_beats(void *h, int id)',
+  vb_stream_queued: 'double vb_stream_queued(void *h, int id)',
+  vb_stream_captured: 'double vb_stream_captured(void *h, int id)',
+  vb_stream_take: 'int vb_stream_take(void *h, int id, uint32_t *out, int max)',
+  vb_run: 'int vb_run(void *h, int clk, double max, double hi, double lo, int untilDone, double *io)',
+  vb_bench_cycles: 'double vb_bench_cycles(void *h, int clk, double n, int inPort, int outPort)',
+};
+
+const libraries = new Map<string, Api>();
+
+function load(path: string, ports: readonly PortInfo[]): Api {
+  let api = libraries.get(path);
+  if (!api) {
+    const lib = koffi.load(path);
+    const fns: Record<string, unknown> = {};
+    for (const [name, sig] of Object.entries(SIGNATURES)) fns[name] = lib.func(sig);
+    api = fns as unknown as Api;
+    // The table compiled into the library must be the one we index by.
+    const n = api.vb_nports();
+    if (n !== ports.length) throw new Error(`${path}: library has ${n} ports, expected ${ports.length}; delete the cache directory and rebuild`);
+    ports.forEach((p, i) => {
+      if (api!.vb_port_name(i) !== p.name || api!.vb_port_width(i) !== p.width) throw new Error(`${path}: port ${i} is ${api!.vb_port_name(i)}[${api!.vb_port_width(i)}], expected ${p.name}[${p.width}]`);
+    });
+    libraries.set(path, api);
+  }
+  return api;
+}
+
+/** $stop, $fatal, or a Verilator runtime error inside the model. */
+export class ModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
+export const EvalStatus = { Ok: 0, Finished: 1, Error: 2 } as const;
+export type EvalStatus = (typeof EvalStatus)[keyof typeof EvalStatus];
+
+export class Model {
+  readonly api: Api;
+  readonly handle: unknown;
+  readonly ports: readonly PortInfo[];
+  readonly index: ReadonlyMap<string, number>;
+  private freed = false;
+  private readonly scratch = new Map<number, Uint32Array>();
+
+  constructor(
+    readonly built: BuiltModel,
+    instanceName = 'TOP',
+  ) {
+    this.ports = built.ports;
+    this.api = load(built.library, built.ports);
+    this.handle = this.api.vb_new(instanceName);
+    this.index = new Map(built.ports.map((p, i) => [p.name, i]));
+  }
+
+  get top(): string {
+    return this.built.top;
+  }
+
+  /** Raw bits of a port (unsigned), as bigint. */
+  getBits(i: number): bigint {
+    const w = this.ports[i]!.width;
+    if (w <= 64) return BigInt(this.api.vb_get(this.handle, i));
+    const buf = this.words(w);
+    this.api.vb_get_words(this.handle, i, buf);
+    let v = 0n;
+    for (let k = buf.length - 1; k >= 0; k--) v = (v << 32n) | BigInt(buf[k]!);
+    return v;
+  }
+
+  /** A port of at most 32 bits as a number (no bigint allocation on the hot path). */
+  getSmall(i: number): number {
+    return Number(this.api.vb_get(this.handle, i));
+  }
+
+  /** Set raw bits (already range-checked by the caller). */
+  setBits(i: number, v: bigint | number): void {
+    const w = this.ports[i]!.width;
+    if (w <= 64) {
+      this.api.vb_set(this.handle, i, v);
+      return;
+    }
+    let b = BigInt(v);
+    const buf = this.words(w);
+    for (let k = 0; k < buf.length; k++) {
+      buf[k] = Number(b & 0xffffffffn);
+      b >>= 32n;
+    }
+    this.api.vb_set_words(this.handle, i, buf);
+  }
+
+  private words(width: number): Uint32Array {
+    let b = this.scratch.get(width);
+    if (!b) this.scratch.set(width, (b = new Uint32Array(words32(width))));
+    return b;
+  }
+
+  /** Evaluate at time `ps`; throws ModelError on $stop/$fatal; returns Finished after $finish. */
+  eval(ps: number): EvalStatus {
+    return this.check(this.api.vb_eval(this.handle, ps));
+  }
+
+  /** Set a one-bit port and evaluate, in one call. */
+  edge(i: number, level: 0 | 1, ps: number): EvalStatus {
+    return this.check(this.api.vb_edge(this.handle, i, level, ps));
+  }
+
+  check(status: number): EvalStatus {
+    if (status === EvalStatus.Error) throw new ModelError(`${this.top}: ${this.api.vb_message(this.handle)}`);
+    return status as EvalStatus;
+  }
+
+  /** Where $finish was called, when it was. */
+  finishedAt(): string {
+    return this.api.vb_finish_at(this.handle);
+  }
+
+  get evals(): number {
+    return this.api.vb_evals(this.handle);
+  }
+
+  openWaves(file: string): void {
+    this.check(this.api.vb_trace_open(this.handle, file));
+  }
+
+  closeWaves(): void {
+    this.api.vb_trace_close(this.handle);
+  }
+
+  flushWaves(): void {
+    this.api.vb_trace_flush(this.handle);
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.api.vb_free(this.handle);
+  }
+}

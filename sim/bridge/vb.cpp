@@ -1,0 +1,487 @@
+// The C++ side of the Verilator bridge: a flat extern "C" API over one Verilated model,
+// called from Node through koffi. Port access is by index into the table that the
+// TypeScript side generates in vb_ports.h, so the same file serves every design.
+//
+// Two things live here rather than in TypeScript because crossing the language boundary
+// costs ~25 ns a call:
+//   - vb_run(): toggles a clock for many cycles without returning to JavaScript;
+//   - streams: valid/ready sources, sinks and monitors driven inside that loop, with the
+//     same decisions (xorshift32 idle/back-pressure draws) as the TypeScript drivers, so a
+//     test can switch between the two paths and see the same cycles.
+//
+// Verilog $stop/$fatal and Verilator's internal fatal errors throw a C++ exception that
+// each entry point catches and reports as status 2 with a message; they never call
+// abort() on the Node process. A real crash (SIGSEGV inside the model) prints which model
+// and simulation time before the process dies, instead of dying silently.
+
+#include "vb_ports.h"
+#include "verilated.h"
+#if VM_TRACE_FST
+#include "verilated_fst_c.h"
+typedef VerilatedFstC VbTrace;
+#else
+#include "verilated_vcd_c.h"
+typedef VerilatedVcdC VbTrace;
+#endif
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+struct VbFatal {
+  std::string msg;
+};
+
+std::string where(const char* file, int line) {
+  if (file && file[0]) return std::string(file) + ":" + std::to_string(line) + ": ";
+  return "";
+}
+
+enum StreamKind { SOURCE = 0, SINK = 1, MONITOR = 2 };
+
+struct Stream {
+  int kind;
+  int valid, ready;
+  std::vector<int> data;  // port indices; a beat is their words concatenated
+  int beatWords;
+  std::deque<uint32_t> queue;  // SOURCE: words of beats not yet accepted
+  bool presenting = false;     // SOURCE: valid is high with the head beat
+  uint32_t rng;
+  uint32_t threshold;          // SOURCE: idle draw; SINK: back-pressure draw
+  std::vector<uint32_t> captured;  // SINK/MONITOR
+  uint64_t beats = 0;              // accepted (SOURCE) or captured (SINK/MONITOR)
+  uint64_t target = 0;             // SINK/MONITOR: run until this many beats
+  bool fire = false;               // sampled valid && ready before the edge
+};
+
+uint32_t xorshift32(uint32_t& s) {
+  s ^= s << 13;
+  s ^= s >> 17;
+  s ^= s << 5;
+  return s;
+}
+
+}  // namespace
+
+struct Vb {
+  VerilatedContext* ctx;
+  VB_MODEL* top;
+  void* port[VB_NPORTS > 0 ? VB_NPORTS : 1];
+  VbTrace* trace = nullptr;
+  double traceScale = 1;  // picoseconds -> the model's time precision
+  double time = 0;        // picoseconds
+  std::string msg;
+  std::string finishAt;
+  std::vector<Stream> streams;
+  uint64_t evals = 0;
+};
+
+namespace {
+
+Vb* g_current = nullptr;  // the model inside an entry point, for hooks and the crash report
+const char* g_op = "";
+volatile sig_atomic_t g_inModel = 0;
+struct sigaction g_prev[32];
+
+struct Enter {
+  Enter(Vb* h, const char* op) {
+    g_current = h;
+    g_op = op;
+    g_inModel = 1;
+  }
+  ~Enter() { g_inModel = 0; }
+};
+
+void crashHandler(int sig, siginfo_t* info, void* uc) {
+  if (g_inModel) {
+    char buf[512];
+    int n = snprintf(buf, sizeof buf,
+                     "\nbitnet-fpga: the Verilated model '%s' crashed with signal %d (%s) during %s at simulation time %.0f ps; "
+                     "the Node process cannot continue. Re-run with waves to see the last cycles.\n",
+                     VB_TOP_NAME, sig, strsignal(sig), g_op, g_current ? g_current->time : -1.0);
+    if (n > 0) (void)!write(2, buf, (size_t)n);
+  }
+  // Hand the signal on (Node's own handlers, e.g. for WebAssembly traps), else die by it.
+  struct sigaction& prev = g_prev[sig];
+  if ((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction) {
+    prev.sa_sigaction(sig, info, uc);
+    return;
+  }
+  if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN && prev.sa_handler) {
+    prev.sa_handler(sig);
+    return;
+  }
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void installCrashHandler() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = crashHandler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, &g_prev[sig]);
+  }
+}
+
+inline void setPort(Vb* h, int i, uint64_t v) {
+  const VbPortInfo& p = vb_ports[i];
+  if (p.width < 64) v &= (UINT64_C(1) << p.width) - 1;
+  switch (p.bytes) {
+    case 1: *static_cast<uint8_t*>(h->port[i]) = (uint8_t)v; break;
+    case 2: *static_cast<uint16_t*>(h->port[i]) = (uint16_t)v; break;
+    case 4: *static_cast<uint32_t*>(h->port[i]) = (uint32_t)v; break;
+    case 8: *static_cast<uint64_t*>(h->port[i]) = v; break;
+    default: {
+      uint32_t* w = static_cast<uint32_t*>(h->port[i]);
+      w[0] = (uint32_t)v;
+      if (p.words > 1) w[1] = (uint32_t)(v >> 32);
+      for (int k = 2; k < p.words; k++) w[k] = 0;
+    }
+  }
+}
+
+inline uint64_t getPort(Vb* h, int i) {
+  const VbPortInfo& p = vb_ports[i];
+  uint64_t v;
+  switch (p.bytes) {
+    case 1: v = *static_cast<uint8_t*>(h->port[i]); break;
+    case 2: v = *static_cast<uint16_t*>(h->port[i]); break;
+    case 4: v = *static_cast<uint32_t*>(h->port[i]); break;
+    case 8: v = *static_cast<uint64_t*>(h->port[i]); break;
+    default: {
+      const uint32_t* w = static_cast<uint32_t*>(h->port[i]);
+      return w[0] | ((uint64_t)w[1] << 32);
+    }
+  }
+  // Verilator does not promise clean bits above a port's width in its container.
+  return p.width < 64 ? v & ((UINT64_C(1) << p.width) - 1) : v;
+}
+
+inline void setWords(Vb* h, int i, const uint32_t* in) {
+  const VbPortInfo& p = vb_ports[i];
+  if (p.bytes != 0) {
+    setPort(h, i, in[0] | (p.words > 1 ? (uint64_t)in[1] << 32 : 0));
+    return;
+  }
+  uint32_t* w = static_cast<uint32_t*>(h->port[i]);
+  for (int k = 0; k < p.words; k++) w[k] = in[k];
+  if (p.width % 32) w[p.words - 1] &= (UINT32_C(1) << (p.width % 32)) - 1;
+}
+
+inline void getWords(Vb* h, int i, uint32_t* out) {
+  const VbPortInfo& p = vb_ports[i];
+  if (p.bytes != 0) {
+    uint64_t v = getPort(h, i);
+    out[0] = (uint32_t)v;
+    if (p.words > 1) out[1] = (uint32_t)(v >> 32);
+    return;
+  }
+  const uint32_t* w = static_cast<uint32_t*>(h->port[i]);
+  for (int k = 0; k < p.words; k++) out[k] = w[k];
+  if (p.width % 32) out[p.words - 1] &= (UINT32_C(1) << (p.width % 32)) - 1;
+}
+
+// Evaluate at time t (ps); dump waves when a trace is open. Throws VbFatal.
+inline void evalAt(Vb* h, double t) {
+  h->time = t;
+  h->ctx->time((uint64_t)std::llround(t * h->traceScale));
+  h->top->eval();
+  h->evals++;
+  if (h->trace) h->trace->dump((uint64_t)std::llround(t * h->traceScale));
+}
+
+int status(Vb* h) { return h->ctx->gotFinish() ? 1 : 0; }
+
+int fail(Vb* h, const std::string& m) {
+  h->msg = m;
+  return 2;
+}
+
+// Drive a stream's outputs for the coming cycle (after a rising edge, or at attach).
+void streamUpdate(Vb* h, Stream& s) {
+  if (s.kind == SOURCE) {
+    if (s.presenting && s.fire) {
+      for (int k = 0; k < s.beatWords; k++) s.queue.pop_front();
+      s.presenting = false;
+      s.beats++;
+    }
+    if (!s.presenting) {
+      if (!s.queue.empty() && xorshift32(s.rng) >= s.threshold) {
+        int off = 0;
+        uint32_t tmp[64];
+        for (int port : s.data) {
+          int words = vb_ports[port].words;
+          for (int k = 0; k < words; k++) tmp[k] = s.queue[off + k];
+          setWords(h, port, tmp);
+          off += words;
+        }
+        s.presenting = true;
+      }
+      setPort(h, s.valid, s.presenting ? 1 : 0);
+    }
+  } else if (s.kind == SINK) {
+    setPort(h, s.ready, xorshift32(s.rng) < s.threshold ? 0 : 1);
+  }
+  s.fire = false;
+}
+
+// Sample handshakes in the settled state just before a rising edge.
+void streamSample(Vb* h, Stream& s) {
+  s.fire = getPort(h, s.valid) && getPort(h, s.ready);
+  if (s.fire && s.kind != SOURCE) {
+    size_t off = s.captured.size();
+    s.captured.resize(off + s.beatWords);
+    for (int port : s.data) {
+      getWords(h, port, &s.captured[off]);
+      off += vb_ports[port].words;
+    }
+    s.beats++;
+  }
+}
+
+bool streamsDone(Vb* h) {
+  bool any = false;
+  for (Stream& s : h->streams) {
+    if (s.kind == SOURCE) {
+      any = true;
+      if (s.presenting || !s.queue.empty()) return false;
+    } else if (s.target) {
+      any = true;
+      if (s.beats < s.target) return false;
+    }
+  }
+  return any;
+}
+
+}  // namespace
+
+// Verilator's user hooks (the runtime is compiled with VL_USER_FINISH/STOP/FATAL).
+void vl_finish(const char* file, int line, const char*) {
+  Verilated::threadContextp()->gotFinish(true);
+  if (g_current && g_current->finishAt.empty()) g_current->finishAt = where(file, line) + "$finish";
+}
+void vl_stop(const char* file, int line, const char*) {
+  Verilated::threadContextp()->gotFinish(true);
+  throw VbFatal{where(file, line) + "Verilog $stop"};
+}
+void vl_fatal(const char* file, int line, const char*, const char* msg) {
+  Verilated::threadContextp()->gotFinish(true);
+  throw VbFatal{where(file, line) + msg};
+}
+
+extern "C" {
+
+int vb_nports() { return VB_NPORTS; }
+const char* vb_port_name(int i) { return vb_ports[i].name; }
+int vb_port_width(int i) { return vb_ports[i].width; }
+const char* vb_top_name() { return VB_TOP_NAME; }
+
+Vb* vb_new(const char* instName) {
+  installCrashHandler();
+  setvbuf(stdout, nullptr, _IOLBF, 0);  // $display lines appear as they happen, not at exit
+  Vb* h = new Vb;
+  Enter e(h, "construction");
+  h->ctx = new VerilatedContext;
+  h->ctx->traceEverOn(true);
+  h->top = new VB_MODEL{h->ctx, instName};
+  vb_bind(h->top, h->port);
+  h->traceScale = std::pow(10.0, 12 + h->ctx->timeprecision());  // precision -12 = ps
+  // Settle the initial state now: Verilator 5 takes the first eval's clock level as the
+  // "previous" value, so without this the first edge a testbench drives would be lost.
+  try {
+    evalAt(h, 0);
+  } catch (VbFatal& f) {
+    h->msg = f.msg;
+  }
+  return h;
+}
+
+void vb_free(Vb* h) {
+  Enter e(h, "final");
+  try {
+    h->top->final();
+  } catch (VbFatal&) {
+  }
+  if (h->trace) {
+    h->trace->close();
+    delete h->trace;
+  }
+  delete h->top;
+  delete h->ctx;
+  delete h;
+  g_current = nullptr;
+}
+
+const char* vb_message(Vb* h) { return h->msg.c_str(); }
+const char* vb_finish_at(Vb* h) { return h->finishAt.c_str(); }
+double vb_evals(Vb* h) { return (double)h->evals; }
+
+void vb_set(Vb* h, int i, uint64_t v) { setPort(h, i, v); }
+uint64_t vb_get(Vb* h, int i) { return getPort(h, i); }
+void vb_set_words(Vb* h, int i, const uint32_t* in) { setWords(h, i, in); }
+void vb_get_words(Vb* h, int i, uint32_t* out) { getWords(h, i, out); }
+
+/** Evaluate at time t (ps). 0 = ok, 1 = $finish reached, 2 = error (vb_message). */
+int vb_eval(Vb* h, double t) {
+  Enter e(h, "eval");
+  try {
+    evalAt(h, t);
+  } catch (VbFatal& f) {
+    return fail(h, f.msg);
+  }
+  return status(h);
+}
+
+/** Set a one-bit port and evaluate: one crossing per clock edge. */
+int vb_edge(Vb* h, int i, int level, double t) {
+  setPort(h, i, (uint64_t)level);
+  return vb_eval(h, t);
+}
+
+int vb_trace_open(Vb* h, const char* path) {
+  Enter e(h, "trace open");
+  if (h->trace) return fail(h, "a waveform is already open");
+  h->trace = new VbTrace;
+  h->top->trace(h->trace, 99);
+  h->trace->open(path);
+  if (!h->trace->isOpen()) {
+    delete h->trace;
+    h->trace = nullptr;
+    return fail(h, std::string("cannot open waveform file ") + path);
+  }
+  h->trace->dump((uint64_t)std::llround(h->time * h->traceScale));
+  return 0;
+}
+
+void vb_trace_close(Vb* h) {
+  if (!h->trace) return;
+  h->trace->close();
+  delete h->trace;
+  h->trace = nullptr;
+}
+
+void vb_trace_flush(Vb* h) {
+  if (h->trace) h->trace->flush();
+}
+
+/** Add a stream engine; returns its id. `prob` is the idle (source) or back-pressure (sink) probability. */
+int vb_stream_add(Vb* h, int kind, int valid, int ready, const int32_t* data, int ndata, uint32_t seed, double prob) {
+  Stream s;
+  s.kind = kind;
+  s.valid = valid;
+  s.ready = ready;
+  s.beatWords = 0;
+  for (int k = 0; k < ndata; k++) {
+    s.data.push_back(data[k]);
+    s.beatWords += vb_ports[data[k]].words;
+  }
+  s.rng = seed ? seed : 0x9e3779b9u;
+  s.threshold = prob <= 0 ? 0 : prob >= 1 ? UINT32_MAX : (uint32_t)std::floor(prob * 4294967296.0);
+  h->streams.push_back(std::move(s));
+  streamUpdate(h, h->streams.back());
+  return (int)h->streams.size() - 1;
+}
+
+void vb_stream_push(Vb* h, int id, const uint32_t* words, int nbeats) {
+  Stream& s = h->streams[id];
+  s.queue.insert(s.queue.end(), words, words + (size_t)nbeats * s.beatWords);
+}
+
+void vb_stream_target(Vb* h, int id, double beats) { h->streams[id].target = (uint64_t)beats; }
+double vb_stream_beats(Vb* h, int id) { return (double)h->streams[id].beats; }
+double vb_stream_queued(Vb* h, int id) {
+  Stream& s = h->streams[id];
+  return (double)(s.queue.size() / (s.beatWords ? s.beatWords : 1));
+}
+double vb_stream_captured(Vb* h, int id) {
+  Stream& s = h->streams[id];
+  return (double)(s.captured.size() / (s.beatWords ? s.beatWords : 1));
+}
+
+/** Move up to maxBeats captured beats into out; returns how many. */
+int vb_stream_take(Vb* h, int id, uint32_t* out, int maxBeats) {
+  Stream& s = h->streams[id];
+  size_t have = s.captured.size() / (s.beatWords ? s.beatWords : 1);
+  size_t n = have < (size_t)maxBeats ? have : (size_t)maxBeats;
+  size_t words = n * s.beatWords;
+  if (words) memcpy(out, s.captured.data(), words * sizeof(uint32_t));
+  s.captured.erase(s.captured.begin(), s.captured.begin() + words);
+  return (int)n;
+}
+
+/**
+ * Toggle clock port `clk` without returning to JavaScript. The next clock event is at
+ * io[1] (ps) with level io[2]; high and low phases last `hi` and `lo` ps. Runs until
+ * maxCycles rising edges have happened, or, when untilDone, until every source has
+ * drained and every sink with a target has reached it. On return io[0] = cycles run,
+ * io[1]/io[2] = the next clock event. Returns 0/1/2 like vb_eval.
+ */
+int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone, double* io) {
+  Enter e(h, "run");
+  double t = io[1];
+  int level = (int)io[2];
+  double cycles = 0;
+  int st = 0;
+  try {
+    while (true) {
+      if (level == 1) {
+        if (cycles >= maxCycles || (untilDone && streamsDone(h))) break;
+        for (Stream& s : h->streams) streamSample(h, s);
+        setPort(h, clk, 1);
+        evalAt(h, t);
+        cycles++;
+        if (!h->streams.empty()) {
+          for (Stream& s : h->streams) streamUpdate(h, s);
+          if (h->trace) evalAt(h, t);  // show the new inputs at the edge that produced them
+        }
+        t += hi;
+      } else {
+        setPort(h, clk, 0);
+        evalAt(h, t);
+        t += lo;
+      }
+      level ^= 1;
+      if ((st = status(h)) != 0) break;
+    }
+  } catch (VbFatal& f) {
+    st = fail(h, f.msg);
+  }
+  io[0] = cycles;
+  io[1] = t;
+  io[2] = level;
+  return st;
+}
+
+/**
+ * The benchmark's reference: what a hand-written C++ testbench does each cycle: write an
+ * input (when inPort >= 0), clock, read an output (when outPort >= 0). Returns a checksum
+ * of what it read so the compiler cannot drop the reads.
+ */
+double vb_bench_cycles(Vb* h, int clk, double n, int inPort, int outPort) {
+  Enter e(h, "bench");
+  uint64_t sum = 0;
+  for (uint64_t i = 0; i < (uint64_t)n; i++) {
+    if (inPort >= 0) setPort(h, inPort, i);
+    setPort(h, clk, 1);
+    h->top->eval();
+    if (outPort >= 0) sum += getPort(h, outPort);
+    setPort(h, clk, 0);
+    h->top->eval();
+  }
+  return (double)(sum & 0xffffffffu);
+}
+
+}  // extern "C"
