@@ -15,3 +15,9 @@ export { DutSpec, verilogDut, generatedDut, makeDut, type Ports, type AnyPorts, 
 export { dutTest, type Tb, type DutTestOptions } from './tb/test.ts';
 export { XorShift32, globalSeed, testSeed } from './tb/rng.ts';
 export { formatTime, parseTime, toPs, type TimeUnit } from './tb/time.ts';
+export { FastStreams, FastSource, FastSink, runCycles, type StreamPorts, type Beat } from './tb/fast.ts';
+export { StreamSource, StreamSink, StreamMonitor } from './vip/stream.ts';
+export { Scoreboard, ScoreboardError, describeDiff } from './vip/scoreboard.ts';
+export { AxiLiteMaster, AxiLiteError, axiLitePorts, type AxiLitePorts } from './vip/axilite.ts';
+export { AxisSource, AxisSink, axisPorts, type AxisPorts } from './vip/axis.ts';
+export { MemoryModel, SramResponder, type SramPorts } from './vip/memory.ts';

@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHECKED_IN, findCore, resolveParams } from '../generator/cores/registry.ts';
-import { emitDesign } from '../generator/hdl/index.ts';
+import { emitDesign, designOutputs } from '../generator/hdl/index.ts';
 import { lintVerilog } from '../sim/toolchain/verilator.ts';
 
 const RTL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../rtl');
@@ -16,8 +16,7 @@ describe('checked-in RTL', () => {
       const c = findCore(entry.core);
       const d = emitDesign(c.build(resolveParams(c, entry.params)));
       const dir = path.join(RTL, entry.dir);
-      const expected = new Map(d.files.map((f) => [f.name, f.text]));
-      expected.set(`${d.manifest.top}.manifest.json`, JSON.stringify(d.manifest, null, 2) + '\n');
+      const expected = designOutputs(d);
       assert.deepEqual(readdirSync(dir).sort(), [...expected.keys()].sort(), `files in rtl/${entry.dir}`);
       for (const [name, text] of expected) assert.equal(readFileSync(path.join(dir, name), 'utf8'), text, `rtl/${entry.dir}/${name} is stale`);
     });

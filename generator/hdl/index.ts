@@ -15,6 +15,6 @@ export {
 export { HdlError, HdlErrors, formatLoc, formatWarning, type SourceLoc, type HdlWarning } from './source.ts';
 export { moduleWarnings } from './checks.ts';
 export { emitModule, type EmitOptions } from './emit-verilog.ts';
-export { emitDesign, writeDesign, sha256, GENERATOR_VERSION, type Manifest, type EmittedDesign } from './design.ts';
+export { emitDesign, writeDesign, designOutputs, portTypes, sha256, GENERATOR_VERSION, type Manifest, type EmittedDesign } from './design.ts';
 export { Interpreter } from './interp.ts';
 export * from './bundle.ts';

@@ -20,6 +20,9 @@ import type { Manifest } from '../../generator/hdl/design.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GLUE = path.join(HERE, 'vb.cpp');
+const PRINT_H = path.join(HERE, 'vb_print.h');
+/** Route Verilator's printing through vb.cpp (see vb_print.h). */
+const PRINT_FLAGS = ['-DVL_PRINTF=vb_printf', '-DVL_VPRINTF=vb_vprintf', '-include', PRINT_H];
 
 export type WaveFormat = 'vcd' | 'fst';
 
@@ -95,8 +98,8 @@ function checkZlib(waves: WaveFormat): void {
 async function buildRuntime(root: string, waves: WaveFormat, vver: string, log: (s: string) => void): Promise<string[]> {
   checkZlib(waves);
   const sources = ['verilated.cpp', 'verilated_threads.cpp', waves === 'fst' ? 'verilated_fst_c.cpp' : 'verilated_vcd_c.cpp'];
-  const flags = [...CXXFLAGS, ...traceDefines(waves), '-DVL_USER_FINISH', '-DVL_USER_STOP', '-DVL_USER_FATAL', `-I${root}/include`, `-I${root}/include/vltstd`];
-  const key = cacheKey([vver, waves, flags.join(' ')]);
+  const flags = [...CXXFLAGS, ...traceDefines(waves), '-DVL_USER_FINISH', '-DVL_USER_STOP', '-DVL_USER_FATAL', ...PRINT_FLAGS, `-I${root}/include`, `-I${root}/include/vltstd`];
+  const key = cacheKey([vver, waves, flags.join(' '), readFileSync(PRINT_H, 'utf8')]);
   const objs = sources.map((s) => s.replace(/\.cpp$/, '.o'));
   const { dir } = await cachedBuild('verilator-runtime', `v${vver}-${waves}`, key, objs[objs.length - 1]!, async (tmp) => {
     log(`compiling the Verilator ${vver} runtime (${waves}), once per machine`);
@@ -169,16 +172,16 @@ export async function buildModel(src: ModelSource, opts: BuildOptions = {}): Pro
   const vver = probe(TOOLS.find((t) => t.name === 'verilator')!).version ?? '?';
   requireTool('verilator');
   const root = verilatorRoot();
-  const vflags = ['--cc', waves === 'fst' ? '--trace-fst' : '--trace', '-O3', '--x-assign', 'fast', '--x-initial', 'fast', '--timescale', '1ps/1ps', '-Wno-fatal', '-Wno-lint', '-Wno-style', '--top-module', src.top, ...paramFlags(src), ...(src.flags ?? []), ...incDirs.map((d) => `-I${d}`), '-CFLAGS', '-fPIC'];
+  const vflags = ['--cc', waves === 'fst' ? '--trace-fst' : '--trace', '-O3', '--x-assign', 'fast', '--x-initial', 'fast', '--timescale', '1ps/1ps', '-Wno-fatal', '-Wno-lint', '-Wno-style', '--top-module', src.top, ...paramFlags(src), ...(src.flags ?? []), ...incDirs.map((d) => `-I${d}`), '-CFLAGS', `-fPIC ${PRINT_FLAGS.join(' ')}`];
   const glue = readFileSync(GLUE, 'utf8');
   const inputs = [...new Set([...files, ...includedFiles(incDirs)])];
-  const key = cacheKey([...inputs.flatMap((f) => [path.basename(f), readFileSync(f, 'utf8')]), glue, vver, vflags.join(' '), CXXFLAGS.join(' ')]);
+  const key = cacheKey([...inputs.flatMap((f) => [path.basename(f), readFileSync(f, 'utf8')]), glue, readFileSync(PRINT_H, 'utf8'), vver, vflags.join(' '), CXXFLAGS.join(' ')]);
   const lib = `libvb_${src.top}.so`;
   let ports: PortInfo[] = [];
   const { dir, built } = await cachedBuild('models', src.top, key, lib, async (tmp) => {
     const step = (s: string): void => log(`${src.top} [${key.slice(0, 8)}]: ${s} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     step(`verilating ${files.length} file(s)`);
-    await verilatorChecked(['--xml-only', '--xml-output', 'ports.xml', '--Mdir', 'xml', ...vflags.filter((f) => f !== '--cc' && !f.startsWith('--trace') && f !== '-CFLAGS' && f !== '-fPIC'), ...files], tmp, src.top);
+    await verilatorChecked(['--xml-only', '--xml-output', 'ports.xml', '--Mdir', 'xml', ...vflags.filter((f) => f !== '--cc' && !f.startsWith('--trace') && f !== '-CFLAGS' && !f.startsWith('-fPIC')), ...files], tmp, src.top);
     await verilatorChecked([...vflags, '--Mdir', 'obj', ...files], tmp, src.top);
     ports = portsFromHeader(readFileSync(path.join(tmp, 'obj', `V${src.top}.h`), 'utf8'), `top module '${src.top}' (${src.files.join(', ')})`, signedPortsFromXml(readFileSync(path.join(tmp, 'ports.xml'), 'utf8'), src.top));
     writeFileSync(path.join(tmp, 'ports.json'), JSON.stringify(ports, null, 1));
@@ -192,7 +195,7 @@ export async function buildModel(src: ModelSource, opts: BuildOptions = {}): Pro
     if (make.code !== 0) throw new ToolFailure(`compiling the Verilated model of ${src.top} failed:\n${extractDiagnostics(make.stderr + make.stdout) || make.stderr.slice(-2000)}`, make);
     step('linking');
     const gxx = requireTool('g++');
-    await runProgramChecked(gxx, ['-shared', ...CXXFLAGS, ...traceDefines(waves), `-I${root}/include`, `-I${root}/include/vltstd`, '-Iobj', 'obj/vb.cpp', `obj/V${src.top}__ALL.a`, ...runtime, '-pthread', ...(waves === 'fst' ? ['-lz'] : []), '-o', lib], { cwd: tmp, timeoutMs: 600_000 });
+    await runProgramChecked(gxx, ['-shared', ...CXXFLAGS, ...traceDefines(waves), ...PRINT_FLAGS, `-I${root}/include`, `-I${root}/include/vltstd`, '-Iobj', 'obj/vb.cpp', `obj/V${src.top}__ALL.a`, ...runtime, '-pthread', ...(waves === 'fst' ? ['-lz'] : []), '-o', lib], { cwd: tmp, timeoutMs: 600_000 });
     step('done');
   });
   if (!built) ports = JSON.parse(readFileSync(path.join(dir, 'ports.json'), 'utf8')) as PortInfo[];

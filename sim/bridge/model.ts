@@ -24,6 +24,7 @@ interface Api {
   vb_trace_open: (h: unknown, path: string) => number;
   vb_trace_close: (h: unknown) => void;
   vb_trace_flush: (h: unknown) => void;
+  vb_trace_dump: (h: unknown, t: number) => void;
   vb_stream_add: (h: unknown, kind: number, valid: number, ready: number, data: Int32Array, ndata: number, seed: number, prob: number) => number;
   vb_stream_push: (h: unknown, id: number, words: Uint32Array, nbeats: number) => void;
   vb_stream_target: (h: unknown, id: number, beats: number) => void;
@@ -33,6 +34,9 @@ interface Api {
   vb_stream_take: (h: unknown, id: number, out: Uint32Array, max: number) => number;
   vb_run: (h: unknown, clk: number, max: number, hi: number, lo: number, untilDone: number, io: Float64Array) => number;
   vb_bench_cycles: (h: unknown, clk: number, n: number, inPort: number, outPort: number) => number;
+  vb_streams_sample: (h: unknown) => void;
+  vb_streams_update: (h: unknown) => void;
+  vb_streams_done: (h: unknown) => number;
 }
 
 const SIGNATURES: Record<keyof Api, string> = {
@@ -53,6 +57,7 @@ const SIGNATURES: Record<keyof Api, string> = {
   vb_trace_open: 'int vb_trace_open(void *h, const char *path)',
   vb_trace_close: 'void vb_trace_close(void *h)',
   vb_trace_flush: 'void vb_trace_flush(void *h)',
+  vb_trace_dump: 'void vb_trace_dump(void *h, double t)',
   vb_stream_add: 'int vb_stream_add(void *h, int kind, int valid, int ready, const int32_t *data, int ndata, uint32_t seed, double prob)',
   vb_stream_push: 'void vb_stream_push(void *h, int id, const uint32_t *words, int nbeats)',
   vb_stream_target: 'void vb_stream_target(void *h, int id, double beats)',
@@ -62,6 +67,9 @@ const SIGNATURES: Record<keyof Api, string> = {
   vb_stream_take: 'int vb_stream_take(void *h, int id, uint32_t *out, int max)',
   vb_run: 'int vb_run(void *h, int clk, double max, double hi, double lo, int untilDone, double *io)',
   vb_bench_cycles: 'double vb_bench_cycles(void *h, int clk, double n, int inPort, int outPort)',
+  vb_streams_sample: 'void vb_streams_sample(void *h)',
+  vb_streams_update: 'void vb_streams_update(void *h)',
+  vb_streams_done: 'int vb_streams_done(void *h)',
 };
 
 const libraries = new Map<string, Api>();
@@ -179,11 +187,21 @@ export class Model {
     return this.api.vb_evals(this.handle);
   }
 
+  /** True while a waveform is open: the kernel then dumps at the end of every time step. */
+  tracing = false;
+
   openWaves(file: string): void {
     this.check(this.api.vb_trace_open(this.handle, file));
+    this.tracing = true;
+  }
+
+  /** Record the state at `ps` (once per time step). */
+  dumpWaves(ps: number): void {
+    if (this.tracing) this.api.vb_trace_dump(this.handle, ps);
   }
 
   closeWaves(): void {
+    this.tracing = false;
     this.api.vb_trace_close(this.handle);
   }
 

@@ -76,6 +76,8 @@ struct Vb {
   void* port[VB_NPORTS > 0 ? VB_NPORTS : 1];
   VbTrace* trace = nullptr;
   double traceScale = 1;  // picoseconds -> the model's time precision
+  uint64_t lastDump = 0;
+  bool dumped = false;
   double time = 0;        // picoseconds
   std::string msg;
   std::string finishAt;
@@ -86,6 +88,7 @@ struct Vb {
 namespace {
 
 Vb* g_current = nullptr;  // the model inside an entry point, for hooks and the crash report
+std::string g_recent;     // the tail of the model's printed output
 const char* g_op = "";
 volatile sig_atomic_t g_inModel = 0;
 struct sigaction g_prev[32];
@@ -194,13 +197,22 @@ inline void getWords(Vb* h, int i, uint32_t* out) {
   if (p.width % 32) out[p.words - 1] &= (UINT32_C(1) << (p.width % 32)) - 1;
 }
 
-// Evaluate at time t (ps); dump waves when a trace is open. Throws VbFatal.
+// Evaluate at time t (ps). Throws VbFatal. Waves are dumped once per time step by the
+// caller (dumpAt): a VCD cannot hold two values of a signal at one time.
 inline void evalAt(Vb* h, double t) {
   h->time = t;
   h->ctx->time((uint64_t)std::llround(t * h->traceScale));
   h->top->eval();
   h->evals++;
-  if (h->trace) h->trace->dump((uint64_t)std::llround(t * h->traceScale));
+}
+
+inline void dumpAt(Vb* h, double t) {
+  if (!h->trace) return;
+  uint64_t ut = (uint64_t)std::llround(t * h->traceScale);
+  if (h->dumped && ut <= h->lastDump) return;
+  h->trace->dump(ut);
+  h->lastDump = ut;
+  h->dumped = true;
 }
 
 int status(Vb* h) { return h->ctx->gotFinish() ? 1 : 0; }
@@ -268,6 +280,37 @@ bool streamsDone(Vb* h) {
 
 }  // namespace
 
+extern "C" int vb_vprintf(const char* fmt, va_list ap) {
+  char buf[4096];
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  if (n < 0) return n;
+  fputs(buf, stdout);
+  g_recent += buf;
+  if (g_recent.size() > 4096) g_recent.erase(0, g_recent.size() - 2048);
+  return n;
+}
+
+extern "C" int vb_printf(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vb_vprintf(fmt, ap);
+  va_end(ap);
+  return n;
+}
+
+namespace {
+// $fatal prints "[time] %Error: file:line: Assertion failed in …: msg" and then stops:
+// fold that line into the error instead of a bare "Verilog $stop".
+std::string lastErrorLine() {
+  size_t at = g_recent.rfind("%Error: ");
+  if (at == std::string::npos) return "";
+  size_t end = g_recent.find('\n', at);
+  std::string line = g_recent.substr(at + 8, end == std::string::npos ? std::string::npos : end - at - 8);
+  g_recent.clear();
+  return line;
+}
+}  // namespace
+
 // Verilator's user hooks (the runtime is compiled with VL_USER_FINISH/STOP/FATAL).
 void vl_finish(const char* file, int line, const char*) {
   Verilated::threadContextp()->gotFinish(true);
@@ -275,7 +318,8 @@ void vl_finish(const char* file, int line, const char*) {
 }
 void vl_stop(const char* file, int line, const char*) {
   Verilated::threadContextp()->gotFinish(true);
-  throw VbFatal{where(file, line) + "Verilog $stop"};
+  std::string printed = lastErrorLine();
+  throw VbFatal{printed.empty() ? where(file, line) + "Verilog $stop" : printed + " ($stop/$fatal)"};
 }
 void vl_fatal(const char* file, int line, const char*, const char* msg) {
   Verilated::threadContextp()->gotFinish(true);
@@ -362,9 +406,12 @@ int vb_trace_open(Vb* h, const char* path) {
     h->trace = nullptr;
     return fail(h, std::string("cannot open waveform file ") + path);
   }
-  h->trace->dump((uint64_t)std::llround(h->time * h->traceScale));
+  h->dumped = false;
   return 0;
 }
+
+/** Record the state at time t (ps) in the open waveform: call once at the end of each time step. */
+void vb_trace_dump(Vb* h, double t) { dumpAt(h, t); }
 
 void vb_trace_close(Vb* h) {
   if (!h->trace) return;
@@ -422,6 +469,19 @@ int vb_stream_take(Vb* h, int id, uint32_t* out, int maxBeats) {
   return (int)n;
 }
 
+/** Sample every stream's handshake (call in the settled state just before a rising edge). */
+void vb_streams_sample(Vb* h) {
+  for (Stream& s : h->streams) streamSample(h, s);
+}
+
+/** Drive every stream's outputs for the next cycle (call right after a rising edge). */
+void vb_streams_update(Vb* h) {
+  for (Stream& s : h->streams) streamUpdate(h, s);
+}
+
+/** 1 when every source has drained and every sink with a target reached it. */
+int vb_streams_done(Vb* h) { return streamsDone(h) ? 1 : 0; }
+
 /**
  * Toggle clock port `clk` without returning to JavaScript. The next clock event is at
  * io[1] (ps) with level io[2]; high and low phases last `hi` and `lo` ps. Runs until
@@ -447,10 +507,12 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
           for (Stream& s : h->streams) streamUpdate(h, s);
           if (h->trace) evalAt(h, t);  // show the new inputs at the edge that produced them
         }
+        dumpAt(h, t);
         t += hi;
       } else {
         setPort(h, clk, 0);
         evalAt(h, t);
+        dumpAt(h, t);
         t += lo;
       }
       level ^= 1;

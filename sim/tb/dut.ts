@@ -21,7 +21,10 @@ export interface InPort<W extends number = number> extends Signal {
   get value(): bigint;
   set value(v: ValueIn<W>);
 }
-export type OutPort = Omit<Signal, 'value'> & { readonly value: bigint };
+/** An output: reading only (assigning is a type error, and a runtime error for foreign designs). */
+export interface OutPort extends Signal {
+  readonly value: bigint;
+}
 
 export type Ports<P> = string extends keyof P ? AnyPorts : { readonly [K in keyof P]: P[K] extends { direction: 'input'; width: infer W extends number } ? InPort<W> : OutPort };
 /** Foreign Verilog: any name, checked at run time. */

@@ -35,6 +35,8 @@ export const SPIN_LIMIT = 64;
  */
 export interface Sub<T = unknown> {
   fire(value: T): void;
+  /** Deliver an error instead of a value (Waiters implement it; a trigger may use it). */
+  fail?(e: unknown): void;
 }
 
 /** One pending `await` of a task, for cancel() and timeout messages. */
@@ -81,6 +83,19 @@ export class SimTimeoutError extends Error {
   }
 }
 
+/** A fast C++ run waiting for the kernel to be quiescent (implemented in fast.ts). */
+export interface FastRequest {
+  /** Run now if possible; true when anything happened (time moved or the waiter fired). */
+  serve(k: Kernel): boolean;
+}
+
+/** Subscribers on signal edges other than `except`: who would miss edges during a C++ run. */
+export function edgeWaiters(k: Kernel, except: ReadonlySet<Sub>): number {
+  let n = 0;
+  for (const w of k.watches.values()) for (const set of [w.rise, w.fall, w.change]) for (const s of set) if (!except.has(s)) n++;
+  return n;
+}
+
 export const taskContext = new AsyncLocalStorage<TaskLike>();
 
 let current: Kernel | undefined;
@@ -120,6 +135,11 @@ export class Kernel {
   private failure: unknown;
   /** Hooks run just before a clock writes a rising edge (samplers). */
   readonly beforeEdge = new Map<number, Set<() => void>>();
+  /** Hooks run right after a clock's rising edge has been evaluated (C++ stream engines). */
+  readonly afterEdge = new Map<number, Set<() => void>>();
+  private rose: number[] = [];
+  /** A pending fast C++ run (sim/tb/fast.ts), served when the kernel is quiescent. */
+  fastRequest: FastRequest | undefined;
   private readonly inputCache: (bigint | undefined)[];
   private wallStart = 0;
   /** Set while a fast C++ run owns the model (sim/tb/fast.ts). */
@@ -172,15 +192,43 @@ export class Kernel {
   drive(i: number, level: 0 | 1): void {
     const raw = BigInt(level);
     if (this.inputCache[i] === raw) return;
-    if (level === 1) for (const hook of this.beforeEdge.get(i) ?? []) hook();
+    if (level === 1) {
+      const hooks = this.beforeEdge.get(i);
+      if (hooks) {
+        this.settle();
+        for (const hook of hooks) hook();
+      }
+      if (this.afterEdge.has(i)) this.rose.push(i);
+    }
     this.inputCache[i] = raw;
     this.model.setBits(i, raw);
     this.dirty = true;
   }
 
-  /** After a fast C++ run changed inputs behind the cache's back. */
+  /** After C++ code (a fast run, a stream engine) changed inputs behind the cache's back. */
   refreshInputs(indices: Iterable<number>): void {
-    for (const i of indices) this.inputCache[i] = this.model.getBits(i);
+    for (const i of indices) {
+      const v = this.model.getBits(i);
+      if (this.inputCache[i] !== v) {
+        this.inputCache[i] = v;
+        this.dirty = true;
+        this.inputsWritten = true;
+      }
+    }
+  }
+
+  /** After a fast run: take the model's values as the watches' last seen, firing nothing. */
+  resyncWatches(): void {
+    for (const [i, w] of this.watches) w.last = this.bits(i);
+  }
+
+  /** Advance time to `ps` after a fast run executed events up to it. */
+  jumpTo(ps: number): void {
+    this.now = ps;
+  }
+
+  simLimit(): number | undefined {
+    return this.opts.simTimeoutPs;
   }
 
   // ---- subscriptions ---------------------------------------------------------------
@@ -368,6 +416,11 @@ export class Kernel {
       this.woken++;
       await this.settleStep();
       while (!this.done()) {
+        if (this.fastRequest && this.nextStepSubs.size === 0 && this.fastRequest.serve(this)) {
+          const p = this.settleStep();
+          if (p) await p;
+          continue;
+        }
         this.advance();
         const p = this.settleStep();
         if (p) await p;
@@ -378,6 +431,7 @@ export class Kernel {
       }
     } finally {
       current = undefined;
+      if (this.model.tracing) this.model.dumpWaves(this.now);
       this.heap = [];
       this.watches.clear();
     }
@@ -395,6 +449,10 @@ export class Kernel {
     if ((++this.steps & 1023) === 0 && this.opts.wallTimeoutMs !== undefined && performance.now() - this.wallStart > this.opts.wallTimeoutMs) {
       throw new SimTimeoutError(`timed out after ${(this.opts.wallTimeoutMs / 1000).toFixed(1)} s of wall time at simulation time ${formatTime(this.now)}. ${this.pending().join('; ')}`);
     }
+    if (this.model.tracing) {
+      this.settle();
+      this.model.dumpWaves(this.now);
+    }
     this.now = next;
     // Everything due now: clocks write their levels, timers are collected.
     const due: Timed[] = [];
@@ -406,6 +464,10 @@ export class Kernel {
     if (this.dirty) {
       this.dirty = false;
       this.evalNow();
+    }
+    if (this.rose.length) {
+      for (const i of this.rose) for (const hook of this.afterEdge.get(i) ?? []) hook();
+      this.rose = [];
     }
     if (this.nextStepSubs.size) this.fireAll(this.nextStepSubs);
     this.detectEdges();

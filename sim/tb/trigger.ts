@@ -72,6 +72,10 @@ class Waiter<T> implements WaiterLike, Sub<T>, PromiseLike<unknown> {
     this.settle(true, v);
   }
 
+  fail(e: unknown): void {
+    this.cancel(e);
+  }
+
   cancel(e: unknown): void {
     if (this.done) return;
     this.done = true;

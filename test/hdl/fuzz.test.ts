@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { fuzz } from '../support/fuzz.ts';
 import { describeMismatch } from '../../sim/equiv/harness.ts';
-import { cacheRoot } from '../../sim/equiv/harness.ts';
+import { cacheRoot } from '../../sim/toolchain/cache.ts';
 
 const seed = Number(process.env.SEED ?? 20261123);
 const circuits = Number(process.env.FUZZ_CIRCUITS ?? 300);

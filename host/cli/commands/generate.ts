@@ -34,7 +34,7 @@ function writeCore(core: string, params: Record<string, number>, dir: string, so
   const c = findCore(core);
   const design = emitDesign(c.build(resolveParams(c, params)), { sourceComments });
   if (clean) {
-    for (const f of safeList(dir)) if (f.endsWith('.v') || f.endsWith('.manifest.json')) rmSync(path.join(dir, f));
+    for (const f of safeList(dir)) if (f.endsWith('.v') || f.endsWith('.manifest.json') || f.endsWith('.ports.ts')) rmSync(path.join(dir, f));
   }
   const written = writeDesign(dir, design);
   for (const w of design.manifest.warnings) console.error(w);

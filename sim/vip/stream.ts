@@ -1,0 +1,180 @@
+// valid/ready stream drivers in TypeScript: a source, a sink with back-pressure, and a
+// passive monitor. They make the same decisions as the C++ engine (sim/tb/fast.ts), draw
+// for draw from the same xorshift32 sequence, so either can replace the other.
+//
+// Timing: handshakes are judged on the values just before a rising edge (a Sampler),
+// and new valid/data/ready are driven right after it.
+
+import type { Clock } from '../tb/clock.ts';
+import type { Signal, Writable } from '../tb/handle.ts';
+import { RisingEdge } from '../tb/triggers.ts';
+import { Sampler } from '../tb/sampler.ts';
+import { startSoon, type Task } from '../tb/task.ts';
+import { SimEvent, SimQueue } from '../tb/sync.ts';
+import { XorShift32 } from '../tb/rng.ts';
+import type { Trigger } from '../tb/trigger.ts';
+import type { StreamPorts, Beat } from '../tb/fast.ts';
+
+function dataOf(p: StreamPorts): readonly Signal[] {
+  return Array.isArray(p.data) ? (p.data as readonly Signal[]) : [p.data as Signal];
+}
+
+function sampledSignals(p: StreamPorts, data: readonly Signal[]): Record<string, Signal> {
+  const r: Record<string, Signal> = { valid: p.valid, ready: p.ready };
+  data.forEach((d, i) => (r[`d${i}`] = d));
+  return r;
+}
+
+export class StreamSource {
+  private readonly queue: Beat[] = [];
+  private presenting = false;
+  private readonly rng: XorShift32;
+  private readonly data: readonly Signal[];
+  private readonly sampler: Sampler<string>;
+  private readonly idleEvent: SimEvent;
+  readonly task: Task<void>;
+  /** Beats accepted by the design. */
+  count = 0;
+
+  constructor(
+    readonly clock: Clock,
+    readonly ports: StreamPorts,
+    readonly opts: { idle?: number; seed?: number; name?: string } = {},
+  ) {
+    this.data = dataOf(ports);
+    this.rng = new XorShift32(opts.seed ?? 1);
+    this.sampler = new Sampler(clock, { valid: ports.valid, ready: ports.ready });
+    this.idleEvent = new SimEvent(`${this.name} idle`);
+    this.idleEvent.set();
+    this.update(false);
+    this.task = startSoon(() => this.loop(), this.name);
+  }
+
+  get name(): string {
+    return this.opts.name ?? `StreamSource(${this.ports.valid.path})`;
+  }
+
+  /** Queue beats (a value each, or an array of values for several data ports). */
+  push(...beats: Beat[]): void {
+    this.queue.push(...beats);
+    if (beats.length) this.idleEvent.clear();
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Fires when every queued beat has been accepted. */
+  idle(): Trigger<void> {
+    return this.idleEvent.wait();
+  }
+
+  private update(fire: boolean): void {
+    if (this.presenting && fire) {
+      this.queue.shift();
+      this.presenting = false;
+      this.count++;
+      if (this.queue.length === 0) this.idleEvent.set();
+    }
+    if (!this.presenting) {
+      if (this.queue.length && !this.rng.chance(this.opts.idle ?? 0)) {
+        const beat = this.queue[0]!;
+        const vals = Array.isArray(beat) ? (beat as readonly Writable[]) : [beat as Writable];
+        this.data.forEach((d, i) => (d.value = vals[i]!));
+        this.presenting = true;
+      }
+      this.ports.valid.value = this.presenting ? 1 : 0;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      await RisingEdge(this.clock.signal);
+      const s = this.sampler.values;
+      this.update(s.valid !== 0n && s.ready !== 0n);
+    }
+  }
+
+  stop(): void {
+    this.task.cancel();
+    this.sampler.close();
+  }
+}
+
+abstract class StreamReceiver {
+  private readonly data: readonly Signal[];
+  protected readonly sampler: Sampler<string>;
+  readonly task: Task<void>;
+  /** Beats received, in order (bigint per beat, bigint[] with several data ports). */
+  readonly beats = new SimQueue<bigint | bigint[]>();
+  count = 0;
+  private readonly callbacks: ((b: bigint | bigint[]) => void)[] = [];
+
+  constructor(
+    readonly clock: Clock,
+    readonly ports: StreamPorts,
+    readonly name: string,
+  ) {
+    this.data = dataOf(ports);
+    this.sampler = new Sampler(clock, sampledSignals(ports, this.data));
+    this.task = startSoon(() => this.loop(), name);
+  }
+
+  /** Call `cb` for every beat as it arrives (e.g. to feed a Scoreboard). */
+  onBeat(cb: (b: bigint | bigint[]) => void): this {
+    this.callbacks.push(cb);
+    return this;
+  }
+
+  /** Wait for the next beat. */
+  recv(): Trigger<bigint | bigint[]> {
+    return this.beats.get();
+  }
+
+  protected abstract afterEdge(): void;
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      await RisingEdge(this.clock.signal);
+      const s = this.sampler.values;
+      if (s.valid !== 0n && s.ready !== 0n) {
+        const vals = this.data.map((d, i) => s[`d${i}`]!);
+        const beat = vals.length === 1 ? vals[0]! : vals;
+        this.count++;
+        this.beats.put(beat);
+        for (const cb of this.callbacks) cb(beat);
+      }
+      this.afterEdge();
+    }
+  }
+
+  stop(): void {
+    this.task.cancel();
+    this.sampler.close();
+  }
+}
+
+/** Drives ready low with probability `backpressure` each cycle and collects beats. */
+export class StreamSink extends StreamReceiver {
+  private readonly rng: XorShift32;
+  constructor(
+    clock: Clock,
+    ports: StreamPorts,
+    readonly opts: { backpressure?: number; seed?: number; name?: string } = {},
+  ) {
+    super(clock, ports, opts.name ?? `StreamSink(${ports.valid.path})`);
+    this.rng = new XorShift32(opts.seed ?? 2);
+    this.afterEdge();
+  }
+  protected afterEdge(): void {
+    this.ports.ready.value = this.rng.chance(this.opts.backpressure ?? 0) ? 0 : 1;
+  }
+}
+
+/** Watches a stream without driving it. */
+export class StreamMonitor extends StreamReceiver {
+  constructor(clock: Clock, ports: StreamPorts, opts: { name?: string } = {}) {
+    super(clock, ports, opts.name ?? `StreamMonitor(${ports.valid.path})`);
+  }
+  protected afterEdge(): void {}
+}

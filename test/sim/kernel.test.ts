@@ -1,0 +1,239 @@
+// The testbench framework's own behaviour: when writes take effect, trigger order,
+// tasks, cancellation, timeouts, wide and signed values, $fatal/$finish.
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import {
+  dutTest, Clock, RisingEdge, FallingEdge, ValueChange, ClockCycles, Timer, ReadOnly, ReadWrite, NextTimeStep, Combine, First, withTimeout,
+  startSoon, SimEvent, Lock, SimQueue, SimTimeoutError, SignalError, CancelledError, globalSeed, testSeed, formatTime,
+} from '../../sim/index.ts';
+import { widths, counter } from './duts.ts';
+
+describe('sim kernel', () => {
+  dutTest('a write is visible to combinational outputs at once; registers change only at edges', { dut: widths, timeout: '1 us' }, async (dut) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    await RisingEdge(dut.clk);
+    dut.wide_a.value = 5n;
+    dut.wide_b.value = 3n;
+    assert.equal(dut.wide_xor.value, 6n);
+    dut.sa.value = -3;
+    dut.sb.value = 7;
+    assert.equal(dut.sprod.value, -21n);
+    const before = dut.sacc.value;
+    await FallingEdge(dut.clk);
+    assert.equal(dut.sacc.value, before, 'a falling edge does not clock the accumulator');
+    await RisingEdge(dut.clk);
+    assert.equal(dut.sacc.value, before - 21n);
+  });
+
+  dutTest('triggers fire in the documented order within and across time steps', { dut: counter, timeout: '1 us' }, async (dut, tb) => {
+    const seen: string[] = [];
+    const t = (): string => formatTime(tb.now());
+    new Clock(dut.clk, 10, 'ns').start();
+    await RisingEdge(dut.clk); // t = 0
+    startSoon(async () => {
+      await ReadOnly();
+      seen.push(`readonly ${t()}`);
+    });
+    startSoon(async () => {
+      await ReadWrite();
+      seen.push(`readwrite ${t()}`);
+    });
+    startSoon(async () => {
+      await NextTimeStep();
+      seen.push(`nextstep ${t()}`);
+    });
+    startSoon(async () => {
+      await Timer(10, 'ns');
+      seen.push(`timer ${t()}`);
+    });
+    startSoon(async () => {
+      await RisingEdge(dut.clk);
+      seen.push(`edge ${t()}`);
+    });
+    await Timer(20, 'ns');
+    assert.deepEqual(seen, ['readwrite 0 ps', 'readonly 0 ps', 'nextstep 5 ns', 'timer 10 ns', 'edge 10 ns']);
+  });
+
+  dutTest('ReadOnly forbids writes', { dut: counter, timeout: '1 us', expectFail: /write to counter.en during ReadOnly/ }, async (dut) => {
+    await ReadOnly();
+    dut.en.value = 1;
+  });
+
+  dutTest('ClockCycles, Combine, First and withTimeout', { dut: counter, timeout: '10 us' }, async (dut, tb) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    dut.en.value = 1;
+    await RisingEdge(dut.clk); // the clock's first rising edge is at the time it starts
+    const t0 = tb.now();
+    await ClockCycles(dut.clk, 7);
+    assert.equal(tb.now() - t0, 70_000);
+    await Combine(Timer(15, 'ns'), ClockCycles(dut.clk, 3));
+    assert.equal(tb.now() - t0, 100_000);
+    const r = await First(Timer(1, 'us'), RisingEdge(dut.clk));
+    assert.equal(r.index, 1);
+    await assert.rejects(withTimeout(RisingEdge(dut.wrap), 100, 'ns'), (e: unknown) => e instanceof SimTimeoutError && /RisingEdge\(counter.wrap\) \[counter.wrap = 0\] did not happen within 100 ns/.test(e.message));
+    await withTimeout(ValueChange(dut.count), 100, 'ns');
+  });
+
+  dutTest('tasks join with their result and cancel through their pending await', { dut: counter, timeout: '10 us' }, async (dut) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    const joined = startSoon(async () => {
+      await ClockCycles(dut.clk, 3);
+      return 42;
+    });
+    let edges = 0;
+    let cleanedUp = false;
+    const looping = startSoon(async () => {
+      try {
+        for (;;) {
+          await RisingEdge(dut.clk);
+          edges++;
+        }
+      } finally {
+        cleanedUp = true;
+      }
+    }, 'looping');
+    assert.equal(await joined, 42);
+    looping.cancel();
+    await ClockCycles(dut.clk, 5);
+    assert.equal(cleanedUp, true);
+    assert.equal(edges, 3);
+    assert.ok(looping.done && looping.error instanceof CancelledError);
+  });
+
+  dutTest('Event, Lock and Queue between tasks; plain promises still work', { dut: counter, timeout: '10 us' }, async (dut, tb) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    const q = new SimQueue<number>('items');
+    const ev = new SimEvent<string>('done');
+    const lock = new Lock('bus');
+    const order: string[] = [];
+    startSoon(async () => {
+      for (let i = 0; i < 3; i++) {
+        await RisingEdge(dut.clk);
+        q.put(i);
+      }
+      ev.set('producer finished');
+    });
+    const got: number[] = [];
+    for (let i = 0; i < 3; i++) got.push(await q.get());
+    assert.deepEqual(got, [0, 1, 2]);
+    assert.equal(await ev.wait(), 'producer finished');
+    const user = async (name: string): Promise<void> => {
+      await lock.acquire();
+      order.push(`${name} in`);
+      await ClockCycles(dut.clk, 2);
+      order.push(`${name} out`);
+      lock.release();
+    };
+    await Combine(startSoon(() => user('a')), startSoon(() => user('b')));
+    assert.deepEqual(order, ['a in', 'a out', 'b in', 'b out']);
+    const t = tb.now();
+    await new Promise((r) => setTimeout(r, 5)); // a plain promise: time does not move while we wait
+    assert.equal(tb.now(), t);
+    await RisingEdge(dut.clk);
+  });
+
+  dutTest('a DUT that never answers times out with the time and the awaited signal values', { dut: counter, timeout: '2 us', expectFail: /timed out at simulation time 2 us.*task 'main' waiting on RisingEdge\(counter.wrap\) \[counter.wrap = 0\]/s }, async (dut) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    await RisingEdge(dut.wrap); // en is low: the counter never wraps
+  });
+
+  dutTest('no clock and no timer: the stall is reported, not a hang', { dut: counter, expectFail: /simulation stalled at 0 ps.*RisingEdge\(counter.clk\)/s }, async (dut) => {
+    await RisingEdge(dut.clk);
+  });
+
+  dutTest('a failing task fails the test with its name', { dut: counter, expectFail: /in task 'checker': boom/ }, async (dut) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    startSoon(async function checker() {
+      await ClockCycles(dut.clk, 2);
+      throw new Error('boom');
+    });
+    await ClockCycles(dut.clk, 10);
+  });
+
+  dutTest('values above 64 bits', { dut: widths, timeout: '1 us' }, async (dut, tb) => {
+    for (let i = 0; i < 50; i++) {
+      const a = tb.rng.bits(100);
+      const b = tb.rng.bits(100);
+      dut.wide_a.value = a;
+      dut.wide_b.value = b;
+      assert.equal(dut.wide_sum.value, a + b);
+      assert.equal(dut.wide_xor.value, a ^ b);
+      const q = tb.rng.bits(64);
+      dut.q.value = q;
+      assert.equal(dut.q_inv.value, ~q & ((1n << 64n) - 1n));
+    }
+    assert.throws(() => (dut.wide_a.value = 1n << 100n), (e: unknown) => e instanceof SignalError && /widths.wide_a is unsigned 100-bit: \d+ is outside \[0, \d+\]/.test(e.message));
+  });
+
+  dutTest('signed ports read signed and refuse out-of-range values', { dut: widths, timeout: '1 us' }, async (dut) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    dut.clear.value = 1;
+    await RisingEdge(dut.clk);
+    dut.clear.value = 0;
+    let acc = 0n;
+    for (const [a, b] of [[-2048, 2047], [-1, -1], [2047, 2047], [-2048, -2048]] as const) {
+      dut.sa.value = a;
+      dut.sb.value = b;
+      assert.equal(dut.sprod.value, BigInt(a * b));
+      await RisingEdge(dut.clk);
+      acc += BigInt(a * b);
+      assert.equal(dut.sacc.value, BigInt.asIntN(25, acc));
+    }
+    assert.throws(() => (dut.sa.value = 2048), /widths.sa is signed 12-bit: 2048 is outside \[-2048, 2047\]/);
+    assert.throws(() => (dut.sprod as unknown as { value: number }).value = 1, /widths.sprod is an output/);
+  });
+
+  dutTest('$fatal in the design fails the test with its message and location', { dut: widths, expectFail: /widths.v:\d+: Assertion failed in TOP.widths: trip input was set/ }, async (dut) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    await ClockCycles(dut.clk, 3);
+    dut.trip.value = 1;
+    await ClockCycles(dut.clk, 3);
+  });
+
+  dutTest('$finish ends the simulation: a failure unless the test allows it', { dut: widths, expectFail: /called \$finish \(.*widths.v:\d+: \$finish\)/ }, async (dut) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    dut.fin.value = 1;
+    await ClockCycles(dut.clk, 10);
+  });
+
+  dutTest('$finish with allowFinish ends the test quietly', { dut: widths, allowFinish: true }, async (dut) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    dut.fin.value = 1;
+    await ClockCycles(dut.clk, 10);
+    throw new Error('not reached: $finish ends the run first');
+  });
+
+  dutTest('every test has its own seed: global seed + hash of its name', { dut: counter }, async (_dut, tb) => {
+    assert.equal(tb.seed, testSeed(globalSeed(), 'sim kernel every test has its own seed: global seed + hash of its name'));
+  });
+
+  dutTest('parametrized tests run once per combination', { dut: counter, parametrize: { period: [4, 10], cycles: [3] } }, async (dut, tb, p) => {
+    new Clock(dut.clk, p.period, 'ns').start();
+    await ClockCycles(dut.clk, p.cycles);
+    assert.equal(tb.now(), p.period * (p.cycles - 1) * 1000, 'the first edge is at 0');
+  });
+
+  let wavesFile = '';
+  dutTest('waves on request: a VCD with the design\'s signals', { dut: counter, waves: true }, async (dut, tb) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    dut.en.value = 1;
+    await ClockCycles(dut.clk, 20);
+    wavesFile = tb.waves!;
+  });
+  it('the waveform file was written', () => {
+    assert.ok(existsSync(wavesFile), wavesFile);
+    const text = readFileSync(wavesFile, 'utf8');
+    assert.match(text, /\$var wire\s+8 \S+ count \[7:0\] \$end/);
+    assert.match(text, /#190000\n1#/, 'the 20th rising edge, at 190 ns');
+  });
+
+  dutTest('typed handles from the generated port list', { dut: counter }, async (dut) => {
+    // @ts-expect-error: 'coutn' is not a port of counter (checked by tsc --noEmit)
+    assert.throws(() => dut.coutn, /design 'counter' has no port 'coutn' \(did you mean 'count'\?\)/);
+    // @ts-expect-error: a one-bit input takes 0 | 1 | boolean
+    assert.throws(() => (dut.en.value = 2), /counter.en is unsigned 1-bit: 2 is outside \[0, 1\]/);
+    // @ts-expect-error: outputs are read-only
+    assert.throws(() => (dut.count.value = 1), /counter.count is an output/);
+  });
+});
