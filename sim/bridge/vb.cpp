@@ -484,10 +484,11 @@ int vb_streams_done(Vb* h) { return streamsDone(h) ? 1 : 0; }
 
 /**
  * Toggle clock port `clk` without returning to JavaScript. The next clock event is at
- * io[1] (ps) with level io[2]; high and low phases last `hi` and `lo` ps. Runs until
- * maxCycles rising edges have happened, or, when untilDone, until every source has
- * drained and every sink with a target has reached it. On return io[0] = cycles run,
- * io[1]/io[2] = the next clock event. Returns 0/1/2 like vb_eval.
+ * io[1] (ps) with level io[2]; high and low phases last `hi` and `lo` ps. Stops right
+ * after the rising edge that completes maxCycles, or (untilDone) after the rising edge at
+ * which every source has drained and every sink with a target has reached it, like a
+ * testbench awaiting that edge. On return io[0] = cycles run, io[1]/io[2] = the next
+ * clock event. Returns 0/1/2 like vb_eval.
  */
 int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone, double* io) {
   Enter e(h, "run");
@@ -496,27 +497,31 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
   double cycles = 0;
   int st = 0;
   try {
-    while (true) {
-      if (level == 1) {
-        if (cycles >= maxCycles || (untilDone && streamsDone(h))) break;
-        for (Stream& s : h->streams) streamSample(h, s);
-        setPort(h, clk, 1);
-        evalAt(h, t);
-        cycles++;
-        if (!h->streams.empty()) {
-          for (Stream& s : h->streams) streamUpdate(h, s);
-          if (h->trace) evalAt(h, t);  // show the new inputs at the edge that produced them
+    if (maxCycles > 0 && !(untilDone && streamsDone(h))) {
+      while (true) {
+        if (level == 1) {
+          for (Stream& s : h->streams) streamSample(h, s);
+          setPort(h, clk, 1);
+          evalAt(h, t);
+          cycles++;
+          if (!h->streams.empty()) {
+            for (Stream& s : h->streams) streamUpdate(h, s);
+            evalAt(h, t);
+          }
+          dumpAt(h, t);
+          t += hi;
+          level = 0;
+          if ((st = status(h)) != 0) break;
+          if (cycles >= maxCycles || (untilDone && streamsDone(h))) break;
+        } else {
+          setPort(h, clk, 0);
+          evalAt(h, t);
+          dumpAt(h, t);
+          t += lo;
+          level = 1;
+          if ((st = status(h)) != 0) break;
         }
-        dumpAt(h, t);
-        t += hi;
-      } else {
-        setPort(h, clk, 0);
-        evalAt(h, t);
-        dumpAt(h, t);
-        t += lo;
       }
-      level ^= 1;
-      if ((st = status(h)) != 0) break;
     }
   } catch (VbFatal& f) {
     st = fail(h, f.msg);

@@ -273,7 +273,7 @@ class FastRun extends Trigger<number> implements FastRequest {
     if (edgeWaiters(k, this.except) > 0) return false; // someone watches edges: go edge by edge
     const limit = Math.min(k.nextForeignEvent(this.clock) ?? Infinity, (k.simLimit() ?? Infinity) + 1);
     const { periodPs: P, highPs: hi, lowPs: lo } = this.clock;
-    const fit = limit === Infinity ? Infinity : Math.floor((limit - next.time - hi - 1) / P) + 1;
+    const fit = limit === Infinity ? Infinity : Math.floor((limit - next.time - 1) / P) + 1; // the last edge run is before `limit`
     const cycles = Math.min(this.remaining, fit, CHUNK);
     if (cycles <= 0) return false;
     k.settle();
