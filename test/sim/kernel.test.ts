@@ -228,6 +228,18 @@ describe('sim kernel', () => {
     assert.match(text, /#190000\n1#/, 'the 20th rising edge, at 190 ns');
   });
 
+  let wavesFst = '';
+  dutTest('FST waveforms on request', { dut: counter, waves: 'fst' }, async (dut, tb) => {
+    new Clock(dut.clk, 10, 'ns').start();
+    await ClockCycles(dut.clk, 5);
+    assert.match(tb.waves!, /\.fst$/);
+    wavesFst = tb.waves!;
+  });
+  it('the FST file was written and closed', () => {
+    const bytes = readFileSync(wavesFst);
+    assert.ok(bytes.length > 100, `${wavesFst}: ${bytes.length} bytes`);
+  });
+
   dutTest('typed handles from the generated port list', { dut: counter }, async (dut) => {
     // @ts-expect-error: 'coutn' is not a port of counter (checked by tsc --noEmit)
     assert.throws(() => dut.coutn, /design 'counter' has no port 'coutn' \(did you mean 'count'\?\)/);
