@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,5 +88,30 @@ describe('bitnet-fpga CLI', () => {
       assert.equal(typeof x.config, 'object');
     }
     assert.ok(recs.some((x) => x.metric === 'hdl.interp_cycles_per_s'));
+  });
+
+  it('sim-build lists a foreign design\'s ports in declaration order with signedness', () => {
+    const r = cli(['sim-build', 'test/verilog/widths.v', '--top', 'widths']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /in   clk\s+\[1\]\n\s+in   wide_a\s+\[100\]/);
+    assert.match(r.out, /in   sa\s+signed \[12\]/);
+  });
+
+  it('sim-build without Verilator gives the doctor\'s install line, not a stack trace', () => {
+    const env = { ...process.env, PATH: '/nonexistent', VERILATOR_ROOT: '' };
+    const r = cli(['sim-build', 'test/verilog/widths.v', '--top', 'widths'], env);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /verilator not found .*\n.*apt-get install -y verilator/);
+    noStack(r.err);
+  });
+
+  it('sim-build reports a Verilog syntax error with file:line and no stack trace', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bitnet-fpga-cli-'));
+    const file = path.join(dir, 'oops.v');
+    writeFileSync(file, 'module oops(input wire a);\n  wire b = a +;\nendmodule\n');
+    const r = cli(['sim-build', file, '--top', 'oops']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, new RegExp(`${file.replace(/[.]/g, '\\.')}:2:\\d+: syntax error`));
+    noStack(r.err);
   });
 });

@@ -1,6 +1,6 @@
 // One clear line (or block) per user-facing error; a stack trace only for real bugs.
 
-const USER_ERRORS = new Set(['HdlError', 'HdlErrors', 'ToolchainError', 'ToolFailure', 'ParamError', 'CheckFailed']);
+const USER_ERRORS = new Set(['HdlError', 'HdlErrors', 'ToolchainError', 'ToolFailure', 'ParamError', 'CheckFailed', 'VerilogError', 'ModelError', 'SimFailure', 'SimTimeoutError', 'SignalError']);
 
 export function reportError(e: unknown): void {
   if (e instanceof Error && USER_ERRORS.has(e.name)) {

@@ -58,8 +58,23 @@ program
   });
 
 program
+  .command('sim-build')
+  .description('build (or load from the cache) the Verilated model of any Verilog top, or of a generated design, and list its ports')
+  .argument('[files...]', 'Verilog/SystemVerilog files')
+  .option('--top <name>', 'top module (required with files)')
+  .option('--manifest <path>', 'a generated design: its <top>.manifest.json instead of files')
+  .option('-G, --param <name=value>', 'top-level parameter override (repeatable)', collect, [])
+  .option('-I, --include <dir>', 'include directory (repeatable)', collect, [])
+  .option('--waves <format>', 'waveform format compiled in: vcd or fst', 'vcd')
+  .option('--json', 'print the ports and library path as JSON')
+  .action(async (files: string[], o: { top?: string; manifest?: string; param: string[]; include: string[]; waves: string; json?: boolean }) => {
+    const { simBuildCommand } = await import('./commands/sim-build.ts');
+    await simBuildCommand(files, o);
+  });
+
+program
   .command('bench')
-  .description('benchmarks; suites: hdl (more arrive with the sim, core, link and host parts)')
+  .description('benchmarks; suites: hdl, sim (core, link and host arrive with those parts)')
   .argument('<suite>', 'suite name, or "all"')
   .option('--json', 'print one JSON array of {metric, value, unit, config} records')
   .addOption(new Option('--pes <n>', 'processing elements in the hdl benchmark').default('4096'))

@@ -15,12 +15,14 @@ import { fileURLToPath } from 'node:url';
 import { cachedBuild, cacheKey } from '../toolchain/cache.ts';
 import { runTool, runProgramChecked, ToolFailure, extractDiagnostics } from '../toolchain/run.ts';
 import { probe, requireTool, TOOLS, ToolchainError } from '../toolchain/tools.ts';
-import { portsFromHeader, portsHeader, signedPortsFromXml, type PortInfo } from './ports.ts';
+import { portsFromHeader, portsHeader, portsFromXml, type PortInfo } from './ports.ts';
 import type { Manifest } from '../../generator/hdl/design.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GLUE = path.join(HERE, 'vb.cpp');
 const PRINT_H = path.join(HERE, 'vb_print.h');
+/** ports.ts writes the port table compiled into each library: a change there is a new model. */
+const PORTS_TS = path.join(HERE, 'ports.ts');
 /** Route Verilator's printing through vb.cpp (see vb_print.h). */
 const PRINT_FLAGS = ['-DVL_PRINTF=vb_printf', '-DVL_VPRINTF=vb_vprintf', '-include', PRINT_H];
 
@@ -175,7 +177,7 @@ export async function buildModel(src: ModelSource, opts: BuildOptions = {}): Pro
   const vflags = ['--cc', waves === 'fst' ? '--trace-fst' : '--trace', '-O3', '--x-assign', 'fast', '--x-initial', 'fast', '--timescale', '1ps/1ps', '-Wno-fatal', '-Wno-lint', '-Wno-style', '--top-module', src.top, ...paramFlags(src), ...(src.flags ?? []), ...incDirs.map((d) => `-I${d}`), '-CFLAGS', `-fPIC ${PRINT_FLAGS.join(' ')}`];
   const glue = readFileSync(GLUE, 'utf8');
   const inputs = [...new Set([...files, ...includedFiles(incDirs)])];
-  const key = cacheKey([...inputs.flatMap((f) => [path.basename(f), readFileSync(f, 'utf8')]), glue, readFileSync(PRINT_H, 'utf8'), vver, vflags.join(' '), CXXFLAGS.join(' ')]);
+  const key = cacheKey([...inputs.flatMap((f) => [path.basename(f), readFileSync(f, 'utf8')]), glue, readFileSync(PRINT_H, 'utf8'), readFileSync(PORTS_TS, 'utf8'), vver, vflags.join(' '), CXXFLAGS.join(' ')]);
   const lib = `libvb_${src.top}.so`;
   let ports: PortInfo[] = [];
   const { dir, built } = await cachedBuild('models', src.top, key, lib, async (tmp) => {
@@ -183,7 +185,7 @@ export async function buildModel(src: ModelSource, opts: BuildOptions = {}): Pro
     step(`verilating ${files.length} file(s)`);
     await verilatorChecked(['--xml-only', '--xml-output', 'ports.xml', '--Mdir', 'xml', ...vflags.filter((f) => f !== '--cc' && !f.startsWith('--trace') && f !== '-CFLAGS' && !f.startsWith('-fPIC')), ...files], tmp, src.top);
     await verilatorChecked([...vflags, '--Mdir', 'obj', ...files], tmp, src.top);
-    ports = portsFromHeader(readFileSync(path.join(tmp, 'obj', `V${src.top}.h`), 'utf8'), `top module '${src.top}' (${src.files.join(', ')})`, signedPortsFromXml(readFileSync(path.join(tmp, 'ports.xml'), 'utf8'), src.top));
+    ports = portsFromHeader(readFileSync(path.join(tmp, 'obj', `V${src.top}.h`), 'utf8'), `top module '${src.top}' (${src.files.join(', ')})`, portsFromXml(readFileSync(path.join(tmp, 'ports.xml'), 'utf8'), src.top));
     writeFileSync(path.join(tmp, 'ports.json'), JSON.stringify(ports, null, 1));
     writeFileSync(path.join(tmp, 'obj', 'vb_ports.h'), portsHeader(src.top, ports));
     copyFileSync(GLUE, path.join(tmp, 'obj', 'vb.cpp'));

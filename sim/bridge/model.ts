@@ -148,8 +148,14 @@ export class Model {
       this.api.vb_set(this.handle, i, v);
       return;
     }
-    let b = BigInt(v);
     const buf = this.words(w);
+    if (typeof v === 'number' || v < 0x100000000n) {
+      buf.fill(0);
+      buf[0] = Number(v);
+      this.api.vb_set_words(this.handle, i, buf);
+      return;
+    }
+    let b = v;
     for (let k = 0; k < buf.length; k++) {
       buf[k] = Number(b & 0xffffffffn);
       b >>= 32n;

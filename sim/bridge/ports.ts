@@ -25,28 +25,38 @@ export function portsFromManifest(m: Manifest): PortInfo[] {
 /**
  * Ports from the `V<top>.h` header Verilator generates: `VL_IN8(&clk,0,0);`,
  * `VL_OUTW(&wide,69,0,3);`. This is the layout the C++ glue must match, so it is the
- * authority for names, directions and widths; signedness comes from `signedNames`.
+ * authority for names, directions and widths; signedness and order come from the XML.
  */
-export function portsFromHeader(header: string, file: string, signedNames: ReadonlySet<string>): PortInfo[] {
+export function portsFromHeader(header: string, file: string, xml: XmlPorts): PortInfo[] {
   const ports: PortInfo[] = [];
   for (const m of header.matchAll(/\bVL_(IN|OUT|INOUT)(8|16|64|W)?\(&(\w+),(\d+),(\d+)(?:,\d+)?\);/g)) {
     const [, dir, , name, msb, lsb] = m;
     if (dir === 'INOUT') throw new Error(`${file}: port '${name}' is inout; the Verilator bridge drives inputs and reads outputs only (split it into _i/_o/_oe ports)`);
-    ports.push({ name: name!, direction: dir === 'IN' ? 'input' : 'output', width: Number(msb) - Number(lsb) + 1, signed: signedNames.has(name!) });
+    ports.push({ name: name!, direction: dir === 'IN' ? 'input' : 'output', width: Number(msb) - Number(lsb) + 1, signed: xml.signed.has(name!) });
   }
   if (ports.length === 0) throw new Error(`${file}: found no ports in Verilator's header; is the top module empty?`);
-  return ports;
+  const at = (p: PortInfo): number => xml.order.get(p.name) ?? Infinity;
+  return ports.sort((a, b) => at(a) - at(b));
 }
 
-/** Names of the top module's signed ports, from `verilator --xml-only` output. */
-export function signedPortsFromXml(xml: string, top: string): Set<string> {
+export interface XmlPorts {
+  /** Signed ports of the top module. */
+  readonly signed: ReadonlySet<string>;
+  /** Declaration order (Verilator's pinIndex), to list ports as the source does. */
+  readonly order: ReadonlyMap<string, number>;
+}
+
+/** What `verilator --xml-only` says about the top module's ports. */
+export function portsFromXml(xml: string, top: string): XmlPorts {
   const mod = new RegExp(`<module [^>]*name="${top}"[^>]*topModule="1"[^>]*>([\\s\\S]*?)</module>`).exec(xml);
   const signedTypes = new Set([...xml.matchAll(/<basicdtype [^>]*id="(\d+)"[^>]*signed="true"/g)].map((m) => m[1]!));
-  const out = new Set<string>();
-  for (const v of (mod?.[1] ?? '').matchAll(/<var [^>]*name="(\w+)" dtype_id="(\d+)" dir="(input|output)"/g)) {
-    if (signedTypes.has(v[2]!)) out.add(v[1]!);
+  const signed = new Set<string>();
+  const order = new Map<string, number>();
+  for (const v of (mod?.[1] ?? '').matchAll(/<var [^>]*name="(\w+)" dtype_id="(\d+)" dir="(?:input|output)" pinIndex="(\d+)"/g)) {
+    if (signedTypes.has(v[2]!)) signed.add(v[1]!);
+    order.set(v[1]!, Number(v[3]));
   }
-  return out;
+  return { signed, order };
 }
 
 /** The C++ table the glue (vb.cpp) indexes ports by. */

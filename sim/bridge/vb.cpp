@@ -28,7 +28,6 @@ typedef VerilatedVcdC VbTrace;
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -51,7 +50,8 @@ struct Stream {
   int valid, ready;
   std::vector<int> data;  // port indices; a beat is their words concatenated
   int beatWords;
-  std::deque<uint32_t> queue;  // SOURCE: words of beats not yet accepted
+  std::vector<uint32_t> queue;  // SOURCE: words of beats; those before `head` are consumed
+  size_t head = 0;
   bool presenting = false;     // SOURCE: valid is high with the head beat
   uint32_t rng;
   uint32_t threshold;          // SOURCE: idle draw; SINK: back-pressure draw
@@ -201,7 +201,7 @@ inline void getWords(Vb* h, int i, uint32_t* out) {
 // caller (dumpAt): a VCD cannot hold two values of a signal at one time.
 inline void evalAt(Vb* h, double t) {
   h->time = t;
-  h->ctx->time((uint64_t)std::llround(t * h->traceScale));
+  h->ctx->time(h->traceScale == 1 ? (uint64_t)t : (uint64_t)std::llround(t * h->traceScale));
   h->top->eval();
   h->evals++;
 }
@@ -226,19 +226,20 @@ int fail(Vb* h, const std::string& m) {
 void streamUpdate(Vb* h, Stream& s) {
   if (s.kind == SOURCE) {
     if (s.presenting && s.fire) {
-      for (int k = 0; k < s.beatWords; k++) s.queue.pop_front();
+      s.head += s.beatWords;
       s.presenting = false;
       s.beats++;
+      if (s.head == s.queue.size()) {
+        s.queue.clear();
+        s.head = 0;
+      }
     }
     if (!s.presenting) {
-      if (!s.queue.empty() && xorshift32(s.rng) >= s.threshold) {
-        int off = 0;
-        uint32_t tmp[64];
+      if (s.head < s.queue.size() && xorshift32(s.rng) >= s.threshold) {
+        const uint32_t* w = s.queue.data() + s.head;
         for (int port : s.data) {
-          int words = vb_ports[port].words;
-          for (int k = 0; k < words; k++) tmp[k] = s.queue[off + k];
-          setWords(h, port, tmp);
-          off += words;
+          setWords(h, port, w);
+          w += vb_ports[port].words;
         }
         s.presenting = true;
       }
@@ -269,7 +270,7 @@ bool streamsDone(Vb* h) {
   for (Stream& s : h->streams) {
     if (s.kind == SOURCE) {
       any = true;
-      if (s.presenting || !s.queue.empty()) return false;
+      if (s.presenting || s.head < s.queue.size()) return false;
     } else if (s.target) {
       any = true;
       if (s.beats < s.target) return false;
@@ -451,7 +452,7 @@ void vb_stream_target(Vb* h, int id, double beats) { h->streams[id].target = (ui
 double vb_stream_beats(Vb* h, int id) { return (double)h->streams[id].beats; }
 double vb_stream_queued(Vb* h, int id) {
   Stream& s = h->streams[id];
-  return (double)(s.queue.size() / (s.beatWords ? s.beatWords : 1));
+  return (double)((s.queue.size() - s.head) / (s.beatWords ? s.beatWords : 1));
 }
 double vb_stream_captured(Vb* h, int id) {
   Stream& s = h->streams[id];
@@ -506,7 +507,7 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
           cycles++;
           if (!h->streams.empty()) {
             for (Stream& s : h->streams) streamUpdate(h, s);
-            evalAt(h, t);
+            if (h->trace) evalAt(h, t);  // show the new inputs at the edge that drove them
           }
           dumpAt(h, t);
           t += hi;

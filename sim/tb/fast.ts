@@ -74,8 +74,22 @@ abstract class FastStream {
 }
 
 export class FastSource extends FastStream {
-  /** Queue beats: a value per beat, or an array of values when `data` lists several ports. */
-  push(beats: readonly Beat[]): void {
+  /**
+   * Queue beats: a value per beat, or an array of values when `data` lists several ports.
+   * A Uint32Array (one data port of at most 32 bits) is passed to C++ without conversion.
+   */
+  push(beats: readonly Beat[] | Uint32Array): void {
+    if (beats instanceof Uint32Array) {
+      const d = this.data[0]!;
+      if (this.data.length !== 1 || d.width > 32) throw new SimFailure(`${this.name}: a Uint32Array of beats needs exactly one data port of at most 32 bits`);
+      if (d.width < 32) {
+        const max = 2 ** d.width;
+        const bad = beats.findIndex((v) => v >= max);
+        if (bad >= 0) throw new SimFailure(`${this.name}: beat ${bad} = ${beats[bad]} does not fit ${d.path} (${d.width} bits)`);
+      }
+      this.api.vb_stream_push(this.h, this.id, beats, beats.length);
+      return;
+    }
     const buf = new Uint32Array(beats.length * this.beatWords);
     let o = 0;
     beats.forEach((beat, b) => {
@@ -101,6 +115,14 @@ export class FastSink extends FastStream {
   expect(totalBeats: number): void {
     this.api.vb_stream_target(this.h, this.id, totalBeats);
   }
+  /** Captured beats as raw 32-bit words (beatWords per beat, little-endian), without conversion. */
+  takeWords(): Uint32Array {
+    const n = this.api.vb_stream_captured(this.h, this.id);
+    const buf = new Uint32Array(n * this.beatWords);
+    if (n) this.api.vb_stream_take(this.h, this.id, buf, n);
+    return buf;
+  }
+
   /** Captured beats not yet taken: bigint per beat, or bigint[] with several data ports (signed ports read signed). */
   take(): (bigint | bigint[])[] {
     const n = this.api.vb_stream_captured(this.h, this.id);

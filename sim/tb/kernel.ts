@@ -300,29 +300,28 @@ export class Kernel {
   }
 
   /**
-   * Let every woken task run until it blocks. Tasks are tracked (AsyncLocalStorage), so
-   * the usual case needs only microtask turns: done when every woken task has subscribed
-   * to a trigger again. A macrotask turn, after which nothing runnable is left, is used
-   * when that bookkeeping cannot tell: a waiter outside any task, a task that spins past
-   * SPIN_LIMIT microtasks, or a task awaiting a plain promise or I/O (it stays 'foreign'
-   * until it awaits a trigger again, and while it does every step takes a macrotask turn).
+   * True when every task woken in this turn is blocked again. Tasks are tracked
+   * (AsyncLocalStorage), so the usual case needs only microtask turns: done when every
+   * woken task has subscribed to a trigger again. A macrotask turn, after which nothing
+   * runnable is left, is used when that bookkeeping cannot tell: a waiter outside any
+   * task, a task that spins past SPIN_LIMIT microtasks, or a task awaiting a plain promise
+   * or I/O (it stays 'foreign' until it awaits a trigger again, and while it does every
+   * step takes a macrotask turn).
    */
-  private async drain(): Promise<void> {
-    let spins = 0;
-    for (;;) {
-      this.woken = 0;
-      await undefined;
-      if (this.awake.size === 0 && this.anonWakes === 0 && this.foreign.size === 0 && this.woken === 0) return;
-      if (this.anonWakes > 0 || this.foreign.size > 0 || ++spins > SPIN_LIMIT) {
-        this.anonWakes = 0;
-        this.woken = 0;
-        await Kernel.turn();
-        if (this.woken > 0 || this.anonWakes > 0) continue;
-        for (const t of this.awake) this.foreign.add(t);
-        this.awake.clear();
-        return;
-      }
-    }
+  private quiet(): boolean {
+    return this.awake.size === 0 && this.anonWakes === 0 && this.foreign.size === 0 && this.woken === 0;
+  }
+
+  private needsTurn(spins: number): boolean {
+    return this.anonWakes > 0 || this.foreign.size > 0 || spins > SPIN_LIMIT;
+  }
+
+  /** After a macrotask turn: whoever is still awake is waiting on something foreign. */
+  private afterTurn(): boolean {
+    if (this.woken > 0 || this.anonWakes > 0) return false;
+    for (const t of this.awake) this.foreign.add(t);
+    this.awake.clear();
+    return true;
   }
 
   private detectEdges(): void {
@@ -350,80 +349,86 @@ export class Kernel {
   }
 
   /**
-   * Steps 3–6 of a time step. Returns a promise only when a task has to run: a step in
-   * which nobody wakes (most clock edges) costs no promise at all.
+   * The scheduler loop. One async function with the awaits inline: a step in which
+   * nobody wakes (most clock edges) costs no promise at all, and one that wakes a task
+   * costs the microtask turns that task takes.
    */
-  private settleStep(): Promise<void> | undefined {
+  private async loop(): Promise<void> {
     let deltas = 0;
+    let readOnlyPending = false;
     for (;;) {
-      if (this.woken > 0) return this.drainThenSettle();
-      if (this.done()) return undefined;
-      if (this.foreign.size > 0) return this.drainThenSettle(); // let plain promises and I/O progress
-      if (this.inputsWritten) {
-        this.inputsWritten = false;
-        this.detectEdges();
-        if (this.woken > 0) {
-          if (++deltas > MAX_DELTAS) throw new SimFailure(`no convergence at ${formatTime(this.now)}: more than ${MAX_DELTAS} delta cycles of testbench writes and signal changes; ${this.pending().join('; ')}`);
+      // Steps 3-6 happen here: let woken tasks run until they block again.
+      if (this.woken > 0 || this.foreign.size > 0) {
+        let spins = 0;
+        for (;;) {
+          this.woken = 0;
+          await undefined;
+          if (this.quiet()) break;
+          if (this.needsTurn(++spins)) {
+            this.anonWakes = 0;
+            this.woken = 0;
+            await Kernel.turn();
+            if (this.afterTurn()) break;
+          }
+        }
+      }
+      if (readOnlyPending) {
+        readOnlyPending = false;
+        this.readOnly = false;
+      } else {
+        if (this.done()) return;
+        if (this.inputsWritten) {
+          this.inputsWritten = false;
+          this.detectEdges();
+          if (this.woken > 0) {
+            if (++deltas > MAX_DELTAS) throw new SimFailure(`no convergence at ${formatTime(this.now)}: more than ${MAX_DELTAS} delta cycles of testbench writes and signal changes; ${this.pending().join('; ')}`);
+            continue;
+          }
+        }
+        if (this.readWriteSubs.size > 0) {
+          this.fireAll(this.readWriteSubs);
+          continue;
+        }
+        if (this.readOnlySubs.size > 0) {
+          this.settle();
+          this.readOnly = true;
+          readOnlyPending = true;
+          this.fireAll(this.readOnlySubs);
           continue;
         }
       }
-      if (this.readWriteSubs.size > 0) {
-        this.fireAll(this.readWriteSubs);
-        continue;
-      }
-      break;
-    }
-    if (this.readOnlySubs.size > 0) return this.readOnlyPhase();
-    return undefined;
-  }
-
-  private async drainThenSettle(): Promise<void> {
-    await this.drain();
-    await this.settleStep();
-  }
-
-  private async readOnlyPhase(): Promise<void> {
-    this.settle();
-    this.readOnly = true;
-    try {
-      this.fireAll(this.readOnlySubs);
-      if (this.woken > 0) await this.drain();
-    } finally {
-      this.readOnly = false;
+      deltas = 0;
+      if (this.done()) return;
+      if (this.fastRequest && this.nextStepSubs.size === 0 && this.fastRequest.serve(this)) continue;
+      this.advance();
     }
   }
 
+  // Checked synchronously: the loop may run many steps without awaiting anything.
   private done(): boolean {
     return this.failure !== undefined || this.mainDone || this.finished;
   }
 
-  private mainDone = false;
+  private main: TaskLike | undefined;
+  private get mainDone(): boolean {
+    return this.main?.finished ?? false;
+  }
 
   /**
    * Run `main` (the test body) as the main task; resolves when it returns, rejects with
    * the first failure of any task, a $stop/$fatal in the model, or a timeout.
    */
-  async run(start: () => { finished: Promise<unknown> }): Promise<void> {
+  async run(start: () => TaskLike): Promise<void> {
     if (current) throw new SimFailure('a simulation is already running in this process; tests run one at a time');
     current = this;
     this.wallStart = performance.now();
     try {
-      const main = start();
-      main.finished.then(
-        () => void (this.mainDone = true),
-        (e: unknown) => this.fail(e),
-      );
+      this.main = start();
       this.woken++;
-      await this.settleStep();
-      while (!this.done()) {
-        if (this.fastRequest && this.nextStepSubs.size === 0 && this.fastRequest.serve(this)) {
-          const p = this.settleStep();
-          if (p) await p;
-          continue;
-        }
-        this.advance();
-        const p = this.settleStep();
-        if (p) await p;
+      try {
+        await this.loop();
+      } finally {
+        this.readOnly = false;
       }
       if (this.failure !== undefined) throw this.failure;
       if (this.finished && !this.mainDone && !this.opts.allowFinish) {

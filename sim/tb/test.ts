@@ -93,7 +93,7 @@ async function runOnce<P, A>(fullName: string, opts: DutTestOptions<P, A>, body:
   const dut = makeDut<P>(kernel, built.top);
   let error: unknown;
   try {
-    await kernel.run(() => ({ finished: new Task(kernel, 'main', () => body(dut, tb, args)).start().finishedPromise }));
+    await kernel.run(() => new Task(kernel, 'main', () => body(dut, tb, args)).start());
   } catch (e) {
     error = e;
   } finally {

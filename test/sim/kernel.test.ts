@@ -127,10 +127,18 @@ describe('sim kernel', () => {
     };
     await Combine(startSoon(() => user('a')), startSoon(() => user('b')));
     assert.deepEqual(order, ['a in', 'a out', 'b in', 'b out']);
+    // A plain promise settled by another task: the waiting task resumes in that time step.
+    let release!: (v: number) => void;
+    const plain = new Promise<number>((r) => (release = r));
     const t = tb.now();
-    await new Promise((r) => setTimeout(r, 5)); // a plain promise: time does not move while we wait
-    assert.equal(tb.now(), t);
+    startSoon(async () => {
+      await ClockCycles(dut.clk, 3);
+      release(tb.now());
+    });
+    assert.equal(await plain, t + 30_000);
+    assert.equal(tb.now(), t + 30_000);
     await RisingEdge(dut.clk);
+    assert.equal(tb.now(), t + 40_000);
   });
 
   dutTest('a DUT that never answers times out with the time and the awaited signal values', { dut: counter, timeout: '2 us', expectFail: /timed out at simulation time 2 us.*task 'main' waiting on RisingEdge\(counter.wrap\) \[counter.wrap = 0\]/s }, async (dut) => {
@@ -247,5 +255,32 @@ describe('sim kernel', () => {
     assert.throws(() => (dut.en.value = 2), /counter.en is unsigned 1-bit: 2 is outside \[0, 1\]/);
     // @ts-expect-error: outputs are read-only
     assert.throws(() => (dut.count.value = 1), /counter.count is an output/);
+  });
+});
+
+describe('sim model builds', () => {
+  it('a Verilog syntax error is reported with Verilator\'s file:line', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { buildModel, VerilogError } = await import('../../sim/index.ts');
+    const dir = mkdtempSync(path.join(tmpdir(), 'bitnet-fpga-bad-'));
+    const file = path.join(dir, 'bad.v');
+    writeFileSync(file, 'module bad(input wire a, output wire b);\n  assign b = a +;\nendmodule\n');
+    await assert.rejects(buildModel({ top: 'bad', files: [file] }, { log: () => {} }), (e: unknown) => e instanceof VerilogError && e.message.includes(`${file}:2:`) && /syntax error/.test(e.message));
+  });
+
+  it('a missing file and an unknown top are named', async () => {
+    const { buildModel } = await import('../../sim/index.ts');
+    await assert.rejects(buildModel({ top: 'x', files: ['no/such/file.v'] }, { log: () => {} }), /no\/such\/file.v: no such Verilog file \(top 'x'\)/);
+    await assert.rejects(buildModel({ top: 'nosuchtop', files: ['test/verilog/widths.v'] }, { log: () => {} }), /Verilator rejected the design 'nosuchtop':[\s\S]*nosuchtop/);
+  });
+
+  it('a stale manifest is refused', async () => {
+    const { DutSpec } = await import('../../sim/index.ts');
+    const { manifestSource } = await import('../../sim/bridge/build.ts');
+    const src = manifestSource('rtl/counter/counter.manifest.json');
+    const lying = { ...src, manifest: { ...src.manifest!, ports: src.manifest!.ports.map((p) => (p.name === 'count' ? { ...p, width: 9 } : p)) } };
+    await assert.rejects(new DutSpec(lying).build({ log: () => {} }), /manifest of 'counter' says port count is output \[9\], Verilator sees output \[8\]; is rtl\/ stale\?/);
   });
 });

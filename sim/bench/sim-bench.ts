@@ -1,0 +1,140 @@
+// `bench sim`: the same DUTs driven three ways, measured side by side in one run:
+//   (a) a plain C++ Verilator loop (write an input, clock, read an output);
+//   (b) a TypeScript testbench that awaits every rising edge and does the same;
+//   (c) the C++ stream engine fed from TypeScript (valid/ready source and sink).
+// Reported as cycles/s and as ratios to (a), so a noisy machine cancels out.
+
+import * as path from 'node:path';
+import { emitDesign, writeDesign } from '../../generator/hdl/index.ts';
+import { fifo } from '../../generator/cores/fifo.ts';
+import { benchGrid } from '../../generator/bench/pe-grid.ts';
+import { cacheRoot } from '../toolchain/cache.ts';
+import { buildModel, manifestSource, type BuiltModel } from '../bridge/build.ts';
+import { Model } from '../bridge/model.ts';
+import { Kernel } from '../tb/kernel.ts';
+import { Task } from '../tb/task.ts';
+import { makeDut } from '../tb/dut.ts';
+import { Clock } from '../tb/clock.ts';
+import { RisingEdge } from '../tb/triggers.ts';
+import { FastStreams } from '../tb/fast.ts';
+import type { Signal } from '../tb/handle.ts';
+
+export interface BenchRecord {
+  metric: string;
+  value: number;
+  unit: string;
+  config: Record<string, unknown>;
+}
+
+interface Dut {
+  name: string;
+  built: BuiltModel;
+  /** Stream port names. */
+  inData: string;
+  outData: string;
+}
+
+async function build(name: string, design: ReturnType<typeof emitDesign>, log: (s: string) => void): Promise<BuiltModel> {
+  const dir = path.join(cacheRoot(), 'bench', name);
+  writeDesign(dir, design);
+  return buildModel(manifestSource(path.join(dir, `${design.manifest.top}.manifest.json`)), { log });
+}
+
+function secondsOf(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/** (a): n cycles in C++ with in_valid and out_ready held high. */
+function pureCpp(d: Dut, n: number): number {
+  const m = new Model(d.built);
+  const idx = (p: string): number => m.index.get(p)!;
+  m.setBits(idx('in_valid'), 1);
+  m.setBits(idx('out_ready'), 1);
+  m.api.vb_bench_cycles(m.handle, idx('clk'), 1000, idx(d.inData), idx(d.outData)); // warm up
+  const s = secondsOf(() => m.api.vb_bench_cycles(m.handle, idx('clk'), n, idx(d.inData), idx(d.outData)));
+  m.free();
+  return n / s;
+}
+
+async function inKernel(d: Dut, body: (dut: Record<string, Signal>, clock: Clock) => Promise<void>): Promise<number> {
+  const m = new Model(d.built);
+  const k = new Kernel(m, {});
+  const dut = makeDut<Record<string, Signal>>(k, d.built.top) as unknown as Record<string, Signal>;
+  const t0 = performance.now();
+  await k.run(() => new Task(k, 'bench', () => body(dut, new Clock(dut.clk!, 10, 'ns').start())).start());
+  const s = (performance.now() - t0) / 1000;
+  m.free();
+  return s;
+}
+
+/** (b): a TypeScript task awaits every rising edge, writes the input and reads the output. */
+async function perEdge(d: Dut, n: number): Promise<number> {
+  const s = await inKernel(d, async (dut) => {
+    dut.in_valid!.value = 1;
+    dut.out_ready!.value = 1;
+    const inp = dut[d.inData]!;
+    const out = dut[d.outData]!;
+    const mask = (1 << Math.min(30, inp.width)) - 1;
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      await RisingEdge(dut.clk!);
+      sum ^= out.num;
+      inp.value = i & mask;
+    }
+    if (sum === -1) throw new Error('unreachable');
+  });
+  return n / s;
+}
+
+/**
+ * (c): n beats through the C++ stream engine, queued and collected from TypeScript.
+ * `run` is the engine alone; `endToEnd` adds building the beats and reading them back.
+ */
+async function fastStreams(d: Dut, n: number): Promise<{ run: number; endToEnd: number; cycles: number }> {
+  let cycles = 0;
+  let runSeconds = 0;
+  const s = await inKernel(d, async (dut, clock) => {
+    const fast = new FastStreams(clock);
+    const inp = dut[d.inData]!;
+    const src = fast.source({ valid: dut.in_valid!, ready: dut.in_ready!, data: inp });
+    const snk = fast.sink({ valid: dut.out_valid!, ready: dut.out_ready!, data: dut[d.outData]! });
+    const mask = (2 ** Math.min(32, inp.width)) - 1;
+    if (inp.width <= 32) src.push(Uint32Array.from({ length: n }, (_, i) => i & mask));
+    else src.push(Array.from({ length: n }, (_, i) => BigInt(i)));
+    snk.expect(n);
+    const t0 = performance.now();
+    cycles = await fast.run({ maxCycles: 4 * n });
+    runSeconds = (performance.now() - t0) / 1000;
+    if (snk.takeWords().length !== n * snk.beatWords) throw new Error('fast stream bench lost beats');
+  });
+  return { run: cycles / runSeconds, endToEnd: cycles / s, cycles };
+}
+
+export async function simBench(opts: { cycles?: number; log?: (s: string) => void } = {}): Promise<BenchRecord[]> {
+  const log = opts.log ?? ((s: string) => process.stderr.write(`[bench] ${s}\n`));
+  const duts: Dut[] = [
+    { name: 'fifo 8-bit x16 (tiny)', built: await build('fifo', emitDesign(fifo({ width: 8, depth: 16 })), log), inData: 'in_data', outData: 'out_data' },
+    { name: 'PE grid 16x16 (large)', built: await build('grid16', emitDesign(benchGrid({ rows: 16, cols: 16 })), log), inData: 'in_data', outData: 'out_data' },
+  ];
+  const out: BenchRecord[] = [];
+  for (const d of duts) {
+    const big = d.name.includes('large');
+    const n = opts.cycles ?? (big ? 200_000 : 1_000_000);
+    log(`${d.name}: ${n} cycles each way`);
+    const a = pureCpp(d, n);
+    const b = await perEdge(d, Math.min(n, big ? 100_000 : 300_000));
+    const c = await fastStreams(d, n);
+    const cfg = { dut: d.name, top: d.built.top, cycles: n };
+    out.push({ metric: 'sim.pure_cpp', value: a, unit: 'cycles/s', config: cfg });
+    out.push({ metric: 'sim.ts_per_edge', value: b, unit: 'cycles/s', config: cfg });
+    out.push({ metric: 'sim.fast_streams', value: c.run, unit: 'cycles/s', config: { ...cfg, stream_cycles: c.cycles } });
+    out.push({ metric: 'sim.fast_streams_end_to_end', value: c.endToEnd, unit: 'cycles/s', config: { ...cfg, stream_cycles: c.cycles, includes: 'building beats, queueing, collecting' } });
+    out.push({ metric: 'sim.ts_per_edge_over_cpp', value: b / a, unit: 'ratio', config: cfg });
+    out.push({ metric: 'sim.fast_streams_over_cpp', value: c.run / a, unit: 'ratio', config: cfg });
+    out.push({ metric: 'sim.fast_streams_end_to_end_over_cpp', value: c.endToEnd / a, unit: 'ratio', config: cfg });
+    out.push({ metric: 'sim.ts_per_edge_overhead', value: (1 / b - 1 / a) * 1e6, unit: 'us/cycle', config: cfg });
+  }
+  return out;
+}
