@@ -12,7 +12,7 @@ export { Clock } from './tb/clock.ts';
 export { Sampler } from './tb/sampler.ts';
 export { Signal, SignalError, type Bit, type Writable } from './tb/handle.ts';
 export { DutSpec, verilogDut, generatedDut, makeDut, type Ports, type AnyPorts, type InPort, type OutPort } from './tb/dut.ts';
-export { dutTest, type Tb, type DutTestOptions } from './tb/test.ts';
+export { dutTest, simulate, type Tb, type DutTestOptions } from './tb/test.ts';
 export { XorShift32, globalSeed, testSeed } from './tb/rng.ts';
 export { formatTime, parseTime, toPs, type TimeUnit } from './tb/time.ts';
 export { FastStreams, FastSource, FastSink, runCycles, type StreamPorts, type Beat } from './tb/fast.ts';

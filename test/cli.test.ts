@@ -28,11 +28,11 @@ describe('bitnet-fpga CLI', () => {
     assert.match(r.out, /depth\s+default 16\s+2\.\.65536 \(power of two\)/);
   });
 
-  it('generate writes Verilog and a manifest', () => {
+  it('generate writes Verilog, a manifest and the port types', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'gen-'));
     const r = cli(['generate', 'fifo', '--param', 'width=12', '--param', 'depth=8', '--out', out]);
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual(readdirSync(out).sort(), ['fifo.manifest.json', 'fifo.v']);
+    assert.deepEqual(readdirSync(out).sort(), ['fifo.manifest.json', 'fifo.ports.ts', 'fifo.v']);
   });
 
   for (const [args, message] of [

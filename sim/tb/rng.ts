@@ -33,9 +33,17 @@ export class XorShift32 {
   pick<T>(xs: readonly T[]): T {
     return xs[this.int(0, xs.length - 1)]!;
   }
-  /** A derived seed for a sub-component, so adding a draw in one place does not shift another. */
+  /**
+   * A derived seed for a sub-component, so adding a draw in one place does not shift
+   * another. Mixed (murmur3's finalizer): a raw next() would seed a generator that
+   * replays this one's sequence shifted by one draw, and two forks would be correlated.
+   */
   fork(): number {
-    return this.next() || 1;
+    let z = (this.next() + 0x9e3779b9) >>> 0;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    z ^= z >>> 16;
+    return z >>> 0 || 1;
   }
 }
 

@@ -156,6 +156,19 @@ function defineOne<P, A>(title: string, opts: DutTestOptions<P, A>, body: TestBo
   else it(title, fn);
 }
 
+/**
+ * Run one testbench outside mocha (scripts, the demo): a fresh model instance, the same
+ * kernel, seed and failure message as dutTest.
+ */
+export async function simulate<P>(name: string, opts: Omit<DutTestOptions<P>, 'parametrize' | 'skip' | 'expectFail'>, body: TestBody<P, Record<string, never>>): Promise<{ seed: number; timePs: number; log: string[] }> {
+  const global = globalSeed();
+  const seed = testSeed(global, name);
+  const waves = opts.waves === 'fst' || opts.waves === 'vcd' ? opts.waves : opts.waves ? (opts.dut.source.waves ?? 'vcd') : undefined;
+  const r = await runOnce(name, opts, body, {}, seed, waves);
+  if (r.error !== undefined) throw describeFailure(name, r, seed, global, undefined);
+  return { seed, timePs: r.time, log: r.log.lines };
+}
+
 /** Define a mocha test that runs `body` against a fresh instance of `opts.dut`. */
 export function dutTest<P, A extends Record<string, unknown> = Record<string, never>>(name: string, opts: DutTestOptions<P, A>, body: TestBody<P, A>): void {
   if (!opts.parametrize) {

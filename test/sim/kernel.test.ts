@@ -284,3 +284,18 @@ describe('sim model builds', () => {
     await assert.rejects(new DutSpec(lying).build({ log: () => {} }), /manifest of 'counter' says port count is output \[9\], Verilator sees output \[8\]; is rtl\/ stale\?/);
   });
 });
+
+describe('sim random numbers', () => {
+  it('forked generators are not shifted copies of their parent', async () => {
+    const { XorShift32 } = await import('../../sim/index.ts');
+    const parent = new XorShift32(12345);
+    const a = new XorShift32(parent.fork());
+    const b = new XorShift32(parent.fork());
+    const xs = Array.from({ length: 64 }, () => a.next());
+    const ys = Array.from({ length: 64 }, () => b.next());
+    for (let lag = -4; lag <= 4; lag++) {
+      const shared = xs.filter((x, i) => ys[i + lag] === x).length;
+      assert.equal(shared, 0, `a and b share values at lag ${lag}`);
+    }
+  });
+});
