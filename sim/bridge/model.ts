@@ -37,6 +37,7 @@ interface Api {
   vb_streams_sample: (h: unknown) => void;
   vb_streams_update: (h: unknown) => void;
   vb_streams_done: (h: unknown) => number;
+  vb_selftest_crash: (h: unknown) => void;
 }
 
 const SIGNATURES: Record<keyof Api, string> = {
@@ -70,6 +71,7 @@ const SIGNATURES: Record<keyof Api, string> = {
   vb_streams_sample: 'void vb_streams_sample(void *h)',
   vb_streams_update: 'void vb_streams_update(void *h)',
   vb_streams_done: 'int vb_streams_done(void *h)',
+  vb_selftest_crash: 'void vb_selftest_crash(void *h)',
 };
 
 const libraries = new Map<string, Api>();

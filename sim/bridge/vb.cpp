@@ -533,6 +533,12 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
   return st;
 }
 
+/** Self-test of the crash report: a deliberate SIGSEGV inside the model's scope. */
+void vb_selftest_crash(Vb* h) {
+  Enter e(h, "self-test");
+  raise(SIGSEGV);
+}
+
 /**
  * The benchmark's reference: what a hand-written C++ testbench does each cycle: write an
  * input (when inPort >= 0), clock, read an output (when outPort >= 0). Returns a checksum

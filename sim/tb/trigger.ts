@@ -64,25 +64,25 @@ class Waiter<T> implements WaiterLike, Sub<T>, PromiseLike<unknown> {
   }
 
   fire(v: T): void {
-    if (this.done) return;
-    this.done = true;
-    this.trigger.unsubscribe(this.k, this);
-    this.task?.waiting.delete(this);
-    this.k.wake(this.task);
-    this.settle(true, v);
+    this.end(true, v);
   }
 
   fail(e: unknown): void {
-    this.cancel(e);
+    this.end(false, e);
   }
 
   cancel(e: unknown): void {
+    this.end(false, e);
+  }
+
+  /** Leave the trigger and resume the task with a value or an error. */
+  private end(ok: boolean, v: unknown): void {
     if (this.done) return;
     this.done = true;
     this.trigger.unsubscribe(this.k, this);
     this.task?.waiting.delete(this);
     this.k.wake(this.task);
-    this.settle(false, e);
+    this.settle(ok, v);
   }
 
   describe(): string {

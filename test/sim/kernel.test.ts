@@ -299,3 +299,20 @@ describe('sim random numbers', () => {
     }
   });
 });
+
+describe('sim crash report', () => {
+  it('a crash inside the model names the model and the simulation time before the process dies', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = [
+      "import { buildModel, Model } from './sim/index.ts';",
+      "const m = new Model(await buildModel({ top: 'widths', files: ['test/verilog/widths.v'] }, { log: () => {} }));",
+      'm.eval(1234);',
+      'm.api.vb_selftest_crash(m.handle);',
+      "console.log('still alive');",
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+    assert.notEqual(r.status, 0);
+    assert.doesNotMatch(r.stdout, /still alive/);
+    assert.match(r.stderr, /the Verilated model 'widths' crashed with signal 11 \(Segmentation fault\) during self-test at simulation time 1234 ps/);
+  });
+});
