@@ -28,6 +28,7 @@ interface Api {
   vb_stream_add: (h: unknown, kind: number, valid: number, ready: number, data: Int32Array, ndata: number, seed: number, prob: number) => number;
   vb_stream_push: (h: unknown, id: number, words: Uint32Array, nbeats: number) => void;
   vb_stream_target: (h: unknown, id: number, beats: number) => void;
+  vb_stream_prob: (h: unknown, id: number, prob: number) => void;
   vb_stream_beats: (h: unknown, id: number) => number;
   vb_stream_queued: (h: unknown, id: number) => number;
   vb_stream_captured: (h: unknown, id: number) => number;
@@ -62,6 +63,7 @@ const SIGNATURES: Record<keyof Api, string> = {
   vb_stream_add: 'int vb_stream_add(void *h, int kind, int valid, int ready, const int32_t *data, int ndata, uint32_t seed, double prob)',
   vb_stream_push: 'void vb_stream_push(void *h, int id, const uint32_t *words, int nbeats)',
   vb_stream_target: 'void vb_stream_target(void *h, int id, double beats)',
+  vb_stream_prob: 'void vb_stream_prob(void *h, int id, double prob)',
   vb_stream_beats: 'double vb_stream_beats(void *h, int id)',
   vb_stream_queued: 'double vb_stream_queued(void *h, int id)',
   vb_stream_captured: 'double vb_stream_captured(void *h, int id)',

@@ -449,6 +449,11 @@ void vb_stream_push(Vb* h, int id, const uint32_t* words, int nbeats) {
 }
 
 void vb_stream_target(Vb* h, int id, double beats) { h->streams[id].target = (uint64_t)beats; }
+
+/** Change a stream's idle (source) or back-pressure (sink) probability from the next draw on. */
+void vb_stream_prob(Vb* h, int id, double prob) {
+  h->streams[id].threshold = prob <= 0 ? 0 : prob >= 1 ? UINT32_MAX : (uint32_t)std::floor(prob * 4294967296.0);
+}
 double vb_stream_beats(Vb* h, int id) { return (double)h->streams[id].beats; }
 double vb_stream_queued(Vb* h, int id) {
   Stream& s = h->streams[id];

@@ -67,6 +67,12 @@ abstract class FastStream {
   protected get h() {
     return this.streams.kernel.model.handle;
   }
+  /** Change the idle (source) or back-pressure (sink) probability from the next cycle on. */
+  setProbability(p: number): void {
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`${this.name}: probability ${p} is outside [0, 1]`);
+    this.api.vb_stream_prob(this.h, this.id, p);
+  }
+
   /** Beats accepted (source) or captured (sink, monitor) so far. */
   get count(): number {
     return this.api.vb_stream_beats(this.h, this.id);

@@ -1,0 +1,275 @@
+// The ternary matmul core: Y[m][n] = sum_k X[m][k] * W[n][k], W in {-1, 0, +1}.
+//
+// Dataflow (the arithmetic is in README.md next to this file): a rows x cols array whose
+// weights are *the weight memory's registered read port*. Loop order n-tile, k-tile,
+// token: one tile of weights is read and held while every token of the run streams
+// past it (weight-stationary, no weight flip-flops in the PEs), so prefill reuses each
+// weight M times; with M = 1 a new tile is read every cycle, so decode runs at the weight
+// memory's bandwidth. Each column is a multiplier-free dot product (dot.ts); partial sums
+// live in an accumulator memory indexed by token.
+//
+// Pipeline, one tile-token step per cycle:
+//   s0  issue: weight read (first token of a tile), activation read, loop counters
+//   s1  weight and activation words arrive; column dot products; accumulator read
+//   s2  accumulate (forwarding the previous cycle's write); write back, or on the last
+//       k-tile push the cols results (int32 each) into the output FIFO
+// s0 only issues while the output FIFO has room for everything in flight, so result
+// back-pressure stalls the issue and nothing is lost.
+
+import { defineModule, UInt, SInt, Bool, mux, cat, lit, select, bundlePorts, streamSpec, type Value, type Signal } from '../../hdl/index.ts';
+import { fifo } from '../fifo.ts';
+import { ternaryDot } from './dot.ts';
+import { trit5Decode } from './decode.ts';
+import { derive, validate, log2ceil, FORMAT_2BIT, REGISTERS, type TernaryParams } from './params.ts';
+
+const OUT_FIFO_DEPTH = 16;
+
+export const ternaryCore = defineModule(
+  'ternary_core',
+  (m, p: TernaryParams) => {
+    const d = derive(p);
+    const R = p.rows;
+    const C = p.cols;
+    const kW = log2ceil(p.kmax + 1);
+    const mW = Math.max(1, log2ceil(p.mmax + 1));
+    const wA = log2ceil(p.wdepth);
+    const xA = log2ceil(d.xDepth);
+    const ktW = Math.max(1, log2ceil(d.kTilesMax + 1));
+    const nW = 32;
+
+    // ---- ports ---------------------------------------------------------------------
+    const regAddr = m.input('reg_addr', UInt(4));
+    const regWdata = m.input('reg_wdata', UInt(32));
+    const regWe = m.input('reg_we', Bool);
+    const regRdata = m.output('reg_rdata', UInt(32), { reg: {} });
+    const wIn = bundlePorts(m, 'w', streamSpec(UInt(d.wordBits)), 'sink');
+    const xIn = bundlePorts(m, 'x', streamSpec(UInt(d.xBits)), 'sink');
+    const yOut = bundlePorts(m, 'y', streamSpec(UInt(32 * C)), 'source');
+    const busyOut = m.output('busy', Bool);
+
+    // ---- registers -------------------------------------------------------------------
+    const K = m.reg('k_reg', UInt(kW));
+    const N = m.reg('n_reg', UInt(nW));
+    const M = m.reg('m_reg', UInt(mW));
+    const wBase = m.reg('wbase_reg', UInt(wA));
+    const wAddrStart = m.reg('waddr_reg', UInt(wA));
+    const cycles = m.reg('cycles_reg', UInt(32));
+    const stalls = m.reg('stalls_reg', UInt(32));
+    const refused = m.reg('refused', Bool);
+    const wOverflow = m.reg('w_overflow', Bool);
+    const running = m.reg('running', Bool);
+
+    // ---- memories ---------------------------------------------------------------------
+    const wmem = m.memory('wmem', { shape: UInt(d.wordBits), depth: p.wdepth });
+    const xmem = m.memory('xmem', { shape: UInt(d.xBits), depth: 2 ** xA });
+    const amem = m.memory('amem', { shape: UInt(C * d.accBits), depth: Math.max(2, p.mmax) });
+
+    // ---- loading weights and activations ------------------------------------------------
+    const wPtr = m.reg('w_ptr', UInt(wA + 1));
+    const xPtr = m.reg('x_ptr', UInt(xA + 1));
+    m.set(wIn.ready, wPtr.lt(p.wdepth).and(running.not()));
+    m.set(xIn.ready, xPtr.lt(d.xDepth).and(running.not()));
+    m.when(wIn.valid.and(wIn.ready), () => {
+      wmem.write(wPtr.trunc(wA), wIn.data);
+      m.set(wPtr, wPtr.add(1));
+    });
+    m.when(wIn.valid.and(wPtr.ge(p.wdepth)), () => m.set(wOverflow, 1));
+    m.when(xIn.valid.and(xIn.ready), () => {
+      xmem.write(xPtr.trunc(xA), xIn.data);
+      m.set(xPtr, xPtr.add(1));
+    });
+
+    // ---- run control -----------------------------------------------------------------------
+    const kTiles = m.let('k_tiles', K.zext(kW + log2ceil(R)).add(R - 1).shr(log2ceil(R)).trunc(ktW));
+    const start = m.let('start', regWe.and(regAddr.eq(0)).and(regWdata.bit(0)));
+    const startOk = m.let(
+      'start_ok',
+      running.not().and(K.ne(0)).and(K.le(p.kmax)).and(N.ne(0)).and(M.ne(0)).and(M.le(p.mmax)).and(wBase.zext(wA + 1).lt(p.wdepth)),
+    );
+
+    // Loop state of stage 0.
+    const nBase = m.reg('n_base', UInt(nW));
+    const kt = m.reg('kt', UInt(ktW));
+    const tok = m.reg('tok', UInt(mW));
+    const wIdx = m.reg('w_idx', UInt(wA));
+    const xRow = m.reg('x_row', UInt(xA + 1)); // tok * k_tiles
+    const issuing = m.reg('issuing', Bool);
+
+    // Room in the output FIFO for every result still in flight (s1, s2, and this one).
+    const outFifo = m.instance('out_fifo', fifo({ width: 32 * C, depth: OUT_FIFO_DEPTH }));
+    const room = m.let('room', outFifo.level.lt(OUT_FIFO_DEPTH - 2).and(outFifo.in.ready));
+    const issue = m.let('issue', issuing.and(room));
+
+    const lastTok = m.let('last_tok', tok.zext(mW).add(1).eq(M));
+    const lastKt = m.let('last_kt', kt.add(1).eq(kTiles));
+    const lastN = m.let('last_n', nBase.zext(nW + 1).add(C).ge(N.zext(nW + 1)));
+
+    m.when(start, () => {
+      m.when(startOk, () => {
+        m.set(running, 1);
+        m.set(issuing, 1);
+        m.set(refused, 0);
+        m.set(nBase, 0);
+        m.set(kt, 0);
+        m.set(tok, 0);
+        m.set(wIdx, wBase);
+        m.set(xRow, 0);
+        m.set(cycles, 0);
+        m.set(stalls, 0);
+      }).otherwise(() => m.set(refused, 1));
+    });
+    m.when(issue, () => {
+      m.when(lastTok.not(), () => {
+        m.set(tok, tok.add(1));
+        m.set(xRow, xRow.add(kTiles.zext(xA + 1)));
+      }).otherwise(() => {
+        m.set(tok, 0);
+        m.set(xRow, 0);
+        m.set(wIdx, wIdx.add(1));
+        m.when(lastKt.not(), () => m.set(kt, kt.add(1))).otherwise(() => {
+          m.set(kt, 0);
+          m.when(lastN, () => m.set(issuing, 0)).otherwise(() => m.set(nBase, nBase.add(C)));
+        });
+      });
+    });
+
+    // Lanes past K in the last k-tile read as zero, so stale activations never count.
+    const kBase = m.let('k_base', kt.zext(kW + ktW).shlWide(log2ceil(R)));
+    const lanesLeft = m.let('lanes_left', K.zext(kW + ktW + log2ceil(R)).sub(kBase.zext(kW + ktW + log2ceil(R))));
+    const laneMask = m.let('lane_mask', cat(...Array.from({ length: R }, (_, r) => lanesLeft.gt(R - 1 - r))));
+
+    // ---- stage 0 -> 1 ----------------------------------------------------------------------
+    const wWord = wmem.readSync(wIdx, { enable: issue.and(tok.eq(0)), name: 'w_word' });
+    const xWord = xmem.readSync(xRow.add(kt.zext(xA + 1)).trunc(xA), { enable: issue, name: 'x_word' });
+    const v1 = m.reg('s1_valid', Bool);
+    const tok1 = m.reg('s1_tok', UInt(mW));
+    const first1 = m.reg('s1_first', Bool);
+    const last1 = m.reg('s1_last', Bool);
+    const mask1 = m.reg('s1_mask', UInt(R));
+    m.set(v1, issue);
+    m.when(issue, () => {
+      m.set(tok1, tok);
+      m.set(first1, kt.eq(0));
+      m.set(last1, lastKt);
+      m.set(mask1, laneMask);
+    });
+
+    // ---- stage 1: decode weights, dot products, accumulator read ----------------------------------
+    let codes: Value;
+    if (p.format === FORMAT_2BIT) codes = wWord;
+    else {
+      const parts: Value[] = [];
+      for (let b = 0; b < d.tileBytes; b++) {
+        const dec = m.instance(`dec${b}`, trit5Decode({ n: Math.min(5, R * C - 5 * b) }));
+        m.set(dec.trits, wWord.slice(8 * b + 7, 8 * b));
+        parts.push(dec.codes);
+      }
+      codes = m.let('w_codes', cat(...parts.reverse()));
+    }
+    const lanes: Value[] = [];
+    for (let r = R - 1; r >= 0; r--) lanes.push(mux(mask1.bit(r), xWord.slice(r * p.act + p.act - 1, r * p.act), 0));
+    const xMasked = m.let('x_masked', cat(...lanes));
+    const dots: Signal[] = [];
+    for (let c = 0; c < C; c++) {
+      const col = m.instance(`col${c}`, ternaryDot({ rows: R, act: p.act }));
+      m.set(col.x, xMasked);
+      // Weight (r, c) is code r*C + c of the tile.
+      m.set(col.w, cat(...Array.from({ length: R }, (_, i) => codes.slice(2 * ((R - 1 - i) * C + c) + 1, 2 * ((R - 1 - i) * C + c)))));
+      dots.push(col.dot);
+    }
+    const accOld = amem.readSync(tok1.trunc(Math.max(1, log2ceil(Math.max(2, p.mmax)))), { enable: v1.and(first1.not()), name: 'acc_word' });
+    const v2 = m.reg('s2_valid', Bool);
+    const tok2 = m.reg('s2_tok', UInt(mW));
+    const first2 = m.reg('s2_first', Bool);
+    const last2 = m.reg('s2_last', Bool);
+    const dot2 = dots.map((_, c) => m.reg(`s2_dot${c}`, SInt(d.dotBits)));
+    m.set(v2, v1);
+    m.when(v1, () => {
+      m.set(tok2, tok1);
+      m.set(first2, first1);
+      m.set(last2, last1);
+      dots.forEach((dsig, c) => m.set(dot2[c]!, dsig));
+    });
+
+    // ---- stage 2: accumulate, write back or emit ----------------------------------------------
+    const wbValid = m.reg('wb_valid', Bool);
+    const wbTok = m.reg('wb_tok', UInt(mW));
+    const wbData = m.reg('wb_data', UInt(C * d.accBits));
+    // The memory read for this token was issued before last cycle's write of the same token landed.
+    const prev = m.let('acc_prev', mux(wbValid.and(wbTok.eq(tok2)), wbData, accOld));
+    const sums: Value[] = [];
+    for (let c = 0; c < C; c++) {
+      const old = prev.slice(c * d.accBits + d.accBits - 1, c * d.accBits).asSigned();
+      sums.push(m.let(`sum${c}`, mux(first2, 0, old).add(dot2[c]!.ext(d.accBits))));
+    }
+    const sumWord = m.let('sum_word', cat(...[...sums].reverse().map((s) => s.asUnsigned())));
+    const writeBack = m.let('write_back', v2.and(last2.not()));
+    m.when(writeBack, () => amem.write(tok2.trunc(Math.max(1, log2ceil(Math.max(2, p.mmax)))), sumWord));
+    m.set(wbValid, writeBack);
+    m.set(wbTok, tok2);
+    m.set(wbData, sumWord);
+    m.set(outFifo.in.valid, v2.and(last2));
+    m.set(outFifo.in.data, cat(...[...sums].reverse().map((s) => s.ext(32).asUnsigned())));
+    m.set(yOut.valid, outFifo.out.valid);
+    m.set(yOut.data, outFifo.out.data);
+    m.set(outFifo.out.ready, yOut.ready);
+
+    // ---- status, counters, register reads ------------------------------------------------
+    const busy = m.let('busy_now', running);
+    m.set(busyOut, busy);
+    m.when(running, () => {
+      m.set(cycles, cycles.add(1));
+      m.when(issuing.and(room.not()), () => m.set(stalls, stalls.add(1)));
+      m.when(issuing.not().and(v1.not()).and(v2.not()), () => m.set(running, 0));
+    });
+    m.when(regWe, () => {
+      m.switch(regAddr, [
+        [0, () => {
+          m.when(regWdata.bit(1), () => m.set(xPtr, 0));
+          m.when(regWdata.bit(2), () => {
+            m.set(wPtr, wAddrStart.zext(wA + 1));
+            m.set(wOverflow, 0);
+          });
+        }],
+        [2, () => m.set(K, regWdata.slice(kW - 1, 0))],
+        [3, () => m.set(N, regWdata.slice(nW - 1, 0))],
+        [4, () => m.set(M, regWdata.slice(mW - 1, 0))],
+        [5, () => m.set(wBase, regWdata.slice(wA - 1, 0))],
+        [6, () => m.set(wAddrStart, regWdata.slice(wA - 1, 0))],
+      ]);
+    });
+    const shape = R | (C << 8) | (p.act << 16) | (p.format << 24);
+    m.set(
+      regRdata,
+      select(
+        regAddr,
+        [
+          [1, cat(lit(0, UInt(29)), wOverflow, refused, busy)],
+          [2, K.zext(32)],
+          [3, N.zext(32)],
+          [4, M.zext(32)],
+          [5, wBase.zext(32)],
+          [6, wAddrStart.zext(32)],
+          [7, cycles],
+          [8, stalls],
+          [9, lit(shape, UInt(32))],
+          [10, lit(p.kmax, UInt(32))],
+          [11, lit(p.mmax, UInt(32))],
+          [12, lit(p.wdepth, UInt(32))],
+        ],
+        lit(0, UInt(32)),
+      ),
+    );
+    return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut };
+  },
+  {
+    name: (p) => `ternary_core_${p.rows}x${p.cols}_a${p.act}_f${p.format}`,
+    validate: (p) => validate(p),
+  },
+);
+
+/** What the manifest tells the host about a generated core. */
+export function coreExtra(p: TernaryParams): Record<string, unknown> {
+  const d = derive(p);
+  return { ternary: { ...p, ...d, outFifoDepth: OUT_FIFO_DEPTH, registers: REGISTERS, codes: 'code = w + 1 (0: -1, 1: 0, 2: +1); tile weight (r, c) at index r*cols + c; trit5 byte = sum code_i * 3^i' } };
+}

@@ -1,0 +1,31 @@
+// Five trits per byte: byte = sum of c_i * 3^i with c_i = w_i + 1 (the same code the
+// 2-bit format stores). The decoder is a 243-entry table, one per byte of a tile; codes
+// of the 13 unused byte values decode to 1 (weight 0).
+
+import { defineModule, UInt, select } from '../../hdl/index.ts';
+
+/** The first n base-3 digits of v, two bits each. */
+function digits(v: number, n: number): number {
+  let out = 0;
+  for (let i = 0, x = v; i < n; i++, x = Math.floor(x / 3)) out |= (x % 3) << (2 * i);
+  return out;
+}
+
+/** Decode the first n (1..5) weights of a byte; the last byte of a tile may hold fewer than five. */
+export const trit5Decode = defineModule(
+  'trit5_decode',
+  (m, p: { n: number; [k: string]: number }) => {
+    const trits = m.input('trits', UInt(8));
+    const codes = m.output('codes', UInt(2 * p.n));
+    const zero = digits(121, p.n); // 121 = 11111 in base 3: all weights 0
+    // Bytes whose higher digits do not matter decode alike: only 3^n distinct rows are needed.
+    m.set(codes, select(trits, Array.from({ length: 243 }, (_, v) => [v, digits(v, p.n)] as const), zero));
+    return { trits, codes };
+  },
+  {
+    name: (p) => (p.n === 5 ? 'trit5_decode' : `trit5_decode_n${p.n}`),
+    validate: (p) => {
+      if (!(p.n >= 1 && p.n <= 5)) throw new RangeError(`n=${p.n}: a byte holds 1 to 5 weights`);
+    },
+  },
+);

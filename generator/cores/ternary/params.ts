@@ -1,0 +1,95 @@
+// Parameters of the ternary matmul core and what follows from them. Every number the
+// host needs to drive the core (tile shapes, word widths, the register map) is derived
+// here once and written into the manifest's `extra`, so host code never imports this.
+
+export const FORMAT_2BIT = 2;
+export const FORMAT_TRIT5 = 5;
+
+export interface TernaryParams {
+  /** K lanes: activations per cycle (a power of two). */
+  readonly rows: number;
+  /** N lanes: output columns per cycle. */
+  readonly cols: number;
+  /** Activation width: 8 (int8), or 4 (BitNet a4.8). */
+  readonly act: number;
+  /** Weight storage: 2 (2 bits per weight) or 5 (five trits per byte). */
+  readonly format: number;
+  /** Largest K a run may use; sets the accumulator width. */
+  readonly kmax: number;
+  /** Largest M (tokens) per run: depth of the accumulator memory. */
+  readonly mmax: number;
+  /** Weight memory depth in tiles (rows x cols weights each). */
+  readonly wdepth: number;
+  [k: string]: number;
+}
+
+export interface Derived {
+  readonly kTilesMax: number;
+  /** Bits of one weight-memory word (one tile). */
+  readonly wordBits: number;
+  /** Bytes of one tile in the trit5 format. */
+  readonly tileBytes: number;
+  /** Bits of one activation beat (rows lanes). */
+  readonly xBits: number;
+  /** Activation buffer depth in beats: mmax * ceil(kmax / rows). */
+  readonly xDepth: number;
+  /** Width of one column's per-cycle dot product. */
+  readonly dotBits: number;
+  /** Accumulator width: |y| <= kmax * 2^(act-1) must fit signed. */
+  readonly accBits: number;
+}
+
+export function log2ceil(n: number): number {
+  let b = 0;
+  while (1 << b < n) b++;
+  return b;
+}
+
+export function derive(p: TernaryParams): Derived {
+  const kTilesMax = Math.ceil(p.kmax / p.rows);
+  const tileBytes = Math.ceil((p.rows * p.cols) / 5);
+  const wordBits = p.format === FORMAT_2BIT ? 2 * p.rows * p.cols : 8 * tileBytes;
+  // Largest magnitude: kmax terms of 2^(act-1) (e.g. -1 * -128). Signed width to hold it.
+  const maxAbs = p.kmax * 2 ** (p.act - 1);
+  const accBits = Math.floor(Math.log2(maxAbs)) + 2;
+  const dotBits = p.act + log2ceil(p.rows) + 1;
+  return { kTilesMax, wordBits, tileBytes, xBits: p.rows * p.act, xDepth: p.mmax * kTilesMax, dotBits, accBits };
+}
+
+/** Throws RangeError naming the parameter and the allowed range. */
+export function validate(p: TernaryParams): void {
+  const need = (ok: boolean, msg: string): void => {
+    if (!ok) throw new RangeError(msg);
+  };
+  for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth'] as const) {
+    need(Number.isInteger(p[k]), `${k}=${p[k]} must be an integer`);
+  }
+  need(p.rows >= 1 && p.rows <= 64 && (p.rows & (p.rows - 1)) === 0, `rows=${p.rows}: must be a power of two from 1 to 64 (the K lanes)`);
+  need(p.cols >= 1 && p.cols <= 64, `cols=${p.cols}: must be from 1 to 64 (the N lanes)`);
+  need(p.act === 8 || p.act === 4, `act=${p.act}: activation width must be 8 (int8) or 4 (int4, BitNet a4.8)`);
+  need(p.format === FORMAT_2BIT || p.format === FORMAT_TRIT5, `format=${p.format}: unknown weight format; 2 = two bits per weight, 5 = five trits per byte`);
+  need(p.kmax >= p.rows && p.kmax <= 1 << 20, `kmax=${p.kmax}: must be from rows (${p.rows}) to ${1 << 20}`);
+  need(p.mmax >= 1 && p.mmax <= 4096 && (p.mmax & (p.mmax - 1)) === 0, `mmax=${p.mmax}: must be a power of two from 1 to 4096`);
+  need(p.wdepth >= 2 && p.wdepth <= 1 << 20 && (p.wdepth & (p.wdepth - 1)) === 0, `wdepth=${p.wdepth}: must be a power of two from 2 to ${1 << 20}`);
+  const d = derive(p);
+  // Results leave the core as int32: the accumulator must not need more.
+  need(d.accBits <= 32, `kmax=${p.kmax} with act=${p.act} needs a ${d.accBits}-bit accumulator; results are int32, so kmax must be at most ${Math.floor((2 ** 31 - 1) / 2 ** (p.act - 1))}`);
+  need(d.xDepth >= 2, `mmax * ceil(kmax / rows) = ${d.xDepth}: the activation buffer needs at least 2 beats`);
+}
+
+/** The register map, as the manifest describes it (word addresses on the reg port). */
+export const REGISTERS = [
+  { addr: 0, name: 'CTRL', access: 'w', doc: 'bit0: start a run; bit1: restart activation loading at beat 0; bit2: restart weight loading at WADDR' },
+  { addr: 1, name: 'STATUS', access: 'r', doc: 'bit0: busy; bit1: the last start was refused (bad K/N/M/WBASE); bit2: weight memory overflow' },
+  { addr: 2, name: 'K', access: 'rw', doc: 'reduction length, 1..kmax' },
+  { addr: 3, name: 'N', access: 'rw', doc: 'output features, >= 1' },
+  { addr: 4, name: 'M', access: 'rw', doc: 'tokens, 1..mmax' },
+  { addr: 5, name: 'WBASE', access: 'rw', doc: 'first weight tile of the matrix' },
+  { addr: 6, name: 'WADDR', access: 'rw', doc: 'where weight loading starts (tile index)' },
+  { addr: 7, name: 'CYCLES', access: 'r', doc: 'clock cycles of the last run, start to last result' },
+  { addr: 8, name: 'STALLS', access: 'r', doc: 'cycles of the last run spent waiting for the result stream' },
+  { addr: 9, name: 'SHAPE', access: 'r', doc: 'rows | cols << 8 | act << 16 | format << 24' },
+  { addr: 10, name: 'KMAX', access: 'r', doc: 'kmax' },
+  { addr: 11, name: 'MMAX', access: 'r', doc: 'mmax' },
+  { addr: 12, name: 'WDEPTH', access: 'r', doc: 'weight memory depth in tiles' },
+] as const;

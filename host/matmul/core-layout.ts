@@ -1,0 +1,118 @@
+// How data is laid out for the ternary matmul core, from the numbers its manifest
+// publishes (`extra.ternary`): weight tiles, activation beats, result beats. This is the
+// host's side of the contract with generator/cores/ternary; it reads the manifest and
+// never imports the generator.
+
+import type { IntMatrix } from './reference.ts';
+
+export interface CoreShape {
+  readonly rows: number;
+  readonly cols: number;
+  readonly act: number;
+  readonly format: number;
+  readonly kmax: number;
+  readonly mmax: number;
+  readonly wdepth: number;
+  readonly wordBits: number;
+  readonly tileBytes: number;
+  readonly xBits: number;
+  readonly xDepth: number;
+  readonly accBits: number;
+}
+
+const REQUIRED: (keyof CoreShape)[] = ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth', 'wordBits', 'tileBytes', 'xBits', 'xDepth', 'accBits'];
+
+/** The core's shape from a manifest object; names the file and field when something is missing. */
+export function coreShape(manifest: { extra?: Record<string, unknown> }, file: string): CoreShape {
+  const t = manifest.extra?.ternary as Record<string, unknown> | undefined;
+  if (!t) throw new Error(`${file}: field 'extra.ternary' is missing; is this the manifest of a ternary matmul core?`);
+  for (const k of REQUIRED) if (typeof t[k] !== 'number') throw new Error(`${file}: field 'extra.ternary.${k}' must be a number, got ${JSON.stringify(t[k])}`);
+  return t as unknown as CoreShape;
+}
+
+export const kTiles = (s: CoreShape, K: number): number => Math.ceil(K / s.rows);
+export const nTiles = (s: CoreShape, N: number): number => Math.ceil(N / s.cols);
+
+/** Words of 32 bits per weight tile. */
+export const tileWords = (s: CoreShape): number => Math.ceil(s.wordBits / 32);
+
+/**
+ * Weight tiles of W (N x K, -1/0/1) in the order the core reads them: n-tile major,
+ * k-tile minor; code = w + 1; weight (r, c) of a tile is element r*cols + c; padding is 0.
+ * Returns tileWords(s) 32-bit words per tile, little-endian.
+ */
+export function packWeights(s: CoreShape, w: IntMatrix): Uint32Array {
+  const N = w.rows;
+  const K = w.cols;
+  const NT = nTiles(s, N);
+  const KT = kTiles(s, K);
+  const tw = tileWords(s);
+  const out = new Uint32Array(NT * KT * tw);
+  const per = s.rows * s.cols;
+  const codes = new Uint8Array(per);
+  for (let nt = 0; nt < NT; nt++) {
+    for (let kt = 0; kt < KT; kt++) {
+      for (let r = 0; r < s.rows; r++) {
+        for (let c = 0; c < s.cols; c++) {
+          const n = nt * s.cols + c;
+          const k = kt * s.rows + r;
+          const v = n < N && k < K ? w.data[n * K + k]! : 0;
+          if (v !== -1 && v !== 0 && v !== 1) throw new RangeError(`packWeights: W[${n}][${k}] = ${v} is not ternary`);
+          codes[r * s.cols + c] = v + 1;
+        }
+      }
+      const base = (nt * KT + kt) * tw;
+      if (s.format === 2) {
+        for (let i = 0; i < per; i++) out[base + (i >> 4)]! |= codes[i]! << ((i & 15) * 2);
+      } else {
+        for (let b = 0; b < s.tileBytes; b++) {
+          let v = 0;
+          for (let i = 4; i >= 0; i--) v = v * 3 + (5 * b + i < per ? codes[5 * b + i]! : 1);
+          out[base + (b >> 2)]! |= v << ((b & 3) * 8);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Activation beats of X (M x K): token major, k-tile minor; lane r of a beat is k = kt*rows + r. */
+export function packActivations(s: CoreShape, x: IntMatrix): bigint[] {
+  const M = x.rows;
+  const K = x.cols;
+  const KT = kTiles(s, K);
+  const lo = -(2 ** (s.act - 1));
+  const hi = 2 ** (s.act - 1) - 1;
+  const mask = (1n << BigInt(s.act)) - 1n;
+  const beats: bigint[] = [];
+  for (let m = 0; m < M; m++) {
+    for (let kt = 0; kt < KT; kt++) {
+      let v = 0n;
+      for (let r = s.rows - 1; r >= 0; r--) {
+        const k = kt * s.rows + r;
+        const a = k < K ? x.data[m * K + k]! : 0;
+        if (a < lo || a > hi) throw new RangeError(`packActivations: X[${m}][${k}] = ${a} does not fit int${s.act}`);
+        v = (v << BigInt(s.act)) | (BigInt(a) & mask);
+      }
+      beats.push(v);
+    }
+  }
+  return beats;
+}
+
+/** Result beats (one per n-tile and token, n-tile major; cols int32 each) into Y (M x N). */
+export function unpackResults(s: CoreShape, beats: readonly bigint[], M: number, N: number): Int32Array {
+  const NT = nTiles(s, N);
+  if (beats.length !== NT * M) throw new RangeError(`unpackResults: ${beats.length} result beats, expected ${NT} n-tiles x ${M} tokens = ${NT * M}`);
+  const y = new Int32Array(M * N);
+  for (let nt = 0; nt < NT; nt++) {
+    for (let m = 0; m < M; m++) {
+      const beat = beats[nt * M + m]!;
+      for (let c = 0; c < s.cols; c++) {
+        const n = nt * s.cols + c;
+        if (n < N) y[m * N + n] = Number(BigInt.asIntN(32, beat >> BigInt(32 * c)));
+      }
+    }
+  }
+  return y;
+}

@@ -1,0 +1,113 @@
+// Drives one ternary matmul core in simulation the way the SoC's command engine will:
+// registers for shape and control, the C++ stream engine for weights, activations and
+// results. Shared by the core regression and the core benchmark.
+
+import * as path from 'node:path';
+import { emitDesign, writeDesign } from '../../generator/hdl/index.ts';
+import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
+import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
+import { generatedDut, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type DutSpec, type AnyPorts } from '../../sim/index.ts';
+import { cacheRoot } from '../../sim/toolchain/cache.ts';
+import { coreShape, packActivations, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../host/matmul/core-layout.ts';
+import type { IntMatrix } from '../../host/matmul/reference.ts';
+
+export interface CoreDesign {
+  readonly params: TernaryParams;
+  readonly shape: CoreShape;
+  readonly dut: DutSpec<AnyPorts>;
+}
+
+/** Emit a configuration into the cache (the model build is cached by content). */
+export function coreDesign(params: TernaryParams): CoreDesign {
+  const d = emitDesign(ternaryCore(params), { extra: coreExtra(params) });
+  const dir = path.join(cacheRoot(), 'designs', d.manifest.top);
+  writeDesign(dir, d);
+  const manifest = path.join(dir, `${d.manifest.top}.manifest.json`);
+  return { params, shape: coreShape(d.manifest, manifest), dut: generatedDut<AnyPorts>(manifest) as unknown as DutSpec<AnyPorts> };
+}
+
+export interface RunResult {
+  y: Int32Array;
+  cycles: number;
+  stalls: number;
+}
+
+export class CoreDriver {
+  private readonly fast: FastStreams;
+  private readonly wsrc;
+  private readonly xsrc;
+  private readonly ysnk;
+  private collected = 0;
+
+  constructor(
+    readonly dut: Record<string, Signal>,
+    readonly clock: Clock,
+    readonly shape: CoreShape,
+    opts: { backpressure?: number; seed?: number } = {},
+  ) {
+    this.fast = new FastStreams(clock);
+    this.wsrc = this.fast.source({ valid: dut.w_valid!, ready: dut.w_ready!, data: dut.w_data! }, { seed: (opts.seed ?? 1) + 1 });
+    this.xsrc = this.fast.source({ valid: dut.x_valid!, ready: dut.x_ready!, data: dut.x_data! }, { seed: (opts.seed ?? 1) + 2 });
+    this.ysnk = this.fast.sink({ valid: dut.y_valid!, ready: dut.y_ready!, data: dut.y_data! }, { backpressure: opts.backpressure ?? 0, seed: (opts.seed ?? 1) + 3 });
+  }
+
+  /** Result back-pressure: the chance that y_ready is low in a cycle. */
+  setBackpressure(p: number): void {
+    this.ysnk.setProbability(p);
+  }
+
+  async writeReg(addr: number, value: number): Promise<void> {
+    const d = this.dut;
+    d.reg_addr!.value = addr;
+    d.reg_wdata!.value = value >>> 0;
+    d.reg_we!.value = 1;
+    await RisingEdge(this.clock.signal);
+    d.reg_we!.value = 0;
+  }
+
+  async readReg(addr: number): Promise<number> {
+    this.dut.reg_addr!.value = addr;
+    await RisingEdge(this.clock.signal);
+    return this.dut.reg_rdata!.num;
+  }
+
+  /** Load W (N x K) into weight memory at tile `base`. */
+  async loadWeights(w: IntMatrix, base = 0): Promise<number> {
+    const words = packWeights(this.shape, w);
+    const tw = tileWords(this.shape);
+    const tiles: bigint[] = [];
+    for (let t = 0; t < words.length / tw; t++) {
+      let v = 0n;
+      for (let i = tw - 1; i >= 0; i--) v = (v << 32n) | BigInt(words[t * tw + i]!);
+      tiles.push(v);
+    }
+    await this.writeReg(6, base);
+    await this.writeReg(0, 0b100);
+    this.wsrc.push(tiles);
+    await this.fast.run({ maxCycles: 10 * tiles.length + 100 });
+    return tiles.length;
+  }
+
+  /** Run Y = X W^T with W already loaded at tile `base`. */
+  async run(x: IntMatrix, N: number, base = 0): Promise<RunResult> {
+    const M = x.rows;
+    const K = x.cols;
+    await this.writeReg(0, 0b010);
+    this.xsrc.push(packActivations(this.shape, x));
+    await this.fast.run({ maxCycles: 10 * M * Math.ceil(K / this.shape.rows) + 100 });
+    await this.writeReg(2, K);
+    await this.writeReg(3, N);
+    await this.writeReg(4, M);
+    await this.writeReg(5, base);
+    await this.writeReg(0, 1);
+    const status = await this.readReg(1);
+    if (status & 2) throw new Error(`the core refused the run (STATUS=${status}) for K=${K} N=${N} M=${M} WBASE=${base}`);
+    const beats = nTiles(this.shape, N) * M;
+    this.collected += beats;
+    this.ysnk.expect(this.collected);
+    await this.fast.run({ maxCycles: 40 * beats * Math.ceil(K / this.shape.rows) + 1000 });
+    while ((await this.readReg(1)) & 1) await ClockCycles(this.clock.signal, 1);
+    const got = this.ysnk.take() as bigint[];
+    return { y: unpackResults(this.shape, got, M, N), cycles: await this.readReg(7), stalls: await this.readReg(8) };
+  }
+}
