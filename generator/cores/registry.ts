@@ -1,9 +1,12 @@
 // The cores `bitnet-fpga generate` knows, their parameters with allowed ranges, and the
 // configurations whose RTL is checked in under rtl/ (a test fails when those are stale).
 
-import { type Elaborated } from '../hdl/index.ts';
+import { emitDesign, type Elaborated, type EmittedDesign } from '../hdl/index.ts';
+import type { EmitOptions } from '../hdl/emit-verilog.ts';
 import { counter } from './counter.ts';
 import { fifo } from './fifo.ts';
+import { ternaryCore, coreExtra } from './ternary/core.ts';
+import { validate as validateTernary, type TernaryParams } from './ternary/params.ts';
 
 export interface ParamSpec {
   readonly default: number;
@@ -11,6 +14,8 @@ export interface ParamSpec {
   readonly max: number;
   readonly doc: string;
   readonly powerOfTwo?: boolean;
+  /** The only values allowed, when the range is not contiguous. */
+  readonly oneOf?: readonly number[];
 }
 
 export interface CoreEntry {
@@ -18,6 +23,8 @@ export interface CoreEntry {
   readonly description: string;
   readonly params: Readonly<Record<string, ParamSpec>>;
   build(p: Readonly<Record<string, number>>): Elaborated<unknown>;
+  /** What the manifest's `extra` carries for the host. */
+  extra?(p: Readonly<Record<string, number>>): Record<string, unknown>;
 }
 
 export class ParamError extends Error {
@@ -43,6 +50,30 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
     },
     build: (p) => fifo({ width: p.width!, depth: p.depth! }),
   },
+  ternary: {
+    name: 'ternary',
+    description: 'systolic matmul core: int8/int4 activations x ternary weights, exact int32 results',
+    params: {
+      rows: { default: 16, min: 1, max: 64, powerOfTwo: true, doc: 'K lanes (activations per cycle)' },
+      cols: { default: 16, min: 1, max: 64, doc: 'N lanes (output columns per cycle)' },
+      act: { default: 8, min: 4, max: 8, oneOf: [4, 8], doc: 'activation bits: 8, or 4 (BitNet a4.8)' },
+      format: { default: 2, min: 2, max: 5, oneOf: [2, 5], doc: 'weight storage: 2 = 2 bits per weight, 5 = five trits per byte (1.6 bits)' },
+      kmax: { default: 8192, min: 1, max: 1 << 20, doc: 'largest K a run may use (sets the accumulator width)' },
+      mmax: { default: 16, min: 1, max: 4096, powerOfTwo: true, doc: 'largest M (tokens) per run' },
+      wdepth: { default: 1024, min: 2, max: 1 << 20, powerOfTwo: true, doc: 'weight memory depth in tiles' },
+      acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived from kmax and act)' },
+    },
+    build: (p) => {
+      const tp = p as unknown as TernaryParams;
+      try {
+        validateTernary(tp);
+      } catch (e) {
+        throw new ParamError(`core 'ternary': ${(e as Error).message}`);
+      }
+      return ternaryCore(tp);
+    },
+    extra: (p) => coreExtra(p as unknown as TernaryParams),
+  },
 };
 
 export function findCore(name: string): CoreEntry {
@@ -60,8 +91,8 @@ export function resolveParams(core: CoreEntry, given: Readonly<Record<string, st
   for (const [k, spec] of Object.entries(core.params)) {
     const raw = given[k];
     const v = raw === undefined ? spec.default : Number(raw);
-    const range = `an integer from ${spec.min} to ${spec.max}${spec.powerOfTwo ? ', a power of two' : ''}`;
-    if (!Number.isInteger(v) || v < spec.min || v > spec.max || (spec.powerOfTwo && (v & (v - 1)) !== 0)) {
+    const range = spec.oneOf ? `one of ${spec.oneOf.join(', ')}` : `an integer from ${spec.min} to ${spec.max}${spec.powerOfTwo ? ', a power of two' : ''}`;
+    if (!Number.isInteger(v) || v < spec.min || v > spec.max || (spec.powerOfTwo && (v & (v - 1)) !== 0) || (spec.oneOf && !spec.oneOf.includes(v))) {
       throw new ParamError(`core '${core.name}': parameter ${k}=${raw} is not allowed; ${k} (${spec.doc}) must be ${range}`);
     }
     out[k] = v;
@@ -80,7 +111,13 @@ export function parseParamArgs(args: readonly string[]): Record<string, string> 
 }
 
 /** RTL kept in the repository: rtl/<dir>/ holds the design generated from core + params. */
+/** Elaborate and emit a core with validated parameters, its manifest `extra` filled in. */
+export function emitCore(core: CoreEntry, params: Readonly<Record<string, number>>, opts: EmitOptions = {}): EmittedDesign {
+  return emitDesign(core.build(params), { ...opts, extra: core.extra?.(params) });
+}
+
 export const CHECKED_IN: readonly { core: string; params: Record<string, number>; dir: string }[] = [
   { core: 'counter', params: { width: 8 }, dir: 'counter' },
   { core: 'fifo', params: { width: 8, depth: 16 }, dir: 'fifo' },
+  { core: 'ternary', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, acc: 0 }, dir: 'ternary_core' },
 ];

@@ -204,14 +204,20 @@ class ModuleWriter {
     return `${IND}always @(${sensitivity(d, spec.reset !== undefined)}) begin${this.at(group[0]!.loc)}\n${body.join('\n')}\n${IND}end`;
   }
 
-  /** FPGA memories power up to their INIT contents, zeros unless given: say so in the Verilog too. */
+  /**
+   * FPGA memories power up to their INIT contents, zeros unless given: say so in the
+   * Verilog too. The zero fill is for simulators only (block RAM is zero anyway), because
+   * synthesis tools unroll the loop word by word: Yosys took minutes on a 1 Mbit buffer.
+   */
   private memoryDecl(m: Memory): string[] {
     const out = [`${IND}reg ${m.shape.width > 1 ? `[${m.shape.width - 1}:0] ` : ''}${m.name} [0:${m.depth - 1}];${this.at(m.loc)}`];
     const init = m.init ?? [];
     const i = this.claim(`${m.name}_i`);
     out.push(`${IND}integer ${i};`);
     out.push(`${IND}initial begin`);
+    out.push('`ifndef SYNTHESIS');
     out.push(`${IND}${IND}for (${i} = 0; ${i} < ${m.depth}; ${i} = ${i} + 1) ${m.name}[${i}] = ${constText(0n, m.shape.width)};`);
+    out.push('`endif');
     init.forEach((v, a) => {
       if (v !== 0n) out.push(`${IND}${IND}${m.name}[${a}] = ${constText(v, m.shape.width)};`);
     });

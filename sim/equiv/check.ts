@@ -4,7 +4,7 @@
 
 import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { emitDesign, writeDesign, type Elaborated } from '../../generator/hdl/index.ts';
+import { emitDesign, writeDesign, moduleTree, type Elaborated } from '../../generator/hdl/index.ts';
 import { lintVerilog } from '../toolchain/verilator.ts';
 import { synthCheck } from '../toolchain/yosys.ts';
 import { runInterpreter, runVerilator, runIcarus, firstMismatch, designStimulus, type Mismatch } from './harness.ts';
@@ -36,8 +36,13 @@ export async function checkDesign(e: Elaborated<unknown>, opts: { cycles?: numbe
   const lint = await lintVerilog(files, top);
   const msLint = t() - t0;
   t0 = t();
-  log('synth      yosys synth');
-  await synthCheck(files, top);
+  // Yosys' generic flow maps memories to flip-flops; past a few kilobits that is minutes
+  // and gigabytes for nothing a target flow would do (they map memories to block RAM:
+  // `bitnet-fpga synth`), so large-memory designs stop before gate mapping.
+  const memBits = moduleTree(e.ir).reduce((n, m) => n + m.memories.reduce((k, mem) => k + mem.shape.width * mem.depth, 0), 0);
+  const level = memBits > 65536 ? 'coarse' : 'full';
+  log(`synth      yosys synth${level === 'coarse' ? ` to word level (${Math.round(memBits / 1024)} Kbit of memories; gate mapping is in bitnet-fpga synth)` : ''}`);
+  await synthCheck(files, top, { level });
   const msSynth = t() - t0;
 
   const stim = designStimulus(design, seed, cycles);

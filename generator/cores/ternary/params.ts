@@ -20,6 +20,8 @@ export interface TernaryParams {
   readonly mmax: number;
   /** Weight memory depth in tiles (rows x cols weights each). */
   readonly wdepth: number;
+  /** Accumulator bits; 0 = derived from kmax and act. A width that could overflow is refused. */
+  readonly acc: number;
   [k: string]: number;
 }
 
@@ -50,10 +52,14 @@ export function derive(p: TernaryParams): Derived {
   const tileBytes = Math.ceil((p.rows * p.cols) / 5);
   const wordBits = p.format === FORMAT_2BIT ? 2 * p.rows * p.cols : 8 * tileBytes;
   // Largest magnitude: kmax terms of 2^(act-1) (e.g. -1 * -128). Signed width to hold it.
-  const maxAbs = p.kmax * 2 ** (p.act - 1);
-  const accBits = Math.floor(Math.log2(maxAbs)) + 2;
+  const accBits = p.acc ? p.acc : accBitsNeeded(p.kmax, p.act);
   const dotBits = p.act + log2ceil(p.rows) + 1;
   return { kTilesMax, wordBits, tileBytes, xBits: p.rows * p.act, xDepth: p.mmax * kTilesMax, dotBits, accBits };
+}
+
+/** Largest magnitude: kmax terms of 2^(act-1) (e.g. -1 * -128); the signed width that holds it. */
+export function accBitsNeeded(kmax: number, act: number): number {
+  return Math.floor(Math.log2(kmax * 2 ** (act - 1))) + 2;
 }
 
 /** Throws RangeError naming the parameter and the allowed range. */
@@ -71,9 +77,14 @@ export function validate(p: TernaryParams): void {
   need(p.kmax >= p.rows && p.kmax <= 1 << 20, `kmax=${p.kmax}: must be from rows (${p.rows}) to ${1 << 20}`);
   need(p.mmax >= 1 && p.mmax <= 4096 && (p.mmax & (p.mmax - 1)) === 0, `mmax=${p.mmax}: must be a power of two from 1 to 4096`);
   need(p.wdepth >= 2 && p.wdepth <= 1 << 20 && (p.wdepth & (p.wdepth - 1)) === 0, `wdepth=${p.wdepth}: must be a power of two from 2 to ${1 << 20}`);
-  const d = derive(p);
+  const needBits = accBitsNeeded(p.kmax, p.act);
+  if (p.acc) {
+    need(Number.isInteger(p.acc) && p.acc >= needBits, `acc=${p.acc}: an accumulator of ${p.acc} bits could overflow at K=kmax=${p.kmax} with int${p.act} activations (|y| up to ${p.kmax * 2 ** (p.act - 1)}); it needs at least ${needBits} bits, or lower kmax to ${Math.floor((2 ** (p.acc - 1) - 1) / 2 ** (p.act - 1))}`);
+    need(p.acc <= 32, `acc=${p.acc}: results are int32, so the accumulator is at most 32 bits`);
+  }
   // Results leave the core as int32: the accumulator must not need more.
-  need(d.accBits <= 32, `kmax=${p.kmax} with act=${p.act} needs a ${d.accBits}-bit accumulator; results are int32, so kmax must be at most ${Math.floor((2 ** 31 - 1) / 2 ** (p.act - 1))}`);
+  need(needBits <= 32, `kmax=${p.kmax} with act=${p.act} needs a ${needBits}-bit accumulator; results are int32, so kmax must be at most ${Math.floor((2 ** 31 - 1) / 2 ** (p.act - 1))}`);
+  const d = derive(p);
   need(d.xDepth >= 2, `mmax * ceil(kmax / rows) = ${d.xDepth}: the activation buffer needs at least 2 beats`);
 }
 

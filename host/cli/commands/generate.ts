@@ -2,8 +2,8 @@
 
 import { readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { CORES, CHECKED_IN, findCore, resolveParams, parseParamArgs } from '../../../generator/cores/registry.ts';
-import { emitDesign, writeDesign } from '../../../generator/hdl/index.ts';
+import { CORES, CHECKED_IN, findCore, resolveParams, parseParamArgs, emitCore } from '../../../generator/cores/registry.ts';
+import { writeDesign } from '../../../generator/hdl/index.ts';
 import { rtlRoot } from '../paths.ts';
 import { ParamError } from '../../../generator/cores/registry.ts';
 
@@ -32,7 +32,7 @@ export async function generateCommand(core: string | undefined, o: { out?: strin
 
 function writeCore(core: string, params: Record<string, number>, dir: string, sourceComments: boolean, clean: boolean): void {
   const c = findCore(core);
-  const design = emitDesign(c.build(resolveParams(c, params)), { sourceComments });
+  const design = emitCore(c, resolveParams(c, params), { sourceComments });
   if (clean) {
     for (const f of safeList(dir)) if (f.endsWith('.v') || f.endsWith('.manifest.json') || f.endsWith('.ports.ts')) rmSync(path.join(dir, f));
   }
