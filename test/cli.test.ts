@@ -42,6 +42,10 @@ describe('bitnet-fpga CLI', () => {
     [['generate', 'fifo', '--param', 'width', '--out', '/tmp/x'], /--param 'width': expected NAME=VALUE/],
     [['generate', 'fifo'], /--out DIR is required/],
     [['bench', 'nosuchsuite'], /unknown bench suite 'nosuchsuite'/],
+    [['generate', 'ternary', '--param', 'rows=0', '--out', '/tmp/x'], /parameter rows=0 is not allowed; rows \(K lanes.*\) must be an integer from 1 to 64, a power of two/],
+    [['generate', 'ternary', '--param', 'format=3', '--out', '/tmp/x'], /parameter format=3 is not allowed; format \(weight storage.*\) must be one of 2, 5/],
+    [['generate', 'ternary', '--param', 'kmax=2560', '--param', 'acc=16', '--out', '/tmp/x'], /acc=16: an accumulator of 16 bits could overflow at K=kmax=2560 with int8 activations .* it needs at least 20 bits, or lower kmax to 255/],
+    [['synth', '--target', 'vivado'], /--target vivado: expected xilinx .* or ice40/],
     [['check', 'counter', '--cycles', 'many'], /--cycles many: expected an integer/],
   ] as const) {
     it(`refuses: ${args.join(' ')}`, () => {

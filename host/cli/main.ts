@@ -58,6 +58,25 @@ program
   });
 
 program
+  .command('synth')
+  .description('synthesize a core (default: ternary) with Yosys for 7-series or iCE40 UP5K (with nextpnr: Fmax, utilization)')
+  .argument('[core]', 'core name (default ternary)')
+  .requiredOption('--target <xilinx|ice40>', 'synth_xilinx (7-series) or synth_ice40 + nextpnr-ice40 (UP5K)')
+  .option('-p, --param <name=value>', 'core parameter (repeatable)', collect, [])
+  .option('--rows <n>', 'ternary: K lanes')
+  .option('--cols <n>', 'ternary: N lanes')
+  .option('--act <bits>', 'ternary: activation bits (8 or 4)')
+  .option('--format <2|5>', 'ternary: weight format')
+  .option('--kmax <n>', 'ternary: largest K')
+  .option('--mmax <n>', 'ternary: largest M per run')
+  .option('--wdepth <n>', 'ternary: weight memory depth in tiles')
+  .option('--json', 'print the report as JSON')
+  .action(async (core: string | undefined, o: import('./commands/synth.ts').SynthOptions) => {
+    const { synthCommand } = await import('./commands/synth.ts');
+    await synthCommand(core, o);
+  });
+
+program
   .command('sim-build')
   .description('build (or load from the cache) the Verilated model of any Verilog top, or of a generated design, and list its ports')
   .argument('[files...]', 'Verilog/SystemVerilog files')

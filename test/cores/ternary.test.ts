@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { dutTest, Clock, ClockCycles, type Tb } from '../../sim/index.ts';
 import { ternaryMatmul, matrix, type IntMatrix } from '../../host/matmul/reference.ts';
 import { modelCore } from '../../host/matmul/core-model.ts';
-import { coreDesign, CoreDriver } from '../support/ternary-driver.ts';
+import { coreDesign, CoreDriver } from '../../sim/drivers/ternary.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 
 const CONFIGS: TernaryParams[] = [

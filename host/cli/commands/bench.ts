@@ -16,12 +16,16 @@ const SUITES: Record<string, (o: { pes: string }) => Promise<BenchRecord[]>> = {
     if (!Number.isInteger(pes) || pes < 4) throw new ParamError(`--pes ${o.pes}: expected an integer >= 4`);
     return hdlBench(pes);
   },
+  core: async () => {
+    const { coreBench } = await import('../../../sim/bench/core-bench.ts');
+    return coreBench();
+  },
   sim: async () => {
     const { simBench } = await import('../../../sim/bench/sim-bench.ts');
     return simBench();
   },
 };
-const PLANNED = ['core', 'link', 'host'];
+const PLANNED = ['link', 'host'];
 
 export async function benchCommand(suite: string, o: { json?: boolean; pes: string }): Promise<void> {
   const names = suite === 'all' ? Object.keys(SUITES) : [suite];

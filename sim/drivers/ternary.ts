@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import { emitDesign, writeDesign } from '../../generator/hdl/index.ts';
 import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
-import { generatedDut, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type DutSpec, type AnyPorts } from '../../sim/index.ts';
-import { cacheRoot } from '../../sim/toolchain/cache.ts';
+import { generatedDut, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type DutSpec, type AnyPorts } from '../index.ts';
+import { cacheRoot } from '../toolchain/cache.ts';
 import { coreShape, packActivations, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../host/matmul/core-layout.ts';
 import type { IntMatrix } from '../../host/matmul/reference.ts';
 

@@ -1,0 +1,49 @@
+// `bitnet-fpga synth`: a core through Yosys for 7-series (synth_xilinx) or iCE40
+// (synth_ice40 + nextpnr-ice40 on an UP5K), with LUTs, flip-flops, carry cells, block RAM
+// and DSPs, and for iCE40 Fmax and utilization.
+
+import * as path from 'node:path';
+import { findCore, resolveParams, parseParamArgs, emitCore, ParamError } from '../../../generator/cores/registry.ts';
+import { writeDesign } from '../../../generator/hdl/index.ts';
+import { cacheRoot } from '../../../sim/toolchain/cache.ts';
+import { synthXilinx, synthIce40, type SynthReport } from '../../../sim/toolchain/synth.ts';
+
+export interface SynthOptions {
+  target: string;
+  param: string[];
+  json?: boolean;
+  rows?: string;
+  cols?: string;
+  act?: string;
+  format?: string;
+  kmax?: string;
+  mmax?: string;
+  wdepth?: string;
+}
+
+export async function synthesize(core: string, params: Record<string, string | number>, target: string): Promise<SynthReport> {
+  if (target !== 'xilinx' && target !== 'ice40') throw new ParamError(`--target ${target}: expected xilinx (7-series, synth_xilinx) or ice40 (UP5K, synth_ice40 + nextpnr-ice40)`);
+  const c = findCore(core);
+  const p = resolveParams(c, params);
+  const d = emitCore(c, p);
+  const dir = path.join(cacheRoot(), 'synth', `${d.manifest.top}-${d.manifest.contentHash.slice(0, 12)}`);
+  const files = writeDesign(dir, d).filter((f) => f.endsWith('.v'));
+  if (target === 'xilinx') return synthXilinx(files, d.manifest.top);
+  const clk = d.manifest.clocks[0]?.clk ?? 'clk';
+  return synthIce40(files, d.manifest.top, d.manifest.ports, path.join(dir, 'ice40'), { clk });
+}
+
+export async function synthCommand(core: string | undefined, o: SynthOptions): Promise<void> {
+  const name = core ?? 'ternary';
+  const params: Record<string, string> = parseParamArgs(o.param);
+  for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth'] as const) if (o[k] !== undefined) params[k] = o[k]!;
+  const r = await synthesize(name, params, o.target);
+  if (o.json) {
+    console.log(JSON.stringify(r, null, 2));
+    return;
+  }
+  console.log(`${r.top} (${r.target}, ${r.seconds.toFixed(1)} s)`);
+  console.log(`  LUTs ${r.luts}${r.lutram ? ` (+${r.lutram} as distributed RAM)` : ''}   flip-flops ${r.ffs}   carry ${r.carry}   block RAM ${r.bram}${r.target === 'xilinx' ? ' (18 Kbit units)' : ''}${r.spram ? `   SPRAM ${r.spram}` : ''}   DSP ${r.dsp}`);
+  if (r.fmaxMHz !== undefined) console.log(`  Fmax ${r.fmaxMHz.toFixed(1)} MHz (nextpnr-ice40, UP5K)`);
+  for (const [k, u] of Object.entries(r.utilization ?? {})) console.log(`  ${k.padEnd(16)} ${String(u.used).padStart(6)} / ${u.total} (${((100 * u.used) / u.total).toFixed(0)} %)`);
+}

@@ -1,0 +1,112 @@
+// `bench core`: what the ternary core costs and how well it uses what it costs, side by
+// side in one run: LUTs and flip-flops per ternary MAC under synth_xilinx for our array
+// and for a naive array (an int8 accumulator per PE with a select); the largest
+// configuration that fits an iCE40 UP5K and its Fmax; cycles measured in simulation
+// against the analytic model; and from that model, prefill and decode efficiency on the
+// BitNet b1.58 2B-4T layer shapes.
+
+import * as path from 'node:path';
+import { emitDesign, writeDesign } from '../../generator/hdl/index.ts';
+import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
+import { ternaryDot } from '../../generator/cores/ternary/dot.ts';
+import { benchPe } from '../../generator/bench/pe-array.ts';
+import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
+import { cacheRoot } from '../toolchain/cache.ts';
+import { synthXilinx, synthIce40 } from '../toolchain/synth.ts';
+import { coreShape } from '../../host/matmul/core-layout.ts';
+import { layerFigures, BITNET_2B_SHAPES } from '../../host/matmul/perf.ts';
+import { modelCore } from '../../host/matmul/core-model.ts';
+import { matrix } from '../../host/matmul/reference.ts';
+import { simulate, Clock, ClockCycles } from '../index.ts';
+import { coreDesign, CoreDriver } from '../drivers/ternary.ts';
+import type { BenchRecord } from './sim-bench.ts';
+
+function files(name: string, d: ReturnType<typeof emitDesign>): string[] {
+  const dir = path.join(cacheRoot(), 'bench-core', name);
+  return writeDesign(dir, d).filter((f) => f.endsWith('.v'));
+}
+
+export async function coreBench(opts: { log?: (s: string) => void; rows?: number; cols?: number } = {}): Promise<BenchRecord[]> {
+  const log = opts.log ?? ((s: string) => process.stderr.write(`[bench] ${s}\n`));
+  const out: BenchRecord[] = [];
+  const R = opts.rows ?? 16;
+  const C = opts.cols ?? 16;
+  const p: TernaryParams = { rows: R, cols: C, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, acc: 0 };
+  const macs = R * C;
+  const cfg = { rows: R, cols: C, act: 8, format: '2-bit', target: 'synth_xilinx (7-series)' };
+
+  log(`synth_xilinx: ternary core ${R}x${C}`);
+  const core = emitDesign(ternaryCore(p), { extra: coreExtra(p) });
+  const xc = await synthXilinx(files('core', core), core.manifest.top);
+  log(`synth_xilinx: one ${R}-row column (the array is ${C} of them)`);
+  const dot = emitDesign(ternaryDot({ rows: R, act: 8 }));
+  const xd = await synthXilinx(files('dot', dot), dot.manifest.top);
+  log('synth_xilinx: one naive PE (int8 activation register, select, 24-bit accumulator)');
+  const naive = emitDesign(benchPe({}));
+  const xn = await synthXilinx(files('naive', naive), naive.manifest.top);
+  out.push(
+    { metric: 'core.array_luts_per_mac', value: (xd.luts * C) / macs, unit: 'LUT', config: { ...cfg, part: `${C} x ternary_dot_r${R}` } },
+    { metric: 'core.array_ffs_per_mac', value: (C * (8 + Math.ceil(Math.log2(R)) + 1)) / macs, unit: 'FF', config: { ...cfg, part: 'pipeline register after each column (the weights are the block RAM output register)' } },
+    { metric: 'core.luts_per_mac', value: xc.luts / macs, unit: 'LUT', config: { ...cfg, part: 'whole core: array, decoders, accumulators, sequencer, output FIFO' } },
+    { metric: 'core.ffs_per_mac', value: xc.ffs / macs, unit: 'FF', config: { ...cfg, part: 'whole core' } },
+    { metric: 'core.lutram_luts', value: xc.lutram, unit: 'LUT', config: cfg },
+    { metric: 'core.bram_18k', value: xc.bram, unit: 'RAMB18', config: cfg },
+    { metric: 'core.dsp', value: xc.dsp, unit: 'DSP48', config: cfg },
+    { metric: 'core.naive_luts_per_mac', value: xn.luts, unit: 'LUT', config: { ...cfg, part: 'naive PE (one MAC): select + int8 -> 24-bit accumulator, registered activation' } },
+    { metric: 'core.naive_ffs_per_mac', value: xn.ffs, unit: 'FF', config: { ...cfg, part: 'naive PE (one MAC)' } },
+  );
+
+  // The largest configuration that fits the UP5K (tried from large to small).
+  for (const [r, c] of [
+    [8, 8],
+    [8, 4],
+    [4, 4],
+  ] as const) {
+    const q: TernaryParams = { rows: r, cols: c, act: 8, format: 2, kmax: 512, mmax: 4, wdepth: 256, acc: 0 };
+    const d = emitDesign(ternaryCore(q), { extra: coreExtra(q) });
+    log(`synth_ice40 + nextpnr-ice40: ${r}x${c}`);
+    try {
+      const rep = await synthIce40(files(`ice40-${r}x${c}`, d), d.manifest.top, d.manifest.ports, path.join(cacheRoot(), 'bench-core', `ice40-${r}x${c}`, 'pnr'));
+      const lc = rep.utilization?.ICESTORM_LC;
+      const ram = rep.utilization?.ICESTORM_RAM;
+      const icfg = { rows: r, cols: c, kmax: q.kmax, mmax: q.mmax, wdepth: q.wdepth, device: 'iCE40UP5K-SG48' };
+      out.push({ metric: 'core.ice40_largest_macs', value: r * c, unit: 'MAC/cycle', config: icfg });
+      out.push({ metric: 'core.ice40_fmax', value: rep.fmaxMHz ?? 0, unit: 'MHz', config: icfg });
+      if (lc) out.push({ metric: 'core.ice40_logic_cells', value: lc.used / lc.total, unit: 'fraction', config: { ...icfg, used: lc.used, total: lc.total } });
+      if (ram) out.push({ metric: 'core.ice40_bram', value: ram.used / ram.total, unit: 'fraction', config: { ...icfg, used: ram.used, total: ram.total } });
+      break;
+    } catch (e) {
+      log(`  ${r}x${c} does not fit: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  // Cycles: the simulated core against the model, on one shape.
+  const small: TernaryParams = { rows: 8, cols: 8, act: 8, format: 2, kmax: 256, mmax: 8, wdepth: 256, acc: 0 };
+  const sd = coreDesign(small);
+  const x = matrix(8, 200, Int8Array.from({ length: 1600 }, (_, i) => ((i * 29) % 255) - 127), 'X');
+  const w = matrix(40, 200, Int8Array.from({ length: 8000 }, (_, i) => ((i * 7) % 3) - 1), 'W');
+  let measured = 0;
+  await simulate('bench core: cycles', { dut: sd.dut, timeout: '10 ms' }, async (dut) => {
+    const clock = new Clock(dut.clk!, 10, 'ns').start();
+    dut.rst!.value = 1;
+    await ClockCycles(dut.clk!, 2);
+    dut.rst!.value = 0;
+    const drv = new CoreDriver(dut, clock, sd.shape);
+    await drv.loadWeights(w);
+    measured = (await drv.run(x, 40)).cycles;
+  });
+  const modelled = modelCore(sd.shape, x, w).cycles;
+  out.push({ metric: 'core.sim_cycles', value: measured, unit: 'cycles', config: { rows: 8, cols: 8, M: 8, K: 200, N: 40 } });
+  out.push({ metric: 'core.model_cycles', value: modelled, unit: 'cycles', config: { rows: 8, cols: 8, M: 8, K: 200, N: 40 } });
+
+  // BitNet 2B-4T layers on the default configuration.
+  const shape = coreShape(core.manifest, 'ternary core manifest');
+  for (const l of BITNET_2B_SHAPES) {
+    const pre = layerFigures(shape, 128, l.N, l.K);
+    const dec = layerFigures(shape, 1, l.N, l.K);
+    const lc = { layer: l.name, K: l.K, N: l.N, rows: R, cols: C, mmax: p.mmax };
+    out.push({ metric: 'core.prefill_utilization', value: pre.utilization, unit: 'fraction of peak MACs', config: { ...lc, M: 128, cycles: pre.cycles, runs: pre.runs } });
+    out.push({ metric: 'core.decode_weight_bound', value: dec.weightBoundFraction, unit: 'fraction of the weight-bandwidth bound', config: { ...lc, M: 1, cycles: dec.cycles, bound: dec.weightBoundCycles } });
+  }
+  return out;
+}
