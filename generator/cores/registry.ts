@@ -6,6 +6,7 @@ import type { EmitOptions } from '../hdl/emit-verilog.ts';
 import { counter } from './counter.ts';
 import { fifo } from './fifo.ts';
 import { ternaryCore, coreExtra } from './ternary/core.ts';
+import { uart, validateUart, type UartParams } from './uart.ts';
 import { validate as validateTernary, type TernaryParams } from './ternary/params.ts';
 
 export interface ParamSpec {
@@ -49,6 +50,24 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
       depth: { default: 16, min: 2, max: 65536, doc: 'RAM entries (one more word fits in the output register)', powerOfTwo: true },
     },
     build: (p) => fifo({ width: p.width!, depth: p.depth! }),
+  },
+  uart: {
+    name: 'uart',
+    description: '8N1 UART: transmitter and 16x-oversampling receiver behind FIFOs (the board link)',
+    params: {
+      clk: { default: 12_000_000, min: 1000, max: 1_000_000_000, doc: 'clock frequency in Hz' },
+      baud: { default: 115_200, min: 300, max: 62_500_000, doc: 'baud rate (at most clk/16)' },
+      depth: { default: 16, min: 2, max: 4096, powerOfTwo: true, doc: 'FIFO depth on each side' },
+    },
+    build: (p) => {
+      const up = p as unknown as UartParams;
+      try {
+        validateUart(up);
+      } catch (e) {
+        throw new ParamError(`core 'uart': ${(e as Error).message}`);
+      }
+      return uart(up);
+    },
   },
   ternary: {
     name: 'ternary',
@@ -119,5 +138,6 @@ export function emitCore(core: CoreEntry, params: Readonly<Record<string, number
 export const CHECKED_IN: readonly { core: string; params: Record<string, number>; dir: string }[] = [
   { core: 'counter', params: { width: 8 }, dir: 'counter' },
   { core: 'fifo', params: { width: 8, depth: 16 }, dir: 'fifo' },
+  { core: 'uart', params: { clk: 12_000_000, baud: 115_200, depth: 16 }, dir: 'uart' },
   { core: 'ternary', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, acc: 0 }, dir: 'ternary_core' },
 ];
