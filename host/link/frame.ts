@@ -24,7 +24,7 @@ export interface Frame {
 /** A small check over the first 8 header bytes, so a corrupted length is caught before waiting for it. */
 export function headerCheck(h: Uint8Array, off = 0): number {
   let x = 0x5a;
-  for (let i = 0; i < 8; i++) x = ((x << 1) | (x >>> 7)) ^ h[off + i]!;
+  for (let i = 0; i < 8; i++) x = (((x << 1) | (x >>> 7)) & 0xff) ^ h[off + i]!; // an 8-bit rotate
   return x & 0xff;
 }
 
