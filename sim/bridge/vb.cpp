@@ -235,7 +235,8 @@ void streamUpdate(Vb* h, Stream& s) {
       }
     }
     if (!s.presenting) {
-      if (s.head < s.queue.size() && xorshift32(s.rng) >= s.threshold) {
+      // The draw is made exactly as the TypeScript driver makes it (see XorShift32.chance).
+      if (s.head < s.queue.size() && !(s.threshold && xorshift32(s.rng) < s.threshold)) {
         const uint32_t* w = s.queue.data() + s.head;
         for (int port : s.data) {
           setWords(h, port, w);
@@ -246,7 +247,7 @@ void streamUpdate(Vb* h, Stream& s) {
       setPort(h, s.valid, s.presenting ? 1 : 0);
     }
   } else if (s.kind == SINK) {
-    setPort(h, s.ready, xorshift32(s.rng) < s.threshold ? 0 : 1);
+    setPort(h, s.ready, s.threshold && xorshift32(s.rng) < s.threshold ? 0 : 1);
   }
   s.fire = false;
 }

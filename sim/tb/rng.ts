@@ -16,9 +16,13 @@ export class XorShift32 {
     s ^= s << 5;
     return (this.s = s >>> 0);
   }
-  /** True with probability p, decided exactly as vb.cpp does: next() < floor(p * 2^32). */
+  /**
+   * True with probability p, decided exactly as vb.cpp does: next() < floor(p * 2^32).
+   * p = 0 draws nothing (so a stream without idle cycles costs no random numbers).
+   */
   chance(p: number): boolean {
-    return this.next() < threshold(p);
+    const t = threshold(p);
+    return t !== 0 && this.next() < t;
   }
   /** Integer in [lo, hi]. */
   int(lo: number, hi: number): number {
