@@ -160,9 +160,9 @@ export class FastStreams {
   constructor(readonly clock: Clock) {
     this.kernel = clock.kernel;
     const k = this.kernel;
-    const owner = (k as unknown as { fastStreams?: FastStreams }).fastStreams;
+    const owner = k.streamEngine as FastStreams | undefined;
     if (owner && owner.clock !== clock) throw new SimFailure(`the C++ stream engine of this model already runs on ${owner.clock}; one clock per model`);
-    (k as unknown as { fastStreams?: FastStreams }).fastStreams = this;
+    k.streamEngine = this;
     const api = k.model.api;
     const h = k.model.handle;
     // Edge-by-edge mode: the same engine, called around each rising edge the kernel makes.

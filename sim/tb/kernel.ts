@@ -142,8 +142,8 @@ export class Kernel {
   fastRequest: FastRequest | undefined;
   private readonly inputCache: (bigint | undefined)[];
   private wallStart = 0;
-  /** Set while a fast C++ run owns the model (sim/tb/fast.ts). */
-  exclusive: string | undefined;
+  /** The C++ stream engine of this model, once a test creates one (sim/tb/fast.ts). */
+  streamEngine: unknown;
 
   constructor(
     readonly model: Model,
@@ -165,7 +165,6 @@ export class Kernel {
   /** Store raw bits into an input; evaluation is deferred until someone observes. */
   write(i: number, raw: bigint, name: string): void {
     if (this.readOnly) throw new SimFailure(`write to ${name} during ReadOnly at ${formatTime(this.now)}: the ReadOnly phase only observes; write after the next trigger`);
-    if (this.exclusive) throw new SimFailure(`write to ${name} while ${this.exclusive} owns the model`);
     if (this.inputCache[i] === raw) return;
     this.inputCache[i] = raw;
     this.model.setBits(i, raw);
