@@ -62,10 +62,12 @@ export const linkEngine = defineModule(
     const pay = Array.from({ length: 5 }, (_, i) => m.reg(`pay${i}`, UInt(8)));
 
     // A header that fails its check may have swallowed the start of a real frame: its
-    // bytes after the false sync are replayed through the hunt, ahead of new input.
-    const RQ = 16;
+    // bytes after the false sync are replayed through the hunt, ahead of new input. A
+    // header is 9 bytes and the replay 8, so a replay never holds a whole failing header
+    // and never needs to grow.
+    const RQ = 8;
     const rq = Array.from({ length: RQ }, (_, i) => m.reg(`replay${i}`, UInt(8)));
-    const rqCount = m.reg('replay_count', UInt(5));
+    const rqCount = m.reg('replay_count', UInt(4));
     // Header bytes 1..7 as taken (byte 0 is the sync byte; byte 8 the check being tested).
     const hdr = Array.from({ length: 7 }, (_, i) => m.reg(`hdr${i + 1}`, UInt(8)));
     const replaying = m.let('replaying', rqCount.ne(0));
@@ -79,10 +81,10 @@ export const linkEngine = defineModule(
       m.set(rqCount, rqCount.sub(1));
     });
     m.when(failHeader, () => {
-      // Replay header bytes 1..7 and this byte (the failed check), then what was still queued.
+      // Replay header bytes 1..7 and this byte (the failed check).
       const fresh = [...hdr, b];
-      rq.forEach((r, i) => m.set(r, i < 8 ? fresh[i]! : mux(replaying, rq[i - 7]!, lit(0, UInt(8)))));
-      m.set(rqCount, rqCount.add(mux(replaying, 7, 8)));
+      rq.forEach((r, i) => m.set(r, fresh[i]!));
+      m.set(rqCount, 8);
     });
     const hcNext = m.let('hc_next', cat(hc.slice(6, 0), hc.bit(7)).xor(b));
     const crcNext = m.let('crc_next', crc32Step(crc, b));
