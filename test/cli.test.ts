@@ -32,7 +32,7 @@ describe('bitnet-fpga CLI', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'gen-'));
     const r = cli(['generate', 'fifo', '--param', 'width=12', '--param', 'depth=8', '--out', out]);
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual(readdirSync(out).sort(), ['fifo.manifest.json', 'fifo.ports.ts', 'fifo.v']);
+    assert.deepEqual(readdirSync(out).sort(), ['fifo_12x8.manifest.json', 'fifo_12x8.ports.ts', 'fifo_12x8.v']);
   });
 
   for (const [args, message] of [

@@ -47,7 +47,9 @@ export const fifo = defineModule(
     return { in: inp, out, level };
   },
   {
-    name: () => 'fifo',
+    // The example configuration keeps the plain name; others are named by shape, so two
+    // FIFOs in one design (the UART's and the matmul core's) never collide.
+    name: (p) => (p.width === 8 && p.depth === 16 ? 'fifo' : `fifo_${p.width}x${p.depth}`),
     validate: (p) => {
       if (!Number.isInteger(Math.log2(p.depth)) || p.depth < 2) throw new RangeError(`fifo: depth must be a power of two >= 2, got ${p.depth}`);
     },

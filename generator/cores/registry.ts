@@ -7,6 +7,7 @@ import { counter } from './counter.ts';
 import { fifo } from './fifo.ts';
 import { ternaryCore, coreExtra } from './ternary/core.ts';
 import { uart, validateUart, type UartParams } from './uart.ts';
+import { board, boardIdentity, validateBoard, type BoardParams } from './board.ts';
 import { validate as validateTernary, type TernaryParams } from './ternary/params.ts';
 
 export interface ParamSpec {
@@ -68,6 +69,34 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
       }
       return uart(up);
     },
+  },
+  board: {
+    name: 'board',
+    description: 'board SoC: UART (or byte streams), link command engine, ternary matmul core',
+    params: {
+      rows: { default: 8, min: 1, max: 64, powerOfTwo: true, doc: 'K lanes' },
+      cols: { default: 8, min: 1, max: 64, doc: 'N lanes' },
+      act: { default: 8, min: 4, max: 8, oneOf: [4, 8], doc: 'activation bits' },
+      format: { default: 2, min: 2, max: 5, oneOf: [2, 5], doc: 'weight format' },
+      kmax: { default: 512, min: 1, max: 1 << 20, doc: 'largest K' },
+      mmax: { default: 4, min: 1, max: 4096, powerOfTwo: true, doc: 'largest M per run' },
+      wdepth: { default: 256, min: 2, max: 1 << 20, powerOfTwo: true, doc: 'weight memory depth in tiles' },
+      acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived)' },
+      stage: { default: 8, min: 1, max: 4096, powerOfTwo: true, doc: 'weight tiles per WRITE_WEIGHTS frame' },
+      phy: { default: 1, min: 0, max: 1, doc: '1 = UART pins, 0 = byte streams (board-sim)' },
+      clk: { default: 12_000_000, min: 1000, max: 1_000_000_000, doc: 'clock in Hz (UART timing)' },
+      baud: { default: 115_200, min: 300, max: 62_500_000, doc: 'UART baud rate' },
+    },
+    build: (p) => {
+      const bp = p as unknown as BoardParams;
+      try {
+        validateBoard(bp);
+      } catch (e) {
+        throw new ParamError(`core 'board': ${(e as Error).message}`);
+      }
+      return board(bp);
+    },
+    extra: (p) => ({ ...coreExtra(p as unknown as TernaryParams), board: { identity: boardIdentity(p as unknown as BoardParams), stage: p.stage, phy: p.phy, clk: p.clk, baud: p.baud } }),
   },
   ternary: {
     name: 'ternary',
@@ -139,5 +168,6 @@ export const CHECKED_IN: readonly { core: string; params: Record<string, number>
   { core: 'counter', params: { width: 8 }, dir: 'counter' },
   { core: 'fifo', params: { width: 8, depth: 16 }, dir: 'fifo' },
   { core: 'uart', params: { clk: 12_000_000, baud: 115_200, depth: 16 }, dir: 'uart' },
+  { core: 'board', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 512, mmax: 4, wdepth: 256, acc: 0, stage: 8, phy: 1, clk: 12_000_000, baud: 115_200 }, dir: 'board' },
   { core: 'ternary', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, acc: 0 }, dir: 'ternary_core' },
 ];

@@ -40,7 +40,7 @@ export async function checkDesign(e: Elaborated<unknown>, opts: { cycles?: numbe
   // and gigabytes for nothing a target flow would do (they map memories to block RAM:
   // `bitnet-fpga synth`), so large-memory designs stop before gate mapping.
   const memBits = moduleTree(e.ir).reduce((n, m) => n + m.memories.reduce((k, mem) => k + mem.shape.width * mem.depth, 0), 0);
-  const level = memBits > 65536 ? 'coarse' : 'full';
+  const level = memBits > 16384 ? 'coarse' : 'full';
   log(`synth      yosys synth${level === 'coarse' ? ` to word level (${Math.round(memBits / 1024)} Kbit of memories; gate mapping is in bitnet-fpga synth)` : ''}`);
   await synthCheck(files, top, { level });
   const msSynth = t() - t0;

@@ -92,9 +92,9 @@ describe('hdl emission', () => {
     const d = emitDesign(fifo({ width: 16, depth: 512 }));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bitnet-bram-'));
     const files = writeDesign(dir, d).filter((f) => f.endsWith('.v'));
-    const ice = await synthStats(files, 'fifo', 'ice40');
+    const ice = await synthStats(files, d.manifest.top, 'ice40');
     assert.ok((ice.SB_RAM40_4K ?? 0) >= 1, JSON.stringify(ice));
-    const xil = await synthStats(files, 'fifo', 'xilinx');
+    const xil = await synthStats(files, d.manifest.top, 'xilinx');
     assert.ok((xil.RAMB18E1 ?? 0) + (xil.RAMB36E1 ?? 0) >= 1, JSON.stringify(xil));
     assert.equal(xil.DSP48E1 ?? 0, 0);
   });

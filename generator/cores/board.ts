@@ -1,0 +1,111 @@
+// The board SoC for the serial link: UART (or, with phy=0, the UART's byte streams
+// brought out directly, which is what board-sim uses for speed), the command engine,
+// and the ternary matmul core. The identity the board reports is the core's manifest
+// content hash, so a host can refuse a board built from other RTL.
+
+import { defineModule, emitDesign, UInt, Bool, bundlePorts, streamSpec, type Signal } from '../hdl/index.ts';
+import { ternaryCore } from './ternary/core.ts';
+import { derive, validate as validateTernary, type TernaryParams } from './ternary/params.ts';
+import { linkEngine, type EngineParams } from './link/engine.ts';
+import { uart, validateUart } from './uart.ts';
+
+export interface BoardParams extends TernaryParams {
+  /** Weight tiles per WRITE_WEIGHTS frame. */
+  readonly stage: number;
+  /** 1: rx/tx pins through the UART; 0: byte streams in and out (simulation). */
+  readonly phy: number;
+  readonly clk: number;
+  readonly baud: number;
+  [k: string]: number;
+}
+
+function coreParams(p: BoardParams): TernaryParams {
+  return { rows: p.rows, cols: p.cols, act: p.act, format: p.format, kmax: p.kmax, mmax: p.mmax, wdepth: p.wdepth, acc: p.acc };
+}
+
+/** The core's content hash: what IDENTIFY reports and the host checks. */
+export function boardIdentity(p: BoardParams): string {
+  return emitDesign(ternaryCore(coreParams(p))).manifest.contentHash;
+}
+
+/** Ports of either flavour: uartRx/uartTx with phy=1, rx/tx byte streams with phy=0. */
+export interface BoardIO {
+  readonly busy: Signal;
+  readonly coreReset: Signal;
+  readonly uartRx?: Signal;
+  readonly uartTx?: Signal;
+  readonly rx?: { readonly valid: Signal; readonly ready: Signal; readonly data: Signal };
+  readonly tx?: { readonly valid: Signal; readonly ready: Signal; readonly data: Signal };
+}
+
+export function validateBoard(p: BoardParams): void {
+  validateTernary(coreParams(p));
+  const d = derive(coreParams(p));
+  if (d.wordBits % 8 || d.xBits % 8) throw new RangeError(`rows=${p.rows} cols=${p.cols} act=${p.act}: the link moves whole bytes; a weight tile (${d.wordBits} bits) and an activation beat (${d.xBits} bits) must be multiples of 8`);
+  if (!Number.isInteger(Math.log2(p.stage)) || p.stage < 1 || p.stage > 4096) throw new RangeError(`stage=${p.stage}: must be a power of two from 1 to 4096`);
+  if (p.phy !== 0 && p.phy !== 1) throw new RangeError(`phy=${p.phy}: 1 = UART pins, 0 = byte streams`);
+  if (p.phy) validateUart({ clk: p.clk, baud: p.baud, depth: 16 });
+}
+
+export const board = defineModule(
+  'board',
+  (m, p: BoardParams) => {
+    const cp = coreParams(p);
+    const d = derive(cp);
+    const hash = boardIdentity(p);
+    // IDENTIFY sends each word little-endian, so this makes the 32 bytes read as the hash.
+    const bytes = Buffer.from(hash, 'hex');
+    const h = Array.from({ length: 8 }, (_, i) => bytes.readUInt32LE(4 * i));
+    const ep: EngineParams = { rows: p.rows, cols: p.cols, act: p.act, format: p.format, kmax: p.kmax, mmax: p.mmax, wdepth: p.wdepth, wordBits: d.wordBits, xBits: d.xBits, stage: p.stage, h0: h[0]!, h1: h[1]!, h2: h[2]!, h3: h[3]!, h4: h[4]!, h5: h[5]!, h6: h[6]!, h7: h[7]! };
+    const engine = m.instance('engine', linkEngine(ep));
+    const core = m.instance('core', ternaryCore(cp));
+    m.set(core.reg.addr, engine.reg.addr);
+    m.set(core.reg.wdata, engine.reg.wdata);
+    m.set(core.reg.we, engine.reg.we);
+    m.set(engine.reg.rdata, core.reg.rdata);
+    m.set(engine.coreBusy, core.busy);
+    for (const s of ['w', 'x'] as const) {
+      m.set(core[s].valid, engine[s].valid);
+      m.set(core[s].data, engine[s].data);
+      m.set(engine[s].ready, core[s].ready);
+    }
+    m.set(engine.y.valid, core.y.valid);
+    m.set(engine.y.data, core.y.data);
+    m.set(core.y.ready, engine.y.ready);
+    const busy = m.output('busy', Bool);
+    m.set(busy, core.busy);
+    // RESET's pulse is brought out (an LED, or a reset controller); the core's own reset is the board reset.
+    const coreReset = m.output('core_reset', Bool);
+    m.set(coreReset, engine.coreReset);
+    if (p.phy) {
+      const rx = m.input('uart_rx', Bool);
+      const tx = m.output('uart_tx', Bool);
+      const u = m.instance('serial', uart({ clk: p.clk, baud: p.baud, depth: 16 }));
+      m.set(u.rx, rx);
+      m.set(tx, u.tx);
+      m.set(engine.rx.valid, u.out.valid);
+      m.set(engine.rx.data, u.out.data);
+      m.set(u.out.ready, engine.rx.ready);
+      m.set(u.in.valid, engine.tx.valid);
+      m.set(u.in.data, engine.tx.data);
+      m.set(engine.tx.ready, u.in.ready);
+      // Link health, for LEDs or a debugger: framing errors, overruns, FIFO levels.
+      const status = { frame_errors: u.frameErrors, overruns: u.overruns, rx_level: u.rxLevel, tx_level: u.txLevel };
+      for (const [name, sig] of Object.entries(status)) m.set(m.output(`uart_${name}`, UInt(sig.width)), sig);
+      return { uartRx: rx, uartTx: tx, busy, coreReset } as BoardIO;
+    }
+    const rx = bundlePorts(m, 'rx', streamSpec(UInt(8)), 'sink');
+    const tx = bundlePorts(m, 'tx', streamSpec(UInt(8)), 'source');
+    m.set(engine.rx.valid, rx.valid);
+    m.set(engine.rx.data, rx.data);
+    m.set(rx.ready, engine.rx.ready);
+    m.set(tx.valid, engine.tx.valid);
+    m.set(tx.data, engine.tx.data);
+    m.set(engine.tx.ready, tx.ready);
+    return { rx, tx, busy, coreReset } as BoardIO;
+  },
+  {
+    name: (p) => `board_${p.rows}x${p.cols}_${p.phy ? 'uart' : 'bytes'}`,
+    validate: (p) => validateBoard(p),
+  },
+);
