@@ -77,6 +77,18 @@ program
   });
 
 program
+  .command('board-sim')
+  .description('run the board SoC under Verilator behind a pseudo-terminal (prints its path); talk to it with the serial link')
+  .option('--pty', 'expose the board on a pseudo-terminal (made with socat)')
+  .option('--link <path>', 'where to create the pseudo-terminal (default: a temporary directory)')
+  .option('--phy', 'simulate the serial line at bit level (not implemented yet)')
+  .option('-p, --param <name=value>', 'board parameter (repeatable; default: those of rtl/board)', collect, [])
+  .action(async (o: { pty?: boolean; link?: string; param: string[]; phy?: boolean }) => {
+    const { boardSimCommand } = await import('./commands/board-sim.ts');
+    await boardSimCommand(o);
+  });
+
+program
   .command('sim-build')
   .description('build (or load from the cache) the Verilated model of any Verilog top, or of a generated design, and list its ports')
   .argument('[files...]', 'Verilog/SystemVerilog files')

@@ -1,0 +1,85 @@
+// board-sim: the board SoC (the byte-stream flavour: bytes enter and leave at the UART
+// FIFOs, so no serial line is simulated) running under Verilator in this process, behind
+// any byte transport. It simulates only while there is something to do: bytes arrive,
+// the C++ stream engine runs the clock until the board has answered and gone idle, the
+// answer is written back.
+
+import * as path from 'node:path';
+import { emitCore, findCore, resolveParams } from '../generator/cores/registry.ts';
+import { writeDesign } from '../generator/hdl/index.ts';
+import { cacheRoot } from './toolchain/cache.ts';
+import { buildModel, manifestSource, type BuildOptions } from './bridge/build.ts';
+import { Model } from './bridge/model.ts';
+import type { Manifest } from '../generator/hdl/design.ts';
+
+const CHUNK = 20_000;
+
+export class BoardSim {
+  private readonly src: number;
+  private readonly snk: number;
+  private readonly clk: number;
+  private readonly busy: number;
+  private readonly io = new Float64Array(3);
+  private running = Promise.resolve();
+  cycles = 0;
+
+  private constructor(
+    readonly model: Model,
+    readonly manifest: Manifest,
+    readonly send: (bytes: Uint8Array) => void,
+  ) {
+    const ix = (n: string): number => {
+      const i = model.index.get(n);
+      if (i === undefined) throw new Error(`board-sim: the board model has no port '${n}'`);
+      return i;
+    };
+    this.clk = ix('clk');
+    this.busy = ix('busy');
+    const api = model.api;
+    this.src = api.vb_stream_add(model.handle, 0, ix('rx_valid'), ix('rx_ready'), Int32Array.from([ix('rx_data')]), 1, 1, 0);
+    this.snk = api.vb_stream_add(model.handle, 1, ix('tx_valid'), ix('tx_ready'), Int32Array.from([ix('tx_data')]), 1, 2, 0);
+    model.setBits(ix('rst'), 1);
+    this.io.set([0, 0, 1]);
+    api.vb_run(model.handle, this.clk, 3, 5000, 5000, 0, this.io);
+    model.setBits(ix('rst'), 0);
+  }
+
+  /** Build (cached) the byte-stream board with the parameters of rtl/board, or others. */
+  static async create(params: Record<string, number>, send: (bytes: Uint8Array) => void, opts: BuildOptions = {}): Promise<BoardSim> {
+    const core = findCore('board');
+    const p = resolveParams(core, { ...params, phy: 0 });
+    const d = emitCore(core, p);
+    const dir = path.join(cacheRoot(), 'board-sim', d.manifest.top + '-' + d.manifest.contentHash.slice(0, 12));
+    writeDesign(dir, d);
+    const built = await buildModel(manifestSource(path.join(dir, `${d.manifest.top}.manifest.json`)), opts);
+    return new BoardSim(new Model(built), d.manifest, send);
+  }
+
+  /** Bytes from the host. The simulation runs until the board has answered and is idle. */
+  receive(bytes: Uint8Array): void {
+    this.model.api.vb_stream_push(this.model.handle, this.src, Uint32Array.from(bytes), bytes.length);
+    this.running = this.running.then(() => this.runUntilIdle());
+  }
+
+  private async runUntilIdle(): Promise<void> {
+    const api = this.model.api;
+    const h = this.model.handle;
+    for (;;) {
+      this.model.check(api.vb_run(h, this.clk, CHUNK, 5000, 5000, 0, this.io));
+      this.cycles += this.io[0]!;
+      const n = api.vb_stream_captured(h, this.snk);
+      if (n > 0) {
+        const buf = new Uint32Array(n);
+        api.vb_stream_take(h, this.snk, buf, n);
+        this.send(Uint8Array.from(buf));
+      }
+      const idle = n === 0 && api.vb_stream_queued(h, this.src) === 0 && this.model.getSmall(this.busy) === 0;
+      if (idle) return;
+      await new Promise((r) => setImmediate(r)); // let the transport deliver bytes meanwhile
+    }
+  }
+
+  close(): void {
+    this.model.free();
+  }
+}
