@@ -13,13 +13,17 @@ import { Model } from './bridge/model.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
 
 const CHUNK = 20_000;
+/** A gap between host writes longer than this counts as the line going quiet. */
+const PAUSE_MS = 20;
 
 export class BoardSim {
   private readonly src: number;
   private readonly snk: number;
   private readonly clk: number;
   private readonly busy: number;
+  private readonly rst: number;
   private readonly io = new Float64Array(3);
+  private readonly idleCycles: number;
   private running = Promise.resolve();
   cycles = 0;
 
@@ -35,6 +39,8 @@ export class BoardSim {
     };
     this.clk = ix('clk');
     this.busy = ix('busy');
+    this.idleCycles = Number((manifest.extra as { board?: { idle?: number } }).board?.idle ?? 65536);
+    this.rst = ix('rst');
     const api = model.api;
     this.src = api.vb_stream_add(model.handle, 0, ix('rx_valid'), ix('rx_ready'), Int32Array.from([ix('rx_data')]), 1, 1, 0);
     this.snk = api.vb_stream_add(model.handle, 1, ix('tx_valid'), ix('tx_ready'), Int32Array.from([ix('tx_data')]), 1, 2, 0);
@@ -57,9 +63,20 @@ export class BoardSim {
 
   /** Bytes from the host. The simulation runs until the board has answered and is idle. */
   receive(bytes: Uint8Array): void {
-    this.model.api.vb_stream_push(this.model.handle, this.src, Uint32Array.from(bytes), bytes.length);
-    this.running = this.running.then(() => this.runUntilIdle());
+    if (this.closed) return;
+    // Simulated time stands still while nothing arrives; after a pause, let the board see
+    // the quiet cycles a real clock would have made (its engine abandons half frames).
+    const now = performance.now();
+    const paused = now - this.lastByte > PAUSE_MS;
+    this.lastByte = now;
+    this.running = this.running.then(() => {
+      if (paused) this.model.check(this.model.api.vb_run(this.model.handle, this.clk, this.idleCycles + 2, 5000, 5000, 0, this.io));
+      this.model.api.vb_stream_push(this.model.handle, this.src, Uint32Array.from(bytes), bytes.length);
+      return this.runUntilIdle();
+    });
   }
+
+  private lastByte = performance.now();
 
   private async runUntilIdle(): Promise<void> {
     const api = this.model.api;
@@ -79,7 +96,23 @@ export class BoardSim {
     }
   }
 
-  close(): void {
+  /** Pulse the board's reset (between or in the middle of frames): the engine starts hunting again; weight memory keeps its contents. */
+  reset(): void {
+    if (this.closed) return;
+    this.running = this.running.then(() => {
+      this.model.setBits(this.rst, 1);
+      this.model.check(this.model.api.vb_run(this.model.handle, this.clk, 2, 5000, 5000, 0, this.io));
+      this.model.setBits(this.rst, 0);
+    });
+  }
+
+  private closed = false;
+
+  /** Stop after the work in progress; bytes that arrive later are ignored. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.running;
     this.model.free();
   }
 }

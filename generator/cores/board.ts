@@ -12,6 +12,8 @@ import { uart, validateUart } from './uart.ts';
 export interface BoardParams extends TernaryParams {
   /** Weight tiles per WRITE_WEIGHTS frame. */
   readonly stage: number;
+  /** Quiet cycles after which the engine abandons a frame in progress (a power of two). */
+  readonly idle: number;
   /** 1: rx/tx pins through the UART; 0: byte streams in and out (simulation). */
   readonly phy: number;
   readonly clk: number;
@@ -43,6 +45,7 @@ export function validateBoard(p: BoardParams): void {
   const d = derive(coreParams(p));
   if (d.wordBits % 8 || d.xBits % 8) throw new RangeError(`rows=${p.rows} cols=${p.cols} act=${p.act}: the link moves whole bytes; a weight tile (${d.wordBits} bits) and an activation beat (${d.xBits} bits) must be multiples of 8`);
   if (!Number.isInteger(Math.log2(p.stage)) || p.stage < 1 || p.stage > 4096) throw new RangeError(`stage=${p.stage}: must be a power of two from 1 to 4096`);
+  if (!Number.isInteger(Math.log2(p.idle)) || p.idle < 16 || p.idle > 1 << 30) throw new RangeError(`idle=${p.idle}: must be a power of two from 16 to 2^30 cycles`);
   if (p.phy !== 0 && p.phy !== 1) throw new RangeError(`phy=${p.phy}: 1 = UART pins, 0 = byte streams`);
   if (p.phy) validateUart({ clk: p.clk, baud: p.baud, depth: 16 });
 }
@@ -56,7 +59,7 @@ export const board = defineModule(
     // IDENTIFY sends each word little-endian, so this makes the 32 bytes read as the hash.
     const bytes = Buffer.from(hash, 'hex');
     const h = Array.from({ length: 8 }, (_, i) => bytes.readUInt32LE(4 * i));
-    const ep: EngineParams = { rows: p.rows, cols: p.cols, act: p.act, format: p.format, kmax: p.kmax, mmax: p.mmax, wdepth: p.wdepth, wordBits: d.wordBits, xBits: d.xBits, stage: p.stage, h0: h[0]!, h1: h[1]!, h2: h[2]!, h3: h[3]!, h4: h[4]!, h5: h[5]!, h6: h[6]!, h7: h[7]! };
+    const ep: EngineParams = { rows: p.rows, cols: p.cols, act: p.act, format: p.format, kmax: p.kmax, mmax: p.mmax, wdepth: p.wdepth, wordBits: d.wordBits, xBits: d.xBits, stage: p.stage, idle: p.idle, h0: h[0]!, h1: h[1]!, h2: h[2]!, h3: h[3]!, h4: h[4]!, h5: h[5]!, h6: h[6]!, h7: h[7]! };
     const engine = m.instance('engine', linkEngine(ep));
     const core = m.instance('core', ternaryCore(cp));
     m.set(core.reg.addr, engine.reg.addr);

@@ -83,6 +83,7 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
       wdepth: { default: 256, min: 2, max: 1 << 20, powerOfTwo: true, doc: 'weight memory depth in tiles' },
       acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived)' },
       stage: { default: 8, min: 1, max: 4096, powerOfTwo: true, doc: 'weight tiles per WRITE_WEIGHTS frame' },
+      idle: { default: 65536, min: 16, max: 1 << 30, powerOfTwo: true, doc: 'quiet clock cycles after which a frame in progress is abandoned' },
       phy: { default: 1, min: 0, max: 1, doc: '1 = UART pins, 0 = byte streams (board-sim)' },
       clk: { default: 12_000_000, min: 1000, max: 1_000_000_000, doc: 'clock in Hz (UART timing)' },
       baud: { default: 115_200, min: 300, max: 62_500_000, doc: 'UART baud rate' },
@@ -96,7 +97,7 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
       }
       return board(bp);
     },
-    extra: (p) => ({ ...coreExtra(p as unknown as TernaryParams), board: { identity: boardIdentity(p as unknown as BoardParams), stage: p.stage, phy: p.phy, clk: p.clk, baud: p.baud } }),
+    extra: (p) => ({ ...coreExtra(p as unknown as TernaryParams), board: { identity: boardIdentity(p as unknown as BoardParams), stage: p.stage, idle: p.idle, phy: p.phy, clk: p.clk, baud: p.baud } }),
   },
   ternary: {
     name: 'ternary',
@@ -168,6 +169,6 @@ export const CHECKED_IN: readonly { core: string; params: Record<string, number>
   { core: 'counter', params: { width: 8 }, dir: 'counter' },
   { core: 'fifo', params: { width: 8, depth: 16 }, dir: 'fifo' },
   { core: 'uart', params: { clk: 12_000_000, baud: 115_200, depth: 16 }, dir: 'uart' },
-  { core: 'board', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 512, mmax: 4, wdepth: 256, acc: 0, stage: 8, phy: 1, clk: 12_000_000, baud: 115_200 }, dir: 'board' },
+  { core: 'board', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 512, mmax: 4, wdepth: 256, acc: 0, stage: 8, idle: 65536, phy: 1, clk: 12_000_000, baud: 115_200 }, dir: 'board' },
   { core: 'ternary', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, acc: 0 }, dir: 'ternary_core' },
 ];

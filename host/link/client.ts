@@ -55,7 +55,7 @@ export class LinkClient {
 
   constructor(
     readonly transport: Transport,
-    readonly opts: { timeoutMs?: number; retries?: number } = {},
+    readonly opts: { timeoutMs?: number; retries?: number; matmulTimeoutMs?: number } = {},
   ) {
     transport.onData((bytes) => {
       this.stats.bytesIn += bytes.length;
@@ -147,7 +147,7 @@ export class LinkClient {
     beats.forEach((v, b) => {
       for (let i = 0; i < xBytes; i++) payload[16 + b * xBytes + i] = Number((v >> BigInt(8 * i)) & 0xffn);
     });
-    const p = await this.request(OP.MATMUL, payload, { timeoutMs: 30_000 });
+    const p = await this.request(OP.MATMUL, payload, { timeoutMs: this.opts.matmulTimeoutMs ?? 30_000 });
     const M = x.rows;
     const count = nTiles(shape, N) * M;
     const beatBytes = 4 * shape.cols;

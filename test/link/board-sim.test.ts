@@ -36,7 +36,7 @@ describe('board-sim over a pseudo-terminal', function () {
     await client?.close();
     await boardPort?.close();
     socat?.kill();
-    sim?.close();
+    await sim?.close();
   });
 
   it('identifies, loads weights and multiplies, equal to the integer reference', async () => {

@@ -17,7 +17,7 @@ import { ternaryMatmul, matrix } from '../../host/matmul/reference.ts';
 import { modelCore } from '../../host/matmul/core-model.ts';
 
 const CORE: TernaryParams = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, acc: 0 };
-const ENGINE: EngineParams = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, wordBits: 32, xBits: 32, stage: 8, h0: 0x01234567, h1: 0x89abcdef, h2: 2, h3: 3, h4: 4, h5: 5, h6: 6, h7: 0xdeadbeef };
+const ENGINE: EngineParams = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, wordBits: 32, xBits: 32, stage: 8, idle: 1024, h0: 0x01234567, h1: 0x89abcdef, h2: 2, h3: 3, h4: 4, h5: 5, h6: 6, h7: 0xdeadbeef };
 
 const top = defineModule('engine_tb', (m) => {
   const rx = bundlePorts(m, 'rx', streamSpec(UInt(8)), 'sink');

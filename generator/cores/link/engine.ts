@@ -29,6 +29,8 @@ export interface EngineParams {
   xBits: number;
   /** Weight tiles one WRITE_WEIGHTS frame may carry (the staging buffer, a power of two). */
   stage: number;
+  /** Clock cycles without a byte after which a frame in progress is abandoned (a power of two). */
+  idle: number;
   /** The identity hash, 8 words of 32 bits (the core's manifest content hash). */
   h0: number; h1: number; h2: number; h3: number; h4: number; h5: number; h6: number; h7: number;
   [k: string]: number;
@@ -154,6 +156,14 @@ export const linkEngine = defineModule(
         m.set(stN, stN.add(1));
       });
     });
+
+    // A frame that stops arriving (its length was corrupted into a large one, or the host
+    // went away mid-frame) is abandoned after `idle` quiet cycles, so the host's retry is
+    // heard instead of being swallowed as payload.
+    const quiet = m.reg('quiet', UInt(Math.log2(p.idle) + 1));
+    const midFrame = m.let('mid_frame', state.ge(SYNC1).and(state.le(CRC)));
+    m.when(take.or(midFrame.not()), () => m.set(quiet, 0)).otherwise(() => m.set(quiet, quiet.add(1)));
+    m.when(midFrame.and(quiet.eq(p.idle)), () => m.set(state, HUNT));
 
     m.when(take, () => {
       m.switch(state, [

@@ -29,15 +29,13 @@ export async function boardSimCommand(o: { pty?: boolean; link?: string; param: 
   console.log(`board-sim: ${sim.manifest.top} (identity ${id.slice(0, 16)}…) is listening on ${hostEnd}`);
   const stop = (): void => {
     socat.kill();
-    sim.close();
-    process.exit(0);
+    void sim.close().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   socat.on('exit', () => {
     console.error('board-sim: socat exited; stopping');
-    sim.close();
-    process.exit(1);
+    void sim.close().then(() => process.exit(1));
   });
   await new Promise(() => {});
 }

@@ -1,0 +1,105 @@
+// A fault-injecting byte pipe for link tests: drops, flips, inserts and delays bytes in
+// both directions and can reset the board mid-frame, all from a seeded generator, with
+// counts of what it did.
+
+import type { Transport } from './client.ts';
+
+export interface FaultRates {
+  drop: number;
+  flip: number;
+  insert: number;
+  /** Chance per chunk of holding it back for up to maxDelayMs. */
+  delay: number;
+  maxDelayMs: number;
+  /** Chance per host->board chunk of resetting the board before delivering it. */
+  reset: number;
+}
+
+export interface FaultCounts {
+  dropped: number;
+  flipped: number;
+  inserted: number;
+  delayed: number;
+  resets: number;
+}
+
+/** A small deterministic generator (xorshift32) so a failing run can be replayed by seed. */
+class Rng {
+  constructor(private s: number) {
+    this.s = s >>> 0 || 1;
+  }
+  next(): number {
+    let s = this.s;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (this.s = s >>> 0) / 4294967296;
+  }
+}
+
+export class FaultProxy {
+  readonly counts: FaultCounts = { dropped: 0, flipped: 0, inserted: 0, delayed: 0, resets: 0 };
+  private readonly rng: Rng;
+  private toHost: ((b: Uint8Array) => void) | undefined;
+  enabled = true;
+
+  constructor(
+    readonly rates: FaultRates,
+    seed: number,
+    /** Delivers bytes to the board. */
+    private readonly toBoard: (b: Uint8Array) => void,
+    private readonly resetBoard: () => void,
+  ) {
+    this.rng = new Rng(seed);
+  }
+
+  private mangle(bytes: Uint8Array): Uint8Array {
+    if (!this.enabled) return bytes;
+    const out: number[] = [];
+    for (const b of bytes) {
+      if (this.rng.next() < this.rates.insert) {
+        out.push(Math.floor(this.rng.next() * 256));
+        this.counts.inserted++;
+      }
+      if (this.rng.next() < this.rates.drop) {
+        this.counts.dropped++;
+        continue;
+      }
+      if (this.rng.next() < this.rates.flip) {
+        out.push(b ^ (1 << Math.floor(this.rng.next() * 8)));
+        this.counts.flipped++;
+      } else out.push(b);
+    }
+    return Uint8Array.from(out);
+  }
+
+  private deliver(bytes: Uint8Array, to: (b: Uint8Array) => void): void {
+    const m = this.mangle(bytes);
+    if (this.enabled && this.rng.next() < this.rates.delay) {
+      this.counts.delayed++;
+      setTimeout(() => to(m), Math.floor(this.rng.next() * this.rates.maxDelayMs));
+    } else to(m);
+  }
+
+  /** The board's output enters here. */
+  fromBoard(bytes: Uint8Array): void {
+    if (this.toHost) this.deliver(bytes, this.toHost);
+  }
+
+  /** The host's side of the pipe. */
+  transport(): Transport {
+    return {
+      name: 'fault proxy',
+      write: async (bytes) => {
+        if (this.enabled && this.rng.next() < this.rates.reset) {
+          this.counts.resets++;
+          this.resetBoard();
+        }
+        this.deliver(bytes, this.toBoard);
+      },
+      onData: (cb) => void (this.toHost = cb),
+      close: async () => {},
+    };
+  }
+}
