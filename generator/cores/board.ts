@@ -50,17 +50,20 @@ export function validateBoard(p: BoardParams): void {
   if (p.phy) validateUart({ clk: p.clk, baud: p.baud, depth: 16 });
 }
 
+/** The command engine's parameters for a board: the core's shape and the identity hash. */
+export function engineParams(p: BoardParams): EngineParams {
+  const d = derive(coreParams(p));
+  // IDENTIFY sends each word little-endian, so this makes the 32 bytes read as the hash.
+  const bytes = Buffer.from(boardIdentity(p), 'hex');
+  const h = Array.from({ length: 8 }, (_, i) => bytes.readUInt32LE(4 * i));
+  return { rows: p.rows, cols: p.cols, act: p.act, format: p.format, kmax: p.kmax, mmax: p.mmax, wdepth: p.wdepth, wordBits: d.wordBits, xBits: d.xBits, stage: p.stage, idle: p.idle, h0: h[0]!, h1: h[1]!, h2: h[2]!, h3: h[3]!, h4: h[4]!, h5: h[5]!, h6: h[6]!, h7: h[7]! };
+}
+
 export const board = defineModule(
   'board',
   (m, p: BoardParams) => {
     const cp = coreParams(p);
-    const d = derive(cp);
-    const hash = boardIdentity(p);
-    // IDENTIFY sends each word little-endian, so this makes the 32 bytes read as the hash.
-    const bytes = Buffer.from(hash, 'hex');
-    const h = Array.from({ length: 8 }, (_, i) => bytes.readUInt32LE(4 * i));
-    const ep: EngineParams = { rows: p.rows, cols: p.cols, act: p.act, format: p.format, kmax: p.kmax, mmax: p.mmax, wdepth: p.wdepth, wordBits: d.wordBits, xBits: d.xBits, stage: p.stage, idle: p.idle, h0: h[0]!, h1: h[1]!, h2: h[2]!, h3: h[3]!, h4: h[4]!, h5: h[5]!, h6: h[6]!, h7: h[7]! };
-    const engine = m.instance('engine', linkEngine(ep));
+    const engine = m.instance('engine', linkEngine(engineParams(p)));
     const core = m.instance('core', ternaryCore(cp));
     m.set(core.reg.addr, engine.reg.addr);
     m.set(core.reg.wdata, engine.reg.wdata);

@@ -4,65 +4,42 @@
 
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { defineModule, emitDesign, writeDesign, UInt, bundlePorts, streamSpec } from '../../generator/hdl/index.ts';
-import { linkEngine, identityBytes, OP, STATUS, type EngineParams } from '../../generator/cores/link/engine.ts';
-import { ternaryCore } from '../../generator/cores/ternary/core.ts';
-import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
-import { generatedDut, dutTest, Clock, ClockCycles, FastStreams, type AnyPorts } from '../../sim/index.ts';
+import { emitDesign, writeDesign } from '../../generator/hdl/index.ts';
+import { identityBytes, OP, STATUS } from '../../generator/cores/link/engine.ts';
+import { board, engineParams, type BoardParams } from '../../generator/cores/board.ts';
+import { coreExtra } from '../../generator/cores/ternary/core.ts';
+import { generatedDut, dutTest, Clock, ClockCycles, FastStreams, type AnyPorts, type Tb } from '../../sim/index.ts';
 import { cacheRoot } from '../../sim/toolchain/cache.ts';
 import { encodeFrame, FrameDecoder, type Frame } from '../../host/link/frame.ts';
 import { coreShape, packWeights, packActivations, tileWords, nTiles } from '../../host/matmul/core-layout.ts';
-import { coreExtra } from '../../generator/cores/ternary/core.ts';
 import { ternaryMatmul, matrix } from '../../host/matmul/reference.ts';
 import { modelCore } from '../../host/matmul/core-model.ts';
 
-const CORE: TernaryParams = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, acc: 0 };
-const ENGINE: EngineParams = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, wordBits: 32, xBits: 32, stage: 8, idle: 1024, h0: 0x01234567, h1: 0x89abcdef, h2: 2, h3: 3, h4: 4, h5: 5, h6: 6, h7: 0xdeadbeef };
-
-const top = defineModule('engine_tb', (m) => {
-  const rx = bundlePorts(m, 'rx', streamSpec(UInt(8)), 'sink');
-  const tx = bundlePorts(m, 'tx', streamSpec(UInt(8)), 'source');
-  const e = m.instance('engine', linkEngine(ENGINE));
-  const c = m.instance('core', ternaryCore(CORE));
-  m.set(e.rx.valid, rx.valid);
-  m.set(e.rx.data, rx.data);
-  m.set(rx.ready, e.rx.ready);
-  m.set(tx.valid, e.tx.valid);
-  m.set(tx.data, e.tx.data);
-  m.set(e.tx.ready, tx.ready);
-  m.set(c.reg.addr, e.reg.addr);
-  m.set(c.reg.wdata, e.reg.wdata);
-  m.set(c.reg.we, e.reg.we);
-  m.set(e.reg.rdata, c.reg.rdata);
-  m.set(e.coreBusy, c.busy);
-  for (const s of ['w', 'x'] as const) {
-    m.set(c[s].valid, e[s].valid);
-    m.set(c[s].data, e[s].data);
-    m.set(e[s].ready, c[s].ready);
-  }
-  m.set(e.y.valid, c.y.valid);
-  m.set(e.y.data, c.y.data);
-  m.set(c.y.ready, e.y.ready);
-  m.set(m.output('core_reset', UInt(1)), e.coreReset);
-  return { rx, tx };
-});
-
-const design = emitDesign(top({}));
-const dir = path.join(cacheRoot(), 'designs', 'engine_tb');
+// The engine with the core behind it: the board SoC in its byte-stream flavour.
+const BOARD: BoardParams = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, acc: 0, stage: 8, idle: 1024, phy: 0, clk: 12_000_000, baud: 115_200 };
+const ENGINE = engineParams(BOARD);
+const design = emitDesign(board(BOARD));
+const dir = path.join(cacheRoot(), 'designs', design.manifest.top);
 writeDesign(dir, design);
-const dut = generatedDut<AnyPorts>(path.join(dir, 'engine_tb.manifest.json'));
+const dut = generatedDut<AnyPorts>(path.join(dir, `${design.manifest.top}.manifest.json`));
+
+/** Clock, reset, and the C++ stream engine on the board's byte streams. */
+async function start(d: AnyPorts, tb: Tb, opts: { idle?: number; backpressure?: number } = {}) {
+  const clock = new Clock(d.clk!, 10, 'ns').start();
+  d.rst!.value = 1;
+  await ClockCycles(d.clk!, 2);
+  d.rst!.value = 0;
+  const fast = new FastStreams(clock);
+  const src = fast.source({ valid: d.rx_valid!, ready: d.rx_ready!, data: d.rx_data! }, { idle: opts.idle ?? 0, seed: tb.rng.fork() });
+  const snk = fast.sink({ valid: d.tx_valid!, ready: d.tx_ready!, data: d.tx_data! }, { backpressure: opts.backpressure ?? 0, seed: tb.rng.fork() });
+  return { clock, fast, src, snk };
+}
 
 const u32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 
 describe('link engine (RTL) with the host frame codec', () => {
   dutTest('identify, register writes and reads, status codes, corrupted frames and garbage', { dut, timeout: '10 ms' }, async (d, tb) => {
-    const clock = new Clock(d.clk!, 10, 'ns').start();
-    d.rst!.value = 1;
-    await ClockCycles(d.clk!, 2);
-    d.rst!.value = 0;
-    const fast = new FastStreams(clock);
-    const src = fast.source({ valid: d.rx_valid!, ready: d.rx_ready!, data: d.rx_data! }, { idle: 0.2, seed: tb.rng.fork() });
-    const snk = fast.sink({ valid: d.tx_valid!, ready: d.tx_ready!, data: d.tx_data! }, { backpressure: 0.3, seed: tb.rng.fork() });
+    const { fast, src, snk } = await start(d, tb, { idle: 0.2, backpressure: 0.3 });
     const dec = new FrameDecoder();
     let expected = 0;
     const exchange = async (bytes: Uint8Array | number[], answers: number): Promise<Frame[]> => {
@@ -112,13 +89,7 @@ describe('link engine (RTL) with the host frame codec', () => {
 
 describe('link engine (RTL) under garbage and corruption', () => {
   dutTest('answers every intact request, never a corrupted one, and acts only on verified frames', { dut, timeout: '100 ms' }, async (d, tb) => {
-    const clock = new Clock(d.clk!, 10, 'ns').start();
-    d.rst!.value = 1;
-    await ClockCycles(d.clk!, 2);
-    d.rst!.value = 0;
-    const fast = new FastStreams(clock);
-    const src = fast.source({ valid: d.rx_valid!, ready: d.rx_ready!, data: d.rx_data! }, { idle: 0.1, seed: tb.rng.fork() });
-    const snk = fast.sink({ valid: d.tx_valid!, ready: d.tx_ready!, data: d.tx_data! }, { seed: tb.rng.fork() });
+    const { fast, src, snk } = await start(d, tb, { idle: 0.1 });
     const r = tb.rng;
     const intact: { seq: number; expect: number[] }[] = [];
     let kValue = 0;
@@ -157,13 +128,7 @@ describe('link engine (RTL) under garbage and corruption', () => {
 
 describe('link engine (RTL): weights and matmul', () => {
   dutTest('WRITE_WEIGHTS in staged frames, then MATMUL: results and cycles equal the model', { dut, timeout: '100 ms' }, async (d, tb) => {
-    const clock = new Clock(d.clk!, 10, 'ns').start();
-    d.rst!.value = 1;
-    await ClockCycles(d.clk!, 2);
-    d.rst!.value = 0;
-    const fast = new FastStreams(clock);
-    const src = fast.source({ valid: d.rx_valid!, ready: d.rx_ready!, data: d.rx_data! }, { idle: 0.1, seed: tb.rng.fork() });
-    const snk = fast.sink({ valid: d.tx_valid!, ready: d.tx_ready!, data: d.tx_data! }, { backpressure: 0.2, seed: tb.rng.fork() });
+    const { src, snk } = await start(d, tb, { idle: 0.1, backpressure: 0.2 });
     const dec = new FrameDecoder();
     // Send a request and poll the decoder for the answer, as the host's link driver will.
     const call = async (seq: number, op: number, payload: number[]): Promise<Frame> => {
@@ -175,7 +140,7 @@ describe('link engine (RTL): weights and matmul', () => {
       }
       throw new Error(`no answer to seq ${seq} op ${op}`);
     };
-    const shape = coreShape({ extra: coreExtra(CORE) }, 'core');
+    const shape = coreShape({ extra: coreExtra(BOARD) }, 'core');
     for (let rep = 0; rep < 6; rep++) {
       const K = rep === 0 ? 64 : tb.rng.int(1, 64);
       const N = tb.rng.int(1, 14);
