@@ -20,12 +20,16 @@ const SUITES: Record<string, (o: { pes: string }) => Promise<BenchRecord[]>> = {
     const { coreBench } = await import('../../../sim/bench/core-bench.ts');
     return coreBench();
   },
+  link: async () => {
+    const { linkBench } = await import('../../../sim/bench/link-bench.ts');
+    return linkBench();
+  },
   sim: async () => {
     const { simBench } = await import('../../../sim/bench/sim-bench.ts');
     return simBench();
   },
 };
-const PLANNED = ['link', 'host'];
+const PLANNED = ['host'];
 
 export async function benchCommand(suite: string, o: { json?: boolean; pes: string }): Promise<void> {
   const names = suite === 'all' ? Object.keys(SUITES) : [suite];

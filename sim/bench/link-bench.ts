@@ -1,0 +1,81 @@
+// `bench link`: what the link costs. From the frame layout (host/link/PROTOCOL.md), the
+// bytes on the wire per matmul and per token for the BitNet b1.58 2B-4T shapes against the
+// minimum any protocol needs (int8 activations in, int32 results out), and what that means
+// at the configured baud; then the throughput measured through board-sim's pseudo-terminal.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BITNET_2B_SHAPES } from '../../host/matmul/perf.ts';
+import { kTiles, nTiles, coreShape, type CoreShape } from '../../host/matmul/core-layout.ts';
+import { HEADER_BYTES, TRAILER_BYTES } from '../../host/link/frame.ts';
+import { LinkClient } from '../../host/link/client.ts';
+import { openSerial } from '../../host/link/serial.ts';
+import { matrix } from '../../host/matmul/reference.ts';
+import { BoardSim } from '../board-sim.ts';
+import { requireTool } from '../toolchain/tools.ts';
+import type { BenchRecord } from './sim-bench.ts';
+
+const LAYERS = 30; // BitNet b1.58 2B-4T
+/** Per layer and token: q, k, v, o, gate, up, down. */
+const PROJECTIONS = [BITNET_2B_SHAPES[0]!, BITNET_2B_SHAPES[1]!, BITNET_2B_SHAPES[1]!, BITNET_2B_SHAPES[0]!, BITNET_2B_SHAPES[2]!, BITNET_2B_SHAPES[2]!, BITNET_2B_SHAPES[3]!];
+
+export function matmulWireBytes(s: CoreShape, M: number, K: number, N: number): { wire: number; minimum: number } {
+  const request = HEADER_BYTES + 16 + M * kTiles(s, K) * (s.xBits / 8) + TRAILER_BYTES;
+  const response = HEADER_BYTES + 1 + nTiles(s, N) * M * s.cols * 4 + 8 + TRAILER_BYTES;
+  return { wire: request + response, minimum: M * K * (s.act / 8) + M * N * 4 };
+}
+
+export async function linkBench(opts: { log?: (s: string) => void; baud?: number } = {}): Promise<BenchRecord[]> {
+  const log = opts.log ?? ((s: string) => process.stderr.write(`[bench] ${s}\n`));
+  const baud = opts.baud ?? 115_200;
+  const shape = { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, wordBits: 512, tileBytes: 52, xBits: 128, xDepth: 8192, accBits: 22 } as CoreShape;
+  const out: BenchRecord[] = [];
+  for (const l of BITNET_2B_SHAPES) {
+    const b = matmulWireBytes(shape, 1, l.K, l.N);
+    out.push({ metric: 'link.bytes_per_matmul', value: b.wire, unit: 'bytes', config: { layer: l.name, M: 1, minimum: b.minimum, overhead: b.wire / b.minimum } });
+  }
+  let wire = 0;
+  let minimum = 0;
+  for (const p of PROJECTIONS) {
+    const b = matmulWireBytes(shape, 1, p.K, p.N);
+    wire += b.wire * LAYERS;
+    minimum += b.minimum * LAYERS;
+  }
+  out.push({ metric: 'link.bytes_per_token', value: wire, unit: 'bytes', config: { model: 'BitNet b1.58 2B-4T (30 layers x 7 projections, decode)', minimum, overhead: wire / minimum } });
+  out.push({ metric: 'link.tokens_per_second_bound', value: baud / 10 / wire, unit: 'tokens/s', config: { baud, note: '8N1: 10 bits per byte; the link alone, before any compute' } });
+
+  // Measured: MATMULs through board-sim's pseudo-terminal (not rate-limited by a baud rate).
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bitnet-bench-link-'));
+  const host = path.join(dir, 'host');
+  const boardEnd = path.join(dir, 'board');
+  const socat = spawn(requireTool('socat'), [`pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${boardEnd}`], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 250 && !(existsSync(host) && existsSync(boardEnd)); i++) await new Promise((r) => setTimeout(r, 20));
+    const port = await openSerial(boardEnd, baud);
+    const sim = await BoardSim.create({}, (bytes) => void port.write(bytes), { log });
+    port.onData((bytes) => sim.receive(bytes));
+    const client = new LinkClient(await openSerial(host, baud), { timeoutMs: 10_000 });
+    const s = coreShape(sim.manifest, 'rtl/board');
+    const id = await client.identify();
+    const K = Math.min(256, s.kmax);
+    const N = 64;
+    await client.writeWeights(s, id.stage, matrix(N, K, new Int8Array(N * K).fill(1), 'W'));
+    const x = matrix(1, K, new Int8Array(K).fill(3), 'X');
+    const before = client.stats.bytesIn + client.stats.bytesOut;
+    const t0 = performance.now();
+    const n = 50;
+    for (let i = 0; i < n; i++) await client.matmul(s, x, N);
+    const seconds = (performance.now() - t0) / 1000;
+    const bytes = client.stats.bytesIn + client.stats.bytesOut - before;
+    out.push({ metric: 'link.pty_throughput', value: bytes / seconds, unit: 'bytes/s', config: { matmuls: n, K, N, board: sim.manifest.top, note: 'both directions; board-sim simulates each request before answering' } });
+    out.push({ metric: 'link.pty_fraction_of_baud', value: (bytes * 10) / seconds / baud, unit: 'ratio', config: { baud, note: 'a pseudo-terminal has no baud limit: above 1 means the simulation, not the line, is the limit' } });
+    await client.close();
+    await port.close();
+    await sim.close();
+  } finally {
+    socat.kill();
+  }
+  return out;
+}
