@@ -4,11 +4,8 @@
 // the C++ stream engine runs the clock until the board has answered and gone idle, the
 // answer is written back.
 
-import * as path from 'node:path';
 import { emitCore, findCore, resolveParams } from '../generator/cores/registry.ts';
-import { writeDesign } from '../generator/hdl/index.ts';
-import { cacheRoot } from './toolchain/cache.ts';
-import { buildModel, manifestSource, type BuildOptions } from './bridge/build.ts';
+import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
 import { Model } from './bridge/model.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
 
@@ -55,9 +52,7 @@ export class BoardSim {
     const core = findCore('board');
     const p = resolveParams(core, { ...params, phy: 0 });
     const d = emitCore(core, p);
-    const dir = path.join(cacheRoot(), 'board-sim', d.manifest.top + '-' + d.manifest.contentHash.slice(0, 12));
-    writeDesign(dir, d);
-    const built = await buildModel(manifestSource(path.join(dir, `${d.manifest.top}.manifest.json`)), opts);
+    const built = await buildModel(emittedSource(d), opts);
     return new BoardSim(new Model(built), d.manifest, send);
   }
 

@@ -1,6 +1,6 @@
 // The testbench framework's public API: `import { dutTest, Clock, RisingEdge } from '…/sim/index.ts'`.
 
-export { buildModel, manifestSource, VerilogError, type ModelSource, type BuiltModel, type WaveFormat } from './bridge/build.ts';
+export { buildModel, manifestSource, emittedSource, VerilogError, type ModelSource, type BuiltModel, type WaveFormat } from './bridge/build.ts';
 export { Model, ModelError } from './bridge/model.ts';
 export type { PortInfo } from './bridge/ports.ts';
 export { Kernel, SimFailure, SimTimeoutError, MAX_DELTAS } from './tb/kernel.ts';
@@ -11,7 +11,7 @@ export { SimEvent, Lock, SimQueue } from './tb/sync.ts';
 export { Clock } from './tb/clock.ts';
 export { Sampler } from './tb/sampler.ts';
 export { Signal, SignalError, type Bit, type Writable } from './tb/handle.ts';
-export { DutSpec, verilogDut, generatedDut, makeDut, type Ports, type AnyPorts, type InPort, type OutPort } from './tb/dut.ts';
+export { DutSpec, verilogDut, generatedDut, emittedDut, makeDut, type Ports, type AnyPorts, type InPort, type OutPort } from './tb/dut.ts';
 export { dutTest, simulate, type Tb, type DutTestOptions } from './tb/test.ts';
 export { XorShift32, globalSeed, testSeed } from './tb/rng.ts';
 export { formatTime, parseTime, toPs, type TimeUnit } from './tb/time.ts';

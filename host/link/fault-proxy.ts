@@ -3,6 +3,8 @@
 // counts of what it did.
 
 import type { Transport } from './client.ts';
+// The testbench's generator: a failing run replays from its seed.
+import { XorShift32 } from '../../sim/tb/rng.ts';
 
 export interface FaultRates {
   drop: number;
@@ -23,24 +25,9 @@ export interface FaultCounts {
   resets: number;
 }
 
-/** A small deterministic generator (xorshift32) so a failing run can be replayed by seed. */
-class Rng {
-  constructor(private s: number) {
-    this.s = s >>> 0 || 1;
-  }
-  next(): number {
-    let s = this.s;
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (this.s = s >>> 0) / 4294967296;
-  }
-}
-
 export class FaultProxy {
   readonly counts: FaultCounts = { dropped: 0, flipped: 0, inserted: 0, delayed: 0, resets: 0 };
-  private readonly rng: Rng;
+  private readonly rng: XorShift32;
   private toHost: ((b: Uint8Array) => void) | undefined;
   enabled = true;
 
@@ -51,23 +38,28 @@ export class FaultProxy {
     private readonly toBoard: (b: Uint8Array) => void,
     private readonly resetBoard: () => void,
   ) {
-    this.rng = new Rng(seed);
+    this.rng = new XorShift32(seed);
+  }
+
+  /** Uniform in [0, 1). */
+  private u(): number {
+    return this.rng.next() / 4294967296;
   }
 
   private mangle(bytes: Uint8Array): Uint8Array {
     if (!this.enabled) return bytes;
     const out: number[] = [];
     for (const b of bytes) {
-      if (this.rng.next() < this.rates.insert) {
-        out.push(Math.floor(this.rng.next() * 256));
+      if (this.u() < this.rates.insert) {
+        out.push(Math.floor(this.u() * 256));
         this.counts.inserted++;
       }
-      if (this.rng.next() < this.rates.drop) {
+      if (this.u() < this.rates.drop) {
         this.counts.dropped++;
         continue;
       }
-      if (this.rng.next() < this.rates.flip) {
-        out.push(b ^ (1 << Math.floor(this.rng.next() * 8)));
+      if (this.u() < this.rates.flip) {
+        out.push(b ^ (1 << Math.floor(this.u() * 8)));
         this.counts.flipped++;
       } else out.push(b);
     }
@@ -76,9 +68,9 @@ export class FaultProxy {
 
   private deliver(bytes: Uint8Array, to: (b: Uint8Array) => void): void {
     const m = this.mangle(bytes);
-    if (this.enabled && this.rng.next() < this.rates.delay) {
+    if (this.enabled && this.u() < this.rates.delay) {
       this.counts.delayed++;
-      setTimeout(() => to(m), Math.floor(this.rng.next() * this.rates.maxDelayMs));
+      setTimeout(() => to(m), Math.floor(this.u() * this.rates.maxDelayMs));
     } else to(m);
   }
 
@@ -92,7 +84,7 @@ export class FaultProxy {
     return {
       name: 'fault proxy',
       write: async (bytes) => {
-        if (this.enabled && this.rng.next() < this.rates.reset) {
+        if (this.enabled && this.u() < this.rates.reset) {
           this.counts.resets++;
           this.resetBoard();
         }

@@ -4,12 +4,10 @@
 //   (c) the C++ stream engine fed from TypeScript (valid/ready source and sink).
 // Reported as cycles/s and as ratios to (a), so a noisy machine cancels out.
 
-import * as path from 'node:path';
-import { emitDesign, writeDesign } from '../../generator/hdl/index.ts';
+import { emitDesign } from '../../generator/hdl/index.ts';
 import { fifo } from '../../generator/cores/fifo.ts';
 import { benchGrid } from '../../generator/bench/pe-grid.ts';
-import { cacheRoot } from '../toolchain/cache.ts';
-import { buildModel, manifestSource, type BuiltModel } from '../bridge/build.ts';
+import { buildModel, emittedSource, type BuiltModel } from '../bridge/build.ts';
 import { Model } from '../bridge/model.ts';
 import { Kernel } from '../tb/kernel.ts';
 import { Task } from '../tb/task.ts';
@@ -34,10 +32,8 @@ interface Dut {
   outData: string;
 }
 
-async function build(name: string, design: ReturnType<typeof emitDesign>, log: (s: string) => void): Promise<BuiltModel> {
-  const dir = path.join(cacheRoot(), 'bench', name);
-  writeDesign(dir, design);
-  return buildModel(manifestSource(path.join(dir, `${design.manifest.top}.manifest.json`)), { log });
+function build(design: ReturnType<typeof emitDesign>, log: (s: string) => void): Promise<BuiltModel> {
+  return buildModel(emittedSource(design), { log });
 }
 
 function secondsOf(fn: () => void): number {
@@ -115,8 +111,8 @@ async function fastStreams(d: Dut, n: number): Promise<{ run: number; endToEnd: 
 export async function simBench(opts: { cycles?: number; log?: (s: string) => void } = {}): Promise<BenchRecord[]> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`[bench] ${s}\n`));
   const duts: Dut[] = [
-    { name: 'fifo 8-bit x16 (tiny)', built: await build('fifo', emitDesign(fifo({ width: 8, depth: 16 })), log), inData: 'in_data', outData: 'out_data' },
-    { name: 'PE grid 16x16 (large)', built: await build('grid16', emitDesign(benchGrid({ rows: 16, cols: 16 })), log), inData: 'in_data', outData: 'out_data' },
+    { name: 'fifo 8-bit x16 (tiny)', built: await build(emitDesign(fifo({ width: 8, depth: 16 })), log), inData: 'in_data', outData: 'out_data' },
+    { name: 'PE grid 16x16 (large)', built: await build(emitDesign(benchGrid({ rows: 16, cols: 16 })), log), inData: 'in_data', outData: 'out_data' },
   ];
   const out: BenchRecord[] = [];
   for (const d of duts) {

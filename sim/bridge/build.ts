@@ -12,11 +12,12 @@ import { readFileSync, writeFileSync, readdirSync, existsSync, copyFileSync, sta
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { cachedBuild, cacheKey } from '../toolchain/cache.ts';
+import { cachedBuild, cacheKey, cacheRoot } from '../toolchain/cache.ts';
 import { runTool, runProgramChecked, ToolFailure, extractDiagnostics } from '../toolchain/run.ts';
 import { probe, requireTool, TOOLS, ToolchainError } from '../toolchain/tools.ts';
+import { verilator } from '../toolchain/verilator.ts';
 import { portsFromHeader, portsHeader, portsFromXml, type PortInfo } from './ports.ts';
-import type { Manifest } from '../../generator/hdl/design.ts';
+import { writeDesign, type EmittedDesign, type Manifest } from '../../generator/hdl/design.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GLUE = path.join(HERE, 'vb.cpp');
@@ -147,8 +148,9 @@ function verilogFailure(top: string, e: unknown): never {
   throw e;
 }
 
-async function verilatorChecked(args: string[], cwd: string, top: string): Promise<void> {
-  const r = await runTool('verilator', args, { cwd, timeoutMs: 1_200_000 });
+/** The project's Verilator entry point, with a failure turned into a VerilogError. */
+async function verilate(args: string[], cwd: string, top: string): Promise<void> {
+  const r = await verilator(args, { cwd, timeoutMs: 1_200_000 });
   if (r.code !== 0) verilogFailure(top, new ToolFailure('verilator failed', r));
 }
 
@@ -183,8 +185,8 @@ export async function buildModel(src: ModelSource, opts: BuildOptions = {}): Pro
   const { dir, built } = await cachedBuild('models', src.top, key, lib, async (tmp) => {
     const step = (s: string): void => log(`${src.top} [${key.slice(0, 8)}]: ${s} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     step(`verilating ${files.length} file(s)`);
-    await verilatorChecked(['--xml-only', '--xml-output', 'ports.xml', '--Mdir', 'xml', ...vflags.filter((f) => f !== '--cc' && !f.startsWith('--trace') && f !== '-CFLAGS' && !f.startsWith('-fPIC')), ...files], tmp, src.top);
-    await verilatorChecked([...vflags, '--Mdir', 'obj', ...files], tmp, src.top);
+    await verilate(['--xml-only', '--xml-output', 'ports.xml', '--Mdir', 'xml', ...vflags.filter((f) => f !== '--cc' && !f.startsWith('--trace') && f !== '-CFLAGS' && !f.startsWith('-fPIC')), ...files], tmp, src.top);
+    await verilate([...vflags, '--Mdir', 'obj', ...files], tmp, src.top);
     ports = portsFromHeader(readFileSync(path.join(tmp, 'obj', `V${src.top}.h`), 'utf8'), `top module '${src.top}' (${src.files.join(', ')})`, portsFromXml(readFileSync(path.join(tmp, 'ports.xml'), 'utf8'), src.top));
     writeFileSync(path.join(tmp, 'ports.json'), JSON.stringify(ports, null, 1));
     writeFileSync(path.join(tmp, 'obj', 'vb_ports.h'), portsHeader(src.top, ports));
@@ -203,6 +205,16 @@ export async function buildModel(src: ModelSource, opts: BuildOptions = {}): Pro
   if (!built) ports = JSON.parse(readFileSync(path.join(dir, 'ports.json'), 'utf8')) as PortInfo[];
   if (src.manifest) ports = checkAgainstManifest(ports, src.manifest, src.top);
   return { top: src.top, library: path.join(dir, lib), dir, key, ports, waves, manifest: src.manifest, built, buildSeconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * A design emitted in this process (a test's configuration, a benchmark's netlist):
+ * written into the cache under its content hash, then read back like any manifest.
+ */
+export function emittedSource(d: EmittedDesign, extra: Omit<ModelSource, 'top' | 'files' | 'manifest'> = {}): ModelSource {
+  const dir = path.join(cacheRoot(), 'designs', `${d.manifest.top}-${d.manifest.contentHash.slice(0, 12)}`);
+  writeDesign(dir, d);
+  return manifestSource(path.join(dir, `${d.manifest.top}.manifest.json`), extra);
 }
 
 /** The model of a design we generated: `<dir>/<top>.manifest.json` and its Verilog files. */

@@ -2,12 +2,10 @@
 // registers for shape and control, the C++ stream engine for weights, activations and
 // results. Shared by the core regression and the core benchmark.
 
-import * as path from 'node:path';
-import { emitDesign, writeDesign } from '../../generator/hdl/index.ts';
+import { emitDesign } from '../../generator/hdl/index.ts';
 import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
-import { generatedDut, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type DutSpec, type AnyPorts } from '../index.ts';
-import { cacheRoot } from '../toolchain/cache.ts';
+import { emittedDut, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type DutSpec, type AnyPorts } from '../index.ts';
 import { coreShape, packActivations, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../host/matmul/core-layout.ts';
 import type { IntMatrix } from '../../host/matmul/reference.ts';
 
@@ -20,10 +18,7 @@ export interface CoreDesign {
 /** Emit a configuration into the cache (the model build is cached by content). */
 export function coreDesign(params: TernaryParams): CoreDesign {
   const d = emitDesign(ternaryCore(params), { extra: coreExtra(params) });
-  const dir = path.join(cacheRoot(), 'designs', d.manifest.top);
-  writeDesign(dir, d);
-  const manifest = path.join(dir, `${d.manifest.top}.manifest.json`);
-  return { params, shape: coreShape(d.manifest, manifest), dut: generatedDut<AnyPorts>(manifest) as unknown as DutSpec<AnyPorts> };
+  return { params, shape: coreShape(d.manifest, `${d.manifest.top}.manifest.json`), dut: emittedDut(d) };
 }
 
 export interface RunResult {

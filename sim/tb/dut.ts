@@ -4,7 +4,8 @@
 // a type error; for any other Verilog the ports come from Verilator and a misspelled
 // port is a runtime error that lists the real ones.
 
-import { buildModel, manifestSource, type BuildOptions, type BuiltModel, type ModelSource, type WaveFormat } from '../bridge/build.ts';
+import { buildModel, manifestSource, emittedSource, type BuildOptions, type BuiltModel, type ModelSource, type WaveFormat } from '../bridge/build.ts';
+import type { EmittedDesign } from '../../generator/hdl/design.ts';
 import type { Kernel } from './kernel.ts';
 import { Signal, type Bit, type Writable } from './handle.ts';
 
@@ -63,6 +64,11 @@ export function verilogDut(source: ModelSource): DutSpec<AnyPorts> {
 /** A design we generated, typed by its `<top>.ports.ts` interface. */
 export function generatedDut<P>(manifestPath: string, extra: Omit<ModelSource, 'top' | 'files' | 'manifest'> = {}): DutSpec<P> {
   return new DutSpec<P>(manifestSource(manifestPath, extra));
+}
+
+/** A design emitted in this process (see emittedSource); ports typed as P when given. */
+export function emittedDut<P = AnyPorts>(d: EmittedDesign): DutSpec<P> {
+  return new DutSpec<P>(emittedSource(d));
 }
 
 // Names the runtime may probe on any object (promise resolution, inspection, JSON).

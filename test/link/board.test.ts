@@ -3,13 +3,11 @@
 // and MATMUL results come back equal to the integer reference.
 
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { defineModule, emitDesign, writeDesign, Bool, UInt, bundlePorts, streamSpec } from '../../generator/hdl/index.ts';
+import { defineModule, emitDesign, Bool, UInt, bundlePorts, streamSpec } from '../../generator/hdl/index.ts';
 import { board, boardIdentity, type BoardParams } from '../../generator/cores/board.ts';
 import { uart } from '../../generator/cores/uart.ts';
 import { coreExtra } from '../../generator/cores/ternary/core.ts';
-import { generatedDut, dutTest, Clock, ClockCycles, type AnyPorts } from '../../sim/index.ts';
-import { cacheRoot } from '../../sim/toolchain/cache.ts';
+import { emittedDut, dutTest, Clock, ClockCycles, type AnyPorts } from '../../sim/index.ts';
 import { SimLinkClient } from '../../sim/drivers/link.ts';
 import { OP, STATUS } from '../../generator/cores/link/engine.ts';
 import { coreShape, packWeights, packActivations, tileWords, nTiles } from '../../host/matmul/core-layout.ts';
@@ -35,10 +33,7 @@ const top = defineModule('board_tb', (m) => {
   return { send, recv };
 });
 
-const design = emitDesign(top({}));
-const dir = path.join(cacheRoot(), 'designs', 'board_tb');
-writeDesign(dir, design);
-const dut = generatedDut<AnyPorts>(path.join(dir, 'board_tb.manifest.json'));
+const dut = emittedDut(emitDesign(top({})));
 const u32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 
 describe('board SoC over its UART pins', () => {

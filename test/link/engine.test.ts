@@ -3,13 +3,11 @@
 // that are corrupted or buried in garbage (dropped unanswered, the rest answered).
 
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { emitDesign, writeDesign } from '../../generator/hdl/index.ts';
+import { emitDesign } from '../../generator/hdl/index.ts';
 import { identityBytes, OP, STATUS } from '../../generator/cores/link/engine.ts';
 import { board, engineParams, type BoardParams } from '../../generator/cores/board.ts';
 import { coreExtra } from '../../generator/cores/ternary/core.ts';
-import { generatedDut, dutTest, Clock, ClockCycles, FastStreams, type AnyPorts, type Tb } from '../../sim/index.ts';
-import { cacheRoot } from '../../sim/toolchain/cache.ts';
+import { emittedDut, dutTest, Clock, ClockCycles, FastStreams, type AnyPorts, type Tb } from '../../sim/index.ts';
 import { encodeFrame, FrameDecoder, type Frame } from '../../host/link/frame.ts';
 import { coreShape, packWeights, packActivations, tileWords, nTiles } from '../../host/matmul/core-layout.ts';
 import { ternaryMatmul, matrix } from '../../host/matmul/reference.ts';
@@ -18,10 +16,7 @@ import { modelCore } from '../../host/matmul/core-model.ts';
 // The engine with the core behind it: the board SoC in its byte-stream flavour.
 const BOARD: BoardParams = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, acc: 0, stage: 8, idle: 1024, phy: 0, clk: 12_000_000, baud: 115_200 };
 const ENGINE = engineParams(BOARD);
-const design = emitDesign(board(BOARD));
-const dir = path.join(cacheRoot(), 'designs', design.manifest.top);
-writeDesign(dir, design);
-const dut = generatedDut<AnyPorts>(path.join(dir, `${design.manifest.top}.manifest.json`));
+const dut = emittedDut(emitDesign(board(BOARD)));
 
 /** Clock, reset, and the C++ stream engine on the board's byte streams. */
 async function start(d: AnyPorts, tb: Tb, opts: { idle?: number; backpressure?: number } = {}) {
