@@ -1,0 +1,34 @@
+// Per-token absmax activation quantization, exactly as BitNet's reference computes it in
+// float32: s = 127 / max(absmax(x), 1e-5), q = clamp(round_half_even(x * s), -128, 127).
+// JavaScript computes in float64, so every product is rounded to float32 with fround
+// first; Math.round would round halves up, so rounding is explicit.
+
+/** Round to nearest, ties to even. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Quantize M rows of K values (row-major) to `bits`-bit integers (8, or 4 for BitNet a4.8).
+ * Writes q and one scale per row; returns q.
+ */
+export function quantizeRows(x: Float32Array, M: number, K: number, q: Int8Array, scales: Float32Array, bits = 8): Int8Array {
+  const qp = 2 ** (bits - 1) - 1;
+  const qn = -(2 ** (bits - 1));
+  for (let m = 0; m < M; m++) {
+    const o = m * K;
+    let amax = 0;
+    for (let k = 0; k < K; k++) {
+      const a = Math.abs(x[o + k]!);
+      if (a > amax) amax = a;
+    }
+    const s = Math.fround(qp / Math.max(amax, Math.fround(1e-5)));
+    scales[m] = s;
+    for (let k = 0; k < K; k++) {
+      const v = roundHalfEven(Math.fround(x[o + k]! * s));
+      q[o + k] = v > qp ? qp : v < qn ? qn : v;
+    }
+  }
+  return q;
+}

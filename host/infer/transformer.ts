@@ -1,0 +1,156 @@
+// The BitNet b1.58 transformer on the CPU, with every BitLinear sent to a backend:
+// pre-norm attention (RoPE, grouped-query, KV cache) with a sub-norm before o_proj, and a
+// squared-ReLU gated FFN with a sub-norm before down_proj. A step takes M new tokens
+// (prompt eval sends them to the backend as one M-row matmul per projection).
+
+import type { BitNetModel, Projection } from '../model/model.ts';
+import { PROJECTIONS } from '../model/model.ts';
+import type { BitLinearBackend } from '../backends/backend.ts';
+import { quantizeRows } from './quant.ts';
+import { rmsNorm, Rope, softmax, matVec } from './ops.ts';
+
+export class Transformer {
+  readonly rope: Rope;
+  private readonly kCache: Float32Array[];
+  private readonly vCache: Float32Array[];
+  /** Tokens in the KV cache. */
+  pos = 0;
+  /** Wall time in the backend's matmul calls, and everything else (ms). */
+  readonly time = { offload: 0, cpu: 0 };
+
+  constructor(
+    readonly model: BitNetModel,
+    readonly backend: BitLinearBackend,
+    readonly ctx = model.config.maxPositions,
+  ) {
+    const c = model.config;
+    if (ctx > c.maxPositions) throw new RangeError(`context ${ctx} exceeds the model's max_position_embeddings ${c.maxPositions}`);
+    this.rope = new Rope(c.headDim, ctx, c.ropeTheta);
+    const kvd = c.kvHeads * c.headDim;
+    this.kCache = model.layers.map(() => new Float32Array(ctx * kvd));
+    this.vCache = model.layers.map(() => new Float32Array(ctx * kvd));
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** BitLinear: quantize x (M rows), integer matmul on the backend, rescale in float32. */
+  private async linear(layer: number, p: Projection, xq: Int8Array, scales: Float32Array, M: number, out: Float32Array): Promise<Float32Array> {
+    const w = this.model.layers[layer]!.proj[p];
+    const t0 = performance.now();
+    const acc = await this.backend.matmul(layer * PROJECTIONS.length + PROJECTIONS.indexOf(p), xq, M);
+    this.time.offload += performance.now() - t0;
+    const N = w.rows;
+    const ws = w.scale.value;
+    for (let m = 0; m < M; m++) {
+      const s = scales[m]!;
+      if (w.scale.op === 'div') {
+        const d = Math.fround(s * ws);
+        for (let n = 0; n < N; n++) out[m * N + n] = acc[m * N + n]! / d;
+      } else {
+        for (let n = 0; n < N; n++) out[m * N + n] = Math.fround(acc[m * N + n]! / s) * ws;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Run `tokens` at positions pos.. and return logits: of the last token, or of every token
+   * with `all` (vocab floats per token).
+   */
+  async forward(tokens: readonly number[], opts: { all?: boolean } = {}): Promise<Float32Array> {
+    const t0 = performance.now();
+    const off0 = this.time.offload;
+    const { config: c, layers } = this.model;
+    const M = tokens.length;
+    if (M === 0) throw new RangeError('forward: no tokens');
+    if (this.pos + M > this.ctx) throw new RangeError(`context full: ${this.pos} + ${M} tokens exceed the context of ${this.ctx}`);
+    const H = c.hidden;
+    const qd = c.heads * c.headDim;
+    const kvd = c.kvHeads * c.headDim;
+    const I = c.intermediate;
+    const h = new Float32Array(M * H);
+    tokens.forEach((t, m) => {
+      if (!Number.isInteger(t) || t < 0 || t >= c.vocab) throw new RangeError(`token id ${t} is outside the vocabulary (0..${c.vocab - 1})`);
+      h.set(this.model.embed.subarray(t * H, t * H + H), m * H);
+    });
+    const xn = new Float32Array(M * Math.max(H, qd, I));
+    const xq = new Int8Array(M * Math.max(H, qd, I));
+    const sc = new Float32Array(M);
+    const q = new Float32Array(M * qd);
+    const k = new Float32Array(M * kvd);
+    const v = new Float32Array(M * kvd);
+    const attn = new Float32Array(M * qd);
+    const proj = new Float32Array(M * H);
+    const gate = new Float32Array(M * I);
+    const up = new Float32Array(M * I);
+    const scores = new Float64Array(this.pos + M);
+    const group = c.heads / c.kvHeads;
+    const scale = 1 / Math.sqrt(c.headDim);
+    const bits = c.actBits;
+    for (let l = 0; l < layers.length; l++) {
+      const L = layers[l]!;
+      // attention
+      rmsNorm(h, L.inputNorm, c.eps, M, xn);
+      quantizeRows(xn, M, H, xq, sc, bits);
+      await this.linear(l, 'q', xq, sc, M, q);
+      await this.linear(l, 'k', xq, sc, M, k);
+      await this.linear(l, 'v', xq, sc, M, v);
+      const kc = this.kCache[l]!;
+      const vc = this.vCache[l]!;
+      for (let m = 0; m < M; m++) {
+        const p = this.pos + m;
+        this.rope.apply(q, m * qd, c.heads, p);
+        this.rope.apply(k, m * kvd, c.kvHeads, p);
+        kc.set(k.subarray(m * kvd, m * kvd + kvd), p * kvd);
+        vc.set(v.subarray(m * kvd, m * kvd + kvd), p * kvd);
+      }
+      for (let m = 0; m < M; m++) {
+        const n = this.pos + m + 1; // causal: positions 0..pos+m
+        for (let hd = 0; hd < c.heads; hd++) {
+          const qo = m * qd + hd * c.headDim;
+          const ko = Math.floor(hd / group) * c.headDim;
+          for (let t = 0; t < n; t++) {
+            let s = 0;
+            const kt = t * kvd + ko;
+            for (let d = 0; d < c.headDim; d++) s += q[qo + d]! * kc[kt + d]!;
+            scores[t] = Math.fround(s) * scale;
+          }
+          softmax(scores, n);
+          const ao = m * qd + hd * c.headDim;
+          for (let d = 0; d < c.headDim; d++) attn[ao + d] = 0;
+          for (let t = 0; t < n; t++) {
+            const p = scores[t]!;
+            const vt = t * kvd + ko;
+            for (let d = 0; d < c.headDim; d++) attn[ao + d] = attn[ao + d]! + p * vc[vt + d]!;
+          }
+        }
+      }
+      rmsNorm(attn, L.attnSubNorm, c.eps, M, xn);
+      quantizeRows(xn, M, qd, xq, sc, bits);
+      await this.linear(l, 'o', xq, sc, M, proj);
+      for (let i = 0; i < M * H; i++) h[i] = h[i]! + proj[i]!;
+      // feed-forward
+      rmsNorm(h, L.postNorm, c.eps, M, xn);
+      quantizeRows(xn, M, H, xq, sc, bits);
+      await this.linear(l, 'gate', xq, sc, M, gate);
+      await this.linear(l, 'up', xq, sc, M, up);
+      for (let i = 0; i < M * I; i++) {
+        const g = gate[i]! > 0 ? gate[i]! : 0;
+        gate[i] = Math.fround(g * g) * up[i]!;
+      }
+      rmsNorm(gate, L.ffnSubNorm, c.eps, M, xn);
+      quantizeRows(xn, M, I, xq, sc, bits);
+      await this.linear(l, 'down', xq, sc, M, proj);
+      for (let i = 0; i < M * H; i++) h[i] = h[i]! + proj[i]!;
+    }
+    this.pos += M;
+    rmsNorm(h, this.model.norm, c.eps, M);
+    const first = opts.all ? 0 : M - 1;
+    const logits = new Float32Array((M - first) * c.vocab);
+    for (let m = first; m < M; m++) matVec(this.model.lmHead, h, m * H, H, logits.subarray((m - first) * c.vocab, (m - first + 1) * c.vocab));
+    this.time.cpu += performance.now() - t0 - (this.time.offload - off0);
+    return logits;
+  }
+}

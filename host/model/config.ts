@@ -1,0 +1,79 @@
+// The model hyperparameters the runtime needs, from a Hugging Face config.json or from
+// GGUF metadata; every missing or wrong field is named with the file it came from.
+
+import { CheckpointError } from './errors.ts';
+
+export interface BitNetConfig {
+  readonly hidden: number;
+  readonly layers: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly intermediate: number;
+  readonly vocab: number;
+  readonly maxPositions: number;
+  readonly ropeTheta: number;
+  readonly eps: number;
+  readonly tied: boolean;
+  readonly bos?: number;
+  readonly eos: readonly number[];
+  /** How a BitLinear's integer result is rescaled, from quantization_config.linear_class. */
+  readonly linearClass: 'bitlinear' | 'autobitlinear';
+  /** 'offline': packed ternary weights; 'online': float master weights ternarized at load. */
+  readonly quantMode: 'offline' | 'online';
+  /** Activation bits for BitLinear inputs (8; 4 for BitNet a4.8-style runs). */
+  readonly actBits: number;
+}
+
+type Json = Record<string, unknown>;
+
+function num(c: Json, key: string, file: string, opts: { int?: boolean; def?: number } = {}): number {
+  const v = c[key] ?? opts.def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || (opts.int !== false && !Number.isInteger(v)) || v <= 0) {
+    throw new CheckpointError(file, `field '${key}' must be a positive ${opts.int === false ? 'number' : 'integer'}, got ${JSON.stringify(c[key])}`);
+  }
+  return v;
+}
+
+export function validateConfig(c: BitNetConfig, file: string): BitNetConfig {
+  if (c.hidden !== c.heads * c.headDim) throw new CheckpointError(file, `hidden_size ${c.hidden} is not num_attention_heads ${c.heads} x head_dim ${c.headDim}`);
+  if (c.heads % c.kvHeads) throw new CheckpointError(file, `num_attention_heads ${c.heads} is not a multiple of num_key_value_heads ${c.kvHeads}`);
+  if (c.headDim % 2) throw new CheckpointError(file, `head_dim ${c.headDim} must be even for rotary embeddings`);
+  return c;
+}
+
+export function configFromHf(c: Json, file: string): BitNetConfig {
+  if (c.model_type !== undefined && c.model_type !== 'bitnet') throw new CheckpointError(file, `field 'model_type' is ${JSON.stringify(c.model_type)}, expected "bitnet"`);
+  const act = c.hidden_act ?? 'relu2';
+  if (act !== 'relu2') throw new CheckpointError(file, `field 'hidden_act' is ${JSON.stringify(act)}; only "relu2" (squared ReLU, as BitNet b1.58) is supported`);
+  const q = (c.quantization_config ?? {}) as Json;
+  const linearClass = (q.linear_class ?? 'bitlinear') as string;
+  if (linearClass !== 'bitlinear' && linearClass !== 'autobitlinear') throw new CheckpointError(file, `field 'quantization_config.linear_class' is ${JSON.stringify(linearClass)}, expected "bitlinear" or "autobitlinear"`);
+  const quantMode = (q.quantization_mode ?? 'offline') as string;
+  if (quantMode !== 'offline' && quantMode !== 'online') throw new CheckpointError(file, `field 'quantization_config.quantization_mode' is ${JSON.stringify(quantMode)}, expected "offline" or "online"`);
+  if (q.quant_method !== undefined && q.quant_method !== 'bitnet') throw new CheckpointError(file, `field 'quantization_config.quant_method' is ${JSON.stringify(q.quant_method)}; only "bitnet" is supported`);
+  const hidden = num(c, 'hidden_size', file);
+  const heads = num(c, 'num_attention_heads', file);
+  const eos = c.eos_token_id;
+  return validateConfig(
+    {
+      hidden,
+      layers: num(c, 'num_hidden_layers', file),
+      heads,
+      kvHeads: num(c, 'num_key_value_heads', file, { def: heads }),
+      headDim: num(c, 'head_dim', file, { def: hidden / heads }),
+      intermediate: num(c, 'intermediate_size', file),
+      vocab: num(c, 'vocab_size', file),
+      maxPositions: num(c, 'max_position_embeddings', file),
+      ropeTheta: num(c, 'rope_theta', file, { int: false, def: 10000 }),
+      eps: num(c, 'rms_norm_eps', file, { int: false, def: 1e-5 }),
+      tied: c.tie_word_embeddings !== false,
+      bos: typeof c.bos_token_id === 'number' ? c.bos_token_id : undefined,
+      eos: Array.isArray(eos) ? (eos as number[]) : typeof eos === 'number' ? [eos] : [],
+      linearClass: linearClass as BitNetConfig['linearClass'],
+      quantMode: quantMode as BitNetConfig['quantMode'],
+      actBits: 8,
+    },
+    file,
+  );
+}

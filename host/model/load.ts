@@ -1,0 +1,199 @@
+// Load a BitNet model: a Hugging Face directory (config.json + safetensors, packed 2-bit or
+// float master weights) or a GGUF file (TQ1_0, TQ2_0, I2_S, or float projections).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CheckpointError } from './errors.ts';
+import { configFromHf, validateConfig, type BitNetConfig } from './config.ts';
+import { readSafetensorsDir, toF32, type SafeTensor } from './safetensors.ts';
+import { parseGguf, ggmlTypeName, GGML_TYPE, type GgufFile, type GgufTensor } from './gguf.ts';
+import { absmeanQuantize, decodeHfPacked, decodeI2S, decodeTQ1_0, decodeTQ2_0 } from './quantize.ts';
+import { bf16ToF32, f16ToF32 } from './dtypes.ts';
+import { PROJECTIONS, projectionShape, type BitNetModel, type LayerWeights, type Projection } from './model.ts';
+import type { PackedTernary } from './ternary.ts';
+
+export function loadModel(p: string): BitNetModel {
+  if (!fs.existsSync(p)) throw new CheckpointError(p, 'no such file or directory');
+  if (fs.statSync(p).isDirectory()) {
+    if (fs.existsSync(path.join(p, 'config.json'))) return loadHf(p);
+    const ggufs = fs.readdirSync(p).filter((f) => f.endsWith('.gguf'));
+    if (ggufs.length === 1) return loadGguf(path.join(p, ggufs[0]!));
+    throw new CheckpointError(p, ggufs.length ? `holds ${ggufs.length} .gguf files (${ggufs.join(', ')}); name one` : 'no config.json (Hugging Face layout) and no .gguf file');
+  }
+  return loadGguf(p);
+}
+
+// ---- Hugging Face layout ----
+
+const HF_PROJ: Record<Projection, string> = { q: 'self_attn.q_proj', k: 'self_attn.k_proj', v: 'self_attn.v_proj', o: 'self_attn.o_proj', gate: 'mlp.gate_proj', up: 'mlp.up_proj', down: 'mlp.down_proj' };
+
+function loadHf(dir: string): BitNetModel {
+  const cfgFile = path.join(dir, 'config.json');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new CheckpointError(cfgFile, `not valid JSON (${(e as Error).message})`);
+  }
+  const config = configFromHf(raw, cfgFile);
+  const tensors = readSafetensorsDir(dir);
+  const get = (name: string): SafeTensor => {
+    const t = tensors.get(name);
+    if (!t) throw new CheckpointError(dir, `tensor '${name}' is missing`);
+    return t;
+  };
+  const vec = (name: string, n: number): Float32Array => {
+    const t = get(name);
+    if (t.shape.length !== 1 || t.shape[0] !== n) throw new CheckpointError(t.file, `tensor '${name}': shape [${t.shape.join(', ')}], expected [${n}]`);
+    return toF32(t);
+  };
+  const mat = (name: string, rows: number, cols: number): Float32Array => {
+    const t = get(name);
+    if (t.shape.length !== 2 || t.shape[0] !== rows || t.shape[1] !== cols) throw new CheckpointError(t.file, `tensor '${name}': shape [${t.shape.join(', ')}], expected [${rows}, ${cols}]`);
+    return toF32(t);
+  };
+  const linear = (name: string, p: Projection): PackedTernary => {
+    const [N, K] = projectionShape(config, p);
+    const t = get(`${name}.weight`);
+    if (t.dtype === 'U8' || t.dtype === 'I8') {
+      const s = get(`${name}.weight_scale`);
+      const sv = toF32(s);
+      if (sv.length !== 1) throw new CheckpointError(s.file, `tensor '${s.name}': ${sv.length} values, expected one scale per tensor`);
+      if (!(sv[0]! > 0) || !Number.isFinite(sv[0]!)) throw new CheckpointError(s.file, `tensor '${s.name}': scale ${sv[0]} must be positive and finite`);
+      return decodeHfPacked(t.bytes, t.shape, N, K, { op: config.linearClass === 'bitlinear' ? 'div' : 'mul', value: sv[0]! }, { file: t.file, tensor: t.name });
+    }
+    if (t.dtype === 'BF16' || t.dtype === 'F16' || t.dtype === 'F32') return absmeanQuantize(t.name, mat(t.name, N, K), N, K);
+    throw new CheckpointError(t.file, `tensor '${t.name}': dtype ${t.dtype}; a BitLinear weight is U8 (packed 2-bit) or a float dtype (quantized at load)`);
+  };
+  const { hidden, vocab } = config;
+  const embed = mat('model.embed_tokens.weight', vocab, hidden);
+  const layers: LayerWeights[] = [];
+  for (let i = 0; i < config.layers; i++) {
+    const pre = `model.layers.${i}`;
+    const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, linear(`${pre}.${HF_PROJ[p]}`, p)])) as Record<Projection, PackedTernary>;
+    layers.push({
+      inputNorm: vec(`${pre}.input_layernorm.weight`, hidden),
+      postNorm: vec(`${pre}.post_attention_layernorm.weight`, hidden),
+      attnSubNorm: vec(`${pre}.self_attn.attn_sub_norm.weight`, config.heads * config.headDim),
+      ffnSubNorm: vec(`${pre}.mlp.ffn_sub_norm.weight`, config.intermediate),
+      proj,
+    });
+  }
+  const untied = tensors.has('lm_head.weight');
+  const lmHead = untied ? mat('lm_head.weight', vocab, hidden) : embed;
+  if (!untied && !config.tied) throw new CheckpointError(dir, `tensor 'lm_head.weight' is missing and tie_word_embeddings is false`);
+  return { config, embed, norm: vec('model.norm.weight', hidden), lmHead, layers, source: { path: dir, format: 'huggingface safetensors' } };
+}
+
+// ---- GGUF ----
+
+const GGUF_PROJ: Record<Projection, string> = { q: 'attn_q', k: 'attn_k', v: 'attn_v', o: 'attn_output', gate: 'ffn_gate', up: 'ffn_up', down: 'ffn_down' };
+
+function loadGguf(file: string): BitNetModel {
+  const b = fs.readFileSync(file);
+  const g = parseGguf(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), file);
+  const config = configFromGguf(g);
+  const get = (name: string): GgufTensor => {
+    const t = g.tensors.get(name);
+    if (!t) throw new CheckpointError(file, `tensor '${name}' is missing`);
+    return t;
+  };
+  const floats = (name: string, ne: number[]): Float32Array => {
+    const t = get(name);
+    if (t.ne.length !== ne.length || t.ne.some((d, i) => d !== ne[i])) throw new CheckpointError(file, `tensor '${name}': ne [${t.ne.join(', ')}], expected [${ne.join(', ')}]`);
+    const copy = t.bytes.slice();
+    switch (t.type) {
+      case GGML_TYPE.F32:
+        return new Float32Array(copy.buffer, 0, copy.length / 4);
+      case GGML_TYPE.BF16:
+        return bf16ToF32(new Uint16Array(copy.buffer, 0, copy.length / 2));
+      case GGML_TYPE.F16:
+        return Float32Array.from(new Uint16Array(copy.buffer, 0, copy.length / 2), f16ToF32);
+      default:
+        throw new CheckpointError(file, `tensor '${name}': type ${ggmlTypeName(t.type)}, expected F32, F16 or BF16`);
+    }
+  };
+  const linear = (name: string, p: Projection): PackedTernary => {
+    const [N, K] = projectionShape(config, p);
+    const t = get(`${name}.weight`);
+    if (t.ne.length !== 2 || t.ne[0] !== K || t.ne[1] !== N) throw new CheckpointError(file, `tensor '${t.name}': ne [${t.ne.join(', ')}], expected [${K}, ${N}] (GGUF order: inputs first)`);
+    const where = { file, tensor: t.name };
+    const scale = (): number => {
+      const s = floats(`${name}.scale`, [1]);
+      if (!Number.isFinite(s[0]!) || s[0]! <= 0) throw new CheckpointError(file, `tensor '${name}.scale': ${s[0]} must be positive and finite`);
+      return s[0]!;
+    };
+    switch (t.type) {
+      case GGML_TYPE.TQ2_0:
+        return decodeTQ2_0(t.bytes, N, K, scale(), where);
+      case GGML_TYPE.TQ1_0:
+        return decodeTQ1_0(t.bytes, N, K, scale(), where);
+      case GGML_TYPE.I2_S:
+        return decodeI2S(t.bytes, N, K, where);
+      case GGML_TYPE.F32:
+      case GGML_TYPE.F16:
+      case GGML_TYPE.BF16:
+        return absmeanQuantize(t.name, floats(t.name, [K, N]), N, K);
+      default:
+        throw new CheckpointError(file, `tensor '${t.name}': quantization ${ggmlTypeName(t.type)} is not supported for a BitLinear weight (supported: TQ1_0, TQ2_0, I2_S, or F32/F16/BF16 quantized at load)`);
+    }
+  };
+  const { hidden, vocab, intermediate } = config;
+  const qd = config.heads * config.headDim;
+  const embed = floats('token_embd.weight', [hidden, vocab]);
+  const layers: LayerWeights[] = [];
+  for (let i = 0; i < config.layers; i++) {
+    const pre = `blk.${i}`;
+    const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, linear(`${pre}.${GGUF_PROJ[p]}`, p)])) as Record<Projection, PackedTernary>;
+    layers.push({
+      inputNorm: floats(`${pre}.attn_norm.weight`, [hidden]),
+      postNorm: floats(`${pre}.ffn_norm.weight`, [hidden]),
+      attnSubNorm: floats(`${pre}.attn_sub_norm.weight`, [qd]),
+      ffnSubNorm: floats(`${pre}.ffn_sub_norm.weight`, [intermediate]),
+      proj,
+    });
+  }
+  const lmHead = g.tensors.has('output.weight') ? floats('output.weight', [hidden, vocab]) : embed;
+  const types = new Set(layers.flatMap((_, i) => PROJECTIONS.map((p) => ggmlTypeName(g.tensors.get(`blk.${i}.${GGUF_PROJ[p]}.weight`)!.type))));
+  return { config, embed, norm: floats('output_norm.weight', [hidden]), lmHead, layers, source: { path: file, format: `GGUF v${g.version} ${[...types].join('/')}` } };
+}
+
+function configFromGguf(g: GgufFile): BitNetConfig {
+  const arch = g.metadata.get('general.architecture');
+  if (arch !== 'bitnet' && arch !== 'bitnet-b1.58') throw new CheckpointError(g.file, `metadata 'general.architecture' is ${JSON.stringify(arch)}, expected "bitnet" or "bitnet-b1.58"`);
+  const key = (k: string, def?: number): number => {
+    const v = g.metadata.get(`${arch}.${k}`) ?? def;
+    const n = typeof v === 'bigint' ? Number(v) : v;
+    if (typeof n !== 'number' || !(n > 0)) throw new CheckpointError(g.file, `metadata '${arch}.${k}' must be a positive number, got ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)}`);
+    return n;
+  };
+  const act = g.metadata.get(`${arch}.hidden_activation`) ?? 'relu2';
+  if (act !== 'relu2') throw new CheckpointError(g.file, `metadata '${arch}.hidden_activation' is ${JSON.stringify(act)}; only "relu2" is supported`);
+  const hidden = key('embedding_length');
+  const heads = key('attention.head_count');
+  const emb = g.tensors.get('token_embd.weight');
+  const headDim = key('rope.dimension_count', hidden / heads);
+  const eos = g.metadata.get('tokenizer.ggml.eos_token_id');
+  const bos = g.metadata.get('tokenizer.ggml.bos_token_id');
+  return validateConfig(
+    {
+      hidden,
+      layers: key('block_count'),
+      heads,
+      kvHeads: key('attention.head_count_kv', heads),
+      headDim,
+      intermediate: key('feed_forward_length'),
+      vocab: key('vocab_size', emb?.ne[1]),
+      maxPositions: key('context_length'),
+      ropeTheta: key('rope.freq_base', 10000),
+      eps: key('attention.layer_norm_rms_epsilon', 1e-5),
+      tied: !g.tensors.has('output.weight'),
+      bos: typeof bos === 'number' ? bos : undefined,
+      eos: typeof eos === 'number' ? [eos] : [],
+      linearClass: 'autobitlinear',
+      quantMode: 'offline',
+      actBits: 8,
+    },
+    g.file,
+  );
+}
