@@ -61,9 +61,11 @@ export class BoardSim {
     if (this.closed) return;
     // Simulated time stands still while nothing arrives; after a pause, let the board see
     // the quiet cycles a real clock would have made (its engine abandons half frames).
+    // Quiet time counts from the later of the last byte in and the board's last answer: a
+    // host that writes its next request right after an answer has not paused.
     const now = performance.now();
-    const paused = now - this.lastByte > PAUSE_MS;
-    this.lastByte = now;
+    const paused = now - this.lastActive > PAUSE_MS;
+    this.lastActive = now;
     this.running = this.running.then(() => {
       if (paused) this.model.check(this.model.api.vb_run(this.model.handle, this.clk, this.idleCycles + 2, 5000, 5000, 0, this.io));
       this.model.api.vb_stream_push(this.model.handle, this.src, Uint32Array.from(bytes), bytes.length);
@@ -71,7 +73,7 @@ export class BoardSim {
     });
   }
 
-  private lastByte = performance.now();
+  private lastActive = performance.now();
 
   private async runUntilIdle(): Promise<void> {
     const api = this.model.api;
@@ -86,7 +88,10 @@ export class BoardSim {
         this.send(Uint8Array.from(buf));
       }
       const idle = n === 0 && api.vb_stream_queued(h, this.src) === 0 && this.model.getSmall(this.busy) === 0;
-      if (idle) return;
+      if (idle) {
+        this.lastActive = performance.now();
+        return;
+      }
       await new Promise((r) => setImmediate(r)); // let the transport deliver bytes meanwhile
     }
   }

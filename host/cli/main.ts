@@ -115,11 +115,59 @@ program
   });
 
 program
+  .command('run')
+  .description('generate text with a BitNet model; every BitLinear runs on the chosen backend; llama.cpp-style timings')
+  .requiredOption('-m, --model <path>', 'Hugging Face model directory (config.json + safetensors) or a .gguf file')
+  .option('-b, --backend <spec>', 'cpu | sim[:k=v,...] | uart:PATH[@BAUD] | pcie:DEVICE_PREFIX', 'cpu')
+  .option('-p, --prompt <text>', 'prompt text (needs tokenizer.json)')
+  .option('--tokens <ids>', 'prompt as token ids, comma-separated (e.g. 1,17,42)')
+  .option('-n, --n-predict <n>', 'tokens to generate', '32')
+  .option('--temp <t>', 'temperature (0 = greedy)', '0.8')
+  .option('--top-k <k>', 'top-k (0 = off)', '40')
+  .option('--top-p <p>', 'top-p', '0.95')
+  .option('-s, --seed <n>', 'sampling seed (default: random, printed)')
+  .option('--batch <n>', 'prompt tokens per forward pass', '32')
+  .option('--chat', 'wrap the prompt in the model\'s chat format')
+  .option('--json', 'print one JSON object: prompt ids, generated ids, final logits, timings')
+  .option('--board-manifest <file>', 'manifest of the board SoC the host expects (default rtl/board); board-sim writes one')
+  .option('--force', 'use a board whose identity differs from the expected RTL')
+  .option('--reload', 'upload the weights even when the board already holds them')
+  .action(async (o: { nPredict: string } & Omit<import('./commands/run.ts').RunOptions, 'n'>) => {
+    const { runCommand } = await import('./commands/run.ts');
+    await runCommand({ ...o, n: o.nPredict });
+  });
+
+program
+  .command('make-model')
+  .description('write a small random BitNet model in the Hugging Face layout (packed 2-bit weights, byte tokenizer)')
+  .requiredOption('-o, --out <dir>', 'output directory')
+  .option('--hidden <n>', 'hidden size', '64')
+  .option('--layers <n>', 'layers', '2')
+  .option('--heads <n>', 'attention heads', '4')
+  .option('--kv-heads <n>', 'key/value heads', '2')
+  .option('--intermediate <n>', 'FFN size', '160')
+  .option('--vocab <n>', 'vocabulary size (>= 258 with the byte tokenizer)', '258')
+  .option('--ctx <n>', 'max_position_embeddings', '128')
+  .option('--seed <n>', 'random seed', '1')
+  .option('--no-tokenizer', 'write no tokenizer (then --vocab may be smaller)')
+  .action(async (o: Record<string, string | boolean>) => {
+    const { makeModel } = await import('../model/make-model.ts');
+    const n = (k: string): number => Number(o[k]);
+    const r = makeModel(String(o.out), { hidden: n('hidden'), layers: n('layers'), heads: n('heads'), kvHeads: n('kvHeads'), intermediate: n('intermediate'), vocab: n('vocab'), maxPositions: n('ctx'), seed: n('seed'), tokenizer: o.tokenizer !== false });
+    console.log(`make-model: wrote ${o.out} (hidden ${r.hidden}, ${r.layers} layers, ${r.heads} heads / ${r.kvHeads} kv, FFN ${r.intermediate}, vocab ${r.vocab}, seed ${r.seed})`);
+  });
+
+program
   .command('demo')
-  .description('the main job at this stage: generate the example cores, lint them, simulate them three ways')
-  .action(async () => {
+  .description('the main job end to end: RTL, board-sim on a pseudo-terminal, a model, generation through the uart backend, checked against cpu')
+  .option('--hdl', 'instead: regenerate the cores, lint, synthesize and simulate them three ways, and run the FIFO testbench')
+  .option('-m, --model <path>', 'use this model instead of making a random one')
+  .option('-p, --prompt <text>', 'prompt', 'Hello, board!')
+  .option('-n, --n-predict <n>', 'tokens to generate', '24')
+  .option('-s, --seed <n>', 'sampling seed', '20261123')
+  .action(async (o: { hdl?: boolean; model?: string; prompt: string; nPredict: string; seed: string }) => {
     const { demoCommand } = await import('./commands/demo.ts');
-    await demoCommand();
+    await demoCommand({ ...o, n: o.nPredict });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

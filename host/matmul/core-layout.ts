@@ -116,3 +116,14 @@ export function unpackResults(s: CoreShape, beats: readonly bigint[], M: number,
   }
   return y;
 }
+
+/**
+ * The shape from what a board reports in IDENTIFY (rows, cols, act, format, kmax, mmax,
+ * wdepth): the same numbers the manifest publishes, for a host that has only the board.
+ */
+export function shapeFromIdentity(id: { rows: number; cols: number; act: number; format: number; kmax: number; mmax: number; wdepth: number }): CoreShape {
+  const tileBytes = Math.ceil((id.rows * id.cols) / 5);
+  const wordBits = id.format === 2 ? 2 * id.rows * id.cols : 8 * tileBytes;
+  const kTilesMax = Math.ceil(id.kmax / id.rows);
+  return { rows: id.rows, cols: id.cols, act: id.act, format: id.format, kmax: id.kmax, mmax: id.mmax, wdepth: id.wdepth, wordBits, tileBytes, xBits: id.rows * id.act, xDepth: id.mmax * kTilesMax, accBits: 32 };
+}

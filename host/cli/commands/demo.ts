@@ -1,63 +1,82 @@
-// `bitnet-fpga demo`: the project's main job at this stage, end to end — regenerate the
-// checked-in example cores, lint them, synthesize them, simulate them three ways, then
-// drive the generated FIFO from a TypeScript testbench against the Verilated model.
+// `bitnet-fpga demo`: the main job end to end on the simulated board. Regenerate rtl/,
+// build the board SoC under Verilator and put it behind a pseudo-terminal (board-sim), make
+// a small BitNet model, generate text through the uart backend over that pty (the host's
+// real serial code), then run the same generation on the cpu backend and check that every
+// integer BitLinear result and every token agree. `demo --hdl` runs the HDL checks instead.
 
-import { CHECKED_IN, findCore, resolveParams } from '../../../generator/cores/registry.ts';
-import { checkDesign } from '../../../sim/equiv/check.ts';
+import * as path from 'node:path';
 import { doctorReport } from '../../../sim/toolchain/tools.ts';
 import { generateCommand } from './generate.ts';
-import { printCheck } from './check.ts';
-import type { FifoPorts } from '../../../rtl/fifo/fifo.ports.ts';
+import { runModel, type RunOptions } from './run.ts';
+import { timingReport } from '../../infer/report.ts';
+import { CheckFailed } from '../errors.ts';
+import { projectRoot } from '../paths.ts';
+import { DEFAULT_BOARD_MANIFEST } from '../../backends/select.ts';
 
-export async function demoCommand(): Promise<void> {
-  const doc = doctorReport();
-  console.log(doc.lines.join('\n'));
-  console.log('');
-  await generateCommand(undefined, { param: [], all: true });
-  for (const entry of CHECKED_IN) {
-    const c = findCore(entry.core);
-    const r = await checkDesign(c.build(resolveParams(c, entry.params)), { cycles: 1000, seed: Number(process.env.SEED ?? 1), log: (s) => console.log(`[${entry.core}] ${s}`) });
-    printCheck(r);
-  }
-  await fifoTestbench();
+export interface DemoOptions {
+  hdl?: boolean;
+  model?: string;
+  prompt: string;
+  n: string;
+  seed: string;
 }
 
-/** 20,000 random words through rtl/fifo: TypeScript drivers, then the C++ stream engine. */
-async function fifoTestbench(): Promise<void> {
-  const path = await import('node:path');
-  const { generatedDut, simulate, Clock, ClockCycles, RisingEdge, StreamSource, StreamSink, FastStreams, Scoreboard } = await import('../../../sim/index.ts');
-  const { rtlRoot } = await import('../paths.ts');
-  const fifo = generatedDut<FifoPorts>(path.join(rtlRoot(), 'fifo', 'fifo.manifest.json'));
-  const t0 = performance.now();
-  const r = await simulate('demo: fifo testbench', { dut: fifo, timeout: '100 ms' }, async (dut, tb) => {
-    const clock = new Clock(dut.clk, 10, 'ns').start();
-    dut.rst.value = 1;
-    await ClockCycles(dut.clk, 2);
-    dut.rst.value = 0;
-    const words = Array.from({ length: 20_000 }, () => tb.rng.bits(8));
-    const half = words.length / 2;
-    const sb = new Scoreboard<bigint>('fifo');
-    sb.expect(...words);
-    const ports = { in: { valid: dut.in_valid, ready: dut.in_ready, data: dut.in_data }, out: { valid: dut.out_valid, ready: dut.out_ready, data: dut.out_data } };
-    const src = new StreamSource(clock, ports.in, { idle: 0.2, seed: tb.rng.fork() });
-    const snk = new StreamSink(clock, ports.out, { backpressure: 0.3, seed: tb.rng.fork() });
-    snk.onBeat((b) => sb.got(b as bigint));
-    src.push(...words.slice(0, half));
-    const c0 = tb.now();
-    while (snk.count < half) await RisingEdge(dut.clk);
-    tb.log.info(`TypeScript drivers: ${half} words in ${(tb.now() - c0) / 10_000} cycles`);
-    src.stop();
-    snk.stop();
-    const fast = new FastStreams(clock);
-    const fsrc = fast.source(ports.in, { idle: 0.2, seed: tb.rng.fork() });
-    const fsnk = fast.sink(ports.out, { backpressure: 0.3, seed: tb.rng.fork() });
-    fsrc.push(words.slice(half));
-    fsnk.expect(half);
-    const cycles = await fast.run({ maxCycles: 1_000_000 });
-    for (const b of fsnk.take()) sb.got(b as bigint);
-    sb.check();
-    tb.log.info(`C++ stream engine: ${half} words in ${cycles} cycles; scoreboard: ${sb.matched} matched, 0 mismatches`);
-  });
-  for (const line of r.log) console.log(`[testbench] ${line.trim()}`);
-  console.log(`[testbench] fifo: pass (seed ${r.seed}, ${((performance.now() - t0) / 1000).toFixed(1)} s wall including the model build)`);
+export async function demoCommand(o: DemoOptions): Promise<void> {
+  if (o.hdl) {
+    const { hdlDemo } = await import('./demo-hdl.ts');
+    return hdlDemo();
+  }
+  const say = (s: string): void => console.log(s);
+  const doc = doctorReport();
+  say(doc.lines.join('\n'));
+  if (!doc.ok) throw new CheckFailed('the toolchain is incomplete (see above); run `npm run setup`');
+  say('\n== 1. generate the RTL (rtl/ is regenerated; it must not change)');
+  await generateCommand(undefined, { param: [], all: true });
+
+  say('\n== 2. build the board SoC under Verilator and start board-sim on a pseudo-terminal');
+  const fs = await import('node:fs');
+  const base = (JSON.parse(fs.readFileSync(DEFAULT_BOARD_MANIFEST(), 'utf8')) as { params: Record<string, number> }).params;
+  // rtl/board's SoC, with a weight memory large enough that the demo model stays resident.
+  const params: Record<string, number> = { ...base, wdepth: 2048 };
+  const { startBoardPty } = await import('../../../sim/board-pty.ts');
+  const board = await startBoardPty(params, { build: { log: (l) => say(`   ${l}`) } });
+  try {
+    say(`   board-sim: board ${params.rows}x${params.cols}, int${params.act} activations, ${params.wdepth} weight tiles; identity ${board.identity.slice(0, 16)}…`);
+    say(`   listening on ${board.path} (manifest ${board.manifestPath})`);
+
+    say('\n== 3. the model');
+    let model = o.model;
+    if (!model) {
+      const { makeModel } = await import('../../model/make-model.ts');
+      model = path.join(projectRoot(), '.cache', 'demo-model');
+      const m = makeModel(model, { seed: 1 });
+      say(`   make-model: ${model} (random weights: hidden ${m.hidden}, ${m.layers} layers, ${m.heads} heads / ${m.kvHeads} kv, FFN ${m.intermediate}, vocab ${m.vocab}, byte tokenizer)`);
+    } else say(`   using ${model}`);
+
+    const common: Omit<RunOptions, 'backend'> = { model, prompt: o.prompt, n: o.n, temp: '0.8', topK: '40', topP: '0.95', seed: o.seed, batch: '32', boardManifest: board.manifestPath, progress: false };
+    say(`\n== 4. generate through the uart backend (uart:${board.path}), prompt ${JSON.stringify(o.prompt)}, seed ${o.seed}`);
+    process.stdout.write('   ');
+    const uart = await runModel({ ...common, backend: `uart:${board.path}` }, { text: (s) => void process.stdout.write(visible(s)) });
+    say('');
+    for (const line of timingReport(uart.generation, uart.loadMs, uart.backend)) say(`   ${line}`);
+
+    say('\n== 5. the same generation on the cpu backend');
+    const cpu = await runModel({ ...common, backend: 'cpu' });
+    for (const line of timingReport(cpu.generation, cpu.loadMs, cpu.backend).slice(0, 5)) say(`   ${line}`);
+    const sameTokens = cpu.generation.tokens.join(',') === uart.generation.tokens.join(',');
+    const sameInts = cpu.resultsDigest === uart.resultsDigest;
+    const sameLogits = cpu.generation.lastLogits.every((v, i) => v === uart.generation.lastLogits[i]);
+    say(`\n   tokens (${uart.generation.tokens.length}): ${sameTokens ? 'identical' : 'DIFFERENT'} on uart and cpu`);
+    say(`   integer BitLinear results (${uart.generation.offload.calls} calls): ${sameInts ? 'identical' : 'DIFFERENT'} (digest ${uart.resultsDigest.slice(0, 16)}…)`);
+    say(`   final logits: ${sameLogits ? 'bit-identical' : 'DIFFERENT'}`);
+    if (!sameTokens || !sameInts || !sameLogits) throw new CheckFailed('the uart backend and the cpu backend disagree');
+    say('\ndemo: OK — text generated with every BitLinear on the simulated board, equal to the CPU reference token for token');
+  } finally {
+    await board.close();
+  }
+}
+
+/** Random models emit control bytes; show them as escapes rather than move the cursor. */
+function visible(s: string): string {
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -1,0 +1,150 @@
+// A BitLinear backend on a board reached through the link protocol (the simulated board,
+// a UART, or XDMA): weights are placed by plan.ts and uploaded once (skipped when the
+// board's tag says it already holds them); a matmul becomes the board's runs over K-chunks,
+// token groups of at most mmax and n-tile ranges, with partial products summed exactly.
+
+import { createHash } from 'node:crypto';
+import { LinkClient, type Identity } from '../link/client.ts';
+import { shapeFromIdentity, kTiles, type CoreShape } from '../matmul/core-layout.ts';
+import type { IntMatrix } from '../matmul/reference.ts';
+import { ternaryDigest, type PackedTernary } from '../model/ternary.ts';
+import { BackendError, emptyStats, type BitLinearBackend, type LoadProgress } from './backend.ts';
+import { blockMatrix, planWeights, type Block, type Plan } from './plan.ts';
+import { blankTag, decodeProbe, sameMatrix, tagMatrix, tagProbe } from './tag.ts';
+
+/** Most result bytes one MATMUL answer may carry (the protocol's 1 MiB frame limit, with room for the status and tail). */
+const MAX_ANSWER = (1 << 20) - 64;
+
+export interface BoardOptions {
+  /** The identity hash the RTL this host expects reports; undefined skips the check. */
+  readonly expectedHash?: string;
+  readonly force?: boolean;
+  /** Upload even when the tag says the board holds these weights. */
+  readonly reload?: boolean;
+  /** Called by close() after the link is closed (e.g. to stop an in-process board). */
+  readonly onClose?: () => Promise<void>;
+}
+
+export class BoardBackend implements BitLinearBackend {
+  readonly stats = emptyStats();
+  identity: Identity | undefined;
+  shape: CoreShape | undefined;
+  plan: Plan | undefined;
+  private weights: readonly PackedTernary[] = [];
+  /** The block now in the scratch region. */
+  private scratch: Block | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly client: LinkClient,
+    readonly opts: BoardOptions = {},
+  ) {}
+
+  async load(weights: readonly PackedTernary[], o: { progress?: LoadProgress; actBits?: number } = {}): Promise<void> {
+    const id = this.opts.expectedHash ? await this.client.connect(this.opts.expectedHash, { force: this.opts.force }) : await this.client.identify();
+    const s = shapeFromIdentity(id);
+    const bits = o.actBits ?? 8;
+    if (s.act < bits) throw new BackendError(`${this.name}: the board takes int${s.act} activations but the model quantizes them to int${bits}`);
+    const plan = planWeights(s, weights);
+    Object.assign(this, { identity: id, shape: s, plan, weights });
+    this.stats.lanes = s.rows * s.cols;
+    const h = createHash('sha256').update(`${id.hash};${s.wdepth};${plan.blocks.map((b) => `${b.weight}:${b.k0}:${b.nt0}:${b.NT}@${b.base}${b.pinned ? 'p' : 's'}`).join(',')};`);
+    for (const w of weights) ternaryDigest(w, h);
+    const tag = tagMatrix(s, h.digest());
+    if (!this.opts.reload && sameMatrix(await this.readTile(plan.tagTile), tag)) {
+      this.stats.weightsReused = true;
+      this.syncLinkStats();
+      o.progress?.(1, 1, 'weights already on the board');
+      return;
+    }
+    // Blank the tag first: an upload cut short must not look complete to the next run.
+    await this.writeTile(blankTag(s), plan.tagTile);
+    const pinned = plan.blocks.filter((b) => b.pinned);
+    const total = pinned.reduce((a, b) => a + b.tiles, 0);
+    let done = 0;
+    for (const b of pinned) {
+      await this.upload(b);
+      done += b.tiles;
+      o.progress?.(done, total, weights[b.weight]!.name);
+    }
+    await this.writeTile(tag, plan.tagTile);
+    this.syncLinkStats();
+  }
+
+  /** The link's counters since connecting, uploads included. */
+  private syncLinkStats(): void {
+    const c = this.client.stats;
+    Object.assign(this.stats, { requests: c.requests, retries: c.retries, bytesOut: c.bytesOut, bytesIn: c.bytesIn });
+  }
+
+  private async upload(b: Block): Promise<void> {
+    const s = this.shape!;
+    const n = await this.client.writeWeights(s, this.identity!.stage, blockMatrix(this.weights[b.weight]!, b, s), b.base);
+    this.stats.weightTilesSent += n;
+    this.stats.weightBytesSent += n * (s.wordBits / 8);
+  }
+
+  private async writeTile(m: IntMatrix, tile: number): Promise<void> {
+    await this.client.writeWeights(this.shape!, this.identity!.stage, m, tile);
+  }
+
+  /** Read a weight tile back with the balanced-ternary probe. */
+  async readTile(tile: number): Promise<IntMatrix> {
+    const s = this.shape!;
+    const { x, digits } = tagProbe(s);
+    const y = new Int32Array(x.rows * s.cols);
+    for (let m0 = 0; m0 < x.rows; m0 += s.mmax) {
+      const M = Math.min(s.mmax, x.rows - m0);
+      const part = await this.client.matmul(s, { rows: M, cols: x.cols, data: x.data.subarray(m0 * x.cols, (m0 + M) * x.cols) }, s.cols, tile);
+      y.set(part.y, m0 * s.cols);
+    }
+    return decodeProbe(s, y, digits);
+  }
+
+  async matmul(index: number, x: Int8Array, M: number): Promise<Int32Array> {
+    const s = this.shape;
+    const plan = this.plan;
+    if (!s || !plan) throw new BackendError(`${this.name}: matmul before load()`);
+    const w = this.weights[index];
+    if (!w) throw new BackendError(`${this.name}: no weight ${index} (${this.weights.length} loaded)`);
+    const t0 = performance.now();
+    const N = w.rows;
+    const K = w.cols;
+    const y = new Int32Array(M * N);
+    for (const b of plan.byWeight[index]!) {
+      if (!b.pinned && this.scratch !== b) {
+        this.scratch = undefined;
+        await this.upload(b);
+        this.scratch = b;
+      }
+      const KT = kTiles(s, b.K);
+      const ntPerRun = Math.max(1, Math.floor(MAX_ANSWER / (s.mmax * s.cols * 4)));
+      for (let m0 = 0; m0 < M; m0 += s.mmax) {
+        const Mc = Math.min(s.mmax, M - m0);
+        const xs = new Int8Array(Mc * b.K);
+        for (let m = 0; m < Mc; m++) xs.set(x.subarray((m0 + m) * K + b.k0, (m0 + m) * K + b.k0 + b.K), m * b.K);
+        for (let nt = 0; nt < b.NT; nt += ntPerRun) {
+          const n0 = (b.nt0 + nt) * s.cols;
+          const Nc = Math.min(Math.min(ntPerRun, b.NT - nt) * s.cols, N - n0);
+          const r = await this.client.matmul(s, { rows: Mc, cols: b.K, data: xs }, Nc, b.base + nt * KT);
+          this.stats.boardCycles += r.cycles;
+          this.stats.boardStalls += r.stalls;
+          for (let m = 0; m < Mc; m++) {
+            const yo = (m0 + m) * N + n0;
+            for (let n = 0; n < Nc; n++) y[yo + n] = (y[yo + n]! + r.y[m * Nc + n]!) | 0;
+          }
+        }
+      }
+    }
+    this.syncLinkStats();
+    this.stats.calls++;
+    this.stats.macs += M * N * K;
+    this.stats.ms += performance.now() - t0;
+    return y;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+    await this.opts.onClose?.();
+  }
+}

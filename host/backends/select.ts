@@ -1,0 +1,67 @@
+// Backend specs as the CLI takes them:
+//   cpu
+//   sim[:k=v,...]            the board SoC in-process (parameters override rtl/board's)
+//   uart:PATH[@BAUD]         a board, or board-sim's pseudo-terminal
+//   pcie:DEVICE_PREFIX       an XDMA board (/dev/xdma0)
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BackendError, type BitLinearBackend } from './backend.ts';
+import { CpuBackend } from './cpu.ts';
+
+export interface SelectOptions {
+  /** The manifest whose identity the board must report (default: rtl/board's). */
+  readonly boardManifest?: string;
+  readonly force?: boolean;
+  readonly reload?: boolean;
+  readonly timeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export const DEFAULT_BOARD_MANIFEST = (): string => path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../rtl/board/board_8x8_uart.manifest.json');
+
+function readManifest(file: string): { params: Record<string, number>; identity: string } {
+  let m: { params?: Record<string, number>; extra?: { board?: { identity?: string } } };
+  try {
+    m = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof m;
+  } catch (e) {
+    throw new BackendError(`${file}: cannot read the board manifest (${(e as Error).message})`);
+  }
+  const identity = m.extra?.board?.identity;
+  if (typeof identity !== 'string' || !m.params) throw new BackendError(`${file}: field 'extra.board.identity' is missing; is this the manifest of a board SoC?`);
+  return { params: m.params, identity };
+}
+
+export async function selectBackend(spec: string, o: SelectOptions = {}): Promise<BitLinearBackend> {
+  const [kind, rest] = spec.includes(':') ? [spec.slice(0, spec.indexOf(':')), spec.slice(spec.indexOf(':') + 1)] : [spec, ''];
+  switch (kind) {
+    case 'cpu':
+      if (rest) throw new BackendError(`backend 'cpu' takes no argument (got '${rest}')`);
+      return new CpuBackend();
+    case 'sim': {
+      const base = readManifest(o.boardManifest ?? DEFAULT_BOARD_MANIFEST()).params;
+      const over: Record<string, number> = {};
+      for (const kv of rest ? rest.split(',') : []) {
+        const m = /^(\w+)=(\d+)$/.exec(kv);
+        if (!m) throw new BackendError(`backend 'sim': parameter '${kv}' must be name=integer (e.g. sim:wdepth=2048)`);
+        over[m[1]!] = Number(m[2]);
+      }
+      const { simBackend } = await import('./sim.ts');
+      return simBackend({ ...base, ...over, phy: 0 }, { reload: o.reload, log: o.log });
+    }
+    case 'uart': {
+      const m = /^([^@]+)(?:@(\d+))?$/.exec(rest);
+      if (!m) throw new BackendError(`backend 'uart' needs a serial port: uart:/dev/ttyUSB1[@115200]`);
+      const { uartBackend } = await import('./uart.ts');
+      const expected = readManifest(o.boardManifest ?? DEFAULT_BOARD_MANIFEST()).identity;
+      return uartBackend(m[1]!, Number(m[2] ?? 115200), { expectedHash: expected, force: o.force, reload: o.reload, timeoutMs: o.timeoutMs });
+    }
+    case 'pcie': {
+      if (!rest) throw new BackendError(`backend 'pcie' needs the XDMA device prefix: pcie:/dev/xdma0`);
+      const { pcieBackend } = await import('./pcie.ts');
+      return pcieBackend(rest, o);
+    }
+    default:
+      throw new BackendError(`unknown backend '${spec}': expected cpu, sim[:k=v,...], uart:PATH[@BAUD] or pcie:DEVICE_PREFIX`);
+  }
+}

@@ -1,0 +1,106 @@
+// `bitnet-fpga run`: load a model, pick a BitLinear backend, generate, print timings.
+
+import { SingleBar, Presets } from 'cli-progress';
+import { loadModel } from '../../model/load.ts';
+import { bitLinears } from '../../model/model.ts';
+import { TextCodec, TextStream } from '../../model/tokenizer.ts';
+import { selectBackend } from '../../backends/select.ts';
+import { generate, type Generation } from '../../infer/generate.ts';
+import { timingReport } from '../../infer/report.ts';
+import { RecordingBackend } from '../../backends/recorder.ts';
+import { UsageError } from '../errors.ts';
+
+export interface RunOptions {
+  model: string;
+  backend: string;
+  prompt?: string;
+  tokens?: string;
+  n: string;
+  temp: string;
+  topK: string;
+  topP: string;
+  seed?: string;
+  batch: string;
+  chat?: boolean;
+  json?: boolean;
+  boardManifest?: string;
+  force?: boolean;
+  reload?: boolean;
+  progress?: boolean;
+}
+
+export interface RunResult {
+  generation: Generation;
+  loadMs: number;
+  backend: string;
+  seed: number;
+  /** Digest of every integer BitLinear result, in call order (equal across backends). */
+  resultsDigest: string;
+}
+
+const int = (v: string, flag: string, min = 0): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} ${v}: expected an integer >= ${min}`);
+  return n;
+};
+
+/** Everything `run` does except printing; the demo and the tests call it. */
+export async function runModel(o: RunOptions, out: { text?: (s: string) => void; log?: (s: string) => void } = {}): Promise<RunResult> {
+  const t0 = performance.now();
+  const model = loadModel(o.model);
+  const codec = TextCodec.load(o.model);
+  let prompt: number[];
+  if (o.tokens !== undefined) {
+    if (o.prompt !== undefined) throw new UsageError('pass either -p/--prompt or --tokens, not both');
+    prompt = o.tokens.split(',').map((s) => int(s.trim(), '--tokens'));
+  } else {
+    if (o.prompt === undefined) throw new UsageError('pass a prompt (-p "…") or token ids (--tokens 1,17,42)');
+    if (!codec) throw new UsageError(`${o.model} has no tokenizer.json; pass token ids with --tokens`);
+    prompt = codec.encode(o.chat ? codec.chat(o.prompt) : o.prompt);
+  }
+  for (const t of prompt) if (t >= model.config.vocab) throw new UsageError(`--tokens: id ${t} is outside the vocabulary (0..${model.config.vocab - 1})`);
+  const seed = o.seed !== undefined ? int(o.seed, '--seed') : (Math.random() * 2 ** 32) >>> 0;
+  const backend = new RecordingBackend(await selectBackend(o.backend, { boardManifest: o.boardManifest, force: o.force, reload: o.reload, log: out.log }));
+  try {
+    const bar = o.progress ? new SingleBar({ format: 'uploading weights [{bar}] {percentage}% | {value}/{total} tiles | {what}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic) : undefined;
+    let started = false;
+    await backend.load(bitLinears(model), {
+      actBits: model.config.actBits,
+      progress: (done, total, what) => {
+        if (!bar) return;
+        if (!started) bar.start(total, 0, { what });
+        started = true;
+        bar.update(done, { what });
+      },
+    });
+    bar?.stop();
+    const loadMs = performance.now() - t0;
+    const stream = codec && out.text ? new TextStream(codec, out.text) : undefined;
+    const generation = await generate(model, backend, prompt, {
+      n: int(o.n, '-n'),
+      temperature: Number(o.temp),
+      topK: int(o.topK, '--top-k'),
+      topP: Number(o.topP),
+      seed,
+      batch: int(o.batch, '--batch', 1),
+      onToken: (id) => (stream ? stream.push(id) : out.text?.(`${id} `)),
+    });
+    return { generation, loadMs, backend: backend.name, seed, resultsDigest: backend.digest() };
+  } finally {
+    await backend.close();
+  }
+}
+
+export async function runCommand(o: RunOptions): Promise<void> {
+  const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  if (o.json) {
+    const r = await runModel({ ...o, progress: false }, { log });
+    const g = r.generation;
+    console.log(JSON.stringify({ model: o.model, backend: r.backend, seed: r.seed, prompt_ids: g.prompt, generated_ids: g.tokens, results_digest: r.resultsDigest, stopped_by: g.stoppedBy, last_logits: Array.from(g.lastLogits), timings: { load_ms: r.loadMs, ...g.timings }, offload: g.offload }));
+    return;
+  }
+  const r = await runModel({ ...o, progress: process.stderr.isTTY }, { text: (s) => void process.stdout.write(s), log });
+  process.stdout.write('\n');
+  log(`\nseed = ${r.seed}, stopped by ${r.generation.stoppedBy}`);
+  for (const line of timingReport(r.generation, r.loadMs, r.backend)) log(line);
+}

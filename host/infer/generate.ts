@@ -1,0 +1,79 @@
+// The generation loop: prompt eval in batches, then one token at a time, with the timings
+// llama.cpp reports (load, prompt eval, eval, sampling) and the offload figures.
+
+import type { BitLinearBackend, OffloadStats } from '../backends/backend.ts';
+import { Transformer } from './transformer.ts';
+import { Sampler, type SamplerOptions } from './sampler.ts';
+import type { BitNetModel } from '../model/model.ts';
+
+export interface GenerateOptions extends SamplerOptions {
+  /** Tokens to generate at most. */
+  readonly n: number;
+  /** Prompt tokens per forward pass (the board runs them as one M-row matmul per projection). */
+  readonly batch?: number;
+  /** Stop at these ids (the model's eos by default). */
+  readonly stop?: readonly number[];
+  /** Each new token as it is sampled. */
+  readonly onToken?: (id: number) => void;
+}
+
+export interface Timings {
+  promptMs: number;
+  promptTokens: number;
+  evalMs: number;
+  evalRuns: number;
+  sampleMs: number;
+  sampleRuns: number;
+  /** Time inside the backend's matmuls, prompt and eval together. */
+  offloadMs: number;
+}
+
+export interface Generation {
+  readonly prompt: readonly number[];
+  readonly tokens: number[];
+  /** Logits at the final position (after the last generated token was fed, or of the prompt). */
+  lastLogits: Float32Array;
+  readonly timings: Timings;
+  readonly offload: OffloadStats;
+  readonly stoppedBy: 'n' | 'stop' | 'context';
+}
+
+export async function generate(model: BitNetModel, backend: BitLinearBackend, prompt: readonly number[], o: GenerateOptions): Promise<Generation> {
+  if (prompt.length === 0) throw new RangeError('the prompt has no tokens');
+  const ctx = model.config.maxPositions;
+  if (prompt.length > ctx) throw new RangeError(`the prompt has ${prompt.length} tokens; the model's context is ${ctx}`);
+  const tr = new Transformer(model, backend);
+  const sampler = new Sampler(o);
+  const stop = new Set(o.stop ?? model.config.eos);
+  const batch = o.batch ?? 32;
+  const t: Timings = { promptMs: 0, promptTokens: prompt.length, evalMs: 0, evalRuns: 0, sampleMs: 0, sampleRuns: 0, offloadMs: 0 };
+  let t0 = performance.now();
+  let logits: Float32Array = new Float32Array(0);
+  for (let i = 0; i < prompt.length; i += batch) logits = await tr.forward(prompt.slice(i, i + batch));
+  t.promptMs = performance.now() - t0;
+  const tokens: number[] = [];
+  let stoppedBy: Generation['stoppedBy'] = 'n';
+  while (tokens.length < o.n) {
+    t0 = performance.now();
+    const id = sampler.sample(logits);
+    t.sampleMs += performance.now() - t0;
+    t.sampleRuns++;
+    tokens.push(id);
+    o.onToken?.(id);
+    if (stop.has(id)) {
+      stoppedBy = 'stop';
+      break;
+    }
+    if (tokens.length === o.n) break;
+    if (tr.pos >= ctx) {
+      stoppedBy = 'context';
+      break;
+    }
+    t0 = performance.now();
+    logits = await tr.forward([id]);
+    t.evalMs += performance.now() - t0;
+    t.evalRuns++;
+  }
+  t.offloadMs = tr.time.offload;
+  return { prompt, tokens, lastLogits: logits, timings: t, offload: { ...backend.stats }, stoppedBy };
+}

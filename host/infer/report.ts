@@ -1,0 +1,32 @@
+// Timings in the layout llama.cpp prints (people know how to read it), plus the offload
+// figures a board adds: link bytes, board cycles, array utilization.
+
+import type { Generation } from './generate.ts';
+
+const f2 = (v: number, w = 10): string => v.toFixed(2).padStart(w);
+const rate = (ms: number, n: number): string => `(${f2(n ? ms / n : 0, 8)} ms per token, ${f2(ms > 0 ? (1000 * n) / ms : 0, 8)} tokens per second)`;
+
+export function timingReport(g: Generation, loadMs: number, backend: string): string[] {
+  const t = g.timings;
+  const o = g.offload;
+  const P = 'bitnet_perf_context_print:';
+  const total = loadMs + t.promptMs + t.evalMs + t.sampleMs;
+  const lines = [
+    `bitnet_perf_sampler_print:    sampling time = ${f2(t.sampleMs)} ms / ${String(t.sampleRuns).padStart(5)} runs   ${rate(t.sampleMs, t.sampleRuns)}`,
+    `${P}        load time = ${f2(loadMs)} ms`,
+    `${P} prompt eval time = ${f2(t.promptMs)} ms / ${String(t.promptTokens).padStart(5)} tokens ${rate(t.promptMs, t.promptTokens)}`,
+    `${P}        eval time = ${f2(t.evalMs)} ms / ${String(t.evalRuns).padStart(5)} runs   ${rate(t.evalMs, t.evalRuns)}`,
+    `${P}       total time = ${f2(total)} ms / ${String(t.promptTokens + g.tokens.length).padStart(5)} tokens`,
+  ];
+  const Q = 'bitnet_perf_offload_print:';
+  const share = t.promptMs + t.evalMs > 0 ? (100 * t.offloadMs) / (t.promptMs + t.evalMs) : 0;
+  lines.push(`${Q}          backend = ${backend}`);
+  lines.push(`${Q}     offload time = ${f2(t.offloadMs)} ms (${share.toFixed(1)} % of prompt eval + eval), ${o.calls} BitLinear calls, ${(o.macs / 1e6).toFixed(2)} M MACs`);
+  if (o.lanes > 0) {
+    const util = o.boardCycles ? (100 * o.macs) / (o.boardCycles * o.lanes) : 0;
+    lines.push(`${Q}          weights = ${o.weightsReused ? 'already on the board (tag matched), 0 bytes sent' : `${o.weightBytesSent} bytes sent (${o.weightTilesSent} tiles)`}`);
+    lines.push(`${Q}       link bytes = ${o.bytesOut} out, ${o.bytesIn} in (${o.requests} requests, ${o.retries} retries)`);
+    lines.push(`${Q}     board cycles = ${o.boardCycles} (${o.boardStalls} stalled on results), array utilization = ${util.toFixed(1)} % of ${o.lanes} lanes`);
+  }
+  return lines;
+}

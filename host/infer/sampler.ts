@@ -1,0 +1,79 @@
+// Token sampling: greedy (temperature 0, ties to the lower id), or top-k, then temperature,
+// then top-p (nucleus), then a seeded draw. The same seed gives the same tokens on every
+// backend, since the logits are the same.
+
+export interface SamplerOptions {
+  readonly temperature?: number;
+  readonly topK?: number;
+  readonly topP?: number;
+  readonly seed?: number;
+}
+
+export class Sampler {
+  private s: number;
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+  private idx = new Int32Array(0);
+  private prob = new Float64Array(0);
+
+  constructor(o: SamplerOptions = {}) {
+    this.temperature = o.temperature ?? 0;
+    this.topK = o.topK ?? 40;
+    this.topP = o.topP ?? 0.95;
+    if (!(this.temperature >= 0)) throw new RangeError(`temperature ${o.temperature}: must be >= 0`);
+    if (!Number.isInteger(this.topK) || this.topK < 0) throw new RangeError(`top-k ${o.topK}: must be a non-negative integer (0 = off)`);
+    if (!(this.topP > 0 && this.topP <= 1)) throw new RangeError(`top-p ${o.topP}: must be in (0, 1]`);
+    this.s = (o.seed ?? 0x2545f491) >>> 0 || 1;
+  }
+
+  /** xorshift32, as uniform in [0, 1). */
+  private uniform(): number {
+    let s = this.s;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    this.s = s >>> 0;
+    return this.s / 4294967296;
+  }
+
+  sample(logits: Float32Array): number {
+    const V = logits.length;
+    if (this.temperature === 0) return argmax(logits);
+    if (this.idx.length < V) {
+      this.idx = new Int32Array(V);
+      this.prob = new Float64Array(V);
+    }
+    const idx = this.idx;
+    for (let i = 0; i < V; i++) idx[i] = i;
+    const order = Array.from(idx.subarray(0, V)).sort((a, b) => logits[b]! - logits[a]! || a - b);
+    const n = this.topK > 0 ? Math.min(this.topK, V) : V;
+    const mx = logits[order[0]!]!;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += this.prob[i] = Math.exp((logits[order[i]!]! - mx) / this.temperature);
+    let keep = n;
+    let cum = 0;
+    for (let i = 0; i < n; i++) {
+      cum += this.prob[i]! / sum;
+      if (cum >= this.topP) {
+        keep = i + 1;
+        break;
+      }
+    }
+    let total = 0;
+    for (let i = 0; i < keep; i++) total += this.prob[i]!;
+    let r = this.uniform() * total;
+    for (let i = 0; i < keep; i++) {
+      r -= this.prob[i]!;
+      if (r < 0) return order[i]!;
+    }
+    return order[keep - 1]!;
+  }
+}
+
+export function argmax(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+  return best;
+}

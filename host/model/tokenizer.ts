@@ -1,0 +1,78 @@
+// Text in and out through the model directory's tokenizer.json (@huggingface/tokenizers),
+// with the BitNet chat format when the directory's chat template is the BitNet one.
+// A model directory may have no tokenizer: the CLI then takes token ids (--tokens).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { CheckpointError } from './errors.ts';
+
+export class TextCodec {
+  private constructor(
+    private readonly tok: Tokenizer,
+    readonly chatTemplate: string | undefined,
+    readonly bosToken: string | undefined,
+    readonly file: string,
+  ) {}
+
+  /** The tokenizer of a model directory, or undefined when it has none. */
+  static load(modelPath: string): TextCodec | undefined {
+    const dir = fs.existsSync(modelPath) && fs.statSync(modelPath).isDirectory() ? modelPath : path.dirname(modelPath);
+    const file = path.join(dir, 'tokenizer.json');
+    if (!fs.existsSync(file)) return undefined;
+    const read = (f: string): Record<string, unknown> => {
+      try {
+        return JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
+      } catch (e) {
+        throw new CheckpointError(f, `not valid JSON (${(e as Error).message})`);
+      }
+    };
+    const cfgFile = path.join(dir, 'tokenizer_config.json');
+    const cfg = fs.existsSync(cfgFile) ? read(cfgFile) : {};
+    let tok: Tokenizer;
+    try {
+      tok = new Tokenizer(read(file), cfg);
+    } catch (e) {
+      throw new CheckpointError(file, `the tokenizer cannot be built (${(e as Error).message})`);
+    }
+    const bos = typeof cfg.bos_token === 'string' ? cfg.bos_token : undefined;
+    return new TextCodec(tok, typeof cfg.chat_template === 'string' ? cfg.chat_template : undefined, bos, file);
+  }
+
+  encode(text: string): number[] {
+    return this.tok.encode(text).ids;
+  }
+
+  decode(ids: readonly number[]): string {
+    return this.tok.decode([...ids], { skip_special_tokens: true });
+  }
+
+  /**
+   * A one-turn chat prompt. Only the BitNet b1.58 2B-4T format ("User: …<|eot_id|>Assistant: ")
+   * is rendered; other templates are refused by name rather than approximated.
+   */
+  chat(user: string, system?: string): string {
+    const t = this.chatTemplate;
+    if (!t) throw new CheckpointError(this.file, 'the model has no chat_template in tokenizer_config.json; pass the prompt without --chat');
+    if (!(t.includes("'Assistant: '") && t.includes('<|eot_id|>'))) throw new CheckpointError(this.file, 'the chat template is not the BitNet one (Role: content<|eot_id|>); rendering other Jinja templates is not supported, pass the formatted prompt without --chat');
+    const turns = [...(system ? [`System: ${system.trim()}<|eot_id|>`] : []), `User: ${user.trim()}<|eot_id|>`];
+    return `${this.bosToken ?? ''}${turns.join('')}Assistant: `;
+  }
+}
+
+/** Streams text as tokens arrive: decodes the whole sequence and emits what is new, so multi-byte characters split across tokens come out whole. */
+export class TextStream {
+  private ids: number[] = [];
+  private shown = '';
+  constructor(
+    private readonly codec: TextCodec,
+    private readonly out: (s: string) => void,
+  ) {}
+  push(id: number): void {
+    this.ids.push(id);
+    const text = this.codec.decode(this.ids);
+    if (text.endsWith('\uFFFD')) return; // an incomplete UTF-8 sequence: wait for the rest
+    if (text.startsWith(this.shown)) this.out(text.slice(this.shown.length));
+    this.shown = text;
+  }
+}
