@@ -35,8 +35,18 @@ export async function startBoardPty(params: Record<string, number>, opts: { link
     socat.kill();
     throw new Error(`board-sim: socat did not create the pseudo-terminal ${hostEnd} within 5 s: ${socatErr.trim() || 'no message'}`);
   }
-  const port = await openSerial(boardEnd, 115200);
-  const sim = await BoardSim.create(params, (bytes) => void port.write(bytes).catch(() => {}), opts.build);
+  const port = await openSerial(boardEnd, 115200).catch((e: unknown) => {
+    socat.kill();
+    throw e;
+  });
+  let sim: BoardSim;
+  try {
+    sim = await BoardSim.create(params, (bytes) => void port.write(bytes).catch(() => {}), opts.build);
+  } catch (e) {
+    await port.close();
+    socat.kill();
+    throw e;
+  }
   port.onData((bytes) => sim.receive(bytes));
   const manifestPath = path.join(dir, 'board.manifest.json');
   writeFileSync(manifestPath, JSON.stringify(sim.manifest, null, 2));

@@ -152,8 +152,17 @@ program
   .option('--no-tokenizer', 'write no tokenizer (then --vocab may be smaller)')
   .action(async (o: Record<string, string | boolean>) => {
     const { makeModel } = await import('../model/make-model.ts');
+    const { UsageError } = await import('./errors.ts');
     const n = (k: string): number => Number(o[k]);
-    const r = makeModel(String(o.out), { hidden: n('hidden'), layers: n('layers'), heads: n('heads'), kvHeads: n('kvHeads'), intermediate: n('intermediate'), vocab: n('vocab'), maxPositions: n('ctx'), seed: n('seed'), tokenizer: o.tokenizer !== false });
+    // Its parameter checks throw RangeError with the flag named: a usage error, not a bug.
+    const make = (...a: Parameters<typeof makeModel>): ReturnType<typeof makeModel> => {
+      try {
+        return makeModel(...a);
+      } catch (e) {
+        throw e instanceof RangeError ? new UsageError(e.message) : e;
+      }
+    };
+    const r = make(String(o.out), { hidden: n('hidden'), layers: n('layers'), heads: n('heads'), kvHeads: n('kvHeads'), intermediate: n('intermediate'), vocab: n('vocab'), maxPositions: n('ctx'), seed: n('seed'), tokenizer: o.tokenizer !== false });
     console.log(`make-model: wrote ${o.out} (hidden ${r.hidden}, ${r.layers} layers, ${r.heads} heads / ${r.kvHeads} kv, FFN ${r.intermediate}, vocab ${r.vocab}, seed ${r.seed})`);
   });
 

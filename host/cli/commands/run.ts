@@ -58,6 +58,7 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
     if (!codec) throw new UsageError(`${o.model} has no tokenizer.json; pass token ids with --tokens`);
     prompt = codec.encode(o.chat ? codec.chat(o.prompt) : o.prompt);
   }
+  if (prompt.length > model.config.maxPositions) throw new UsageError(`the prompt has ${prompt.length} tokens; the model's context is ${model.config.maxPositions}`);
   for (const t of prompt) if (t >= model.config.vocab) throw new UsageError(`--tokens: id ${t} is outside the vocabulary (0..${model.config.vocab - 1})`);
   const seed = o.seed !== undefined ? int(o.seed, '--seed') : (Math.random() * 2 ** 32) >>> 0;
   const backend = new RecordingBackend(await selectBackend(o.backend, { boardManifest: o.boardManifest, force: o.force, reload: o.reload, log: out.log }));

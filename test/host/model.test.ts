@@ -1,0 +1,117 @@
+// The runtime against ground truth from an independent port of the Hugging Face BitNet
+// model (shared/fixtures): exact int8 activations and int32 BitLinear products at position 0
+// of every projection, logits at every position within the fixture's tolerance, greedy
+// tokens, and the same ternary matrices from safetensors, TQ1_0, TQ2_0 and I2_S.
+
+import assert from 'node:assert/strict';
+import { loadModel } from '../../host/model/load.ts';
+import { bitLinears, PROJECTIONS, type BitNetModel } from '../../host/model/model.ts';
+import { CpuBackend } from '../../host/backends/cpu.ts';
+import { Transformer } from '../../host/infer/transformer.ts';
+import { quantizeRows } from '../../host/infer/quant.ts';
+import { TernaryKernel } from '../../host/infer/cpu-kernel.ts';
+import { unpackTernary } from '../../host/model/ternary.ts';
+import { ternaryMatmul } from '../../host/matmul/reference.ts';
+import { argmax } from '../../host/infer/sampler.ts';
+import { expected, fixture } from './fixtures.ts';
+
+async function cpuTransformer(m: BitNetModel): Promise<Transformer> {
+  const be = new CpuBackend();
+  await be.load(bitLinears(m));
+  return new Transformer(m, be);
+}
+
+const SOURCES = [
+  { name: 'tiny-bitnet-a', file: '' },
+  { name: 'tiny-bitnet-c', file: '' },
+  { name: 'tiny-bitnet-c', file: 'model-tq2_0.gguf' },
+  { name: 'tiny-bitnet-c', file: 'model-tq1_0.gguf' },
+  { name: 'tiny-bitnet-c', file: 'model-i2_s.gguf' },
+];
+
+describe('host: BitNet models against the fixtures', function () {
+  for (const { name } of SOURCES.filter((s) => !s.file)) {
+    it(`${name}: int8 activations and int32 products of every projection at position 0 are exact`, () => {
+      const m = loadModel(fixture(name));
+      const ex = expected(name);
+      const kernel = new TernaryKernel();
+      let checked = 0;
+      for (const rec of ex.per_layer_bitlinear_pos0) {
+        for (const p of PROJECTIONS) {
+          const r = rec[`${p}_proj`]!;
+          const w = m.layers[rec.layer]!.proj[p];
+          const K = r.input_f32.length;
+          const q = new Int8Array(K);
+          const s = new Float32Array(1);
+          quantizeRows(Float32Array.from(r.input_f32), 1, K, q, s);
+          assert.equal(s[0], Math.fround(r.act_scale), `layer ${rec.layer} ${p}: act_scale`);
+          assert.deepEqual(Array.from(q), r.input_int8, `layer ${rec.layer} ${p}: int8 input`);
+          const y = kernel.matmul(w, q, 1);
+          assert.deepEqual(Array.from(y), r.acc_int32, `layer ${rec.layer} ${p}: int32 products (lookup kernel)`);
+          assert.deepEqual(Array.from(ternaryMatmul({ rows: 1, cols: K, data: q }, unpackTernary(w)).data), r.acc_int32, `layer ${rec.layer} ${p}: int32 products (reference)`);
+          const d = Math.fround(s[0]! * w.scale.value);
+          r.output_f32.forEach((v, i) => assert.equal(Math.fround(y[i]! / d), Math.fround(v), `layer ${rec.layer} ${p}: output ${i}`));
+          checked++;
+        }
+      }
+      assert.equal(checked, 14);
+    });
+  }
+
+  for (const { name, file } of SOURCES) {
+    it(`${name}${file ? ` (${file})` : ''}: logits at every position and 8 greedy tokens`, async () => {
+      const m = loadModel(fixture(name, file));
+      const ex = expected(name);
+      const atol = ex.notes.suggested_logit_atol ?? 2e-3;
+      const tr = await cpuTransformer(m);
+      const V = m.config.vocab;
+      const logits = await tr.forward(ex.token_ids, { all: true });
+      let worst = 0;
+      ex.all_logits.forEach((row, p) => row.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - logits[p * V + i]!)))));
+      assert.ok(worst <= atol, `max |logit - expected| = ${worst} > ${atol}`);
+      ex.top5.forEach((top, p) => assert.equal(argmax(logits.subarray(p * V, (p + 1) * V)), top[0], `top-1 at position ${p}`));
+      const got: number[] = [];
+      let last = logits.subarray((ex.token_ids.length - 1) * V);
+      for (let i = 0; i < ex.greedy_new_tokens.length; i++) {
+        got.push(argmax(last));
+        last = await tr.forward([got[i]!]);
+      }
+      assert.deepEqual(got, ex.greedy_new_tokens);
+      console.log(`      ${m.source.format}: max logit error ${worst.toExponential(2)} (tolerance ${atol})`);
+    });
+  }
+
+  it('tiny-bitnet-c: TQ2_0, TQ1_0 and I2_S decode to exactly the safetensors ternary matrices, with scale = 1/weight_scale', () => {
+    const hf = loadModel(fixture('tiny-bitnet-c'));
+    for (const f of ['model-tq2_0.gguf', 'model-tq1_0.gguf', 'model-i2_s.gguf']) {
+      const g = loadModel(fixture('tiny-bitnet-c', f));
+      hf.layers.forEach((l, i) => {
+        for (const p of PROJECTIONS) {
+          const a = l.proj[p];
+          const b = g.layers[i]!.proj[p];
+          assert.deepEqual([b.rows, b.cols], [a.rows, a.cols]);
+          assert.ok(Buffer.from(a.codes).equals(Buffer.from(b.codes)), `${f}: layer ${i} ${p} trits differ`);
+          assert.equal(a.scale.op, 'div');
+          assert.equal(b.scale.op, 'mul');
+          assert.equal(b.scale.value, Math.fround(1 / a.scale.value), `${f}: layer ${i} ${p} scale`);
+        }
+      });
+      assert.deepEqual(g.embed, hf.embed, `${f}: embedding`);
+    }
+  });
+
+  it('prompt eval in one batch equals token-by-token decoding', async () => {
+    const m = loadModel(fixture('tiny-bitnet-a'));
+    const ex = expected('tiny-bitnet-a');
+    const a = await cpuTransformer(m);
+    const batch = await a.forward(ex.token_ids, { all: true });
+    const b = await cpuTransformer(m);
+    const V = m.config.vocab;
+    let worst = 0;
+    for (let p = 0; p < ex.token_ids.length; p++) {
+      const l = await b.forward([ex.token_ids[p]!]);
+      l.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - batch[p * V + i]!))));
+    }
+    assert.ok(worst < 1e-4, `batched vs incremental logits differ by ${worst}`);
+  });
+});
