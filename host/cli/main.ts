@@ -105,7 +105,7 @@ program
 
 program
   .command('bench')
-  .description('benchmarks; suites: hdl, sim (core, link and host arrive with those parts)')
+  .description('benchmarks; suites: hdl, sim, core, link, host, or all')
   .argument('<suite>', 'suite name, or "all"')
   .option('--json', 'print one JSON array of {metric, value, unit, config} records')
   .addOption(new Option('--pes <n>', 'processing elements in the hdl benchmark').default('4096'))
