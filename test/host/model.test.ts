@@ -115,3 +115,44 @@ describe('host: BitNet models against the fixtures', function () {
     assert.ok(worst < 1e-4, `batched vs incremental logits differ by ${worst}`);
   });
 });
+
+describe('host: float master weights', function () {
+  it('BF16 projection weights (quantization_mode online) are ternarized at load with absmean', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { makeModel } = await import('../../host/model/make-model.ts');
+    const { parseSafetensors, writeSafetensors } = await import('../../host/model/safetensors.ts');
+    const { f32ToBf16 } = await import('../../host/model/dtypes.ts');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-online-'));
+    makeModel(dir, { tokenizer: false, vocab: 32, hidden: 16, heads: 2, kvHeads: 1, intermediate: 32, layers: 1 });
+    const packed = loadModel(dir);
+    const st = parseSafetensors(new Uint8Array(fs.readFileSync(path.join(dir, 'model.safetensors'))), 'model.safetensors');
+    const tensors: Parameters<typeof writeSafetensors>[1] = [];
+    for (const [name, t] of st.tensors) {
+      if (name.endsWith('.weight_scale')) continue;
+      const m = /^model\.layers\.0\.(?:self_attn|mlp)\.(\w+)_proj\.weight$/.exec(name);
+      if (!m) {
+        tensors.push({ name, dtype: t.dtype, shape: [...t.shape], bytes: t.bytes });
+        continue;
+      }
+      // The float weight this packed one came from: trit / weight_scale, as BF16 [N, K].
+      const w = packed.layers[0]!.proj[m[1] as 'q'];
+      const u = new Uint16Array(w.rows * w.cols);
+      const dense = unpackTernary(w).data;
+      for (let i = 0; i < u.length; i++) u[i] = f32ToBf16(dense[i]! / w.scale.value);
+      tensors.push({ name, dtype: 'BF16', shape: [w.rows, w.cols], bytes: new Uint8Array(u.buffer) });
+    }
+    writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    cfg.quantization_config.quantization_mode = 'online';
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
+    const online = loadModel(dir);
+    for (const p of PROJECTIONS) {
+      assert.deepEqual(online.layers[0]!.proj[p].codes, packed.layers[0]!.proj[p].codes, `${p}: absmean recovers the trits`);
+      assert.equal(online.layers[0]!.proj[p].scale.op, 'div');
+    }
+    const logits = await (await cpuTransformer(online)).forward([1, 2, 3]);
+    assert.ok(logits.every(Number.isFinite));
+  });
+});
