@@ -115,7 +115,7 @@ export class LinkClient {
   async connect(expectedHash: string, opts: { force?: boolean } = {}): Promise<Identity> {
     const id = await this.identify();
     if (id.hash !== expectedHash && !opts.force) {
-      throw new LinkError(`${this.transport.name}: the board's RTL (hash ${id.hash.slice(0, 16)}…) is not the RTL this host expects (${expectedHash.slice(0, 16)}…); rebuild the board, or pass force to use it anyway`);
+      throw new LinkError(`${this.transport.name}: the board's RTL (hash ${id.hash.slice(0, 16)}…) is not the RTL this host expects (${expectedHash.slice(0, 16)}…); rebuild the board, point --board-manifest at its manifest, or pass --force (force: true) to use it anyway`);
     }
     return id;
   }
