@@ -19,19 +19,14 @@ import { Transformer } from '../infer/transformer.ts';
 import { TernaryKernel } from '../infer/cpu-kernel.ts';
 import { ternaryMatmul } from '../matmul/reference.ts';
 import type { BenchRecord } from '../../sim/bench/sim-bench.ts';
+import { XorShift32 } from '../../sim/tb/rng.ts';
 
 const BITNET_2B: BitNetConfig = { hidden: 2560, layers: 1, heads: 20, kvHeads: 5, headDim: 128, intermediate: 6912, vocab: 256, maxPositions: 256, ropeTheta: 500000, eps: 1e-5, tied: true, eos: [], linearClass: 'bitlinear', quantMode: 'offline', actBits: 8 };
 
-/** xorshift32 for weights and activations (the bench must not depend on Math.random). */
+/** Seeded weights and activations (the bench must not depend on Math.random). */
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
+  const r = new XorShift32(seed);
+  return () => r.next();
 }
 
 function randomTernary(name: string, N: number, K: number, next: () => number): PackedTernary {

@@ -2,6 +2,8 @@
 // then top-p (nucleus), then a seeded draw. The same seed gives the same tokens on every
 // backend, since the logits are the same.
 
+import { XorShift32 } from '../../sim/tb/rng.ts';
+
 export interface SamplerOptions {
   readonly temperature?: number;
   readonly topK?: number;
@@ -10,7 +12,7 @@ export interface SamplerOptions {
 }
 
 export class Sampler {
-  private s: number;
+  private readonly rng: XorShift32;
   readonly temperature: number;
   readonly topK: number;
   readonly topP: number;
@@ -24,18 +26,11 @@ export class Sampler {
     if (!(this.temperature >= 0)) throw new RangeError(`temperature ${o.temperature}: must be >= 0`);
     if (!Number.isInteger(this.topK) || this.topK < 0) throw new RangeError(`top-k ${o.topK}: must be a non-negative integer (0 = off)`);
     if (!(this.topP > 0 && this.topP <= 1)) throw new RangeError(`top-p ${o.topP}: must be in (0, 1]`);
-    this.s = (o.seed ?? 0x2545f491) >>> 0 || 1;
+    this.rng = new XorShift32(o.seed ?? 0x2545f491);
   }
 
-  /** xorshift32, as uniform in [0, 1). */
   private uniform(): number {
-    let s = this.s;
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    this.s = s >>> 0;
-    return this.s / 4294967296;
+    return this.rng.next() / 4294967296;
   }
 
   sample(logits: Float32Array): number {

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { f32ToBf16 } from './dtypes.ts';
 import { writeSafetensors, type SafeDtype } from './safetensors.ts';
+import { XorShift32 } from '../../sim/tb/rng.ts';
 
 export interface MakeModelOptions {
   readonly hidden: number;
@@ -22,18 +23,10 @@ export interface MakeModelOptions {
 
 export const MAKE_MODEL_DEFAULTS: MakeModelOptions = { hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 160, vocab: 258, maxPositions: 128, seed: 1, tokenizer: true };
 
-class Rng {
-  constructor(private s: number) {
-    this.s = s >>> 0 || 1;
-  }
+class Rng extends XorShift32 {
+  /** Uniform in (0, 1), never 0, so the Box-Muller log is finite. */
   u(): number {
-    let s = this.s;
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    this.s = s >>> 0;
-    return (this.s + 0.5) / 4294967296;
+    return (this.next() + 0.5) / 4294967296;
   }
   normal(): number {
     return Math.sqrt(-2 * Math.log(this.u())) * Math.cos(2 * Math.PI * this.u());

@@ -3,18 +3,13 @@
 // minimum any protocol needs (int8 activations in, int32 results out), and what that means
 // at the configured baud; then the throughput measured through board-sim's pseudo-terminal.
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { BITNET_2B_SHAPES } from '../../host/matmul/perf.ts';
 import { kTiles, nTiles, coreShape, type CoreShape } from '../../host/matmul/core-layout.ts';
 import { HEADER_BYTES, TRAILER_BYTES } from '../../host/link/frame.ts';
 import { LinkClient } from '../../host/link/client.ts';
 import { openSerial } from '../../host/link/serial.ts';
 import { matrix } from '../../host/matmul/reference.ts';
-import { BoardSim } from '../board-sim.ts';
-import { requireTool } from '../toolchain/tools.ts';
+import { startBoardPty } from '../board-pty.ts';
 import type { BenchRecord } from './sim-bench.ts';
 
 const LAYERS = 30; // BitNet b1.58 2B-4T
@@ -47,16 +42,10 @@ export async function linkBench(opts: { log?: (s: string) => void; baud?: number
   out.push({ metric: 'link.tokens_per_second_bound', value: baud / 10 / wire, unit: 'tokens/s', config: { baud, note: '8N1: 10 bits per byte; the link alone, before any compute' } });
 
   // Measured: MATMULs through board-sim's pseudo-terminal (not rate-limited by a baud rate).
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bitnet-bench-link-'));
-  const host = path.join(dir, 'host');
-  const boardEnd = path.join(dir, 'board');
-  const socat = spawn(requireTool('socat'), [`pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${boardEnd}`], { stdio: 'ignore' });
+  const board = await startBoardPty({}, { build: { log } });
   try {
-    for (let i = 0; i < 250 && !(existsSync(host) && existsSync(boardEnd)); i++) await new Promise((r) => setTimeout(r, 20));
-    const port = await openSerial(boardEnd, baud);
-    const sim = await BoardSim.create({}, (bytes) => void port.write(bytes), { log });
-    port.onData((bytes) => sim.receive(bytes));
-    const client = new LinkClient(await openSerial(host, baud), { timeoutMs: 10_000 });
+    const sim = board.sim;
+    const client = new LinkClient(await openSerial(board.path, baud), { timeoutMs: 10_000 });
     const s = coreShape(sim.manifest, 'rtl/board');
     const id = await client.identify();
     const K = Math.min(256, s.kmax);
@@ -72,10 +61,8 @@ export async function linkBench(opts: { log?: (s: string) => void; baud?: number
     out.push({ metric: 'link.pty_throughput', value: bytes / seconds, unit: 'bytes/s', config: { matmuls: n, K, N, board: sim.manifest.top, note: 'both directions; board-sim simulates each request before answering' } });
     out.push({ metric: 'link.pty_fraction_of_baud', value: (bytes * 10) / seconds / baud, unit: 'ratio', config: { baud, note: 'a pseudo-terminal has no baud limit: above 1 means the simulation, not the line, is the limit' } });
     await client.close();
-    await port.close();
-    await sim.close();
   } finally {
-    socat.kill();
+    await board.close();
   }
   return out;
 }

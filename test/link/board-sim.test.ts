@@ -3,50 +3,28 @@
 // reference, byte for byte over a tty.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { BoardSim } from '../../sim/board-sim.ts';
+import { startBoardPty, type BoardPty } from '../../sim/board-pty.ts';
 import { openSerial } from '../../host/link/serial.ts';
 import { LinkClient, LinkError } from '../../host/link/client.ts';
 import { coreShape } from '../../host/matmul/core-layout.ts';
 import { ternaryMatmul, matrix } from '../../host/matmul/reference.ts';
 import { XorShift32, globalSeed } from '../../sim/tb/rng.ts';
-import { requireTool } from '../../sim/toolchain/tools.ts';
 
 const PARAMS = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, stage: 8 };
 
-async function ptyPair(): Promise<{ host: string; board: string; socat: ChildProcess }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bitnet-pty-'));
-  const host = path.join(dir, 'host');
-  const board = path.join(dir, 'board');
-  const socat = spawn(requireTool('socat'), [`pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${board}`], { stdio: 'ignore' });
-  for (let i = 0; i < 100 && !(existsSync(host) && existsSync(board)); i++) await new Promise((r) => setTimeout(r, 20));
-  if (!existsSync(host)) throw new Error('socat did not create the pseudo-terminal pair');
-  return { host, board, socat };
-}
-
 describe('board-sim over a pseudo-terminal', function () {
-  let socat: ChildProcess | undefined;
-  let sim: BoardSim | undefined;
+  let board: BoardPty | undefined;
   let client: LinkClient | undefined;
-  let boardPort: Awaited<ReturnType<typeof openSerial>> | undefined;
   after(async () => {
     await client?.close();
-    await boardPort?.close();
-    socat?.kill();
-    await sim?.close();
+    await board?.close();
   });
 
   it('identifies, loads weights and multiplies, equal to the integer reference', async () => {
-    const pair = await ptyPair();
-    socat = pair.socat;
-    const port = (boardPort = await openSerial(pair.board, 115200));
-    sim = await BoardSim.create(PARAMS, (bytes) => void port.write(bytes), { log: () => {} });
-    port.onData((bytes) => sim!.receive(bytes));
-    client = new LinkClient(await openSerial(pair.host, 115200), { timeoutMs: 3000, retries: 2 });
-    const hash = (sim.manifest.extra as { board: { identity: string } }).board.identity;
+    board = await startBoardPty(PARAMS, { build: { log: () => {} } });
+    const sim = board.sim;
+    client = new LinkClient(await openSerial(board.path, 115200), { timeoutMs: 3000, retries: 2 });
+    const hash = board.identity;
     await assert.rejects(client.connect('0'.repeat(64)), (e: unknown) => e instanceof LinkError && /is not the RTL this host expects/.test(e.message));
     const id = await client.connect(hash);
     assert.equal(id.rows, 4);
