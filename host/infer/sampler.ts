@@ -40,10 +40,26 @@ export class Sampler {
       this.idx = new Int32Array(V);
       this.prob = new Float64Array(V);
     }
-    const idx = this.idx;
-    for (let i = 0; i < V; i++) idx[i] = i;
-    const order = Array.from(idx.subarray(0, V)).sort((a, b) => logits[b]! - logits[a]! || a - b);
     const n = this.topK > 0 ? Math.min(this.topK, V) : V;
+    const order = this.idx;
+    if (n < V) {
+      // The k largest, best first, by insertion into a k-long list: one pass over the
+      // vocabulary, no sort of all of it. Equal logits keep the lower id first.
+      let len = 0;
+      for (let i = 0; i < V; i++) {
+        const v = logits[i]!;
+        if (len === n && v <= logits[order[n - 1]!]!) continue;
+        let j = len < n ? len++ : n - 1;
+        while (j > 0 && logits[order[j - 1]!]! < v) {
+          order[j] = order[j - 1]!;
+          j--;
+        }
+        order[j] = i;
+      }
+    } else {
+      for (let i = 0; i < V; i++) order[i] = i;
+      order.sort((a, b) => logits[b]! - logits[a]! || a - b);
+    }
     const mx = logits[order[0]!]!;
     let sum = 0;
     for (let i = 0; i < n; i++) sum += this.prob[i] = Math.exp((logits[order[i]!]! - mx) / this.temperature);

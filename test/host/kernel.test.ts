@@ -58,4 +58,16 @@ describe('host: CPU kernel, quantizer, sampler', function () {
     assert.equal(tiny.sample(logits), argmax(logits), 'top-p below the top probability keeps one token');
     assert.throws(() => new Sampler({ topP: 0 }), /top-p 0: must be in \(0, 1\]/);
   });
+
+  it('top-k draws only from the k best logits (ties to the lower id), and reaches all of them', () => {
+    const rng = new XorShift32(globalSeed() ^ 0x70b);
+    for (const k of [1, 5, 40]) {
+      const logits = Float32Array.from({ length: 300 }, () => rng.int(-30, 30) / 10); // many ties
+      const best = Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]! || a - b).slice(0, k);
+      const s = new Sampler({ temperature: 1000, topK: k, topP: 1, seed: k });
+      const seen = new Set<number>();
+      for (let i = 0; i < 400 * k; i++) seen.add(s.sample(logits));
+      assert.deepEqual([...seen].sort((a, b) => a - b), [...best].sort((a, b) => a - b), `top-${k}`);
+    }
+  });
 });

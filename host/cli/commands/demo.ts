@@ -6,11 +6,10 @@
 
 import * as path from 'node:path';
 import { doctorReport } from '../../../sim/toolchain/tools.ts';
-import { generateCommand } from './generate.ts';
 import { runModel, type RunOptions } from './run.ts';
 import { timingReport } from '../../infer/report.ts';
 import { CheckFailed } from '../errors.ts';
-import { projectRoot } from '../paths.ts';
+import { projectRoot, rtlRoot } from '../paths.ts';
 import { DEFAULT_BOARD_MANIFEST } from '../../backends/select.ts';
 
 export interface DemoOptions {
@@ -30,8 +29,12 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
   const doc = doctorReport();
   say(doc.lines.join('\n'));
   if (!doc.ok) throw new CheckFailed('the toolchain is incomplete (see above); run `npm run setup`');
-  say('\n== 1. generate the RTL (rtl/ is regenerated; it must not change)');
-  await generateCommand(undefined, { param: [], all: true });
+  say('\n== 1. generate the RTL and compare it with the checked-in rtl/ (which is not rewritten)');
+  const { compareCheckedIn } = await import('../../../generator/cores/checked-in.ts');
+  const { CHECKED_IN } = await import('../../../generator/cores/registry.ts');
+  const stale = compareCheckedIn(rtlRoot());
+  say(`   ${CHECKED_IN.map((e) => e.dir).join(', ')}: ${stale.length ? 'generated' : 'generated, identical to rtl/'}`);
+  for (const d of stale) say(`   rtl/${d.dir} differs from the generator (${d.files.join(', ')}); refresh it with: npx bitnet-fpga generate --all`);
 
   say('\n== 2. build the board SoC under Verilator and start board-sim on a pseudo-terminal');
   const fs = await import('node:fs');
