@@ -7,7 +7,7 @@
 // where LRU would evict everything. The last tile holds the tag (see tag.ts).
 
 import { kTiles, nTiles, type CoreShape } from '../matmul/core-layout.ts';
-import type { PackedTernary } from '../model/ternary.ts';
+import { getTrit, type PackedTernary } from '../model/ternary.ts';
 import { BackendError } from './backend.ts';
 
 export interface Block {
@@ -84,11 +84,7 @@ export function blockMatrix(w: PackedTernary, b: Block, s: CoreShape): { rows: n
   const N = Math.min(b.NT * s.cols, w.rows - n0);
   const data = new Int8Array(N * b.K);
   for (let n = 0; n < N; n++) {
-    const row = (n0 + n) * w.stride;
-    for (let k = 0; k < b.K; k++) {
-      const kk = b.k0 + k;
-      data[n * b.K + k] = ((w.codes[row + (kk >> 2)]! >> ((kk & 3) * 2)) & 3) - 1;
-    }
+    for (let k = 0; k < b.K; k++) data[n * b.K + k] = getTrit(w, n0 + n, b.k0 + k);
   }
   return { rows: N, cols: b.K, data };
 }

@@ -6,6 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BackendError, type BitLinearBackend } from './backend.ts';
 import { CpuBackend } from './cpu.ts';
 
@@ -18,9 +19,10 @@ export interface SelectOptions {
   readonly log?: (line: string) => void;
 }
 
-export const DEFAULT_BOARD_MANIFEST = (): string => path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../rtl/board/board_8x8_uart.manifest.json');
+export const DEFAULT_BOARD_MANIFEST = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rtl/board/board_8x8_uart.manifest.json');
 
-function readManifest(file: string): { params: Record<string, number>; identity: string } {
+/** A board SoC's parameters and identity from its manifest (rtl/board's by default). */
+export function readBoardManifest(file: string = DEFAULT_BOARD_MANIFEST()): { params: Record<string, number>; identity: string } {
   let m: { params?: Record<string, number>; extra?: { board?: { identity?: string } } };
   try {
     m = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof m;
@@ -39,7 +41,7 @@ export async function selectBackend(spec: string, o: SelectOptions = {}): Promis
       if (rest) throw new BackendError(`backend 'cpu' takes no argument (got '${rest}')`);
       return new CpuBackend();
     case 'sim': {
-      const base = readManifest(o.boardManifest ?? DEFAULT_BOARD_MANIFEST()).params;
+      const base = readBoardManifest(o.boardManifest).params;
       const over: Record<string, number> = {};
       for (const kv of rest ? rest.split(',') : []) {
         const m = /^(\w+)=(\d+)$/.exec(kv);
@@ -47,13 +49,13 @@ export async function selectBackend(spec: string, o: SelectOptions = {}): Promis
         over[m[1]!] = Number(m[2]);
       }
       const { simBackend } = await import('./sim.ts');
-      return simBackend({ ...base, ...over, phy: 0 }, { reload: o.reload, log: o.log });
+      return simBackend({ ...base, ...over }, { reload: o.reload, log: o.log });
     }
     case 'uart': {
       const m = /^([^@]+)(?:@(\d+))?$/.exec(rest);
       if (!m) throw new BackendError(`backend 'uart' needs a serial port: uart:/dev/ttyUSB1[@115200]`);
       const { uartBackend } = await import('./uart.ts');
-      const expected = readManifest(o.boardManifest ?? DEFAULT_BOARD_MANIFEST()).identity;
+      const expected = readBoardManifest(o.boardManifest).identity;
       return uartBackend(m[1]!, Number(m[2] ?? 115200), { expectedHash: expected, force: o.force, reload: o.reload, timeoutMs: o.timeoutMs });
     }
     case 'pcie': {

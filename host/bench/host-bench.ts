@@ -12,7 +12,7 @@ import { bitLinears, PROJECTIONS, projectionShape, type BitNetModel, type LayerW
 import { emptyTernary, setTrit, unpackTernary, type PackedTernary } from '../model/ternary.ts';
 import type { BitNetConfig } from '../model/config.ts';
 import { CpuBackend } from '../backends/cpu.ts';
-import { selectBackend } from '../backends/select.ts';
+import { readBoardManifest, selectBackend } from '../backends/select.ts';
 import type { BitLinearBackend } from '../backends/backend.ts';
 import { generate } from '../infer/generate.ts';
 import { Transformer } from '../infer/transformer.ts';
@@ -23,24 +23,19 @@ import { XorShift32 } from '../../sim/tb/rng.ts';
 
 const BITNET_2B: BitNetConfig = { hidden: 2560, layers: 1, heads: 20, kvHeads: 5, headDim: 128, intermediate: 6912, vocab: 256, maxPositions: 256, ropeTheta: 500000, eps: 1e-5, tied: true, eos: [], linearClass: 'bitlinear', quantMode: 'offline', actBits: 8 };
 
-/** Seeded weights and activations (the bench must not depend on Math.random). */
-function rng(seed: number): () => number {
-  const r = new XorShift32(seed);
-  return () => r.next();
-}
-
-function randomTernary(name: string, N: number, K: number, next: () => number): PackedTernary {
+function randomTernary(name: string, N: number, K: number, rng: XorShift32): PackedTernary {
   const w = emptyTernary(name, N, K, { op: 'div', value: Math.sqrt(K) });
-  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) setTrit(w, n, k, (next() % 3) - 1);
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) setTrit(w, n, k, (rng.next() % 3) - 1);
   return w;
 }
 
 function oneLayerModel(c: BitNetConfig): BitNetModel {
-  const next = rng(2026);
+  // Seeded (the bench must not depend on Math.random).
+  const rng = new XorShift32(2026);
   const ones = (n: number): Float32Array => new Float32Array(n).fill(1);
-  const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, randomTernary(p, ...projectionShape(c, p), next)])) as Record<Projection, PackedTernary>;
+  const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, randomTernary(p, ...projectionShape(c, p), rng)])) as Record<Projection, PackedTernary>;
   const layer: LayerWeights = { inputNorm: ones(c.hidden), postNorm: ones(c.hidden), attnSubNorm: ones(c.hidden), ffnSubNorm: ones(c.intermediate), proj };
-  const embed = Float32Array.from({ length: c.vocab * c.hidden }, () => (next() / 2 ** 32 - 0.5) * 0.1);
+  const embed = Float32Array.from({ length: c.vocab * c.hidden }, () => (rng.next() / 2 ** 32 - 0.5) * 0.1);
   return { config: c, embed, norm: ones(c.hidden), lmHead: embed, layers: [layer], source: { path: '(in memory)', format: 'random 2B-4T layer' } };
 }
 
@@ -60,7 +55,7 @@ export async function hostBench(opts: { log?: (s: string) => void; tokens?: numb
   const prompt = Array.from({ length: 16 }, (_, i) => 32 + i);
   const small = { hidden: model.config.hidden, layers: model.config.layers, intermediate: model.config.intermediate, prompt: prompt.length, generated: n };
   const { startBoardPty } = await import('../../sim/board-pty.ts');
-  const boardParams = { ...JSON.parse(fs.readFileSync(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../rtl/board/board_8x8_uart.manifest.json'), 'utf8')).params, wdepth: 2048, phy: 0 } as Record<string, number>;
+  const boardParams = { ...readBoardManifest().params, wdepth: 2048 };
   const pty = await startBoardPty(boardParams, { build: { log: () => {} } });
   try {
     const specs: [string, () => Promise<BitLinearBackend>][] = [
@@ -93,19 +88,19 @@ export async function hostBench(opts: { log?: (s: string) => void; tokens?: numb
   const big = oneLayerModel(c);
   const cfg = { hidden: c.hidden, heads: c.heads, kvHeads: c.kvHeads, intermediate: c.intermediate, layers: 'one of 30' };
   const kernel = new TernaryKernel();
-  const next = rng(7);
+  const rng = new XorShift32(7);
   let lutMs = 0;
   let refMs = 0;
   // Warm both loops up on a small shape first, so neither is timed while the JIT compiles it.
-  const warm = randomTernary('warm', 64, 256, next);
-  const wx = Int8Array.from({ length: 256 }, () => (next() % 256) - 128);
+  const warm = randomTernary('warm', 64, 256, rng);
+  const wx = Int8Array.from({ length: 256 }, () => (rng.next() % 256) - 128);
   for (let i = 0; i < 20; i++) {
     kernel.matmul(warm, wx, 1);
     ternaryMatmul({ rows: 1, cols: 256, data: wx }, unpackTernary(warm));
   }
   for (const p of PROJECTIONS) {
     const w = big.layers[0]!.proj[p];
-    const x = Int8Array.from({ length: w.cols }, () => (next() % 256) - 128);
+    const x = Int8Array.from({ length: w.cols }, () => (rng.next() % 256) - 128);
     const dense = unpackTernary(w);
     kernel.matmul(w, x, 1); // warm up
     let t0 = performance.now();

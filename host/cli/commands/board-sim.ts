@@ -1,18 +1,17 @@
 // `bitnet-fpga board-sim --pty`: the board SoC under Verilator behind a pseudo-terminal,
 // so the host's real serial code talks to it byte for byte. Runs until interrupted.
 
-import * as fs from 'node:fs';
 import { ParamError, parseParamArgs } from '../../../generator/cores/registry.ts';
-import { DEFAULT_BOARD_MANIFEST } from '../../backends/select.ts';
+import { readBoardManifest } from '../../backends/select.ts';
 
 export async function boardSimCommand(o: { pty?: boolean; link?: string; param: string[]; phy?: boolean }): Promise<void> {
   if (!o.pty) throw new ParamError('board-sim: pass --pty (the only transport so far)');
   if (o.phy) throw new ParamError('board-sim --phy (the serial line simulated at bit level) is not implemented yet; without it bytes enter and leave at the UART FIFOs');
   const { startBoardPty } = await import('../../../sim/board-pty.ts');
   // rtl/board's parameters, with any overrides: what a board built from rtl/ would be.
-  const base = (JSON.parse(fs.readFileSync(DEFAULT_BOARD_MANIFEST(), 'utf8')) as { params: Record<string, number> }).params;
+  const base = readBoardManifest().params;
   const over = Object.fromEntries(Object.entries(parseParamArgs(o.param)).map(([k, v]) => [k, Number(v)]));
-  const params: Record<string, number> = { ...base, ...over, phy: 0 };
+  const params: Record<string, number> = { ...base, ...over };
   const board = await startBoardPty(params, {
     link: o.link,
     onExit: (why) => {

@@ -10,7 +10,7 @@ import { runModel, type RunOptions } from './run.ts';
 import { timingReport } from '../../infer/report.ts';
 import { CheckFailed } from '../errors.ts';
 import { projectRoot, rtlRoot } from '../paths.ts';
-import { DEFAULT_BOARD_MANIFEST } from '../../backends/select.ts';
+import { readBoardManifest } from '../../backends/select.ts';
 
 export interface DemoOptions {
   hdl?: boolean;
@@ -37,8 +37,7 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
   for (const d of stale) say(`   rtl/${d.dir} differs from the generator (${d.files.join(', ')}); refresh it with: npx bitnet-fpga generate --all`);
 
   say('\n== 2. build the board SoC under Verilator and start board-sim on a pseudo-terminal');
-  const fs = await import('node:fs');
-  const base = (JSON.parse(fs.readFileSync(DEFAULT_BOARD_MANIFEST(), 'utf8')) as { params: Record<string, number> }).params;
+  const base = readBoardManifest().params;
   // rtl/board's SoC, with a weight memory large enough that the demo model stays resident.
   const params: Record<string, number> = { ...base, wdepth: 2048 };
   const { startBoardPty } = await import('../../../sim/board-pty.ts');
