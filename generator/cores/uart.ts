@@ -6,7 +6,7 @@
 // of a few percent (the theoretical limit is about (8 - 1) / 16 of a bit over 9.5 bits,
 // ±4.6 %); a low stop bit is a framing error and the byte is dropped and counted.
 
-import { defineModule, UInt, Bool, bundlePorts, streamSpec, mux } from '../hdl/index.ts';
+import { defineModule, UInt, Bool, bundlePorts, streamSpec, mux, widthFor } from '../hdl/index.ts';
 import { fifo } from './fifo.ts';
 
 export interface UartParams {
@@ -16,10 +16,6 @@ export interface UartParams {
   /** FIFO depth on each side (a power of two). */
   readonly depth: number;
   [k: string]: number;
-}
-
-function bitsFor(n: number): number {
-  return Math.max(1, Math.ceil(Math.log2(n + 1)));
 }
 
 export function validateUart(p: UartParams): void {
@@ -40,7 +36,7 @@ export const uart = defineModule(
     const lw = Math.log2(p.depth) + 2;
     const txLevel = m.output('tx_level', UInt(lw));
     const rxLevel = m.output('rx_level', UInt(lw));
-    const accW = bitsFor(p.clk + 16 * p.baud);
+    const accW = widthFor(p.clk + 16 * p.baud);
 
     // ---- transmitter ------------------------------------------------------------------
     const txq = m.instance('tx_fifo', fifo({ width: 8, depth: p.depth }));

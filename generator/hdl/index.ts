@@ -1,5 +1,5 @@
 // The hardware-construction library's public surface.
-export { UInt, SInt, Bool, Value, lit, cat, mux, priority, select, shapeText, type Shape, type ValueLike } from './value.ts';
+export { UInt, SInt, Bool, Value, lit, cat, mux, priority, select, shapeText, widthFor, type Shape, type ValueLike } from './value.ts';
 export { Signal, ModuleIR, Memory, moduleTree, type Domain, type Stmt, type Params } from './ir.ts';
 export {
   ModuleBuilder,

@@ -401,6 +401,12 @@ function coerceFitting(x: ValueLike, like: Shape, loc: SourceLoc | undefined, op
   return lit(v, { width: Math.max(need, like.width), signed: like.signed }, loc);
 }
 
+/** Bits of an unsigned register that must hold every value from 0 to `max`. */
+export function widthFor(max: number): number {
+  if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`widthFor(${max}): expected a non-negative safe integer`);
+  return minWidth(BigInt(max), false);
+}
+
 export function minWidth(v: bigint, signed: boolean): number {
   if (signed) {
     let w = 1;

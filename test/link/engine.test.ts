@@ -172,7 +172,24 @@ describe('link engine (RTL): weights and matmul', () => {
       tb.log.info(`M=${M} K=${K} N=${N}: ${tiles} tiles, ${cycles} cycles (${stalls} stalled)`);
     }
     // Bad arguments are refused after verification, not acted on.
-    const r = await call(250, OP.MATMUL, [...u32(0), ...u32(65), ...u32(4), ...u32(1)]);
-    assert.deepEqual([...r.payload], [STATUS.BAD_ARGS], 'K beyond kmax');
+    const refused = async (seq: number, op: number, payload: number[], why: string): Promise<void> => {
+      const r = await call(seq, op, payload);
+      assert.deepEqual([...r.payload], [STATUS.BAD_ARGS], why);
+    };
+    const beat = Array.from({ length: ENGINE.xBits / 8 }, () => 0);
+    await refused(240, OP.MATMUL, [...u32(0), ...u32(65), ...u32(4), ...u32(1)], 'K beyond kmax');
+    // K = 64 is 16 k-tiles per n-tile; the memory holds 64 tiles.
+    await refused(241, OP.MATMUL, [...u32(60), ...u32(64), ...u32(4), ...u32(1), ...Array(16).fill(beat).flat()], 'weights from tile 60 run past wdepth');
+    await refused(242, OP.MATMUL, [...u32(0), ...u32(64), ...u32(20), ...u32(1), ...Array(16).fill(beat).flat()], '5 n-tiles of 16 k-tiles run past wdepth');
+    await refused(243, OP.MATMUL, [...u32(0), ...u32(8), ...u32(4), ...u32(1), ...beat, ...beat, ...beat], 'three activation beats where K = 8 needs two');
+    await refused(244, OP.MATMUL, [...u32(0), ...u32(8), ...u32(4), ...u32(2), ...beat, ...beat, ...beat], 'three activation beats where M = 2 needs four');
+    await refused(245, OP.MATMUL, [...u32(0), ...u32(64), ...u32(4), ...u32(4), ...Array(4 * 16 + 1).fill(beat).flat()], 'more beats than the largest run');
+    const tile = Array.from({ length: ENGINE.wordBits / 8 }, () => 0x55);
+    await refused(246, OP.WRITE_WEIGHTS, [...u32(60), ...Array(5).fill(tile).flat()], 'tiles 60..64 run past wdepth');
+    await refused(247, OP.WRITE_WEIGHTS, [...u32(0), ...Array(ENGINE.stage + 1).fill(tile).flat()], 'more tiles than the staging buffer');
+    // The exact fit is accepted: 4 n-tiles of 16 k-tiles fill the memory.
+    const r = await call(248, OP.MATMUL, [...u32(0), ...u32(64), ...u32(16), ...u32(1), ...Array(16).fill(beat).flat()]);
+    assert.equal(r.payload[0], STATUS.OK, 'a run that ends at the last tile');
+    assert.equal(r.payload.length, 1 + 4 * 4 * 4 + 8);
   });
 });

@@ -7,14 +7,22 @@
 // computed byte by byte as the frame arrives; a frame that fails is dropped unanswered
 // and the hunt starts again at the failing byte. Nothing is acted on before the CRC is
 // verified (the few payload bytes these operations need are held in registers).
-// Sending: the response is produced byte by byte with its own running checks.
+// Sending: the response is produced byte by byte; the header check and CRC units are
+// shared with the receiver, which is idle while a response goes out.
+//
+// Every counter is sized from the core's limits (kmax, mmax, wdepth, stage) and the
+// protocol's 1 MiB payload limit, and the sizes a run needs are counted out by addition
+// rather than multiplied: on an iCE40 this keeps the engine under a third of its first
+// all-32-bit version (constraints/README.md has the figures).
 
-import { defineModule, UInt, Bool, lit, mux, select, cat, bundlePorts, streamSpec, type Value } from '../../hdl/index.ts';
+import { defineModule, UInt, Bool, lit, mux, select, cat, bundlePorts, streamSpec, widthFor, type Value } from '../../hdl/index.ts';
 import { crc32Step } from './crc32.ts';
 
 export const PROTOCOL_VERSION = 1;
 export const OP = { IDENTIFY: 0x01, READ_REG: 0x02, WRITE_REG: 0x03, WRITE_WEIGHTS: 0x04, MATMUL: 0x05, RESET: 0x06 } as const;
 export const STATUS = { OK: 0, UNKNOWN_OP: 1, BAD_LENGTH: 2, BAD_ARGS: 3, BUSY: 4 } as const;
+/** The largest payload a frame may carry (PROTOCOL.md). */
+export const MAX_PAYLOAD = 1 << 20;
 
 export interface EngineParams {
   rows: number;
@@ -61,18 +69,31 @@ export const linkEngine = defineModule(
     const tileBytes = p.wordBits / 8;
     const xBytes = p.xBits / 8;
 
+    // What the counters must hold. Every n-tile of a run uses at least one weight tile, so
+    // a run has at most wdepth n-tiles and wdepth * mmax result beats.
+    const ktMax = Math.ceil(p.kmax / p.rows);
+    const xCap = p.mmax * ktMax; // activation beats of the largest MATMUL
+    const resultsMax = p.wdepth * p.mmax;
+    const identity = identityBytes(p);
+    const bodyMax = Math.max(identity.length, 4, resultsMax * 4 * p.cols + 8);
+    const oBits = widthFor(bodyMax + 13); // header 10 bytes (with the status), body, CRC 4
+    const wBits = widthFor(p.wdepth + Math.max(ktMax, p.stage));
+
     // ---- receive --------------------------------------------------------------------
     const HUNT = 0, SYNC1 = 1, HDR = 2, HCHK = 3, PAY = 4, CRC = 5, EXEC = 6, EXEC2 = 7, SEND = 8, WCOPY = 9, MSETUP = 10;
     const state = m.reg('state', UInt(4));
-    const idx = m.reg('idx', UInt(21)); // byte index within a field
+    const idx = m.reg('idx', UInt(widthFor(MAX_PAYLOAD))); // byte index within a field
     const hc = m.reg('hc', UInt(8));
     const crc = m.reg('crc', UInt(32));
+    const crcOk = m.reg('crc_ok', Bool);
     const seq = m.reg('seq', UInt(8));
     const op = m.reg('op', UInt(8));
     const len = m.reg('len', UInt(32));
-    const rcrc = m.reg('rcrc', UInt(32));
     const pay = Array.from({ length: 16 }, (_, i) => m.reg(`pay${i}`, UInt(8)));
     const u32At = (i: number): Value => cat(pay[i + 3]!, pay[i + 2]!, pay[i + 1]!, pay[i]!);
+    const byteOf = (v: Value, i: number): Value => (8 * i < v.width ? v.slice(Math.min(8 * i + 7, v.width - 1), 8 * i).zext(8) : lit(0, UInt(8)));
+    const sending = m.let('sending', state.eq(SEND));
+    const byteOut = m.wire('byte_out', UInt(8));
 
     // A header that fails its check may have swallowed the start of a real frame: its
     // bytes after the false sync are replayed through the hunt, ahead of new input. A
@@ -81,8 +102,6 @@ export const linkEngine = defineModule(
     const RQ = 8;
     const rq = Array.from({ length: RQ }, (_, i) => m.reg(`replay${i}`, UInt(8)));
     const rqCount = m.reg('replay_count', UInt(4));
-    // Header bytes 1..7 as taken (byte 0 is the sync byte; byte 8 the check being tested).
-    const hdr = Array.from({ length: 7 }, (_, i) => m.reg(`hdr${i + 1}`, UInt(8)));
     const replaying = m.let('replaying', rqCount.ne(0));
     m.set(rx.ready, state.lt(EXEC).and(replaying.not()));
     const take = m.let('take', state.lt(EXEC).and(replaying.or(rx.valid)));
@@ -94,13 +113,17 @@ export const linkEngine = defineModule(
       m.set(rqCount, rqCount.sub(1));
     });
     m.when(failHeader, () => {
-      // Replay header bytes 1..7 and this byte (the failed check).
-      const fresh = [...hdr, b];
+      // Header bytes 1..8: the second sync byte, the fields as taken, and the failed check.
+      const fresh = [lit(0x7f, UInt(8)), seq, op, ...[0, 1, 2, 3].map((i) => byteOf(len, i)), b];
       rq.forEach((r, i) => m.set(r, fresh[i]!));
       m.set(rqCount, 8);
     });
-    const hcNext = m.let('hc_next', cat(hc.slice(6, 0), hc.bit(7)).xor(b));
-    const crcNext = m.let('crc_next', crc32Step(crc, b));
+    // One header-check and one CRC unit: fed received bytes, or sent ones while sending.
+    const checkIn = m.let('check_in', mux(sending, byteOut, b));
+    const hcNext = m.let('hc_next', cat(hc.slice(6, 0), hc.bit(7)).xor(checkIn));
+    const crcNext = m.let('crc_next', crc32Step(crc, checkIn));
+    const crcLow = m.let('crc_low', crc.slice(7, 0).not()); // the next CRC byte on the wire
+    const crcShifted = cat(lit(0, UInt(8)), crc.slice(31, 8));
     // The checks' state after the first sync byte, worked out here rather than in hardware.
     const hcAfterSync0 = rotl8(0x5a) ^ 0xb1;
     const crcAfterSync0 = (() => {
@@ -127,12 +150,13 @@ export const linkEngine = defineModule(
     const isWeights = m.let('is_weights', op.eq(OP.WRITE_WEIGHTS));
     // Bytes of the beat or tile being assembled (little-endian: the last byte is on top).
     const xAsm = m.reg('x_asm', UInt(Math.max(1, p.xBits - 8)));
-    const xCnt = m.reg('x_cnt', UInt(8));
-    const xBeats = m.reg('x_beats', UInt(32));
-    const xOverflow = m.reg('x_overflow', Bool);
+    const xCnt = m.reg('x_cnt', UInt(widthFor(xBytes - 1)));
+    const xBeats = m.reg('x_beats', UInt(widthFor(xCap)));
+    const xOverflow = m.reg('x_overflow', Bool); // more beats than a MATMUL can use, or the core refused one
     const wAsm = m.reg('w_asm', UInt(Math.max(1, p.wordBits - 8)));
-    const wCnt = m.reg('w_cnt', UInt(16));
-    const stN = m.reg('stage_n', UInt(24));
+    const wCnt = m.reg('w_cnt', UInt(widthFor(tileBytes - 1)));
+    const stN = m.reg('stage_n', UInt(widthFor(p.stage + 1))); // tiles received, stopping at stage + 1 (too many)
+    const stageBits = Math.max(1, Math.log2(Math.max(2, p.stage)));
     const stageMem = m.memory('stage_mem', { shape: UInt(p.wordBits), depth: Math.max(2, p.stage) });
     const payByte = m.let('pay_byte', take.and(state.eq(PAY)));
     const xWord = p.xBits > 8 ? cat(b, xAsm) : b;
@@ -144,16 +168,15 @@ export const linkEngine = defineModule(
       if (p.xBits > 8) m.set(xAsm, xWord.slice(p.xBits - 1, 8));
       m.set(xCnt, mux(xCnt.eq(xBytes - 1), 0, xCnt.add(1)));
       m.when(xFull, () => {
-        m.set(xBeats, xBeats.add(1));
-        m.when(xOut.ready.not(), () => m.set(xOverflow, 1));
+        m.when(xBeats.eq(xCap).or(xOut.ready.not()), () => m.set(xOverflow, 1)).otherwise(() => m.set(xBeats, xBeats.add(1)));
       });
     });
     m.when(payByte.and(isWeights).and(idx.ge(4)), () => {
       if (p.wordBits > 8) m.set(wAsm, wWord.slice(p.wordBits - 1, 8));
       m.set(wCnt, mux(wCnt.eq(tileBytes - 1), 0, wCnt.add(1)));
       m.when(wCnt.eq(tileBytes - 1), () => {
-        m.when(stN.lt(p.stage), () => stageMem.write(stN.trunc(Math.max(1, Math.log2(Math.max(2, p.stage)))), wWord));
-        m.set(stN, stN.add(1));
+        m.when(stN.lt(p.stage), () => stageMem.write(stN.trunc(stageBits), wWord));
+        m.when(stN.le(p.stage), () => m.set(stN, stN.add(1)));
       });
     });
 
@@ -169,7 +192,6 @@ export const linkEngine = defineModule(
       m.switch(state, [
         [HUNT, () => restartOn(b)],
         [SYNC1, () => {
-          m.set(hdr[0]!, b);
           m.when(b.eq(0x7f), () => {
             m.set(state, HDR);
             m.set(idx, 0);
@@ -181,7 +203,6 @@ export const linkEngine = defineModule(
           m.set(hc, hcNext);
           m.set(crc, crcNext);
           m.set(idx, idx.add(1));
-          hdr.slice(1).forEach((r, i) => m.when(idx.eq(i), () => m.set(r, b)));
           m.switch(idx, [
             [0, () => m.set(seq, b)],
             [1, () => m.set(op, b)],
@@ -197,11 +218,12 @@ export const linkEngine = defineModule(
         [HCHK, () => {
           m.set(crc, crcNext);
           m.set(idx, 0);
-          m.when(b.ne(hc).or(len.gt(1 << 20)), () => {
+          m.when(b.ne(hc).or(len.gt(MAX_PAYLOAD)), () => {
             m.set(state, HUNT);
             m.set(failHeader, 1);
           }).otherwise(() => {
             m.set(state, mux(len.eq(0), CRC, PAY));
+            m.set(crcOk, 1);
             m.set(xCnt, 0);
             m.set(xBeats, 0);
             m.set(xOverflow, 0);
@@ -219,43 +241,44 @@ export const linkEngine = defineModule(
           m.set(crc, crcNext);
           m.set(idx, idx.add(1));
           pay.forEach((r, i) => m.when(idx.eq(i), () => m.set(r, b)));
-          m.when(idx.zext(32).add(1).eq(len), () => {
+          m.when(idx.add(1).eq(len.trunc(idx.width)), () => {
             m.set(state, CRC);
             m.set(idx, 0);
           });
         }],
         [CRC, () => {
+          // The received CRC, checked a byte at a time against the computed one as it shifts out.
+          const ok = crcOk.and(b.eq(crcLow));
           m.set(idx, idx.add(1));
-          m.switch(idx, [
-            [0, () => m.set(rcrc, cat(rcrc.slice(31, 8), b))],
-            [1, () => m.set(rcrc, cat(rcrc.slice(31, 16), b, rcrc.slice(7, 0)))],
-            [2, () => m.set(rcrc, cat(rcrc.slice(31, 24), b, rcrc.slice(15, 0)))],
-            [3, () => {
-              // Verified: act. Not verified: drop it unanswered.
-              m.when(cat(b, rcrc.slice(23, 0)).eq(crc.not()), () => m.set(state, EXEC)).otherwise(() => restartOn(b));
-            }],
-          ]);
+          m.set(crc, crcShifted);
+          m.set(crcOk, ok);
+          // Verified: act. Not verified: drop it unanswered.
+          m.when(idx.eq(3), () => m.when(ok, () => m.set(state, EXEC)).otherwise(() => restartOn(b)));
         }],
       ]);
     });
 
     // ---- execute ------------------------------------------------------------------------
-    const status = m.reg('status', UInt(8));
-    const bodyLen = m.reg('body_len', UInt(32)); // response payload bytes after the status byte
-    const rvalue = m.reg('rvalue', UInt(32));
+    const status = m.reg('status', UInt(3));
+    const bodyLen = m.reg('body_len', UInt(oBits)); // response payload bytes after the status byte
+    // READ_REG's value, then MATMUL's CYCLES and STALLS: sent low byte first, shifted out.
+    const word = m.reg('word', UInt(32));
     const resetAfter = m.reg('reset_after', Bool);
     const lenIs = (n: number): Value => len.eq(n);
-    const stepN = m.reg('step', UInt(4)); // sub-steps of WCOPY and MSETUP
-    const counter = m.reg('counter', UInt(32));
-    const nTiles = m.reg('n_tiles', UInt(32));
-    const resultsLeft = m.reg('results_left', UInt(32));
-    const kW = Math.log2(p.rows);
+    const stepN = m.reg('step', UInt(3)); // sub-steps of WCOPY and MSETUP
+    const counter = m.reg('counter', UInt(Math.max(widthFor(p.wdepth * p.cols), widthFor(p.stage + 1))));
+    const wEnd = m.reg('w_end', UInt(wBits)); // one past the last weight tile the run reads
+    const resultsLeft = m.reg('results_left', UInt(widthFor(resultsMax)));
+    const mLeft = m.reg('m_left', UInt(widthFor(p.mmax)));
+    const beatsWanted = m.reg('beats_wanted', UInt(widthFor(xCap)));
     const K = u32At(4);
     const N = u32At(8);
     const M = u32At(12);
-    const kTiles = m.let('mm_k_tiles', K.zext(33).add(p.rows - 1).shr(kW).trunc(24));
-    const beatsWanted = m.let('mm_beats', M.slice(15, 0).mul(kTiles));
     const first = u32At(0);
+    const kBits = widthFor(p.kmax);
+    // Only read once K <= kmax has been checked.
+    const kTiles = m.let('mm_k_tiles', K.trunc(kBits).addWide(p.rows - 1).shr(Math.log2(p.rows)).trunc(widthFor(ktMax)));
+    const wdBits = widthFor(p.wdepth);
     m.when(state.eq(EXEC), () => {
       m.set(state, SEND);
       m.set(status, STATUS.OK);
@@ -264,7 +287,7 @@ export const linkEngine = defineModule(
       m.set(stepN, 0);
       m.set(counter, 0);
       m.switch(op, [
-        [OP.IDENTIFY, () => m.when(lenIs(0), () => m.set(bodyLen, identityBytes(p).length)).otherwise(() => m.set(status, STATUS.BAD_LENGTH))],
+        [OP.IDENTIFY, () => m.when(lenIs(0), () => m.set(bodyLen, identity.length)).otherwise(() => m.set(status, STATUS.BAD_LENGTH))],
         [OP.READ_REG, () => {
           m.when(lenIs(1).and(pay[0]!.ge(16)), () => m.set(status, STATUS.BAD_ARGS)).elseWhen(lenIs(1), () => {
             m.set(regAddr, pay[0]!.slice(3, 0));
@@ -280,21 +303,22 @@ export const linkEngine = defineModule(
         }],
         [OP.RESET, () => m.when(lenIs(0), () => m.set(resetAfter, 1)).otherwise(() => m.set(status, STATUS.BAD_LENGTH))],
         [OP.WRITE_WEIGHTS, () => {
+          const end = first.trunc(wdBits).zext(wBits).add(stN.zext(wBits));
           m.when(len.lt(4 + tileBytes).or(wCnt.ne(0)), () => m.set(status, STATUS.BAD_LENGTH))
-            .elseWhen(stN.gt(p.stage).or(first.zext(33).add(stN.zext(33)).gt(p.wdepth)), () => m.set(status, STATUS.BAD_ARGS))
+            .elseWhen(stN.gt(p.stage).or(first.ge(p.wdepth)).or(end.gt(p.wdepth)), () => m.set(status, STATUS.BAD_ARGS))
             .elseWhen(coreBusy, () => m.set(status, STATUS.BUSY))
             .otherwise(() => m.set(state, WCOPY));
         }],
         [OP.MATMUL, () => {
           m.when(len.lt(16).or(xCnt.ne(0)), () => m.set(status, STATUS.BAD_LENGTH))
-            .elseWhen(
-              K.eq(0).or(K.gt(p.kmax)).or(M.eq(0)).or(M.gt(p.mmax)).or(N.eq(0)).or(xOverflow).or(xBeats.zext(40).ne(beatsWanted)).or(first.ge(p.wdepth)),
-              () => m.set(status, STATUS.BAD_ARGS),
-            )
+            .elseWhen(K.eq(0).or(K.gt(p.kmax)).or(M.eq(0)).or(M.gt(p.mmax)).or(N.eq(0)).or(xOverflow).or(first.ge(p.wdepth)), () => m.set(status, STATUS.BAD_ARGS))
             .elseWhen(coreBusy, () => m.set(status, STATUS.BUSY))
             .otherwise(() => {
               m.set(state, MSETUP);
-              m.set(nTiles, 0);
+              m.set(wEnd, first.trunc(wdBits).zext(wBits));
+              m.set(resultsLeft, 0);
+              m.set(mLeft, M.trunc(mLeft.width));
+              m.set(beatsWanted, 0);
             });
         }],
       ], () => m.set(status, STATUS.UNKNOWN_OP));
@@ -303,80 +327,68 @@ export const linkEngine = defineModule(
     m.when(state.eq(EXEC2), () => {
       m.set(waitRead, waitRead.not());
       m.when(waitRead, () => {
-        m.set(rvalue, regRdata);
+        m.set(word, regRdata);
         m.set(bodyLen, 4);
         m.set(state, SEND);
       });
     });
 
     // WRITE_WEIGHTS, verified: point the core at the first tile, then copy the staged tiles.
-    const stageRead = stageMem.readSync(counter.trunc(Math.max(1, Math.log2(Math.max(2, p.stage)))), { enable: state.eq(WCOPY).and(stepN.eq(2)), name: 'stage_word' });
+    const stageRead = stageMem.readSync(counter.trunc(stageBits), { enable: state.eq(WCOPY).and(stepN.eq(2)), name: 'stage_word' });
     m.set(wOut.valid, state.eq(WCOPY).and(stepN.eq(3)));
     m.set(wOut.data, stageRead);
+    const writeReg = (addr: number, value: Value | number, next: number): void => {
+      m.set(regAddr, addr);
+      m.set(regWdata, value);
+      m.set(regWe, 1);
+      m.set(stepN, next);
+    };
     m.when(state.eq(WCOPY), () => {
       m.switch(stepN, [
-        [0, () => {
-          m.set(regAddr, 6);
-          m.set(regWdata, first);
-          m.set(regWe, 1);
-          m.set(stepN, 1);
-        }],
-        [1, () => {
-          m.set(regAddr, 0);
-          m.set(regWdata, 0b100);
-          m.set(regWe, 1);
-          m.set(stepN, 2);
-        }],
+        [0, () => writeReg(6, first, 1)],
+        [1, () => writeReg(0, 0b100, 2)],
         [2, () => m.set(stepN, 3)],
         [3, () => {
           m.when(wOut.ready, () => {
             m.set(counter, counter.add(1));
-            m.when(counter.add(1).eq(stN.zext(32)), () => m.set(state, SEND)).otherwise(() => m.set(stepN, 2));
+            m.when(counter.add(1).eq(stN.zext(counter.width)), () => m.set(state, SEND)).otherwise(() => m.set(stepN, 2));
           });
         }],
       ]);
     });
 
-    // MATMUL, verified: count the n-tiles (N / cols, by addition), load the core's registers, start.
+    // MATMUL, verified: walk the n-tiles (N / cols, by addition) checking that the run's
+    // weights end inside the memory and counting its results, then the activation beats
+    // M * ceil(K / rows) the same way; then load the core's registers and start it.
+    const refuse = (): void => {
+      m.set(status, STATUS.BAD_ARGS);
+      m.set(state, SEND);
+    };
     m.when(state.eq(MSETUP), () => {
       m.switch(stepN, [
         [0, () => {
-          m.when(counter.lt(N), () => {
-            m.set(counter, counter.add(p.cols));
-            m.set(nTiles, nTiles.add(1));
+          const nextEnd = wEnd.add(kTiles.zext(wBits));
+          m.when(counter.zext(32).lt(N), () => {
+            m.when(nextEnd.gt(p.wdepth), refuse).otherwise(() => {
+              m.set(counter, counter.add(p.cols));
+              m.set(wEnd, nextEnd);
+              m.set(resultsLeft, resultsLeft.add(mLeft.zext(resultsLeft.width)));
+            });
           }).otherwise(() => m.set(stepN, 1));
         }],
         [1, () => {
-          m.set(regAddr, 2);
-          m.set(regWdata, K);
-          m.set(regWe, 1);
-          m.set(stepN, 2);
+          m.when(mLeft.ne(0), () => {
+            m.set(beatsWanted, beatsWanted.add(kTiles.zext(beatsWanted.width)));
+            m.set(mLeft, mLeft.sub(1));
+          }).elseWhen(beatsWanted.ne(xBeats), refuse).otherwise(() => m.set(stepN, 2));
         }],
-        [2, () => {
-          m.set(regAddr, 3);
-          m.set(regWdata, N);
-          m.set(regWe, 1);
-          m.set(stepN, 3);
-        }],
-        [3, () => {
-          m.set(regAddr, 4);
-          m.set(regWdata, M);
-          m.set(regWe, 1);
-          m.set(stepN, 4);
-        }],
-        [4, () => {
-          m.set(regAddr, 5);
-          m.set(regWdata, first);
-          m.set(regWe, 1);
-          m.set(stepN, 5);
-        }],
-        [5, () => {
-          m.set(regAddr, 0);
-          m.set(regWdata, 1);
-          m.set(regWe, 1);
-          const results = nTiles.slice(15, 0).mul(M.slice(15, 0)).trunc(32);
-          m.set(resultsLeft, results);
-          m.set(bodyLen, results.mul(4 * p.cols).trunc(32).add(8));
+        [2, () => writeReg(2, K, 3)],
+        [3, () => writeReg(3, N, 4)],
+        [4, () => writeReg(4, M, 5)],
+        [5, () => writeReg(5, first, 6)],
+        [6, () => {
+          writeReg(0, 1, 0);
+          m.set(bodyLen, resultsLeft.zext(oBits).mul(4 * p.cols).trunc(oBits).add(8));
           m.set(state, SEND);
         }],
       ]);
@@ -384,27 +396,25 @@ export const linkEngine = defineModule(
 
     // ---- send ---------------------------------------------------------------------------------
     // Header (9 bytes), status, body (bodyLen bytes), CRC (4 bytes).
-    const oi = m.reg('out_idx', UInt(32));
-    const ohc = m.reg('out_hc', UInt(8));
-    const ocrc = m.reg('out_crc', UInt(32));
+    const oi = m.reg('out_idx', UInt(oBits));
     const respLen = m.let('resp_len', bodyLen.add(1));
     const bodyStart = 10;
-    const bodyEnd = m.let('body_end', bodyLen.zext(33).add(bodyStart).trunc(32)); // index of the first CRC byte
-    const bi = m.let('body_idx', oi.sub(bodyStart).trunc(8)); // tables are under 256 bytes
+    const bodyEnd = m.let('body_end', bodyLen.add(bodyStart)); // index of the first CRC byte
     const inBody = m.let('in_body', oi.ge(bodyStart).and(oi.lt(bodyEnd)));
-    // MATMUL results: cols int32 per beat from the core, serialized little-endian, then CYCLES and STALLS.
-    const yBuf = m.reg('y_buf', UInt(32 * p.cols));
-    const yLeft = m.reg('y_left', UInt(8));
-    const trailer = m.reg('trailer', UInt(64));
-    const tstep = m.reg('trailer_step', UInt(3)); // 0: results; 1..4: reading CYCLES/STALLS; 5: trailer ready
-    const mmSend = m.let('mm_send', state.eq(SEND).and(isMatmul).and(status.eq(STATUS.OK)));
-    m.set(yIn.ready, mmSend.and(yLeft.eq(0)).and(resultsLeft.ne(0)));
-    m.when(yIn.valid.and(yIn.ready), () => {
-      m.set(yBuf, yIn.data);
-      m.set(yLeft, 4 * p.cols);
-      m.set(resultsLeft, resultsLeft.sub(1));
-    });
-    m.when(mmSend.and(resultsLeft.eq(0)).and(yLeft.eq(0)).and(coreBusy.not()), () => {
+    const txFire = m.let('tx_fire', tx.valid.and(tx.ready));
+    // MATMUL results: the core's beat is held (valid/ready) while its bytes go out,
+    // little-endian, then CYCLES and STALLS are read into `word` one after the other.
+    const byteIdx = m.reg('byte_idx', UInt(widthFor(4 * p.cols - 1))); // within the result beat, or the trailer word
+    const tstep = m.reg('trailer_step', UInt(3));
+    const T_CYCLES = 3, T_STALLS = 6; // steps at which the word is being sent
+    const mmSend = m.let('mm_send', sending.and(isMatmul).and(status.eq(STATUS.OK)));
+    const resultsPhase = m.let('results_phase', resultsLeft.ne(0));
+    const yByte = select(byteIdx, Array.from({ length: 4 * p.cols }, (_, i) => [i, yIn.data.slice(8 * i + 7, 8 * i)] as const), lit(0, UInt(8)));
+    const mmValid = m.let('mm_valid', mux(resultsPhase, yIn.valid, tstep.eq(T_CYCLES).or(tstep.eq(T_STALLS))));
+    const bodyFire = m.let('body_fire', txFire.and(inBody));
+    const lastYByte = byteIdx.eq(4 * p.cols - 1);
+    m.set(yIn.ready, mmSend.and(resultsPhase).and(bodyFire).and(lastYByte));
+    m.when(mmSend.and(resultsPhase.not()).and(coreBusy.not()), () => {
       m.switch(tstep, [
         [0, () => {
           m.set(regAddr, 7);
@@ -412,28 +422,26 @@ export const linkEngine = defineModule(
         }],
         [1, () => m.set(tstep, 2)],
         [2, () => {
-          m.set(trailer, cat(trailer.slice(63, 32), regRdata));
-          m.set(regAddr, 8);
-          m.set(tstep, 3);
+          m.set(word, regRdata);
+          m.set(byteIdx, 0);
+          m.set(tstep, T_CYCLES);
         }],
-        [3, () => m.set(tstep, 4)],
-        [4, () => {
-          m.set(trailer, cat(regRdata, trailer.slice(31, 0)));
-          m.set(tstep, 5);
+        [T_CYCLES, () => m.when(bodyFire.and(byteIdx.eq(3)), () => {
+          m.set(regAddr, 8);
+          m.set(tstep, 4);
+        })],
+        [4, () => m.set(tstep, 5)],
+        [5, () => {
+          m.set(word, regRdata);
+          m.set(byteIdx, 0);
+          m.set(tstep, T_STALLS);
         }],
       ]);
     });
-    const mmByte = mux(yLeft.ne(0), yBuf.slice(7, 0), trailer.slice(7, 0));
-    const mmReady = m.let('mm_ready', yLeft.ne(0).or(tstep.eq(5)));
-    const identity = identityBytes(p);
-    const tableByte = mux(
-      op.eq(OP.IDENTIFY),
-      select(bi, identity.map((v, i) => [i, lit(v, UInt(8))] as const), lit(0, UInt(8))),
-      select(bi, [0, 1, 2, 3].map((i) => [i, rvalue.slice(8 * i + 7, 8 * i)] as const), lit(0, UInt(8))),
-    );
-    const crcOut = ocrc.not();
-    const byteOut = m.let(
-      'byte_out',
+    const tableByte = select(oi.trunc(7), identity.map((v, i) => [i + bodyStart, lit(v, UInt(8))] as const), lit(0, UInt(8)));
+    const bodyByte = mux(op.eq(OP.IDENTIFY), tableByte, mux(isMatmul.and(resultsPhase), yByte, word.slice(7, 0)));
+    m.set(
+      byteOut,
       mux(
         oi.lt(bodyStart),
         select(
@@ -443,38 +451,36 @@ export const linkEngine = defineModule(
             [1, lit(0x7f, UInt(8))],
             [2, seq],
             [3, op.or(0x80)],
-            [4, respLen.slice(7, 0)],
-            [5, respLen.slice(15, 8)],
-            [6, respLen.slice(23, 16)],
-            [7, respLen.slice(31, 24)],
-            [8, ohc],
+            ...[0, 1, 2, 3].map((i) => [4 + i, byteOf(respLen, i)] as const),
+            [8, hc],
           ],
-          status,
+          status.zext(8),
         ),
-        mux(inBody, mux(isMatmul, mmByte, tableByte), select(oi.sub(bodyEnd).trunc(2), [0, 1, 2, 3].map((i) => [i, crcOut.slice(8 * i + 7, 8 * i)] as const), lit(0, UInt(8)))),
+        mux(inBody, bodyByte, crcLow),
       ),
     );
-    const sending = m.let('sending', state.eq(SEND));
-    const byteReady = m.let('byte_ready', inBody.and(isMatmul).not().or(mmReady));
+    const byteReady = m.let('byte_ready', inBody.and(isMatmul).not().or(mmValid));
     m.set(tx.valid, sending.and(byteReady));
     m.set(tx.data, byteOut);
     const lastOut = m.let('last_out', oi.eq(bodyEnd.add(3)));
     m.when(state.eq(EXEC), () => {
       m.set(oi, 0);
-      m.set(ohc, 0x5a);
-      m.set(ocrc, 0xffffffff);
-      m.set(yLeft, 0);
+      m.set(hc, 0x5a);
+      m.set(crc, 0xffffffff);
+      m.set(byteIdx, 0);
       m.set(tstep, 0);
     });
-    m.when(sending.and(tx.valid).and(tx.ready), () => {
+    m.when(sending.and(txFire), () => {
       m.set(oi, oi.add(1));
-      m.when(oi.lt(8), () => m.set(ohc, cat(ohc.slice(6, 0), ohc.bit(7)).xor(byteOut)));
-      m.when(oi.lt(bodyEnd), () => m.set(ocrc, crc32Step(ocrc, byteOut)));
-      m.when(inBody.and(isMatmul), () => {
-        m.when(yLeft.ne(0), () => {
-          m.set(yBuf, yBuf.shr(8));
-          m.set(yLeft, yLeft.sub(1));
-        }).otherwise(() => m.set(trailer, trailer.shr(8)));
+      m.when(oi.lt(8), () => m.set(hc, hcNext));
+      m.when(oi.lt(bodyEnd), () => m.set(crc, crcNext)).otherwise(() => m.set(crc, crcShifted));
+      m.when(inBody.and(op.eq(OP.READ_REG).or(isMatmul.and(resultsPhase.not()))), () => {
+        m.set(word, word.shr(8));
+        m.set(byteIdx, byteIdx.add(1));
+      });
+      m.when(inBody.and(isMatmul).and(resultsPhase), () => {
+        m.set(byteIdx, mux(lastYByte, 0, byteIdx.add(1)));
+        m.when(lastYByte, () => m.set(resultsLeft, resultsLeft.sub(1)));
       });
       m.when(lastOut, () => {
         m.set(state, HUNT);
