@@ -80,7 +80,9 @@ export const board = defineModule(
     m.set(core.y.ready, engine.y.ready);
     const busy = m.output('busy', Bool);
     m.set(busy, core.busy);
-    // RESET's pulse is brought out (an LED, or a reset controller); the core's own reset is the board reset.
+    // RESET resets the core (its registers and loaded activations; memories keep the
+    // weights) once the answer has gone out. The pulse is also brought out, for an LED.
+    m.set(m.portOf('core', 'rst'), m.sync.rst!.or(engine.coreReset));
     const coreReset = m.output('core_reset', Bool);
     m.set(coreReset, engine.coreReset);
     if (p.phy) {

@@ -9,6 +9,7 @@ import { ternaryCore, coreExtra } from './ternary/core.ts';
 import { uart, validateUart, type UartParams } from './uart.ts';
 import { board, boardIdentity, validateBoard, type BoardParams } from './board.ts';
 import { validate as validateTernary, type TernaryParams } from './ternary/params.ts';
+import { icebreakerTop, ICEBREAKER_CLK } from '../boards/icebreaker.ts';
 
 export interface ParamSpec {
   readonly default: number;
@@ -34,6 +35,35 @@ export class ParamError extends Error {
     super(message);
     this.name = 'ParamError';
   }
+}
+
+/** The board SoC's parameters (also those of the board tops built around it). */
+const BOARD_PARAMS: Readonly<Record<string, ParamSpec>> = {
+  rows: { default: 8, min: 1, max: 64, powerOfTwo: true, doc: 'K lanes' },
+  cols: { default: 8, min: 1, max: 64, doc: 'N lanes' },
+  act: { default: 8, min: 4, max: 8, oneOf: [4, 8], doc: 'activation bits' },
+  format: { default: 2, min: 2, max: 5, oneOf: [2, 5], doc: 'weight format' },
+  kmax: { default: 512, min: 1, max: 1 << 20, doc: 'largest K' },
+  mmax: { default: 4, min: 1, max: 4096, powerOfTwo: true, doc: 'largest M per run' },
+  wdepth: { default: 256, min: 2, max: 1 << 20, powerOfTwo: true, doc: 'weight memory depth in tiles' },
+  acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived)' },
+  stage: { default: 8, min: 1, max: 4096, powerOfTwo: true, doc: 'weight tiles per WRITE_WEIGHTS frame' },
+  idle: { default: 65536, min: 16, max: 1 << 30, powerOfTwo: true, doc: 'quiet clock cycles after which a frame in progress is abandoned' },
+  phy: { default: 1, min: 0, max: 1, doc: '1 = UART pins, 0 = byte streams (board-sim)' },
+  clk: { default: 12_000_000, min: 1000, max: 1_000_000_000, doc: 'clock in Hz (UART timing)' },
+  baud: { default: 115_200, min: 300, max: 62_500_000, doc: 'UART baud rate' },
+};
+
+/** What a board's manifest carries for the host: the core's shape and the link's identity. */
+function boardExtra(p: Readonly<Record<string, number>>): Record<string, unknown> {
+  return { ...coreExtra(p as unknown as TernaryParams), board: { identity: boardIdentity(p as unknown as BoardParams), stage: p.stage, idle: p.idle, phy: p.phy, clk: p.clk, baud: p.baud } };
+}
+
+/** A board top's parameters: the SoC's, with other defaults, and no phy or clk (the board fixes them). */
+function topParams(defaults: Readonly<Record<string, number>>): Readonly<Record<string, ParamSpec>> {
+  const out: Record<string, ParamSpec> = {};
+  for (const [k, spec] of Object.entries(BOARD_PARAMS)) if (k !== 'phy' && k !== 'clk') out[k] = defaults[k] === undefined ? spec : { ...spec, default: defaults[k]! };
+  return out;
 }
 
 export const CORES: Readonly<Record<string, CoreEntry>> = {
@@ -73,21 +103,7 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
   board: {
     name: 'board',
     description: 'board SoC: UART (or byte streams), link command engine, ternary matmul core',
-    params: {
-      rows: { default: 8, min: 1, max: 64, powerOfTwo: true, doc: 'K lanes' },
-      cols: { default: 8, min: 1, max: 64, doc: 'N lanes' },
-      act: { default: 8, min: 4, max: 8, oneOf: [4, 8], doc: 'activation bits' },
-      format: { default: 2, min: 2, max: 5, oneOf: [2, 5], doc: 'weight format' },
-      kmax: { default: 512, min: 1, max: 1 << 20, doc: 'largest K' },
-      mmax: { default: 4, min: 1, max: 4096, powerOfTwo: true, doc: 'largest M per run' },
-      wdepth: { default: 256, min: 2, max: 1 << 20, powerOfTwo: true, doc: 'weight memory depth in tiles' },
-      acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived)' },
-      stage: { default: 8, min: 1, max: 4096, powerOfTwo: true, doc: 'weight tiles per WRITE_WEIGHTS frame' },
-      idle: { default: 65536, min: 16, max: 1 << 30, powerOfTwo: true, doc: 'quiet clock cycles after which a frame in progress is abandoned' },
-      phy: { default: 1, min: 0, max: 1, doc: '1 = UART pins, 0 = byte streams (board-sim)' },
-      clk: { default: 12_000_000, min: 1000, max: 1_000_000_000, doc: 'clock in Hz (UART timing)' },
-      baud: { default: 115_200, min: 300, max: 62_500_000, doc: 'UART baud rate' },
-    },
+    params: BOARD_PARAMS,
     build: (p) => {
       const bp = p as unknown as BoardParams;
       try {
@@ -97,7 +113,23 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
       }
       return board(bp);
     },
-    extra: (p) => ({ ...coreExtra(p as unknown as TernaryParams), board: { identity: boardIdentity(p as unknown as BoardParams), stage: p.stage, idle: p.idle, phy: p.phy, clk: p.clk, baud: p.baud } }),
+    extra: boardExtra,
+  },
+  icebreaker: {
+    name: 'icebreaker',
+    description: 'iCEBreaker (iCE40UP5K) top: the board SoC on the USB serial port, power-on and button reset, LEDs',
+    // The largest SoC that places on the UP5K with room to spare (constraints/README.md).
+    params: topParams({ rows: 4, cols: 4, kmax: 1024, mmax: 2, wdepth: 1024, stage: 16 }),
+    build: (p) => {
+      const bp = { ...p, phy: 1, clk: ICEBREAKER_CLK } as unknown as BoardParams;
+      try {
+        validateBoard(bp);
+      } catch (e) {
+        throw new ParamError(`core 'icebreaker': ${(e as Error).message}`);
+      }
+      return icebreakerTop(bp);
+    },
+    extra: (p) => boardExtra({ ...p, phy: 1, clk: ICEBREAKER_CLK }),
   },
   ternary: {
     name: 'ternary',
@@ -170,5 +202,6 @@ export const CHECKED_IN: readonly { core: string; params: Record<string, number>
   { core: 'fifo', params: { width: 8, depth: 16 }, dir: 'fifo' },
   { core: 'uart', params: { clk: 12_000_000, baud: 115_200, depth: 16 }, dir: 'uart' },
   { core: 'board', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 512, mmax: 4, wdepth: 256, acc: 0, stage: 8, idle: 65536, phy: 1, clk: 12_000_000, baud: 115_200 }, dir: 'board' },
+  { core: 'icebreaker', params: { rows: 4, cols: 4, act: 8, format: 2, kmax: 1024, mmax: 2, wdepth: 1024, acc: 0, stage: 16, idle: 65536, baud: 115_200 }, dir: 'icebreaker' },
   { core: 'ternary', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, acc: 0 }, dir: 'ternary_core' },
 ];

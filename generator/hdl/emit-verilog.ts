@@ -37,6 +37,8 @@ class ModuleWriter {
   private readonly readPortInit = new Map<Signal, bigint>();
   /** inst-in wires folded straight into the instance's port connection. */
   private readonly inlined = new Map<Signal, Value>();
+  /** Instance outputs nothing reads: left open in the port list instead of declared. */
+  private readonly open = new Set<Signal>();
 
   /** The module's statements with constant conditions resolved. */
   private readonly stmtsIn: Stmt[];
@@ -97,6 +99,7 @@ class ModuleWriter {
     for (const s of combTargets) {
       if (s.role === 'inst-in' && single.has(s) && !readElsewhere.has(s)) this.inlined.set(s, single.get(s)!);
     }
+    for (const s of ir.signals) if (s.role === 'inst-out' && !readElsewhere.has(s)) this.open.add(s);
     for (const s of combTargets) {
       const v = single.get(s);
       if (v && !this.inlined.has(s)) combAssigns.push(`${IND}assign ${s.name} = ${this.ex.expr(v)};${this.at(assignLoc(stmts, s) ?? s.loc)}`);
@@ -123,7 +126,7 @@ class ModuleWriter {
     // Declarations come last to write but first in the file: the temps are known only now.
     const decls: string[] = [];
     for (const s of ir.signals) {
-      if (s.isPort || this.inlined.has(s)) continue;
+      if (s.isPort || this.inlined.has(s) || this.open.has(s)) continue;
       const kind = this.procedural.has(s) ? 'reg ' : 'wire';
       // Every register states its power-up value (FPGA flip-flop INIT), so no simulator starts from X.
       const initValue = s.reg ? (s.reg.init ?? s.reg.reset ?? 0n) : this.readPortInit.get(s);
@@ -250,9 +253,12 @@ class ModuleWriter {
     const conns = child.ports.map((p) => {
       const w = inst.ports.get(p.name)!;
       const v = this.inlined.get(w);
-      return `${IND}${IND}.${p.name}(${v ? this.ex.expr(v) : w.name})`;
+      return `${IND}${IND}.${p.name}(${this.open.has(w) ? '' : v ? this.ex.expr(v) : w.name})`;
     });
-    return `${IND}${child.name}${paramText} ${inst.name} (${this.at(inst.loc)}\n${conns.join(',\n')}\n${IND});`;
+    const text = `${IND}${child.name}${paramText} ${inst.name} (${this.at(inst.loc)}\n${conns.join(',\n')}\n${IND});`;
+    // Outputs left open on purpose (debug and status ports nothing here reads).
+    if (![...inst.ports.values()].some((w) => this.open.has(w))) return text;
+    return `${IND}/* verilator lint_off PINCONNECTEMPTY */\n${text}\n${IND}/* verilator lint_on PINCONNECTEMPTY */`;
   }
 
   private portDecl(p: Signal): string {

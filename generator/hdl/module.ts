@@ -226,6 +226,19 @@ export class ModuleBuilder {
     return map(child.io as PortTree) as InstanceIO<IO>;
   }
 
+  /**
+   * A port of an instance that its family did not hand back, its clock or reset most
+   * often, to connect by hand (which replaces the automatic connection).
+   */
+  portOf(instance: string, port: string): Signal {
+    const loc = callerLoc();
+    const inst = this.ir.instances.find((i) => i.name === instance);
+    if (!inst) throw new HdlError(`portOf: no instance '${instance}' in module '${this.ir.name}'; instances: ${this.ir.instances.map((i) => i.name).join(', ') || 'none'}`, loc);
+    const w = inst.ports.get(port);
+    if (!w) throw new HdlError(`portOf: instance '${instance}' (${inst.module.name}) has no port '${port}'; its ports: ${[...inst.ports.keys()].join(', ')}`, loc);
+    return w;
+  }
+
   // ---- behaviour ------------------------------------------------------------------
   /** Drive `target` with `value` (last assignment wins inside when/switch). */
   set(target: Signal, value: ValueLike): void {

@@ -77,6 +77,19 @@ program
   });
 
 program
+  .command('build')
+  .description('a bitstream for a board: its top generated, synthesized, placed and routed, packed (iCEBreaker: yosys + nextpnr-ice40 + icepack)')
+  .requiredOption('--board <name>', 'the board (icebreaker)')
+  .option('-p, --param <name=value>', "the SoC's parameters (repeatable; default: the checked-in RTL's)", collect, [])
+  .option('-o, --out <dir>', 'output directory (default build/<board>)')
+  .option('--seed <n>', 'placer seed', '1')
+  .option('--json', 'print the report as JSON')
+  .action(async (o: import('./commands/build.ts').BuildOptions) => {
+    const { buildCommand } = await import('./commands/build.ts');
+    await buildCommand(o);
+  });
+
+program
   .command('board-sim')
   .description('run the board SoC under Verilator behind a pseudo-terminal (prints its path); talk to it with the serial link')
   .option('--pty', 'expose the board on a pseudo-terminal (made with socat)')

@@ -101,6 +101,22 @@ describe('hdl errors name the user\'s file:line', () => {
     })({}), 'inst-loop', /combinational loop/);
   });
 
+  it('portOf names the instances and ports there are', () => {
+    const child = defineModule(uniq('leaf'), (m) => {
+      const r = m.reg('r', Bool);
+      m.set(r, r.not());
+      m.set(m.output('o', Bool), r);
+      return {};
+    });
+    expectError(() => defineModule(uniq('outer'), (m) => {
+      m.instance('u', child({}));
+      m.portOf('u', 'reset'); // <- port-of
+    })({}), 'port-of', /instance 'u' \(leaf\d+\) has no port 'reset'; its ports: clk, rst, o/);
+    expectError(() => defineModule(uniq('outer'), (m) => {
+      m.portOf('v', 'rst'); // <- inst-of
+    })({}), 'inst-of', /no instance 'v' in module 'outer\d+'; instances: none/);
+  });
+
   it('name collisions say where the first one is', () => {
     expectError(() => defineModule(uniq('c'), (m) => {
       m.input('a', Bool);

@@ -58,6 +58,11 @@ describe('link engine (RTL) with the host frame codec', () => {
     assert.deepEqual([...r!.payload], [STATUS.OK]);
     [r] = await exchange(req(3, OP.READ_REG, [2]), 1);
     assert.deepEqual([...r!.payload], [STATUS.OK, ...u32(57)]);
+    [r] = await exchange(req(4, OP.RESET), 1);
+    assert.deepEqual([...r!.payload], [STATUS.OK]);
+    [r] = await exchange(req(4, OP.READ_REG, [2]), 1);
+    assert.deepEqual([...r!.payload], [STATUS.OK, ...u32(0)], 'RESET clears the core\'s registers');
+    [r] = await exchange(req(2, OP.WRITE_REG, [2, ...u32(57)]), 1);
     [r] = await exchange(req(4, OP.READ_REG, [9]), 1); // SHAPE
     assert.deepEqual([...r!.payload], [STATUS.OK, ...u32(4 | (4 << 8) | (8 << 16) | (2 << 24))]);
 
@@ -166,6 +171,13 @@ describe('link engine (RTL): weights and matmul', () => {
         if (n < N) y[m * N + n] = dv.getInt32(((nt * M + m) * 4 + c) * 4, true);
       }
       assert.deepEqual(y, ternaryMatmul(x, w).data, `results M=${M} K=${K} N=${N}`);
+      if (rep === 5) {
+        // RESET keeps the weights: the same run after it gives the same answer.
+        assert.deepEqual([...(await call(230, OP.RESET, [])).payload], [STATUS.OK]);
+        const again = await call(231, OP.MATMUL, [...u32(0), ...u32(K), ...u32(N), ...u32(M), ...xb]);
+        const results = 1 + NT * M * 16; // status and results; CYCLES and STALLS may differ
+        assert.deepEqual([...again.payload.subarray(0, results)], [...r.payload.subarray(0, results)], 'results after RESET');
+      }
       const cycles = dv.getUint32(NT * M * 16, true);
       const stalls = dv.getUint32(NT * M * 16 + 4, true);
       assert.equal(cycles, modelCore(shape, x, w).cycles + stalls, 'CYCLES from the board = model + STALLS');

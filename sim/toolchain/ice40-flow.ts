@@ -1,0 +1,73 @@
+// A bitstream for an iCE40 board: Yosys synth_ice40, nextpnr-ice40 with the board's pin
+// constraints, icepack. Each tool's full log is kept beside its output, and a run that
+// does not fit, does not meet timing or leaves a pin unplaced fails with the tool's own
+// lines rather than a bare exit code.
+
+import { writeFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { runTool, ToolFailure, extractDiagnostics, type RunResult } from './run.ts';
+
+export interface Ice40Target {
+  /** nextpnr-ice40 device flag: up5k, hx8k, … */
+  readonly device: string;
+  readonly package: string;
+  /** Pin constraints (.pcf). */
+  readonly pcf: string;
+  /** The clock the design must meet, in MHz. */
+  readonly freqMHz: number;
+}
+
+export interface Ice40Build {
+  readonly bitstream: string;
+  readonly bytes: number;
+  /** Used / available per cell type, from nextpnr (ICESTORM_LC, ICESTORM_RAM, SB_IO, …). */
+  readonly utilization: Record<string, { used: number; total: number }>;
+  readonly fmaxMHz: number | undefined;
+  readonly seconds: { synth: number; pnr: number; pack: number };
+  readonly logs: readonly string[];
+}
+
+async function step(name: string, args: readonly string[], log: string, cwd: string): Promise<{ r: RunResult; seconds: number }> {
+  const t0 = performance.now();
+  const r = await runTool(name, args, { cwd, timeoutMs: 1_800_000 });
+  writeFileSync(log, `${r.stdout}\n${r.stderr}`);
+  return { r, seconds: (performance.now() - t0) / 1000 };
+}
+
+function fail(what: string, r: RunResult, log: string): never {
+  const text = `${r.stderr}\n${r.stdout}`;
+  throw new ToolFailure(`${what} (full log: ${log}):\n${extractDiagnostics(text) || text.trim().split('\n').slice(-15).join('\n')}`, r);
+}
+
+export async function buildIce40(files: readonly string[], top: string, target: Ice40Target, outDir: string, opts: { seed?: number } = {}): Promise<Ice40Build> {
+  const json = path.join(outDir, `${top}.json`);
+  const asc = path.join(outDir, `${top}.asc`);
+  const bin = path.join(outDir, `${top}.bin`);
+  const logs = ['yosys.log', 'nextpnr.log', 'icepack.log'].map((f) => path.join(outDir, f));
+  const reads = files.map((f) => `read_verilog -defer ${JSON.stringify(f)}`).join('; ');
+  const y = await step('yosys', ['-p', `${reads}; synth_ice40 -top ${top} -json ${JSON.stringify(json)}`], logs[0]!, outDir);
+  if (y.r.code !== 0) fail(`yosys could not synthesize ${top}`, y.r, logs[0]!);
+
+  const pnrArgs = ['--' + target.device, '--package', target.package, '--json', json, '--pcf', target.pcf, '--asc', asc, '--freq', String(target.freqMHz), '--seed', String(opts.seed ?? 1)];
+  const p = await step('nextpnr-ice40', pnrArgs, logs[1]!, outDir);
+  const log = `${p.r.stderr}\n${p.r.stdout}`;
+  const utilization: Record<string, { used: number; total: number }> = {};
+  for (const m of log.matchAll(/Info:\s+(ICESTORM_\w+|SB_\w+):\s+(\d+)\/\s*(\d+)/g)) utilization[m[1]!] = { used: Number(m[2]), total: Number(m[3]) };
+  if (p.r.code !== 0) {
+    const full = Object.entries(utilization).filter(([, u]) => u.used > u.total).map(([k, u]) => `${k} ${u.used}/${u.total}`);
+    const why = full.length ? `${top} does not fit the ${target.device.toUpperCase()} (${full.join(', ')})` : /timing|frequency/i.test(log) ? `${top} does not meet ${target.freqMHz} MHz` : `nextpnr-ice40 could not place and route ${top}`;
+    fail(why, p.r, logs[1]!);
+  }
+  const fmaxes = [...log.matchAll(/Max frequency for clock\s+'[^']*':\s+([\d.]+) MHz/g)].map((m) => Number(m[1]));
+
+  const k = await step('icepack', [asc, bin], logs[2]!, outDir);
+  if (k.r.code !== 0) fail('icepack could not pack the bitstream', k.r, logs[2]!);
+  return {
+    bitstream: bin,
+    bytes: statSync(bin).size,
+    utilization,
+    fmaxMHz: fmaxes.length ? fmaxes[fmaxes.length - 1] : undefined,
+    seconds: { synth: y.seconds, pnr: p.seconds, pack: k.seconds },
+    logs,
+  };
+}
