@@ -1,5 +1,5 @@
 // The board SoC for the serial link: UART (or, with phy=0, the UART's byte streams
-// brought out directly, which is what board-sim uses for speed), the command engine,
+// brought out directly, which is what board-sim and the PCIe top use), the command engine,
 // and the ternary matmul core. The identity the board reports is the core's manifest
 // content hash, so a host can refuse a board built from other RTL.
 
@@ -38,6 +38,8 @@ export interface BoardIO {
   readonly uartTx?: Signal;
   readonly rx?: { readonly valid: Signal; readonly ready: Signal; readonly data: Signal };
   readonly tx?: { readonly valid: Signal; readonly ready: Signal; readonly data: Signal };
+  /** With phy=0: high with the last byte of each response. */
+  readonly txLast?: Signal;
 }
 
 export function validateBoard(p: BoardParams): void {
@@ -110,7 +112,9 @@ export const board = defineModule(
     m.set(tx.valid, engine.tx.valid);
     m.set(tx.data, engine.tx.data);
     m.set(engine.tx.ready, tx.ready);
-    return { rx, tx, busy, coreReset } as BoardIO;
+    const txLast = m.output('tx_last', Bool);
+    m.set(txLast, engine.txLast);
+    return { rx, tx, txLast, busy, coreReset } as BoardIO;
   },
   {
     name: (p) => `board_${p.rows}x${p.cols}_${p.phy ? 'uart' : 'bytes'}`,

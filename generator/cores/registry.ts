@@ -10,6 +10,7 @@ import { uart, validateUart, type UartParams } from './uart.ts';
 import { board, boardIdentity, validateBoard, type BoardParams } from './board.ts';
 import { validate as validateTernary, type TernaryParams } from './ternary/params.ts';
 import { icebreakerTop, ICEBREAKER_CLK } from '../boards/icebreaker.ts';
+import { xdmaTop, type XdmaParams } from '../boards/xdma.ts';
 
 export interface ParamSpec {
   readonly default: number;
@@ -59,10 +60,10 @@ function boardExtra(p: Readonly<Record<string, number>>): Record<string, unknown
   return { ...coreExtra(p as unknown as TernaryParams), board: { identity: boardIdentity(p as unknown as BoardParams), stage: p.stage, idle: p.idle, phy: p.phy, clk: p.clk, baud: p.baud } };
 }
 
-/** A board top's parameters: the SoC's, with other defaults, and no phy or clk (the board fixes them). */
-function topParams(defaults: Readonly<Record<string, number>>): Readonly<Record<string, ParamSpec>> {
+/** A board top's parameters: the SoC's, with other defaults, without those the board fixes (phy, clk, …). */
+function topParams(defaults: Readonly<Record<string, number>>, omit: readonly string[] = ['phy', 'clk']): Readonly<Record<string, ParamSpec>> {
   const out: Record<string, ParamSpec> = {};
-  for (const [k, spec] of Object.entries(BOARD_PARAMS)) if (k !== 'phy' && k !== 'clk') out[k] = defaults[k] === undefined ? spec : { ...spec, default: defaults[k]! };
+  for (const [k, spec] of Object.entries(BOARD_PARAMS)) if (!omit.includes(k)) out[k] = defaults[k] === undefined ? spec : { ...spec, default: defaults[k]! };
   return out;
 }
 
@@ -130,6 +131,24 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
       return icebreakerTop(bp);
     },
     extra: (p) => boardExtra({ ...p, phy: 1, clk: ICEBREAKER_CLK }),
+  },
+  xdma: {
+    name: 'xdma',
+    description: 'PCIe top: the board SoC behind the Xilinx XDMA IP (AXI4-Lite registers, AXI4-Stream H2C/C2H)',
+    params: {
+      ...topParams({ rows: 16, cols: 16, kmax: 4096, mmax: 8, wdepth: 4096, stage: 16 }, ['phy', 'clk', 'baud']),
+      axis: { default: 64, min: 32, max: 256, oneOf: [32, 64, 128, 256], doc: "the XDMA IP's AXI data width (tdata bits)" },
+    },
+    build: (p) => {
+      const xp = { ...p, phy: 0, clk: 125_000_000, baud: 115_200 } as unknown as XdmaParams;
+      try {
+        validateBoard(xp);
+      } catch (e) {
+        throw new ParamError(`core 'xdma': ${(e as Error).message}`);
+      }
+      return xdmaTop(xp);
+    },
+    extra: (p) => boardExtra({ ...p, phy: 0, clk: 125_000_000 }),
   },
   ternary: {
     name: 'ternary',
@@ -203,5 +222,6 @@ export const CHECKED_IN: readonly { core: string; params: Record<string, number>
   { core: 'uart', params: { clk: 12_000_000, baud: 115_200, depth: 16 }, dir: 'uart' },
   { core: 'board', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 512, mmax: 4, wdepth: 256, acc: 0, stage: 8, idle: 65536, phy: 1, clk: 12_000_000, baud: 115_200 }, dir: 'board' },
   { core: 'icebreaker', params: { rows: 4, cols: 4, act: 8, format: 2, kmax: 1024, mmax: 2, wdepth: 1024, acc: 0, stage: 16, idle: 65536, baud: 115_200 }, dir: 'icebreaker' },
+  { core: 'xdma', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 4096, mmax: 8, wdepth: 4096, acc: 0, stage: 16, idle: 65536, axis: 64 }, dir: 'xdma' },
   { core: 'ternary', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, acc: 0 }, dir: 'ternary_core' },
 ];

@@ -57,6 +57,8 @@ export const linkEngine = defineModule(
   (m, p: EngineParams) => {
     const rx = bundlePorts(m, 'rx', streamSpec(UInt(8)), 'sink');
     const tx = bundlePorts(m, 'tx', streamSpec(UInt(8)), 'source');
+    // Marks a response's last byte, for links that carry frames as packets (AXI4-Stream tlast).
+    const txLast = m.output('tx_last', Bool);
     const regAddr = m.output('reg_addr', UInt(4), { reg: {} });
     const regWdata = m.output('reg_wdata', UInt(32), { reg: {} });
     const regWe = m.output('reg_we', Bool, { reg: {} });
@@ -463,6 +465,7 @@ export const linkEngine = defineModule(
     m.set(tx.valid, sending.and(byteReady));
     m.set(tx.data, byteOut);
     const lastOut = m.let('last_out', oi.eq(bodyEnd.add(3)));
+    m.set(txLast, lastOut);
     m.when(state.eq(EXEC), () => {
       m.set(oi, 0);
       m.set(hc, 0x5a);
@@ -487,7 +490,7 @@ export const linkEngine = defineModule(
         m.when(resetAfter, () => m.set(coreReset, 1));
       });
     });
-    return { rx, tx, reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, coreReset, coreBusy, w: wOut, x: xOut, y: yIn };
+    return { rx, tx, txLast, reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, coreReset, coreBusy, w: wOut, x: xOut, y: yIn };
   },
   { name: () => 'link_engine' },
 );

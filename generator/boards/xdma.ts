@@ -1,0 +1,112 @@
+// The PCIe top: the board SoC behind the user side of the Xilinx XDMA IP. The host
+// reaches it through the XDMA driver's character devices: requests are written to
+// `…_h2c_0` (AXI4-Stream H2C, into the command engine as bytes), responses are read from
+// `…_c2h_0` (AXI4-Stream C2H, one response per packet), and `…_user` (AXI4-Lite) holds the
+// registers below: identity and shape without a DMA round trip, link counters, a reset.
+// Port names follow the IP's user side, so a block design connects them by name.
+
+import { defineModule, UInt, Bool, cat, lit, bundlePorts, connectBundle, axi4LiteSpec, axi4StreamSpec } from '../hdl/index.ts';
+import { board, validateBoard, engineParams, type BoardParams } from '../cores/board.ts';
+import { axilRegs } from '../cores/link/axil-regs.ts';
+import { axisToBytes, bytesToAxis, validateAxis } from '../cores/link/axis-bytes.ts';
+import { PROTOCOL_VERSION } from '../cores/link/engine.ts';
+
+export interface XdmaParams extends BoardParams {
+  /** The IP's AXI data width (tdata bits). */
+  readonly axis: number;
+}
+
+/** MAGIC reads 0xB17F00vv: the link's sync bytes and its protocol version. */
+export const XDMA_MAGIC = (0xb17f0000 | PROTOCOL_VERSION) >>> 0;
+
+/** Byte offsets on the AXI4-Lite bus (the `…_user` device). */
+export const XDMA_REG = {
+  MAGIC: 0x00,
+  /** rows | cols << 8 | act << 16 | format << 24 */
+  SHAPE: 0x04,
+  /** Write 1 to bit 0: reset the SoC (engine and core; weights stay) and the stream converters. */
+  CONTROL: 0x08,
+  /** bit 0: the core is computing; bit 1: response bytes wait for the host to read C2H. */
+  STATUS: 0x0c,
+  H2C_BYTES: 0x10,
+  C2H_BYTES: 0x14,
+  RESPONSES: 0x18,
+  /** H2C transfers seen whole (beats with tlast): one per host write(). */
+  H2C_PACKETS: 0x1c,
+  /** Eight words: the identity hash, in the byte order IDENTIFY sends it. */
+  IDENTITY: 0x20,
+} as const;
+const NREGS = 16;
+
+export const xdmaTop = defineModule(
+  'board_xdma',
+  (m, p: XdmaParams) => {
+    // The XDMA IP's user clock and its active-low reset.
+    const aresetn = m.domain('sync', { clk: 'axi_aclk', rst: 'axi_aresetn', active: 'low' }).rst!;
+    const { awprot: _aw, arprot: _ar, ...liteSpec } = axi4LiteSpec(32);
+    const streamSpec = axi4StreamSpec(p.axis);
+    const { tlast: _tl, ...h2cSpec } = streamSpec; // the converter needs no tlast: frames delimit themselves
+    const lite = bundlePorts(m, 's_axil', liteSpec, 'sink');
+    const h2cIn = bundlePorts(m, 's_axis_h2c', streamSpec, 'sink');
+    const c2hOut = bundlePorts(m, 'm_axis_c2h', streamSpec, 'source');
+    const busy = m.output('busy', Bool);
+
+    const regs = m.instance('regs', axilRegs({ regs: NREGS, addr: 32 }));
+    const h2c = m.instance('h2c', axisToBytes({ width: p.axis }));
+    const c2h = m.instance('c2h', bytesToAxis({ width: p.axis }));
+    const soc = m.instance('soc', board({ ...p, phy: 0 }));
+
+    // CONTROL bit 0 resets everything behind the register bank for one cycle.
+    const softReset = m.reg('soft_reset', Bool);
+    m.set(softReset, regs.wrEn.bit(XDMA_REG.CONTROL / 4).and(regs.wrStrb.bit(0)).and(regs.wrData.bit(0)));
+    const reset = m.let('reset', aresetn.not().or(softReset));
+    m.set(m.portOf('regs', 'rst'), aresetn.not());
+    for (const inst of ['h2c', 'c2h', 'soc']) m.set(m.portOf(inst, 'rst'), reset);
+
+    connectBundle(m, liteSpec, regs.s, lite);
+    connectBundle(m, h2cSpec, h2c.s, h2cIn);
+    connectBundle(m, streamSpec, c2hOut, c2h.mAxis);
+    m.set(soc.rx!.valid, h2c.out.valid);
+    m.set(soc.rx!.data, h2c.out.data);
+    m.set(h2c.out.ready, soc.rx!.ready);
+    m.set(c2h.inp.valid, soc.tx!.valid);
+    m.set(c2h.inp.data, soc.tx!.data);
+    m.set(c2h.inLast, soc.txLast!);
+    m.set(soc.tx!.ready, c2h.inp.ready);
+    m.set(busy, soc.busy);
+
+    // Link counters, for a host that wants to see traffic without the protocol.
+    const h2cBytes = m.reg('h2c_bytes', UInt(32));
+    const c2hBytes = m.reg('c2h_bytes', UInt(32));
+    const responses = m.reg('responses', UInt(32));
+    const h2cPackets = m.reg('h2c_packets', UInt(32));
+    m.when(h2cIn.tvalid.and(h2cIn.tready).and(h2cIn.tlast), () => m.set(h2cPackets, h2cPackets.add(1)));
+    const txFire = soc.tx!.valid.and(soc.tx!.ready);
+    m.when(h2c.out.valid.and(h2c.out.ready), () => m.set(h2cBytes, h2cBytes.add(1)));
+    m.when(txFire, () => m.set(c2hBytes, c2hBytes.add(1)));
+    m.when(txFire.and(soc.txLast!), () => m.set(responses, responses.add(1)));
+
+    const e = engineParams(p);
+    const word = (v: number) => lit(v >>> 0, UInt(32));
+    const values = [
+      word(XDMA_MAGIC),
+      word(p.rows | (p.cols << 8) | (p.act << 16) | (p.format << 24)),
+      word(0), // CONTROL reads 0
+      cat(lit(0, UInt(30)), c2hOut.tvalid, soc.busy),
+      h2cBytes,
+      c2hBytes,
+      responses,
+      h2cPackets,
+      ...[e.h0, e.h1, e.h2, e.h3, e.h4, e.h5, e.h6, e.h7].map(word),
+    ];
+    m.set(regs.values, cat(...values.reverse()));
+    return { lite, h2c: h2cIn, c2h: c2hOut, busy };
+  },
+  {
+    name: (p) => `board_${p.rows}x${p.cols}_xdma${p.axis}`,
+    validate: (p) => {
+      validateBoard({ ...p, phy: 0 });
+      validateAxis({ width: p.axis });
+    },
+  },
+);
