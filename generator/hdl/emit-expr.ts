@@ -6,8 +6,9 @@
 //     otherwise go through a named intermediate wire;
 //   - signedness propagates into context-determined operands, so `$signed(a) >>> b` is
 //     wrapped in a concatenation to keep it arithmetic in an unsigned context;
-//   - bits of an intermediate wire nobody reads would trip Verilator's UNUSEDSIGNAL, so
-//     they are folded into an `unused_*` wire (Verilator's documented convention).
+//   - bits of an intermediate wire (or of a signal, an instance's output say) that nobody
+//     reads would trip Verilator's UNUSEDSIGNAL, so they are folded into an `unused_*`
+//     wire (Verilator's documented convention).
 
 import { type Value } from './value.ts';
 import { type Signal, children, postOrder, deepCuts } from './ir.ts';
@@ -26,6 +27,8 @@ export class ExprEmitter {
   readonly temps: TempWire[] = [];
   private readonly tempOf = new Map<Value, TempWire>();
   private readonly refs = new Map<Value, number>();
+  /** Bits of each signal printed so far: 'whole', or the bits some slice read. */
+  private readonly sigBits = new Map<Signal, boolean[] | 'whole'>();
 
   constructor(
     private readonly claim: (base: string) => string,
@@ -90,6 +93,7 @@ export class ExprEmitter {
       case 'const':
         return constText(n.value, v.width);
       case 'sig':
+        this.sigBits.set(n.sig as Signal, 'whole');
         return this.nameOf(n.sig as Signal);
       case 'cast':
         return this.expr(n.a);
@@ -150,8 +154,13 @@ export class ExprEmitter {
     switch (n.k) {
       case 'const':
         return constText((n.value >> BigInt(lo)) & ((1n << BigInt(w)) - 1n), w);
-      case 'sig':
-        return `${this.nameOf(n.sig as Signal)}${w === 1 ? `[${lo}]` : `[${hi}:${lo}]`}`;
+      case 'sig': {
+        const sig = n.sig as Signal;
+        let bits = this.sigBits.get(sig);
+        if (bits === undefined) this.sigBits.set(sig, (bits = new Array<boolean>(sig.width).fill(false)));
+        if (bits !== 'whole') for (let i = lo; i <= hi; i++) bits[i] = true;
+        return `${this.nameOf(sig)}${w === 1 ? `[${lo}]` : `[${hi}:${lo}]`}`;
+      }
       case 'cast':
         return this.slice(n.a, hi, lo);
       case 'slice':
@@ -231,19 +240,13 @@ export class ExprEmitter {
   /** Bit ranges of a temp that nothing reads, as Verilog selects. */
   unusedSelects(t: TempWire): string[] {
     if (t.wholeUse || !t.usedBits) return [];
-    const out: string[] = [];
-    let i = 0;
-    while (i < t.usedBits.length) {
-      if (t.usedBits[i]) {
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j + 1 < t.usedBits.length && !t.usedBits[j + 1]) j++;
-      out.push(i === j ? `${t.name}[${i}]` : `${t.name}[${j}:${i}]`);
-      i = j + 1;
-    }
-    return out;
+    return gaps(t.name, t.usedBits);
+  }
+
+  /** Bit ranges of a signal that only slices read, and that no slice reads. */
+  unusedSignalSelects(s: Signal): string[] {
+    const bits = this.sigBits.get(s);
+    return bits === undefined || bits === 'whole' ? [] : gaps(this.nameOf(s), bits);
   }
 }
 
@@ -314,4 +317,20 @@ export function suggestName(v: Value, depth = 0): string {
       break;
   }
   return depth === 0 ? sanitize(s).slice(0, 40).replace(/_$/, '') : s;
+}
+
+function gaps(name: string, used: readonly boolean[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < used.length) {
+    if (used[i]) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j + 1 < used.length && !used[j + 1]) j++;
+    out.push(i === j ? `${name}[${i}]` : `${name}[${j}:${i}]`);
+    i = j + 1;
+  }
+  return out;
 }

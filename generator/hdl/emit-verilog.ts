@@ -143,6 +143,12 @@ class ModuleWriter {
         tempLines.push(`${IND}wire ${u} = ^{${unused.join(', ')}};  // bits intentionally dropped`);
       }
     }
+    // Instance outputs of which only some bits are read (a status word, one strobe of many).
+    for (const s of ir.signals) {
+      if (s.role !== 'inst-out' || this.open.has(s)) continue;
+      const unused = this.ex.unusedSignalSelects(s);
+      if (unused.length) tempLines.push(`${IND}wire ${this.claim(`unused_${s.name}`)} = ^{${unused.join(', ')}};  // bits intentionally dropped`);
+    }
 
     const lines: string[] = [];
     lines.push(`module ${ir.name} (`);
