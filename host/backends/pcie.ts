@@ -1,8 +1,20 @@
-// The pcie backend: a board behind the Xilinx XDMA driver's character devices.
+// The pcie backend: a board behind the Xilinx XDMA driver's character devices
+// (`pcie:/dev/xdma0` opens /dev/xdma0_user, _h2c_0 and _c2h_0), or xdma-sim's files.
+// The identity is checked twice: in the AXI4-Lite bank before any DMA, then by IDENTIFY.
 
-import { BackendError } from './backend.ts';
-import type { BoardBackend } from './board.ts';
+import { LinkClient, LinkError } from '../link/client.ts';
+import { openXdma } from '../link/xdma.ts';
+import { BoardBackend } from './board.ts';
 
-export async function pcieBackend(prefix: string, _o: object): Promise<BoardBackend> {
-  throw new BackendError(`backend pcie:${prefix}: not implemented yet (the XDMA top and its host transport are still open in issue 6); use sim, uart or cpu`);
+export async function pcieBackend(prefix: string, o: { expectedHash?: string; force?: boolean; reload?: boolean; timeoutMs?: number } = {}): Promise<BoardBackend> {
+  const { transport, regs } = await openXdma(prefix);
+  if (o.expectedHash && !o.force) {
+    const hash = regs.identity();
+    if (hash !== o.expectedHash) {
+      await transport.close();
+      throw new LinkError(`${regs.path}: the card's RTL (hash ${hash.slice(0, 16)}…) is not the RTL this host expects (${o.expectedHash.slice(0, 16)}…); load the matching bitstream, point --board-manifest at its manifest, or pass --force`);
+    }
+  }
+  const client = new LinkClient(transport, { timeoutMs: o.timeoutMs ?? 2000, retries: 3, matmulTimeoutMs: 30_000 });
+  return new BoardBackend(`pcie:${prefix}`, client, { expectedHash: o.expectedHash, force: o.force, reload: o.reload });
 }

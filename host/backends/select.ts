@@ -21,6 +21,9 @@ export interface SelectOptions {
 
 export const DEFAULT_BOARD_MANIFEST = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rtl/board/board_8x8_uart.manifest.json');
 
+/** The PCIe top's manifest: what `pcie:` expects unless --board-manifest says otherwise. */
+export const DEFAULT_PCIE_MANIFEST = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rtl/xdma/board_16x16_xdma64.manifest.json');
+
 /** A board SoC's parameters and identity from its manifest (rtl/board's by default). */
 export function readBoardManifest(file: string = DEFAULT_BOARD_MANIFEST()): { params: Record<string, number>; identity: string } {
   let m: { params?: Record<string, number>; extra?: { board?: { identity?: string } } };
@@ -61,7 +64,8 @@ export async function selectBackend(spec: string, o: SelectOptions = {}): Promis
     case 'pcie': {
       if (!rest) throw new BackendError(`backend 'pcie' needs the XDMA device prefix: pcie:/dev/xdma0`);
       const { pcieBackend } = await import('./pcie.ts');
-      return pcieBackend(rest, o);
+      const expected = readBoardManifest(o.boardManifest ?? DEFAULT_PCIE_MANIFEST()).identity;
+      return pcieBackend(rest, { expectedHash: expected, force: o.force, reload: o.reload, timeoutMs: o.timeoutMs });
     }
     default:
       throw new BackendError(`unknown backend '${spec}': expected cpu, sim[:k=v,...], uart:PATH[@BAUD] or pcie:DEVICE_PREFIX`);

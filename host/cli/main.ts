@@ -91,12 +91,13 @@ program
 
 program
   .command('board-sim')
-  .description('run the board SoC under Verilator behind a pseudo-terminal (prints its path); talk to it with the serial link')
+  .description('run the board SoC under Verilator behind a pseudo-terminal (the uart backend) or XDMA-style device files (the pcie backend)')
   .option('--pty', 'expose the board on a pseudo-terminal (made with socat)')
   .option('--link <path>', 'where to create the pseudo-terminal (default: a temporary directory)')
   .option('--phy', 'simulate the serial line at bit level (not implemented yet)')
-  .option('-p, --param <name=value>', 'board parameter (repeatable; default: those of rtl/board)', collect, [])
-  .action(async (o: { pty?: boolean; link?: string; param: string[]; phy?: boolean }) => {
+  .option('--xdma <dir>', 'instead: the PCIe top behind <dir>/xdma0_user, _h2c_0 and _c2h_0 (use with -b pcie:<dir>/xdma0)')
+  .option('-p, --param <name=value>', 'board parameter (repeatable; default: those of rtl/board, or rtl/xdma with --xdma)', collect, [])
+  .action(async (o: { pty?: boolean; link?: string; param: string[]; phy?: boolean; xdma?: string }) => {
     const { boardSimCommand } = await import('./commands/board-sim.ts');
     await boardSimCommand(o);
   });

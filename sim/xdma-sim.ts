@@ -1,0 +1,244 @@
+// The PCIe board without a PCIe slot: the XDMA top under Verilator, reached through the
+// same three device nodes the XDMA driver makes, here as files in a directory:
+//   <prefix>_h2c_0   a FIFO the host writes requests into (the AXI4-Stream H2C side),
+//   <prefix>_c2h_0   a FIFO the host reads responses from (C2H, one write per packet),
+//   <prefix>_user    a regular file holding the AXI4-Lite register bank: the simulator
+//                    reads every register through the RTL's AXI4-Lite slave after each
+//                    burst of work and writes them at their offsets; a word the host
+//                    writes into CONTROL is picked up and performed as a bus write.
+// The host's pcie transport cannot tell these from the driver's devices (pread/pwrite on
+// `_user`, write on `_h2c_0`, read on `_c2h_0`), so the same code runs against both.
+
+import { spawnSync } from 'node:child_process';
+import { openSync, closeSync, read, write, writeSync, readSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { emitCore, findCore, resolveParams } from '../generator/cores/registry.ts';
+import { XDMA_REG } from '../generator/boards/xdma.ts';
+import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
+import { Model } from './bridge/model.ts';
+import type { Manifest } from '../generator/hdl/design.ts';
+
+const CHUNK = 20_000;
+const NREGS = 16;
+
+export class XdmaSim {
+  private readonly io = new Float64Array(3);
+  private readonly ix: (name: string) => number;
+  private readonly clk: number;
+  private readonly h2c: number;
+  private readonly c2h: number;
+  private readonly beatBytes: number;
+  private readonly beatWords: number;
+  private h2cFd = -1;
+  private c2hFd = -1;
+  private userFd = -1;
+  private closed = false;
+  private running = Promise.resolve();
+  private poll: NodeJS.Timeout | undefined;
+  cycles = 0;
+
+  private constructor(
+    readonly model: Model,
+    readonly manifest: Manifest,
+    readonly prefix: string,
+  ) {
+    this.ix = (n: string): number => {
+      const i = model.index.get(n);
+      if (i === undefined) throw new Error(`xdma-sim: the model has no port '${n}'`);
+      return i;
+    };
+    const ix = this.ix;
+    this.clk = ix('axi_aclk');
+    const width = model.ports[ix('s_axis_h2c_tdata')]!.width;
+    this.beatBytes = width / 8;
+    this.beatWords = Math.ceil(width / 32) + 2; // tdata words, tkeep, tlast
+    const api = model.api;
+    const fields = (p: string): Int32Array => Int32Array.from([ix(`${p}_tdata`), ix(`${p}_tkeep`), ix(`${p}_tlast`)]);
+    this.h2c = api.vb_stream_add(model.handle, 0, ix('s_axis_h2c_tvalid'), ix('s_axis_h2c_tready'), fields('s_axis_h2c'), 3, 1, 0);
+    this.c2h = api.vb_stream_add(model.handle, 1, ix('m_axis_c2h_tvalid'), ix('m_axis_c2h_tready'), fields('m_axis_c2h'), 3, 2, 0);
+    for (const n of ['s_axil_awvalid', 's_axil_wvalid', 's_axil_bready', 's_axil_arvalid', 's_axil_rready']) model.setBits(ix(n), 0);
+    model.setBits(ix('axi_aresetn'), 0);
+    this.step(4);
+    model.setBits(ix('axi_aresetn'), 1);
+  }
+
+  /** Build (cached) the XDMA top and make its device files under `dir` as `<dir>/xdma0_*`. */
+  static async create(params: Record<string, number>, dir: string, opts: BuildOptions = {}): Promise<XdmaSim> {
+    const core = findCore('xdma');
+    // A manifest's parameters also hold those the top fixes (phy, clk): keep the core's own.
+    const own = Object.fromEntries(Object.entries(params).filter(([k]) => k in core.params));
+    const d = emitCore(core, resolveParams(core, own));
+    const built = await buildModel(emittedSource(d), opts);
+    mkdirSync(dir, { recursive: true });
+    const prefix = path.join(dir, 'xdma0');
+    const sim = new XdmaSim(new Model(built), d.manifest, prefix);
+    for (const f of ['h2c_0', 'c2h_0']) {
+      const p = `${prefix}_${f}`;
+      rmSync(p, { force: true });
+      const r = spawnSync('mkfifo', [p], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`xdma-sim: mkfifo ${p} failed: ${r.stderr || r.error?.message}`);
+    }
+    // Read-write opens of a FIFO do not wait for the other side, and never see end-of-file.
+    sim.h2cFd = openSync(`${prefix}_h2c_0`, 'r+');
+    sim.c2hFd = openSync(`${prefix}_c2h_0`, 'r+');
+    sim.userFd = openSync(`${prefix}_user`, 'w+');
+    sim.mirror();
+    sim.readLoop();
+    sim.poll = setInterval(() => sim.enqueue(() => sim.serviceControl()), 5);
+    return sim;
+  }
+
+  private step(n: number): void {
+    this.model.check(this.model.api.vb_run(this.model.handle, this.clk, n, 4000, 4000, 0, this.io));
+    this.cycles += this.io[0]!;
+  }
+
+  private set(name: string, v: number | bigint): void {
+    this.model.setBits(this.ix(name), v);
+  }
+
+  /** One AXI4-Lite read through the RTL slave: the value and whether it answered OKAY. */
+  axilRead(addr: number): { value: number; ok: boolean } {
+    this.set('s_axil_araddr', addr);
+    this.set('s_axil_arvalid', 1);
+    this.step(1);
+    this.set('s_axil_arvalid', 0);
+    this.set('s_axil_rready', 1);
+    const value = Number(this.model.getBits(this.ix('s_axil_rdata')));
+    const ok = this.model.getSmall(this.ix('s_axil_rresp')) === 0;
+    this.step(1);
+    this.set('s_axil_rready', 0);
+    return { value, ok };
+  }
+
+  axilWrite(addr: number, value: number): boolean {
+    this.set('s_axil_awaddr', addr);
+    this.set('s_axil_wdata', value >>> 0);
+    this.set('s_axil_wstrb', 0xf);
+    this.set('s_axil_awvalid', 1);
+    this.set('s_axil_wvalid', 1);
+    this.step(1);
+    this.set('s_axil_awvalid', 0);
+    this.set('s_axil_wvalid', 0);
+    this.set('s_axil_bready', 1);
+    const ok = this.model.getSmall(this.ix('s_axil_bresp')) === 0;
+    this.step(1);
+    this.set('s_axil_bready', 0);
+    return ok;
+  }
+
+  /** The register bank, read over the bus, into the `_user` file. */
+  private mirror(): void {
+    const buf = Buffer.alloc(4 * NREGS);
+    for (let i = 0; i < NREGS; i++) buf.writeUInt32LE(this.axilRead(4 * i).value >>> 0, 4 * i);
+    writeSync(this.userFd, buf, 0, buf.length, 0);
+  }
+
+  /** A host write into CONTROL's word becomes a bus write (then the word reads 0 again). */
+  private serviceControl(): void {
+    const word = Buffer.alloc(4);
+    if (readSync(this.userFd, word, 0, 4, XDMA_REG.CONTROL) !== 4) return;
+    const v = word.readUInt32LE(0);
+    if (v === 0) return;
+    this.axilWrite(XDMA_REG.CONTROL, v);
+    this.step(4);
+    this.mirror();
+  }
+
+  private enqueue(work: () => void | Promise<void>): void {
+    if (this.closed) return;
+    this.running = this.running.then(work).catch((e: unknown) => {
+      console.error(`xdma-sim: ${(e as Error).message}`);
+    });
+  }
+
+  /** H2C: whatever the host writes becomes beats (a partial last beat has its tkeep cut). */
+  private readLoop(): void {
+    const buf = Buffer.alloc(1 << 16);
+    const next = (): void => {
+      if (this.closed) return;
+      read(this.h2cFd, buf, 0, buf.length, null, (err, n) => {
+        if (this.closed) return;
+        if (err) {
+          console.error(`xdma-sim: reading ${this.prefix}_h2c_0: ${err.message}`);
+          return;
+        }
+        const bytes = Uint8Array.from(buf.subarray(0, n));
+        this.enqueue(() => {
+          this.serviceControl();
+          return this.receive(bytes);
+        });
+        next();
+      });
+    };
+    next();
+  }
+
+  private async receive(bytes: Uint8Array): Promise<void> {
+    const n = Math.ceil(bytes.length / this.beatBytes);
+    const words = new Uint32Array(n * this.beatWords);
+    for (let b = 0; b < n; b++) {
+      const chunk = bytes.subarray(b * this.beatBytes, (b + 1) * this.beatBytes);
+      const base = b * this.beatWords;
+      for (let i = 0; i < chunk.length; i++) words[base + (i >> 2)]! |= chunk[i]! << (8 * (i & 3));
+      words[base + this.beatWords - 2] = chunk.length === 32 ? 0xffffffff : (2 ** chunk.length - 1) >>> 0;
+      words[base + this.beatWords - 1] = b === n - 1 ? 1 : 0; // one host write is one H2C transfer
+    }
+    this.model.api.vb_stream_push(this.model.handle, this.h2c, words, n);
+    await this.runUntilIdle();
+  }
+
+  private async runUntilIdle(): Promise<void> {
+    const api = this.model.api;
+    const h = this.model.handle;
+    const busy = this.ix('busy');
+    let packet: number[] = [];
+    for (;;) {
+      this.step(CHUNK);
+      const n = api.vb_stream_captured(h, this.c2h);
+      if (n > 0) {
+        const out = new Uint32Array(n * this.beatWords);
+        api.vb_stream_take(h, this.c2h, out, n);
+        for (let b = 0; b < n; b++) {
+          const base = b * this.beatWords;
+          const keep = out[base + this.beatWords - 2]!;
+          for (let i = 0; i < this.beatBytes; i++) if ((keep >>> i) & 1) packet.push((out[base + (i >> 2)]! >>> (8 * (i & 3))) & 0xff);
+          if (out[base + this.beatWords - 1]) {
+            await this.writeC2h(Uint8Array.from(packet)); // one C2H packet, one read() for the host
+            packet = [];
+          }
+        }
+      }
+      if (n === 0 && api.vb_stream_queued(h, this.h2c) === 0 && this.model.getSmall(busy) === 0) break;
+    }
+    if (packet.length) await this.writeC2h(Uint8Array.from(packet));
+    this.mirror();
+  }
+
+  private writeC2h(bytes: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let off = 0;
+      const more = (): void => {
+        write(this.c2hFd, bytes, off, bytes.length - off, null, (err, n) => {
+          if (err) return reject(new Error(`xdma-sim: writing ${this.prefix}_c2h_0: ${err.message}`));
+          off += n;
+          if (off < bytes.length) more();
+          else resolve();
+        });
+      };
+      more();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.poll);
+    await this.running;
+    // The H2C read posted on the FIFO would hold the process open: release it.
+    writeSync(this.h2cFd, Buffer.from([0]));
+    for (const fd of [this.h2cFd, this.c2hFd, this.userFd]) if (fd >= 0) closeSync(fd);
+    this.model.free();
+    for (const f of ['h2c_0', 'c2h_0']) if (existsSync(`${this.prefix}_${f}`)) rmSync(`${this.prefix}_${f}`);
+  }
+}
