@@ -11,6 +11,7 @@ import { board, boardIdentity, validateBoard, type BoardParams } from './board.t
 import { validate as validateTernary, type TernaryParams } from './ternary/params.ts';
 import { icebreakerTop, ICEBREAKER_CLK } from '../boards/icebreaker.ts';
 import { xdmaTop, type XdmaParams } from '../boards/xdma.ts';
+import { artyTop, ARTY_CLK } from '../boards/arty.ts';
 
 export interface ParamSpec {
   readonly default: number;
@@ -132,6 +133,21 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
     },
     extra: (p) => boardExtra({ ...p, phy: 1, clk: ICEBREAKER_CLK }),
   },
+  arty: {
+    name: 'arty',
+    description: 'Arty A7 (XC7A35T/100T, 100 MHz) top: the board SoC on the USB serial bridge, RESET button, LEDs',
+    params: topParams({ rows: 8, cols: 8, kmax: 4096, mmax: 8, wdepth: 4096, stage: 16 }),
+    build: (p) => {
+      const bp = { ...p, phy: 1, clk: ARTY_CLK } as unknown as BoardParams;
+      try {
+        validateBoard(bp);
+      } catch (e) {
+        throw new ParamError(`core 'arty': ${(e as Error).message}`);
+      }
+      return artyTop(bp);
+    },
+    extra: (p) => boardExtra({ ...p, phy: 1, clk: ARTY_CLK }),
+  },
   xdma: {
     name: 'xdma',
     description: 'PCIe top: the board SoC behind the Xilinx XDMA IP (AXI4-Lite registers, AXI4-Stream H2C/C2H)',
@@ -222,6 +238,7 @@ export const CHECKED_IN: readonly { core: string; params: Record<string, number>
   { core: 'uart', params: { clk: 12_000_000, baud: 115_200, depth: 16 }, dir: 'uart' },
   { core: 'board', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 512, mmax: 4, wdepth: 256, acc: 0, stage: 8, idle: 65536, phy: 1, clk: 12_000_000, baud: 115_200 }, dir: 'board' },
   { core: 'icebreaker', params: { rows: 4, cols: 4, act: 8, format: 2, kmax: 1024, mmax: 2, wdepth: 1024, acc: 0, stage: 16, idle: 65536, baud: 115_200 }, dir: 'icebreaker' },
+  { core: 'arty', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 4096, mmax: 8, wdepth: 4096, acc: 0, stage: 16, idle: 65536, baud: 115_200 }, dir: 'arty' },
   { core: 'xdma', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 4096, mmax: 8, wdepth: 4096, acc: 0, stage: 16, idle: 65536, axis: 64 }, dir: 'xdma' },
   { core: 'ternary', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, acc: 0 }, dir: 'ternary_core' },
 ];
