@@ -23,7 +23,7 @@ export interface BoardPty {
   close(): Promise<void>;
 }
 
-export async function startBoardPty(params: Record<string, number>, opts: { link?: string; build?: BuildOptions; onExit?: (why: string) => void } = {}): Promise<BoardPty> {
+export async function startBoardPty(params: Record<string, number>, opts: { link?: string; build?: BuildOptions; onExit?: (why: string) => void; line?: { hostBaud?: number } } = {}): Promise<BoardPty> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bitnet-board-sim-'));
   const hostEnd = opts.link ?? path.join(dir, 'tty');
   const boardEnd = path.join(dir, 'board');
@@ -41,7 +41,7 @@ export async function startBoardPty(params: Record<string, number>, opts: { link
   });
   let sim: BoardSim;
   try {
-    sim = await BoardSim.create(params, (bytes) => void port.write(bytes).catch(() => {}), opts.build);
+    sim = await BoardSim.create(params, (bytes) => void port.write(bytes).catch(() => {}), opts.build, opts.line);
   } catch (e) {
     await port.close();
     socat.kill();

@@ -1,10 +1,13 @@
 // board-sim: the board SoC (the byte-stream flavour: bytes enter and leave at the UART
-// FIFOs, so no serial line is simulated) running under Verilator in this process, behind
-// any byte transport. It simulates only while there is something to do: bytes arrive,
+// FIFOs, so no serial line is simulated; or, with `line`, the UART flavour wired to a
+// host-end UART so every byte crosses the serial line bit by bit) running under Verilator
+// in this process, behind any byte transport. It simulates only while there is something to do: bytes arrive,
 // the C++ stream engine runs the clock until the board has answered and gone idle, the
 // answer is written back.
 
-import { emitCore, findCore, resolveParams } from '../generator/cores/registry.ts';
+import { emitCore, findCore, resolveParams, CORES } from '../generator/cores/registry.ts';
+import { emitDesign } from '../generator/hdl/index.ts';
+import { serialLine, type SerialLineParams } from '../generator/boards/serial-line.ts';
 import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
 import { Model } from './bridge/model.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
@@ -21,6 +24,9 @@ export class BoardSim {
   private readonly rst: number;
   private readonly io = new Float64Array(3);
   private readonly idleCycles: number;
+  /** With a simulated serial line: the in_flight port, and cycles per idle check (several byte times). */
+  private readonly inFlight: number | undefined;
+  private readonly chunk: number;
   private running = Promise.resolve();
   cycles = 0;
 
@@ -38,6 +44,9 @@ export class BoardSim {
     this.busy = ix('busy');
     this.idleCycles = Number((manifest.extra as { board?: { idle?: number } }).board?.idle ?? 65536);
     this.rst = ix('rst');
+    this.inFlight = model.index.get('in_flight');
+    const p = manifest.params as Record<string, number>;
+    this.chunk = this.inFlight === undefined ? CHUNK : Math.max(CHUNK, Math.ceil((3 * 10 * p.clk!) / Math.min(p.baud!, p.hostBaud!)));
     const api = model.api;
     this.src = api.vb_stream_add(model.handle, 0, ix('rx_valid'), ix('rx_ready'), Int32Array.from([ix('rx_data')]), 1, 1, 0);
     this.snk = api.vb_stream_add(model.handle, 1, ix('tx_valid'), ix('tx_ready'), Int32Array.from([ix('tx_data')]), 1, 2, 0);
@@ -48,10 +57,18 @@ export class BoardSim {
   }
 
   /** Build (cached) the byte-stream board with the parameters of rtl/board, or others. */
-  static async create(params: Record<string, number>, send: (bytes: Uint8Array) => void, opts: BuildOptions = {}): Promise<BoardSim> {
+  static async create(params: Record<string, number>, send: (bytes: Uint8Array) => void, opts: BuildOptions = {}, line?: { hostBaud?: number }): Promise<BoardSim> {
     const core = findCore('board');
-    const p = resolveParams(core, { ...params, phy: 0 });
-    const d = emitCore(core, p);
+    const own = Object.fromEntries(Object.entries(params).filter(([k]) => k in core.params));
+    let d;
+    if (line) {
+      // The UART flavour behind a host-end UART: the same identity, the serial line simulated.
+      const p = resolveParams(core, { ...own, phy: 1 });
+      const lp = { ...p, hostBaud: line.hostBaud ?? p.baud! } as unknown as SerialLineParams;
+      d = emitDesign(serialLine(lp), { extra: CORES.board!.extra!(p) });
+    } else {
+      d = emitCore(core, resolveParams(core, { ...own, phy: 0 }));
+    }
     const built = await buildModel(emittedSource(d), opts);
     return new BoardSim(new Model(built), d.manifest, send);
   }
@@ -78,8 +95,11 @@ export class BoardSim {
   private async runUntilIdle(): Promise<void> {
     const api = this.model.api;
     const h = this.model.handle;
+    // With a serial line, bytes can be on the wire where no stream sees them: require two
+    // quiet checks in a row, each several byte times long.
+    let quietChecks = 0;
     for (;;) {
-      this.model.check(api.vb_run(h, this.clk, CHUNK, 5000, 5000, 0, this.io));
+      this.model.check(api.vb_run(h, this.clk, this.chunk, 5000, 5000, 0, this.io));
       this.cycles += this.io[0]!;
       const n = api.vb_stream_captured(h, this.snk);
       if (n > 0) {
@@ -87,8 +107,9 @@ export class BoardSim {
         api.vb_stream_take(h, this.snk, buf, n);
         this.send(Uint8Array.from(buf));
       }
-      const idle = n === 0 && api.vb_stream_queued(h, this.src) === 0 && this.model.getSmall(this.busy) === 0;
-      if (idle) {
+      const quiet = n === 0 && api.vb_stream_queued(h, this.src) === 0 && this.model.getSmall(this.busy) === 0 && (this.inFlight === undefined || this.model.getSmall(this.inFlight) === 0);
+      quietChecks = quiet ? quietChecks + 1 : 0;
+      if (quietChecks >= (this.inFlight === undefined ? 1 : 2)) {
         this.lastActive = performance.now();
         return;
       }

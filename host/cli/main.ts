@@ -94,10 +94,11 @@ program
   .description('run the board SoC under Verilator behind a pseudo-terminal (the uart backend) or XDMA-style device files (the pcie backend)')
   .option('--pty', 'expose the board on a pseudo-terminal (made with socat)')
   .option('--link <path>', 'where to create the pseudo-terminal (default: a temporary directory)')
-  .option('--phy', 'simulate the serial line at bit level (not implemented yet)')
+  .option('--phy', 'simulate the serial line bit by bit (the UART pins wired to a host-end UART; slower)')
+  .option('--host-baud <baud>', "with --phy: the host end's baud rate, to try a mismatch (default: the board's)")
   .option('--xdma <dir>', 'instead: the PCIe top behind <dir>/xdma0_user, _h2c_0 and _c2h_0 (use with -b pcie:<dir>/xdma0)')
   .option('-p, --param <name=value>', 'board parameter (repeatable; default: those of rtl/board, or rtl/xdma with --xdma)', collect, [])
-  .action(async (o: { pty?: boolean; link?: string; param: string[]; phy?: boolean; xdma?: string }) => {
+  .action(async (o: { pty?: boolean; link?: string; param: string[]; phy?: boolean; hostBaud?: string; xdma?: string }) => {
     const { boardSimCommand } = await import('./commands/board-sim.ts');
     await boardSimCommand(o);
   });

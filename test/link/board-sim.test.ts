@@ -45,3 +45,34 @@ describe('board-sim over a pseudo-terminal', function () {
     console.log(`      ${client.stats.requests} requests, ${client.stats.bytesOut} bytes out, ${client.stats.bytesIn} bytes in, ${sim.cycles} board cycles`);
   });
 });
+
+describe('board-sim --phy: the serial line simulated bit by bit', function () {
+  for (const mismatch of [0.03, -0.03]) {
+    it(`a host end ${mismatch > 0 ? '+' : ''}${mismatch * 100} % off the board's baud rate: identify, weights, matmul equal the reference`, async () => {
+      const { BoardSim } = await import('../../sim/board-sim.ts');
+      const baud = 500_000; // 24 clocks per bit at 12 MHz: short runs, the same receiver
+      let receive: (b: Uint8Array) => void = () => {};
+      const sim = await BoardSim.create({ ...PARAMS, baud }, (b) => receive(b), { log: () => {} }, { hostBaud: Math.round(baud * (1 + mismatch)) });
+      const transport = { name: 'board-sim --phy', write: async (b: Uint8Array) => sim.receive(b), onData: (cb: (b: Uint8Array) => void) => void (receive = cb), close: async () => {} };
+      const link = new LinkClient(transport, { timeoutMs: 20_000, retries: 0 });
+      try {
+        assert.ok(sim.model.index.has('in_flight'), 'the serial-line flavour was built');
+        const id = await link.connect((sim.manifest.extra as { board: { identity: string } }).board.identity);
+        const shape = coreShape(sim.manifest, 'board-sim --phy manifest');
+        const rng = new XorShift32(globalSeed() ^ 7);
+        const K = rng.int(1, 64);
+        const N = rng.int(1, 12);
+        const M = rng.int(1, 4);
+        const w = matrix(N, K, Int8Array.from({ length: N * K }, () => rng.int(-1, 1)), 'W');
+        const x = matrix(M, K, Int8Array.from({ length: M * K }, () => rng.int(-128, 127)), 'X');
+        await link.writeWeights(shape, id.stage, w);
+        const { y } = await link.matmul(shape, x, N);
+        assert.deepEqual(y, ternaryMatmul(x, w).data, `M=${M} K=${K} N=${N}`);
+        assert.equal(link.stats.retries, 0);
+        console.log(`      ${link.stats.bytesOut + link.stats.bytesIn} bytes over the simulated line in ${sim.cycles.toLocaleString('en-US')} cycles`);
+      } finally {
+        await sim.close();
+      }
+    });
+  }
+});

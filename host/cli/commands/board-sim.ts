@@ -4,10 +4,12 @@
 import { ParamError, parseParamArgs } from '../../../generator/cores/registry.ts';
 import { readBoardManifest, DEFAULT_PCIE_MANIFEST } from '../../backends/select.ts';
 
-export async function boardSimCommand(o: { pty?: boolean; link?: string; param: string[]; phy?: boolean; xdma?: string }): Promise<void> {
+export async function boardSimCommand(o: { pty?: boolean; link?: string; param: string[]; phy?: boolean; hostBaud?: string; xdma?: string }): Promise<void> {
   if (o.xdma !== undefined) return xdmaSim(o.xdma, o.param);
   if (!o.pty) throw new ParamError('board-sim: pass --pty (a serial port) or --xdma DIR (XDMA device files)');
-  if (o.phy) throw new ParamError('board-sim --phy (the serial line simulated at bit level) is not implemented yet; without it bytes enter and leave at the UART FIFOs');
+  if (o.hostBaud !== undefined && !o.phy) throw new ParamError('board-sim: --host-baud needs --phy (without it no serial line is simulated)');
+  const hostBaud = o.hostBaud === undefined ? undefined : Number(o.hostBaud);
+  if (hostBaud !== undefined && !(Number.isInteger(hostBaud) && hostBaud > 0)) throw new ParamError(`board-sim: --host-baud ${o.hostBaud}: expected a positive integer (baud)`);
   const { startBoardPty } = await import('../../../sim/board-pty.ts');
   // rtl/board's parameters, with any overrides: what a board built from rtl/ would be.
   const base = readBoardManifest().params;
@@ -15,12 +17,14 @@ export async function boardSimCommand(o: { pty?: boolean; link?: string; param: 
   const params: Record<string, number> = { ...base, ...over };
   const board = await startBoardPty(params, {
     link: o.link,
+    line: o.phy ? { hostBaud } : undefined,
     onExit: (why) => {
       console.error(`board-sim: ${why}; stopping`);
       void board.close().then(() => process.exit(1));
     },
   });
   console.log(`board-sim: ${board.sim.manifest.top} (${params.rows}x${params.cols}, int${params.act}, ${params.wdepth} weight tiles; identity ${board.identity.slice(0, 16)}…)`);
+  if (o.phy) console.log(`board-sim: serial line simulated bit by bit at ${params.baud} baud (host end ${hostBaud ?? params.baud})`);
   console.log(`board-sim: listening on ${board.path}`);
   console.log(`board-sim: manifest ${board.manifestPath}${Object.keys(over).length ? ' (pass it to run with --board-manifest: the parameters differ from rtl/board)' : ''}`);
   const stop = (): void => void board.close().then(() => process.exit(0));
