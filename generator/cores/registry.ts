@@ -62,10 +62,29 @@ function boardExtra(p: Readonly<Record<string, number>>): Record<string, unknown
 }
 
 /** A board top's parameters: the SoC's, with other defaults, without those the board fixes (phy, clk, …). */
-function topParams(defaults: Readonly<Record<string, number>>, omit: readonly string[] = ['phy', 'clk']): Readonly<Record<string, ParamSpec>> {
+function topParams(defaults: Readonly<Record<string, number>>, omit: readonly string[]): Readonly<Record<string, ParamSpec>> {
   const out: Record<string, ParamSpec> = {};
   for (const [k, spec] of Object.entries(BOARD_PARAMS)) if (!omit.includes(k)) out[k] = defaults[k] === undefined ? spec : { ...spec, default: defaults[k]! };
   return out;
+}
+
+/** A board top: the SoC's parameters with the board's defaults, less those the board fixes (phy, clk, …). */
+function boardTop(name: string, description: string, o: { defaults: Record<string, number>; fixed: Record<string, number>; more?: Record<string, ParamSpec>; top: (p: BoardParams) => Elaborated<unknown> }): CoreEntry {
+  return {
+    name,
+    description,
+    params: { ...topParams(o.defaults, Object.keys(o.fixed)), ...o.more },
+    build: (p) => {
+      const full = { ...p, ...o.fixed } as unknown as BoardParams;
+      try {
+        validateBoard(full);
+      } catch (e) {
+        throw new ParamError(`core '${name}': ${(e as Error).message}`);
+      }
+      return o.top(full);
+    },
+    extra: (p) => boardExtra({ ...p, ...o.fixed }),
+  };
 }
 
 export const CORES: Readonly<Record<string, CoreEntry>> = {
@@ -117,55 +136,24 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
     },
     extra: boardExtra,
   },
-  icebreaker: {
-    name: 'icebreaker',
-    description: 'iCEBreaker (iCE40UP5K) top: the board SoC on the USB serial port, power-on and button reset, LEDs',
-    // The largest SoC that places on the UP5K with room to spare (constraints/README.md).
-    params: topParams({ rows: 4, cols: 4, kmax: 1024, mmax: 2, wdepth: 1024, stage: 16 }),
-    build: (p) => {
-      const bp = { ...p, phy: 1, clk: ICEBREAKER_CLK } as unknown as BoardParams;
-      try {
-        validateBoard(bp);
-      } catch (e) {
-        throw new ParamError(`core 'icebreaker': ${(e as Error).message}`);
-      }
-      return icebreakerTop(bp);
-    },
-    extra: (p) => boardExtra({ ...p, phy: 1, clk: ICEBREAKER_CLK }),
-  },
-  arty: {
-    name: 'arty',
-    description: 'Arty A7 (XC7A35T/100T, 100 MHz) top: the board SoC on the USB serial bridge, RESET button, LEDs',
-    params: topParams({ rows: 8, cols: 8, kmax: 4096, mmax: 8, wdepth: 4096, stage: 16 }),
-    build: (p) => {
-      const bp = { ...p, phy: 1, clk: ARTY_CLK } as unknown as BoardParams;
-      try {
-        validateBoard(bp);
-      } catch (e) {
-        throw new ParamError(`core 'arty': ${(e as Error).message}`);
-      }
-      return artyTop(bp);
-    },
-    extra: (p) => boardExtra({ ...p, phy: 1, clk: ARTY_CLK }),
-  },
-  xdma: {
-    name: 'xdma',
-    description: 'PCIe top: the board SoC behind the Xilinx XDMA IP (AXI4-Lite registers, AXI4-Stream H2C/C2H)',
-    params: {
-      ...topParams({ rows: 16, cols: 16, kmax: 4096, mmax: 8, wdepth: 4096, stage: 16 }, ['phy', 'clk', 'baud']),
-      axis: { default: 64, min: 32, max: 256, oneOf: [32, 64, 128, 256], doc: "the XDMA IP's AXI data width (tdata bits)" },
-    },
-    build: (p) => {
-      const xp = { ...p, phy: 0, clk: 125_000_000, baud: 115_200 } as unknown as XdmaParams;
-      try {
-        validateBoard(xp);
-      } catch (e) {
-        throw new ParamError(`core 'xdma': ${(e as Error).message}`);
-      }
-      return xdmaTop(xp);
-    },
-    extra: (p) => boardExtra({ ...p, phy: 0, clk: 125_000_000 }),
-  },
+  // The largest SoC that places on the UP5K with room to spare (constraints/README.md).
+  icebreaker: boardTop('icebreaker', 'iCEBreaker (iCE40UP5K) top: the board SoC on the USB serial port, power-on and button reset, LEDs', {
+    defaults: { rows: 4, cols: 4, kmax: 1024, mmax: 2, wdepth: 1024, stage: 16 },
+    fixed: { phy: 1, clk: ICEBREAKER_CLK },
+    top: icebreakerTop,
+  }),
+  arty: boardTop('arty', 'Arty A7 (XC7A35T/100T, 100 MHz) top: the board SoC on the USB serial bridge, RESET button, LEDs', {
+    defaults: { rows: 8, cols: 8, kmax: 4096, mmax: 8, wdepth: 4096, stage: 16 },
+    fixed: { phy: 1, clk: ARTY_CLK },
+    top: artyTop,
+  }),
+  xdma: boardTop('xdma', 'PCIe top: the board SoC behind the Xilinx XDMA IP (AXI4-Lite registers, AXI4-Stream H2C/C2H)', {
+    defaults: { rows: 16, cols: 16, kmax: 4096, mmax: 8, wdepth: 4096, stage: 16 },
+    // No UART: clk and baud only satisfy the SoC's checks.
+    fixed: { phy: 0, clk: 125_000_000, baud: 115_200 },
+    more: { axis: { default: 64, min: 32, max: 256, oneOf: [32, 64, 128, 256], doc: "the XDMA IP's AXI data width (tdata bits)" } },
+    top: (p) => xdmaTop(p as XdmaParams),
+  }),
   ternary: {
     name: 'ternary',
     description: 'systolic matmul core: int8/int4 activations x ternary weights, exact int32 results',
