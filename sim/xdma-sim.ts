@@ -10,10 +10,11 @@
 // `_user`, write on `_h2c_0`, read on `_c2h_0`), so the same code runs against both.
 
 import { spawnSync } from 'node:child_process';
-import { openSync, closeSync, read, write, writeSync, readSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { openSync, closeSync, read, writeSync, readSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { emitCore, findCore, resolveParams } from '../generator/cores/registry.ts';
 import { XDMA_REG } from '../generator/boards/xdma.ts';
+import { writeAll } from '../host/link/xdma.ts';
 import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
 import { Model } from './bridge/model.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
@@ -216,17 +217,8 @@ export class XdmaSim {
   }
 
   private writeC2h(bytes: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let off = 0;
-      const more = (): void => {
-        write(this.c2hFd, bytes, off, bytes.length - off, null, (err, n) => {
-          if (err) return reject(new Error(`xdma-sim: writing ${this.prefix}_c2h_0: ${err.message}`));
-          off += n;
-          if (off < bytes.length) more();
-          else resolve();
-        });
-      };
-      more();
+    return writeAll(this.c2hFd, bytes).catch((err: Error) => {
+      throw new Error(`xdma-sim: writing ${this.prefix}_c2h_0: ${err.message}`);
     });
   }
 

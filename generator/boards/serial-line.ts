@@ -4,8 +4,8 @@
 // rate, as a real USB-serial bridge does. Outside, the same byte streams as the
 // byte-stream board, so board-sim drives either the same way.
 
-import { defineModule, UInt, Bool, bundlePorts, streamSpec } from '../hdl/index.ts';
-import { board, validateBoard, type BoardParams } from '../cores/board.ts';
+import { defineModule, Bool, bundlePorts, connectBundle } from '../hdl/index.ts';
+import { board, validateBoard, BYTES, type BoardParams } from '../cores/board.ts';
 import { uart } from '../cores/uart.ts';
 
 export interface SerialLineParams extends BoardParams {
@@ -16,8 +16,8 @@ export interface SerialLineParams extends BoardParams {
 export const serialLine = defineModule(
   'serial_line',
   (m, p: SerialLineParams) => {
-    const rx = bundlePorts(m, 'rx', streamSpec(UInt(8)), 'sink');
-    const tx = bundlePorts(m, 'tx', streamSpec(UInt(8)), 'source');
+    const rx = bundlePorts(m, 'rx', BYTES, 'sink');
+    const tx = bundlePorts(m, 'tx', BYTES, 'source');
     const busy = m.output('busy', Bool);
     // Bytes on their way: in the host end's FIFOs or on the wire (for knowing when the board is idle).
     const inFlight = m.output('in_flight', Bool);
@@ -25,12 +25,8 @@ export const serialLine = defineModule(
     const host = m.instance('host', uart({ clk: p.clk, baud: p.hostBaud, depth: 16 }));
     m.set(soc.uartRx!, host.tx);
     m.set(host.rx, soc.uartTx!);
-    m.set(host.in.valid, rx.valid);
-    m.set(host.in.data, rx.data);
-    m.set(rx.ready, host.in.ready);
-    m.set(tx.valid, host.out.valid);
-    m.set(tx.data, host.out.data);
-    m.set(host.out.ready, tx.ready);
+    connectBundle(m, BYTES, host.in, rx);
+    connectBundle(m, BYTES, tx, host.out);
     m.set(busy, soc.busy);
     const levels = [host.txLevel, host.rxLevel, m.portOf('soc', 'uart_tx_level'), m.portOf('soc', 'uart_rx_level')];
     // A byte being shifted out is not in any FIFO; the lines sit at 1 when idle.

@@ -6,7 +6,7 @@
 // Port names follow the IP's user side, so a block design connects them by name.
 
 import { defineModule, UInt, Bool, cat, lit, bundlePorts, connectBundle, axi4LiteSpec, axi4StreamSpec } from '../hdl/index.ts';
-import { board, validateBoard, engineParams, type BoardParams } from '../cores/board.ts';
+import { board, validateBoard, engineParams, BYTES, type BoardParams } from '../cores/board.ts';
 import { axilRegs } from '../cores/link/axil-regs.ts';
 import { axisToBytes, bytesToAxis, validateAxis } from '../cores/link/axis-bytes.ts';
 import { PROTOCOL_VERSION } from '../cores/link/engine.ts';
@@ -66,13 +66,9 @@ export const xdmaTop = defineModule(
     connectBundle(m, liteSpec, regs.s, lite);
     connectBundle(m, h2cSpec, h2c.s, h2cIn);
     connectBundle(m, streamSpec, c2hOut, c2h.mAxis);
-    m.set(soc.rx!.valid, h2c.out.valid);
-    m.set(soc.rx!.data, h2c.out.data);
-    m.set(h2c.out.ready, soc.rx!.ready);
-    m.set(c2h.inp.valid, soc.tx!.valid);
-    m.set(c2h.inp.data, soc.tx!.data);
+    connectBundle(m, BYTES, soc.rx!, h2c.out);
+    connectBundle(m, BYTES, c2h.inp, soc.tx!);
     m.set(c2h.inLast, soc.txLast!);
-    m.set(soc.tx!.ready, c2h.inp.ready);
     m.set(busy, soc.busy);
 
     // Link counters, for a host that wants to see traffic without the protocol.

@@ -3,11 +3,14 @@
 // and the ternary matmul core. The identity the board reports is the core's manifest
 // content hash, so a host can refuse a board built from other RTL.
 
-import { defineModule, emitDesign, UInt, Bool, bundlePorts, streamSpec, type Signal } from '../hdl/index.ts';
+import { defineModule, emitDesign, UInt, Bool, bundlePorts, connectBundle, streamSpec, type Signal } from '../hdl/index.ts';
 import { ternaryCore } from './ternary/core.ts';
 import { derive, validate as validateTernary, type TernaryParams } from './ternary/params.ts';
 import { linkEngine, type EngineParams } from './link/engine.ts';
 import { uart, validateUart } from './uart.ts';
+
+/** A byte stream: what the UART, the engine and the board's byte-stream flavour pass. */
+export const BYTES = streamSpec(UInt(8));
 
 export interface BoardParams extends TernaryParams {
   /** Weight tiles per WRITE_WEIGHTS frame. */
@@ -93,25 +96,17 @@ export const board = defineModule(
       const u = m.instance('serial', uart({ clk: p.clk, baud: p.baud, depth: 16 }));
       m.set(u.rx, rx);
       m.set(tx, u.tx);
-      m.set(engine.rx.valid, u.out.valid);
-      m.set(engine.rx.data, u.out.data);
-      m.set(u.out.ready, engine.rx.ready);
-      m.set(u.in.valid, engine.tx.valid);
-      m.set(u.in.data, engine.tx.data);
-      m.set(engine.tx.ready, u.in.ready);
+      connectBundle(m, BYTES, engine.rx, u.out);
+      connectBundle(m, BYTES, u.in, engine.tx);
       // Link health, for LEDs or a debugger: framing errors, overruns, FIFO levels.
       const status = { frame_errors: u.frameErrors, overruns: u.overruns, rx_level: u.rxLevel, tx_level: u.txLevel };
       for (const [name, sig] of Object.entries(status)) m.set(m.output(`uart_${name}`, UInt(sig.width)), sig);
       return { uartRx: rx, uartTx: tx, busy, coreReset } as BoardIO;
     }
-    const rx = bundlePorts(m, 'rx', streamSpec(UInt(8)), 'sink');
-    const tx = bundlePorts(m, 'tx', streamSpec(UInt(8)), 'source');
-    m.set(engine.rx.valid, rx.valid);
-    m.set(engine.rx.data, rx.data);
-    m.set(rx.ready, engine.rx.ready);
-    m.set(tx.valid, engine.tx.valid);
-    m.set(tx.data, engine.tx.data);
-    m.set(engine.tx.ready, tx.ready);
+    const rx = bundlePorts(m, 'rx', BYTES, 'sink');
+    const tx = bundlePorts(m, 'tx', BYTES, 'source');
+    connectBundle(m, BYTES, engine.rx, rx);
+    connectBundle(m, BYTES, tx, engine.tx);
     const txLast = m.output('tx_last', Bool);
     m.set(txLast, engine.txLast);
     return { rx, tx, txLast, busy, coreReset } as BoardIO;

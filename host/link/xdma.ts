@@ -14,6 +14,22 @@ const openP = promisify(open);
 /** Large enough for any response (1 MiB payload + framing): a C2H read returns one packet. */
 const READ_BYTES = (1 << 20) + 64;
 
+/** Write all of `bytes` to a device or FIFO (a pipe may take them in parts). */
+export function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let off = 0;
+    const more = (): void => {
+      write(fd, bytes, off, bytes.length - off, null, (err, n) => {
+        if (err) return reject(err);
+        off += n;
+        if (off < bytes.length) more();
+        else resolve();
+      });
+    };
+    more();
+  });
+}
+
 export function xdmaDevices(prefix: string): { user: string; h2c: string; c2h: string } {
   return { user: `${prefix}_user`, h2c: `${prefix}_h2c_0`, c2h: `${prefix}_c2h_0` };
 }
@@ -116,19 +132,10 @@ export async function openXdma(prefix: string, opts: { openTimeoutMs?: number } 
   };
   const transport: Transport = {
     name: `XDMA ${prefix}`,
+    // One write is one H2C transfer; the driver takes it whole.
     write: (bytes) =>
-      new Promise<void>((resolve, reject) => {
-        // One write is one H2C transfer; the driver takes it whole.
-        let off = 0;
-        const more = (): void => {
-          write(h2cFd, bytes, off, bytes.length - off, null, (err, n) => {
-            if (err) return reject(new LinkError(`${dev.h2c}: write failed: ${err.message}`));
-            off += n;
-            if (off < bytes.length) more();
-            else resolve();
-          });
-        };
-        more();
+      writeAll(h2cFd, bytes).catch((err: Error) => {
+        throw new LinkError(`${dev.h2c}: write failed: ${err.message}`);
       }),
     onData: (cb) => {
       receiver = cb;

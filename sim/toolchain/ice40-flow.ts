@@ -27,6 +27,14 @@ export interface Ice40Build {
   readonly logs: readonly string[];
 }
 
+/** What nextpnr-ice40 reports: cells used of available per type, and the last Fmax it printed. */
+export function parseNextpnrLog(log: string): { utilization: Record<string, { used: number; total: number }>; fmaxMHz: number | undefined } {
+  const utilization: Record<string, { used: number; total: number }> = {};
+  for (const m of log.matchAll(/Info:\s+(ICESTORM_\w+|SB_\w+):\s+(\d+)\/\s*(\d+)/g)) utilization[m[1]!] = { used: Number(m[2]), total: Number(m[3]) };
+  const fmaxes = [...log.matchAll(/Max frequency for clock\s+'[^']*':\s+([\d.]+) MHz/g)].map((m) => Number(m[1]));
+  return { utilization, fmaxMHz: fmaxes.length ? fmaxes[fmaxes.length - 1] : undefined };
+}
+
 async function step(name: string, args: readonly string[], log: string, cwd: string): Promise<{ r: RunResult; seconds: number }> {
   const t0 = performance.now();
   const r = await runTool(name, args, { cwd, timeoutMs: 1_800_000 });
@@ -51,14 +59,12 @@ export async function buildIce40(files: readonly string[], top: string, target: 
   const pnrArgs = ['--' + target.device, '--package', target.package, '--json', json, '--pcf', target.pcf, '--asc', asc, '--freq', String(target.freqMHz), '--seed', String(opts.seed ?? 1)];
   const p = await step('nextpnr-ice40', pnrArgs, logs[1]!, outDir);
   const log = `${p.r.stderr}\n${p.r.stdout}`;
-  const utilization: Record<string, { used: number; total: number }> = {};
-  for (const m of log.matchAll(/Info:\s+(ICESTORM_\w+|SB_\w+):\s+(\d+)\/\s*(\d+)/g)) utilization[m[1]!] = { used: Number(m[2]), total: Number(m[3]) };
+  const { utilization, fmaxMHz } = parseNextpnrLog(log);
   if (p.r.code !== 0) {
     const full = Object.entries(utilization).filter(([, u]) => u.used > u.total).map(([k, u]) => `${k} ${u.used}/${u.total}`);
     const why = full.length ? `${top} does not fit the ${target.device.toUpperCase()} (${full.join(', ')})` : /timing|frequency/i.test(log) ? `${top} does not meet ${target.freqMHz} MHz` : `nextpnr-ice40 could not place and route ${top}`;
     fail(why, p.r, logs[1]!);
   }
-  const fmaxes = [...log.matchAll(/Max frequency for clock\s+'[^']*':\s+([\d.]+) MHz/g)].map((m) => Number(m[1]));
 
   const k = await step('icepack', [asc, bin], logs[2]!, outDir);
   if (k.r.code !== 0) fail('icepack could not pack the bitstream', k.r, logs[2]!);
@@ -66,7 +72,7 @@ export async function buildIce40(files: readonly string[], top: string, target: 
     bitstream: bin,
     bytes: statSync(bin).size,
     utilization,
-    fmaxMHz: fmaxes.length ? fmaxes[fmaxes.length - 1] : undefined,
+    fmaxMHz,
     seconds: { synth: y.seconds, pnr: p.seconds, pack: k.seconds },
     logs,
   };

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { runToolChecked, runTool, ToolFailure, extractDiagnostics } from './run.ts';
 import type { PortInfo } from '../bridge/ports.ts';
+import { parseNextpnrLog } from './ice40-flow.ts';
 
 export interface SynthReport {
   target: 'xilinx' | 'ice40';
@@ -103,13 +104,11 @@ export async function synthIce40(files: readonly string[], top: string, ports: r
   const cells = parseStat(y.stdout);
   const pnr = await runTool('nextpnr-ice40', ['--up5k', '--package', 'sg48', '--json', json, '--pcf-allow-unconstrained', '--freq', String(opts.freqMHz ?? 12), '--seed', String(opts.seed ?? 1)], { cwd: workDir, timeoutMs: opts.timeoutMs ?? 3_600_000 });
   const log = `${pnr.stderr}\n${pnr.stdout}`;
-  const utilization: Record<string, { used: number; total: number }> = {};
-  for (const m of log.matchAll(/Info:\s+(ICESTORM_\w+|SB_\w+):\s+(\d+)\/\s*(\d+)/g)) utilization[m[1]!] = { used: Number(m[2]), total: Number(m[3]) };
+  const { utilization, fmaxMHz } = parseNextpnrLog(log);
   if (pnr.code !== 0) {
     const why = /Unable to place|exceeds|too many|failed to route/i.test(log) ? 'the design does not fit the UP5K' : 'nextpnr-ice40 failed';
     throw new ToolFailure(`${why} (${top}):\n${extractDiagnostics(log) || log.slice(-1500)}`, pnr);
   }
-  const fmaxes = [...log.matchAll(/Max frequency for clock\s+'[^']*':\s+([\d.]+) MHz/g)].map((m) => Number(m[1]));
   const ffs = sum(cells, /^SB_DFF/) - w.wrapperFFs;
   return {
     target: 'ice40',
@@ -122,7 +121,7 @@ export async function synthIce40(files: readonly string[], top: string, ports: r
     spram: sum(cells, /^SB_SPRAM256KA$/),
     dsp: sum(cells, /^SB_MAC16$/),
     cells,
-    fmaxMHz: fmaxes.length ? fmaxes[fmaxes.length - 1] : undefined,
+    fmaxMHz,
     utilization,
     wrapperFFs: w.wrapperFFs,
     seconds: (performance.now() - t0) / 1000,
