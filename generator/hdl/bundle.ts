@@ -61,6 +61,60 @@ export function axi4LiteSpec(addrWidth: number, dataWidth: 32 | 64 = 32) {
 }
 
 /**
+ * AXI4 memory-mapped, from the master's side: a single-ID master (no id fields, which
+ * Vivado's interconnect and the MIG accept as width 0) with INCR bursts.
+ */
+export function axi4Spec(addrWidth: number, dataWidth: number) {
+  if (![32, 64, 128, 256, 512, 1024].includes(dataWidth)) throw new RangeError(`AXI4 data width must be 32, 64, 128, 256, 512 or 1024 bits, got ${dataWidth}`);
+  if (!Number.isInteger(addrWidth) || addrWidth < 12 || addrWidth > 64) throw new RangeError(`AXI4 address width must be from 12 to 64 bits, got ${addrWidth}`);
+  return {
+    awvalid: fwd(Bool),
+    awready: bwd(Bool),
+    awaddr: fwd(UInt(addrWidth)),
+    awlen: fwd(UInt(8)),
+    awsize: fwd(UInt(3)),
+    awburst: fwd(UInt(2)),
+    awcache: fwd(UInt(4)),
+    awprot: fwd(UInt(3)),
+    wvalid: fwd(Bool),
+    wready: bwd(Bool),
+    wdata: fwd(UInt(dataWidth)),
+    wstrb: fwd(UInt(dataWidth / 8)),
+    wlast: fwd(Bool),
+    bvalid: bwd(Bool),
+    bready: fwd(Bool),
+    bresp: bwd(UInt(2)),
+    arvalid: fwd(Bool),
+    arready: bwd(Bool),
+    araddr: fwd(UInt(addrWidth)),
+    arlen: fwd(UInt(8)),
+    arsize: fwd(UInt(3)),
+    arburst: fwd(UInt(2)),
+    arcache: fwd(UInt(4)),
+    arprot: fwd(UInt(3)),
+    rvalid: bwd(Bool),
+    rready: fwd(Bool),
+    rdata: bwd(UInt(dataWidth)),
+    rresp: bwd(UInt(2)),
+    rlast: bwd(Bool),
+  } as const satisfies BundleSpec;
+}
+
+type Axi4 = ReturnType<typeof axi4Spec>;
+type Axi4ReadKeys = Extract<keyof Axi4, `ar${string}` | `r${string}`>;
+type Axi4WriteKeys = Exclude<keyof Axi4, Axi4ReadKeys>;
+
+/** The read half of AXI4 (AR and R channels), for a master that only reads. */
+export function axi4ReadSpec(addrWidth: number, dataWidth: number): Pick<Axi4, Axi4ReadKeys> {
+  return Object.fromEntries(Object.entries(axi4Spec(addrWidth, dataWidth)).filter(([k]) => k.startsWith('r') || k.startsWith('ar'))) as Pick<Axi4, Axi4ReadKeys>;
+}
+
+/** The write half of AXI4 (AW, W and B channels). */
+export function axi4WriteSpec(addrWidth: number, dataWidth: number): Pick<Axi4, Axi4WriteKeys> {
+  return Object.fromEntries(Object.entries(axi4Spec(addrWidth, dataWidth)).filter(([k]) => !(k.startsWith('r') || k.startsWith('ar')))) as Pick<Axi4, Axi4WriteKeys>;
+}
+
+/**
  * Ports for a bundle. `role` is this module's side: 'source' (master) drives the fwd
  * fields, 'sink' (slave) drives the bwd fields.
  */

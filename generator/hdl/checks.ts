@@ -111,7 +111,7 @@ export function checkModule(ir: ModuleIR): void {
   const { read, asyncMemories } = moduleUsage(ir);
   for (const s of ir.signals) {
     // An instance output nothing reads is left open, as Verilog users do with status ports.
-    if (read.has(s) || s.role === 'output' || s.role === 'inst-in' || s.role === 'inst-out') continue;
+    if (read.has(s) || ir.unused.has(s) || s.role === 'output' || s.role === 'inst-in' || s.role === 'inst-out') continue;
     if (s.role === 'input') warnings.push({ loc: s.loc, detail: `input '${s.name}' of module '${ir.name}' is never used` });
     else warnings.push({ loc: s.loc, detail: `${describeSignal(s)} is never read` });
   }

@@ -143,6 +143,7 @@ class ModuleWriter {
         tempLines.push(`${IND}wire ${u} = ^{${unused.join(', ')}};  // bits intentionally dropped`);
       }
     }
+    for (const [s, why] of ir.unused) tempLines.push(`${IND}wire ${this.claim(`unused_${s.name}`)} = ^{${s.name}};  // ${why.replace(/\s+/g, ' ')}`);
     // Instance outputs of which only some bits are read (a status word, one strobe of many).
     for (const s of ir.signals) {
       if (s.role !== 'inst-out' || this.open.has(s)) continue;

@@ -128,6 +128,8 @@ export class ModuleIR {
   readonly instances: Instance[] = [];
   readonly domains: Domain[] = [];
   blackBox: BlackBoxSource | undefined;
+  /** Signals nothing reads on purpose (a protocol field this design does not need), with why. */
+  readonly unused = new Map<Signal, string>();
   /** Set once elaboration and checks are done; the IR is read-only afterwards. */
   sealed = false;
 

@@ -141,6 +141,17 @@ export class ModuleBuilder {
     return s;
   }
 
+  /**
+   * Declare that nothing reads `sig` on purpose (an input a protocol brings that this design
+   * does not need); the unused-input check skips it and the Verilog folds it into an
+   * `unused_*` wire with the reason, which Verilator's -Wall accepts.
+   */
+  unused(sig: Signal, why: string): void {
+    const loc = callerLoc();
+    if (!this.ir.signals.includes(sig)) throw new HdlError(`unused(${sig.name}): the signal is not declared in module '${this.ir.name}'`, loc);
+    this.ir.unused.set(sig, why);
+  }
+
   reg(name: string, shape: Shape, opts: RegOptions = {}): Signal {
     const loc = callerLoc();
     return this.declare(name, shape, 'reg', loc, this.regSpec(name, shape, opts, loc));

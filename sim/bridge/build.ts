@@ -22,6 +22,7 @@ import { writeDesign, type EmittedDesign, type Manifest } from '../../generator/
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GLUE = path.join(HERE, 'vb.cpp');
 const PRINT_H = path.join(HERE, 'vb_print.h');
+const AXI_MEM_H = path.join(HERE, 'vb_axi_mem.h');
 /** ports.ts writes the port table compiled into each library: a change there is a new model. */
 const PORTS_TS = path.join(HERE, 'ports.ts');
 /** Route Verilator's printing through vb.cpp (see vb_print.h). */
@@ -179,7 +180,7 @@ export async function buildModel(src: ModelSource, opts: BuildOptions = {}): Pro
   const vflags = ['--cc', waves === 'fst' ? '--trace-fst' : '--trace', '-O3', '--x-assign', 'fast', '--x-initial', 'fast', '--timescale', '1ps/1ps', '-Wno-fatal', '-Wno-lint', '-Wno-style', '--top-module', src.top, ...paramFlags(src), ...(src.flags ?? []), ...incDirs.map((d) => `-I${d}`), '-CFLAGS', `-fPIC ${PRINT_FLAGS.join(' ')}`];
   const glue = readFileSync(GLUE, 'utf8');
   const inputs = [...new Set([...files, ...includedFiles(incDirs)])];
-  const key = cacheKey([...inputs.flatMap((f) => [path.basename(f), readFileSync(f, 'utf8')]), glue, readFileSync(PRINT_H, 'utf8'), readFileSync(PORTS_TS, 'utf8'), vver, vflags.join(' '), CXXFLAGS.join(' ')]);
+  const key = cacheKey([...inputs.flatMap((f) => [path.basename(f), readFileSync(f, 'utf8')]), glue, readFileSync(PRINT_H, 'utf8'), readFileSync(AXI_MEM_H, 'utf8'), readFileSync(PORTS_TS, 'utf8'), vver, vflags.join(' '), CXXFLAGS.join(' ')]);
   const lib = `libvb_${src.top}.so`;
   let ports: PortInfo[] = [];
   const { dir, built } = await cachedBuild('models', src.top, key, lib, async (tmp) => {
@@ -191,6 +192,7 @@ export async function buildModel(src: ModelSource, opts: BuildOptions = {}): Pro
     writeFileSync(path.join(tmp, 'ports.json'), JSON.stringify(ports, null, 1));
     writeFileSync(path.join(tmp, 'obj', 'vb_ports.h'), portsHeader(src.top, ports));
     copyFileSync(GLUE, path.join(tmp, 'obj', 'vb.cpp'));
+    copyFileSync(AXI_MEM_H, path.join(tmp, 'obj', 'vb_axi_mem.h'));
     const runtime = await buildRuntime(root, waves, vver, log);
     const jobs = opts.jobs ?? Math.max(1, os.availableParallelism());
     const nCpp = readdirSync(path.join(tmp, 'obj')).filter((f) => f.endsWith('.cpp')).length;

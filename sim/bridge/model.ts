@@ -36,7 +36,13 @@ interface Api {
   vb_run: (h: unknown, clk: number, max: number, hi: number, lo: number, untilDone: number, io: Float64Array) => number;
   vb_bench_cycles: (h: unknown, clk: number, n: number, inPort: number, outPort: number) => number;
   vb_streams_sample: (h: unknown) => void;
-  vb_streams_update: (h: unknown) => void;
+  vb_streams_update: (h: unknown) => number;
+  vb_axi_mem_add: (h: unknown, ports: Int32Array, base: number, size: number, latency: number, seed: number, stall: number) => number;
+  vb_axi_mem_write: (h: unknown, id: number, addr: number, bytes: Uint8Array, n: number) => void;
+  vb_axi_mem_read: (h: unknown, id: number, addr: number, out: Uint8Array, n: number) => void;
+  vb_axi_mem_error_range: (h: unknown, id: number, lo: number, hi: number) => void;
+  vb_axi_mem_set: (h: unknown, id: number, latency: number, stall: number) => void;
+  vb_axi_mem_stats: (h: unknown, id: number, out: Float64Array) => void;
   vb_streams_done: (h: unknown) => number;
   vb_selftest_crash: (h: unknown) => void;
 }
@@ -71,7 +77,13 @@ const SIGNATURES: Record<keyof Api, string> = {
   vb_run: 'int vb_run(void *h, int clk, double max, double hi, double lo, int untilDone, double *io)',
   vb_bench_cycles: 'double vb_bench_cycles(void *h, int clk, double n, int inPort, int outPort)',
   vb_streams_sample: 'void vb_streams_sample(void *h)',
-  vb_streams_update: 'void vb_streams_update(void *h)',
+  vb_streams_update: 'int vb_streams_update(void *h)',
+  vb_axi_mem_add: 'int vb_axi_mem_add(void *h, const int32_t *ports, double base, double size, int latency, uint32_t seed, double stall)',
+  vb_axi_mem_write: 'void vb_axi_mem_write(void *h, int id, double addr, const uint8_t *bytes, int n)',
+  vb_axi_mem_read: 'void vb_axi_mem_read(void *h, int id, double addr, uint8_t *out, int n)',
+  vb_axi_mem_error_range: 'void vb_axi_mem_error_range(void *h, int id, double lo, double hi)',
+  vb_axi_mem_set: 'void vb_axi_mem_set(void *h, int id, int latency, double stall)',
+  vb_axi_mem_stats: 'void vb_axi_mem_stats(void *h, int id, double *out)',
   vb_streams_done: 'int vb_streams_done(void *h)',
   vb_selftest_crash: 'void vb_selftest_crash(void *h)',
 };

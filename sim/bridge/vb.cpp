@@ -31,6 +31,10 @@ typedef VerilatedVcdC VbTrace;
 #include <string>
 #include <unistd.h>
 #include <vector>
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <unordered_map>
 
 namespace {
 
@@ -61,6 +65,8 @@ struct Stream {
   bool fire = false;               // sampled valid && ready before the edge
 };
 
+struct AxiMem;  // vb_axi_mem.h
+
 uint32_t xorshift32(uint32_t& s) {
   s ^= s << 13;
   s ^= s >> 17;
@@ -82,6 +88,7 @@ struct Vb {
   std::string msg;
   std::string finishAt;
   std::vector<Stream> streams;
+  std::vector<std::unique_ptr<AxiMem>> mems;
   uint64_t evals = 0;
 };
 
@@ -278,6 +285,18 @@ bool streamsDone(Vb* h) {
     }
   }
   return any;
+}
+
+#include "vb_axi_mem.h"
+
+// Every stream and memory device: sample before a rising edge, drive after it.
+void devicesSample(Vb* h) {
+  for (Stream& s : h->streams) streamSample(h, s);
+  for (auto& m : h->mems) axiSample(h, *m);
+}
+void devicesUpdate(Vb* h) {
+  for (Stream& s : h->streams) streamUpdate(h, s);
+  for (auto& m : h->mems) axiUpdate(h, *m);
 }
 
 }  // namespace
@@ -477,17 +496,74 @@ int vb_stream_take(Vb* h, int id, uint32_t* out, int maxBeats) {
 }
 
 /** Sample every stream's handshake (call in the settled state just before a rising edge). */
-void vb_streams_sample(Vb* h) {
-  for (Stream& s : h->streams) streamSample(h, s);
-}
+void vb_streams_sample(Vb* h) { devicesSample(h); }
 
-/** Drive every stream's outputs for the next cycle (call right after a rising edge). */
-void vb_streams_update(Vb* h) {
-  for (Stream& s : h->streams) streamUpdate(h, s);
+/** Drive every stream's and memory's outputs for the next cycle (call right after a rising edge); 2 on a protocol error. */
+int vb_streams_update(Vb* h) {
+  try {
+    devicesUpdate(h);
+  } catch (VbFatal& f) {
+    return fail(h, f.msg);
+  }
+  return 0;
 }
 
 /** 1 when every source has drained and every sink with a target reached it. */
 int vb_streams_done(Vb* h) { return streamsDone(h) ? 1 : 0; }
+
+/**
+ * Add an AXI4 memory slave on the ports listed in AxiPort order (vb_axi_mem.h); returns
+ * its id. Serves [base, base + size); `stall` is the chance of withholding each ready/valid.
+ */
+int vb_axi_mem_add(Vb* h, const int32_t* ports, double base, double size, int latency, uint32_t seed, double stall) {
+  auto m = std::make_unique<AxiMem>();
+  for (int k = 0; k < AXI_NPORTS; k++) m->port[k] = ports[k];
+  m->bytes = vb_ports[ports[RDATA]].width / 8;
+  m->dataWords = vb_ports[ports[RDATA]].words;
+  m->wData.assign(m->dataWords, 0);
+  m->wStrb.assign(vb_ports[ports[WSTRB]].words, 0);
+  m->base = (uint64_t)base;
+  m->size = (uint64_t)size;
+  m->latency = latency < 0 ? 0 : (uint32_t)latency;
+  m->rng = seed ? seed : 0x9e3779b9u;
+  m->stall = stall <= 0 ? 0 : stall >= 1 ? UINT32_MAX : (uint32_t)std::floor(stall * 4294967296.0);
+  for (int k : {ARREADY, AWREADY, WREADY, RVALID, BVALID}) setPort(h, ports[k], 0);
+  h->mems.push_back(std::move(m));
+  return (int)h->mems.size() - 1;
+}
+
+void vb_axi_mem_write(Vb* h, int id, double addr, const uint8_t* bytes, int n) {
+  AxiMem& m = *h->mems[id];
+  for (int i = 0; i < n; i++) m.poke((uint64_t)addr + i, bytes[i]);
+}
+
+void vb_axi_mem_read(Vb* h, int id, double addr, uint8_t* out, int n) {
+  AxiMem& m = *h->mems[id];
+  for (int i = 0; i < n; i++) out[i] = m.peek((uint64_t)addr + i);
+}
+
+/** Answer SLVERR for accesses in [lo, hi). */
+void vb_axi_mem_error_range(Vb* h, int id, double lo, double hi) {
+  h->mems[id]->errLo = (uint64_t)lo;
+  h->mems[id]->errHi = (uint64_t)hi;
+}
+
+void vb_axi_mem_set(Vb* h, int id, int latency, double stall) {
+  AxiMem& m = *h->mems[id];
+  m.latency = latency < 0 ? 0 : (uint32_t)latency;
+  m.stall = stall <= 0 ? 0 : stall >= 1 ? UINT32_MAX : (uint32_t)std::floor(stall * 4294967296.0);
+}
+
+/** out[0..5] = read bursts, read beats, write bursts, write beats, error responses, cycles with work outstanding. */
+void vb_axi_mem_stats(Vb* h, int id, double* out) {
+  AxiMem& m = *h->mems[id];
+  out[0] = m.readBursts;
+  out[1] = m.readBeats;
+  out[2] = m.writeBursts;
+  out[3] = m.writeBeats;
+  out[4] = m.errors;
+  out[5] = m.busyCycles;
+}
 
 /**
  * Toggle clock port `clk` without returning to JavaScript. The next clock event is at
@@ -507,12 +583,12 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
     if (maxCycles > 0 && !(untilDone && streamsDone(h))) {
       while (true) {
         if (level == 1) {
-          for (Stream& s : h->streams) streamSample(h, s);
+          devicesSample(h);
           setPort(h, clk, 1);
           evalAt(h, t);
           cycles++;
-          if (!h->streams.empty()) {
-            for (Stream& s : h->streams) streamUpdate(h, s);
+          if (!h->streams.empty() || !h->mems.empty()) {
+            devicesUpdate(h);
             if (h->trace) evalAt(h, t);  // show the new inputs at the edge that drove them
           }
           dumpAt(h, t);

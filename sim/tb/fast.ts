@@ -171,7 +171,7 @@ export class FastStreams {
     if (!k.afterEdge.has(clk)) k.afterEdge.set(clk, new Set());
     k.beforeEdge.get(clk)!.add(() => api.vb_streams_sample(h));
     k.afterEdge.get(clk)!.add(() => {
-      api.vb_streams_update(h);
+      k.model.check(api.vb_streams_update(h));
       k.refreshInputs(this.outputs);
     });
   }

@@ -16,11 +16,14 @@
 // s0 only issues while the output FIFO has room for everything in flight, so result
 // back-pressure stalls the issue and nothing is lost.
 
-import { defineModule, UInt, SInt, Bool, mux, cat, lit, select, bundlePorts, streamSpec, type Value, type Signal } from '../../hdl/index.ts';
+import { defineModule, UInt, SInt, Bool, mux, cat, lit, select, bundlePorts, connectBundle, streamSpec, axi4Spec, axi4ReadSpec, axi4WriteSpec, type Value, type Signal } from '../../hdl/index.ts';
 import { fifo } from '../fifo.ts';
 import { ternaryDot } from './dot.ts';
 import { trit5Decode } from './decode.ts';
-import { derive, validate, log2ceil, FORMAT_2BIT, REGISTERS, type TernaryParams } from './params.ts';
+import { derive, validate, log2ceil, dramParams, FORMAT_2BIT, REGISTERS, type TernaryParams } from './params.ts';
+import { dramFetch } from './dram-fetch.ts';
+import { dramStore } from './dram-store.ts';
+import { dramLayout } from './dram-layout.ts';
 
 const OUT_FIFO_DEPTH = 16;
 
@@ -58,33 +61,67 @@ export const ternaryCore = defineModule(
     const refused = m.reg('refused', Bool);
     const wOverflow = m.reg('w_overflow', Bool);
     const running = m.reg('running', Bool);
+    const wstalls = m.reg('wstalls_reg', UInt(32));
+    let wmemRead: ((addr: Value, enable: Value) => Value) | undefined;
 
     // ---- memories ---------------------------------------------------------------------
-    const wmem = m.memory('wmem', { shape: UInt(d.wordBits), depth: p.wdepth });
     const xmem = m.memory('xmem', { shape: UInt(d.xBits), depth: 2 ** xA });
     const amem = m.memory('amem', { shape: UInt(C * d.accBits), depth: Math.max(2, p.mmax) });
 
     // ---- loading weights and activations ------------------------------------------------
+    // Weights go to on-chip block RAM, or (dram > 0) out through an AXI4 master to board
+    // DRAM, whose units keep the hard reset `mem_rst`: an AXI transaction cannot be
+    // abandoned half way, so the core's own (soft) reset only flushes them.
     const wPtr = m.reg('w_ptr', UInt(wA + 1));
     const xPtr = m.reg('x_ptr', UInt(xA + 1));
-    m.set(wIn.ready, wPtr.lt(p.wdepth).and(running.not()));
-    m.set(xIn.ready, xPtr.lt(d.xDepth).and(running.not()));
-    m.when(wIn.valid.and(wIn.ready), () => {
-      wmem.write(wPtr.trunc(wA), wIn.data);
-      m.set(wPtr, wPtr.add(1));
-    });
+    const dp = dramParams(p);
+    const mem = dp
+      ? (() => {
+          const memRst = m.input('mem_rst', Bool);
+          const axi = bundlePorts(m, 'm_axi', axi4Spec(dp.addr, dp.data), 'source');
+          const store = m.instance('store', dramStore(dp));
+          const fetch = m.instance('fetch', dramFetch({ ...dp, ktMax: d.kTilesMax, cols: C }));
+          m.set(m.portOf('store', 'rst'), memRst);
+          m.set(m.portOf('fetch', 'rst'), memRst);
+          connectBundle(m, axi4WriteSpec(dp.addr, dp.data), axi, store.axi);
+          connectBundle(m, axi4ReadSpec(dp.addr, dp.data), axi, fetch.axi);
+          m.set(fetch.flush, m.sync.rst!);
+          return { memRst, axi, store, fetch };
+        })()
+      : undefined;
+    const wLoading = m.let('w_loading', wPtr.lt(p.wdepth).and(running.not()));
+    if (mem) {
+      m.set(wIn.ready, wLoading.and(mem.store.tiles.ready));
+      m.set(mem.store.tiles.valid, wIn.valid.and(wLoading));
+      m.set(mem.store.tiles.data, cat(wPtr.trunc(wA), wIn.data));
+      m.when(wIn.valid.and(wIn.ready), () => m.set(wPtr, wPtr.add(1)));
+    } else {
+      const wmem = m.memory('wmem', { shape: UInt(d.wordBits), depth: p.wdepth });
+      m.set(wIn.ready, wLoading);
+      m.when(wIn.valid.and(wIn.ready), () => {
+        wmem.write(wPtr.trunc(wA), wIn.data);
+        m.set(wPtr, wPtr.add(1));
+      });
+      wmemRead = (addr, enable) => wmem.readSync(addr, { enable, name: 'w_word' });
+    }
     m.when(wIn.valid.and(wPtr.ge(p.wdepth)), () => m.set(wOverflow, 1));
+    m.set(xIn.ready, xPtr.lt(d.xDepth).and(running.not()));
     m.when(xIn.valid.and(xIn.ready), () => {
       xmem.write(xPtr.trunc(xA), xIn.data);
       m.set(xPtr, xPtr.add(1));
     });
+    // Memory units still working (a flush, writes awaiting responses) keep the core busy.
+    const memBusy = mem ? m.let('mem_busy', mem.store.busy.or(mem.fetch.busy)) : lit(0, Bool);
+    const memError = m.reg('mem_error', Bool); // sticky: an AXI4 SLVERR/DECERR since reset
+    if (mem) m.when(mem.fetch.rerr.or(mem.store.werr), () => m.set(memError, 1));
+    else m.set(memError, 0);
 
     // ---- run control -----------------------------------------------------------------------
     const kTiles = m.let('k_tiles', K.zext(kW + log2ceil(R)).add(R - 1).shr(log2ceil(R)).trunc(ktW));
     const start = m.let('start', regWe.and(regAddr.eq(0)).and(regWdata.bit(0)));
     const startOk = m.let(
       'start_ok',
-      running.not().and(K.ne(0)).and(K.le(p.kmax)).and(N.ne(0)).and(M.ne(0)).and(M.le(p.mmax)).and(wBase.zext(wA + 1).lt(p.wdepth)),
+      running.not().and(K.ne(0)).and(K.le(p.kmax)).and(N.ne(0)).and(M.ne(0)).and(M.le(p.mmax)).and(wBase.zext(wA + 1).lt(p.wdepth)).and(memBusy.not()),
     );
 
     // Loop state of stage 0.
@@ -98,7 +135,9 @@ export const ternaryCore = defineModule(
     // Room in the output FIFO for every result still in flight (s1, s2, and this one).
     const outFifo = m.instance('out_fifo', fifo({ width: 32 * C, depth: OUT_FIFO_DEPTH }));
     const room = m.let('room', outFifo.level.lt(OUT_FIFO_DEPTH - 2).and(outFifo.in.ready));
-    const issue = m.let('issue', issuing.and(room));
+    // From DRAM the tile must have arrived; the block RAM is always ready.
+    const wReady = mem ? m.let('w_tile_ready', tok.ne(0).or(mem.fetch.tiles.valid)) : lit(1, Bool);
+    const issue = m.let('issue', issuing.and(room).and(wReady));
 
     const lastTok = m.let('last_tok', tok.zext(mW).add(1).eq(M));
     const lastKt = m.let('last_kt', kt.add(1).eq(kTiles));
@@ -116,6 +155,7 @@ export const ternaryCore = defineModule(
         m.set(xRow, 0);
         m.set(cycles, 0);
         m.set(stalls, 0);
+        m.set(wstalls, 0);
       }).otherwise(() => m.set(refused, 1));
     });
     m.when(issue, () => {
@@ -139,7 +179,19 @@ export const ternaryCore = defineModule(
     const laneMask = m.let('lane_mask', cat(...Array.from({ length: R }, (_, r) => lanesLeft.gt(R - 1 - r))));
 
     // ---- stage 0 -> 1 ----------------------------------------------------------------------
-    const wWord = wmem.readSync(wIdx, { enable: issue.and(tok.eq(0)), name: 'w_word' });
+    const wFetch = m.let('w_fetch', issue.and(tok.eq(0)));
+    let wWord: Value;
+    if (mem) {
+      // The run's tiles, in the order the loop reads them (wIdx counts the same sequence).
+      m.set(mem.fetch.start, start.and(startOk));
+      m.set(mem.fetch.first, wBase);
+      m.set(mem.fetch.kTiles, kTiles);
+      m.set(mem.fetch.n, N);
+      m.set(mem.fetch.tiles.ready, wFetch);
+      const hold = m.reg('w_word', UInt(d.wordBits));
+      m.when(wFetch, () => m.set(hold, mem.fetch.tiles.data));
+      wWord = hold;
+    } else wWord = wmemRead!(wIdx, wFetch);
     const xWord = xmem.readSync(xRow.add(kt.zext(xA + 1)).trunc(xA), { enable: issue, name: 'x_word' });
     const v1 = m.reg('s1_valid', Bool);
     const tok1 = m.reg('s1_tok', UInt(mW));
@@ -215,11 +267,12 @@ export const ternaryCore = defineModule(
     m.set(outFifo.out.ready, yOut.ready);
 
     // ---- status, counters, register reads ------------------------------------------------
-    const busy = m.let('busy_now', running);
+    const busy = m.let('busy_now', running.or(memBusy));
     m.set(busyOut, busy);
     m.when(running, () => {
       m.set(cycles, cycles.add(1));
       m.when(issuing.and(room.not()), () => m.set(stalls, stalls.add(1)));
+      m.when(issuing.and(room).and(wReady.not()), () => m.set(wstalls, wstalls.add(1)));
       m.when(issuing.not().and(v1.not()).and(v2.not()), () => m.set(running, 0));
     });
     m.when(regWe, () => {
@@ -244,7 +297,7 @@ export const ternaryCore = defineModule(
       select(
         regAddr,
         [
-          [1, cat(lit(0, UInt(29)), wOverflow, refused, busy)],
+          [1, cat(lit(0, UInt(28)), memError, wOverflow, refused, busy)],
           [2, K.zext(32)],
           [3, N.zext(32)],
           [4, M.zext(32)],
@@ -256,14 +309,16 @@ export const ternaryCore = defineModule(
           [10, lit(p.kmax, UInt(32))],
           [11, lit(p.mmax, UInt(32))],
           [12, lit(p.wdepth, UInt(32))],
+          [13, wstalls],
+          [14, lit(dp ? dp.data : 0, UInt(32))],
         ],
         lit(0, UInt(32)),
       ),
     );
-    return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut };
+    return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut, memRst: mem?.memRst, axi: mem?.axi };
   },
   {
-    name: (p) => `ternary_core_${p.rows}x${p.cols}_a${p.act}_f${p.format}`,
+    name: (p) => `ternary_core_${p.rows}x${p.cols}_a${p.act}_f${p.format}${p.dram ? `_axi${p.dram}` : ''}`,
     validate: (p) => validate(p),
   },
 );
@@ -271,5 +326,7 @@ export const ternaryCore = defineModule(
 /** What the manifest tells the host about a generated core. */
 export function coreExtra(p: TernaryParams): Record<string, unknown> {
   const d = derive(p);
-  return { ternary: { ...p, ...d, outFifoDepth: OUT_FIFO_DEPTH, registers: REGISTERS, codes: 'code = w + 1 (0: -1, 1: 0, 2: +1); tile weight (r, c) at index r*cols + c; trit5 byte = sum code_i * 3^i' } };
+  const dp = dramParams(p);
+  const dram = dp ? { dram: { data: dp.data, addr: dp.addr, base: dp.base, burst: dp.burst, ...dramLayout(dp) } } : {};
+  return { ternary: { ...p, ...d, ...dram, outFifoDepth: OUT_FIFO_DEPTH, registers: REGISTERS, codes: 'code = w + 1 (0: -1, 1: 0, 2: +1); tile weight (r, c) at index r*cols + c; trit5 byte = sum code_i * 3^i' } };
 }

@@ -1,3 +1,5 @@
+import { validateDram, type DramParams } from './dram-layout.ts';
+
 // Parameters of the ternary matmul core and what follows from them. Every number the
 // host needs to drive the core (tile shapes, word widths, the register map) is derived
 // here once and written into the manifest's `extra`, so host code never imports this.
@@ -22,6 +24,11 @@ export interface TernaryParams {
   readonly wdepth: number;
   /** Accumulator bits; 0 = derived from kmax and act. A width that could overflow is refused. */
   readonly acc: number;
+  // Optional, through the index signature (absent in on-chip configurations):
+  //   dram    weights in board DRAM through an AXI4 master of this data width in bits (0 = block RAM)
+  //   maddr   AXI4 address bits (default 32)
+  //   mbase   byte address of weight tile 0, 4 KiB aligned (default 0)
+  //   mburst  longest read burst in beats (default 64)
   [k: string]: number;
 }
 
@@ -39,6 +46,12 @@ export interface Derived {
   readonly dotBits: number;
   /** Accumulator width: |y| <= kmax * 2^(act-1) must fit signed. */
   readonly accBits: number;
+}
+
+/** The DRAM layout parameters of a core that keeps its weights in board DRAM, else undefined. */
+export function dramParams(p: TernaryParams): DramParams | undefined {
+  if (!p.dram) return undefined;
+  return { wordBits: derive(p).wordBits, data: p.dram, addr: p.maddr ?? 32, base: p.mbase ?? 0, wdepth: p.wdepth, burst: p.mburst ?? 64 };
 }
 
 export function log2ceil(n: number): number {
@@ -76,7 +89,9 @@ export function validate(p: TernaryParams): void {
   need(p.format === FORMAT_2BIT || p.format === FORMAT_TRIT5, `format=${p.format}: unknown weight format; 2 = two bits per weight, 5 = five trits per byte`);
   need(p.kmax >= p.rows && p.kmax <= 1 << 20, `kmax=${p.kmax}: must be from rows (${p.rows}) to ${1 << 20}`);
   need(p.mmax >= 1 && p.mmax <= 4096 && (p.mmax & (p.mmax - 1)) === 0, `mmax=${p.mmax}: must be a power of two from 1 to 4096`);
-  need(p.wdepth >= 2 && p.wdepth <= 1 << 20 && (p.wdepth & (p.wdepth - 1)) === 0, `wdepth=${p.wdepth}: must be a power of two from 2 to ${1 << 20}`);
+  // Block RAM holds at most a million tiles; DRAM up to 2^26 (4 GiB of 2-bit 16x16 tiles).
+  const wmax = p.dram ? 2 ** 26 : 2 ** 20;
+  need(Number.isInteger(Math.log2(p.wdepth)) && p.wdepth >= 2 && p.wdepth <= wmax, `wdepth=${p.wdepth}: must be a power of two from 2 to ${wmax}${p.dram ? '' : ' in block RAM (set dram for board DRAM)'}`);
   const needBits = accBitsNeeded(p.kmax, p.act);
   if (p.acc) {
     need(Number.isInteger(p.acc) && p.acc >= needBits, `acc=${p.acc}: an accumulator of ${p.acc} bits could overflow at K=kmax=${p.kmax} with int${p.act} activations (|y| up to ${p.kmax * 2 ** (p.act - 1)}); it needs at least ${needBits} bits, or lower kmax to ${Math.floor((2 ** (p.acc - 1) - 1) / 2 ** (p.act - 1))}`);
@@ -84,6 +99,8 @@ export function validate(p: TernaryParams): void {
   }
   // Results leave the core as int32: the accumulator must not need more.
   need(needBits <= 32, `kmax=${p.kmax} with act=${p.act} needs a ${needBits}-bit accumulator; results are int32, so kmax must be at most ${Math.floor((2 ** 31 - 1) / 2 ** (p.act - 1))}`);
+  const dp = dramParams(p);
+  if (dp) validateDram(dp);
   const d = derive(p);
   need(d.xDepth >= 2, `mmax * ceil(kmax / rows) = ${d.xDepth}: the activation buffer needs at least 2 beats`);
 }
@@ -91,7 +108,7 @@ export function validate(p: TernaryParams): void {
 /** The register map, as the manifest describes it (word addresses on the reg port). */
 export const REGISTERS = [
   { addr: 0, name: 'CTRL', access: 'w', doc: 'bit0: start a run; bit1: restart activation loading at beat 0; bit2: restart weight loading at WADDR' },
-  { addr: 1, name: 'STATUS', access: 'r', doc: 'bit0: busy; bit1: the last start was refused (bad K/N/M/WBASE); bit2: weight memory overflow' },
+  { addr: 1, name: 'STATUS', access: 'r', doc: 'bit0: busy (a run, or DRAM weight writes awaiting responses); bit1: the last start was refused (bad K/N/M/WBASE, or busy); bit2: weight memory overflow; bit3: a DRAM access answered SLVERR/DECERR since reset' },
   { addr: 2, name: 'K', access: 'rw', doc: 'reduction length, 1..kmax' },
   { addr: 3, name: 'N', access: 'rw', doc: 'output features, >= 1' },
   { addr: 4, name: 'M', access: 'rw', doc: 'tokens, 1..mmax' },
@@ -103,4 +120,6 @@ export const REGISTERS = [
   { addr: 10, name: 'KMAX', access: 'r', doc: 'kmax' },
   { addr: 11, name: 'MMAX', access: 'r', doc: 'mmax' },
   { addr: 12, name: 'WDEPTH', access: 'r', doc: 'weight memory depth in tiles' },
+  { addr: 13, name: 'WSTALLS', access: 'r', doc: 'cycles of the last run spent waiting for weight tiles from DRAM' },
+  { addr: 14, name: 'WMEM', access: 'r', doc: '0: weights in on-chip block RAM; else the AXI4 data width of the DRAM master' },
 ] as const;
