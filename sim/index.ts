@@ -21,3 +21,4 @@ export { Scoreboard, ScoreboardError, describeDiff } from './vip/scoreboard.ts';
 export { AxiLiteMaster, AxiLiteError, axiLitePorts, type AxiLitePorts } from './vip/axilite.ts';
 export { AxisSource, AxisSink, axisPorts, type AxisPorts } from './vip/axis.ts';
 export { MemoryModel, SramResponder, type SramPorts } from './vip/memory.ts';
+export { AxiMemory, axi4Ports, type Axi4Ports, type AxiMemoryOptions, type AxiMemoryStats } from './vip/axi-memory.ts';

@@ -21,6 +21,17 @@ import type { Manifest } from '../generator/hdl/design.ts';
 
 const CHUNK = 20_000;
 const NREGS = 16;
+/** Board DRAM seen from the fabric: cycles from a read address to its first beat (a MIG at 4:1 is about this). */
+export const DDR_LATENCY = 24;
+const AXI_FIELDS = ['awvalid', 'awready', 'awaddr', 'awlen', 'awsize', 'awburst', 'wvalid', 'wready', 'wdata', 'wstrb', 'wlast', 'bvalid', 'bready', 'bresp', 'arvalid', 'arready', 'araddr', 'arlen', 'arsize', 'arburst', 'rvalid', 'rready', 'rdata', 'rresp', 'rlast'];
+
+export interface DdrStats {
+  readBursts: number;
+  readBeats: number;
+  writeBursts: number;
+  writeBeats: number;
+  errors: number;
+}
 
 export class XdmaSim {
   private readonly io = new Float64Array(3);
@@ -36,6 +47,8 @@ export class XdmaSim {
   private closed = false;
   private running = Promise.resolve();
   private poll: NodeJS.Timeout | undefined;
+  /** The AXI4 memory model behind m_axi_ddr_*, when the top keeps its weights in board DRAM. */
+  private readonly ddr: number | undefined;
   cycles = 0;
 
   private constructor(
@@ -58,6 +71,11 @@ export class XdmaSim {
     this.h2c = api.vb_stream_add(model.handle, 0, ix('s_axis_h2c_tvalid'), ix('s_axis_h2c_tready'), fields('s_axis_h2c'), 3, 1, 0);
     this.c2h = api.vb_stream_add(model.handle, 1, ix('m_axis_c2h_tvalid'), ix('m_axis_c2h_tready'), fields('m_axis_c2h'), 3, 2, 0);
     for (const n of ['s_axil_awvalid', 's_axil_wvalid', 's_axil_bready', 's_axil_arvalid', 's_axil_rready']) model.setBits(ix(n), 0);
+    const dram = (manifest.extra as { ternary?: { wdepth: number; dram?: { base: number; stride: number } } } | undefined)?.ternary;
+    if (model.index.has('m_axi_ddr_araddr') && dram?.dram) {
+      const ports = Int32Array.from(AXI_FIELDS.map((f) => ix(`m_axi_ddr_${f}`)));
+      this.ddr = api.vb_axi_mem_add(model.handle, ports, dram.dram.base, dram.wdepth * dram.dram.stride, DDR_LATENCY, 0x5eed, 0);
+    }
     model.setBits(ix('axi_aresetn'), 0);
     this.step(4);
     model.setBits(ix('axi_aresetn'), 1);
@@ -97,6 +115,18 @@ export class XdmaSim {
   private set(name: string, v: number | bigint): void {
     this.model.setBits(this.ix(name), v);
   }
+
+  /** Board DRAM traffic so far (undefined without DRAM): bursts and beats each way, error responses. */
+  ddrStats(): DdrStats | undefined {
+    return this.closed ? this.lastDdr : this.readDdr();
+  }
+  private readDdr(): DdrStats | undefined {
+    if (this.ddr === undefined) return undefined;
+    const o = new Float64Array(6);
+    this.model.api.vb_axi_mem_stats(this.model.handle, this.ddr, o);
+    return { readBursts: o[0]!, readBeats: o[1]!, writeBursts: o[2]!, writeBeats: o[3]!, errors: o[4]! };
+  }
+  private lastDdr: DdrStats | undefined;
 
   /** One AXI4-Lite read through the RTL slave: the value and whether it answered OKAY. */
   axilRead(addr: number): { value: number; ok: boolean } {
@@ -230,6 +260,7 @@ export class XdmaSim {
     // The H2C read posted on the FIFO would hold the process open: release it.
     writeSync(this.h2cFd, Buffer.from([0]));
     for (const fd of [this.h2cFd, this.c2hFd, this.userFd]) if (fd >= 0) closeSync(fd);
+    this.lastDdr = this.readDdr();
     this.model.free();
     for (const f of ['h2c_0', 'c2h_0']) if (existsSync(`${this.prefix}_${f}`)) rmSync(`${this.prefix}_${f}`);
   }

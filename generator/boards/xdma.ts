@@ -5,8 +5,9 @@
 // registers below: identity and shape without a DMA round trip, link counters, a reset.
 // Port names follow the IP's user side, so a block design connects them by name.
 
-import { defineModule, UInt, Bool, cat, lit, bundlePorts, connectBundle, axi4LiteSpec, axi4StreamSpec } from '../hdl/index.ts';
+import { defineModule, UInt, Bool, cat, lit, bundlePorts, connectBundle, axi4LiteSpec, axi4StreamSpec, axi4Spec } from '../hdl/index.ts';
 import { board, validateBoard, engineParams, BYTES, type BoardParams } from '../cores/board.ts';
+import { dramParams } from '../cores/ternary/params.ts';
 import { axilRegs } from '../cores/link/axil-regs.ts';
 import { axisToBytes, bytesToAxis, validateAxis } from '../cores/link/axis-bytes.ts';
 import { PROTOCOL_VERSION } from '../cores/link/engine.ts';
@@ -26,7 +27,7 @@ export const XDMA_REG = {
   SHAPE: 0x04,
   /** Write 1 to bit 0: reset the SoC (engine and core; weights stay) and the stream converters. */
   CONTROL: 0x08,
-  /** bit 0: the core is computing; bit 1: response bytes wait for the host to read C2H. */
+  /** bit 0: the core is computing; bit 1: response bytes wait for the host to read C2H; bit 2: a weight access to board DRAM failed (SLVERR/DECERR) since reset. */
   STATUS: 0x0c,
   H2C_BYTES: 0x10,
   C2H_BYTES: 0x14,
@@ -70,6 +71,11 @@ export const xdmaTop = defineModule(
     connectBundle(m, BYTES, c2h.inp, soc.tx!);
     m.set(c2h.inLast, soc.txLast!);
     m.set(busy, soc.busy);
+    // Weights in board DRAM: the core's master, for the MIG (through a clock converter).
+    const dp = dramParams(p);
+    if (dp) connectBundle(m, axi4Spec(dp.addr, dp.data), bundlePorts(m, 'm_axi_ddr', axi4Spec(dp.addr, dp.data), 'source'), soc.axi!);
+    const memError = dp ? m.output('mem_error', Bool) : undefined;
+    if (memError) m.set(memError, m.portOf('soc', 'mem_error'));
 
     // Link counters, for a host that wants to see traffic without the protocol.
     const h2cBytes = m.reg('h2c_bytes', UInt(32));
@@ -88,7 +94,7 @@ export const xdmaTop = defineModule(
       word(XDMA_MAGIC),
       word(p.rows | (p.cols << 8) | (p.act << 16) | (p.format << 24)),
       word(0), // CONTROL reads 0
-      cat(lit(0, UInt(30)), c2hOut.tvalid, soc.busy),
+      cat(lit(0, UInt(29)), memError ?? lit(0, Bool), c2hOut.tvalid, soc.busy),
       h2cBytes,
       c2hBytes,
       responses,
@@ -99,7 +105,7 @@ export const xdmaTop = defineModule(
     return { lite, h2c: h2cIn, c2h: c2hOut, busy };
   },
   {
-    name: (p) => `board_${p.rows}x${p.cols}_xdma${p.axis}`,
+    name: (p) => `board_${p.rows}x${p.cols}_xdma${p.axis}${p.dram ? `_ddr${p.dram}` : ''}`,
     validate: (p) => {
       validateBoard({ ...p, phy: 0 });
       validateAxis({ width: p.axis });

@@ -3,9 +3,9 @@
 // and the ternary matmul core. The identity the board reports is the core's manifest
 // content hash, so a host can refuse a board built from other RTL.
 
-import { defineModule, emitDesign, UInt, Bool, bundlePorts, connectBundle, streamSpec, type Signal } from '../hdl/index.ts';
+import { defineModule, emitDesign, UInt, Bool, bundlePorts, connectBundle, streamSpec, axi4Spec, type Signal, type Bundle } from '../hdl/index.ts';
 import { ternaryCore } from './ternary/core.ts';
-import { derive, validate as validateTernary, type TernaryParams } from './ternary/params.ts';
+import { derive, dramParams, pickTernary, validate as validateTernary, type TernaryParams } from './ternary/params.ts';
 import { linkEngine, type EngineParams } from './link/engine.ts';
 import { uart, validateUart } from './uart.ts';
 
@@ -25,7 +25,7 @@ export interface BoardParams extends TernaryParams {
 }
 
 function coreParams(p: BoardParams): TernaryParams {
-  return { rows: p.rows, cols: p.cols, act: p.act, format: p.format, kmax: p.kmax, mmax: p.mmax, wdepth: p.wdepth, acc: p.acc };
+  return pickTernary(p);
 }
 
 /** The core's content hash: what IDENTIFY reports and the host checks. */
@@ -43,6 +43,8 @@ export interface BoardIO {
   readonly tx?: { readonly valid: Signal; readonly ready: Signal; readonly data: Signal };
   /** With phy=0: high with the last byte of each response. */
   readonly txLast?: Signal;
+  /** With dram > 0: the core's AXI4 master toward board DRAM. */
+  readonly axi?: Bundle<ReturnType<typeof axi4Spec>>;
 }
 
 export function validateBoard(p: BoardParams): void {
@@ -88,6 +90,14 @@ export const board = defineModule(
     // RESET resets the core (its registers and loaded activations; memories keep the
     // weights) once the answer has gone out. The pulse is also brought out, for an LED.
     m.set(m.portOf('core', 'rst'), m.sync.rst!.or(engine.coreReset));
+    // Weights in board DRAM: the master comes out as m_axi_*; its units keep the hard reset.
+    const dp = dramParams(cp);
+    const axi = dp ? bundlePorts(m, 'm_axi', axi4Spec(dp.addr, dp.data), 'source') : undefined;
+    if (dp && axi) {
+      m.set(core.memRst!, m.sync.rst!);
+      m.set(m.output('mem_error', Bool), core.memError!);
+      connectBundle(m, axi4Spec(dp.addr, dp.data), axi, core.axi!);
+    }
     const coreReset = m.output('core_reset', Bool);
     m.set(coreReset, engine.coreReset);
     if (p.phy) {
@@ -101,7 +111,7 @@ export const board = defineModule(
       // Link health, for LEDs or a debugger: framing errors, overruns, FIFO levels.
       const status = { frame_errors: u.frameErrors, overruns: u.overruns, rx_level: u.rxLevel, tx_level: u.txLevel };
       for (const [name, sig] of Object.entries(status)) m.set(m.output(`uart_${name}`, UInt(sig.width)), sig);
-      return { uartRx: rx, uartTx: tx, busy, coreReset } as BoardIO;
+      return { uartRx: rx, uartTx: tx, busy, coreReset, axi } as BoardIO;
     }
     const rx = bundlePorts(m, 'rx', BYTES, 'sink');
     const tx = bundlePorts(m, 'tx', BYTES, 'source');
@@ -109,10 +119,10 @@ export const board = defineModule(
     connectBundle(m, BYTES, tx, engine.tx);
     const txLast = m.output('tx_last', Bool);
     m.set(txLast, engine.txLast);
-    return { rx, tx, txLast, busy, coreReset } as BoardIO;
+    return { rx, tx, txLast, busy, coreReset, axi } as BoardIO;
   },
   {
-    name: (p) => `board_${p.rows}x${p.cols}_${p.phy ? 'uart' : 'bytes'}`,
+    name: (p) => `board_${p.rows}x${p.cols}_${p.phy ? 'uart' : 'bytes'}${p.dram ? `_axi${p.dram}` : ''}`,
     validate: (p) => validateBoard(p),
   },
 );

@@ -8,7 +8,7 @@ import { fifo } from './fifo.ts';
 import { ternaryCore, coreExtra } from './ternary/core.ts';
 import { uart, validateUart, type UartParams } from './uart.ts';
 import { board, boardIdentity, validateBoard, type BoardParams } from './board.ts';
-import { validate as validateTernary, type TernaryParams } from './ternary/params.ts';
+import { validate as validateTernary, pickTernary, type TernaryParams } from './ternary/params.ts';
 import { icebreakerTop, ICEBREAKER_CLK } from '../boards/icebreaker.ts';
 import { xdmaTop, type XdmaParams } from '../boards/xdma.ts';
 import { artyTop, ARTY_CLK } from '../boards/arty.ts';
@@ -39,6 +39,14 @@ export class ParamError extends Error {
   }
 }
 
+/** Weights in board DRAM instead of block RAM (ternary core, board SoC and tops). */
+const DRAM_PARAMS: Readonly<Record<string, ParamSpec>> = {
+  dram: { default: 0, min: 0, max: 1024, oneOf: [0, 32, 64, 128, 256, 512, 1024], doc: 'weights in board DRAM through an AXI4 master of this data width (0 = on-chip block RAM)' },
+  maddr: { default: 32, min: 12, max: 48, doc: 'with dram: AXI4 address bits' },
+  mbase: { default: 0, min: 0, max: 2 ** 47, doc: 'with dram: byte address of weight tile 0 (4 KiB aligned)' },
+  mburst: { default: 64, min: 1, max: 256, powerOfTwo: true, doc: 'with dram: longest read burst in beats' },
+};
+
 /** The board SoC's parameters (also those of the board tops built around it). */
 const BOARD_PARAMS: Readonly<Record<string, ParamSpec>> = {
   rows: { default: 8, min: 1, max: 64, powerOfTwo: true, doc: 'K lanes' },
@@ -47,8 +55,9 @@ const BOARD_PARAMS: Readonly<Record<string, ParamSpec>> = {
   format: { default: 2, min: 2, max: 5, oneOf: [2, 5], doc: 'weight format' },
   kmax: { default: 512, min: 1, max: 1 << 20, doc: 'largest K' },
   mmax: { default: 4, min: 1, max: 4096, powerOfTwo: true, doc: 'largest M per run' },
-  wdepth: { default: 256, min: 2, max: 1 << 20, powerOfTwo: true, doc: 'weight memory depth in tiles' },
+  wdepth: { default: 256, min: 2, max: 2 ** 26, powerOfTwo: true, doc: 'weight memory depth in tiles (block RAM: at most 2^20)' },
   acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived)' },
+  ...DRAM_PARAMS,
   stage: { default: 8, min: 1, max: 4096, powerOfTwo: true, doc: 'weight tiles per WRITE_WEIGHTS frame' },
   idle: { default: 65536, min: 16, max: 1 << 30, powerOfTwo: true, doc: 'quiet clock cycles after which a frame in progress is abandoned' },
   phy: { default: 1, min: 0, max: 1, doc: '1 = UART pins, 0 = byte streams (board-sim)' },
@@ -58,7 +67,7 @@ const BOARD_PARAMS: Readonly<Record<string, ParamSpec>> = {
 
 /** What a board's manifest carries for the host: the core's shape and the link's identity. */
 function boardExtra(p: Readonly<Record<string, number>>): Record<string, unknown> {
-  return { ...coreExtra(p as unknown as TernaryParams), board: { identity: boardIdentity(p as unknown as BoardParams), stage: p.stage, idle: p.idle, phy: p.phy, clk: p.clk, baud: p.baud } };
+  return { ...coreExtra(pickTernary(p)), board: { identity: boardIdentity(p as unknown as BoardParams), stage: p.stage, idle: p.idle, phy: p.phy, clk: p.clk, baud: p.baud } };
 }
 
 /** A board top's parameters: the SoC's, with other defaults, without those the board fixes (phy, clk, …). */
@@ -164,11 +173,12 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
       format: { default: 2, min: 2, max: 5, oneOf: [2, 5], doc: 'weight storage: 2 = 2 bits per weight, 5 = five trits per byte (1.6 bits)' },
       kmax: { default: 8192, min: 1, max: 1 << 20, doc: 'largest K a run may use (sets the accumulator width)' },
       mmax: { default: 16, min: 1, max: 4096, powerOfTwo: true, doc: 'largest M (tokens) per run' },
-      wdepth: { default: 1024, min: 2, max: 1 << 20, powerOfTwo: true, doc: 'weight memory depth in tiles' },
+      wdepth: { default: 1024, min: 2, max: 2 ** 26, powerOfTwo: true, doc: 'weight memory depth in tiles (block RAM: at most 2^20)' },
       acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived from kmax and act)' },
+      ...DRAM_PARAMS,
     },
     build: (p) => {
-      const tp = p as unknown as TernaryParams;
+      const tp = pickTernary(p);
       try {
         validateTernary(tp);
       } catch (e) {
@@ -176,7 +186,7 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
       }
       return ternaryCore(tp);
     },
-    extra: (p) => coreExtra(p as unknown as TernaryParams),
+    extra: (p) => coreExtra(pickTernary(p)),
   },
 };
 
@@ -228,5 +238,8 @@ export const CHECKED_IN: readonly { core: string; params: Record<string, number>
   { core: 'icebreaker', params: { rows: 4, cols: 4, act: 8, format: 2, kmax: 1024, mmax: 2, wdepth: 1024, acc: 0, stage: 16, idle: 65536, baud: 115_200 }, dir: 'icebreaker' },
   { core: 'arty', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 4096, mmax: 8, wdepth: 4096, acc: 0, stage: 16, idle: 65536, baud: 115_200 }, dir: 'arty' },
   { core: 'xdma', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 4096, mmax: 8, wdepth: 4096, acc: 0, stage: 16, idle: 65536, axis: 64 }, dir: 'xdma' },
+  // The PCIe top with its weights in board DRAM: 2^23 tiles of 64 bytes (512 MiB, a whole
+  // BitNet-2B-4T) behind a 512-bit AXI4 master, which is the KC705 MIG's DDR3 width at 4:1.
+  { core: 'xdma', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 8, wdepth: 2 ** 23, acc: 0, stage: 16, idle: 65536, axis: 64, dram: 512, maddr: 30, mbase: 0, mburst: 64 }, dir: 'xdma_ddr' },
   { core: 'ternary', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, acc: 0 }, dir: 'ternary_core' },
 ];

@@ -94,7 +94,7 @@ export class WhenChain {
   }
 }
 
-type PortTree = Signal | { readonly [k: string]: PortTree };
+type PortTree = Signal | undefined | { readonly [k: string]: PortTree };
 /** The parent's view of a child's ports: same shape as the child's IO, with parent-side wires. */
 export type InstanceIO<IO> = IO extends Signal ? Signal : { [K in keyof IO]: InstanceIO<IO[K]> };
 
@@ -227,6 +227,7 @@ export class ModuleBuilder {
     }
     this.ir.instances.push(inst);
     const map = (t: PortTree): PortTree => {
+      if (t === undefined) return t; // an optional port the child's configuration leaves out
       if (t instanceof Signal) {
         const w = inst.ports.get(t.name);
         if (!w || child.ir.port(t.name) !== t) throw new HdlError(`instance '${name}': '${t.name}' in the child's IO is not one of its ports`, loc);

@@ -23,6 +23,11 @@ export interface BoardOptions {
   readonly reload?: boolean;
   /** Called by close() after the link is closed (e.g. to stop an in-process board). */
   readonly onClose?: () => Promise<void>;
+  /**
+   * Called after each weight upload and each run: throws when the board reports a fault the
+   * protocol cannot carry (a PCIe card's STATUS word: board DRAM answered an error).
+   */
+  readonly checkHealth?: () => void;
 }
 
 export class BoardBackend implements BitLinearBackend {
@@ -80,6 +85,7 @@ export class BoardBackend implements BitLinearBackend {
   private async upload(b: Block): Promise<void> {
     const s = this.shape!;
     const n = await this.client.writeWeights(s, this.identity!.stage, blockMatrix(this.weights[b.weight]!, b, s), b.base);
+    this.opts.checkHealth?.();
     this.stats.weightTilesSent += n;
     this.stats.weightBytesSent += n * (s.wordBits / 8);
   }
@@ -127,6 +133,7 @@ export class BoardBackend implements BitLinearBackend {
           const n0 = (b.nt0 + nt) * s.cols;
           const Nc = Math.min(Math.min(ntPerRun, b.NT - nt) * s.cols, N - n0);
           const r = await this.client.matmul(s, { rows: Mc, cols: b.K, data: xs }, Nc, b.base + nt * KT);
+          this.opts.checkHealth?.();
           this.stats.boardCycles += r.cycles;
           this.stats.boardStalls += r.stalls;
           for (let m = 0; m < Mc; m++) {

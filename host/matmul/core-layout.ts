@@ -18,6 +18,17 @@ export interface CoreShape {
   readonly xBits: number;
   readonly xDepth: number;
   readonly accBits: number;
+  /** Present when the weights live in board DRAM behind an AXI4 master. */
+  readonly dram?: DramShape;
+}
+
+/** Where tile t lives in board DRAM: `stride` bytes at base + t * stride, little-endian. */
+export interface DramShape {
+  readonly data: number;
+  readonly addr: number;
+  readonly base: number;
+  readonly stride: number;
+  readonly beatsPerTile: number;
 }
 
 const REQUIRED: (keyof CoreShape)[] = ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth', 'wordBits', 'tileBytes', 'xBits', 'xDepth', 'accBits'];
@@ -27,6 +38,10 @@ export function coreShape(manifest: { extra?: Record<string, unknown> }, file: s
   const t = manifest.extra?.ternary as Record<string, unknown> | undefined;
   if (!t) throw new Error(`${file}: field 'extra.ternary' is missing; is this the manifest of a ternary matmul core?`);
   for (const k of REQUIRED) if (typeof t[k] !== 'number') throw new Error(`${file}: field 'extra.ternary.${k}' must be a number, got ${JSON.stringify(t[k])}`);
+  const dram = t.dram as Record<string, unknown> | undefined;
+  if (dram !== undefined) {
+    for (const k of ['data', 'addr', 'base', 'stride', 'beatsPerTile']) if (typeof dram[k] !== 'number') throw new Error(`${file}: field 'extra.ternary.dram.${k}' must be a number, got ${JSON.stringify(dram[k])}`);
+  }
   return t as unknown as CoreShape;
 }
 

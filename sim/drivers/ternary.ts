@@ -6,6 +6,7 @@ import { emitDesign } from '../../generator/hdl/index.ts';
 import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 import { emittedDut, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type DutSpec, type AnyPorts } from '../index.ts';
+import { AxiMemory, axi4Ports, type AxiMemoryOptions } from '../vip/axi-memory.ts';
 import { coreShape, packActivations, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../host/matmul/core-layout.ts';
 import type { IntMatrix } from '../../host/matmul/reference.ts';
 
@@ -25,6 +26,8 @@ export interface RunResult {
   y: Int32Array;
   cycles: number;
   stalls: number;
+  /** Cycles spent waiting for weight tiles from DRAM (0 with block RAM). */
+  wstalls: number;
 }
 
 export class CoreDriver {
@@ -33,17 +36,24 @@ export class CoreDriver {
   private readonly xsrc;
   private readonly ysnk;
   private collected = 0;
+  /** The board DRAM behind a core whose weights live there (dram > 0). */
+  readonly mem: AxiMemory | undefined;
 
   constructor(
     readonly dut: Record<string, Signal>,
     readonly clock: Clock,
     readonly shape: CoreShape,
-    opts: { backpressure?: number; seed?: number } = {},
+    opts: { backpressure?: number; seed?: number; dram?: Omit<AxiMemoryOptions, 'size'> } = {},
   ) {
     this.fast = new FastStreams(clock);
     this.wsrc = this.fast.source({ valid: dut.w_valid!, ready: dut.w_ready!, data: dut.w_data! }, { seed: (opts.seed ?? 1) + 1 });
     this.xsrc = this.fast.source({ valid: dut.x_valid!, ready: dut.x_ready!, data: dut.x_data! }, { seed: (opts.seed ?? 1) + 2 });
     this.ysnk = this.fast.sink({ valid: dut.y_valid!, ready: dut.y_ready!, data: dut.y_data! }, { backpressure: opts.backpressure ?? 0, seed: (opts.seed ?? 1) + 3 });
+    const dram = shape.dram;
+    if (dram) {
+      const size = dram.base + shape.wdepth * dram.stride;
+      this.mem = new AxiMemory(clock, axi4Ports(dut, 'm_axi_'), { seed: (opts.seed ?? 1) + 4, ...opts.dram, base: dram.base, size: size - dram.base, name: 'board DRAM' });
+    }
   }
 
   /** Result back-pressure: the chance that y_ready is low in a cycle. */
@@ -79,7 +89,9 @@ export class CoreDriver {
     await this.writeReg(6, base);
     await this.writeReg(0, 0b100);
     this.wsrc.push(tiles);
-    await this.fast.run({ maxCycles: 10 * tiles.length + 100 });
+    await this.fast.run({ maxCycles: (this.mem ? 100 : 10) * tiles.length + 1000 });
+    // DRAM writes are done when their responses are in: STATUS.busy falls then.
+    for (let c = 0; (await this.readReg(1)) & 1; c++) if (c > 100_000) throw new Error('the core stayed busy 100,000 cycles after its weights were written');
     return tiles.length;
   }
 
@@ -100,9 +112,9 @@ export class CoreDriver {
     const beats = nTiles(this.shape, N) * M;
     this.collected += beats;
     this.ysnk.expect(this.collected);
-    await this.fast.run({ maxCycles: 40 * beats * Math.ceil(K / this.shape.rows) + 1000 });
+    await this.fast.run({ maxCycles: (this.mem ? 200 : 40) * beats * Math.ceil(K / this.shape.rows) + 10_000 });
     while ((await this.readReg(1)) & 1) await ClockCycles(this.clock.signal, 1);
     const got = this.ysnk.take() as bigint[];
-    return { y: unpackResults(this.shape, got, M, N), cycles: await this.readReg(7), stalls: await this.readReg(8) };
+    return { y: unpackResults(this.shape, got, M, N), cycles: await this.readReg(7), stalls: await this.readReg(8), wstalls: await this.readReg(13) };
   }
 }

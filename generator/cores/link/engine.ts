@@ -75,7 +75,9 @@ export const linkEngine = defineModule(
     // a run has at most wdepth n-tiles and wdepth * mmax result beats.
     const ktMax = Math.ceil(p.kmax / p.rows);
     const xCap = p.mmax * ktMax; // activation beats of the largest MATMUL
-    const resultsMax = p.wdepth * p.mmax;
+    // A response's length field is 32 bits: with weights in DRAM (millions of tiles) a run
+    // could ask for more results than one response can carry, and is refused.
+    const resultsMax = Math.min(p.wdepth * p.mmax, Math.floor((2 ** 32 - 64) / (4 * p.cols)));
     const identity = identityBytes(p);
     const bodyMax = Math.max(identity.length, 4, resultsMax * 4 * p.cols + 8);
     const oBits = widthFor(bodyMax + 13); // header 10 bytes (with the status), body, CRC 4
@@ -353,9 +355,11 @@ export const linkEngine = defineModule(
         [3, () => {
           m.when(wOut.ready, () => {
             m.set(counter, counter.add(1));
-            m.when(counter.add(1).eq(stN.zext(counter.width)), () => m.set(state, SEND)).otherwise(() => m.set(stepN, 2));
+            m.when(counter.add(1).eq(stN.zext(counter.width)), () => m.set(stepN, 4)).otherwise(() => m.set(stepN, 2));
           });
         }],
+        // Answer once the core is idle: weights bound for DRAM are written when their responses are in.
+        [4, () => m.when(coreBusy.not(), () => m.set(state, SEND))],
       ]);
     });
 
@@ -370,8 +374,9 @@ export const linkEngine = defineModule(
       m.switch(stepN, [
         [0, () => {
           const nextEnd = wEnd.add(kTiles.zext(wBits));
+          const moreResults = resultsLeft.zext(resultsLeft.width + 1).add(mLeft.zext(resultsLeft.width + 1));
           m.when(counter.zext(32).lt(N), () => {
-            m.when(nextEnd.gt(p.wdepth), refuse).otherwise(() => {
+            m.when(nextEnd.gt(p.wdepth).or(moreResults.gt(resultsMax)), refuse).otherwise(() => {
               m.set(counter, counter.add(p.cols));
               m.set(wEnd, nextEnd);
               m.set(resultsLeft, resultsLeft.add(mLeft.zext(resultsLeft.width)));

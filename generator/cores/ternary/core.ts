@@ -112,9 +112,12 @@ export const ternaryCore = defineModule(
     });
     // Memory units still working (a flush, writes awaiting responses) keep the core busy.
     const memBusy = mem ? m.let('mem_busy', mem.store.busy.or(mem.fetch.busy)) : lit(0, Bool);
-    const memError = m.reg('mem_error', Bool); // sticky: an AXI4 SLVERR/DECERR since reset
+    const memError = m.reg('mem_err', Bool); // sticky: an AXI4 SLVERR/DECERR since reset
     if (mem) m.when(mem.fetch.rerr.or(mem.store.werr), () => m.set(memError, 1));
     else m.set(memError, 0);
+    // Brought out so a top can show it without a register read (the PCIe STATUS word, an LED).
+    const memErrorOut = mem ? m.output('mem_error', Bool) : undefined;
+    if (memErrorOut) m.set(memErrorOut, memError);
 
     // ---- run control -----------------------------------------------------------------------
     const kTiles = m.let('k_tiles', K.zext(kW + log2ceil(R)).add(R - 1).shr(log2ceil(R)).trunc(ktW));
@@ -315,7 +318,7 @@ export const ternaryCore = defineModule(
         lit(0, UInt(32)),
       ),
     );
-    return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut, memRst: mem?.memRst, axi: mem?.axi };
+    return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut, memRst: mem?.memRst, axi: mem?.axi, memError: memErrorOut };
   },
   {
     name: (p) => `ternary_core_${p.rows}x${p.cols}_a${p.act}_f${p.format}${p.dram ? `_axi${p.dram}` : ''}`,

@@ -48,6 +48,14 @@ export interface Derived {
   readonly accBits: number;
 }
 
+/** The core's own parameters out of a larger set (a board's, a registry entry's); the DRAM ones only with dram > 0. */
+export function pickTernary(p: Readonly<Record<string, number | undefined>>): TernaryParams {
+  const out: Record<string, number> = {};
+  for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth', 'acc']) out[k] = p[k] ?? 0;
+  if (p.dram) for (const k of ['dram', 'maddr', 'mbase', 'mburst']) if (p[k] !== undefined) out[k] = p[k]!;
+  return out as TernaryParams;
+}
+
 /** The DRAM layout parameters of a core that keeps its weights in board DRAM, else undefined. */
 export function dramParams(p: TernaryParams): DramParams | undefined {
   if (!p.dram) return undefined;

@@ -48,7 +48,12 @@ async function xdmaSim(dir: string, param: string[]): Promise<void> {
   console.log(`board-sim: ${sim.manifest.top} (${params.rows}x${params.cols}, int${params.act}, ${params.wdepth} weight tiles; identity ${identity.slice(0, 16)}…)`);
   console.log(`board-sim: XDMA devices ${sim.prefix}_user, ${sim.prefix}_h2c_0, ${sim.prefix}_c2h_0 (use -b pcie:${sim.prefix})`);
   console.log(`board-sim: manifest ${manifestPath}${Object.keys(over).length ? ' (pass it to run with --board-manifest: the parameters differ from rtl/xdma)' : ''}`);
-  const stop = (): void => void sim.close().then(() => process.exit(0));
+  const stop = (): void =>
+    void sim.close().then(() => {
+      const d = sim.ddrStats();
+      if (d) console.log(`board-sim: board DRAM: ${d.readBursts} read bursts / ${d.readBeats} beats, ${d.writeBursts} write bursts / ${d.writeBeats} beats, ${d.errors} error responses`);
+      process.exit(0);
+    });
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   await new Promise(() => {});

@@ -44,7 +44,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const seed = o.seed === undefined ? 1 : Number(o.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new ParamError(`build: --seed ${o.seed}: expected a non-negative integer`);
   const r = await buildIce40(files, design.manifest.top, { device: target.device, package: target.package, pcf: path.join(projectRoot(), target.constraints), freqMHz: target.freqMHz }, out, { seed });
-  const same = ref && Object.entries(params).every(([k, v]) => ref.params[k] === v);
+  // Defaults the checked-in entry leaves out count as given: compare resolved parameters.
+  const refParams = ref && resolveParams(core, ref.params);
+  const same = refParams && Object.entries(params).every(([k, v]) => refParams[k] === v);
   const extra = design.manifest.extra as { board?: { identity?: string } } | undefined;
   return {
     ...r,
