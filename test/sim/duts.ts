@@ -17,3 +17,4 @@ export const axilRegs = verilogDut({ top: 'axil_regs', files: [v('axil_regs.v')]
 export const axisRegister = verilogDut({ top: 'axis_register', files: [v('axis_register.v')] });
 export const counter = generatedDut<CounterPorts>(path.join(ROOT, 'rtl/counter/counter.manifest.json'));
 export const fifo = generatedDut<FifoPorts>(path.join(ROOT, 'rtl/fifo/fifo.manifest.json'));
+export const axiPort = verilogDut({ top: 'axi_port', files: [v('axi_port.v')] });
