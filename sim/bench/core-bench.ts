@@ -99,6 +99,8 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
   out.push({ metric: 'core.sim_cycles', value: measured, unit: 'cycles', config: { rows: 8, cols: 8, M: 8, K: 200, N: 40 } });
   out.push({ metric: 'core.model_cycles', value: modelled, unit: 'cycles', config: { rows: 8, cols: 8, M: 8, K: 200, N: 40 } });
 
+  out.push(...(await dramDecode()));
+
   // BitNet 2B-4T layers on the default configuration.
   const shape = coreShape(core.manifest, 'ternary core manifest');
   for (const l of BITNET_2B_SHAPES) {
@@ -107,6 +109,40 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
     const lc = { layer: l.name, K: l.K, N: l.N, rows: R, cols: C, mmax: p.mmax };
     out.push({ metric: 'core.prefill_utilization', value: pre.utilization, unit: 'fraction of peak MACs', config: { ...lc, M: 128, cycles: pre.cycles, runs: pre.runs } });
     out.push({ metric: 'core.decode_weight_bound', value: dec.weightBoundFraction, unit: 'fraction of the weight-bandwidth bound', config: { ...lc, M: 1, cycles: dec.cycles, bound: dec.weightBoundCycles } });
+  }
+  return out;
+}
+
+/**
+ * Decode (M = 1) with the weights in board DRAM: a 2560x2560 BitNet-2B-4T layer on a 16x16
+ * core behind a 512-bit AXI4 master (one tile per beat), against the memory model at a
+ * MIG-like latency, with and without a busy controller. The bound is one tile per cycle.
+ */
+export async function dramDecode(): Promise<BenchRecord[]> {
+  const out: BenchRecord[] = [];
+  const K = 2560;
+  const N = 2560;
+  const p: TernaryParams = { rows: 16, cols: 16, act: 8, format: 2, kmax: K, mmax: 1, wdepth: 32768, acc: 0, dram: 512 };
+  const d = coreDesign(p);
+  const x = matrix(1, K, Int8Array.from({ length: K }, (_, i) => ((i * 29) % 255) - 127), 'X');
+  const w = matrix(N, K, Int8Array.from({ length: N * K }, (_, i) => ((i * 7 + (i >> 9)) % 3) - 1), 'W');
+  const bound = (N / 16) * (K / 16);
+  for (const [latency, stall] of [[24, 0], [24, 0.25]] as const) {
+    await simulate(`bench core: DRAM decode (latency ${latency}, stall ${stall})`, { dut: d.dut, timeout: '100 ms' }, async (dut) => {
+      const clock = new Clock(dut.clk!, 10, 'ns').start();
+      dut.rst!.value = 1;
+      dut.mem_rst!.value = 1;
+      await ClockCycles(dut.clk!, 2);
+      dut.rst!.value = 0;
+      dut.mem_rst!.value = 0;
+      const drv = new CoreDriver(dut, clock, d.shape, { dram: { latency, stall } });
+      await drv.loadWeights(w);
+      const before = drv.mem!.stats;
+      const r = await drv.run(x, N);
+      const s = drv.mem!.stats;
+      const cfg = { rows: 16, cols: 16, K, N, M: 1, axi: 512, latency, stall, cycles: r.cycles, wstalls: r.wstalls, bursts: s.readBursts - before.readBursts };
+      out.push({ metric: 'core.dram_decode_weight_bound', value: bound / r.cycles, unit: 'fraction of one tile per cycle', config: cfg });
+    });
   }
   return out;
 }
