@@ -131,7 +131,7 @@ export const ternaryCore = defineModule(
     const nBase = m.reg('n_base', UInt(nW));
     const kt = m.reg('kt', UInt(ktW));
     const tok = m.reg('tok', UInt(mW));
-    const wIdx = m.reg('w_idx', UInt(wA));
+    const wIdx = mem ? undefined : m.reg('w_idx', UInt(wA)); // from DRAM the fetcher keeps the address
     const xRow = m.reg('x_row', UInt(xA + 1)); // tok * k_tiles
     const issuing = m.reg('issuing', Bool);
 
@@ -154,7 +154,7 @@ export const ternaryCore = defineModule(
         m.set(nBase, 0);
         m.set(kt, 0);
         m.set(tok, 0);
-        m.set(wIdx, wBase);
+        if (wIdx) m.set(wIdx, wBase);
         m.set(xRow, 0);
         m.set(cycles, 0);
         m.set(stalls, 0);
@@ -168,7 +168,7 @@ export const ternaryCore = defineModule(
       }).otherwise(() => {
         m.set(tok, 0);
         m.set(xRow, 0);
-        m.set(wIdx, wIdx.add(1));
+        if (wIdx) m.set(wIdx, wIdx.add(1));
         m.when(lastKt.not(), () => m.set(kt, kt.add(1))).otherwise(() => {
           m.set(kt, 0);
           m.when(lastN, () => m.set(issuing, 0)).otherwise(() => m.set(nBase, nBase.add(C)));
@@ -185,7 +185,7 @@ export const ternaryCore = defineModule(
     const wFetch = m.let('w_fetch', issue.and(tok.eq(0)));
     let wWord: Value;
     if (mem) {
-      // The run's tiles, in the order the loop reads them (wIdx counts the same sequence).
+      // The run's tiles arrive in the order the loop uses them: n-tile major, k-tile minor.
       m.set(mem.fetch.start, start.and(startOk));
       m.set(mem.fetch.first, wBase);
       m.set(mem.fetch.kTiles, kTiles);
@@ -194,7 +194,7 @@ export const ternaryCore = defineModule(
       const hold = m.reg('w_word', UInt(d.wordBits));
       m.when(wFetch, () => m.set(hold, mem.fetch.tiles.data));
       wWord = hold;
-    } else wWord = wmemRead!(wIdx, wFetch);
+    } else wWord = wmemRead!(wIdx!, wFetch);
     const xWord = xmem.readSync(xRow.add(kt.zext(xA + 1)).trunc(xA), { enable: issue, name: 'x_word' });
     const v1 = m.reg('s1_valid', Bool);
     const tok1 = m.reg('s1_tok', UInt(mW));
