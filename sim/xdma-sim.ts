@@ -17,21 +17,13 @@ import { XDMA_REG } from '../generator/boards/xdma.ts';
 import { writeAll } from '../host/link/xdma.ts';
 import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
 import { Model } from './bridge/model.ts';
+import { AXI4_FIELDS, axiMemoryStats, type AxiMemoryStats } from './vip/axi-memory.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
 
 const CHUNK = 20_000;
 const NREGS = 16;
 /** Board DRAM seen from the fabric: cycles from a read address to its first beat (a MIG at 4:1 is about this). */
 export const DDR_LATENCY = 24;
-const AXI_FIELDS = ['awvalid', 'awready', 'awaddr', 'awlen', 'awsize', 'awburst', 'wvalid', 'wready', 'wdata', 'wstrb', 'wlast', 'bvalid', 'bready', 'bresp', 'arvalid', 'arready', 'araddr', 'arlen', 'arsize', 'arburst', 'rvalid', 'rready', 'rdata', 'rresp', 'rlast'];
-
-export interface DdrStats {
-  readBursts: number;
-  readBeats: number;
-  writeBursts: number;
-  writeBeats: number;
-  errors: number;
-}
 
 export class XdmaSim {
   private readonly io = new Float64Array(3);
@@ -73,7 +65,7 @@ export class XdmaSim {
     for (const n of ['s_axil_awvalid', 's_axil_wvalid', 's_axil_bready', 's_axil_arvalid', 's_axil_rready']) model.setBits(ix(n), 0);
     const dram = (manifest.extra as { ternary?: { wdepth: number; dram?: { base: number; stride: number } } } | undefined)?.ternary;
     if (model.index.has('m_axi_ddr_araddr') && dram?.dram) {
-      const ports = Int32Array.from(AXI_FIELDS.map((f) => ix(`m_axi_ddr_${f}`)));
+      const ports = Int32Array.from(AXI4_FIELDS.map((f) => ix(`m_axi_ddr_${f}`)));
       this.ddr = api.vb_axi_mem_add(model.handle, ports, dram.dram.base, dram.wdepth * dram.dram.stride, DDR_LATENCY, 0x5eed, 0);
     }
     model.setBits(ix('axi_aresetn'), 0);
@@ -117,16 +109,13 @@ export class XdmaSim {
   }
 
   /** Board DRAM traffic so far (undefined without DRAM): bursts and beats each way, error responses. */
-  ddrStats(): DdrStats | undefined {
+  ddrStats(): AxiMemoryStats | undefined {
     return this.closed ? this.lastDdr : this.readDdr();
   }
-  private readDdr(): DdrStats | undefined {
-    if (this.ddr === undefined) return undefined;
-    const o = new Float64Array(6);
-    this.model.api.vb_axi_mem_stats(this.model.handle, this.ddr, o);
-    return { readBursts: o[0]!, readBeats: o[1]!, writeBursts: o[2]!, writeBeats: o[3]!, errors: o[4]! };
+  private readDdr(): AxiMemoryStats | undefined {
+    return this.ddr === undefined ? undefined : axiMemoryStats(this.model, this.ddr);
   }
-  private lastDdr: DdrStats | undefined;
+  private lastDdr: AxiMemoryStats | undefined;
 
   /** One AXI4-Lite read through the RTL slave: the value and whether it answered OKAY. */
   axilRead(addr: number): { value: number; ok: boolean } {

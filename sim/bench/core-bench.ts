@@ -17,8 +17,8 @@ import { coreShape } from '../../host/matmul/core-layout.ts';
 import { layerFigures, BITNET_2B_SHAPES } from '../../host/matmul/perf.ts';
 import { modelCore } from '../../host/matmul/core-model.ts';
 import { matrix } from '../../host/matmul/reference.ts';
-import { simulate, Clock, ClockCycles } from '../index.ts';
-import { coreDesign, CoreDriver } from '../drivers/ternary.ts';
+import { simulate, Clock } from '../index.ts';
+import { coreDesign, CoreDriver, resetCore } from '../drivers/ternary.ts';
 import type { BenchRecord } from './sim-bench.ts';
 
 function files(name: string, d: ReturnType<typeof emitDesign>): string[] {
@@ -88,9 +88,7 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
   let measured = 0;
   await simulate('bench core: cycles', { dut: sd.dut, timeout: '10 ms' }, async (dut) => {
     const clock = new Clock(dut.clk!, 10, 'ns').start();
-    dut.rst!.value = 1;
-    await ClockCycles(dut.clk!, 2);
-    dut.rst!.value = 0;
+    await resetCore(dut, 2);
     const drv = new CoreDriver(dut, clock, sd.shape);
     await drv.loadWeights(w);
     measured = (await drv.run(x, 40)).cycles;
@@ -130,11 +128,7 @@ export async function dramDecode(): Promise<BenchRecord[]> {
   for (const [latency, stall] of [[24, 0], [24, 0.25]] as const) {
     await simulate(`bench core: DRAM decode (latency ${latency}, stall ${stall})`, { dut: d.dut, timeout: '100 ms' }, async (dut) => {
       const clock = new Clock(dut.clk!, 10, 'ns').start();
-      dut.rst!.value = 1;
-      dut.mem_rst!.value = 1;
-      await ClockCycles(dut.clk!, 2);
-      dut.rst!.value = 0;
-      dut.mem_rst!.value = 0;
+      await resetCore(dut, 2);
       const drv = new CoreDriver(dut, clock, d.shape, { dram: { latency, stall } });
       await drv.loadWeights(w);
       const before = drv.mem!.stats;

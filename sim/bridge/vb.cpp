@@ -67,6 +67,9 @@ struct Stream {
 
 struct AxiMem;  // vb_axi_mem.h
 
+// A probability as the threshold a xorshift32 draw must fall below (the TypeScript drivers' XorShift32.chance).
+uint32_t threshold(double prob) { return prob <= 0 ? 0 : prob >= 1 ? UINT32_MAX : (uint32_t)std::floor(prob * 4294967296.0); }
+
 uint32_t xorshift32(uint32_t& s) {
   s ^= s << 13;
   s ^= s >> 17;
@@ -457,7 +460,7 @@ int vb_stream_add(Vb* h, int kind, int valid, int ready, const int32_t* data, in
     s.beatWords += vb_ports[data[k]].words;
   }
   s.rng = seed ? seed : 0x9e3779b9u;
-  s.threshold = prob <= 0 ? 0 : prob >= 1 ? UINT32_MAX : (uint32_t)std::floor(prob * 4294967296.0);
+  s.threshold = threshold(prob);
   h->streams.push_back(std::move(s));
   streamUpdate(h, h->streams.back());
   return (int)h->streams.size() - 1;
@@ -472,7 +475,7 @@ void vb_stream_target(Vb* h, int id, double beats) { h->streams[id].target = (ui
 
 /** Change a stream's idle (source) or back-pressure (sink) probability from the next draw on. */
 void vb_stream_prob(Vb* h, int id, double prob) {
-  h->streams[id].threshold = prob <= 0 ? 0 : prob >= 1 ? UINT32_MAX : (uint32_t)std::floor(prob * 4294967296.0);
+  h->streams[id].threshold = threshold(prob);
 }
 double vb_stream_beats(Vb* h, int id) { return (double)h->streams[id].beats; }
 double vb_stream_queued(Vb* h, int id) {
@@ -526,7 +529,7 @@ int vb_axi_mem_add(Vb* h, const int32_t* ports, double base, double size, int la
   m->size = (uint64_t)size;
   m->latency = latency < 0 ? 0 : (uint32_t)latency;
   m->rng = seed ? seed : 0x9e3779b9u;
-  m->stall = stall <= 0 ? 0 : stall >= 1 ? UINT32_MAX : (uint32_t)std::floor(stall * 4294967296.0);
+  m->stall = threshold(stall);
   for (int k : {ARREADY, AWREADY, WREADY, RVALID, BVALID}) setPort(h, ports[k], 0);
   h->mems.push_back(std::move(m));
   return (int)h->mems.size() - 1;
@@ -551,7 +554,7 @@ void vb_axi_mem_error_range(Vb* h, int id, double lo, double hi) {
 void vb_axi_mem_set(Vb* h, int id, int latency, double stall) {
   AxiMem& m = *h->mems[id];
   m.latency = latency < 0 ? 0 : (uint32_t)latency;
-  m.stall = stall <= 0 ? 0 : stall >= 1 ? UINT32_MAX : (uint32_t)std::floor(stall * 4294967296.0);
+  m.stall = threshold(stall);
 }
 
 /** out[0..5] = read bursts, read beats, write bursts, write beats, error responses, cycles with work outstanding. */

@@ -30,6 +30,14 @@ export interface RunResult {
   wstalls: number;
 }
 
+/** Reset a core: `rst`, and `mem_rst` of the DRAM units when it has them. */
+export async function resetCore(dut: Record<string, Signal>, cycles = 3): Promise<void> {
+  const resets = [dut.rst!, ...(Object.keys(dut).includes('mem_rst') ? [dut.mem_rst!] : [])];
+  for (const r of resets) r.value = 1;
+  await ClockCycles(dut.clk!, cycles);
+  for (const r of resets) r.value = 0;
+}
+
 export class CoreDriver {
   private readonly fast: FastStreams;
   private readonly wsrc;
@@ -91,8 +99,24 @@ export class CoreDriver {
     this.wsrc.push(tiles);
     await this.fast.run({ maxCycles: (this.mem ? 100 : 10) * tiles.length + 1000 });
     // DRAM writes are done when their responses are in: STATUS.busy falls then.
-    for (let c = 0; (await this.readReg(1)) & 1; c++) if (c > 100_000) throw new Error('the core stayed busy 100,000 cycles after its weights were written');
+    await this.idle(100_000, 'after its weights were written');
     return tiles.length;
+  }
+
+  /** Wait until STATUS.busy is low (a run, DRAM writes or a flush); returns the register reads it took. */
+  async idle(limit = Infinity, what = ''): Promise<number> {
+    let c = 0;
+    for (; (await this.readReg(1)) & 1; c++) if (c > limit) throw new Error(`the core stayed busy ${limit.toLocaleString('en-US')} cycles ${what}`);
+    return c;
+  }
+
+  /** Set K, N, M and WBASE and start a run (activations must already be loaded). */
+  async start(K: number, N: number, M: number, base: number): Promise<void> {
+    await this.writeReg(2, K);
+    await this.writeReg(3, N);
+    await this.writeReg(4, M);
+    await this.writeReg(5, base);
+    await this.writeReg(0, 1);
   }
 
   /** Run Y = X W^T with W already loaded at tile `base`. */
@@ -102,18 +126,14 @@ export class CoreDriver {
     await this.writeReg(0, 0b010);
     this.xsrc.push(packActivations(this.shape, x));
     await this.fast.run({ maxCycles: 10 * M * Math.ceil(K / this.shape.rows) + 100 });
-    await this.writeReg(2, K);
-    await this.writeReg(3, N);
-    await this.writeReg(4, M);
-    await this.writeReg(5, base);
-    await this.writeReg(0, 1);
+    await this.start(K, N, M, base);
     const status = await this.readReg(1);
     if (status & 2) throw new Error(`the core refused the run (STATUS=${status}) for K=${K} N=${N} M=${M} WBASE=${base}`);
     const beats = nTiles(this.shape, N) * M;
     this.collected += beats;
     this.ysnk.expect(this.collected);
     await this.fast.run({ maxCycles: (this.mem ? 200 : 40) * beats * Math.ceil(K / this.shape.rows) + 10_000 });
-    while ((await this.readReg(1)) & 1) await ClockCycles(this.clock.signal, 1);
+    await this.idle();
     const got = this.ysnk.take() as bigint[];
     return { y: unpackResults(this.shape, got, M, N), cycles: await this.readReg(7), stalls: await this.readReg(8), wstalls: await this.readReg(13) };
   }

@@ -15,9 +15,10 @@ import type { Signal } from '../tb/handle.ts';
 import { FastStreams } from '../tb/fast.ts';
 import { SimFailure } from '../tb/kernel.ts';
 import { suggest } from '../tb/dut.ts';
+import type { Model } from '../bridge/model.ts';
 
 /** In the order vb_axi_mem.h indexes them. */
-const FIELDS = [
+export const AXI4_FIELDS = [
   'awvalid', 'awready', 'awaddr', 'awlen', 'awsize', 'awburst',
   'wvalid', 'wready', 'wdata', 'wstrb', 'wlast',
   'bvalid', 'bready', 'bresp',
@@ -27,13 +28,13 @@ const FIELDS = [
 /** The slave's outputs, which the C++ side writes. */
 const DRIVEN = ['awready', 'wready', 'bvalid', 'bresp', 'arready', 'rvalid', 'rdata', 'rresp', 'rlast'] as const;
 
-export type Axi4Ports = { readonly [K in (typeof FIELDS)[number]]: Signal };
+export type Axi4Ports = { readonly [K in (typeof AXI4_FIELDS)[number]]: Signal };
 
 /** Find `<prefix>awvalid` … on a DUT object; a missing port is named in the error. */
 export function axi4Ports(dut: Record<string, Signal>, prefix: string): Axi4Ports {
   const names = Object.keys(dut);
   const out: Record<string, Signal> = {};
-  for (const f of FIELDS) {
+  for (const f of AXI4_FIELDS) {
     const full = `${prefix}${f}`;
     if (!names.includes(full)) throw new Error(`AXI4 port '${full}' not found on the design${suggest(full, names)}`);
     out[f] = dut[full]!;
@@ -90,7 +91,7 @@ export class AxiMemory {
     const k = clock.kernel;
     this.fast = (k.streamEngine as FastStreams | undefined) ?? new FastStreams(clock);
     const m = k.model;
-    this.id = m.api.vb_axi_mem_add(m.handle, Int32Array.from(FIELDS.map((f) => ports[f].index)), base, opts.size, latency, (opts.seed ?? 7) >>> 0, stall);
+    this.id = m.api.vb_axi_mem_add(m.handle, Int32Array.from(AXI4_FIELDS.map((f) => ports[f].index)), base, opts.size, latency, (opts.seed ?? 7) >>> 0, stall);
     const driven = DRIVEN.map((f) => ports[f].index);
     driven.forEach((i) => this.fast.outputs.add(i));
     k.refreshInputs(driven);
@@ -126,8 +127,13 @@ export class AxiMemory {
   }
 
   get stats(): AxiMemoryStats {
-    const o = new Float64Array(6);
-    this.api.vb_axi_mem_stats(this.h, this.id, o);
-    return { readBursts: o[0]!, readBeats: o[1]!, writeBursts: o[2]!, writeBeats: o[3]!, errors: o[4]!, busyCycles: o[5]! };
+    return axiMemoryStats(this.clock.kernel.model, this.id);
   }
+}
+
+/** The counters of memory `id` on a model (also for code that drives vb_run itself, like xdma-sim). */
+export function axiMemoryStats(model: Model, id: number): AxiMemoryStats {
+  const o = new Float64Array(6);
+  model.api.vb_axi_mem_stats(model.handle, id, o);
+  return { readBursts: o[0]!, readBeats: o[1]!, writeBursts: o[2]!, writeBeats: o[3]!, errors: o[4]!, busyCycles: o[5]! };
 }

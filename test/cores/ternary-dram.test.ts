@@ -5,11 +5,11 @@
 // the model's plus the result stalls plus the cycles spent waiting for DRAM.
 
 import assert from 'node:assert/strict';
-import { dutTest, Clock, ClockCycles, type Tb, type Signal } from '../../sim/index.ts';
+import { dutTest, Clock, ClockCycles, type Tb } from '../../sim/index.ts';
 import { matrix } from '../../host/matmul/reference.ts';
 import { modelCore } from '../../host/matmul/core-model.ts';
 import { packWeights, tileWords } from '../../host/matmul/core-layout.ts';
-import { coreDesign, CoreDriver } from '../../sim/drivers/ternary.ts';
+import { coreDesign, CoreDriver, resetCore } from '../../sim/drivers/ternary.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 
 interface Config {
@@ -27,14 +27,6 @@ const CONFIGS: Config[] = [
   // 12 columns: 192-bit tiles on a 64-bit bus take 3 beats in a 4-beat slot (the pad is never written).
   { p: { rows: 8, cols: 12, act: 4, format: 2, kmax: 96, mmax: 4, wdepth: 512, acc: 0, dram: 64 }, latency: 12, stall: 0.1 },
 ];
-
-async function reset(dut: Record<string, Signal>): Promise<void> {
-  dut.rst!.value = 1;
-  dut.mem_rst!.value = 1;
-  await ClockCycles(dut.clk!, 3);
-  dut.rst!.value = 0;
-  dut.mem_rst!.value = 0;
-}
 
 function randomCase(tb: Tb, p: TernaryParams, m1: boolean) {
   const r = tb.rng;
@@ -55,7 +47,7 @@ describe('ternary core with weights in board DRAM (AXI4 master vs memory model)'
     const name = `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'}, ${p.dram}-bit AXI, latency ${latency}, stall ${stall}`;
     dutTest(name, { dut: d.dut, timeout: '200 ms', wallTimeoutMs: 600_000 }, async (dut, tb) => {
       const clock = new Clock(dut.clk!, 10, 'ns').start();
-      await reset(dut);
+      await resetCore(dut);
       const drv = new CoreDriver(dut, clock, d.shape, { seed: tb.rng.fork(), dram: { latency, stall } });
       const mem = drv.mem!;
       const dram = d.shape.dram!;
@@ -95,7 +87,7 @@ describe('ternary core with weights in board DRAM (AXI4 master vs memory model)'
   const d = coreDesign(p);
   dutTest('a read answered SLVERR sets STATUS bit 3 and the run still ends', { dut: d.dut, timeout: '50 ms', wallTimeoutMs: 300_000 }, async (dut, tb) => {
     const clock = new Clock(dut.clk!, 10, 'ns').start();
-    await reset(dut);
+    await resetCore(dut);
     const drv = new CoreDriver(dut, clock, d.shape, { seed: tb.rng.fork(), dram: { latency: 3 } });
     const { x, w } = randomCase(tb, p, false);
     const tiles = await drv.loadWeights(w, 0);
@@ -109,26 +101,21 @@ describe('ternary core with weights in board DRAM (AXI4 master vs memory model)'
 
   dutTest('a soft reset in the middle of a run drains the reads in flight; the next run is exact', { dut: d.dut, timeout: '50 ms', wallTimeoutMs: 300_000 }, async (dut, tb) => {
     const clock = new Clock(dut.clk!, 10, 'ns').start();
-    await reset(dut);
+    await resetCore(dut);
     const drv = new CoreDriver(dut, clock, d.shape, { seed: tb.rng.fork(), dram: { latency: 40 } });
     const w = matrix(4 * p.cols, p.kmax, Int8Array.from({ length: 4 * p.cols * p.kmax }, () => tb.rng.int(-1, 1)), 'W');
     const x = matrix(1, p.kmax, Int8Array.from({ length: p.kmax }, () => tb.rng.int(-128, 127)), 'X');
     await drv.loadWeights(w, 0);
     // Start a run, then reset the core (not its memory units) while bursts are in flight.
     await drv.writeReg(0, 0b010);
-    await drv.writeReg(2, p.kmax);
-    await drv.writeReg(3, w.rows);
-    await drv.writeReg(4, 1);
-    await drv.writeReg(5, 0);
-    await drv.writeReg(0, 1);
+    await drv.start(p.kmax, w.rows, 1, 0);
     await ClockCycles(dut.clk!, 10);
     assert.ok(drv.mem!.stats.readBursts > 0, 'bursts were requested before the reset');
     dut.rst!.value = 1;
     await ClockCycles(dut.clk!, 2);
     dut.rst!.value = 0;
     // The fetcher counts in and drops the beats still owed; the core is busy until then.
-    let flushCycles = 0;
-    while ((await drv.readReg(1)) & 1) flushCycles++;
+    const flushCycles = await drv.idle();
     assert.ok(flushCycles > 0, 'busy while the flushed bursts drain');
     tb.log.info(`flush took ${flushCycles} cycles`);
     const r = await drv.run(x, w.rows, 0);

@@ -5,10 +5,10 @@
 // counter is compared with the model's cycle count. TERNARY_SOAK=n runs n times more cases.
 
 import assert from 'node:assert/strict';
-import { dutTest, Clock, ClockCycles, type Tb } from '../../sim/index.ts';
+import { dutTest, Clock, type Tb } from '../../sim/index.ts';
 import { ternaryMatmul, matrix, type IntMatrix } from '../../host/matmul/reference.ts';
 import { modelCore } from '../../host/matmul/core-model.ts';
-import { coreDesign, CoreDriver } from '../../sim/drivers/ternary.ts';
+import { coreDesign, CoreDriver, resetCore } from '../../sim/drivers/ternary.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 
 const CONFIGS: TernaryParams[] = [
@@ -53,9 +53,7 @@ describe('ternary matmul core (Verilator vs the bit-exact model)', () => {
     const kinds: Kind[] = ['random', 'random', 'm1', 'kmax', 'zero', 'pm1', 'backpressure'];
     dutTest(name, { dut: d.dut, timeout: '100 ms', wallTimeoutMs: 600_000 }, async (dut, tb) => {
       const clock = new Clock(dut.clk!, 10, 'ns').start();
-      dut.rst!.value = 1;
-      await ClockCycles(dut.clk!, 3);
-      dut.rst!.value = 0;
+      await resetCore(dut);
       const drv = new CoreDriver(dut, clock, d.shape, { seed: tb.rng.fork() });
       for (let rep = 0; rep < SOAK; rep++) {
         for (const kind of kinds) {

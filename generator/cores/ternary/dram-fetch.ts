@@ -16,7 +16,7 @@
 
 import { defineModule, UInt, Bool, mux, cat, lit, bundlePorts, streamSpec, axi4ReadSpec, widthFor, type Value } from '../../hdl/index.ts';
 import { fifo } from '../fifo.ts';
-import { dramLayout, type DramParams } from './dram-layout.ts';
+import { dramLayout, tileAddress, type DramParams } from './dram-layout.ts';
 import { log2ceil } from './params.ts';
 
 export interface FetchParams extends DramParams {
@@ -84,8 +84,7 @@ export const dramFetch = defineModule(
     m.when(arValid.and(axi.arready), () => m.set(arValid, 0));
     m.when(issue, () => {
       m.set(arValid, 1);
-      const offset = idx.zext(p.addr).shl(Math.log2(L.stride));
-      m.set(arAddr, p.base ? offset.add(lit(p.base, UInt(p.addr))) : offset);
+      m.set(arAddr, tileAddress(p, idx));
       m.set(arLen, wantBeats.sub(1).trunc(8));
       m.set(idx, idx.add(want.trunc(Math.min(cW, wA)).zext(wA)));
     });

@@ -4,6 +4,7 @@
 // power-of-two number of bus beats, so tiles never straddle a 4 KiB page and a burst of
 // whole tiles is always legal AXI.
 
+import { UInt, lit, type Value } from '../../hdl/index.ts';
 import { log2ceil } from './params.ts';
 
 export interface DramParams {
@@ -58,4 +59,10 @@ export function validateDram(p: DramParams): void {
   need(l.beatsPerSlot <= p.burst, `mburst=${p.burst}: a tile takes ${l.beatsPerSlot} beats on a ${p.data}-bit bus; the burst must hold at least one tile`);
   const end = p.base + p.wdepth * l.stride;
   need(end <= 2 ** p.addr, `the weight region [0x${p.base.toString(16)}, 0x${end.toString(16)}) (${p.wdepth} tiles of ${l.stride} bytes) does not fit a ${p.addr}-bit address space`);
+}
+
+/** The byte address of tile `index` (a hardware value): base + index * stride. */
+export function tileAddress(p: DramParams, index: Value): Value {
+  const offset = index.zext(p.addr).shl(Math.log2(dramLayout(p).stride));
+  return p.base ? offset.add(lit(p.base, UInt(p.addr))) : offset;
 }

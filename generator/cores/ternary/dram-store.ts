@@ -6,7 +6,7 @@
 // what was written: AXI orders nothing between the read and write channels.
 
 import { defineModule, UInt, Bool, mux, lit, select, bundlePorts, streamSpec, axi4WriteSpec, widthFor } from '../../hdl/index.ts';
-import { dramLayout, type DramParams } from './dram-layout.ts';
+import { dramLayout, tileAddress, type DramParams } from './dram-layout.ts';
 import { log2ceil } from './params.ts';
 
 const MAX_OUTSTANDING = 8;
@@ -39,9 +39,8 @@ export const dramStore = defineModule(
     const accept = m.let('accept', tiles.valid.and(tiles.ready));
     m.set(tiles.ready, awValid.not().and(wActive.not()).and(outstanding.lt(MAX_OUTSTANDING)));
     m.when(accept, () => {
-      const offset = tiles.data.slice(wA + p.wordBits - 1, p.wordBits).zext(p.addr).shl(Math.log2(L.stride));
       m.set(awValid, 1);
-      m.set(awAddr, p.base ? offset.add(lit(p.base, UInt(p.addr))) : offset);
+      m.set(awAddr, tileAddress(p, tiles.data.slice(wA + p.wordBits - 1, p.wordBits)));
       m.set(wActive, 1);
       m.set(wBuf, tiles.data.slice(p.wordBits - 1, 0).zext(tb * p.data));
       m.set(beat, 0);
