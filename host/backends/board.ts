@@ -46,6 +46,9 @@ export class BoardBackend implements BitLinearBackend {
   ) {}
 
   async load(weights: readonly PackedTernary[], o: { progress?: LoadProgress; actBits?: number } = {}): Promise<void> {
+    // The core applies one scale per tensor; per-block scales would be silently wrong there.
+    const blocky = weights.find((w) => w.blockScales);
+    if (blocky) throw new BackendError(`${this.name}: tensor '${blocky.name}' has per-block scales (its blocks' d differ); a board applies one scale per tensor, so this model runs only with -b cpu`);
     const id = this.opts.expectedHash ? await this.client.connect(this.opts.expectedHash, { force: this.opts.force }) : await this.client.identify();
     const s = shapeFromIdentity(id);
     const bits = o.actBits ?? 8;

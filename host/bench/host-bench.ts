@@ -11,6 +11,7 @@ import { loadModel } from '../model/load.ts';
 import { bitLinears, PROJECTIONS, projectionShape, type BitNetModel, type LayerWeights, type Projection } from '../model/model.ts';
 import { emptyTernary, setTrit, unpackTernary, type PackedTernary } from '../model/ternary.ts';
 import type { BitNetConfig } from '../model/config.ts';
+import { f32Matrix } from '../model/float-matrix.ts';
 import { CpuBackend } from '../backends/cpu.ts';
 import { readBoardManifest, selectBackend } from '../backends/select.ts';
 import type { BitLinearBackend } from '../backends/backend.ts';
@@ -35,7 +36,7 @@ function oneLayerModel(c: BitNetConfig): BitNetModel {
   const ones = (n: number): Float32Array => new Float32Array(n).fill(1);
   const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, randomTernary(p, ...projectionShape(c, p), rng)])) as Record<Projection, PackedTernary>;
   const layer: LayerWeights = { inputNorm: ones(c.hidden), postNorm: ones(c.hidden), attnSubNorm: ones(c.hidden), ffnSubNorm: ones(c.intermediate), proj };
-  const embed = Float32Array.from({ length: c.vocab * c.hidden }, () => (rng.next() / 2 ** 32 - 0.5) * 0.1);
+  const embed = f32Matrix(c.vocab, c.hidden, Float32Array.from({ length: c.vocab * c.hidden }, () => (rng.next() / 2 ** 32 - 0.5) * 0.1));
   return { config: c, embed, norm: ones(c.hidden), lmHead: embed, layers: [layer], source: { path: '(in memory)', format: 'random 2B-4T layer' } };
 }
 

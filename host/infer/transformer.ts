@@ -7,7 +7,10 @@ import type { BitNetModel, Projection } from '../model/model.ts';
 import { PROJECTIONS } from '../model/model.ts';
 import type { BitLinearBackend } from '../backends/backend.ts';
 import { quantizeRows } from './quant.ts';
-import { rmsNorm, Rope, softmax, matVec } from './ops.ts';
+import { rmsNorm, Rope, softmax } from './ops.ts';
+import { readRow } from '../model/float-matrix.ts';
+import { headLogits } from './head.ts';
+import { blockScaledMatmul } from './block-scaled.ts';
 
 export class Transformer {
   readonly rope: Rope;
@@ -38,6 +41,7 @@ export class Transformer {
   /** BitLinear: quantize x (M rows), integer matmul on the backend, rescale in float32. */
   private async linear(layer: number, p: Projection, xq: Int8Array, scales: Float32Array, M: number, out: Float32Array): Promise<Float32Array> {
     const w = this.model.layers[layer]!.proj[p];
+    if (w.blockScales) return blockScaledMatmul(w, xq, scales, M, out);
     const t0 = performance.now();
     const acc = await this.backend.matmul(layer * PROJECTIONS.length + PROJECTIONS.indexOf(p), xq, M);
     this.time.offload += performance.now() - t0;
@@ -73,7 +77,7 @@ export class Transformer {
     const h = new Float32Array(M * H);
     tokens.forEach((t, m) => {
       if (!Number.isInteger(t) || t < 0 || t >= c.vocab) throw new RangeError(`token id ${t} is outside the vocabulary (0..${c.vocab - 1})`);
-      h.set(this.model.embed.subarray(t * H, t * H + H), m * H);
+      readRow(this.model.embed, t, h, m * H);
     });
     const xn = new Float32Array(M * Math.max(H, qd, I));
     const xq = new Int8Array(M * Math.max(H, qd, I));
@@ -149,7 +153,7 @@ export class Transformer {
     rmsNorm(h, this.model.norm, c.eps, M);
     const first = opts.all ? 0 : M - 1;
     const logits = new Float32Array((M - first) * c.vocab);
-    for (let m = first; m < M; m++) matVec(this.model.lmHead, h, m * H, H, logits.subarray((m - first) * c.vocab, (m - first + 1) * c.vocab));
+    headLogits(this.model.lmHead, h.subarray(first * H), M - first, logits);
     this.time.cpu += performance.now() - t0 - (this.time.offload - off0);
     return logits;
   }

@@ -4,29 +4,45 @@
 // inside a DataView.
 
 import { CheckpointError } from './errors.ts';
+import { FileSource } from './file-source.ts';
 
-export const GGML_TYPE = { F32: 0, F16: 1, BF16: 30, TQ1_0: 34, TQ2_0: 35, I2_S: 36 } as const;
+export const GGML_TYPE = { F32: 0, F16: 1, Q8_0: 8, BF16: 30, TQ1_0: 34, TQ2_0: 35, I2_S: 36 } as const;
 const TYPE_NAMES: Record<number, string> = { 0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 9: 'Q8_1', 10: 'Q2_K', 11: 'Q3_K', 12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 15: 'Q8_K', 24: 'I8', 25: 'I16', 26: 'I32', 27: 'I64', 28: 'F64', 30: 'BF16', 34: 'TQ1_0', 35: 'TQ2_0', 36: 'I2_S' };
 export const ggmlTypeName = (t: number): string => TYPE_NAMES[t] ?? `type ${t}`;
 
 export type GgufValue = number | bigint | boolean | string | GgufValue[];
 
-export interface GgufTensor {
+export interface GgufTensorInfo {
   readonly name: string;
   /** GGUF order: ne[0] is the fastest-varying (input) dimension. */
   readonly ne: readonly number[];
   readonly type: number;
   /** Absolute byte offset in the file. */
   readonly offset: number;
+  /** Bytes of data, or undefined for a type this reader cannot size (it cannot be read). */
+  readonly size: number | undefined;
+}
+
+export interface GgufTensor extends GgufTensorInfo {
   readonly bytes: Uint8Array;
 }
 
-export interface GgufFile {
+interface GgufHeader<T> {
   readonly file: string;
   readonly version: number;
   readonly metadata: Map<string, GgufValue>;
-  readonly tensors: Map<string, GgufTensor>;
+  readonly tensors: Map<string, T>;
   readonly alignment: number;
+}
+
+/** A GGUF file parsed from a buffer holding all of it (tests, small files). */
+export type GgufFile = GgufHeader<GgufTensor>;
+
+/** A GGUF file on disk: the header is parsed, each tensor is read when asked for. */
+export interface GgufHandle extends GgufHeader<GgufTensorInfo> {
+  /** The tensor's bytes, in a buffer of their own. */
+  read(t: GgufTensorInfo): Uint8Array;
+  close(): void;
 }
 
 /** Bytes a tensor of `type` with `n` elements takes, or undefined for types we cannot size. */
@@ -38,6 +54,8 @@ function tensorBytes(type: number, ne: readonly number[]): number | undefined {
     case 1:
     case 30:
       return 2 * n;
+    case 8:
+      return (n / 32) * 34;
     case 34:
       return (n / 256) * 54;
     case 35:
@@ -49,17 +67,24 @@ function tensorBytes(type: number, ne: readonly number[]): number | undefined {
   }
 }
 
+/** The header runs past the prefix read so far: read more of the file and parse again. */
+class NeedMore extends Error {}
+
 class Reader {
   pos = 0;
   private readonly dv: DataView;
   constructor(
     readonly buf: Uint8Array,
     readonly file: string,
+    /** Size of the whole file; buf may be only its first bytes. */
+    readonly fileSize = buf.length,
   ) {
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   need(n: number, what: string): void {
-    if (this.pos + n > this.buf.length) throw new CheckpointError(this.file, `truncated: ${what} at byte ${this.pos} needs ${n} bytes, the file has ${this.buf.length}`);
+    if (this.pos + n <= this.buf.length) return;
+    if (this.pos + n <= this.fileSize) throw new NeedMore();
+    throw new CheckpointError(this.file, `truncated: ${what} at byte ${this.pos} needs ${n} bytes, the file has ${this.fileSize}`);
   }
   u8(w: string): number {
     this.need(1, w);
@@ -107,7 +132,7 @@ class Reader {
         if (depth > 4) throw new CheckpointError(this.file, `${w}: arrays nested too deeply`);
         const et = this.u32(`${w} (array type)`);
         const n = this.u64(`${w} (array length)`);
-        if (n > this.buf.length) throw new CheckpointError(this.file, `${w}: array of ${n} elements cannot fit in the file`);
+        if (n > this.fileSize) throw new CheckpointError(this.file, `${w}: array of ${n} elements cannot fit in the file`);
         const out: GgufValue[] = [];
         for (let i = 0; i < n; i++) out.push(this.value(et, w, depth + 1));
         return out;
@@ -121,8 +146,8 @@ class Reader {
   }
 }
 
-export function parseGguf(buf: Uint8Array, file: string): GgufFile {
-  const r = new Reader(buf, file);
+function parseHeader(buf: Uint8Array, file: string, fileSize: number): GgufHeader<GgufTensorInfo> {
+  const r = new Reader(buf, file, fileSize);
   const magic = r.u32('magic');
   if (magic !== 0x46554747) throw new CheckpointError(file, `not a GGUF file (magic 0x${magic.toString(16)}, expected "GGUF")`);
   const version = r.u32('version');
@@ -149,16 +174,52 @@ export function parseGguf(buf: Uint8Array, file: string): GgufFile {
     infos.push({ name, ne, type, rel: r.u64(`tensor '${name}' offset`) });
   }
   const dataStart = Math.ceil(r.pos / alignment) * alignment;
-  const tensors = new Map<string, GgufTensor>();
+  const tensors = new Map<string, GgufTensorInfo>();
   for (const t of infos) {
     if (t.rel % alignment) throw new CheckpointError(file, `tensor '${t.name}': offset ${t.rel} is not a multiple of the alignment ${alignment}`);
+    if (tensors.has(t.name)) throw new CheckpointError(file, `tensor '${t.name}' is listed twice`);
     const size = tensorBytes(t.type, t.ne);
     const offset = dataStart + t.rel;
     if (size !== undefined) {
       if (!Number.isInteger(size)) throw new CheckpointError(file, `tensor '${t.name}': ${ggmlTypeName(t.type)} with ne [${t.ne.join(', ')}] is not a whole number of blocks`);
-      if (offset + size > buf.length) throw new CheckpointError(file, `tensor '${t.name}' (${ggmlTypeName(t.type)} [${t.ne.join(', ')}]) ends at byte ${offset + size}, past the end of the file (${buf.length} bytes); the file is truncated`);
+      if (offset + size > fileSize) throw new CheckpointError(file, `tensor '${t.name}' (${ggmlTypeName(t.type)} [${t.ne.join(', ')}]) ends at byte ${offset + size}, past the end of the file (${fileSize} bytes); the file is truncated`);
     }
-    tensors.set(t.name, { name: t.name, ne: t.ne, type: t.type, offset, bytes: buf.subarray(offset, size === undefined ? offset : offset + size) });
+    tensors.set(t.name, { name: t.name, ne: t.ne, type: t.type, offset, size });
   }
   return { file, version, metadata, tensors, alignment };
+}
+
+/** Parse a GGUF file held whole in `buf`. */
+export function parseGguf(buf: Uint8Array, file: string): GgufFile {
+  const h = parseHeader(buf, file, buf.length);
+  const tensors = new Map<string, GgufTensor>();
+  for (const [n, t] of h.tensors) tensors.set(n, { ...t, bytes: buf.subarray(t.offset, t.offset + (t.size ?? 0)) });
+  return { ...h, tensors };
+}
+
+/**
+ * Open a GGUF file on disk: parse its header from the front of the file (reading more while
+ * the metadata runs on: a vocabulary can take megabytes) and read tensors only when asked.
+ */
+export function openGguf(file: string): GgufHandle {
+  const src = new FileSource(file);
+  try {
+    let n = Math.min(src.size, 1 << 22);
+    for (;;) {
+      try {
+        const h = parseHeader(src.read(0, n, 'header'), file, src.size);
+        const read = (t: GgufTensorInfo): Uint8Array => {
+          if (t.size === undefined) throw new CheckpointError(file, `tensor '${t.name}': type ${ggmlTypeName(t.type)} cannot be read by this runtime`);
+          return src.read(t.offset, t.size, `tensor '${t.name}'`);
+        };
+        return { ...h, read, close: () => src.close() };
+      } catch (e) {
+        if (!(e instanceof NeedMore)) throw e;
+        n = Math.min(src.size, n * 4);
+      }
+    }
+  } catch (e) {
+    src.close();
+    throw e;
+  }
 }

@@ -5,9 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError } from './errors.ts';
 import { configFromHf, validateConfig, type BitNetConfig } from './config.ts';
-import { readSafetensorsDir, toF32, type SafeTensor } from './safetensors.ts';
-import { parseGguf, ggmlTypeName, GGML_TYPE, type GgufFile, type GgufTensor } from './gguf.ts';
-import { absmeanQuantize, decodeHfPacked, decodeI2S, decodeTQ1_0, decodeTQ2_0 } from './quantize.ts';
+import { openSafetensorsDir, toF32, type SafeTensorInfo } from './safetensors.ts';
+import { openGguf, ggmlTypeName, GGML_TYPE, type GgufHandle, type GgufTensorInfo } from './gguf.ts';
+import { absmeanQuantize, decodeHfPacked, decodeI2S, decodeTQ1_0, decodeTQ2_0, ternaryFromFloatBits } from './quantize.ts';
+import { floatMatrix, type FloatDtype, type FloatMatrix } from './float-matrix.ts';
 import { bf16ToF32, f16ToF32 } from './dtypes.ts';
 import { PROJECTIONS, projectionShape, type BitNetModel, type LayerWeights, type Projection } from './model.ts';
 import type { PackedTernary } from './ternary.ts';
@@ -26,6 +27,7 @@ export function loadModel(p: string): BitNetModel {
 // ---- Hugging Face layout ----
 
 const HF_PROJ: Record<Projection, string> = { q: 'self_attn.q_proj', k: 'self_attn.k_proj', v: 'self_attn.v_proj', o: 'self_attn.o_proj', gate: 'mlp.gate_proj', up: 'mlp.up_proj', down: 'mlp.down_proj' };
+const SAFE_FLOAT: Partial<Record<string, FloatDtype>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
 
 function loadHf(dir: string): BitNetModel {
   const cfgFile = path.join(dir, 'config.json');
@@ -36,111 +38,150 @@ function loadHf(dir: string): BitNetModel {
     throw new CheckpointError(cfgFile, `not valid JSON (${(e as Error).message})`);
   }
   const config = configFromHf(raw, cfgFile);
-  const tensors = readSafetensorsDir(dir);
-  const get = (name: string): SafeTensor => {
-    const t = tensors.get(name);
-    if (!t) throw new CheckpointError(dir, `tensor '${name}' is missing`);
-    return t;
-  };
-  const vec = (name: string, n: number): Float32Array => {
-    const t = get(name);
-    if (t.shape.length !== 1 || t.shape[0] !== n) throw new CheckpointError(t.file, `tensor '${name}': shape [${t.shape.join(', ')}], expected [${n}]`);
-    return toF32(t);
-  };
-  const mat = (name: string, rows: number, cols: number): Float32Array => {
-    const t = get(name);
-    if (t.shape.length !== 2 || t.shape[0] !== rows || t.shape[1] !== cols) throw new CheckpointError(t.file, `tensor '${name}': shape [${t.shape.join(', ')}], expected [${rows}, ${cols}]`);
-    return toF32(t);
-  };
-  const linear = (name: string, p: Projection): PackedTernary => {
-    const [N, K] = projectionShape(config, p);
-    const t = get(`${name}.weight`);
-    if (t.dtype === 'U8' || t.dtype === 'I8') {
-      const s = get(`${name}.weight_scale`);
-      const sv = toF32(s);
-      if (sv.length !== 1) throw new CheckpointError(s.file, `tensor '${s.name}': ${sv.length} values, expected one scale per tensor`);
-      if (!(sv[0]! > 0) || !Number.isFinite(sv[0]!)) throw new CheckpointError(s.file, `tensor '${s.name}': scale ${sv[0]} must be positive and finite`);
-      return decodeHfPacked(t.bytes, t.shape, N, K, { op: config.linearClass === 'bitlinear' ? 'div' : 'mul', value: sv[0]! }, { file: t.file, tensor: t.name });
+  const st = openSafetensorsDir(dir);
+  try {
+    const get = (name: string): SafeTensorInfo => {
+      const t = st.tensors.get(name);
+      if (!t) throw new CheckpointError(dir, `tensor '${name}' is missing`);
+      return t;
+    };
+    const shapeIs = (t: SafeTensorInfo, want: number[]): void => {
+      if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) throw new CheckpointError(t.file, `tensor '${t.name}': shape [${t.shape.join(', ')}], expected [${want.join(', ')}]`);
+    };
+    const vec = (name: string, n: number): Float32Array => {
+      const t = get(name);
+      shapeIs(t, [n]);
+      return toF32(t, st.read(t));
+    };
+    const matrix = (name: string, rows: number, cols: number): FloatMatrix => {
+      const t = get(name);
+      shapeIs(t, [rows, cols]);
+      const dtype = SAFE_FLOAT[t.dtype];
+      if (!dtype) throw new CheckpointError(t.file, `tensor '${name}': dtype ${t.dtype}, expected BF16, F16 or F32`);
+      return floatMatrix(dtype, rows, cols, st.read(t));
+    };
+    const linear = (name: string, p: Projection): PackedTernary => {
+      const [N, K] = projectionShape(config, p);
+      const t = get(`${name}.weight`);
+      if (t.dtype === 'U8' || t.dtype === 'I8') {
+        const s = get(`${name}.weight_scale`);
+        const sv = toF32(s, st.read(s));
+        if (sv.length !== 1) throw new CheckpointError(s.file, `tensor '${s.name}': ${sv.length} values, expected one scale per tensor`);
+        if (!(sv[0]! > 0) || !Number.isFinite(sv[0]!)) throw new CheckpointError(s.file, `tensor '${s.name}': scale ${sv[0]} must be positive and finite`);
+        return decodeHfPacked(st.read(t), t.shape, N, K, { op: config.linearClass === 'bitlinear' ? 'div' : 'mul', value: sv[0]! }, { file: t.file, tensor: t.name });
+      }
+      if (SAFE_FLOAT[t.dtype]) {
+        shapeIs(t, [N, K]);
+        return absmeanQuantize(t.name, toF32(t, st.read(t)), N, K);
+      }
+      throw new CheckpointError(t.file, `tensor '${t.name}': dtype ${t.dtype}; a BitLinear weight is U8 (packed 2-bit) or a float dtype (quantized at load)`);
+    };
+    const { hidden, vocab } = config;
+    const embed = matrix('model.embed_tokens.weight', vocab, hidden);
+    const layers: LayerWeights[] = [];
+    for (let i = 0; i < config.layers; i++) {
+      const pre = `model.layers.${i}`;
+      const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, linear(`${pre}.${HF_PROJ[p]}`, p)])) as Record<Projection, PackedTernary>;
+      layers.push({
+        inputNorm: vec(`${pre}.input_layernorm.weight`, hidden),
+        postNorm: vec(`${pre}.post_attention_layernorm.weight`, hidden),
+        attnSubNorm: vec(`${pre}.self_attn.attn_sub_norm.weight`, config.heads * config.headDim),
+        ffnSubNorm: vec(`${pre}.mlp.ffn_sub_norm.weight`, config.intermediate),
+        proj,
+      });
     }
-    if (t.dtype === 'BF16' || t.dtype === 'F16' || t.dtype === 'F32') return absmeanQuantize(t.name, mat(t.name, N, K), N, K);
-    throw new CheckpointError(t.file, `tensor '${t.name}': dtype ${t.dtype}; a BitLinear weight is U8 (packed 2-bit) or a float dtype (quantized at load)`);
-  };
-  const { hidden, vocab } = config;
-  const embed = mat('model.embed_tokens.weight', vocab, hidden);
-  const layers: LayerWeights[] = [];
-  for (let i = 0; i < config.layers; i++) {
-    const pre = `model.layers.${i}`;
-    const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, linear(`${pre}.${HF_PROJ[p]}`, p)])) as Record<Projection, PackedTernary>;
-    layers.push({
-      inputNorm: vec(`${pre}.input_layernorm.weight`, hidden),
-      postNorm: vec(`${pre}.post_attention_layernorm.weight`, hidden),
-      attnSubNorm: vec(`${pre}.self_attn.attn_sub_norm.weight`, config.heads * config.headDim),
-      ffnSubNorm: vec(`${pre}.mlp.ffn_sub_norm.weight`, config.intermediate),
-      proj,
-    });
+    const untied = st.tensors.has('lm_head.weight');
+    if (!untied && !config.tied) throw new CheckpointError(dir, `tensor 'lm_head.weight' is missing and tie_word_embeddings is false`);
+    const lmHead = untied ? matrix('lm_head.weight', vocab, hidden) : embed;
+    return { config, embed, norm: vec('model.norm.weight', hidden), lmHead, layers, source: { path: dir, format: 'huggingface safetensors' } };
+  } finally {
+    st.close();
   }
-  const untied = tensors.has('lm_head.weight');
-  const lmHead = untied ? mat('lm_head.weight', vocab, hidden) : embed;
-  if (!untied && !config.tied) throw new CheckpointError(dir, `tensor 'lm_head.weight' is missing and tie_word_embeddings is false`);
-  return { config, embed, norm: vec('model.norm.weight', hidden), lmHead, layers, source: { path: dir, format: 'huggingface safetensors' } };
 }
 
 // ---- GGUF ----
 
 const GGUF_PROJ: Record<Projection, string> = { q: 'attn_q', k: 'attn_k', v: 'attn_v', o: 'attn_output', gate: 'ffn_gate', up: 'ffn_up', down: 'ffn_down' };
+const GGUF_FLOAT: Partial<Record<number, FloatDtype>> = { [GGML_TYPE.F32]: 'f32', [GGML_TYPE.F16]: 'f16', [GGML_TYPE.BF16]: 'bf16' };
 
 function loadGguf(file: string): BitNetModel {
-  const b = fs.readFileSync(file);
-  const g = parseGguf(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), file);
+  const g = openGguf(file);
+  try {
+    return readGguf(g);
+  } finally {
+    g.close();
+  }
+}
+
+function readGguf(g: GgufHandle): BitNetModel {
+  const file = g.file;
   const config = configFromGguf(g);
-  const get = (name: string): GgufTensor => {
+  const get = (name: string): GgufTensorInfo => {
     const t = g.tensors.get(name);
     if (!t) throw new CheckpointError(file, `tensor '${name}' is missing`);
     return t;
   };
+  const neIs = (t: GgufTensorInfo, ne: number[], note = ''): void => {
+    if (t.ne.length !== ne.length || t.ne.some((d, i) => d !== ne[i])) throw new CheckpointError(file, `tensor '${t.name}': ne [${t.ne.join(', ')}], expected [${ne.join(', ')}]${note}`);
+  };
   const floats = (name: string, ne: number[]): Float32Array => {
     const t = get(name);
-    if (t.ne.length !== ne.length || t.ne.some((d, i) => d !== ne[i])) throw new CheckpointError(file, `tensor '${name}': ne [${t.ne.join(', ')}], expected [${ne.join(', ')}]`);
-    const copy = t.bytes.slice();
+    neIs(t, ne);
+    const raw = g.read(t);
     switch (t.type) {
       case GGML_TYPE.F32:
-        return new Float32Array(copy.buffer, 0, copy.length / 4);
+        return new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
       case GGML_TYPE.BF16:
-        return bf16ToF32(new Uint16Array(copy.buffer, 0, copy.length / 2));
+        return bf16ToF32(new Uint16Array(raw.buffer, raw.byteOffset, raw.length / 2));
       case GGML_TYPE.F16:
-        return Float32Array.from(new Uint16Array(copy.buffer, 0, copy.length / 2), f16ToF32);
+        return Float32Array.from(new Uint16Array(raw.buffer, raw.byteOffset, raw.length / 2), f16ToF32);
       default:
         throw new CheckpointError(file, `tensor '${name}': type ${ggmlTypeName(t.type)}, expected F32, F16 or BF16`);
     }
   };
+  /** The embedding or output head, kept in the file's precision. */
+  const matrix = (name: string, rows: number, cols: number): FloatMatrix => {
+    const t = get(name);
+    neIs(t, [cols, rows]);
+    const dtype = GGUF_FLOAT[t.type];
+    if (dtype) return floatMatrix(dtype, rows, cols, g.read(t));
+    if (t.type === GGML_TYPE.Q8_0) return q8_0Matrix(g.read(t), rows, cols);
+    throw new CheckpointError(file, `tensor '${name}': type ${ggmlTypeName(t.type)} is not supported for the embedding or output head (supported: F32, F16, BF16, Q8_0)`);
+  };
+  const scaleOf = (name: string): number | undefined => {
+    if (!g.tensors.has(`${name}.scale`)) return undefined;
+    const s = floats(`${name}.scale`, [1])[0]!;
+    if (!Number.isFinite(s) || s <= 0) throw new CheckpointError(file, `tensor '${name}.scale': ${s} must be positive and finite`);
+    return s;
+  };
   const linear = (name: string, p: Projection): PackedTernary => {
     const [N, K] = projectionShape(config, p);
     const t = get(`${name}.weight`);
-    if (t.ne.length !== 2 || t.ne[0] !== K || t.ne[1] !== N) throw new CheckpointError(file, `tensor '${t.name}': ne [${t.ne.join(', ')}], expected [${K}, ${N}] (GGUF order: inputs first)`);
+    neIs(t, [K, N], ' (GGUF order: inputs first)');
     const where = { file, tensor: t.name };
-    const scale = (): number => {
-      const s = floats(`${name}.scale`, [1]);
-      if (!Number.isFinite(s[0]!) || s[0]! <= 0) throw new CheckpointError(file, `tensor '${name}.scale': ${s[0]} must be positive and finite`);
-      return s[0]!;
-    };
+    const fileScale = scaleOf(name);
     switch (t.type) {
       case GGML_TYPE.TQ2_0:
-        return decodeTQ2_0(t.bytes, N, K, scale(), where);
+        return decodeTQ2_0(g.read(t), N, K, fileScale, where);
       case GGML_TYPE.TQ1_0:
-        return decodeTQ1_0(t.bytes, N, K, scale(), where);
-      case GGML_TYPE.I2_S:
-        return decodeI2S(t.bytes, N, K, where);
+        return decodeTQ1_0(g.read(t), N, K, fileScale, where);
+      case GGML_TYPE.I2_S: {
+        const w = decodeI2S(g.read(t), N, K, where);
+        return fileScale === undefined ? w : { ...w, scale: { op: 'mul', value: Math.fround(w.scale.value * fileScale) } };
+      }
       case GGML_TYPE.F32:
+        return ternaryFromFloatBits(g.read(t), 32, 'F32', N, K, fileScale, where);
       case GGML_TYPE.F16:
+        return ternaryFromFloatBits(g.read(t), 16, 'F16', N, K, fileScale, where);
       case GGML_TYPE.BF16:
-        return absmeanQuantize(t.name, floats(t.name, [K, N]), N, K);
+        return ternaryFromFloatBits(g.read(t), 16, 'BF16', N, K, fileScale, where);
       default:
-        throw new CheckpointError(file, `tensor '${t.name}': quantization ${ggmlTypeName(t.type)} is not supported for a BitLinear weight (supported: TQ1_0, TQ2_0, I2_S, or F32/F16/BF16 quantized at load)`);
+        throw new CheckpointError(file, `tensor '${t.name}': quantization ${ggmlTypeName(t.type)} is not supported for a BitLinear weight (supported: TQ1_0, TQ2_0, I2_S, or F32/F16/BF16 holding -s, 0, +s)`);
     }
   };
   const { hidden, vocab, intermediate } = config;
   const qd = config.heads * config.headDim;
-  const embed = floats('token_embd.weight', [hidden, vocab]);
+  const embed = matrix('token_embd.weight', vocab, hidden);
   const layers: LayerWeights[] = [];
   for (let i = 0; i < config.layers; i++) {
     const pre = `blk.${i}`;
@@ -153,12 +194,25 @@ function loadGguf(file: string): BitNetModel {
       proj,
     });
   }
-  const lmHead = g.tensors.has('output.weight') ? floats('output.weight', [hidden, vocab]) : embed;
+  const lmHead = g.tensors.has('output.weight') ? matrix('output.weight', vocab, hidden) : embed;
   const types = new Set(layers.flatMap((_, i) => PROJECTIONS.map((p) => ggmlTypeName(g.tensors.get(`blk.${i}.${GGUF_PROJ[p]}.weight`)!.type))));
-  return { config, embed, norm: floats('output_norm.weight', [hidden]), lmHead, layers, source: { path: file, format: `GGUF v${g.version} ${[...types].join('/')}` } };
+  const scales = layers.some((_, i) => PROJECTIONS.some((p) => g.tensors.has(`blk.${i}.${GGUF_PROJ[p]}.scale`))) ? 'separate .scale tensors' : 'scale in the weights';
+  return { config, embed, norm: floats('output_norm.weight', [hidden]), lmHead, layers, source: { path: file, format: `GGUF v${g.version} ${[...types].join('/')}, ${scales}, embedding ${embed.dtype}` } };
 }
 
-function configFromGguf(g: GgufFile): BitNetConfig {
+/** GGML Q8_0: blocks of 32 as fp16 d then 32 int8; element = q * d (exact in float32). */
+function q8_0Matrix(raw: Uint8Array, rows: number, cols: number): FloatMatrix {
+  const blocks = (rows * cols) / 32;
+  const q = new Uint8Array(rows * cols);
+  const scales = new Float32Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    scales[b] = f16ToF32(raw[b * 34]! | (raw[b * 34 + 1]! << 8));
+    q.set(raw.subarray(b * 34 + 2, b * 34 + 34), b * 32);
+  }
+  return floatMatrix('q8', rows, cols, q, scales);
+}
+
+function configFromGguf(g: GgufHandle): BitNetConfig {
   const arch = g.metadata.get('general.architecture');
   if (arch !== 'bitnet' && arch !== 'bitnet-b1.58') throw new CheckpointError(g.file, `metadata 'general.architecture' is ${JSON.stringify(arch)}, expected "bitnet" or "bitnet-b1.58"`);
   const key = (k: string, def?: number): number => {

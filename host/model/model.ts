@@ -2,6 +2,7 @@
 
 import type { BitNetConfig } from './config.ts';
 import type { PackedTernary } from './ternary.ts';
+import type { FloatMatrix } from './float-matrix.ts';
 
 export const PROJECTIONS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 export type Projection = (typeof PROJECTIONS)[number];
@@ -16,11 +17,11 @@ export interface LayerWeights {
 
 export interface BitNetModel {
   readonly config: BitNetConfig;
-  /** vocab x hidden, row-major. */
-  readonly embed: Float32Array;
+  /** vocab x hidden, in the file's precision. */
+  readonly embed: FloatMatrix;
   readonly norm: Float32Array;
-  /** vocab x hidden; the embedding itself when tied. */
-  readonly lmHead: Float32Array;
+  /** vocab x hidden; the embedding itself when tied (or its 8-bit form with --head-bits 8). */
+  readonly lmHead: FloatMatrix;
   readonly layers: readonly LayerWeights[];
   readonly source: { readonly path: string; readonly format: string };
 }

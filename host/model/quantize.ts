@@ -22,9 +22,20 @@ export function decodeHfPacked(bytes: Uint8Array, shape: readonly number[], N: n
   if (shape.length !== 2 || shape[0] !== N / 4 || shape[1] !== K || N % 4) throw bad(w, `packed shape [${shape.join(', ')}], expected [${N / 4}, ${K}] for a ${N}x${K} ternary matrix (four trits per byte along the output dimension)`);
   const q = N / 4;
   const out = emptyTernary(w.tensor, N, K, scale);
+  const codes = out.codes;
+  const stride = out.stride;
+  const whole = K >> 2;
   for (let r = 0; r < q; r++) {
-    for (let c = 0; c < K; c++) {
-      const b = bytes[r * K + c]!;
+    const row = r * K;
+    // Four columns at a time: the 2-bit fields of output row i*q + r sit at bits 2i of each byte.
+    for (let j = 0; j < whole; j++) {
+      const p = row + 4 * j;
+      const u = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+      if (u & (u >>> 1) & 0x55555555) throw codeThree(w, bytes, p, (i) => `byte [${r}, ${4 * j + i}]`);
+      for (let i = 0; i < 4; i++) codes[(i * q + r) * stride + j] = gather4(u >>> (2 * i));
+    }
+    for (let c = 4 * whole; c < K; c++) {
+      const b = bytes[row + c]!;
       for (let i = 0; i < 4; i++) {
         const code = (b >> (2 * i)) & 3;
         if (code === 3) throw bad(w, `byte [${r}, ${c}] holds code 3, which is not a trit (codes are 0, 1, 2 for -1, 0, +1)`);
@@ -33,6 +44,22 @@ export function decodeHfPacked(bytes: Uint8Array, shape: readonly number[], N: n
     }
   }
   return out;
+}
+
+/**
+ * The 2-bit fields at bits 0-1 of each byte of u, packed into one byte (field of byte i at
+ * bits 2i): how four trits spread over four bytes become one byte of the runtime's layout.
+ */
+function gather4(u: number): number {
+  const v = u & 0x03030303;
+  return (v | (v >>> 6) | (v >>> 12) | (v >>> 18)) & 0xff;
+}
+
+/** The error for a code 3 among the four bytes at p; `where(i)` names byte p + i. */
+function codeThree(w: Where, bytes: Uint8Array, p: number, where: (i: number) => string): CheckpointError {
+  let i = 0;
+  while (i < 3 && !(bytes[p + i]! & (bytes[p + i]! >> 1) & 0x55)) i++;
+  return bad(w, `${where(i)} holds code 3, which is not a trit (codes are 0, 1, 2 for -1, 0, +1)`);
 }
 
 /** absmean (BitNet b1.58): weight_scale = 1 / mean|W|, t = clamp(round(W * weight_scale), -1, 1), in float32. */
@@ -51,19 +78,11 @@ export function absmeanQuantize(name: string, W: Float32Array, N: number, K: num
   return out;
 }
 
-/**
- * The per-block scales d of a GGUF ternary tensor must agree (the core applies one scale per
- * tensor); blocks with d = 0 are all-zero blocks and are read as zeros.
- */
-class BlockScale {
-  value = 0;
-  constructor(private readonly w: Where) {}
-  take(d: number, block: number): boolean {
-    if (d === 0) return false;
-    if (this.value === 0) this.value = d;
-    else if (d !== this.value) throw bad(this.w, `block ${block} has scale d = ${d} but earlier blocks have ${this.value}; per-block scales are not supported (the core applies one scale per tensor)`);
-    return true;
-  }
+/** Trits and the f16 block scales d of a GGUF ternary tensor, before the scale is resolved. */
+export interface TernaryBlocks {
+  readonly codes: PackedTernary;
+  /** d of each 256-weight block, row-major (N x K/256). */
+  readonly d: Float32Array;
 }
 
 function checkBlocks(bytes: Uint8Array, N: number, K: number, blockBytes: number, format: string, w: Where): void {
@@ -72,51 +91,103 @@ function checkBlocks(bytes: Uint8Array, N: number, K: number, blockBytes: number
   if (bytes.length !== want) throw bad(w, `${bytes.length} bytes, expected ${want} for ${format} [${K}, ${N}] (${blockBytes} bytes per 256 weights)`);
 }
 
-/** llama.cpp TQ2_0: 66 bytes per 256 weights, qs[64] then fp16 d; element 128c + 32l + j in bits 2l of qs[32c + j]. */
-export function decodeTQ2_0(bytes: Uint8Array, N: number, K: number, scale: number, w: Where): PackedTernary {
+const f16At = (bytes: Uint8Array, o: number): number => f16ToF32(bytes[o]! | (bytes[o + 1]! << 8));
+
+/**
+ * llama.cpp TQ2_0: 66 bytes per 256 weights, qs[64] then fp16 d; element 128c + 32l + j in
+ * bits 2l of qs[32c + j]. A block with d = 0 is all zeros whatever its codes say.
+ */
+export function tq2Blocks(bytes: Uint8Array, N: number, K: number, w: Where): TernaryBlocks {
   checkBlocks(bytes, N, K, 66, 'TQ2_0', w);
-  const out = emptyTernary(w.tensor, N, K, { op: 'mul', value: scale });
-  const d = new BlockScale(w);
-  const bpr = K / 256;
-  for (let n = 0; n < N; n++) {
-    for (let b = 0; b < bpr; b++) {
-      const o = (n * bpr + b) * 66;
-      const blk = n * bpr + b;
-      if (!d.take(f16ToF32(bytes[o + 64]! | (bytes[o + 65]! << 8)), blk)) continue;
-      for (let e = 0; e < 256; e++) {
-        const c = e >> 7;
-        const l = (e >> 5) & 3;
-        const j = e & 31;
-        const code = (bytes[o + 32 * c + j]! >> (2 * l)) & 3;
-        if (code === 3) throw bad(w, `block ${blk} element ${e} has code 3, which is not a trit`);
-        setTrit(out, n, 256 * b + e, code - 1);
+  const t = emptyTernary(w.tensor, N, K, { op: 'mul', value: 1 });
+  const codes = t.codes;
+  const blocks = (N * K) / 256;
+  const d = new Float32Array(blocks);
+  // K is a multiple of 256, so block b of row n is block n*K/256 + b overall and its 64
+  // output bytes follow each other: out byte 32c + 8l + jj holds elements 128c + 32l + 4jj + i.
+  for (let blk = 0; blk < blocks; blk++) {
+    const o = blk * 66;
+    const dv = f16At(bytes, o + 64);
+    d[blk] = dv;
+    if (dv === 0) continue;
+    const base = blk * 64;
+    for (let c = 0; c < 2; c++) {
+      for (let jj = 0; jj < 8; jj++) {
+        const p = o + 32 * c + 4 * jj;
+        const u = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+        if (u & (u >>> 1) & 0x55555555) throw codeThree(w, bytes, p, (i) => `block ${blk} byte ${p + i - o} (qs)`);
+        const ob = base + 32 * c + jj;
+        codes[ob] = gather4(u);
+        codes[ob + 8] = gather4(u >>> 2);
+        codes[ob + 16] = gather4(u >>> 4);
+        codes[ob + 24] = gather4(u >>> 6);
       }
     }
   }
-  return withBlockScale(out, d.value);
+  return { codes: t, d };
 }
 
-const POW3 = [1, 3, 9, 27, 81];
+/** digit k (0..4) of a TQ1_0 byte, as a code 0..2: ((byte * 3^k) mod 256) * 3 >> 8. */
+const TQ1_DIGITS = (() => {
+  const t = new Uint8Array(256 * 5);
+  for (let b = 0; b < 256; b++) for (let k = 0, p = 1; k < 5; k++, p *= 3) t[b * 5 + k] = (((b * p) & 255) * 3) >> 8;
+  return t;
+})();
 
 /** llama.cpp TQ1_0: 54 bytes per 256 weights, qs[48], qh[4], fp16 d; five base-3 digits per byte, scaled to fill it. */
-export function decodeTQ1_0(bytes: Uint8Array, N: number, K: number, scale: number, w: Where): PackedTernary {
+export function tq1Blocks(bytes: Uint8Array, N: number, K: number, w: Where): TernaryBlocks {
   checkBlocks(bytes, N, K, 54, 'TQ1_0', w);
-  const out = emptyTernary(w.tensor, N, K, { op: 'mul', value: scale });
-  const d = new BlockScale(w);
-  const bpr = K / 256;
-  const digit = (byte: number, k: number): number => (((byte * POW3[k]!) & 255) * 3) >> 8;
-  for (let n = 0; n < N; n++) {
-    for (let b = 0; b < bpr; b++) {
-      const o = (n * bpr + b) * 54;
-      const blk = n * bpr + b;
-      if (!d.take(f16ToF32(bytes[o + 52]! | (bytes[o + 53]! << 8)), blk)) continue;
-      const put = (e: number, byte: number, k: number): void => setTrit(out, n, 256 * b + e, digit(byte, k) - 1);
-      for (let j = 0; j < 32; j++) for (let k = 0; k < 5; k++) put(32 * k + j, bytes[o + j]!, k);
-      for (let j = 0; j < 16; j++) for (let k = 0; k < 5; k++) put(160 + 16 * k + j, bytes[o + 32 + j]!, k);
-      for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) put(240 + 4 * k + j, bytes[o + 48 + j]!, k);
-    }
+  const t = emptyTernary(w.tensor, N, K, { op: 'mul', value: 1 });
+  const codes = t.codes;
+  const blocks = (N * K) / 256;
+  const d = new Float32Array(blocks);
+  const e = new Uint8Array(256);
+  const D = TQ1_DIGITS;
+  for (let blk = 0; blk < blocks; blk++) {
+    const o = blk * 54;
+    const dv = f16At(bytes, o + 52);
+    d[blk] = dv;
+    if (dv === 0) continue;
+    for (let j = 0; j < 32; j++) for (let k = 0, b = bytes[o + j]! * 5; k < 5; k++) e[32 * k + j] = D[b + k]!;
+    for (let j = 0; j < 16; j++) for (let k = 0, b = bytes[o + 32 + j]! * 5; k < 5; k++) e[160 + 16 * k + j] = D[b + k]!;
+    for (let j = 0; j < 4; j++) for (let k = 0, b = bytes[o + 48 + j]! * 5; k < 4; k++) e[240 + 4 * k + j] = D[b + k]!;
+    const base = blk * 64;
+    for (let i = 0; i < 64; i++) codes[base + i] = e[4 * i]! | (e[4 * i + 1]! << 2) | (e[4 * i + 2]! << 4) | (e[4 * i + 3]! << 6);
   }
-  return withBlockScale(out, d.value);
+  return { codes: t, d };
+}
+
+/**
+ * The scale of a block-quantized ternary tensor, as llama.cpp applies it: weight = t * d * scale,
+ * where `scale` is the `<name>.scale` tensor if the file has one. llama.cpp's converter folds the
+ * tensor scale into every block's d (all-zero blocks get d = 0, which says nothing about the
+ * scale); files with a separate scale have d = 1. One value is the tensor's scale; blocks that
+ * disagree give per-block scales (exact on the cpu backend; a board applies one scale and
+ * refuses such a tensor).
+ */
+export function resolveBlockScale(b: TernaryBlocks, fileScale: number | undefined, w: Where): PackedTernary {
+  let d0 = 0;
+  let uniform = true;
+  for (let i = 0; i < b.d.length; i++) {
+    const v = b.d[i]!;
+    if (!(v >= 0) || !Number.isFinite(v)) throw bad(w, `block ${i} has scale d = ${v}; a block scale must be finite and not negative`);
+    if (v === 0) continue;
+    if (d0 === 0) d0 = v;
+    else if (v !== d0) uniform = false;
+  }
+  const times = (v: number): number => (fileScale === undefined ? v : v === 1 ? fileScale : Math.fround(v * fileScale));
+  if (uniform) return { ...b.codes, scale: { op: 'mul', value: d0 === 0 ? (fileScale ?? 1) : times(d0) } };
+  const values = new Float32Array(b.d.length);
+  for (let i = 0; i < values.length; i++) values[i] = times(b.d[i]!);
+  return { ...b.codes, scale: { op: 'mul', value: 1 }, blockScales: { size: 256, values } };
+}
+
+export function decodeTQ2_0(bytes: Uint8Array, N: number, K: number, scale: number | undefined, w: Where): PackedTernary {
+  return resolveBlockScale(tq2Blocks(bytes, N, K, w), scale, w);
+}
+
+export function decodeTQ1_0(bytes: Uint8Array, N: number, K: number, scale: number | undefined, w: Where): PackedTernary {
+  return resolveBlockScale(tq1Blocks(bytes, N, K, w), scale, w);
 }
 
 /**
@@ -131,6 +202,20 @@ export function decodeI2S(bytes: Uint8Array, N: number, K: number, w: Where): Pa
   const scale = new DataView(bytes.buffer, bytes.byteOffset + packed, 4).getFloat32(0, true);
   if (!Number.isFinite(scale)) throw bad(w, `the scale in the I2_S tail is ${scale}`);
   const out = emptyTernary(w.tensor, N, K, { op: 'mul', value: scale });
+  if (K % 4 === 0) {
+    // Rows are whole bytes, so output byte i holds flat elements 4i..4i+3: in block b, group g,
+    // those are bytes 32b + 4jj + (0..3) at bits 6 - 2g.
+    const codes = out.codes;
+    for (let blk = 0; blk < packed / 32; blk++) {
+      for (let jj = 0; jj < 8; jj++) {
+        const p = 32 * blk + 4 * jj;
+        const u = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+        if (u & (u >>> 1) & 0x55555555) throw codeThree(w, bytes, p, (i) => `block ${blk} byte ${4 * jj + i}`);
+        for (let g = 0; g < 4; g++) codes[32 * blk + 8 * g + jj] = gather4(u >>> (6 - 2 * g));
+      }
+    }
+    return out;
+  }
   for (let i = 0; i < N * K; i++) {
     const blk = i >> 7;
     const j = i & 127;
@@ -141,6 +226,41 @@ export function decodeI2S(bytes: Uint8Array, N: number, K: number, w: Where): Pa
   return out;
 }
 
-function withBlockScale(t: PackedTernary, d: number): PackedTernary {
-  return d === 0 || d === 1 ? t : { ...t, scale: { op: 'mul', value: Math.fround(t.scale.value * d) } };
+/**
+ * A ternary tensor stored as floats (F32, F16 or BF16, `bits` per element): values -m, 0, +m
+ * for one magnitude m. llama.cpp's converter writes such tensors when a projection's input
+ * size is not a multiple of 256 (F16 values ±scale, no scale tensor), or F32 trits with a
+ * separate `<name>.scale`. The effective scale is m times that tensor. Anything else (two
+ * magnitudes, NaN) is not ternary and is refused by name: it would silently be another model.
+ */
+export function ternaryFromFloatBits(raw: Uint8Array, bits: 16 | 32, kind: 'F32' | 'F16' | 'BF16', N: number, K: number, fileScale: number | undefined, w: Where): PackedTernary {
+  const n = N * K;
+  if (raw.length !== (n * bits) / 8) throw bad(w, `${raw.length} bytes, expected ${(n * bits) / 8} for ${kind} [${K}, ${N}]`);
+  const v = bits === 16 ? new Uint16Array(raw.buffer, raw.byteOffset, n) : new Uint32Array(raw.buffer, raw.byteOffset, n);
+  const magMask = bits === 16 ? 0x7fff : 0x7fffffff;
+  const sign = bits === 16 ? 0x8000 : 0x80000000;
+  const toF32 = (b: number): number => (kind === 'F32' ? new Float32Array(new Uint32Array([b]).buffer)[0]! : kind === 'BF16' ? new Float32Array(new Uint32Array([b << 16]).buffer)[0]! : f16ToF32(b));
+  const out = emptyTernary(w.tensor, N, K, { op: 'mul', value: 1 });
+  const codes = out.codes;
+  const stride = out.stride;
+  let m = 0;
+  for (let r = 0; r < N; r++) {
+    const o = r * K;
+    for (let c = 0; c < K; c++) {
+      const b = v[o + c]!;
+      const mag = b & magMask;
+      if (mag === 0) continue;
+      if (m === 0) {
+        m = mag;
+        const f = toF32(m);
+        if (!Number.isFinite(f)) throw bad(w, `value ${toF32(b)} at [${r}, ${c}] is not finite`);
+      } else if (mag !== m) throw bad(w, `${kind} values are not ternary up to one scale: ${toF32(b)} at [${r}, ${c}] next to magnitude ${toF32(m)} (a BitLinear weight must be -s, 0 or +s)`);
+      const i = r * stride + (c >> 2);
+      const sh = (c & 3) * 2;
+      codes[i] = (codes[i]! & ~(3 << sh)) | ((b & sign ? 0 : 2) << sh);
+    }
+  }
+  const mf = m === 0 ? 1 : toF32(m);
+  const value = fileScale === undefined ? mf : mf === 1 ? fileScale : Math.fround(mf * fileScale);
+  return { ...out, scale: { op: 'mul', value } };
 }

@@ -7,18 +7,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError } from './errors.ts';
 import { bf16ToF32, f16ToF32 } from './dtypes.ts';
+import { FileSource } from './file-source.ts';
 
 export type SafeDtype = 'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'F16' | 'BF16' | 'U32' | 'I32' | 'F32' | 'U64' | 'I64' | 'F64';
 const DTYPE_BYTES: Record<SafeDtype, number> = { BOOL: 1, U8: 1, I8: 1, U16: 2, I16: 2, F16: 2, BF16: 2, U32: 4, I32: 4, F32: 4, U64: 8, I64: 8, F64: 8 };
 /** Refuse headers larger than this: a corrupted length must not make us allocate gigabytes. */
 const MAX_HEADER = 100 << 20;
 
-export interface SafeTensor {
+export interface SafeTensorInfo {
   readonly name: string;
   readonly file: string;
   readonly dtype: SafeDtype;
   readonly shape: readonly number[];
-  /** The raw bytes (a view into the file's buffer). */
+  /** Absolute byte offset of the data in the file, and its length. */
+  readonly offset: number;
+  readonly size: number;
+}
+
+export interface SafeTensor extends SafeTensorInfo {
+  /** The raw bytes. */
   readonly bytes: Uint8Array;
 }
 
@@ -28,20 +35,25 @@ export interface SafeFile {
   readonly tensors: Map<string, SafeTensor>;
 }
 
-export function parseSafetensors(buf: Uint8Array, file: string): SafeFile {
-  if (buf.length < 8) throw new CheckpointError(file, `${buf.length} bytes; a safetensors file starts with an 8-byte header length`);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+export const dtypeBytes = (d: SafeDtype): number => DTYPE_BYTES[d];
+
+/** The header of a file of `fileSize` bytes, given its first 8 + header-length bytes (or more). */
+function parseHeader(head: Uint8Array, file: string, fileSize: number): { metadata: Record<string, string>; tensors: Map<string, SafeTensorInfo>; hlen: number } {
+  if (fileSize < 8 || head.length < 8) throw new CheckpointError(file, `${fileSize} bytes; a safetensors file starts with an 8-byte header length`);
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const hlen = Number(dv.getBigUint64(0, true));
-  if (hlen > MAX_HEADER || 8 + hlen > buf.length) throw new CheckpointError(file, `header length ${hlen} does not fit the file (${buf.length} bytes); the file is truncated or not safetensors`);
+  if (hlen > MAX_HEADER || 8 + hlen > fileSize) throw new CheckpointError(file, `header length ${hlen} does not fit the file (${fileSize} bytes); the file is truncated or not safetensors`);
+  if (head.length < 8 + hlen) return { metadata: {}, tensors: new Map(), hlen };
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + hlen)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(8, 8 + hlen)));
   } catch (e) {
     throw new CheckpointError(file, `the header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new CheckpointError(file, 'the header must be a JSON object of tensors');
-  const data = buf.subarray(8 + hlen);
-  const tensors = new Map<string, SafeTensor>();
+  const dataStart = 8 + hlen;
+  const dataLength = fileSize - dataStart;
+  const tensors = new Map<string, SafeTensorInfo>();
   let metadata: Record<string, string> = {};
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -59,51 +71,81 @@ export function parseSafetensors(buf: Uint8Array, file: string): SafeFile {
     const shape = t.shape as number[];
     const expected = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
     if (off[1] - off[0] !== expected) throw new CheckpointError(file, `${where}: ${off[1] - off[0]} bytes for ${dtype} [${shape.join(', ')}], expected ${expected}`);
-    if (off[1] > data.length) throw new CheckpointError(file, `${where}: data ends at byte ${off[1]} but the file has ${data.length} data bytes; the file is truncated`);
-    tensors.set(name, { name, file, dtype, shape, bytes: data.subarray(off[0], off[1]) });
+    if (off[1] > dataLength) throw new CheckpointError(file, `${where}: data ends at byte ${off[1]} but the file has ${dataLength} data bytes; the file is truncated`);
+    tensors.set(name, { name, file, dtype, shape, offset: dataStart + off[0], size: off[1] - off[0] });
   }
-  return { file, metadata, tensors };
+  return { metadata, tensors, hlen };
+}
+
+/** Parse a safetensors file held whole in `buf`. */
+export function parseSafetensors(buf: Uint8Array, file: string): SafeFile {
+  const h = parseHeader(buf, file, buf.length);
+  const tensors = new Map<string, SafeTensor>();
+  for (const [n, t] of h.tensors) tensors.set(n, { ...t, bytes: buf.subarray(t.offset, t.offset + t.size) });
+  return { file, metadata: h.metadata, tensors };
+}
+
+/** The tensors of a checkpoint on disk, each read only when asked for. */
+export interface SafetensorsDir {
+  readonly tensors: Map<string, SafeTensorInfo>;
+  read(t: SafeTensorInfo): Uint8Array;
+  close(): void;
+}
+
+function openFile(file: string, sources: Map<string, FileSource>): Map<string, SafeTensorInfo> {
+  const src = new FileSource(file);
+  sources.set(file, src);
+  const first = src.read(0, Math.min(src.size, 1 << 20), 'header');
+  let h = parseHeader(first, file, src.size);
+  if (first.length < 8 + h.hlen) h = parseHeader(src.read(0, 8 + h.hlen, 'header'), file, src.size);
+  return h.tensors;
 }
 
 /** All tensors of a checkpoint directory: model.safetensors, or the shards an index names. */
-export function readSafetensorsDir(dir: string): Map<string, SafeTensor> {
-  const single = path.join(dir, 'model.safetensors');
-  const index = path.join(dir, 'model.safetensors.index.json');
-  if (fs.existsSync(single)) return parseSafetensors(readFile(single), single).tensors;
-  if (!fs.existsSync(index)) throw new CheckpointError(dir, 'no model.safetensors and no model.safetensors.index.json');
-  let map: Record<string, string>;
+export function openSafetensorsDir(dir: string): SafetensorsDir {
+  const sources = new Map<string, FileSource>();
+  const close = (): void => sources.forEach((s) => s.close());
+  const read = (t: SafeTensorInfo): Uint8Array => sources.get(t.file)!.read(t.offset, t.size, `tensor '${t.name}'`);
   try {
-    map = (JSON.parse(fs.readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map;
-    if (typeof map !== 'object' || map === null) throw new Error("no 'weight_map' object");
+    const single = path.join(dir, 'model.safetensors');
+    const index = path.join(dir, 'model.safetensors.index.json');
+    if (fs.existsSync(single)) return { tensors: openFile(single, sources), read, close };
+    if (!fs.existsSync(index)) throw new CheckpointError(dir, 'no model.safetensors and no model.safetensors.index.json');
+    let map: Record<string, string>;
+    try {
+      map = (JSON.parse(fs.readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map;
+      if (typeof map !== 'object' || map === null) throw new Error("no 'weight_map' object");
+    } catch (e) {
+      throw new CheckpointError(index, `not a safetensors index (${(e as Error).message})`);
+    }
+    const out = new Map<string, SafeTensorInfo>();
+    for (const shard of new Set(Object.values(map))) {
+      if (typeof shard !== 'string' || path.isAbsolute(shard) || shard.split(/[\\/]/).includes('..')) throw new CheckpointError(index, `names shard ${JSON.stringify(shard)}, which is not a file name in this directory`);
+      const f = path.join(dir, shard);
+      if (!fs.existsSync(f)) throw new CheckpointError(index, `names shard '${shard}', which does not exist`);
+      for (const [n, t] of openFile(f, sources)) out.set(n, t);
+    }
+    for (const [n, shard] of Object.entries(map)) if (!out.has(n)) throw new CheckpointError(path.join(dir, shard), `tensor '${n}' is listed in the index but not in the shard`);
+    return { tensors: out, read, close };
   } catch (e) {
-    throw new CheckpointError(index, `not a safetensors index (${(e as Error).message})`);
+    close();
+    throw e;
   }
-  const out = new Map<string, SafeTensor>();
-  for (const shard of new Set(Object.values(map))) {
-    const f = path.join(dir, shard);
-    if (!fs.existsSync(f)) throw new CheckpointError(index, `names shard '${shard}', which does not exist`);
-    for (const [n, t] of parseSafetensors(readFile(f), f).tensors) out.set(n, t);
-  }
-  for (const [n, shard] of Object.entries(map)) if (!out.has(n)) throw new CheckpointError(path.join(dir, shard), `tensor '${n}' is listed in the index but not in the shard`);
-  return out;
-}
-
-function readFile(f: string): Uint8Array {
-  const b = fs.readFileSync(f);
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** A tensor's values as float32 (BF16, F16 and F32 are widened exactly). */
-export function toF32(t: SafeTensor): Float32Array {
-  const n = t.bytes.length / DTYPE_BYTES[t.dtype];
-  const aligned = t.bytes.slice(); // own, aligned copy
+export function toF32(t: SafeTensorInfo, bytes: Uint8Array): Float32Array {
+  const n = bytes.length / DTYPE_BYTES[t.dtype];
+  // Our own aligned bytes (not a view into someone's larger buffer, which a Float32Array
+  // would keep alive and alias).
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
   switch (t.dtype) {
     case 'F32':
-      return new Float32Array(aligned.buffer, 0, n);
+      return new Float32Array(own.buffer, 0, n);
     case 'BF16':
-      return bf16ToF32(new Uint16Array(aligned.buffer, 0, n));
+      return bf16ToF32(new Uint16Array(own.buffer, 0, n));
     case 'F16': {
-      const h = new Uint16Array(aligned.buffer, 0, n);
+      const h = new Uint16Array(own.buffer, 0, n);
       return Float32Array.from(h, f16ToF32);
     }
     default:

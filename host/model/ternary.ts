@@ -22,6 +22,12 @@ export interface PackedTernary {
   readonly stride: number;
   readonly codes: Uint8Array;
   readonly scale: TensorScale;
+  /**
+   * Per-block scales (GGUF blocks whose d differ): weight[n][k] = trit * values[n * ceil(K / size)
+   * + floor(k / size)], `scale` is then { mul, 1 }. Only the host computes such a tensor
+   * (exactly, block by block); a board applies one scale per tensor and refuses it.
+   */
+  readonly blockScales?: { readonly size: number; readonly values: Float32Array };
 }
 
 export function emptyTernary(name: string, rows: number, cols: number, scale: TensorScale): PackedTernary {
@@ -64,4 +70,5 @@ export function packTernary(name: string, m: IntMatrix, scale: TensorScale): Pac
 export function ternaryDigest(w: PackedTernary, h: { update(d: Uint8Array | string): unknown }): void {
   h.update(`${w.name}:${w.rows}x${w.cols}:${w.scale.op}:${w.scale.value};`);
   h.update(w.codes);
+  if (w.blockScales) h.update(new Uint8Array(w.blockScales.values.buffer, w.blockScales.values.byteOffset, w.blockScales.values.byteLength));
 }

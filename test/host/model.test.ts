@@ -14,6 +14,16 @@ import { unpackTernary } from '../../host/model/ternary.ts';
 import { ternaryMatmul } from '../../host/matmul/reference.ts';
 import { argmax } from '../../host/infer/sampler.ts';
 import { expected, fixture } from './fixtures.ts';
+import { readRow, type FloatMatrix } from '../../host/model/float-matrix.ts';
+import { f16ToF32, f32ToF16 } from '../../host/model/dtypes.ts';
+import * as fs from 'node:fs';
+
+/** Every row of a matrix as float32, whatever precision it is stored in. */
+const allRows = (m: FloatMatrix): Float32Array => {
+  const out = new Float32Array(m.rows * m.cols);
+  for (let r = 0; r < m.rows; r++) readRow(m, r, out, r * m.cols);
+  return out;
+};
 
 async function cpuTransformer(m: BitNetModel): Promise<Transformer> {
   const be = new CpuBackend();
@@ -96,9 +106,50 @@ describe('host: BitNet models against the fixtures', function () {
           assert.equal(b.scale.value, Math.fround(1 / a.scale.value), `${f}: layer ${i} ${p} scale`);
         }
       });
-      assert.deepEqual(g.embed, hf.embed, `${f}: embedding`);
+      assert.deepEqual(allRows(g.embed), allRows(hf.embed), `${f}: embedding`);
     }
   });
+
+  // GGUF files as llama.cpp's own gguf-py writes them (expected-gguf-llamacpp.json): the
+  // scale folded into TQ blocks' d, F16 values +-scale, F32 trits with a separate .scale.
+  for (const [name, file] of [
+    ['tiny-bitnet-c', 'model-tq2_0-folded.gguf'],
+    ['tiny-bitnet-c', 'model-tq1_0-folded.gguf'],
+    ['tiny-bitnet-a', 'model-f16-folded.gguf'],
+    ['tiny-bitnet-a', 'model-f32-scale.gguf'],
+  ] as const) {
+    it(`${name} (${file}, llama.cpp's layout): the safetensors' trits, that file's scale, logits within 1e-4 and greedy tokens`, async () => {
+      const ex = (JSON.parse(fs.readFileSync(fixture(name, 'expected-gguf-llamacpp.json'), 'utf8')) as { token_ids: number[]; files: Record<string, { scale: 'exact' | 'f16scale'; greedy_new_tokens: number[]; all_logits: number[][] }> });
+      const want = ex.files[file]!;
+      const m = loadModel(fixture(name, file));
+      const hf = loadModel(fixture(name));
+      hf.layers.forEach((l, i) => {
+        for (const p of PROJECTIONS) {
+          const a = l.proj[p];
+          const b = m.layers[i]!.proj[p];
+          assert.ok(Buffer.from(a.codes).equals(Buffer.from(b.codes)), `layer ${i} ${p}: trits differ`);
+          const exact = Math.fround(1 / a.scale.value);
+          assert.equal(b.scale.op, 'mul');
+          assert.equal(b.scale.value, want.scale === 'exact' ? exact : f16ToF32(f32ToF16(exact)), `layer ${i} ${p}: scale`);
+          assert.equal(b.blockScales, undefined);
+        }
+      });
+      const tr = await cpuTransformer(m);
+      const V = m.config.vocab;
+      const logits = await tr.forward(ex.token_ids, { all: true });
+      let worst = 0;
+      want.all_logits.forEach((row, p) => row.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - logits[p * V + i]!)))));
+      assert.ok(worst <= 1e-4, `max |logit - expected| = ${worst} > 1e-4`);
+      const got: number[] = [];
+      let last = logits.subarray((ex.token_ids.length - 1) * V);
+      for (let i = 0; i < want.greedy_new_tokens.length; i++) {
+        got.push(argmax(last));
+        last = await tr.forward([got[i]!]);
+      }
+      assert.deepEqual(got, want.greedy_new_tokens);
+      console.log(`      ${m.source.format}: max logit error ${worst.toExponential(2)}`);
+    });
+  }
 
   it('prompt eval in one batch equals token-by-token decoding', async () => {
     const m = loadModel(fixture('tiny-bitnet-a'));

@@ -1,0 +1,79 @@
+// GGUF ternary tensors in the layouts llama.cpp writes, taken apart: per-block scales (blocks
+// whose d differ) run exactly on the host and are refused by a board by name; a tensor that
+// is not ternary up to one scale, and a negative block scale, are refused by name.
+
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseGguf } from '../../host/model/gguf.ts';
+import { loadModel } from '../../host/model/load.ts';
+import { f32ToF16 } from '../../host/model/dtypes.ts';
+import { getTrit } from '../../host/model/ternary.ts';
+import { blockScaledMatmul } from '../../host/infer/block-scaled.ts';
+import { BoardBackend } from '../../host/backends/board.ts';
+import type { LinkClient } from '../../host/link/client.ts';
+import { fixture } from './fixtures.ts';
+
+/** A copy of a fixture GGUF with `edit` applied to one tensor's bytes. */
+function edited(src: string, tensor: string, edit: (bytes: Uint8Array) => void): string {
+  const buf = new Uint8Array(fs.readFileSync(src));
+  const g = parseGguf(buf, src);
+  edit(g.tensors.get(tensor)!.bytes);
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-gguf-')), path.basename(src));
+  fs.writeFileSync(f, buf);
+  return f;
+}
+
+const setF16 = (b: Uint8Array, o: number, v: number): void => {
+  const h = f32ToF16(v);
+  b[o] = h & 255;
+  b[o + 1] = h >> 8;
+};
+
+describe('host: GGUF scale layouts', function () {
+  it('TQ2_0 blocks with different d load with per-block scales; the host computes them exactly; a board refuses them by name', async () => {
+    // Block 1 of blk.0.attn_q.weight (K = 256: the block of row 1) gets d = 0.125.
+    const f = edited(fixture('tiny-bitnet-c', 'model-tq2_0-folded.gguf'), 'blk.0.attn_q.weight', (b) => setF16(b, 66 + 64, 0.125));
+    const m = loadModel(f);
+    const w = m.layers[0]!.proj.q;
+    assert.ok(w.blockScales, 'per-block scales');
+    assert.equal(w.blockScales.values[1], 0.125);
+    const d0 = w.blockScales.values[0]!;
+    assert.ok(Array.from(w.blockScales.values).every((v, i) => i === 1 || v === d0 || v === 0));
+    // Against a dense float64 reference of sum_k t * d_block * x / act_scale.
+    const M = 3;
+    const K = w.cols;
+    const xq = Int8Array.from({ length: M * K }, (_, i) => ((i * 37) % 256) - 128);
+    const act = Float32Array.from([1.5, 20, 127]);
+    const y = blockScaledMatmul(w, xq, act, M, new Float32Array(M * w.rows));
+    for (let mm = 0; mm < M; mm++) {
+      for (let n = 0; n < w.rows; n++) {
+        let ref = 0;
+        for (let k = 0; k < K; k++) ref += getTrit(w, n, k) * w.blockScales.values[n * (K / 256) + (k >> 8)]! * xq[mm * K + k]!;
+        assert.equal(y[mm * w.rows + n], Math.fround(ref / act[mm]!), `row ${mm} unit ${n}`);
+      }
+    }
+    const board = new BoardBackend('sim', {} as LinkClient);
+    await assert.rejects(board.load(m.layers.flatMap((l) => Object.values(l.proj))), /sim: tensor 'blk\.0\.attn_q\.weight' has per-block scales .* runs only with -b cpu/);
+  });
+
+  it('a negative block scale is refused by name', () => {
+    const f = edited(fixture('tiny-bitnet-c', 'model-tq1_0-folded.gguf'), 'blk.1.ffn_up.weight', (b) => setF16(b, 52, -0.05));
+    assert.throws(() => loadModel(f), /tensor 'blk\.1\.ffn_up\.weight': block 0 has scale d = -0\.0499.* not negative/);
+  });
+
+  it('F16 projection values with two magnitudes are not ternary and are refused by name', () => {
+    const f = edited(fixture('tiny-bitnet-a', 'model-f16-folded.gguf'), 'blk.0.attn_k.weight', (b) => {
+      const u = new Uint16Array(b.buffer, b.byteOffset, b.length / 2);
+      const i = u.findIndex((v) => (v & 0x7fff) !== 0);
+      u[i] = f32ToF16(0.3);
+    });
+    assert.throws(() => loadModel(f), /model-f16-folded\.gguf: tensor 'blk\.0\.attn_k\.weight': F16 values are not ternary up to one scale/);
+  });
+
+  it('an F32 projection with a .scale tensor of 0 is refused by name', () => {
+    const f = edited(fixture('tiny-bitnet-a', 'model-f32-scale.gguf'), 'blk.0.attn_v.scale', (b) => b.fill(0));
+    assert.throws(() => loadModel(f), /tensor 'blk\.0\.attn_v\.scale': 0 must be positive and finite/);
+  });
+});
