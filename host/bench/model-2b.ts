@@ -64,6 +64,7 @@ export async function ensureBitnet2bGguf(opts: Bitnet2bOptions = {}): Promise<st
   const file = path.join(dir, `bitnet-2b-shape-tq2_0-L${layers}-s${seed}-${key}.gguf`);
   if (fs.existsSync(file)) return file;
   fs.mkdirSync(dir, { recursive: true });
+  removeAbandoned(file);
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
   const log = opts.log ?? (() => {});
   log(`writing ${path.basename(file)} (random BitNet-2B-4T shapes, ${layers} layers, TQ2_0) ...`);
@@ -83,6 +84,23 @@ export async function ensureBitnet2bGguf(opts: Bitnet2bOptions = {}): Promise<st
     throw e;
   }
   return file;
+}
+
+/** Delete `<file>.tmp-<pid>-*` left by a writer that died (its pid is gone): a gigabyte each. */
+function removeAbandoned(file: string): void {
+  const base = `${path.basename(file)}.tmp-`;
+  for (const f of fs.readdirSync(path.dirname(file))) {
+    if (!f.startsWith(base)) continue;
+    const pid = Number(f.slice(base.length).split('-')[0]);
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) fs.rmSync(path.join(path.dirname(file), f), { force: true });
+  }
 }
 
 /** GGUF metadata of llama.cpp's `bitnet` architecture at 2B-4T's sizes, with the vocabulary. */
