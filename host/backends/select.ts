@@ -17,6 +17,8 @@ export interface SelectOptions {
   readonly reload?: boolean;
   readonly timeoutMs?: number;
   readonly log?: (line: string) => void;
+  /** Threads for the cpu backend's native kernels (default: every core). */
+  readonly threads?: number;
 }
 
 export const DEFAULT_BOARD_MANIFEST = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rtl/board/board_8x8_uart.manifest.json');
@@ -41,8 +43,8 @@ export async function selectBackend(spec: string, o: SelectOptions = {}): Promis
   const [kind, rest] = spec.includes(':') ? [spec.slice(0, spec.indexOf(':')), spec.slice(spec.indexOf(':') + 1)] : [spec, ''];
   switch (kind) {
     case 'cpu':
-      if (rest) throw new BackendError(`backend 'cpu' takes no argument (got '${rest}')`);
-      return new CpuBackend();
+      if (rest && rest !== 'js') throw new BackendError(`backend 'cpu' takes no argument but 'js' (the JavaScript kernel), got '${rest}'`);
+      return new CpuBackend({ kernel: rest === 'js' ? 'js' : 'native', threads: o.threads, log: o.log });
     case 'sim': {
       const base = readBoardManifest(o.boardManifest).params;
       const over: Record<string, number> = {};
@@ -68,6 +70,6 @@ export async function selectBackend(spec: string, o: SelectOptions = {}): Promis
       return pcieBackend(rest, { expectedHash: expected, force: o.force, reload: o.reload, timeoutMs: o.timeoutMs });
     }
     default:
-      throw new BackendError(`unknown backend '${spec}': expected cpu, sim[:k=v,...], uart:PATH[@BAUD] or pcie:DEVICE_PREFIX`);
+      throw new BackendError(`unknown backend '${spec}': expected cpu[:js], sim[:k=v,...], uart:PATH[@BAUD] or pcie:DEVICE_PREFIX`);
   }
 }

@@ -1,44 +1,29 @@
-// `bench host`: tokens/s of each backend on a small model (same model, same prompt, one
-// run), and the CPU path on one layer of BitNet b1.58 2B-4T shape with random weights: ms
-// per layer, the BitLinear kernel against the plain integer loop side by side, and tokens/s
-// extrapolated to 30 layers (the output head is left out and named so).
+// `bench host`, all measured side by side in one run:
+// 1. tokens/s of each backend (cpu, sim, uart over board-sim) on one small model;
+// 2. BitNet-2B-4T shapes in one TQ2_0 GGUF (written once, cached): pp128 and tg32 of this
+//    runtime's cpu backend and of llama.cpp (node-llama-cpp) on that same file and thread
+//    count, the ratio, load time and peak RSS of each (each in its own process);
+// 3. the host's own ms per token at those shapes against a backend that answers at once;
+// 4. the BitLinear kernel on the four 2B-4T shapes: native SIMD, a plain C++ loop, the JS
+//    lookup-table kernel. BENCH_THREADS and BENCH_REPS override the thread count and runs.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeModel } from '../model/make-model.ts';
 import { loadModel } from '../model/load.ts';
-import { bitLinears, PROJECTIONS, projectionShape, type BitNetModel, type LayerWeights, type Projection } from '../model/model.ts';
-import { emptyTernary, setTrit, unpackTernary, type PackedTernary } from '../model/ternary.ts';
-import type { BitNetConfig } from '../model/config.ts';
-import { f32Matrix } from '../model/float-matrix.ts';
+import { bitLinears } from '../model/model.ts';
 import { CpuBackend } from '../backends/cpu.ts';
 import { readBoardManifest, selectBackend } from '../backends/select.ts';
 import type { BitLinearBackend } from '../backends/backend.ts';
 import { generate } from '../infer/generate.ts';
-import { Transformer } from '../infer/transformer.ts';
 import { TernaryKernel } from '../infer/cpu-kernel.ts';
-import { ternaryMatmul } from '../matmul/reference.ts';
+import { quantizeHead } from '../infer/head.ts';
+import { loadNative } from '../native/native.ts';
+import { ppTg, ppTgChild } from './pp-tg.ts';
+import { InstantBackend, randomTernary, sharedLayerModel } from './instant.ts';
 import type { BenchRecord } from '../../sim/bench/sim-bench.ts';
 import { XorShift32 } from '../../sim/tb/rng.ts';
-
-const BITNET_2B: BitNetConfig = { hidden: 2560, layers: 1, heads: 20, kvHeads: 5, headDim: 128, intermediate: 6912, vocab: 256, maxPositions: 256, ropeTheta: 500000, eps: 1e-5, tied: true, eos: [], linearClass: 'bitlinear', quantMode: 'offline', actBits: 8 };
-
-function randomTernary(name: string, N: number, K: number, rng: XorShift32): PackedTernary {
-  const w = emptyTernary(name, N, K, { op: 'div', value: Math.sqrt(K) });
-  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) setTrit(w, n, k, (rng.next() % 3) - 1);
-  return w;
-}
-
-function oneLayerModel(c: BitNetConfig): BitNetModel {
-  // Seeded (the bench must not depend on Math.random).
-  const rng = new XorShift32(2026);
-  const ones = (n: number): Float32Array => new Float32Array(n).fill(1);
-  const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, randomTernary(p, ...projectionShape(c, p), rng)])) as Record<Projection, PackedTernary>;
-  const layer: LayerWeights = { inputNorm: ones(c.hidden), postNorm: ones(c.hidden), attnSubNorm: ones(c.hidden), ffnSubNorm: ones(c.intermediate), proj };
-  const embed = f32Matrix(c.vocab, c.hidden, Float32Array.from({ length: c.vocab * c.hidden }, () => (rng.next() / 2 ** 32 - 0.5) * 0.1));
-  return { config: c, embed, norm: ones(c.hidden), lmHead: embed, layers: [layer], source: { path: '(in memory)', format: 'random 2B-4T layer' } };
-}
 
 export async function hostBench(opts: { log?: (s: string) => void; tokens?: number } = {}): Promise<BenchRecord[]> {
   const log = opts.log ?? ((s: string) => console.error(s));
@@ -84,50 +69,71 @@ export async function hostBench(opts: { log?: (s: string) => void; tokens?: numb
     await pty.close();
   }
 
-  // 2. The CPU path on one BitNet b1.58 2B-4T layer (random weights).
-  const c = BITNET_2B;
-  const big = oneLayerModel(c);
-  const cfg = { hidden: c.hidden, heads: c.heads, kvHeads: c.kvHeads, intermediate: c.intermediate, layers: 'one of 30' };
-  const kernel = new TernaryKernel();
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  const threads = Number(process.env.BENCH_THREADS ?? os.availableParallelism());
+  // 2. BitNet-2B-4T shapes on one file, side by side: this runtime's cpu backend and llama.cpp.
+  const { ensureBitnet2bGguf } = await import('./model-2b.ts');
+  const file = await ensureBitnet2bGguf({ log });
+  const pp = 128;
+  const tg = 32;
+  const reps = Number(process.env.BENCH_REPS ?? 3);
+  const cfg2b = { file: path.basename(file), threads, pp, tg, reps, measured: 'as llama-bench: load not timed, warm-up, mean of reps on an empty KV cache' };
+  const ours = await ppTgChild(file, { threads, pp, tg, reps });
+  rec('host.2b.ours.pp128', ours.ppTokPerS, 'tokens/s', { ...cfg2b, backend: ours.backend });
+  rec('host.2b.ours.tg32', ours.tgTokPerS, 'tokens/s', { ...cfg2b, backend: ours.backend });
+  rec('host.2b.ours.load', ours.loadMs, 'ms', { file: path.basename(file), bytes: fs.statSync(file).size });
+  rec('host.2b.ours.peak_rss', ours.peakRssMb, 'MB', { file_mb: fs.statSync(file).size / 2 ** 20 });
+  rec('host.2b.ours.tg_host_ms_per_token', ours.tgHostMsPerToken, 'ms', { excludes: 'the BitLinear matmuls', offload_ms: ours.tgOffloadMsPerToken });
+  const { llamaPeer, LLAMA_CPP_RECORDED } = await import('./llama-peer.ts');
+  const peer = await llamaPeer(file, { threads, pp, tg, reps });
+  let llama: { pp: number; tg: number; source: string };
+  if (peer.ok) {
+    llama = { pp: peer.ppTokPerS, tg: peer.tgTokPerS, source: `${peer.version}, same file, same run` };
+    rec('host.2b.llama_cpp.load', peer.loadMs, 'ms', { source: llama.source });
+    rec('host.2b.llama_cpp.peak_rss', peer.peakRssMb, 'MB', { source: llama.source });
+  } else {
+    log(`llama.cpp could not run here: ${peer.reason}; using its recorded figures (${LLAMA_CPP_RECORDED.source})`);
+    llama = { pp: LLAMA_CPP_RECORDED.ppTokPerS, tg: LLAMA_CPP_RECORDED.tgTokPerS, source: `recorded: ${LLAMA_CPP_RECORDED.source} (not this run: ${peer.reason})` };
+  }
+  rec('host.2b.llama_cpp.pp128', llama.pp, 'tokens/s', { ...cfg2b, source: llama.source });
+  rec('host.2b.llama_cpp.tg32', llama.tg, 'tokens/s', { ...cfg2b, source: llama.source });
+  rec('host.2b.ratio.pp128', ours.ppTokPerS / llama.pp, 'x', { ours_over: 'llama.cpp', target: '>= 0.5 (goal >= 1)' });
+  rec('host.2b.ratio.tg32', ours.tgTokPerS / llama.tg, 'x', { ours_over: 'llama.cpp', target: '>= 0.5 (goal >= 1)' });
+
+  // 3. The host's own work per token at 2B-4T shapes, against a backend that answers at once.
+  const shared = sharedLayerModel();
+  for (const [label, m] of [['bf16', shared], ['q8', { ...shared, lmHead: quantizeHead(shared.lmHead) }]] as const) {
+    const r = await ppTg(m, new InstantBackend(), { pp: 16, tg: 32, reps });
+    rec(`host.2b.instant.ms_per_token.head_${label}`, 1000 / r.tgTokPerS, 'ms', { backend: 'instant (zeros)', context: '0..32 tokens', head: label, includes: 'embedding, norms, quantization, RoPE, attention, rescaling, output head, argmax', target: '<= 25 ms with the head in its file precision' });
+  }
+
+  // 4. The BitLinear kernels on the four 2B-4T shapes: native SIMD, a plain C++ loop, the JS lookup kernel.
+  const native = loadNative();
   const rng = new XorShift32(7);
-  let lutMs = 0;
-  let refMs = 0;
-  // Warm both loops up on a small shape first, so neither is timed while the JIT compiles it.
-  const warm = randomTernary('warm', 64, 256, rng);
-  const wx = Int8Array.from({ length: 256 }, () => (rng.next() % 256) - 128);
-  for (let i = 0; i < 20; i++) {
-    kernel.matmul(warm, wx, 1);
-    ternaryMatmul({ rows: 1, cols: 256, data: wx }, unpackTernary(warm));
+  const js = new TernaryKernel();
+  const time = (fn: () => void, reps = 5): number => {
+    fn();
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) fn();
+    return (performance.now() - t0) / reps;
+  };
+  for (const [K, N] of [[2560, 2560], [2560, 640], [2560, 6912], [6912, 2560]] as const) {
+    const w = randomTernary(`${N}x${K}`, N, K, rng);
+    for (const M of [1, 64]) {
+      const x = Int8Array.from({ length: M * K }, () => (rng.next() % 256) - 128);
+      const y = new Int32Array(M * N);
+      const shape = { K, N, M, weight_mb: (N * w.stride) / 1e6 };
+      const jsMs = time(() => js.matmul(w, x, M), M === 1 ? 5 : 1);
+      rec(`host.kernel.${K}x${N}.m${M}.js`, jsMs, 'ms', { ...shape, kernel: 'JavaScript lookup table, 1 thread' });
+      if (!native) continue;
+      const natMs = time(() => native.ternaryGemm(w.codes, N, K, w.stride, x, M, y), M === 1 ? 20 : 5);
+      const refMs = time(() => native.debug.refTernary(w.codes, N, K, w.stride, x, M, y), M === 1 ? 3 : 1);
+      rec(`host.kernel.${K}x${N}.m${M}.native`, natMs, 'ms', { ...shape, kernel: `${native.isa}, ${native.threads} threads`, gmac_per_s: (M * N * K) / natMs / 1e6, weight_gb_per_s: (N * w.stride) / natMs / 1e6 });
+      rec(`host.kernel.${K}x${N}.m${M}.speedup_vs_cpp_loop`, refMs / natMs, 'x', { reference: 'plain C++ loop, 1 thread, same build' });
+      rec(`host.kernel.${K}x${N}.m${M}.speedup_vs_js`, jsMs / natMs, 'x', {});
+    }
   }
-  for (const p of PROJECTIONS) {
-    const w = big.layers[0]!.proj[p];
-    const x = Int8Array.from({ length: w.cols }, () => (rng.next() % 256) - 128);
-    const dense = unpackTernary(w);
-    kernel.matmul(w, x, 1); // warm up
-    let t0 = performance.now();
-    const reps = 5;
-    for (let r = 0; r < reps; r++) kernel.matmul(w, x, 1);
-    const lut = (performance.now() - t0) / reps;
-    t0 = performance.now();
-    ternaryMatmul({ rows: 1, cols: w.cols, data: x }, dense);
-    const ref = performance.now() - t0;
-    lutMs += lut;
-    refMs += ref;
-    rec(`host.2b.bitlinear.${p}`, lut, 'ms', { N: w.rows, K: w.cols, M: 1, kernel: 'lookup table (packed 2-bit)' });
-  }
-  rec('host.2b.bitlinear.layer', lutMs, 'ms', { ...cfg, M: 1, kernel: 'lookup table' });
-  rec('host.2b.bitlinear.layer.reference_loop', refMs, 'ms', { ...cfg, M: 1, kernel: 'plain int8 loop (reference.ts)' });
-  rec('host.2b.bitlinear.speedup_vs_reference', refMs / lutMs, 'x', { measured: 'side by side, one run' });
-  const cpu = new CpuBackend();
-  await cpu.load(bitLinears(big));
-  const tr = new Transformer(big, cpu, 64);
-  await tr.forward(Array.from({ length: 8 }, (_, i) => i)); // some context, and warm-up
-  const steps = 5;
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) await tr.forward([i]);
-  const layerMs = (performance.now() - t0) / steps;
-  rec('host.2b.cpu.layer_decode', layerMs, 'ms', { ...cfg, context: '8..13 tokens', includes: 'norms, attention, BitLinears (not the output head)' });
-  rec('host.2b.cpu.tokens_per_s_30_layers', 1000 / (30 * layerMs), 'tokens/s', { extrapolated: '30 x one layer', excludes: 'output head (128256 x 2560) and embedding' });
   fs.rmSync(dir, { recursive: true, force: true });
   return out;
 }

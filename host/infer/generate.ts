@@ -9,6 +9,8 @@ import type { BitNetModel } from '../model/model.ts';
 export interface GenerateOptions extends SamplerOptions {
   /** Tokens to generate at most. */
   readonly n: number;
+  /** KV cache length (default: the model's context). */
+  readonly ctx?: number;
   /** Prompt tokens per forward pass (the board runs them as one M-row matmul per projection). */
   readonly batch?: number;
   /** Stop at these ids (the model's eos by default). */
@@ -26,6 +28,11 @@ export interface Timings {
   sampleRuns: number;
   /** Time inside the backend's matmuls, prompt and eval together. */
   offloadMs: number;
+  /** Backend matmul calls and link requests during prompt eval and eval (not the weight upload). */
+  matmulCalls: number;
+  linkRequests: number;
+  /** Forward passes (prompt batches and eval steps). */
+  forwardPasses: number;
 }
 
 export interface Generation {
@@ -40,16 +47,18 @@ export interface Generation {
 
 export async function generate(model: BitNetModel, backend: BitLinearBackend, prompt: readonly number[], o: GenerateOptions): Promise<Generation> {
   if (prompt.length === 0) throw new RangeError('the prompt has no tokens');
-  const ctx = model.config.maxPositions;
-  if (prompt.length > ctx) throw new RangeError(`the prompt has ${prompt.length} tokens; the model's context is ${ctx}`);
-  const tr = new Transformer(model, backend);
+  const ctx = o.ctx ?? model.config.maxPositions;
+  if (prompt.length > ctx) throw new RangeError(`the prompt has ${prompt.length} tokens; the context is ${ctx}`);
+  const tr = new Transformer(model, backend, ctx);
   const sampler = new Sampler(o);
   const stop = new Set(o.stop ?? model.config.eos);
   const batch = o.batch ?? 32;
-  const t: Timings = { promptMs: 0, promptTokens: prompt.length, evalMs: 0, evalRuns: 0, sampleMs: 0, sampleRuns: 0, offloadMs: 0 };
+  const t: Timings = { promptMs: 0, promptTokens: prompt.length, evalMs: 0, evalRuns: 0, sampleMs: 0, sampleRuns: 0, offloadMs: 0, matmulCalls: 0, linkRequests: 0, forwardPasses: 0 };
+  const calls0 = backend.stats.calls;
+  const requests0 = backend.stats.requests;
   let t0 = performance.now();
   let logits: Float32Array = new Float32Array(0);
-  for (let i = 0; i < prompt.length; i += batch) logits = await tr.forward(prompt.slice(i, i + batch));
+  for (let i = 0; i < prompt.length; i += batch, t.forwardPasses++) logits = await tr.forward(prompt.slice(i, i + batch));
   t.promptMs = performance.now() - t0;
   const tokens: number[] = [];
   let stoppedBy: Generation['stoppedBy'] = 'n';
@@ -71,9 +80,12 @@ export async function generate(model: BitNetModel, backend: BitLinearBackend, pr
     }
     t0 = performance.now();
     logits = await tr.forward([id]);
+    t.forwardPasses++;
     t.evalMs += performance.now() - t0;
     t.evalRuns++;
   }
   t.offloadMs = tr.time.offload;
+  t.matmulCalls = backend.stats.calls - calls0;
+  t.linkRequests = backend.stats.requests - requests0;
   return { prompt, tokens, lastLogits: logits, timings: t, offload: { ...backend.stats }, stoppedBy };
 }

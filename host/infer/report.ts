@@ -21,7 +21,9 @@ export function timingReport(g: Generation, loadMs: number, backend: string): st
   const Q = 'bitnet_perf_offload_print:';
   const share = t.promptMs + t.evalMs > 0 ? (100 * t.offloadMs) / (t.promptMs + t.evalMs) : 0;
   lines.push(`${Q}          backend = ${backend}`);
+  const forwards = t.promptTokens + t.evalRuns;
   lines.push(`${Q}     offload time = ${f2(t.offloadMs)} ms (${share.toFixed(1)} % of prompt eval + eval), ${o.calls} BitLinear calls, ${(o.macs / 1e6).toFixed(2)} M MACs`);
+  lines.push(`${Q}      round trips = ${(t.matmulCalls / Math.max(1, t.forwardPasses)).toFixed(1)} matmuls per forward pass (q/k/v and gate/up fused), ${(t.linkRequests / Math.max(1, forwards)).toFixed(1)} link requests per token`);
   if (o.lanes > 0) {
     const util = o.boardCycles ? (100 * o.macs) / (o.boardCycles * o.lanes) : 0;
     lines.push(`${Q}          weights = ${o.weightsReused ? 'already on the board (tag matched), 0 bytes sent' : `${o.weightBytesSent} bytes sent (${o.weightTilesSent} tiles)`}`);

@@ -3,8 +3,7 @@
 // squared-ReLU gated FFN with a sub-norm before down_proj. A step takes M new tokens
 // (prompt eval sends them to the backend as one M-row matmul per projection).
 
-import type { BitNetModel, Projection } from '../model/model.ts';
-import { PROJECTIONS } from '../model/model.ts';
+import { offloadLayout, type BitNetModel, type OffloadLayout, type Projection } from '../model/model.ts';
 import type { BitLinearBackend } from '../backends/backend.ts';
 import { quantizeRows } from './quant.ts';
 import { rmsNorm, Rope, softmax } from './ops.ts';
@@ -14,6 +13,7 @@ import { blockScaledMatmul } from './block-scaled.ts';
 
 export class Transformer {
   readonly rope: Rope;
+  private readonly layout: OffloadLayout;
   private readonly kCache: Float32Array[];
   private readonly vCache: Float32Array[];
   /** Tokens in the KV cache. */
@@ -29,6 +29,7 @@ export class Transformer {
     const c = model.config;
     if (ctx > c.maxPositions) throw new RangeError(`context ${ctx} exceeds the model's max_position_embeddings ${c.maxPositions}`);
     this.rope = new Rope(c.headDim, ctx, c.ropeTheta);
+    this.layout = offloadLayout(model);
     const kvd = c.kvHeads * c.headDim;
     this.kCache = model.layers.map(() => new Float32Array(ctx * kvd));
     this.vCache = model.layers.map(() => new Float32Array(ctx * kvd));
@@ -38,25 +39,38 @@ export class Transformer {
     this.pos = 0;
   }
 
-  /** BitLinear: quantize x (M rows), integer matmul on the backend, rescale in float32. */
-  private async linear(layer: number, p: Projection, xq: Int8Array, scales: Float32Array, M: number, out: Float32Array): Promise<Float32Array> {
-    const w = this.model.layers[layer]!.proj[p];
-    if (w.blockScales) return blockScaledMatmul(w, xq, scales, M, out);
-    const t0 = performance.now();
-    const acc = await this.backend.matmul(layer * PROJECTIONS.length + PROJECTIONS.indexOf(p), xq, M);
-    this.time.offload += performance.now() - t0;
-    const N = w.rows;
-    const ws = w.scale.value;
-    for (let m = 0; m < M; m++) {
-      const s = scales[m]!;
-      if (w.scale.op === 'div') {
-        const d = Math.fround(s * ws);
-        for (let n = 0; n < N; n++) out[m * N + n] = acc[m * N + n]! / d;
-      } else {
-        for (let n = 0; n < N; n++) out[m * N + n] = Math.fround(acc[m * N + n]! / s) * ws;
+  /**
+   * The BitLinears of one stage of a layer (projections that read the same input): the
+   * integer matmul of each group on the backend, then each projection's rows rescaled in
+   * float32 with its own scale into its output.
+   */
+  private async stage(layer: number, stage: number, xq: Int8Array, scales: Float32Array, M: number, outs: Partial<Record<Projection, Float32Array>>): Promise<void> {
+    for (const g of this.layout[layer]![stage]!) {
+      if (g.weight.blockScales) {
+        blockScaledMatmul(g.weight, xq, scales, M, outs[g.parts[0]!.proj]!);
+        continue;
+      }
+      const t0 = performance.now();
+      const acc = await this.backend.matmul(g.index, xq, M);
+      this.time.offload += performance.now() - t0;
+      const NT = g.weight.rows;
+      for (const part of g.parts) {
+        const out = outs[part.proj]!;
+        const { op, value: ws } = this.model.layers[layer]!.proj[part.proj].scale;
+        const N = part.rows;
+        for (let m = 0; m < M; m++) {
+          const s = scales[m]!;
+          const ai = m * NT + part.row0;
+          const oi = m * N;
+          if (op === 'div') {
+            const d = Math.fround(s * ws);
+            for (let n = 0; n < N; n++) out[oi + n] = acc[ai + n]! / d;
+          } else {
+            for (let n = 0; n < N; n++) out[oi + n] = Math.fround(acc[ai + n]! / s) * ws;
+          }
+        }
       }
     }
-    return out;
   }
 
   /**
@@ -98,9 +112,7 @@ export class Transformer {
       // attention
       rmsNorm(h, L.inputNorm, c.eps, M, xn);
       quantizeRows(xn, M, H, xq, sc, bits);
-      await this.linear(l, 'q', xq, sc, M, q);
-      await this.linear(l, 'k', xq, sc, M, k);
-      await this.linear(l, 'v', xq, sc, M, v);
+      await this.stage(l, 0, xq, sc, M, { q, k, v });
       const kc = this.kCache[l]!;
       const vc = this.vCache[l]!;
       for (let m = 0; m < M; m++) {
@@ -133,20 +145,19 @@ export class Transformer {
       }
       rmsNorm(attn, L.attnSubNorm, c.eps, M, xn);
       quantizeRows(xn, M, qd, xq, sc, bits);
-      await this.linear(l, 'o', xq, sc, M, proj);
+      await this.stage(l, 1, xq, sc, M, { o: proj });
       for (let i = 0; i < M * H; i++) h[i] = h[i]! + proj[i]!;
       // feed-forward
       rmsNorm(h, L.postNorm, c.eps, M, xn);
       quantizeRows(xn, M, H, xq, sc, bits);
-      await this.linear(l, 'gate', xq, sc, M, gate);
-      await this.linear(l, 'up', xq, sc, M, up);
+      await this.stage(l, 2, xq, sc, M, { gate, up });
       for (let i = 0; i < M * I; i++) {
         const g = gate[i]! > 0 ? gate[i]! : 0;
         gate[i] = Math.fround(g * g) * up[i]!;
       }
       rmsNorm(gate, L.ffnSubNorm, c.eps, M, xn);
       quantizeRows(xn, M, I, xq, sc, bits);
-      await this.linear(l, 'down', xq, sc, M, proj);
+      await this.stage(l, 3, xq, sc, M, { down: proj });
       for (let i = 0; i < M * H; i++) h[i] = h[i]! + proj[i]!;
     }
     this.pos += M;

@@ -43,3 +43,10 @@ export function f32ToF16(x: number): number {
   }
   return s | ((e + 15) << 10) | m;
 }
+
+/** All 65,536 halves as float32: decoding an F16 tensor or a block's d is one lookup. */
+export const F16_TABLE: Float32Array = (() => {
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) t[h] = f16ToF32(h);
+  return t;
+})();

@@ -8,10 +8,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { CheckpointError } from './errors.ts';
+import { mapFile, type Mapping } from './mmap.ts';
 
 export class FileSource {
   readonly size: number;
   private fd: number;
+  /** The whole file mapped read-only (host/model/mmap.ts), where mmap is available. */
+  private readonly map: Mapping | undefined;
 
   constructor(readonly file: string) {
     try {
@@ -20,6 +23,23 @@ export class FileSource {
       throw new CheckpointError(file, `cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     this.size = fs.fstatSync(this.fd).size;
+    this.map = mapFile(this.fd, this.size);
+  }
+
+  /**
+   * The bytes at `offset` without a copy where the file is mapped (read-only memory: never
+   * write through it), else read into a buffer of their own. `align` is the element size the
+   * caller will view them as; a mapped range that is not aligned to it is copied.
+   */
+  view(offset: number, length: number, what: string, align = 1): Uint8Array {
+    if (offset < 0 || length < 0 || offset + length > this.size) throw new CheckpointError(this.file, `${what}: bytes ${offset}..${offset + length} are past the end of the file (${this.size} bytes); the file is truncated`);
+    if (this.map && offset % align === 0) return this.map.bytes.subarray(offset, offset + length);
+    return this.read(offset, length, what);
+  }
+
+  /** Done with a view(): its pages leave this process's memory (the page cache keeps them). */
+  release(offset: number, length: number): void {
+    this.map?.release(offset, length);
   }
 
   /**
@@ -29,6 +49,7 @@ export class FileSource {
   read(offset: number, length: number, what: string): Uint8Array {
     if (offset < 0 || length < 0 || offset + length > this.size) throw new CheckpointError(this.file, `${what}: bytes ${offset}..${offset + length} are past the end of the file (${this.size} bytes); the file is truncated`);
     checkAllocation(this.file, length, what);
+    if (this.map) return new Uint8Array(this.map.bytes.subarray(offset, offset + length));
     // allocUnsafeSlow: never a slice of Node's small-buffer pool, so the start is aligned.
     const buf = Buffer.allocUnsafeSlow(length);
     let done = 0;
@@ -45,6 +66,7 @@ export class FileSource {
     return new Uint8Array(buf.buffer, buf.byteOffset, length);
   }
 
+  /** Closes the file; a mapping (and views into it) stays valid. */
   close(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;

@@ -3,7 +3,7 @@
 // (BitNet-2B-4T's 128256 x 2560 embedding is 656 MB in BF16 and would be 1.31 GB in float32,
 // read once per token by the output head). Rows are decoded exactly when they are needed.
 
-import { f16ToF32 } from './dtypes.ts';
+import { F16_TABLE } from './dtypes.ts';
 import { roundHalfEven } from '../infer/quant.ts';
 
 export type FloatDtype = 'f32' | 'f16' | 'bf16' | 'q8';
@@ -50,7 +50,7 @@ export function readRow(m: FloatMatrix, r: number, out: Float32Array, o = 0): Fl
     }
     case 'f16': {
       const src = new Uint16Array(d.buffer, d.byteOffset + base * 2, n);
-      for (let i = 0; i < n; i++) out[o + i] = F16[src[i]!]!;
+      for (let i = 0; i < n; i++) out[o + i] = F16_TABLE[src[i]!]!;
       break;
     }
     case 'q8': {
@@ -64,12 +64,6 @@ export function readRow(m: FloatMatrix, r: number, out: Float32Array, o = 0): Fl
   return out;
 }
 
-/** All 65,536 halves as float32: decoding a row is then one lookup per element. */
-const F16 = (() => {
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) t[h] = f16ToF32(h);
-  return t;
-})();
 
 /**
  * out[m * rows + r] = row r . x[m * cols ..] for M vectors x (the output head), in float64

@@ -42,6 +42,10 @@ export type GgufFile = GgufHeader<GgufTensor>;
 export interface GgufHandle extends GgufHeader<GgufTensorInfo> {
   /** The tensor's bytes, in a buffer of their own. */
   read(t: GgufTensorInfo): Uint8Array;
+  /** The tensor's bytes without a copy where the file is mapped (read-only; see FileSource.view). */
+  view(t: GgufTensorInfo, align?: number): Uint8Array;
+  /** Done with view(t) of a tensor that is not kept. */
+  release(t: GgufTensorInfo): void;
   close(): void;
 }
 
@@ -208,11 +212,17 @@ export function openGguf(file: string): GgufHandle {
     for (;;) {
       try {
         const h = parseHeader(src.read(0, n, 'header'), file, src.size);
-        const read = (t: GgufTensorInfo): Uint8Array => {
+        const sized = (t: GgufTensorInfo): number => {
           if (t.size === undefined) throw new CheckpointError(file, `tensor '${t.name}': type ${ggmlTypeName(t.type)} cannot be read by this runtime`);
-          return src.read(t.offset, t.size, `tensor '${t.name}'`);
+          return t.size;
         };
-        return { ...h, read, close: () => src.close() };
+        return {
+          ...h,
+          read: (t) => src.read(t.offset, sized(t), `tensor '${t.name}'`),
+          view: (t, align) => src.view(t.offset, sized(t), `tensor '${t.name}'`, align),
+          release: (t) => src.release(t.offset, sized(t)),
+          close: () => src.close(),
+        };
       } catch (e) {
         if (!(e instanceof NeedMore)) throw e;
         n = Math.min(src.size, n * 4);

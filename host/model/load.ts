@@ -10,7 +10,7 @@ import { openGguf, ggmlTypeName, GGML_TYPE, type GgufHandle, type GgufTensorInfo
 import { absmeanQuantize, decodeHfPacked, decodeI2S, decodeTQ1_0, decodeTQ2_0, ternaryFromFloatBits } from './quantize.ts';
 import { floatMatrix, type FloatDtype, type FloatMatrix } from './float-matrix.ts';
 import { bf16ToF32, f16ToF32 } from './dtypes.ts';
-import { PROJECTIONS, projectionShape, type BitNetModel, type LayerWeights, type Projection } from './model.ts';
+import { PROJECTIONS, fuseProjections, projectionShape, stageStorage, type BitNetModel, type LayerWeights, type Projection } from './model.ts';
 import type { PackedTernary } from './ternary.ts';
 
 export function loadModel(p: string): BitNetModel {
@@ -58,9 +58,9 @@ function loadHf(dir: string): BitNetModel {
       shapeIs(t, [rows, cols]);
       const dtype = SAFE_FLOAT[t.dtype];
       if (!dtype) throw new CheckpointError(t.file, `tensor '${name}': dtype ${t.dtype}, expected BF16, F16 or F32`);
-      return floatMatrix(dtype, rows, cols, st.read(t));
+      return floatMatrix(dtype, rows, cols, st.view(t, 4));
     };
-    const linear = (name: string, p: Projection): PackedTernary => {
+    const linear = (name: string, p: Projection, into: Uint8Array): PackedTernary => {
       const [N, K] = projectionShape(config, p);
       const t = get(`${name}.weight`);
       if (t.dtype === 'U8' || t.dtype === 'I8') {
@@ -68,11 +68,13 @@ function loadHf(dir: string): BitNetModel {
         const sv = toF32(s, st.read(s));
         if (sv.length !== 1) throw new CheckpointError(s.file, `tensor '${s.name}': ${sv.length} values, expected one scale per tensor`);
         if (!(sv[0]! > 0) || !Number.isFinite(sv[0]!)) throw new CheckpointError(s.file, `tensor '${s.name}': scale ${sv[0]} must be positive and finite`);
-        return decodeHfPacked(st.read(t), t.shape, N, K, { op: config.linearClass === 'bitlinear' ? 'div' : 'mul', value: sv[0]! }, { file: t.file, tensor: t.name });
+        const w = decodeHfPacked(st.view(t), t.shape, N, K, { op: config.linearClass === 'bitlinear' ? 'div' : 'mul', value: sv[0]! }, { file: t.file, tensor: t.name }, into);
+        st.release(t);
+        return w;
       }
       if (SAFE_FLOAT[t.dtype]) {
         shapeIs(t, [N, K]);
-        return absmeanQuantize(t.name, toF32(t, st.read(t)), N, K);
+        return absmeanQuantize(t.name, toF32(t, st.read(t)), N, K, into);
       }
       throw new CheckpointError(t.file, `tensor '${t.name}': dtype ${t.dtype}; a BitLinear weight is U8 (packed 2-bit) or a float dtype (quantized at load)`);
     };
@@ -81,14 +83,20 @@ function loadHf(dir: string): BitNetModel {
     const layers: LayerWeights[] = [];
     for (let i = 0; i < config.layers; i++) {
       const pre = `model.layers.${i}`;
-      const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, linear(`${pre}.${HF_PROJ[p]}`, p)])) as Record<Projection, PackedTernary>;
-      layers.push({
-        inputNorm: vec(`${pre}.input_layernorm.weight`, hidden),
-        postNorm: vec(`${pre}.post_attention_layernorm.weight`, hidden),
-        attnSubNorm: vec(`${pre}.self_attn.attn_sub_norm.weight`, config.heads * config.headDim),
-        ffnSubNorm: vec(`${pre}.mlp.ffn_sub_norm.weight`, config.intermediate),
-        proj,
-      });
+      const into = stageStorage(config);
+      const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, linear(`${pre}.${HF_PROJ[p]}`, p, into[p])])) as Record<Projection, PackedTernary>;
+      layers.push(
+        fuseProjections(
+          {
+            inputNorm: vec(`${pre}.input_layernorm.weight`, hidden),
+            postNorm: vec(`${pre}.post_attention_layernorm.weight`, hidden),
+            attnSubNorm: vec(`${pre}.self_attn.attn_sub_norm.weight`, config.heads * config.headDim),
+            ffnSubNorm: vec(`${pre}.mlp.ffn_sub_norm.weight`, config.intermediate),
+            proj,
+          },
+          i,
+        ),
+      );
     }
     const untied = st.tensors.has('lm_head.weight');
     if (!untied && !config.tied) throw new CheckpointError(dir, `tensor 'lm_head.weight' is missing and tie_word_embeddings is false`);
@@ -144,7 +152,7 @@ function readGguf(g: GgufHandle): BitNetModel {
     const t = get(name);
     neIs(t, [cols, rows]);
     const dtype = GGUF_FLOAT[t.type];
-    if (dtype) return floatMatrix(dtype, rows, cols, g.read(t));
+    if (dtype) return floatMatrix(dtype, rows, cols, g.view(t, 4));
     if (t.type === GGML_TYPE.Q8_0) return q8_0Matrix(g.read(t), rows, cols);
     throw new CheckpointError(file, `tensor '${name}': type ${ggmlTypeName(t.type)} is not supported for the embedding or output head (supported: F32, F16, BF16, Q8_0)`);
   };
@@ -154,30 +162,35 @@ function readGguf(g: GgufHandle): BitNetModel {
     if (!Number.isFinite(s) || s <= 0) throw new CheckpointError(file, `tensor '${name}.scale': ${s} must be positive and finite`);
     return s;
   };
-  const linear = (name: string, p: Projection): PackedTernary => {
+  const linear = (name: string, p: Projection, into: Uint8Array): PackedTernary => {
     const [N, K] = projectionShape(config, p);
     const t = get(`${name}.weight`);
     neIs(t, [K, N], ' (GGUF order: inputs first)');
     const where = { file, tensor: t.name };
     const fileScale = scaleOf(name);
-    switch (t.type) {
-      case GGML_TYPE.TQ2_0:
-        return decodeTQ2_0(g.read(t), N, K, fileScale, where);
-      case GGML_TYPE.TQ1_0:
-        return decodeTQ1_0(g.read(t), N, K, fileScale, where);
-      case GGML_TYPE.I2_S: {
-        const w = decodeI2S(g.read(t), N, K, where);
-        return fileScale === undefined ? w : { ...w, scale: { op: 'mul', value: Math.fround(w.scale.value * fileScale) } };
+    const decode = (): PackedTernary => {
+      switch (t.type) {
+        case GGML_TYPE.TQ2_0:
+          return decodeTQ2_0(g.view(t), N, K, fileScale, where, into);
+        case GGML_TYPE.TQ1_0:
+          return decodeTQ1_0(g.view(t), N, K, fileScale, where, into);
+        case GGML_TYPE.I2_S: {
+          const w = decodeI2S(g.view(t, 4), N, K, where, into);
+          return fileScale === undefined ? w : { ...w, scale: { op: 'mul', value: Math.fround(w.scale.value * fileScale) } };
+        }
+        case GGML_TYPE.F32:
+          return ternaryFromFloatBits(g.view(t, 4), 32, 'F32', N, K, fileScale, where, into);
+        case GGML_TYPE.F16:
+          return ternaryFromFloatBits(g.view(t, 2), 16, 'F16', N, K, fileScale, where, into);
+        case GGML_TYPE.BF16:
+          return ternaryFromFloatBits(g.view(t, 2), 16, 'BF16', N, K, fileScale, where, into);
+        default:
+          throw new CheckpointError(file, `tensor '${t.name}': quantization ${ggmlTypeName(t.type)} is not supported for a BitLinear weight (supported: TQ1_0, TQ2_0, I2_S, or F32/F16/BF16 holding -s, 0, +s)`);
       }
-      case GGML_TYPE.F32:
-        return ternaryFromFloatBits(g.read(t), 32, 'F32', N, K, fileScale, where);
-      case GGML_TYPE.F16:
-        return ternaryFromFloatBits(g.read(t), 16, 'F16', N, K, fileScale, where);
-      case GGML_TYPE.BF16:
-        return ternaryFromFloatBits(g.read(t), 16, 'BF16', N, K, fileScale, where);
-      default:
-        throw new CheckpointError(file, `tensor '${t.name}': quantization ${ggmlTypeName(t.type)} is not supported for a BitLinear weight (supported: TQ1_0, TQ2_0, I2_S, or F32/F16/BF16 holding -s, 0, +s)`);
-    }
+    };
+    const w = decode();
+    g.release(t);
+    return w;
   };
   const { hidden, vocab, intermediate } = config;
   const qd = config.heads * config.headDim;
@@ -185,14 +198,20 @@ function readGguf(g: GgufHandle): BitNetModel {
   const layers: LayerWeights[] = [];
   for (let i = 0; i < config.layers; i++) {
     const pre = `blk.${i}`;
-    const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, linear(`${pre}.${GGUF_PROJ[p]}`, p)])) as Record<Projection, PackedTernary>;
-    layers.push({
-      inputNorm: floats(`${pre}.attn_norm.weight`, [hidden]),
-      postNorm: floats(`${pre}.ffn_norm.weight`, [hidden]),
-      attnSubNorm: floats(`${pre}.attn_sub_norm.weight`, [qd]),
-      ffnSubNorm: floats(`${pre}.ffn_sub_norm.weight`, [intermediate]),
-      proj,
-    });
+    const into = stageStorage(config);
+    const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, linear(`${pre}.${GGUF_PROJ[p]}`, p, into[p])])) as Record<Projection, PackedTernary>;
+    layers.push(
+      fuseProjections(
+        {
+          inputNorm: floats(`${pre}.attn_norm.weight`, [hidden]),
+          postNorm: floats(`${pre}.ffn_norm.weight`, [hidden]),
+          attnSubNorm: floats(`${pre}.attn_sub_norm.weight`, [qd]),
+          ffnSubNorm: floats(`${pre}.ffn_sub_norm.weight`, [intermediate]),
+          proj,
+        },
+        i,
+      ),
+    );
   }
   const lmHead = g.tensors.has('output.weight') ? matrix('output.weight', vocab, hidden) : embed;
   const types = new Set(layers.flatMap((_, i) => PROJECTIONS.map((p) => ggmlTypeName(g.tensors.get(`blk.${i}.${GGUF_PROJ[p]}.weight`)!.type))));

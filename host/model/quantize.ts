@@ -3,7 +3,7 @@
 // runtime's PackedTernary (host/model/ternary.ts).
 
 import { CheckpointError } from './errors.ts';
-import { f16ToF32 } from './dtypes.ts';
+import { f16ToF32, F16_TABLE } from './dtypes.ts';
 import { emptyTernary, setTrit, type PackedTernary, type TensorScale } from './ternary.ts';
 import { roundHalfEven } from '../infer/quant.ts';
 
@@ -18,10 +18,10 @@ const bad = (w: Where, msg: string): CheckpointError => new CheckpointError(w.fi
  * Hugging Face packed 2-bit (microsoft/bitnet-b1.58-2B-4T): U8 [N/4, K], four trits per byte
  * along the output dimension; row i*(N/4) + r of the matrix is ((byte[r, c] >> 2i) & 3) - 1.
  */
-export function decodeHfPacked(bytes: Uint8Array, shape: readonly number[], N: number, K: number, scale: TensorScale, w: Where): PackedTernary {
+export function decodeHfPacked(bytes: Uint8Array, shape: readonly number[], N: number, K: number, scale: TensorScale, w: Where, into?: Uint8Array): PackedTernary {
   if (shape.length !== 2 || shape[0] !== N / 4 || shape[1] !== K || N % 4) throw bad(w, `packed shape [${shape.join(', ')}], expected [${N / 4}, ${K}] for a ${N}x${K} ternary matrix (four trits per byte along the output dimension)`);
   const q = N / 4;
-  const out = emptyTernary(w.tensor, N, K, scale);
+  const out = emptyTernary(w.tensor, N, K, scale, into);
   const codes = out.codes;
   const stride = out.stride;
   const whole = K >> 2;
@@ -63,12 +63,12 @@ function codeThree(w: Where, bytes: Uint8Array, p: number, where: (i: number) =>
 }
 
 /** absmean (BitNet b1.58): weight_scale = 1 / mean|W|, t = clamp(round(W * weight_scale), -1, 1), in float32. */
-export function absmeanQuantize(name: string, W: Float32Array, N: number, K: number): PackedTernary {
+export function absmeanQuantize(name: string, W: Float32Array, N: number, K: number, into?: Uint8Array): PackedTernary {
   let sum = 0;
   for (let i = 0; i < W.length; i++) sum += Math.abs(W[i]!);
   const mean = Math.fround(Math.max(Math.fround(sum / W.length), 1e-5));
   const ws = Math.fround(1 / mean);
-  const out = emptyTernary(name, N, K, { op: 'div', value: ws });
+  const out = emptyTernary(name, N, K, { op: 'div', value: ws }, into);
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < K; k++) {
       const t = Math.max(-1, Math.min(1, roundHalfEven(Math.fround(W[n * K + k]! * ws))));
@@ -91,15 +91,15 @@ function checkBlocks(bytes: Uint8Array, N: number, K: number, blockBytes: number
   if (bytes.length !== want) throw bad(w, `${bytes.length} bytes, expected ${want} for ${format} [${K}, ${N}] (${blockBytes} bytes per 256 weights)`);
 }
 
-const f16At = (bytes: Uint8Array, o: number): number => f16ToF32(bytes[o]! | (bytes[o + 1]! << 8));
+const f16At = (bytes: Uint8Array, o: number): number => F16_TABLE[bytes[o]! | (bytes[o + 1]! << 8)]!;
 
 /**
  * llama.cpp TQ2_0: 66 bytes per 256 weights, qs[64] then fp16 d; element 128c + 32l + j in
  * bits 2l of qs[32c + j]. A block with d = 0 is all zeros whatever its codes say.
  */
-export function tq2Blocks(bytes: Uint8Array, N: number, K: number, w: Where): TernaryBlocks {
+export function tq2Blocks(bytes: Uint8Array, N: number, K: number, w: Where, into?: Uint8Array): TernaryBlocks {
   checkBlocks(bytes, N, K, 66, 'TQ2_0', w);
-  const t = emptyTernary(w.tensor, N, K, { op: 'mul', value: 1 });
+  const t = emptyTernary(w.tensor, N, K, { op: 'mul', value: 1 }, into);
   const codes = t.codes;
   const blocks = (N * K) / 256;
   const d = new Float32Array(blocks);
@@ -135,9 +135,9 @@ const TQ1_DIGITS = (() => {
 })();
 
 /** llama.cpp TQ1_0: 54 bytes per 256 weights, qs[48], qh[4], fp16 d; five base-3 digits per byte, scaled to fill it. */
-export function tq1Blocks(bytes: Uint8Array, N: number, K: number, w: Where): TernaryBlocks {
+export function tq1Blocks(bytes: Uint8Array, N: number, K: number, w: Where, into?: Uint8Array): TernaryBlocks {
   checkBlocks(bytes, N, K, 54, 'TQ1_0', w);
-  const t = emptyTernary(w.tensor, N, K, { op: 'mul', value: 1 });
+  const t = emptyTernary(w.tensor, N, K, { op: 'mul', value: 1 }, into);
   const codes = t.codes;
   const blocks = (N * K) / 256;
   const d = new Float32Array(blocks);
@@ -182,12 +182,12 @@ export function resolveBlockScale(b: TernaryBlocks, fileScale: number | undefine
   return { ...b.codes, scale: { op: 'mul', value: 1 }, blockScales: { size: 256, values } };
 }
 
-export function decodeTQ2_0(bytes: Uint8Array, N: number, K: number, scale: number | undefined, w: Where): PackedTernary {
-  return resolveBlockScale(tq2Blocks(bytes, N, K, w), scale, w);
+export function decodeTQ2_0(bytes: Uint8Array, N: number, K: number, scale: number | undefined, w: Where, into?: Uint8Array): PackedTernary {
+  return resolveBlockScale(tq2Blocks(bytes, N, K, w, into), scale, w);
 }
 
-export function decodeTQ1_0(bytes: Uint8Array, N: number, K: number, scale: number | undefined, w: Where): PackedTernary {
-  return resolveBlockScale(tq1Blocks(bytes, N, K, w), scale, w);
+export function decodeTQ1_0(bytes: Uint8Array, N: number, K: number, scale: number | undefined, w: Where, into?: Uint8Array): PackedTernary {
+  return resolveBlockScale(tq1Blocks(bytes, N, K, w, into), scale, w);
 }
 
 /**
@@ -195,13 +195,13 @@ export function decodeTQ1_0(bytes: Uint8Array, N: number, K: number, scale: numb
  * element j of a block sits in bits 6 - 2*(j / 32) of byte j % 32; codes 0, 1, 2 = -1, 0, +1;
  * then a 32-byte tail whose first 4 bytes are the tensor scale (f32).
  */
-export function decodeI2S(bytes: Uint8Array, N: number, K: number, w: Where): PackedTernary {
+export function decodeI2S(bytes: Uint8Array, N: number, K: number, w: Where, into?: Uint8Array): PackedTernary {
   const packed = (N * K) / 4;
   if ((N * K) % 128) throw bad(w, `I2_S needs N*K to be a multiple of 128, got ${N}x${K}`);
   if (bytes.length !== packed + 32) throw bad(w, `${bytes.length} bytes, expected ${packed + 32} for I2_S [${K}, ${N}] (2 bits per weight plus a 32-byte scale tail)`);
   const scale = new DataView(bytes.buffer, bytes.byteOffset + packed, 4).getFloat32(0, true);
   if (!Number.isFinite(scale)) throw bad(w, `the scale in the I2_S tail is ${scale}`);
-  const out = emptyTernary(w.tensor, N, K, { op: 'mul', value: scale });
+  const out = emptyTernary(w.tensor, N, K, { op: 'mul', value: scale }, into);
   if (K % 4 === 0) {
     // Rows are whole bytes, so output byte i holds flat elements 4i..4i+3: in block b, group g,
     // those are bytes 32b + 4jj + (0..3) at bits 6 - 2g.
@@ -233,14 +233,14 @@ export function decodeI2S(bytes: Uint8Array, N: number, K: number, w: Where): Pa
  * separate `<name>.scale`. The effective scale is m times that tensor. Anything else (two
  * magnitudes, NaN) is not ternary and is refused by name: it would silently be another model.
  */
-export function ternaryFromFloatBits(raw: Uint8Array, bits: 16 | 32, kind: 'F32' | 'F16' | 'BF16', N: number, K: number, fileScale: number | undefined, w: Where): PackedTernary {
+export function ternaryFromFloatBits(raw: Uint8Array, bits: 16 | 32, kind: 'F32' | 'F16' | 'BF16', N: number, K: number, fileScale: number | undefined, w: Where, into?: Uint8Array): PackedTernary {
   const n = N * K;
   if (raw.length !== (n * bits) / 8) throw bad(w, `${raw.length} bytes, expected ${(n * bits) / 8} for ${kind} [${K}, ${N}]`);
   const v = bits === 16 ? new Uint16Array(raw.buffer, raw.byteOffset, n) : new Uint32Array(raw.buffer, raw.byteOffset, n);
   const magMask = bits === 16 ? 0x7fff : 0x7fffffff;
   const sign = bits === 16 ? 0x8000 : 0x80000000;
   const toF32 = (b: number): number => (kind === 'F32' ? new Float32Array(new Uint32Array([b]).buffer)[0]! : kind === 'BF16' ? new Float32Array(new Uint32Array([b << 16]).buffer)[0]! : f16ToF32(b));
-  const out = emptyTernary(w.tensor, N, K, { op: 'mul', value: 1 });
+  const out = emptyTernary(w.tensor, N, K, { op: 'mul', value: 1 }, into);
   const codes = out.codes;
   const stride = out.stride;
   let m = 0;

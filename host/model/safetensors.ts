@@ -89,6 +89,10 @@ export function parseSafetensors(buf: Uint8Array, file: string): SafeFile {
 export interface SafetensorsDir {
   readonly tensors: Map<string, SafeTensorInfo>;
   read(t: SafeTensorInfo): Uint8Array;
+  /** Without a copy where the file is mapped (read-only; see FileSource.view). */
+  view(t: SafeTensorInfo, align?: number): Uint8Array;
+  /** Done with view(t) of a tensor that is not kept. */
+  release(t: SafeTensorInfo): void;
   close(): void;
 }
 
@@ -106,10 +110,12 @@ export function openSafetensorsDir(dir: string): SafetensorsDir {
   const sources = new Map<string, FileSource>();
   const close = (): void => sources.forEach((s) => s.close());
   const read = (t: SafeTensorInfo): Uint8Array => sources.get(t.file)!.read(t.offset, t.size, `tensor '${t.name}'`);
+  const view = (t: SafeTensorInfo, align?: number): Uint8Array => sources.get(t.file)!.view(t.offset, t.size, `tensor '${t.name}'`, align);
+  const release = (t: SafeTensorInfo): void => sources.get(t.file)!.release(t.offset, t.size);
   try {
     const single = path.join(dir, 'model.safetensors');
     const index = path.join(dir, 'model.safetensors.index.json');
-    if (fs.existsSync(single)) return { tensors: openFile(single, sources), read, close };
+    if (fs.existsSync(single)) return { tensors: openFile(single, sources), read, view, release, close };
     if (!fs.existsSync(index)) throw new CheckpointError(dir, 'no model.safetensors and no model.safetensors.index.json');
     let map: Record<string, string>;
     try {
@@ -126,7 +132,7 @@ export function openSafetensorsDir(dir: string): SafetensorsDir {
       for (const [n, t] of openFile(f, sources)) out.set(n, t);
     }
     for (const [n, shard] of Object.entries(map)) if (!out.has(n)) throw new CheckpointError(path.join(dir, shard), `tensor '${n}' is listed in the index but not in the shard`);
-    return { tensors: out, read, close };
+    return { tensors: out, read, view, release, close };
   } catch (e) {
     close();
     throw e;

@@ -30,9 +30,11 @@ export interface PackedTernary {
   readonly blockScales?: { readonly size: number; readonly values: Float32Array };
 }
 
-export function emptyTernary(name: string, rows: number, cols: number, scale: TensorScale): PackedTernary {
+/** An all-zero matrix; `into` (rows * ceil(cols / 4) bytes) is the storage to use, e.g. a part of a fused matrix. */
+export function emptyTernary(name: string, rows: number, cols: number, scale: TensorScale, into?: Uint8Array): PackedTernary {
   const stride = Math.ceil(cols / 4);
-  return { name, rows, cols, stride, codes: new Uint8Array(rows * stride).fill(0x55), scale };
+  if (into && into.length !== rows * stride) throw new RangeError(`${name}: storage of ${into.length} bytes for ${rows} rows of ${stride}`);
+  return { name, rows, cols, stride, codes: (into ?? new Uint8Array(rows * stride)).fill(0x55), scale };
 }
 
 /** Set trit (n, k); t in {-1, 0, 1}. */

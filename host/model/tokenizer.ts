@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { CheckpointError } from './errors.ts';
+import { openGguf } from './gguf.ts';
+import { tokenizerFromGguf } from './gguf-tokenizer.ts';
 
 export class TextCodec {
   private constructor(
@@ -15,11 +17,20 @@ export class TextCodec {
     readonly file: string,
   ) {}
 
-  /** The tokenizer of a model directory, or undefined when it has none. */
-  static load(modelPath: string): TextCodec | undefined {
+  /** Where load() looks: tokenizer.json in the model directory, or beside a .gguf file. */
+  static expectedPath(modelPath: string): string {
     const dir = fs.existsSync(modelPath) && fs.statSync(modelPath).isDirectory() ? modelPath : path.dirname(modelPath);
-    const file = path.join(dir, 'tokenizer.json');
-    if (!fs.existsSync(file)) return undefined;
+    return path.join(dir, 'tokenizer.json');
+  }
+
+  /**
+   * The tokenizer of a model: tokenizer.json in its directory (or beside a .gguf), else the
+   * vocabulary a .gguf carries; undefined when it has neither.
+   */
+  static load(modelPath: string): TextCodec | undefined {
+    const file = TextCodec.expectedPath(modelPath);
+    const dir = path.dirname(file);
+    if (!fs.existsSync(file)) return modelPath.endsWith('.gguf') && fs.existsSync(modelPath) ? TextCodec.fromGguf(modelPath) : undefined;
     const read = (f: string): Record<string, unknown> => {
       try {
         return JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
@@ -37,6 +48,21 @@ export class TextCodec {
     }
     const bos = typeof cfg.bos_token === 'string' ? cfg.bos_token : undefined;
     return new TextCodec(tok, typeof cfg.chat_template === 'string' ? cfg.chat_template : undefined, bos, file);
+  }
+
+  private static fromGguf(file: string): TextCodec | undefined {
+    const g = openGguf(file);
+    g.close();
+    const t = tokenizerFromGguf(g.metadata, file);
+    if (!t) return undefined;
+    let tok: Tokenizer;
+    try {
+      tok = new Tokenizer(t.json, t.config);
+    } catch (e) {
+      throw new CheckpointError(file, `the tokenizer in the GGUF metadata cannot be built (${(e as Error).message})`);
+    }
+    const cfg = t.config;
+    return new TextCodec(tok, typeof cfg.chat_template === 'string' ? cfg.chat_template : undefined, typeof cfg.bos_token === 'string' ? cfg.bos_token : undefined, file);
   }
 
   encode(text: string): number[] {

@@ -124,7 +124,8 @@ describe('host: backends agree bit for bit', function () {
   });
 
   it('bad backend specs and unfinished backends say so', async () => {
-    await assert.rejects(selectBackend('fpga'), (e: unknown) => e instanceof BackendError && /unknown backend 'fpga': expected cpu, sim/.test(e.message));
+    await assert.rejects(selectBackend('cpu:fast'), /backend 'cpu' takes no argument but 'js'/);
+    await assert.rejects(selectBackend('fpga'), (e: unknown) => e instanceof BackendError && /unknown backend 'fpga': expected cpu\[:js\], sim/.test(e.message));
     await assert.rejects(selectBackend('uart'), /backend 'uart' needs a serial port/);
     await assert.rejects(selectBackend('sim:wdepth=lots'), /parameter 'wdepth=lots' must be name=integer/);
     await assert.rejects(selectBackend('pcie:/nonexistent/xdma0'), /xdma0_user: no such device/);

@@ -77,3 +77,42 @@ describe('host: GGUF scale layouts', function () {
     assert.throws(() => loadModel(f), /tensor 'blk\.0\.attn_v\.scale': 0 must be positive and finite/);
   });
 });
+
+describe('host: reading checkpoints without copies', function () {
+  it('a mapped file and a read file give the same tensors; views of a mapped file are not copies', async () => {
+    const { FileSource } = await import('../../host/model/file-source.ts');
+    const f = fixture('tiny-bitnet-c', 'model-tq2_0-folded.gguf');
+    const whole = new Uint8Array(fs.readFileSync(f));
+    const src = new FileSource(f);
+    try {
+      const v = src.view(4096, 1000, 'probe');
+      assert.deepEqual(v, whole.subarray(4096, 5096));
+      const r = src.read(4096, 1000, 'probe');
+      assert.deepEqual(r, v);
+      assert.notEqual(r.buffer, v.buffer, 'read() returns a buffer of its own');
+      src.release(0, src.size); // pages leave the process; the bytes are still there
+      assert.deepEqual(src.view(4096, 1000, 'probe'), whole.subarray(4096, 5096));
+      assert.throws(() => src.view(src.size - 10, 11, "tensor 'x'"), /tensor 'x': bytes \d+\.\.\d+ are past the end of the file .* truncated/);
+    } finally {
+      src.close();
+    }
+  });
+
+  it('q/k/v and gate/up are fused into one matmul each (views, no second copy): 4 matmuls per layer per forward pass', async () => {
+    const { offloadLayout, bitLinears } = await import('../../host/model/model.ts');
+    const { CpuBackend } = await import('../../host/backends/cpu.ts');
+    const { Transformer } = await import('../../host/infer/transformer.ts');
+    for (const f of ['', 'model-tq2_0-folded.gguf', 'model-i2_s.gguf']) {
+      const m = loadModel(fixture('tiny-bitnet-c', f));
+      const lay = offloadLayout(m);
+      assert.deepEqual(lay.map((l) => l.map((s) => s.length)), m.layers.map(() => [1, 1, 1, 1]), `${f}: one matmul per stage`);
+      const l0 = m.layers[0]!;
+      assert.equal(l0.proj.k.codes.buffer, l0.fused!.qkv!.codes.buffer, `${f}: k is a view into the fused q/k/v`);
+      assert.equal(l0.fused!.qkv!.rows, l0.proj.q.rows + l0.proj.k.rows + l0.proj.v.rows);
+      const be = new CpuBackend();
+      await be.load(bitLinears(m));
+      await new Transformer(m, be).forward([1, 2, 3]);
+      assert.equal(be.stats.calls, 4 * m.layers.length);
+    }
+  });
+});

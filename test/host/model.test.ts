@@ -207,3 +207,24 @@ describe('host: float master weights', function () {
     assert.ok(logits.every(Number.isFinite));
   });
 });
+
+describe('host: the 8-bit output head (--head-bits 8)', function () {
+  it('changes the logits of every fixture by a reported, bounded amount and keeps the top-1 token', async () => {
+    const { quantizeHead } = await import('../../host/infer/head.ts');
+    for (const name of ['tiny-fortunes', 'tiny-bitnet-a', 'tiny-bitnet-c']) {
+      const m = loadModel(fixture(name));
+      const m8 = { ...m, lmHead: quantizeHead(m.lmHead) };
+      assert.equal(m8.lmHead.dtype, 'q8');
+      const toks = [1, 17, 42, 99, 5, 63, 7, 200].map((t) => t % m.config.vocab);
+      const a = await (await cpuTransformer(m)).forward(toks, { all: true });
+      const b = await (await cpuTransformer(m8)).forward(toks, { all: true });
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+      const V = m.config.vocab;
+      for (let p = 0; p < toks.length; p++) assert.equal(argmax(b.subarray(p * V, (p + 1) * V)), argmax(a.subarray(p * V, (p + 1) * V)), `${name}: top-1 at position ${p}`);
+      // Each weight moves by at most half a step (absmax/254 of its block of 32).
+      assert.ok(worst > 0 && worst < 0.25, `${name}: max logit change ${worst}`);
+      console.log(`      ${name}: ${m.lmHead.dtype} head -> q8: max logit change ${worst.toExponential(2)}`);
+    }
+  });
+});

@@ -2,6 +2,7 @@
 
 import { SingleBar, Presets } from 'cli-progress';
 import { loadModel } from '../../model/load.ts';
+import { resolveModel } from '../../model/hub.ts';
 import { bitLinears } from '../../model/model.ts';
 import { TextCodec, TextStream } from '../../model/tokenizer.ts';
 import { selectBackend } from '../../backends/select.ts';
@@ -9,6 +10,8 @@ import { generate, type Generation } from '../../infer/generate.ts';
 import { timingReport } from '../../infer/report.ts';
 import { RecordingBackend } from '../../backends/recorder.ts';
 import { UsageError } from '../errors.ts';
+import { quantizeHead } from '../../infer/head.ts';
+import { loadNative } from '../../native/native.ts';
 
 export interface RunOptions {
   model: string;
@@ -21,6 +24,9 @@ export interface RunOptions {
   topP: string;
   seed?: string;
   batch: string;
+  threads?: string;
+  ctxSize?: string;
+  headBits?: string;
   chat?: boolean;
   json?: boolean;
   boardManifest?: string;
@@ -46,22 +52,33 @@ const int = (v: string, flag: string, min = 0): number => {
 
 /** Everything `run` does except printing; the demo and the tests call it. */
 export async function runModel(o: RunOptions, out: { text?: (s: string) => void; log?: (s: string) => void } = {}): Promise<RunResult> {
+  const threads = o.threads !== undefined ? int(o.threads, '--threads', 1) : undefined;
+  const headBits = o.headBits ?? '16';
+  if (headBits !== '16' && headBits !== '8') throw new UsageError(`--head-bits ${headBits}: expected 16 (the file's precision) or 8`);
   const t0 = performance.now();
-  const model = loadModel(o.model);
-  const codec = TextCodec.load(o.model);
+  if (threads !== undefined) loadNative({ threads, log: out.log });
+  // A local path is used as it is; owner/name[@rev][:file] comes from the Hugging Face cache or hub.
+  const modelPath = await resolveModel(o.model, { log: out.log, progress: o.progress });
+  const loaded = loadModel(modelPath);
+  const model = headBits === '8' ? { ...loaded, lmHead: quantizeHead(loaded.lmHead) } : loaded;
+  const codec = TextCodec.load(modelPath);
   let prompt: number[];
   if (o.tokens !== undefined) {
     if (o.prompt !== undefined) throw new UsageError('pass either -p/--prompt or --tokens, not both');
     prompt = o.tokens.split(',').map((s) => int(s.trim(), '--tokens'));
   } else {
     if (o.prompt === undefined) throw new UsageError('pass a prompt (-p "…") or token ids (--tokens 1,17,42)');
-    if (!codec) throw new UsageError(`${o.model} has no tokenizer.json; pass token ids with --tokens`);
+    if (!codec) throw new UsageError(`${o.model}: no tokenizer (looked for ${TextCodec.expectedPath(modelPath)}${modelPath.endsWith('.gguf') ? ' and a vocabulary in the GGUF metadata' : ''}); pass token ids with --tokens`);
     prompt = codec.encode(o.chat ? codec.chat(o.prompt) : o.prompt);
   }
   if (prompt.length > model.config.maxPositions) throw new UsageError(`the prompt has ${prompt.length} tokens; the model's context is ${model.config.maxPositions}`);
   for (const t of prompt) if (t >= model.config.vocab) throw new UsageError(`--tokens: id ${t} is outside the vocabulary (0..${model.config.vocab - 1})`);
   const seed = o.seed !== undefined ? int(o.seed, '--seed') : (Math.random() * 2 ** 32) >>> 0;
-  const backend = new RecordingBackend(await selectBackend(o.backend, { boardManifest: o.boardManifest, force: o.force, reload: o.reload, log: out.log }));
+  const n = int(o.n, '-n');
+  const ctx = o.ctxSize !== undefined ? int(o.ctxSize, '--ctx-size', 1) : Math.min(model.config.maxPositions, prompt.length + n);
+  if (ctx > model.config.maxPositions) throw new UsageError(`--ctx-size ${ctx}: the model's context is ${model.config.maxPositions}`);
+  if (prompt.length > ctx) throw new UsageError(`the prompt has ${prompt.length} tokens; --ctx-size is ${ctx}`);
+  const backend = new RecordingBackend(await selectBackend(o.backend, { boardManifest: o.boardManifest, force: o.force, reload: o.reload, log: out.log, threads }));
   try {
     const bar = o.progress ? new SingleBar({ format: 'uploading weights [{bar}] {percentage}% | {value}/{total} tiles | {what}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic) : undefined;
     let started = false;
@@ -78,7 +95,8 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
     const loadMs = performance.now() - t0;
     const stream = codec && out.text ? new TextStream(codec, out.text) : undefined;
     const generation = await generate(model, backend, prompt, {
-      n: int(o.n, '-n'),
+      n,
+      ctx,
       temperature: Number(o.temp),
       topK: int(o.topK, '--top-k'),
       topP: Number(o.topP),
