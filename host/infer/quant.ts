@@ -3,6 +3,9 @@
 // JavaScript computes in float64, so every product is rounded to float32 with fround
 // first; Math.round would round halves up, so rounding is explicit.
 
+/** 1.5 * 2^52: x + ROUND - ROUND is x rounded half to even, for |x| < 2^51. */
+const ROUND = 6755399441055744;
+
 /** Round to nearest, ties to even. */
 export function roundHalfEven(v: number): number {
   const r = Math.round(v);
@@ -26,7 +29,9 @@ export function quantizeRows(x: Float32Array, M: number, K: number, q: Int8Array
     const s = Math.fround(qp / Math.max(amax, Math.fround(1e-5)));
     scales[m] = s;
     for (let k = 0; k < K; k++) {
-      const v = roundHalfEven(Math.fround(x[o + k]! * s));
+      // |x * s| <= qp + 1, so adding and subtracting 1.5 * 2^52 rounds it to an integer in
+      // float64, to nearest with ties to even: roundHalfEven without its branches.
+      const v = Math.fround(x[o + k]! * s) + ROUND - ROUND;
       q[o + k] = v > qp ? qp : v < qn ? qn : v;
     }
   }

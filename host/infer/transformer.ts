@@ -6,7 +6,8 @@
 import { offloadLayout, type BitNetModel, type OffloadLayout, type Projection } from '../model/model.ts';
 import type { BitLinearBackend } from '../backends/backend.ts';
 import { quantizeRows } from './quant.ts';
-import { rmsNorm, Rope, softmax } from './ops.ts';
+import { rmsNorm, Rope } from './ops.ts';
+import { attention } from './attention.ts';
 import { readRow } from '../model/float-matrix.ts';
 import { headLogits } from './head.ts';
 import { blockScaledMatmul } from './block-scaled.ts';
@@ -103,8 +104,6 @@ export class Transformer {
     const proj = new Float32Array(M * H);
     const gate = new Float32Array(M * I);
     const up = new Float32Array(M * I);
-    const scores = new Float64Array(this.pos + M);
-    const group = c.heads / c.kvHeads;
     const scale = 1 / Math.sqrt(c.headDim);
     const bits = c.actBits;
     for (let l = 0; l < layers.length; l++) {
@@ -122,27 +121,7 @@ export class Transformer {
         kc.set(k.subarray(m * kvd, m * kvd + kvd), p * kvd);
         vc.set(v.subarray(m * kvd, m * kvd + kvd), p * kvd);
       }
-      for (let m = 0; m < M; m++) {
-        const n = this.pos + m + 1; // causal: positions 0..pos+m
-        for (let hd = 0; hd < c.heads; hd++) {
-          const qo = m * qd + hd * c.headDim;
-          const ko = Math.floor(hd / group) * c.headDim;
-          for (let t = 0; t < n; t++) {
-            let s = 0;
-            const kt = t * kvd + ko;
-            for (let d = 0; d < c.headDim; d++) s += q[qo + d]! * kc[kt + d]!;
-            scores[t] = Math.fround(s) * scale;
-          }
-          softmax(scores, n);
-          const ao = m * qd + hd * c.headDim;
-          for (let d = 0; d < c.headDim; d++) attn[ao + d] = 0;
-          for (let t = 0; t < n; t++) {
-            const p = scores[t]!;
-            const vt = t * kvd + ko;
-            for (let d = 0; d < c.headDim; d++) attn[ao + d] = attn[ao + d]! + p * vc[vt + d]!;
-          }
-        }
-      }
+      attention(q, kc, vc, { M, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, pos: this.pos, scale }, attn);
       rmsNorm(attn, L.attnSubNorm, c.eps, M, xn);
       quantizeRows(xn, M, qd, xq, sc, bits);
       await this.stage(l, 1, xq, sc, M, { o: proj });

@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <array>
 #include <utility>
+#include <vector>
 
 #define NK_VERSION 1
 
@@ -45,12 +46,12 @@ enum { DT_F32 = 0, DT_F16 = 1, DT_BF16 = 2, DT_Q8 = 3 };
 
 // Software prefetch distance (bytes) for weights streamed from memory.
 #ifndef NK_PF
-#define NK_PF 3072
+#define NK_PF 6144
 #endif
 
 // Work items per thread (taken dynamically).
 #ifndef TERN_ITEMS
-#define TERN_ITEMS 8
+#define TERN_ITEMS 2
 #endif
 
 static int g_best_isa = -1;
@@ -593,7 +594,10 @@ static float mv_row_scalar(int dt, const void *w, size_t row, size_t cols, const
 // stays in L1 while every activation row is applied to it: W is read from memory once.
 
 #ifndef MV_PF
-#define MV_PF 1024
+#define MV_PF 4096
+#endif
+#ifndef MV_ITEMS
+#define MV_ITEMS 4
 #endif
 
 // AVX-512: 16 weights as float; `mk` for a partial group (the rest zero, not read).
@@ -789,7 +793,7 @@ extern "C" int nk_matvec(int dt, const void *w, int rows, int cols, const float 
   const int nt = nthreads_for((size_t)rows * cols * M < (1u << 16) ? 1 : (size_t)rows);
   // Items of rows taken dynamically, about 8 per thread. Each weight row is read once and
   // applied to the activation rows MV_MM at a time.
-  const size_t CH = std::max<size_t>(1, (size_t)rows / ((size_t)nt * 8));
+  const size_t CH = std::max<size_t>(1, (size_t)rows / ((size_t)nt * MV_ITEMS));
   const long nitems = (long)(((size_t)rows + CH - 1) / CH);
   parallel_items(nt, nitems, [&](long it) {
     const size_t r0 = (size_t)it * CH, r1 = std::min((size_t)rows, r0 + CH);
@@ -976,4 +980,56 @@ extern "C" void nk_bench_ref_matvec_bf16(const uint16_t *w, int rows, int cols, 
     for (int c = 0; c < cols; c++) s += bf16_to_float(w[(size_t)r * cols + c]) * x[c];
     out[r] = s;
   }
+}
+
+// ---- attention -------------------------------------------------------------------------
+// Causal attention of M new positions pos0..pos0+M-1 over a float32 KV cache (T x kvHeads x D,
+// row-major), grouped-query: query head h reads kv head h / (heads / kvHeads). For each
+// (position, head): s_t = (q . k_t) * scale, p = softmax(s), out = sum_t p_t v_t. One
+// (position, head) pair is one work item, computed by one thread from start to end, so the
+// result does not depend on the thread count. Sums use OpenMP SIMD reductions (a fixed
+// order for a given build).
+extern "C" int nk_attention(const float *q, const float *kc, const float *vc, int M, int heads, int kvHeads, int D, int pos0, float scale, float *out) {
+  if (M <= 0 || heads <= 0 || kvHeads <= 0 || D <= 0 || pos0 < 0 || heads % kvHeads) return -1;
+  ensure_init();
+  const int group = heads / kvHeads;
+  const size_t qd = (size_t)heads * D, kvd = (size_t)kvHeads * D;
+  const long items = (long)M * heads;
+  // Threads only when there is enough to share: a parallel region costs microseconds on a quiet
+  // machine, a scheduler tick when another process holds the other core; a decode step at a
+  // short context (20 heads x 40 positions x 128) is about 20 us on one thread.
+  const size_t work = (size_t)items * (size_t)(pos0 + M) * (size_t)D;
+  parallel_items(work >= ((size_t)1 << 21) ? nthreads_for((size_t)items) : 1, items, [&](long it) {
+    const int m = (int)(it / heads), h = (int)(it % heads);
+    const int n = pos0 + m + 1;
+    const float *qv = q + (size_t)m * qd + (size_t)h * D;
+    const size_t ko = (size_t)(h / group) * D;
+    float *o = out + (size_t)m * qd + (size_t)h * D;
+    thread_local std::vector<float> sbuf;
+    if ((int)sbuf.size() < n) sbuf.resize(n);
+    float *s = sbuf.data();
+    float mx = -INFINITY;
+    for (int t = 0; t < n; t++) {
+      const float *kt = kc + (size_t)t * kvd + ko;
+      float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+      for (int d = 0; d < D; d++) acc += qv[d] * kt[d];
+      s[t] = acc * scale;
+      mx = std::max(mx, s[t]);
+    }
+    double sum = 0;
+    for (int t = 0; t < n; t++) {
+      s[t] = expf(s[t] - mx);
+      sum += s[t];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int d = 0; d < D; d++) o[d] = 0.f;
+    for (int t = 0; t < n; t++) {
+      const float p = s[t] * inv;
+      const float *vt = vc + (size_t)t * kvd + ko;
+#pragma omp simd
+      for (int d = 0; d < D; d++) o[d] += p * vt[d];
+    }
+  });
+  return 0;
 }

@@ -44,6 +44,11 @@ export interface NativeKernels {
   matvec(dtype: HeadDtype, w: ArrayBufferView, rows: number, cols: number, x: Float32Array, M: number, out: Float32Array, q8scales?: Float32Array): void;
   /** Absmax int8 per 32-column block: scale = amax / 127, q = round-half-even(v / scale). */
   quantizeQ8(dtype: Exclude<HeadDtype, 'q8'>, w: ArrayBufferView, rows: number, cols: number): { w8: Int8Array; scales: Float32Array };
+  /**
+   * Causal grouped-query attention of M new rows at positions pos.. over float32 caches
+   * (T x kvHeads*D): out[m][h] = softmax((q[m][h] . k_t) * scale) . v, t = 0..pos+m.
+   */
+  attention(q: Float32Array, kc: Float32Array, vc: Float32Array, M: number, heads: number, kvHeads: number, D: number, pos: number, scale: number, out: Float32Array): void;
   /** Probes for the tests and bench-native.ts; not for the runtime. */
   readonly debug: NativeDebug;
 }
@@ -88,6 +93,7 @@ interface Api {
   nk_ternary_gemm: (codes: Uint8Array, N: number, K: number, stride: number, x: Int8Array, M: number, y: Int32Array) => number;
   nk_matvec: (dt: number, w: ArrayBufferView, rows: number, cols: number, x: Float32Array, M: number, out: Float32Array, scales: Float32Array | null) => number;
   nk_quantize_q8: (dt: number, w: ArrayBufferView, rows: number, cols: number, w8: Int8Array, scales: Float32Array) => number;
+  nk_attention: (q: Float32Array, kc: Float32Array, vc: Float32Array, M: number, heads: number, kvHeads: number, D: number, pos: number, scale: number, out: Float32Array) => number;
   nk_address: (p: ArrayBufferView) => number | bigint;
   nk_debug_keep: (p: ArrayBufferView) => void;
   nk_debug_peek: (i: number) => number;
@@ -111,6 +117,7 @@ const SIGNATURES: Record<keyof Api, string> = {
   nk_ternary_gemm: 'int nk_ternary_gemm(const uint8_t *codes, int N, int K, int stride, const int8_t *x, int M, int32_t *y)',
   nk_matvec: 'int nk_matvec(int dt, const void *w, int rows, int cols, const float *x, int M, float *out, const float *scales)',
   nk_quantize_q8: 'int nk_quantize_q8(int dt, const void *w, int rows, int cols, int8_t *w8, float *scales)',
+  nk_attention: 'int nk_attention(const float *q, const float *kc, const float *vc, int M, int heads, int kvHeads, int D, int pos0, float scale, float *out)',
   nk_address: 'uint64_t nk_address(const void *p)',
   nk_debug_keep: 'void nk_debug_keep(const void *p)',
   nk_debug_peek: 'int nk_debug_peek(int i)',
@@ -358,6 +365,22 @@ class Kernels implements NativeKernels {
       if (rc !== 0) throw new Error(`nk_quantize_q8 failed (${rc}) for ${dtype} ${rows}x${cols}`);
     }
     return { w8, scales };
+  }
+
+  attention(q: Float32Array, kc: Float32Array, vc: Float32Array, M: number, heads: number, kvHeads: number, D: number, pos: number, scale: number, out: Float32Array): void {
+    checkDim('M', M);
+    checkDim('heads', heads);
+    checkDim('kvHeads', kvHeads);
+    checkDim('D', D);
+    if (M < 1 || heads < 1 || kvHeads < 1 || D < 1 || heads % kvHeads) throw new RangeError(`attention: M ${M}, heads ${heads}, kvHeads ${kvHeads}, D ${D} (heads a multiple of kvHeads, all >= 1)`);
+    if (!Number.isInteger(pos) || pos < 0) throw new RangeError(`attention: pos ${pos}`);
+    const qd = heads * D;
+    const T = pos + M;
+    if (q.length < M * qd) throw new RangeError(`q: ${q.length} floats, need M*heads*D = ${M * qd}`);
+    if (out.length < M * qd) throw new RangeError(`out: ${out.length} floats, need ${M * qd}`);
+    if (kc.length < T * kvHeads * D || vc.length < T * kvHeads * D) throw new RangeError(`kc/vc: ${kc.length}/${vc.length} floats, need (pos+M)*kvHeads*D = ${T * kvHeads * D}`);
+    const rc = this.api.nk_attention(q, kc, vc, M, heads, kvHeads, D, pos, scale, out);
+    if (rc !== 0) throw new Error(`nk_attention failed (${rc})`);
   }
 }
 

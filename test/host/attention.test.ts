@@ -1,0 +1,46 @@
+// The native attention kernel against the JavaScript one: causal grouped-query attention of
+// M new rows over a KV cache, equal within float32 rounding, and bit-identical whatever the
+// thread count (one (row, head) pair is one thread's work).
+
+import assert from 'node:assert/strict';
+import { loadNative } from '../../host/native/native.ts';
+import { attentionJs } from '../../host/infer/attention.ts';
+import { XorShift32 } from '../../sim/tb/rng.ts';
+
+const SEED = Number(process.env.SEED ?? 20261201);
+
+describe(`host: native attention (seed ${SEED})`, function () {
+  const k = loadNative();
+  before(function () {
+    if (!k) this.skip();
+  });
+
+  it('equals the JavaScript attention within float32 rounding, decode and prefill, MHA and GQA; 1 and 2 threads bit-identical', () => {
+    const rng = new XorShift32(SEED);
+    const f = (): number => rng.next() / 2 ** 31 - 1;
+    for (const [heads, kvHeads, D, pos, M] of [[4, 4, 16, 0, 1], [4, 2, 64, 7, 1], [20, 5, 128, 40, 1], [20, 5, 128, 0, 33], [8, 1, 32, 100, 5], [20, 5, 128, 300, 2]] as const) {
+      const T = pos + M;
+      const q = Float32Array.from({ length: M * heads * D }, f);
+      const kc = Float32Array.from({ length: T * kvHeads * D }, f);
+      const vc = Float32Array.from({ length: T * kvHeads * D }, f);
+      const a = { M, heads, kvHeads, headDim: D, pos, scale: 1 / Math.sqrt(D) };
+      const ref = attentionJs(q, kc, vc, a, new Float32Array(M * heads * D));
+      const got: Float32Array[] = [];
+      for (const t of [1, 2]) {
+        k!.setThreads(t);
+        const out = new Float32Array(M * heads * D);
+        k!.attention(q, kc, vc, M, heads, kvHeads, D, pos, a.scale, out);
+        got.push(out);
+      }
+      k!.setThreads(2);
+      assert.deepEqual(got[0], got[1], `${heads}/${kvHeads} heads, D ${D}, pos ${pos}, M ${M}: thread count changed the result`);
+      let worst = 0;
+      for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(ref[i]! - got[0]![i]!));
+      assert.ok(worst < 1e-5, `${heads}/${kvHeads} heads, D ${D}, pos ${pos}, M ${M}: max difference ${worst}`);
+    }
+  });
+
+  it('refuses a cache shorter than pos + M, by name', () => {
+    assert.throws(() => k!.attention(new Float32Array(64), new Float32Array(64), new Float32Array(64), 1, 4, 4, 16, 3, 0.25, new Float32Array(64)), /kc\/vc: 64\/64 floats, need \(pos\+M\)\*kvHeads\*D = 256/);
+  });
+});
