@@ -69,10 +69,18 @@ export function absmeanQuantize(name: string, W: Float32Array, N: number, K: num
   const mean = Math.fround(Math.max(Math.fround(sum / W.length), 1e-5));
   const ws = Math.fround(1 / mean);
   const out = emptyTernary(name, N, K, { op: 'div', value: ws }, into);
+  const codes = out.codes;
   for (let n = 0; n < N; n++) {
-    for (let k = 0; k < K; k++) {
-      const t = Math.max(-1, Math.min(1, roundHalfEven(Math.fround(W[n * K + k]! * ws))));
-      setTrit(out, n, k, t);
+    const o = n * K;
+    const ro = n * out.stride;
+    // Four trits per output byte, the code c = t + 1 of each (padding past K stays code 1).
+    for (let k = 0; k < K; k += 4) {
+      let b = 0x55;
+      for (let i = 0; i < 4 && k + i < K; i++) {
+        const t = Math.max(-1, Math.min(1, roundHalfEven(Math.fround(W[o + k + i]! * ws))));
+        b = (b & ~(3 << (2 * i))) | ((t + 1) << (2 * i));
+      }
+      codes[ro + (k >> 2)] = b;
     }
   }
   return out;

@@ -115,7 +115,7 @@ export async function runCommand(o: RunOptions): Promise<void> {
   if (o.json) {
     const r = await runModel({ ...o, progress: false }, { log });
     const g = r.generation;
-    console.log(JSON.stringify({ model: o.model, backend: r.backend, seed: r.seed, prompt_ids: g.prompt, generated_ids: g.tokens, results_digest: r.resultsDigest, stopped_by: g.stoppedBy, last_logits: Array.from(g.lastLogits), timings: { load_ms: r.loadMs, ...g.timings }, offload: g.offload }));
+    console.log(JSON.stringify({ model: o.model, backend: r.backend, seed: r.seed, prompt_ids: g.prompt, generated_ids: g.tokens, results_digest: r.resultsDigest, stopped_by: g.stoppedBy, last_logits: Array.from(g.lastLogits), timings: { load_ms: r.loadMs, ...g.timings }, offload: g.offload, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
     return;
   }
   const r = await runModel({ ...o, progress: process.stderr.isTTY }, { text: (s) => void process.stdout.write(s), log });
