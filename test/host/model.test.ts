@@ -25,6 +25,25 @@ const allRows = (m: FloatMatrix): Float32Array => {
   return out;
 };
 
+/**
+ * Logits at every prompt position, their largest difference from the expected ones, and `n`
+ * greedy tokens after the prompt (KV cache), on the cpu backend.
+ */
+async function againstExpected(m: BitNetModel, tokens: number[], expectedLogits: number[][], n: number): Promise<{ logits: Float32Array; worst: number; greedy: number[] }> {
+  const tr = await cpuTransformer(m);
+  const V = m.config.vocab;
+  const logits = await tr.forward(tokens, { all: true });
+  let worst = 0;
+  expectedLogits.forEach((row, p) => row.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - logits[p * V + i]!)))));
+  const greedy: number[] = [];
+  let last = logits.subarray((tokens.length - 1) * V);
+  for (let i = 0; i < n; i++) {
+    greedy.push(argmax(last));
+    last = await tr.forward([greedy[i]!]);
+  }
+  return { logits, worst, greedy };
+}
+
 async function cpuTransformer(m: BitNetModel): Promise<Transformer> {
   const be = new CpuBackend();
   await be.load(bitLinears(m));
@@ -73,20 +92,11 @@ describe('host: BitNet models against the fixtures', function () {
       const m = loadModel(fixture(name, file));
       const ex = expected(name);
       const atol = ex.notes.suggested_logit_atol ?? 2e-3;
-      const tr = await cpuTransformer(m);
-      const V = m.config.vocab;
-      const logits = await tr.forward(ex.token_ids, { all: true });
-      let worst = 0;
-      ex.all_logits.forEach((row, p) => row.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - logits[p * V + i]!)))));
+      const { logits, worst, greedy } = await againstExpected(m, ex.token_ids, ex.all_logits, ex.greedy_new_tokens.length);
       assert.ok(worst <= atol, `max |logit - expected| = ${worst} > ${atol}`);
+      const V = m.config.vocab;
       ex.top5.forEach((top, p) => assert.equal(argmax(logits.subarray(p * V, (p + 1) * V)), top[0], `top-1 at position ${p}`));
-      const got: number[] = [];
-      let last = logits.subarray((ex.token_ids.length - 1) * V);
-      for (let i = 0; i < ex.greedy_new_tokens.length; i++) {
-        got.push(argmax(last));
-        last = await tr.forward([got[i]!]);
-      }
-      assert.deepEqual(got, ex.greedy_new_tokens);
+      assert.deepEqual(greedy, ex.greedy_new_tokens);
       console.log(`      ${m.source.format}: max logit error ${worst.toExponential(2)} (tolerance ${atol})`);
     });
   }
@@ -134,19 +144,9 @@ describe('host: BitNet models against the fixtures', function () {
           assert.equal(b.blockScales, undefined);
         }
       });
-      const tr = await cpuTransformer(m);
-      const V = m.config.vocab;
-      const logits = await tr.forward(ex.token_ids, { all: true });
-      let worst = 0;
-      want.all_logits.forEach((row, p) => row.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - logits[p * V + i]!)))));
+      const { worst, greedy } = await againstExpected(m, ex.token_ids, want.all_logits, want.greedy_new_tokens.length);
       assert.ok(worst <= 1e-4, `max |logit - expected| = ${worst} > 1e-4`);
-      const got: number[] = [];
-      let last = logits.subarray((ex.token_ids.length - 1) * V);
-      for (let i = 0; i < want.greedy_new_tokens.length; i++) {
-        got.push(argmax(last));
-        last = await tr.forward([got[i]!]);
-      }
-      assert.deepEqual(got, want.greedy_new_tokens);
+      assert.deepEqual(greedy, want.greedy_new_tokens);
       console.log(`      ${m.source.format}: max logit error ${worst.toExponential(2)}`);
     });
   }
