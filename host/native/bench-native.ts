@@ -107,7 +107,7 @@ console.log('(ms are the best of repeated runs; "hot" = the same matrix again an
   const par = loop(() => nk.debug.parallelNoop());
   console.log(
     `koffi call: ${f(noop, 3)} µs with a 64 B typed array, ${f(noopBig, 3)} µs with 256 MB (no copy); ` +
-      `ternaryGemm 1x4 incl. TS checks ${f(tiny, 3)} µs; an empty OpenMP region on ${maxThreads} threads ${f(par, 2)} µs`,
+      `ternaryGemm 1x4 incl. TS checks ${f(tiny, 3)} µs; an empty job on the ${maxThreads}-thread pool ${f(par, 2)} µs`,
   );
 }
 

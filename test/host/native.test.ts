@@ -6,6 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { TernaryKernel } from '../../host/infer/cpu-kernel.ts';
 import { roundHalfEven } from '../../host/infer/quant.ts';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../host/model/dtypes.ts';
@@ -127,7 +130,7 @@ describe('host: native CPU kernels', function () {
     assert.equal(y[0], 127 * K);
   });
 
-  it('ternaryGemm: 1 and 2 threads give identical results on model shapes', () => {
+  it('ternaryGemm: 1 and 2 threads give identical results on model shapes; 1500 calls in a row through the pool', () => {
     const rng = new XorShift32(seed ^ 0x5151);
     for (const [N, K, M] of [
       [2560, 2560, 1],
@@ -150,6 +153,30 @@ describe('host: native CPU kernels', function () {
       const rows = 3;
       const want = js.matmul(packed(codes.subarray(0, rows * stride), rows, K, stride), x, 1);
       assert.deepEqual([...out[0]!.subarray(0, rows)], [...want]);
+    }
+    // Many back-to-back calls through the thread pool (as a decode step makes them), with
+    // the output array reused: every one complete and the same.
+    const N = 640;
+    const K = 2560;
+    const codes = randomCodes(rng, N, K / 4, 0, false);
+    const x = randomActs(rng, 2 * K, false);
+    nk.setThreads(1);
+    const want1 = new Int32Array(N);
+    const want2 = new Int32Array(2 * N);
+    nk.ternaryGemm(codes, N, K, K / 4, x, 1, want1);
+    nk.ternaryGemm(codes, N, K, K / 4, x, 2, want2);
+    nk.setThreads(2);
+    const y1 = new Int32Array(N);
+    const y2 = new Int32Array(2 * N);
+    for (let i = 0; i < 1500; i++) {
+      y1.fill(-1);
+      nk.ternaryGemm(codes, N, K, K / 4, x, 1, y1);
+      if (!y1.every((v, j) => v === want1[j])) assert.fail(`call ${i} (M=1) differs`);
+      if (i % 10 === 0) {
+        y2.fill(-1);
+        nk.ternaryGemm(codes, N, K, K / 4, x, 2, y2);
+        if (!y2.every((v, j) => v === want2[j])) assert.fail(`call ${i} (M=2) differs`);
+      }
     }
   });
 
@@ -356,6 +383,36 @@ describe('host: native CPU kernels', function () {
     assert.equal(nk.debug.address(big.subarray(4096)), a + 4096n);
     assert.equal(nk.debug.address(new Int32Array(big.buffer, 64, 10)), a + 64n);
     nk.debug.keep(new Uint8Array(1));
+  });
+
+  it('a compiler error is thrown with its first error lines; a missing compiler is a reason, not an error', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bitnet-native-'));
+    try {
+      const fake = path.join(dir, 'fake-g++');
+      writeFileSync(fake, '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "fake g++ 1.0"; exit 0; fi\necho "kernels.cpp:7:3: error: fake failure" >&2\nexit 1\n');
+      chmodSync(fake, 0o755);
+      const script =
+        "import { loadNative, nativeUnavailableReason } from './host/native/native.ts';" +
+        'try { const k = loadNative({ log: () => {} }); console.log(JSON.stringify({ loaded: k !== undefined, reason: nativeUnavailableReason() })); }' +
+        ' catch (e) { console.log(JSON.stringify({ error: e.name, message: e.message })); }';
+      const run = (cxx: string): Record<string, unknown> => {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+          encoding: 'utf8',
+          env: { ...process.env, CXX: cxx, BITNET_FPGA_CACHE: path.join(dir, 'cache'), BITNET_NATIVE: '' },
+          timeout: 60_000,
+        });
+        assert.equal(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+      };
+      const failed = run(fake);
+      assert.equal(failed.error, 'NativeBuildError');
+      assert.match(String(failed.message), /kernels\.cpp:7:3: error: fake failure/);
+      const missing = run(path.join(dir, 'no-such-compiler'));
+      assert.equal(missing.loaded, false);
+      assert.match(String(missing.reason), /no C\+\+ compiler/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('BITNET_NATIVE=0 makes loadNative return undefined with the reason', function () {
