@@ -104,7 +104,9 @@ export async function hostBench(opts: { log?: (s: string) => void; tokens?: numb
   // 3. The host's own work per token at 2B-4T shapes, against a backend that answers at once.
   const shared = sharedLayerModel();
   for (const [label, m] of [['bf16', shared], ['q8', { ...shared, lmHead: quantizeHead(shared.lmHead) }]] as const) {
-    const r = await ppTg(m, new InstantBackend(), { pp: 16, tg: 32, reps });
+    const instant = new InstantBackend();
+    await instant.load(bitLinears(m));
+    const r = await ppTg(m, instant, { pp: 16, tg: 32, reps });
     rec(`host.2b.instant.ms_per_token.head_${label}`, 1000 / r.tgTokPerS, 'ms', { backend: 'instant (zeros)', context: '0..32 tokens', head: label, includes: 'embedding, norms, quantization, RoPE, attention, rescaling, output head, argmax', target: '<= 25 ms with the head in its file precision' });
   }
 

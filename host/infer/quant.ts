@@ -1,7 +1,10 @@
 // Per-token absmax activation quantization, exactly as BitNet's reference computes it in
 // float32: s = 127 / max(absmax(x), 1e-5), q = clamp(round_half_even(x * s), -128, 127).
 // JavaScript computes in float64, so every product is rounded to float32 with fround
-// first; Math.round would round halves up, so rounding is explicit.
+// first; Math.round would round halves up, so rounding is explicit. The native kernels
+// (host/native) compute the same thing in C++; tests hold the two equal.
+
+import { loadNative } from '../native/native.ts';
 
 /** 1.5 * 2^52: x + ROUND - ROUND is x rounded half to even, for |x| < 2^51. */
 const ROUND = 6755399441055744;
@@ -17,6 +20,16 @@ export function roundHalfEven(v: number): number {
  * Writes q and one scale per row; returns q.
  */
 export function quantizeRows(x: Float32Array, M: number, K: number, q: Int8Array, scales: Float32Array, bits = 8): Int8Array {
+  const k = loadNative();
+  if (k) {
+    k.quantizeRows(x, M, K, bits, q, scales);
+    return q;
+  }
+  return quantizeRowsJs(x, M, K, q, scales, bits);
+}
+
+/** The definition (and the path without the native kernels, which compute exactly this). */
+export function quantizeRowsJs(x: Float32Array, M: number, K: number, q: Int8Array, scales: Float32Array, bits = 8): Int8Array {
   const qp = 2 ** (bits - 1) - 1;
   const qn = -(2 ** (bits - 1));
   for (let m = 0; m < M; m++) {

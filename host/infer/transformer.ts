@@ -11,10 +11,13 @@ import { attention } from './attention.ts';
 import { readRow } from '../model/float-matrix.ts';
 import { headLogits } from './head.ts';
 import { blockScaledMatmul } from './block-scaled.ts';
+import { loadNative } from '../native/native.ts';
 
 export class Transformer {
   readonly rope: Rope;
   private readonly layout: OffloadLayout;
+  /** The native kernels, for the rescaling (bit-identical to the loop below). */
+  private readonly native = loadNative();
   private readonly kCache: Float32Array[];
   private readonly vCache: Float32Array[];
   /** Tokens in the KV cache. */
@@ -59,6 +62,10 @@ export class Transformer {
         const out = outs[part.proj]!;
         const { op, value: ws } = this.model.layers[layer]!.proj[part.proj].scale;
         const N = part.rows;
+        if (this.native) {
+          this.native.rescale(acc, M, NT, part.row0, N, op, ws, scales, out);
+          continue;
+        }
         for (let m = 0; m < M; m++) {
           const s = scales[m]!;
           const ai = m * NT + part.row0;

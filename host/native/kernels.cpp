@@ -1161,3 +1161,45 @@ extern "C" int nk_attention(const float *q, const float *kc, const float *vc, in
   });
   return 0;
 }
+
+// ---- activation quantization and rescaling (the JavaScript definitions, bit for bit) ----
+// host/infer/quant.ts: s = float(qp / max(absmax(x), float(1e-5))), q = clamp(round half to
+// even(float(x * s))). A float product is what Math.fround(x * s) gives (one correctly
+// rounded multiply); the quotient is computed in double and rounded once, as there (a double
+// quotient of floats rounded to float is the correctly rounded float quotient anyway).
+extern "C" int nk_quantize_rows(const float *x, int M, int K, int bits, int8_t *q, float *scales) {
+  if (M < 0 || K < 0 || bits < 2 || bits > 8) return -1;
+  const int qp = (1 << (bits - 1)) - 1, qn = -(1 << (bits - 1));
+  for (int m = 0; m < M; m++) {
+    const float *xr = x + (size_t)m * K;
+    int8_t *qr = q + (size_t)m * K;
+    float amax = 0.f;
+    for (int k = 0; k < K; k++) amax = std::max(amax, fabsf(xr[k]));
+    const float s = (float)((double)qp / (double)std::max(amax, 1e-5f));
+    scales[m] = s;
+    for (int k = 0; k < K; k++) {
+      const float v = nearbyintf(xr[k] * s);  // default rounding mode: to nearest, ties to even
+      qr[k] = v != v ? 0 : (int8_t)(v > qp ? qp : v < qn ? qn : v);  // NaN stores as 0, as in an Int8Array
+    }
+  }
+  return 0;
+}
+
+// host/infer/transformer.ts: the rows row0..row0+N of an M x NT int32 result, rescaled:
+// 'div' (op 0): out = acc / float(s * ws); 'mul' (op 1): out = float(acc / s) * ws; each in
+// double, stored as float.
+extern "C" int nk_rescale(const int32_t *acc, int M, int NT, int row0, int N, int op, float ws, const float *scales, float *out) {
+  if (M < 0 || N < 0 || row0 < 0 || row0 + N > NT || (op != 0 && op != 1)) return -1;
+  for (int m = 0; m < M; m++) {
+    const int32_t *a = acc + (size_t)m * NT + row0;
+    float *o = out + (size_t)m * N;
+    const double s = scales[m];
+    if (op == 0) {
+      const double d = (float)(s * (double)ws);
+      for (int n = 0; n < N; n++) o[n] = (float)((double)a[n] / d);
+    } else {
+      for (int n = 0; n < N; n++) o[n] = (float)((double)(float)((double)a[n] / s) * (double)ws);
+    }
+  }
+  return 0;
+}

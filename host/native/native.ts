@@ -49,6 +49,10 @@ export interface NativeKernels {
    * (T x kvHeads*D): out[m][h] = softmax((q[m][h] . k_t) * scale) . v, t = 0..pos+m.
    */
   attention(q: Float32Array, kc: Float32Array, vc: Float32Array, M: number, heads: number, kvHeads: number, D: number, pos: number, scale: number, out: Float32Array): void;
+  /** host/infer/quant.ts quantizeRows, bit for bit. */
+  quantizeRows(x: Float32Array, M: number, K: number, bits: number, q: Int8Array, scales: Float32Array): void;
+  /** The transformer's rescaling of rows row0..row0+N of an M x NT result (op 'div' or 'mul'), bit for bit. */
+  rescale(acc: Int32Array, M: number, NT: number, row0: number, N: number, op: 'div' | 'mul', ws: number, scales: Float32Array, out: Float32Array): void;
   /**
    * madvise(MADV_HUGEPAGE) on the 2 MB-aligned interior of a big array, best before it is
    * first written (weights being read in): far fewer page faults (about 10 µs per 4 KB page
@@ -100,6 +104,8 @@ interface Api {
   nk_ternary_gemm: (codes: Uint8Array, N: number, K: number, stride: number, x: Int8Array, M: number, y: Int32Array) => number;
   nk_matvec: (dt: number, w: ArrayBufferView, rows: number, cols: number, x: Float32Array, M: number, out: Float32Array, scales: Float32Array | null) => number;
   nk_quantize_q8: (dt: number, w: ArrayBufferView, rows: number, cols: number, w8: Int8Array, scales: Float32Array) => number;
+  nk_quantize_rows: (x: Float32Array, M: number, K: number, bits: number, q: Int8Array, scales: Float32Array) => number;
+  nk_rescale: (acc: Int32Array, M: number, NT: number, row0: number, N: number, op: number, ws: number, scales: Float32Array, out: Float32Array) => number;
   nk_attention: (q: Float32Array, kc: Float32Array, vc: Float32Array, M: number, heads: number, kvHeads: number, D: number, pos: number, scale: number, out: Float32Array) => number;
   nk_advise_hugepages: (p: ArrayBufferView, bytes: number) => number;
   nk_address: (p: ArrayBufferView) => number | bigint;
@@ -125,6 +131,8 @@ const SIGNATURES: Record<keyof Api, string> = {
   nk_ternary_gemm: 'int nk_ternary_gemm(const uint8_t *codes, int N, int K, int stride, const int8_t *x, int M, int32_t *y)',
   nk_matvec: 'int nk_matvec(int dt, const void *w, int rows, int cols, const float *x, int M, float *out, const float *scales)',
   nk_quantize_q8: 'int nk_quantize_q8(int dt, const void *w, int rows, int cols, int8_t *w8, float *scales)',
+  nk_quantize_rows: 'int nk_quantize_rows(const float *x, int M, int K, int bits, int8_t *q, float *scales)',
+  nk_rescale: 'int nk_rescale(const int32_t *acc, int M, int NT, int row0, int N, int op, float ws, const float *scales, float *out)',
   nk_attention: 'int nk_attention(const float *q, const float *kc, const float *vc, int M, int heads, int kvHeads, int D, int pos0, float scale, float *out)',
   nk_advise_hugepages: 'int nk_advise_hugepages(void *p, double bytes)',
   nk_address: 'uint64_t nk_address(const void *p)',
@@ -395,6 +403,22 @@ class Kernels implements NativeKernels {
     if (kc.length < T * kvHeads * D || vc.length < T * kvHeads * D) throw new RangeError(`kc/vc: ${kc.length}/${vc.length} floats, need (pos+M)*kvHeads*D = ${T * kvHeads * D}`);
     const rc = this.api.nk_attention(q, kc, vc, M, heads, kvHeads, D, pos, scale, out);
     if (rc !== 0) throw new Error(`nk_attention failed (${rc})`);
+  }
+
+  quantizeRows(x: Float32Array, M: number, K: number, bits: number, q: Int8Array, scales: Float32Array): void {
+    checkDim('M', M);
+    checkDim('K', K);
+    if (!Number.isInteger(bits) || bits < 2 || bits > 8) throw new RangeError(`quantizeRows: bits ${bits}, expected 2..8`);
+    if (x.length < M * K || q.length < M * K) throw new RangeError(`quantizeRows: x ${x.length} / q ${q.length} values, need M*K = ${M * K}`);
+    if (scales.length < M) throw new RangeError(`quantizeRows: ${scales.length} scales, need ${M}`);
+    if (this.api.nk_quantize_rows(x, M, K, bits, q, scales) !== 0) throw new Error('nk_quantize_rows failed');
+  }
+
+  rescale(acc: Int32Array, M: number, NT: number, row0: number, N: number, op: 'div' | 'mul', ws: number, scales: Float32Array, out: Float32Array): void {
+    for (const [k, v] of [['M', M], ['NT', NT], ['row0', row0], ['N', N]] as const) checkDim(k, v);
+    if (row0 + N > NT) throw new RangeError(`rescale: rows ${row0}..${row0 + N} of ${NT}`);
+    if (acc.length < M * NT || out.length < M * N || scales.length < M) throw new RangeError(`rescale: acc ${acc.length} (need ${M * NT}), out ${out.length} (need ${M * N}), scales ${scales.length} (need ${M})`);
+    if (this.api.nk_rescale(acc, M, NT, row0, N, op === 'div' ? 0 : 1, ws, scales, out) !== 0) throw new Error('nk_rescale failed');
   }
 }
 

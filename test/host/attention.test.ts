@@ -44,3 +44,54 @@ describe(`host: native attention (seed ${SEED})`, function () {
     assert.throws(() => k!.attention(new Float32Array(64), new Float32Array(64), new Float32Array(64), 1, 4, 4, 16, 3, 0.25, new Float32Array(64)), /kc\/vc: 64\/64 floats, need \(pos\+M\)\*kvHeads\*D = 256/);
   });
 });
+
+describe(`host: native activation quantizer and rescaling are the JavaScript ones bit for bit (seed ${SEED})`, function () {
+  const k = loadNative();
+  before(function () {
+    if (!k) this.skip();
+  });
+
+  it('quantizeRows: random rows, near-half products, zeros, NaN, int8 and int4', async () => {
+    const { quantizeRowsJs } = await import('../../host/infer/quant.ts');
+    const rng = new XorShift32(SEED);
+    const f = (): number => rng.next() / 2 ** 31 - 1;
+    for (const bits of [8, 4]) {
+      for (let it = 0; it < 200; it++) {
+        const M = 1 + (it % 3);
+        const K = 1 + (rng.next() % 700);
+        const x = Float32Array.from({ length: M * K }, (_, i) => (i % 11 === 0 ? (Math.round(f() * 100) + 0.5) / 127 : f() * (1 + (it % 5))));
+        if (it === 3) x.fill(0);
+        if (it === 4) x[0] = NaN;
+        const a = new Int8Array(M * K);
+        const b = new Int8Array(M * K);
+        const sa = new Float32Array(M);
+        const sb = new Float32Array(M);
+        quantizeRowsJs(x, M, K, a, sa, bits);
+        k!.quantizeRows(x, M, K, bits, b, sb);
+        assert.deepEqual(sb, sa, `case ${it} (int${bits}): scales`);
+        assert.deepEqual(b, a, `case ${it} (int${bits}): values`);
+      }
+    }
+  });
+
+  it('rescale: div and mul, every row range of a fused result', () => {
+    const rng = new XorShift32(SEED + 1);
+    const M = 3;
+    const NT = 97;
+    const acc = Int32Array.from({ length: M * NT }, () => (rng.next() % 2000001) - 1000000);
+    const scales = Float32Array.from({ length: M }, () => Math.fround(0.5 + (rng.next() % 1000) / 7));
+    for (const op of ['div', 'mul'] as const) {
+      for (const [row0, N] of [[0, 97], [0, 40], [40, 57], [96, 1]] as const) {
+        const ws = Math.fround(op === 'div' ? 20.125 : 1 / 20.125);
+        const ref = new Float32Array(M * N);
+        for (let m = 0; m < M; m++) {
+          const s = scales[m]!;
+          for (let n = 0; n < N; n++) ref[m * N + n] = op === 'div' ? acc[m * NT + row0 + n]! / Math.fround(s * ws) : Math.fround(acc[m * NT + row0 + n]! / s) * ws;
+        }
+        const got = new Float32Array(M * N);
+        k!.rescale(acc, M, NT, row0, N, op, ws, scales, got);
+        assert.deepEqual(got, ref, `${op} rows ${row0}..${row0 + N}`);
+      }
+    }
+  });
+});
