@@ -16,7 +16,7 @@ export const BITNET_2B: BitNetConfig = { hidden: 2560, layers: 30, heads: 20, kv
 
 /** Random trits (about a third each of -1, 0, +1), four per byte. */
 export function randomTernary(name: string, N: number, K: number, rng: XorShift32): PackedTernary {
-  const w = emptyTernary(name, N, K, { op: 'div', value: Math.sqrt(K) });
+  const w = emptyTernary(name, N, K, { op: 'div', value: Math.fround(Math.sqrt(K)) });
   const full = K >> 2;
   for (let n = 0; n < N; n++) {
     for (let j = 0; j < full; j++) {

@@ -26,7 +26,7 @@ export function tokenizerFromGguf(md: Map<string, GgufValue>, file: string): Ggu
   const tokens = md.get('tokenizer.ggml.tokens');
   if (model === undefined || model === 'none' || model === 'no_vocab' || !Array.isArray(tokens) || tokens.length === 0) return undefined;
   if (model !== 'gpt2') throw new CheckpointError(file, `metadata 'tokenizer.ggml.model' is ${JSON.stringify(model)}; only "gpt2" (byte-level BPE, as BitNet b1.58 2B-4T) is supported from a GGUF: put the model's tokenizer.json beside the file, or pass --tokens`);
-  const pre = md.get('tokenizer.ggml.pre') ?? 'default';
+  const pre = md.get('tokenizer.ggml.pre');
   let preTokenizer: Record<string, unknown>;
   if (pre === 'llama-bpe' || pre === 'llama3') {
     preTokenizer = {
@@ -36,10 +36,12 @@ export function tokenizerFromGguf(md: Map<string, GgufValue>, file: string): Ggu
         { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
       ],
     };
-  } else if (pre === 'default' || pre === 'gpt2' || pre === 'gpt-2') {
+  } else if (pre === 'gpt2' || pre === 'gpt-2') {
     preTokenizer = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
   } else {
-    throw new CheckpointError(file, `metadata 'tokenizer.ggml.pre' is ${JSON.stringify(pre)}; supported pre-tokenizers: llama-bpe, default (gpt2): put the model's tokenizer.json beside the file, or pass --tokens`);
+    // "default" (or no key) means llama.cpp's converter did not recognise the tokenizer, and
+    // llama.cpp then splits its own way: no split here would be the same, so none is guessed.
+    throw new CheckpointError(file, `metadata 'tokenizer.ggml.pre' is ${pre === undefined ? 'missing' : JSON.stringify(pre)}; supported pre-tokenizers: llama-bpe, gpt2: put the model's tokenizer.json beside the file, or pass --tokens`);
   }
   const strings = (key: string, list: GgufValue | undefined): string[] => {
     if (list === undefined) return [];
@@ -47,14 +49,17 @@ export function tokenizerFromGguf(md: Map<string, GgufValue>, file: string): Ggu
     return list as string[];
   };
   const toks = strings('tokenizer.ggml.tokens', tokens);
+  // As llama.cpp: a BPE vocabulary without a merges list is refused (an empty list is a byte vocabulary).
+  if (!md.has('tokenizer.ggml.merges')) throw new CheckpointError(file, `metadata 'tokenizer.ggml.merges' is missing; a gpt2 (BPE) vocabulary needs its merges`);
   const merges = strings('tokenizer.ggml.merges', md.get('tokenizer.ggml.merges'));
   const types = md.get('tokenizer.ggml.token_type');
   if (types !== undefined && (!Array.isArray(types) || types.length !== toks.length)) throw new CheckpointError(file, `metadata 'tokenizer.ggml.token_type' must have one entry per token (${toks.length})`);
-  const vocab: Record<string, number> = {};
+  // No prototype: tokens named 'constructor' or '__proto__' are tokens like any other.
+  const vocab = Object.create(null) as Record<string, number>;
   const added: Record<string, unknown>[] = [];
   toks.forEach((t, id) => {
     const ty = types ? Number((types as GgufValue[])[id]) : TOKEN_TYPE.NORMAL;
-    if (!(t in vocab)) vocab[t] = id;
+    if (!Object.hasOwn(vocab, t)) vocab[t] = id;
     if (ty === TOKEN_TYPE.CONTROL || ty === TOKEN_TYPE.USER_DEFINED) added.push({ id, content: t, single_word: false, lstrip: false, rstrip: false, normalized: ty === TOKEN_TYPE.USER_DEFINED, special: ty === TOKEN_TYPE.CONTROL });
   });
   const id = (key: string): number | undefined => {

@@ -71,6 +71,8 @@ function tensorBytes(type: number, ne: readonly number[]): number | undefined {
   }
 }
 
+const MAX_ARRAY = 1 << 24;
+
 /** The header runs past the prefix read so far: read more of the file and parse again. */
 class NeedMore extends Error {}
 
@@ -136,7 +138,11 @@ class Reader {
         if (depth > 4) throw new CheckpointError(this.file, `${w}: arrays nested too deeply`);
         const et = this.u32(`${w} (array type)`);
         const n = this.u64(`${w} (array length)`);
-        if (n > this.fileSize) throw new CheckpointError(this.file, `${w}: array of ${n} elements cannot fit in the file`);
+        // Every element takes at least one byte of what is left of the file.
+        if (n > this.fileSize - this.pos) throw new CheckpointError(this.file, `${w}: array of ${n} elements cannot fit in the ${this.fileSize - this.pos} bytes left of the file`);
+        // Vocabularies are the largest arrays (Llama 3: 128,256 tokens, 280,147 merges); one of
+        // tens of millions of elements would be a corrupt length, and would fill the JS heap.
+        if (n > MAX_ARRAY) throw new CheckpointError(this.file, `${w}: array of ${n} elements; at most ${MAX_ARRAY} are read`);
         const out: GgufValue[] = [];
         for (let i = 0; i < n; i++) out.push(this.value(et, w, depth + 1));
         return out;

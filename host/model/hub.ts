@@ -92,6 +92,9 @@ export interface ResolveOptions {
  */
 export async function resolveModel(spec: string, opts: ResolveOptions = {}): Promise<string> {
   if (fs.existsSync(spec)) return spec;
+  // What reads as a file path is one: a missing model file is not sent to the hub as a repo id.
+  // (A repo's file is spelled owner/name:FILE.gguf.)
+  if (!spec.includes(':') && /\.(gguf|safetensors|json)$/i.test(spec)) throw new CheckpointError(spec, 'no such file or directory');
   const id = parseRepoSpec(spec);
   if (!id) {
     throw new CheckpointError(spec, 'no such file or directory, and not a Hugging Face repo id (owner/name[@revision][:FILE.gguf or :QUANT])');

@@ -83,6 +83,13 @@ function loadHf(dir: string): BitNetModel {
     const layers: LayerWeights[] = [];
     for (let i = 0; i < config.layers; i++) {
       const pre = `model.layers.${i}`;
+      // Every projection's shape is checked before its storage is allocated: the sizes come from config.json.
+      for (const p of PROJECTIONS) {
+        const [N, K] = projectionShape(config, p);
+        const t = get(`${pre}.${HF_PROJ[p]}.weight`);
+        if (t.dtype !== 'U8' && t.dtype !== 'I8') shapeIs(t, [N, K]);
+        else if (t.shape.length !== 2 || t.shape[0] !== N / 4 || t.shape[1] !== K) throw new CheckpointError(t.file, `tensor '${t.name}': packed shape [${t.shape.join(', ')}], expected [${N / 4}, ${K}] for a ${N}x${K} ternary matrix (four trits per byte along the output dimension)`);
+      }
       const into = stageStorage(config);
       const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, linear(`${pre}.${HF_PROJ[p]}`, p, into[p])])) as Record<Projection, PackedTernary>;
       layers.push(
@@ -153,7 +160,7 @@ function readGguf(g: GgufHandle): BitNetModel {
     neIs(t, [cols, rows]);
     const dtype = GGUF_FLOAT[t.type];
     if (dtype) return floatMatrix(dtype, rows, cols, g.view(t, 4));
-    if (t.type === GGML_TYPE.Q8_0) return q8_0Matrix(g.read(t), rows, cols);
+    if (t.type === GGML_TYPE.Q8_0) return q8_0Matrix(g.view(t), rows, cols, file, name);
     throw new CheckpointError(file, `tensor '${name}': type ${ggmlTypeName(t.type)} is not supported for the embedding or output head (supported: F32, F16, BF16, Q8_0)`);
   };
   const scaleOf = (name: string): number | undefined => {
@@ -198,6 +205,11 @@ function readGguf(g: GgufHandle): BitNetModel {
   const layers: LayerWeights[] = [];
   for (let i = 0; i < config.layers; i++) {
     const pre = `blk.${i}`;
+    // Every projection's shape is checked before its storage is allocated: the sizes come from the metadata.
+    for (const p of PROJECTIONS) {
+      const [N, K] = projectionShape(config, p);
+      neIs(get(`${pre}.${GGUF_PROJ[p]}.weight`), [K, N], ' (GGUF order: inputs first)');
+    }
     const into = stageStorage(config);
     const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, linear(`${pre}.${GGUF_PROJ[p]}`, p, into[p])])) as Record<Projection, PackedTernary>;
     layers.push(
@@ -216,16 +228,21 @@ function readGguf(g: GgufHandle): BitNetModel {
   const lmHead = g.tensors.has('output.weight') ? matrix('output.weight', vocab, hidden) : embed;
   const types = new Set(layers.flatMap((_, i) => PROJECTIONS.map((p) => ggmlTypeName(g.tensors.get(`blk.${i}.${GGUF_PROJ[p]}.weight`)!.type))));
   const scales = layers.some((_, i) => PROJECTIONS.some((p) => g.tensors.has(`blk.${i}.${GGUF_PROJ[p]}.scale`))) ? 'separate .scale tensors' : 'scale in the weights';
-  return { config, embed, norm: floats('output_norm.weight', [hidden]), lmHead, layers, source: { path: file, format: `GGUF v${g.version} ${[...types].join('/')}, ${scales}, embedding ${embed.dtype}` } };
+  // bitnet.cpp writes I2_S in 128-element blocks on x86 and 64-element blocks on ARM, with the
+  // same size and no field that says which: the x86 layout is read (the fixture's, checked).
+  const warnings = types.has('I2_S') ? [`${file}: I2_S tensors are read in bitnet.cpp's x86 layout (128-element blocks); a file quantized by bitnet.cpp on ARM has 64-element blocks of the same size, which would decode to other weights`] : [];
+  return { config, embed, norm: floats('output_norm.weight', [hidden]), lmHead, layers, source: { path: file, format: `GGUF v${g.version} ${[...types].join('/')}, ${scales}, embedding ${embed.dtype}`, warnings } };
 }
 
 /** GGML Q8_0: blocks of 32 as fp16 d then 32 int8; element = q * d (exact in float32). */
-function q8_0Matrix(raw: Uint8Array, rows: number, cols: number): FloatMatrix {
+function q8_0Matrix(raw: Uint8Array, rows: number, cols: number, file: string, name: string): FloatMatrix {
+  if (cols % 32) throw new CheckpointError(file, `tensor '${name}': Q8_0 rows of ${cols} are not whole 32-element blocks`);
   const blocks = (rows * cols) / 32;
   const q = new Uint8Array(rows * cols);
   const scales = new Float32Array(blocks);
   for (let b = 0; b < blocks; b++) {
     scales[b] = f16ToF32(raw[b * 34]! | (raw[b * 34 + 1]! << 8));
+    if (!Number.isFinite(scales[b]!)) throw new CheckpointError(file, `tensor '${name}': block ${b} has scale d = ${scales[b]}`);
     q.set(raw.subarray(b * 34 + 2, b * 34 + 34), b * 32);
   }
   return floatMatrix('q8', rows, cols, q, scales);

@@ -29,7 +29,8 @@ export interface BitNetModel {
   /** vocab x hidden; the embedding itself when tied (or its 8-bit form with --head-bits 8). */
   readonly lmHead: FloatMatrix;
   readonly layers: readonly LayerWeights[];
-  readonly source: { readonly path: string; readonly format: string };
+  /** Where it came from; `warnings` says what the file cannot tell and the loader assumed. */
+  readonly source: { readonly path: string; readonly format: string; readonly warnings?: readonly string[] };
 }
 
 /** The stages of a layer whose projections share one input. */
@@ -112,7 +113,8 @@ export function fuseProjections(l: LayerWeights, layer: number): LayerWeights {
       if (!contiguous) codes.set(w.codes, o);
       o += w.codes.length;
     }
-    // The scale is per part (the host rescales each part's rows with its own); this one is the first's.
+    // The scale is per part: the host rescales each part's rows with proj[p].scale. The fused
+    // matrix carries the first part's only so its digest is stable; never rescale with it.
     return { name, rows, cols: ws[0]!.cols, stride: ws[0]!.stride, codes, scale: ws[0]!.scale };
   };
   const qkv = fuse(['q', 'k', 'v'], `blk.${layer}.qkv`);

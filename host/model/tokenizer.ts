@@ -82,7 +82,10 @@ export class TextCodec {
     if (!t) throw new CheckpointError(this.file, 'the model has no chat_template in tokenizer_config.json; pass the prompt without --chat');
     if (!(t.includes("'Assistant: '") && t.includes('<|eot_id|>'))) throw new CheckpointError(this.file, 'the chat template is not the BitNet one (Role: content<|eot_id|>); rendering other Jinja templates is not supported, pass the formatted prompt without --chat');
     const turns = [...(system ? [`System: ${system.trim()}<|eot_id|>`] : []), `User: ${user.trim()}<|eot_id|>`];
-    return `${this.bosToken ?? ''}${turns.join('')}Assistant: `;
+    // The BOS once: not in the text when encode() adds it itself (a TemplateProcessing post-processor).
+    const empty = this.tok.encode('').ids;
+    const addsBos = this.bosToken !== undefined && empty.length > 0 && this.tok.decode(empty.slice(0, 1), { skip_special_tokens: false }) === this.bosToken;
+    return `${addsBos ? '' : (this.bosToken ?? '')}${turns.join('')}Assistant: `;
   }
 }
 

@@ -14,7 +14,7 @@
 
 import koffi from 'koffi';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, copyFileSync, mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,6 +224,16 @@ function libraryPath(log: (s: string) => void): { load: string; final: string } 
   const source = readFileSync(SOURCE, 'utf8');
   const key = cacheKey([source, NATIVE_FLAGS.join(' '), version, cpuFlags()]);
   const finalLib = path.join(cacheRoot(), 'native', `kernels-${key}`, LIB);
+  if (!existsSync(finalLib)) {
+    // cachedBuild creates its directories inside a promise: a cache that cannot be written would
+    // only show as a missing library. Say why, and let the host run without the kernels.
+    try {
+      mkdirSync(path.join(cacheRoot(), 'native'), { recursive: true });
+      accessSync(path.join(cacheRoot(), 'native'), fsConstants.W_OK);
+    } catch (e) {
+      throw new Unavailable(`cannot write the build cache ${path.join(cacheRoot(), 'native')} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); set BITNET_FPGA_CACHE to a writable directory`);
+    }
+  }
   let built: string | undefined;
   let failure: unknown;
   const done = cachedBuild('native', 'kernels', key, LIB, async (dir) => {
@@ -242,7 +252,7 @@ function libraryPath(log: (s: string) => void): { load: string; final: string } 
   if (failure !== undefined) throw failure;
   if (built !== undefined) return { load: built, final: finalLib };
   if (existsSync(finalLib)) return { load: finalLib, final: finalLib };
-  throw new Error(`native: the build cache did not produce ${finalLib}`);
+  throw new Unavailable(`the build cache did not produce ${finalLib}`);
 }
 
 class Unavailable extends Error {}

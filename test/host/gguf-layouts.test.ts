@@ -116,3 +116,13 @@ describe('host: reading checkpoints without copies', function () {
     }
   });
 });
+
+describe('host: sizes from the config are checked before they are allocated', function () {
+  it('an intermediate_size of 4e9 in config.json is refused by the tensor that disagrees, not by the allocator', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-bigcfg-'));
+    fs.copyFileSync(fixture('tiny-bitnet-a', 'model.safetensors'), path.join(dir, 'model.safetensors'));
+    const cfg = JSON.parse(fs.readFileSync(fixture('tiny-bitnet-a', 'config.json'), 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 4_000_000_000 }));
+    assert.throws(() => loadModel(dir), /tensor 'model\.layers\.0\.mlp\.ffn_sub_norm\.weight': shape \[160\], expected \[4000000000\]|tensor 'model\.layers\.0\.mlp\.gate_proj\.weight': packed shape \[40, 64\], expected \[1000000000, 64\]/);
+  });
+});

@@ -20,7 +20,7 @@ function vocabGguf(extra: (md: GgufMetadata) => void = () => {}): string {
     tokens[a.id] = a.content;
     types[a.id] = 3;
   }
-  const md = new GgufMetadata().str('general.architecture', 'bitnet').str('tokenizer.ggml.model', 'gpt2').str('tokenizer.ggml.pre', 'default').array('tokenizer.ggml.tokens', 'STRING', tokens).array('tokenizer.ggml.token_type', 'INT32', types).array('tokenizer.ggml.merges', 'STRING', tj.model.merges).u32('tokenizer.ggml.bos_token_id', 256).u32('tokenizer.ggml.eos_token_id', 257).bool('tokenizer.ggml.add_bos_token', true);
+  const md = new GgufMetadata().str('general.architecture', 'bitnet').str('tokenizer.ggml.model', 'gpt2').str('tokenizer.ggml.pre', 'gpt2').array('tokenizer.ggml.tokens', 'STRING', tokens).array('tokenizer.ggml.token_type', 'INT32', types).array('tokenizer.ggml.merges', 'STRING', tj.model.merges).u32('tokenizer.ggml.bos_token_id', 256).u32('tokenizer.ggml.eos_token_id', 257).bool('tokenizer.ggml.add_bos_token', true);
   extra(md);
   const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-vocab-')), 'vocab.gguf');
   writeGguf(f, { metadata: md, tensors: [] });
@@ -51,5 +51,33 @@ describe('host: the tokenizer inside a GGUF', function () {
     assert.throws(() => TextCodec.load(f), /vocab\.gguf: metadata 'tokenizer\.ggml\.model' is "llama"; only "gpt2"/);
     const p = vocabGguf((md) => md.str('tokenizer.ggml.pre', 'qwen2'));
     assert.throws(() => TextCodec.load(p), /metadata 'tokenizer\.ggml\.pre' is "qwen2"; supported pre-tokenizers/);
+    // "default" is llama.cpp's own split for a tokenizer its converter did not recognise: not guessed.
+    assert.throws(() => TextCodec.load(vocabGguf((md) => md.str('tokenizer.ggml.pre', 'default'))), /'tokenizer\.ggml\.pre' is "default"/);
+  });
+
+  it('keeps tokens named like Object.prototype members', async () => {
+    const { tokenizerFromGguf } = await import('../../host/model/gguf-tokenizer.ts');
+    const md = new Map<string, import('../../host/model/gguf.ts').GgufValue>([
+      ['tokenizer.ggml.model', 'gpt2'],
+      ['tokenizer.ggml.pre', 'gpt2'],
+      ['tokenizer.ggml.tokens', ['a', 'constructor', 'toString', '__proto__', 'b']],
+      ['tokenizer.ggml.merges', []],
+    ]);
+    const t = tokenizerFromGguf(md, 'x.gguf')!;
+    assert.deepEqual(Object.entries((t.json.model as { vocab: Record<string, number> }).vocab), [['a', 0], ['constructor', 1], ['toString', 2], ['__proto__', 3], ['b', 4]]);
+    md.delete('tokenizer.ggml.merges');
+    assert.throws(() => tokenizerFromGguf(md, 'x.gguf'), /x\.gguf: metadata 'tokenizer\.ggml\.merges' is missing/);
+  });
+
+  it('--chat puts the BOS in once when the tokenizer adds it itself', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-chat-'));
+    fs.copyFileSync(fixture('tiny-fortunes', 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
+    const cfg = JSON.parse(fs.readFileSync(fixture('tiny-fortunes', 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    cfg.chat_template = "{% for m in messages %}{{ m['role'] | capitalize + ': ' + m['content'] + '<|eot_id|>' }}{% endfor %}{{ 'Assistant: ' }}";
+    fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(cfg));
+    const c = TextCodec.load(dir)!;
+    const ids = c.encode(c.chat('hi'));
+    assert.equal(ids[0], 256);
+    assert.equal(ids.filter((i) => i === 256).length, 1, 'one <s>');
   });
 });

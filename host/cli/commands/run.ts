@@ -1,5 +1,6 @@
 // `bitnet-fpga run`: load a model, pick a BitLinear backend, generate, print timings.
 
+import * as os from 'node:os';
 import { SingleBar, Presets } from 'cli-progress';
 import { loadModel } from '../../model/load.ts';
 import { resolveModel } from '../../model/hub.ts';
@@ -11,6 +12,7 @@ import { timingReport } from '../../infer/report.ts';
 import { RecordingBackend } from '../../backends/recorder.ts';
 import { UsageError } from '../errors.ts';
 import { quantizeHead } from '../../infer/head.ts';
+import { Q8_BLOCK } from '../../model/float-matrix.ts';
 import { loadNative } from '../../native/native.ts';
 
 export interface RunOptions {
@@ -52,7 +54,8 @@ const int = (v: string, flag: string, min = 0): number => {
 
 /** Everything `run` does except printing; the demo and the tests call it. */
 export async function runModel(o: RunOptions, out: { text?: (s: string) => void; log?: (s: string) => void } = {}): Promise<RunResult> {
-  const threads = o.threads !== undefined ? int(o.threads, '--threads', 1) : undefined;
+  const threads = o.threads !== undefined ? int(o.threads, '-t/--threads', 1) : undefined;
+  if (threads !== undefined && threads > 1024) throw new UsageError(`-t/--threads ${threads}: at most 1024`);
   const headBits = o.headBits ?? '16';
   if (headBits !== '16' && headBits !== '8') throw new UsageError(`--head-bits ${headBits}: expected 16 (the file's precision) or 8`);
   const t0 = performance.now();
@@ -60,6 +63,8 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
   // A local path is used as it is; owner/name[@rev][:file] comes from the Hugging Face cache or hub.
   const modelPath = await resolveModel(o.model, { log: out.log, progress: o.progress });
   const loaded = loadModel(modelPath);
+  for (const w of loaded.source.warnings ?? []) out.log?.(`warning: ${w}`);
+  if (headBits === '8' && loaded.config.hidden % Q8_BLOCK) throw new UsageError(`--head-bits 8: the hidden size ${loaded.config.hidden} is not a multiple of ${Q8_BLOCK}`);
   const model = headBits === '8' ? { ...loaded, lmHead: quantizeHead(loaded.lmHead) } : loaded;
   const codec = TextCodec.load(modelPath);
   let prompt: number[];
@@ -78,6 +83,9 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
   const ctx = o.ctxSize !== undefined ? int(o.ctxSize, '--ctx-size', 1) : Math.min(model.config.maxPositions, prompt.length + n);
   if (ctx > model.config.maxPositions) throw new UsageError(`--ctx-size ${ctx}: the model's context is ${model.config.maxPositions}`);
   if (prompt.length > ctx) throw new UsageError(`the prompt has ${prompt.length} tokens; --ctx-size is ${ctx}`);
+  // The KV cache is float32 keys and values for every layer and position: refuse what this machine cannot hold.
+  const kvBytes = 8 * model.config.layers * ctx * model.config.kvHeads * model.config.headDim;
+  if (kvBytes > os.totalmem() / 2) throw new UsageError(`a context of ${ctx} tokens needs a ${(kvBytes / 2 ** 30).toFixed(1)} GiB KV cache, more than half this machine's memory; pass a smaller -c/--ctx-size or -n`);
   const backend = new RecordingBackend(await selectBackend(o.backend, { boardManifest: o.boardManifest, force: o.force, reload: o.reload, log: out.log, threads }));
   try {
     const bar = o.progress ? new SingleBar({ format: 'uploading weights [{bar}] {percentage}% | {value}/{total} tiles | {what}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic) : undefined;
