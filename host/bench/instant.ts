@@ -11,8 +11,10 @@ import { floatMatrix } from '../model/float-matrix.ts';
 import { f32ToBf16 } from '../model/dtypes.ts';
 import { emptyStats, type BitLinearBackend } from '../backends/backend.ts';
 import { XorShift32 } from '../../sim/tb/rng.ts';
+import { BITNET_2B_4T } from './model-2b.ts';
 
-export const BITNET_2B: BitNetConfig = { hidden: 2560, layers: 30, heads: 20, kvHeads: 5, headDim: 128, intermediate: 6912, vocab: 128256, maxPositions: 4096, ropeTheta: 500000, eps: 1e-5, tied: true, eos: [], linearClass: 'bitlinear', quantMode: 'offline', actBits: 8 };
+const { context, ...shape } = BITNET_2B_4T;
+export const BITNET_2B: BitNetConfig = { ...shape, maxPositions: context, tied: true, eos: [], linearClass: 'bitlinear', quantMode: 'offline', actBits: 8 };
 
 /** Random trits (about a third each of -1, 0, +1), four per byte. */
 export function randomTernary(name: string, N: number, K: number, rng: XorShift32): PackedTernary {

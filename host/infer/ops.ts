@@ -62,21 +62,3 @@ export function softmax(x: Float32Array | Float64Array, n: number): void {
   }
   for (let i = 0; i < n; i++) x[i] = x[i]! / sum;
 }
-
-/** out[r] = W[r] . x for W rows x n (the output head). */
-export function matVec(W: Float32Array, x: Float32Array, xo: number, n: number, out: Float32Array): Float32Array {
-  const rows = out.length;
-  for (let r = 0; r < rows; r++) {
-    const o = r * n;
-    let s0 = 0;
-    let s1 = 0;
-    let i = 0;
-    for (; i + 1 < n; i += 2) {
-      s0 += W[o + i]! * x[xo + i]!;
-      s1 += W[o + i + 1]! * x[xo + i + 1]!;
-    }
-    if (i < n) s0 += W[o + i]! * x[xo + i]!;
-    out[r] = s0 + s1;
-  }
-  return out;
-}

@@ -5,6 +5,7 @@
 // (host/native) compute the same thing in C++; tests hold the two equal.
 
 import { loadNative } from '../native/native.ts';
+import type { TensorScale } from '../model/ternary.ts';
 
 /** 1.5 * 2^52: x + ROUND - ROUND is x rounded half to even, for |x| < 2^51. */
 const ROUND = 6755399441055744;
@@ -49,4 +50,35 @@ export function quantizeRowsJs(x: Float32Array, M: number, K: number, q: Int8Arr
     }
   }
   return q;
+}
+
+/**
+ * A BitLinear's float output: rows row0..row0+N of an M x NT int32 result (one part of a fused
+ * matmul) rescaled with the weight's scale and each row's activation scale, in float32 as the
+ * checkpoint says: 'div' y = acc / (s * ws) (HF bitlinear), 'mul' y = acc / s * ws (GGUF).
+ */
+export function rescaleRows(acc: Int32Array, M: number, NT: number, row0: number, N: number, scale: TensorScale, actScales: Float32Array, out: Float32Array): Float32Array {
+  const k = loadNative();
+  if (k) {
+    k.rescale(acc, M, NT, row0, N, scale.op, scale.value, actScales, out);
+    return out;
+  }
+  return rescaleRowsJs(acc, M, NT, row0, N, scale, actScales, out);
+}
+
+/** The definition (and the path without the native kernels, which compute exactly this). */
+export function rescaleRowsJs(acc: Int32Array, M: number, NT: number, row0: number, N: number, scale: TensorScale, actScales: Float32Array, out: Float32Array): Float32Array {
+  const ws = scale.value;
+  for (let m = 0; m < M; m++) {
+    const s = actScales[m]!;
+    const ai = m * NT + row0;
+    const oi = m * N;
+    if (scale.op === 'div') {
+      const d = Math.fround(s * ws);
+      for (let n = 0; n < N; n++) out[oi + n] = acc[ai + n]! / d;
+    } else {
+      for (let n = 0; n < N; n++) out[oi + n] = Math.fround(acc[ai + n]! / s) * ws;
+    }
+  }
+  return out;
 }

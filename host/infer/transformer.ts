@@ -5,19 +5,16 @@
 
 import { offloadLayout, type BitNetModel, type OffloadLayout, type Projection } from '../model/model.ts';
 import type { BitLinearBackend } from '../backends/backend.ts';
-import { quantizeRows } from './quant.ts';
+import { quantizeRows, rescaleRows } from './quant.ts';
 import { rmsNorm, Rope } from './ops.ts';
 import { attention } from './attention.ts';
 import { readRow } from '../model/float-matrix.ts';
 import { headLogits } from './head.ts';
 import { blockScaledMatmul } from './block-scaled.ts';
-import { loadNative } from '../native/native.ts';
 
 export class Transformer {
   readonly rope: Rope;
   private readonly layout: OffloadLayout;
-  /** The native kernels, for the rescaling (bit-identical to the loop below). */
-  private readonly native = loadNative();
   private readonly kCache: Float32Array[];
   private readonly vCache: Float32Array[];
   /** Tokens in the KV cache. */
@@ -57,27 +54,7 @@ export class Transformer {
       const t0 = performance.now();
       const acc = await this.backend.matmul(g.index, xq, M);
       this.time.offload += performance.now() - t0;
-      const NT = g.weight.rows;
-      for (const part of g.parts) {
-        const out = outs[part.proj]!;
-        const { op, value: ws } = this.model.layers[layer]!.proj[part.proj].scale;
-        const N = part.rows;
-        if (this.native) {
-          this.native.rescale(acc, M, NT, part.row0, N, op, ws, scales, out);
-          continue;
-        }
-        for (let m = 0; m < M; m++) {
-          const s = scales[m]!;
-          const ai = m * NT + part.row0;
-          const oi = m * N;
-          if (op === 'div') {
-            const d = Math.fround(s * ws);
-            for (let n = 0; n < N; n++) out[oi + n] = acc[ai + n]! / d;
-          } else {
-            for (let n = 0; n < N; n++) out[oi + n] = Math.fround(acc[ai + n]! / s) * ws;
-          }
-        }
-      }
+      for (const part of g.parts) rescaleRows(acc, M, g.weight.rows, part.row0, part.rows, this.model.layers[layer]!.proj[part.proj].scale, scales, outs[part.proj]!);
     }
   }
 

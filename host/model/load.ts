@@ -5,9 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError } from './errors.ts';
 import { configFromHf, validateConfig, type BitNetConfig } from './config.ts';
-import { openSafetensorsDir, toF32, type SafeTensorInfo } from './safetensors.ts';
+import { dtypeBytes, openSafetensorsDir, toF32, type SafeTensorInfo } from './safetensors.ts';
 import { openGguf, ggmlTypeName, GGML_TYPE, type GgufHandle, type GgufTensorInfo } from './gguf.ts';
-import { absmeanQuantize, decodeHfPacked, decodeI2S, decodeTQ1_0, decodeTQ2_0, ternaryFromFloatBits } from './quantize.ts';
+import { absmeanQuantize, checkHfPackedShape, decodeHfPacked, decodeI2S, decodeTQ1_0, decodeTQ2_0, ternaryFromFloatBits } from './quantize.ts';
 import { floatMatrix, type FloatDtype, type FloatMatrix } from './float-matrix.ts';
 import { bf16ToF32, f16ToF32 } from './dtypes.ts';
 import { PROJECTIONS, fuseProjections, projectionShape, stageStorage, type BitNetModel, type LayerWeights, type Projection } from './model.ts';
@@ -58,7 +58,7 @@ function loadHf(dir: string): BitNetModel {
       shapeIs(t, [rows, cols]);
       const dtype = SAFE_FLOAT[t.dtype];
       if (!dtype) throw new CheckpointError(t.file, `tensor '${name}': dtype ${t.dtype}, expected BF16, F16 or F32`);
-      return floatMatrix(dtype, rows, cols, st.view(t, 4));
+      return floatMatrix(dtype, rows, cols, st.view(t, dtypeBytes(t.dtype)));
     };
     const linear = (name: string, p: Projection, into: Uint8Array): PackedTernary => {
       const [N, K] = projectionShape(config, p);
@@ -73,7 +73,6 @@ function loadHf(dir: string): BitNetModel {
         return w;
       }
       if (SAFE_FLOAT[t.dtype]) {
-        shapeIs(t, [N, K]);
         return absmeanQuantize(t.name, toF32(t, st.read(t)), N, K, into);
       }
       throw new CheckpointError(t.file, `tensor '${t.name}': dtype ${t.dtype}; a BitLinear weight is U8 (packed 2-bit) or a float dtype (quantized at load)`);
@@ -88,7 +87,7 @@ function loadHf(dir: string): BitNetModel {
         const [N, K] = projectionShape(config, p);
         const t = get(`${pre}.${HF_PROJ[p]}.weight`);
         if (t.dtype !== 'U8' && t.dtype !== 'I8') shapeIs(t, [N, K]);
-        else if (t.shape.length !== 2 || t.shape[0] !== N / 4 || t.shape[1] !== K) throw new CheckpointError(t.file, `tensor '${t.name}': packed shape [${t.shape.join(', ')}], expected [${N / 4}, ${K}] for a ${N}x${K} ternary matrix (four trits per byte along the output dimension)`);
+        else checkHfPackedShape(t.shape, N, K, { file: t.file, tensor: t.name });
       }
       const into = stageStorage(config);
       const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, linear(`${pre}.${HF_PROJ[p]}`, p, into[p])])) as Record<Projection, PackedTernary>;
@@ -159,7 +158,7 @@ function readGguf(g: GgufHandle): BitNetModel {
     const t = get(name);
     neIs(t, [cols, rows]);
     const dtype = GGUF_FLOAT[t.type];
-    if (dtype) return floatMatrix(dtype, rows, cols, g.view(t, 4));
+    if (dtype) return floatMatrix(dtype, rows, cols, g.view(t, t.type === GGML_TYPE.F32 ? 4 : 2));
     if (t.type === GGML_TYPE.Q8_0) return q8_0Matrix(g.view(t), rows, cols, file, name);
     throw new CheckpointError(file, `tensor '${name}': type ${ggmlTypeName(t.type)} is not supported for the embedding or output head (supported: F32, F16, BF16, Q8_0)`);
   };
@@ -171,8 +170,7 @@ function readGguf(g: GgufHandle): BitNetModel {
   };
   const linear = (name: string, p: Projection, into: Uint8Array): PackedTernary => {
     const [N, K] = projectionShape(config, p);
-    const t = get(`${name}.weight`);
-    neIs(t, [K, N], ' (GGUF order: inputs first)');
+    const t = get(`${name}.weight`); // its ne was checked before the layer's storage was allocated
     const where = { file, tensor: t.name };
     const fileScale = scaleOf(name);
     const decode = (): PackedTernary => {

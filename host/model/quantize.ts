@@ -19,7 +19,7 @@ const bad = (w: Where, msg: string): CheckpointError => new CheckpointError(w.fi
  * along the output dimension; row i*(N/4) + r of the matrix is ((byte[r, c] >> 2i) & 3) - 1.
  */
 export function decodeHfPacked(bytes: Uint8Array, shape: readonly number[], N: number, K: number, scale: TensorScale, w: Where, into?: Uint8Array): PackedTernary {
-  if (shape.length !== 2 || shape[0] !== N / 4 || shape[1] !== K || N % 4) throw bad(w, `packed shape [${shape.join(', ')}], expected [${N / 4}, ${K}] for a ${N}x${K} ternary matrix (four trits per byte along the output dimension)`);
+  checkHfPackedShape(shape, N, K, w);
   const q = N / 4;
   const out = emptyTernary(w.tensor, N, K, scale, into);
   const codes = out.codes;
@@ -44,6 +44,11 @@ export function decodeHfPacked(bytes: Uint8Array, shape: readonly number[], N: n
     }
   }
   return out;
+}
+
+/** The shape a packed 2-bit Hugging Face weight must have for an N x K ternary matrix. */
+export function checkHfPackedShape(shape: readonly number[], N: number, K: number, w: Where): void {
+  if (shape.length !== 2 || shape[0] !== N / 4 || shape[1] !== K || N % 4) throw bad(w, `packed shape [${shape.join(', ')}], expected [${N / 4}, ${K}] for a ${N}x${K} ternary matrix (four trits per byte along the output dimension)`);
 }
 
 /**

@@ -2,14 +2,14 @@
 //   npx tsx host/native/bench-native.ts [--quick] [--no-js] [--no-head]
 // Prints ms per call, weight GB/s, GMAC/s, the whole 30-layer decode sweep over distinct
 // weights (what a token really reads from memory), the head per token, the koffi call
-// overhead, and the JS TernaryKernel / JS matVec and a plain C++ loop on the same shapes.
+// overhead, and the JS TernaryKernel / JS matVecJs and a plain C++ loop on the same shapes.
 // The machine's other load shows up in these numbers: run it on a quiet machine.
 
 import { randomFillSync } from 'node:crypto';
 import * as os from 'node:os';
 import { loadNative } from './native.ts';
 import { TernaryKernel } from '../infer/cpu-kernel.ts';
-import { matVec } from '../infer/ops.ts';
+import { f32Matrix, matVecJs } from '../model/float-matrix.ts';
 import type { PackedTernary } from '../model/ternary.ts';
 
 const args = new Set(process.argv.slice(2));
@@ -251,14 +251,15 @@ if (withHead) {
   const ref = time(() => nk.debug.refMatvecBf16(bits, rows, cols, x, out), 2, 300).best;
   console.log(`  bf16 plain C++ loop, 1 thread: ${f(ref, 1)} ms`);
   if (withJs) {
-    // ops.ts matVec on float32 weights (what the JS head does), on 1/16 of the rows, scaled.
+    // The JS head (matVecJs) on float32 weights, on 1/16 of the rows, scaled.
     const part = Math.floor(rows / 16);
     const wf = new Float32Array(part * cols);
     const u32 = new Uint32Array(wf.buffer);
     for (let i = 0; i < wf.length; i++) u32[i] = bits[i]! << 16;
     const o = new Float32Array(part);
-    const j = time(() => matVec(wf, x, 0, cols, o), 2, 500).best * (rows / part);
-    console.log(`  JS matVec (float32 W, ops.ts): ${f(j, 0)} ms per token = ${f(j / headMs.bf16![headMs.bf16!.length - 1]!, 0)}x native bf16`);
+    const wm = f32Matrix(part, cols, wf);
+    const j = time(() => matVecJs(wm, x, 1, o), 2, 500).best * (rows / part);
+    console.log(`  JS matVecJs (float32 W, float-matrix.ts): ${f(j, 0)} ms per token = ${f(j / headMs.bf16![headMs.bf16!.length - 1]!, 0)}x native bf16`);
   }
 }
 
