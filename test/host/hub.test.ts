@@ -155,7 +155,10 @@ class FixtureHub {
     if (!t) return void r.end(file.data.subarray(start));
     this.trouble.delete(file.path);
     r.write(file.data.subarray(0, t.after), () => {
-      if (t.kind === 'drop') r.socket?.end(); // FIN after the bytes: the client sees a connection closed early
+      // FIN after the bytes: the client sees a connection closed early. A moment later, not at
+      // once: a stream that errors drops what the client has received but not yet read, and the
+      // resume point is then wherever its last write got to (still correct, but not N).
+      if (t.kind === 'drop') setTimeout(() => r.socket?.end(), 300);
       else t.onReached?.(); // 'stall' and 'hook': nothing more is sent
     });
   }
