@@ -9,7 +9,7 @@ import type { BitNetModel } from '../model/model.ts';
 export interface GenerateOptions extends SamplerOptions {
   /** Tokens to generate at most. */
   readonly n: number;
-  /** KV cache length (default: the model's context). */
+  /** The most positions the KV cache may hold (default: prompt + n, at most the model's context); it grows as they are used. */
   readonly ctx?: number;
   /** Prompt tokens per forward pass (the board runs them as one M-row matmul per projection). */
   readonly batch?: number;
@@ -47,7 +47,7 @@ export interface Generation {
 
 export async function generate(model: BitNetModel, backend: BitLinearBackend, prompt: readonly number[], o: GenerateOptions): Promise<Generation> {
   if (prompt.length === 0) throw new RangeError('the prompt has no tokens');
-  const ctx = o.ctx ?? model.config.maxPositions;
+  const ctx = o.ctx ?? Math.min(model.config.maxPositions, prompt.length + o.n);
   if (prompt.length > ctx) throw new RangeError(`the prompt has ${prompt.length} tokens; the context is ${ctx}`);
   const tr = new Transformer(model, backend, ctx);
   const sampler = new Sampler(o);

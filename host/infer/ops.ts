@@ -14,26 +14,55 @@ export function rmsNorm(x: Float32Array, w: Float32Array, eps: number, M: number
   return out;
 }
 
-/** Rotary embedding tables (rotate-half convention): cos/sin[pos * half + i] for frequency i. */
+/**
+ * Rotary embedding tables (rotate-half convention): cos/sin[pos * half + i] for frequency i.
+ * The table covers the positions used so far and grows (doubling, up to maxPos) as later ones
+ * are asked for: a model's max_position_embeddings can be millions, a run uses what it needs.
+ */
 export class Rope {
-  readonly cos: Float32Array;
-  readonly sin: Float32Array;
+  cos: Float32Array;
+  sin: Float32Array;
   readonly half: number;
-  constructor(headDim: number, maxPos: number, theta: number) {
+  private readonly inv: Float32Array;
+  /** Positions the tables hold. */
+  private cap = 0;
+  constructor(
+    headDim: number,
+    readonly maxPos: number,
+    theta: number,
+    initial = Math.min(maxPos, 256),
+  ) {
     this.half = headDim / 2;
-    this.cos = new Float32Array(maxPos * this.half);
-    this.sin = new Float32Array(maxPos * this.half);
-    for (let i = 0; i < this.half; i++) {
-      const inv = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim)));
-      for (let p = 0; p < maxPos; p++) {
-        const a = Math.fround(p * inv);
-        this.cos[p * this.half + i] = Math.cos(a);
-        this.sin[p * this.half + i] = Math.sin(a);
+    this.inv = new Float32Array(this.half);
+    for (let i = 0; i < this.half; i++) this.inv[i] = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim)));
+    this.cos = new Float32Array(0);
+    this.sin = this.cos;
+    this.reserve(initial);
+  }
+  /** Make the tables cover positions 0..n-1 (n at most maxPos). */
+  reserve(n: number): void {
+    if (n <= this.cap) return;
+    if (n > this.maxPos) throw new RangeError(`rope: position ${n - 1} is past the context of ${this.maxPos}`);
+    const cap = Math.min(this.maxPos, Math.max(n, 2 * this.cap));
+    const h = this.half;
+    const cos = new Float32Array(cap * h);
+    const sin = new Float32Array(cap * h);
+    cos.set(this.cos);
+    sin.set(this.sin);
+    for (let p = this.cap; p < cap; p++) {
+      for (let i = 0; i < h; i++) {
+        const a = Math.fround(p * this.inv[i]!);
+        cos[p * h + i] = Math.cos(a);
+        sin[p * h + i] = Math.sin(a);
       }
     }
+    this.cos = cos;
+    this.sin = sin;
+    this.cap = cap;
   }
   /** Rotate `heads` vectors of headDim starting at x[o], at position pos, in place. */
   apply(x: Float32Array, o: number, heads: number, pos: number): void {
+    if (pos >= this.cap) this.reserve(pos + 1);
     const h2 = this.half;
     const c0 = pos * h2;
     for (let h = 0; h < heads; h++) {

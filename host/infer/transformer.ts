@@ -12,11 +12,21 @@ import { readRow } from '../model/float-matrix.ts';
 import { headLogits } from './head.ts';
 import { blockScaledMatmul } from './block-scaled.ts';
 
+/** The context when none is asked for (capped by the model's): enough for a long chat, 4096 x 8 x layers x kv width bytes at most. */
+export const DEFAULT_CTX = 4096;
+
 export class Transformer {
   readonly rope: Rope;
   private readonly layout: OffloadLayout;
-  private readonly kCache: Float32Array[];
-  private readonly vCache: Float32Array[];
+  /**
+   * Per layer, keys and values of positions 0..capacity-1 (kvHeads*headDim floats each). The
+   * cache grows by doubling, up to ctx, as positions are used: ctx is a limit, not an
+   * allocation, so a large one costs nothing until it is filled. The native attention reads
+   * these arrays directly; a grown cache is a new array, copied once per doubling.
+   */
+  private kCache: Float32Array[];
+  private vCache: Float32Array[];
+  private capacity = 0;
   /** Tokens in the KV cache. */
   pos = 0;
   /** Wall time in the backend's matmul calls, and everything else (ms). */
@@ -25,15 +35,37 @@ export class Transformer {
   constructor(
     readonly model: BitNetModel,
     readonly backend: BitLinearBackend,
-    readonly ctx = model.config.maxPositions,
+    readonly ctx = Math.min(DEFAULT_CTX, model.config.maxPositions),
   ) {
     const c = model.config;
+    if (!Number.isSafeInteger(ctx) || ctx < 1) throw new RangeError(`context ${ctx}: expected an integer >= 1`);
     if (ctx > c.maxPositions) throw new RangeError(`context ${ctx} exceeds the model's max_position_embeddings ${c.maxPositions}`);
     this.rope = new Rope(c.headDim, ctx, c.ropeTheta);
     this.layout = offloadLayout(model);
+    this.kCache = model.layers.map(() => new Float32Array(0));
+    this.vCache = model.layers.map(() => new Float32Array(0));
+  }
+
+  /** Positions the KV cache holds now (it grows up to ctx). */
+  get cacheCapacity(): number {
+    return this.capacity;
+  }
+
+  /** Make the KV cache hold positions 0..n-1: doubling, so filling a context copies each entry about once. */
+  private reserve(n: number): void {
+    if (n <= this.capacity) return;
+    const c = this.model.config;
     const kvd = c.kvHeads * c.headDim;
-    this.kCache = model.layers.map(() => new Float32Array(ctx * kvd));
-    this.vCache = model.layers.map(() => new Float32Array(ctx * kvd));
+    const cap = Math.min(this.ctx, Math.max(n, 2 * this.capacity, 16));
+    const grow = (old: Float32Array): Float32Array => {
+      const a = new Float32Array(cap * kvd);
+      a.set(old.subarray(0, this.pos * kvd));
+      return a;
+    };
+    this.kCache = this.kCache.map(grow);
+    this.vCache = this.vCache.map(grow);
+    this.capacity = cap;
+    this.rope.reserve(cap);
   }
 
   reset(): void {
@@ -69,6 +101,7 @@ export class Transformer {
     const M = tokens.length;
     if (M === 0) throw new RangeError('forward: no tokens');
     if (this.pos + M > this.ctx) throw new RangeError(`context full: ${this.pos} + ${M} tokens exceed the context of ${this.ctx}`);
+    this.reserve(this.pos + M);
     const H = c.hidden;
     const qd = c.heads * c.headDim;
     const kvd = c.kvHeads * c.headDim;

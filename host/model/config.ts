@@ -1,7 +1,7 @@
 // The model hyperparameters the runtime needs, from a Hugging Face config.json or from
 // GGUF metadata; every missing or wrong field is named with the file it came from.
 
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, excerpt } from './errors.ts';
 
 export interface BitNetConfig {
   readonly hidden: number;
@@ -28,11 +28,22 @@ export interface BitNetConfig {
 type Json = Record<string, unknown>;
 
 function num(c: Json, key: string, file: string, opts: { int?: boolean; def?: number } = {}): number {
-  const v = c[key] ?? opts.def;
+  const given = Object.hasOwn(c, key) && c[key] !== null;
+  const v = given ? c[key] : opts.def;
   if (typeof v !== 'number' || !Number.isFinite(v) || (opts.int !== false && !Number.isInteger(v)) || v <= 0) {
-    throw new CheckpointError(file, `field '${key}' must be a positive ${opts.int === false ? 'number' : 'integer'}, got ${JSON.stringify(c[key])}`);
+    const got = given ? excerpt(c[key]) : opts.def === undefined ? 'nothing' : `nothing (the default would be ${excerpt(opts.def)})`;
+    throw new CheckpointError(file, `field '${key}' must be a positive ${opts.int === false ? 'number' : 'integer'}, got ${got}`);
   }
   return v;
+}
+
+/** Token ids: an integer >= 0, a list of them, or null/absent (none). */
+function ids(c: Json, key: string, file: string): number[] {
+  const v = Object.hasOwn(c, key) ? c[key] : undefined;
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  if (!list.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) throw new CheckpointError(file, `field '${key}' must be a token id or a list of token ids (integers >= 0), got ${excerpt(v)}`);
+  return list as number[];
 }
 
 export function validateConfig(c: BitNetConfig, file: string): BitNetConfig {
@@ -43,18 +54,22 @@ export function validateConfig(c: BitNetConfig, file: string): BitNetConfig {
 }
 
 export function configFromHf(c: Json, file: string): BitNetConfig {
-  if (c.model_type !== undefined && c.model_type !== 'bitnet') throw new CheckpointError(file, `field 'model_type' is ${JSON.stringify(c.model_type)}, expected "bitnet"`);
+  if (c.model_type !== undefined && c.model_type !== 'bitnet') throw new CheckpointError(file, `field 'model_type' is ${excerpt(c.model_type)}, expected "bitnet"`);
   const act = c.hidden_act ?? 'relu2';
-  if (act !== 'relu2') throw new CheckpointError(file, `field 'hidden_act' is ${JSON.stringify(act)}; only "relu2" (squared ReLU, as BitNet b1.58) is supported`);
-  const q = (c.quantization_config ?? {}) as Json;
+  if (act !== 'relu2') throw new CheckpointError(file, `field 'hidden_act' is ${excerpt(act)}; only "relu2" (squared ReLU, as BitNet b1.58) is supported`);
+  const qc = c.quantization_config ?? {};
+  if (typeof qc !== 'object' || Array.isArray(qc)) throw new CheckpointError(file, `field 'quantization_config' must be an object, got ${excerpt(qc)}`);
+  const q = qc as Json;
   const linearClass = (q.linear_class ?? 'bitlinear') as string;
-  if (linearClass !== 'bitlinear' && linearClass !== 'autobitlinear') throw new CheckpointError(file, `field 'quantization_config.linear_class' is ${JSON.stringify(linearClass)}, expected "bitlinear" or "autobitlinear"`);
+  if (linearClass !== 'bitlinear' && linearClass !== 'autobitlinear') throw new CheckpointError(file, `field 'quantization_config.linear_class' is ${excerpt(linearClass)}, expected "bitlinear" or "autobitlinear"`);
   const quantMode = (q.quantization_mode ?? 'offline') as string;
-  if (quantMode !== 'offline' && quantMode !== 'online') throw new CheckpointError(file, `field 'quantization_config.quantization_mode' is ${JSON.stringify(quantMode)}, expected "offline" or "online"`);
-  if (q.quant_method !== undefined && q.quant_method !== 'bitnet') throw new CheckpointError(file, `field 'quantization_config.quant_method' is ${JSON.stringify(q.quant_method)}; only "bitnet" is supported`);
+  if (quantMode !== 'offline' && quantMode !== 'online') throw new CheckpointError(file, `field 'quantization_config.quantization_mode' is ${excerpt(quantMode)}, expected "offline" or "online"`);
+  if (q.quant_method !== undefined && q.quant_method !== 'bitnet') throw new CheckpointError(file, `field 'quantization_config.quant_method' is ${excerpt(q.quant_method)}; only "bitnet" is supported`);
   const hidden = num(c, 'hidden_size', file);
   const heads = num(c, 'num_attention_heads', file);
-  const eos = c.eos_token_id;
+  const bos = ids(c, 'bos_token_id', file);
+  if (c.tie_word_embeddings !== undefined && typeof c.tie_word_embeddings !== 'boolean') throw new CheckpointError(file, `field 'tie_word_embeddings' must be true or false, got ${excerpt(c.tie_word_embeddings)}`);
+  if (bos.length > 1) throw new CheckpointError(file, `field 'bos_token_id' must be one token id, got ${excerpt(c.bos_token_id)}`);
   return validateConfig(
     {
       hidden,
@@ -68,8 +83,8 @@ export function configFromHf(c: Json, file: string): BitNetConfig {
       ropeTheta: num(c, 'rope_theta', file, { int: false, def: 10000 }),
       eps: num(c, 'rms_norm_eps', file, { int: false, def: 1e-5 }),
       tied: c.tie_word_embeddings !== false,
-      bos: typeof c.bos_token_id === 'number' ? c.bos_token_id : undefined,
-      eos: Array.isArray(eos) ? (eos as number[]) : typeof eos === 'number' ? [eos] : [],
+      bos: bos[0],
+      eos: ids(c, 'eos_token_id', file),
       linearClass: linearClass as BitNetConfig['linearClass'],
       quantMode: quantMode as BitNetConfig['quantMode'],
       actBits: 8,

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, reason } from './errors.ts';
 import { mapFile, type Mapping } from './mmap.ts';
 
 export class FileSource {
@@ -17,12 +17,9 @@ export class FileSource {
   private readonly map: Mapping | undefined;
 
   constructor(readonly file: string) {
-    try {
-      this.fd = fs.openSync(file, 'r');
-    } catch (e) {
-      throw new CheckpointError(file, `cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-    this.size = fs.fstatSync(this.fd).size;
+    const { fd, size } = openRegular(file);
+    this.fd = fd;
+    this.size = size;
     this.map = mapFile(this.fd, this.size);
   }
 
@@ -58,7 +55,7 @@ export class FileSource {
       try {
         n = fs.readSync(this.fd, buf, done, Math.min(length - done, 1 << 30), offset + done);
       } catch (e) {
-        throw new CheckpointError(this.file, `${what}: read failed at byte ${offset + done} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        throw new CheckpointError(this.file, `${what}: read failed at byte ${offset + done} (${reason(e)})`);
       }
       if (n === 0) throw new CheckpointError(this.file, `${what}: the file ended at byte ${offset + done} while reading; it is truncated or being written`);
       done += n;
@@ -80,4 +77,82 @@ export class FileSource {
 export function checkAllocation(file: string, bytes: number, what: string): void {
   const limit = Math.min(bufferConstants.MAX_LENGTH, os.totalmem());
   if (bytes > limit) throw new CheckpointError(file, `${what} needs ${(bytes / 2 ** 30).toFixed(2)} GiB in one piece, more than this process can hold (${(limit / 2 ** 30).toFixed(2)} GiB)`);
+}
+
+/** What a non-regular file is, for the message that refuses it. */
+function kind(st: fs.Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a plain file';
+}
+
+/**
+ * Open `file` for reading if it is a regular file (after symlinks). A FIFO would block the
+ * open until a writer came, and /dev/zero or a pipe never ends and has no size to check, so
+ * anything else is refused by name. The file is stat'ed before the open (nothing is opened
+ * that is not a regular file) and again after it, opened non-blocking, in case it was
+ * replaced in between.
+ */
+export function openRegular(file: string): { fd: number; size: number } {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    throw new CheckpointError(file, `cannot open (${reason(e)})`);
+  }
+  if (!st.isFile()) throw new CheckpointError(file, `is ${kind(st)}, expected a regular file`);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    throw new CheckpointError(file, `cannot open (${reason(e)})`);
+  }
+  const now = fs.fstatSync(fd);
+  if (!now.isFile()) {
+    fs.closeSync(fd);
+    throw new CheckpointError(file, `is ${kind(now)}, expected a regular file`);
+  }
+  return { fd, size: now.size };
+}
+
+/**
+ * A JSON file is read whole, so its size is checked first. 64 MiB is generous: the largest
+ * files here are tokenizers (Llama 3's tokenizer.json is 9 MB) and shard indexes (tens of KB).
+ */
+export const MAX_JSON_BYTES = 64 << 20;
+
+/** The parsed contents of a JSON file (a regular file of at most `limit` bytes, valid UTF-8). */
+export function readJsonFile(file: string, limit = MAX_JSON_BYTES): unknown {
+  const { fd, size } = openRegular(file);
+  let text: string;
+  try {
+    if (size > limit) throw new CheckpointError(file, `${size} bytes; a JSON file of at most ${limit / 2 ** 20} MiB is read`);
+    const buf = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, done, size - done, done);
+      } catch (e) {
+        throw new CheckpointError(file, `read failed at byte ${done} (${reason(e)})`);
+      }
+      if (n === 0) throw new CheckpointError(file, `the file ended at byte ${done} of ${size} while reading; it is being written`);
+      done += n;
+    }
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+    } catch {
+      throw new CheckpointError(file, 'not valid UTF-8');
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(file, `not valid JSON (${reason(e)})`);
+  }
 }

@@ -5,7 +5,7 @@
 // pre-tokenizer we know is built; another model type or pre-tokenizer is refused by name
 // rather than approximated (a wrong split gives other token ids, silently).
 
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, excerpt } from './errors.ts';
 import type { GgufValue } from './gguf.ts';
 
 /** llama.cpp's token types (llama_token_type). */
@@ -25,7 +25,7 @@ export function tokenizerFromGguf(md: Map<string, GgufValue>, file: string): Ggu
   const model = md.get('tokenizer.ggml.model');
   const tokens = md.get('tokenizer.ggml.tokens');
   if (model === undefined || model === 'none' || model === 'no_vocab' || !Array.isArray(tokens) || tokens.length === 0) return undefined;
-  if (model !== 'gpt2') throw new CheckpointError(file, `metadata 'tokenizer.ggml.model' is ${JSON.stringify(model)}; only "gpt2" (byte-level BPE, as BitNet b1.58 2B-4T) is supported from a GGUF: put the model's tokenizer.json beside the file, or pass --tokens`);
+  if (model !== 'gpt2') throw new CheckpointError(file, `metadata 'tokenizer.ggml.model' is ${excerpt(model)}; only "gpt2" (byte-level BPE, as BitNet b1.58 2B-4T) is supported from a GGUF: put the model's tokenizer.json beside the file, or pass --tokens`);
   const pre = md.get('tokenizer.ggml.pre');
   let preTokenizer: Record<string, unknown>;
   if (pre === 'llama-bpe' || pre === 'llama3') {
@@ -41,7 +41,7 @@ export function tokenizerFromGguf(md: Map<string, GgufValue>, file: string): Ggu
   } else {
     // "default" (or no key) means llama.cpp's converter did not recognise the tokenizer, and
     // llama.cpp then splits its own way: no split here would be the same, so none is guessed.
-    throw new CheckpointError(file, `metadata 'tokenizer.ggml.pre' is ${pre === undefined ? 'missing' : JSON.stringify(pre)}; supported pre-tokenizers: llama-bpe, gpt2: put the model's tokenizer.json beside the file, or pass --tokens`);
+    throw new CheckpointError(file, `metadata 'tokenizer.ggml.pre' is ${pre === undefined ? 'missing' : excerpt(pre)}; supported pre-tokenizers: llama-bpe, gpt2: put the model's tokenizer.json beside the file, or pass --tokens`);
   }
   const strings = (key: string, list: GgufValue | undefined): string[] => {
     if (list === undefined) return [];
@@ -66,7 +66,7 @@ export function tokenizerFromGguf(md: Map<string, GgufValue>, file: string): Ggu
     const v = md.get(key);
     const n = typeof v === 'bigint' ? Number(v) : v;
     if (n === undefined) return undefined;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= toks.length) throw new CheckpointError(file, `metadata '${key}' is ${String(v)}, not a token id (0..${toks.length - 1})`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= toks.length) throw new CheckpointError(file, `metadata '${key}' is ${excerpt(v)}, not a token id (0..${toks.length - 1})`);
     return n;
   };
   const bos = id('tokenizer.ggml.bos_token_id');

@@ -3,7 +3,7 @@
 // naming the file, the key or tensor, and the byte offset, never a RangeError from deep
 // inside a DataView.
 
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, quoted } from './errors.ts';
 import { FileSource } from './file-source.ts';
 
 export const GGML_TYPE = { F32: 0, F16: 1, Q8_0: 8, BF16: 30, TQ1_0: 34, TQ2_0: 35, I2_S: 36 } as const;
@@ -72,6 +72,13 @@ function tensorBytes(type: number, ne: readonly number[]): number | undefined {
 }
 
 const MAX_ARRAY = 1 << 24;
+/**
+ * The GGUF specification limits a key to 65535 bytes (and a tensor name to 64; files with
+ * longer names exist, so they get the key's limit). A string value is bounded by the JS string
+ * limit's eighth: the longest real ones are chat templates of kilobytes.
+ */
+const MAX_NAME = 65535;
+const MAX_STRING = 64 << 20;
 
 /** The header runs past the prefix read so far: read more of the file and parse again. */
 class NeedMore extends Error {}
@@ -109,8 +116,9 @@ class Reader {
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new CheckpointError(this.file, `${w} at byte ${this.pos - 8} is ${v}, which is not a plausible size`);
     return Number(v);
   }
-  str(w: string): string {
+  str(w: string, max = MAX_STRING): string {
     const n = this.u64(`${w} (length)`);
+    if (n > max) throw new CheckpointError(this.file, `${w}: a string of ${n} bytes at byte ${this.pos - 8}; at most ${max} are allowed (a corrupted length?)`);
     this.need(n, w);
     const s = new TextDecoder().decode(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
@@ -167,32 +175,37 @@ function parseHeader(buf: Uint8Array, file: string, fileSize: number): GgufHeade
   if (nTensors > 1e6 || nKv > 1e6) throw new CheckpointError(file, `implausible header: ${nTensors} tensors, ${nKv} metadata keys`);
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < nKv; i++) {
-    const key = r.str(`metadata key ${i}`);
-    const type = r.u32(`metadata '${key}' type`);
-    metadata.set(key, r.value(type, `metadata '${key}'`));
+    const at = r.pos;
+    const key = r.str(`metadata key ${i}`, MAX_NAME);
+    // Keys are unique (llama.cpp refuses a repeated one): which of two block_counts is meant?
+    if (metadata.has(key)) throw new CheckpointError(file, `metadata key ${quoted(key)} appears twice (again as key ${i}, at byte ${at})`);
+    const type = r.u32(`metadata ${quoted(key)} type`);
+    metadata.set(key, r.value(type, `metadata ${quoted(key)}`));
   }
   const alignment = Number(metadata.get('general.alignment') ?? 32);
   if (!Number.isInteger(alignment) || alignment <= 0 || alignment & (alignment - 1)) throw new CheckpointError(file, `metadata 'general.alignment' is ${alignment}, expected a power of two`);
   const infos: { name: string; ne: number[]; type: number; rel: number }[] = [];
   for (let i = 0; i < nTensors; i++) {
-    const name = r.str(`tensor info ${i} name`);
-    const nd = r.u32(`tensor '${name}' dimension count`);
-    if (nd < 1 || nd > 4) throw new CheckpointError(file, `tensor '${name}': ${nd} dimensions, expected 1 to 4`);
+    const name = r.str(`tensor info ${i} name`, MAX_NAME);
+    const q = quoted(name);
+    const nd = r.u32(`tensor ${q} dimension count`);
+    if (nd < 1 || nd > 4) throw new CheckpointError(file, `tensor ${q}: ${nd} dimensions, expected 1 to 4`);
     const ne: number[] = [];
-    for (let d = 0; d < nd; d++) ne.push(r.u64(`tensor '${name}' ne[${d}]`));
-    const type = r.u32(`tensor '${name}' type`);
-    infos.push({ name, ne, type, rel: r.u64(`tensor '${name}' offset`) });
+    for (let d = 0; d < nd; d++) ne.push(r.u64(`tensor ${q} ne[${d}]`));
+    const type = r.u32(`tensor ${q} type`);
+    infos.push({ name, ne, type, rel: r.u64(`tensor ${q} offset`) });
   }
   const dataStart = Math.ceil(r.pos / alignment) * alignment;
   const tensors = new Map<string, GgufTensorInfo>();
   for (const t of infos) {
-    if (t.rel % alignment) throw new CheckpointError(file, `tensor '${t.name}': offset ${t.rel} is not a multiple of the alignment ${alignment}`);
-    if (tensors.has(t.name)) throw new CheckpointError(file, `tensor '${t.name}' is listed twice`);
+    const q = quoted(t.name);
+    if (t.rel % alignment) throw new CheckpointError(file, `tensor ${q}: offset ${t.rel} is not a multiple of the alignment ${alignment}`);
+    if (tensors.has(t.name)) throw new CheckpointError(file, `tensor ${q} is listed twice`);
     const size = tensorBytes(t.type, t.ne);
     const offset = dataStart + t.rel;
     if (size !== undefined) {
-      if (!Number.isInteger(size)) throw new CheckpointError(file, `tensor '${t.name}': ${ggmlTypeName(t.type)} with ne [${t.ne.join(', ')}] is not a whole number of blocks`);
-      if (offset + size > fileSize) throw new CheckpointError(file, `tensor '${t.name}' (${ggmlTypeName(t.type)} [${t.ne.join(', ')}]) ends at byte ${offset + size}, past the end of the file (${fileSize} bytes); the file is truncated`);
+      if (!Number.isInteger(size)) throw new CheckpointError(file, `tensor ${q}: ${ggmlTypeName(t.type)} with ne [${t.ne.join(', ')}] is not a whole number of blocks`);
+      if (offset + size > fileSize) throw new CheckpointError(file, `tensor ${q} (${ggmlTypeName(t.type)} [${t.ne.join(', ')}]) ends at byte ${offset + size}, past the end of the file (${fileSize} bytes); the file is truncated`);
     }
     tensors.set(t.name, { name: t.name, ne: t.ne, type: t.type, offset, size });
   }
@@ -217,15 +230,17 @@ export function openGguf(file: string): GgufHandle {
     let n = Math.min(src.size, 1 << 22);
     for (;;) {
       try {
-        const h = parseHeader(src.read(0, n, 'header'), file, src.size);
+        // A view: where the file is mapped, the header is parsed where it lies (no copy of a
+        // prefix that may grow to the whole file when a corrupted length says so).
+        const h = parseHeader(src.view(0, n, 'header'), file, src.size);
         const sized = (t: GgufTensorInfo): number => {
-          if (t.size === undefined) throw new CheckpointError(file, `tensor '${t.name}': type ${ggmlTypeName(t.type)} cannot be read by this runtime`);
+          if (t.size === undefined) throw new CheckpointError(file, `tensor ${quoted(t.name)}: type ${ggmlTypeName(t.type)} cannot be read by this runtime`);
           return t.size;
         };
         return {
           ...h,
-          read: (t) => src.read(t.offset, sized(t), `tensor '${t.name}'`),
-          view: (t, align) => src.view(t.offset, sized(t), `tensor '${t.name}'`, align),
+          read: (t) => src.read(t.offset, sized(t), `tensor ${quoted(t.name)}`),
+          view: (t, align) => src.view(t.offset, sized(t), `tensor ${quoted(t.name)}`, align),
           release: (t) => src.release(t.offset, sized(t)),
           close: () => src.close(),
         };

@@ -32,7 +32,7 @@ import * as path from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
 import { SingleBar, Presets } from 'cli-progress';
 import { modelInfo, listFiles, getHFHubCachePath } from '@huggingface/hub';
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, excerpt } from './errors.ts';
 
 /**
  * A hub download that failed: one line naming the repo, the file and what happened. Its name
@@ -297,7 +297,7 @@ interface RemoteFile {
 async function lookupCommit(ctx: Ctx): Promise<string> {
   const info = await viaLib(ctx, () => modelInfo({ name: ctx.id.repo, revision: ctx.id.revision, additionalFields: ['sha'], hubUrl: ctx.endpoint, fetch: apiFetch(ctx) }));
   const sha = (info as { sha?: unknown }).sha;
-  if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/.test(sha)) throw new HubError(ctx.label, `the hub gave no commit hash for the revision (sha: ${JSON.stringify(sha)})`, 0);
+  if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/.test(sha)) throw new HubError(ctx.label, `the hub gave no commit hash for the revision (sha: ${excerpt(sha)})`, 0);
   return sha;
 }
 
@@ -306,16 +306,16 @@ async function listRepo(ctx: Ctx, commit: string): Promise<RemoteFile[]> {
   await viaLib(ctx, async () => {
     for await (const e of listFiles({ repo: { type: 'model', name: ctx.id.repo }, revision: commit, recursive: true, hubUrl: ctx.endpoint, fetch: apiFetch(ctx) })) {
       if (typeof e.path !== 'string' || !isSafeRelative(e.path)) {
-        throw new HubError(ctx.label, `the server's file listing holds an unsafe file name ${JSON.stringify(e.path)} (absolute, '..', or a backslash); refusing the repository`, 0);
+        throw new HubError(ctx.label, `the server's file listing holds an unsafe file name ${excerpt(e.path)} (absolute, '..', or a backslash); refusing the repository`, 0);
       }
       if (e.type !== 'file') continue;
       const lfs = e.lfs !== undefined && e.lfs !== null;
       const etag = lfs ? e.lfs!.oid : e.oid;
       const size = lfs ? e.lfs!.size : e.size;
       if (typeof etag !== 'string' || !(lfs ? /^[0-9a-f]{64}$/ : /^[0-9a-f]{40}$/).test(etag)) {
-        throw new HubError(whereOf(ctx, e.path), `the server's file listing gives no valid ${lfs ? 'LFS sha256' : 'git oid'} for it (${JSON.stringify(etag)})`, 0);
+        throw new HubError(whereOf(ctx, e.path), `the server's file listing gives no valid ${lfs ? 'LFS sha256' : 'git oid'} for it (${excerpt(etag)})`, 0);
       }
-      if (!Number.isSafeInteger(size) || size < 0) throw new HubError(whereOf(ctx, e.path), `the server's file listing gives no valid size (${JSON.stringify(size)})`, 0);
+      if (!Number.isSafeInteger(size) || size < 0) throw new HubError(whereOf(ctx, e.path), `the server's file listing gives no valid size (${excerpt(size)})`, 0);
       out.push({ path: e.path, size, etag, lfs });
     }
   });
@@ -376,7 +376,7 @@ function shardsOf(ctx: Ctx, indexFile: string): string[] {
   if (typeof map !== 'object' || map === null) throw new HubError(whereOf(ctx, INDEX), "no 'weight_map' object", 0);
   const shards = [...new Set(Object.values(map as Record<string, unknown>))];
   for (const s of shards) {
-    if (typeof s !== 'string' || !isSafeRelative(s)) throw new HubError(whereOf(ctx, INDEX), `names an unsafe shard file name ${JSON.stringify(s)}; refusing it`, 0);
+    if (typeof s !== 'string' || !isSafeRelative(s)) throw new HubError(whereOf(ctx, INDEX), `names an unsafe shard file name ${excerpt(s)}; refusing it`, 0);
   }
   return shards as string[];
 }

@@ -3,7 +3,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, excerpt } from './errors.ts';
+import { readJsonFile } from './file-source.ts';
+import { modelDirFile } from './model-dir.ts';
 import { configFromHf, validateConfig, type BitNetConfig } from './config.ts';
 import { dtypeBytes, openSafetensorsDir, toF32, type SafeTensorInfo } from './safetensors.ts';
 import { openGguf, ggmlTypeName, GGML_TYPE, type GgufHandle, type GgufTensorInfo } from './gguf.ts';
@@ -18,7 +20,7 @@ export function loadModel(p: string): BitNetModel {
   if (fs.statSync(p).isDirectory()) {
     if (fs.existsSync(path.join(p, 'config.json'))) return loadHf(p);
     const ggufs = fs.readdirSync(p).filter((f) => f.endsWith('.gguf'));
-    if (ggufs.length === 1) return loadGguf(path.join(p, ggufs[0]!));
+    if (ggufs.length === 1) return loadGguf(modelDirFile(p, ggufs[0]!));
     throw new CheckpointError(p, ggufs.length ? `holds ${ggufs.length} .gguf files (${ggufs.join(', ')}); name one` : 'no config.json (Hugging Face layout) and no .gguf file');
   }
   return loadGguf(p);
@@ -30,14 +32,10 @@ const HF_PROJ: Record<Projection, string> = { q: 'self_attn.q_proj', k: 'self_at
 const SAFE_FLOAT: Partial<Record<string, FloatDtype>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
 
 function loadHf(dir: string): BitNetModel {
-  const cfgFile = path.join(dir, 'config.json');
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new CheckpointError(cfgFile, `not valid JSON (${(e as Error).message})`);
-  }
-  const config = configFromHf(raw, cfgFile);
+  const cfgFile = modelDirFile(dir, 'config.json');
+  const raw = readJsonFile(cfgFile);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointError(cfgFile, `must be a JSON object of model settings, got ${excerpt(raw)}`);
+  const config = configFromHf(raw as Record<string, unknown>, cfgFile);
   const st = openSafetensorsDir(dir);
   try {
     const get = (name: string): SafeTensorInfo => {
@@ -248,21 +246,34 @@ function q8_0Matrix(raw: Uint8Array, rows: number, cols: number, file: string, n
 
 function configFromGguf(g: GgufHandle): BitNetConfig {
   const arch = g.metadata.get('general.architecture');
-  if (arch !== 'bitnet' && arch !== 'bitnet-b1.58') throw new CheckpointError(g.file, `metadata 'general.architecture' is ${JSON.stringify(arch)}, expected "bitnet" or "bitnet-b1.58"`);
-  const key = (k: string, def?: number): number => {
-    const v = g.metadata.get(`${arch}.${k}`) ?? def;
-    const n = typeof v === 'bigint' ? Number(v) : v;
-    if (typeof n !== 'number' || !(n > 0)) throw new CheckpointError(g.file, `metadata '${arch}.${k}' must be a positive number, got ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)}`);
+  if (arch !== 'bitnet' && arch !== 'bitnet-b1.58') throw new CheckpointError(g.file, `metadata 'general.architecture' is ${excerpt(arch)}, expected "bitnet" or "bitnet-b1.58"`);
+  /** A count or size (an integer >= 1; `int: false`: a positive finite number), in any numeric GGUF type. */
+  const key = (k: string, def?: number, o: { int?: boolean; min?: number } = {}): number => {
+    const name = `${arch}.${k}`;
+    const v = g.metadata.has(name) ? g.metadata.get(name) : def;
+    const n = typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    const int = o.int !== false;
+    if (typeof n !== 'number' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || !(n >= (o.min ?? (int ? 1 : Number.MIN_VALUE)))) {
+      const got = g.metadata.has(name) ? excerpt(v) : `nothing (the default would be ${excerpt(def)})`;
+      throw new CheckpointError(g.file, `metadata '${name}' must be ${int ? `an integer >= ${o.min ?? 1}` : 'a positive finite number'}, got ${got}`);
+    }
+    return n;
+  };
+  /** A token id, or undefined when the key is absent. */
+  const tokenId = (k: string): number | undefined => {
+    if (!g.metadata.has(k)) return undefined;
+    const v = g.metadata.get(k);
+    const n = typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new CheckpointError(g.file, `metadata '${k}' must be a token id (an integer >= 0), got ${excerpt(v)}`);
     return n;
   };
   const act = g.metadata.get(`${arch}.hidden_activation`) ?? 'relu2';
-  if (act !== 'relu2') throw new CheckpointError(g.file, `metadata '${arch}.hidden_activation' is ${JSON.stringify(act)}; only "relu2" is supported`);
+  if (act !== 'relu2') throw new CheckpointError(g.file, `metadata '${arch}.hidden_activation' is ${excerpt(act)}; only "relu2" is supported`);
   const hidden = key('embedding_length');
   const heads = key('attention.head_count');
   const emb = g.tensors.get('token_embd.weight');
   const headDim = key('rope.dimension_count', hidden / heads);
-  const eos = g.metadata.get('tokenizer.ggml.eos_token_id');
-  const bos = g.metadata.get('tokenizer.ggml.bos_token_id');
+  const eos = tokenId('tokenizer.ggml.eos_token_id');
   return validateConfig(
     {
       hidden,
@@ -273,11 +284,11 @@ function configFromGguf(g: GgufHandle): BitNetConfig {
       intermediate: key('feed_forward_length'),
       vocab: key('vocab_size', emb?.ne[1]),
       maxPositions: key('context_length'),
-      ropeTheta: key('rope.freq_base', 10000),
-      eps: key('attention.layer_norm_rms_epsilon', 1e-5),
+      ropeTheta: key('rope.freq_base', 10000, { int: false }),
+      eps: key('attention.layer_norm_rms_epsilon', 1e-5, { int: false }),
       tied: !g.tensors.has('output.weight'),
-      bos: typeof bos === 'number' ? bos : undefined,
-      eos: typeof eos === 'number' ? [eos] : [],
+      bos: tokenId('tokenizer.ggml.bos_token_id'),
+      eos: eos === undefined ? [] : [eos],
       linearClass: 'autobitlinear',
       quantMode: 'offline',
       actBits: 8,

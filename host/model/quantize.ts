@@ -213,7 +213,8 @@ export function decodeI2S(bytes: Uint8Array, N: number, K: number, w: Where, int
   if ((N * K) % 128) throw bad(w, `I2_S needs N*K to be a multiple of 128, got ${N}x${K}`);
   if (bytes.length !== packed + 32) throw bad(w, `${bytes.length} bytes, expected ${packed + 32} for I2_S [${K}, ${N}] (2 bits per weight plus a 32-byte scale tail)`);
   const scale = new DataView(bytes.buffer, bytes.byteOffset + packed, 4).getFloat32(0, true);
-  if (!Number.isFinite(scale)) throw bad(w, `the scale in the I2_S tail is ${scale}`);
+  // bitnet.cpp writes the tensor's max |w| there: zero, negative or not finite is not a scale.
+  if (!(scale > 0) || !Number.isFinite(scale)) throw bad(w, `the scale in the I2_S tail is ${scale}; it must be positive and finite`);
   const out = emptyTernary(w.tensor, N, K, { op: 'mul', value: scale }, into);
   if (K % 4 === 0) {
     // Rows are whole bytes, so output byte i holds flat elements 4i..4i+3: in block b, group g,

@@ -4,10 +4,10 @@
 // Every check names the file and the tensor.
 
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, excerpt, quoted, reason } from './errors.ts';
+import { modelDirFile } from './model-dir.ts';
 import { bf16ToF32, f16ToF32 } from './dtypes.ts';
-import { FileSource } from './file-source.ts';
+import { FileSource, readJsonFile } from './file-source.ts';
 
 export type SafeDtype = 'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'F16' | 'BF16' | 'U32' | 'I32' | 'F32' | 'U64' | 'I64' | 'F64';
 const DTYPE_BYTES: Record<SafeDtype, number> = { BOOL: 1, U8: 1, I8: 1, U16: 2, I16: 2, F16: 2, BF16: 2, U32: 4, I32: 4, F32: 4, U64: 8, I64: 8, F64: 8 };
@@ -48,32 +48,49 @@ function parseHeader(head: Uint8Array, file: string, fileSize: number): { metada
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(8, 8 + hlen)));
   } catch (e) {
-    throw new CheckpointError(file, `the header is not valid UTF-8 JSON (${(e as Error).message})`);
+    throw new CheckpointError(file, `the header is not valid UTF-8 JSON (${reason(e)})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new CheckpointError(file, 'the header must be a JSON object of tensors');
   const dataStart = 8 + hlen;
   const dataLength = fileSize - dataStart;
   const tensors = new Map<string, SafeTensorInfo>();
+  const ranges: { name: string; begin: number; end: number }[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      metadata = (v ?? {}) as Record<string, string>;
+      // As the reference implementation: a map of strings to strings.
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) throw new CheckpointError(file, `'__metadata__' must be an object of strings, got ${excerpt(v)}`);
+      metadata = v as Record<string, string>;
       continue;
     }
-    const where = `tensor '${name}'`;
+    const where = `tensor ${quoted(name)}`;
     if (typeof v !== 'object' || v === null) throw new CheckpointError(file, `${where}: header entry must be an object`);
     const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES)) throw new CheckpointError(file, `${where}: unknown dtype ${JSON.stringify(t.dtype)} (expected one of ${Object.keys(DTYPE_BYTES).join(', ')})`);
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new CheckpointError(file, `${where}: shape ${JSON.stringify(t.shape)} must be a list of non-negative integers`);
+    // Object.hasOwn: a dtype named after an Object.prototype member ("toString") is not a dtype.
+    if (typeof t.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, t.dtype)) throw new CheckpointError(file, `${where}: unknown dtype ${excerpt(t.dtype)} (expected one of ${Object.keys(DTYPE_BYTES).join(', ')})`);
+    if (!Array.isArray(t.shape) || t.shape.length > 8 || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new CheckpointError(file, `${where}: shape ${excerpt(t.shape)} must be a list of at most 8 non-negative integers`);
     const off = t.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) throw new CheckpointError(file, `${where}: data_offsets ${JSON.stringify(off)} must be [begin, end]`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) throw new CheckpointError(file, `${where}: data_offsets ${excerpt(off)} must be [begin, end]`);
     const dtype = t.dtype as SafeDtype;
     const shape = t.shape as number[];
     const expected = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
     if (off[1] - off[0] !== expected) throw new CheckpointError(file, `${where}: ${off[1] - off[0]} bytes for ${dtype} [${shape.join(', ')}], expected ${expected}`);
     if (off[1] > dataLength) throw new CheckpointError(file, `${where}: data ends at byte ${off[1]} but the file has ${dataLength} data bytes; the file is truncated`);
     tensors.set(name, { name, file, dtype, shape, offset: dataStart + off[0], size: off[1] - off[0] });
+    ranges.push({ name, begin: off[0], end: off[1] });
   }
+  // As the reference implementation (its InvalidOffset and MetadataIncompleteBuffer): the
+  // tensors' byte ranges, in order, tile the data exactly, with no overlap, gap or tail.
+  ranges.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let prev: string | undefined;
+  for (const r of ranges) {
+    if (r.begin < at) throw new CheckpointError(file, `tensor ${quoted(r.name)}: data_offsets [${r.begin}, ${r.end}] overlap tensor ${quoted(prev!)}'s bytes (up to ${at}); each tensor has bytes of its own`);
+    if (r.begin > at) throw new CheckpointError(file, `tensor ${quoted(r.name)}: data_offsets [${r.begin}, ${r.end}] leave bytes ${at}..${r.begin} of the data unused; the tensors' bytes must follow each other`);
+    at = r.end;
+    prev = r.name;
+  }
+  if (at !== dataLength) throw new CheckpointError(file, `${dataLength - at} bytes after the last tensor's data (the header's tensors end at data byte ${at}, the file has ${dataLength}); the header does not describe the file`);
   return { metadata, tensors, hlen };
 }
 
@@ -113,25 +130,26 @@ export function openSafetensorsDir(dir: string): SafetensorsDir {
   const view = (t: SafeTensorInfo, align?: number): Uint8Array => sources.get(t.file)!.view(t.offset, t.size, `tensor '${t.name}'`, align);
   const release = (t: SafeTensorInfo): void => sources.get(t.file)!.release(t.offset, t.size);
   try {
-    const single = path.join(dir, 'model.safetensors');
-    const index = path.join(dir, 'model.safetensors.index.json');
+    const single = modelDirFile(dir, 'model.safetensors');
+    const index = modelDirFile(dir, 'model.safetensors.index.json');
     if (fs.existsSync(single)) return { tensors: openFile(single, sources), read, view, release, close };
     if (!fs.existsSync(index)) throw new CheckpointError(dir, 'no model.safetensors and no model.safetensors.index.json');
-    let map: Record<string, string>;
-    try {
-      map = (JSON.parse(fs.readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map;
-      if (typeof map !== 'object' || map === null) throw new Error("no 'weight_map' object");
-    } catch (e) {
-      throw new CheckpointError(index, `not a safetensors index (${(e as Error).message})`);
-    }
+    const json = readJsonFile(index) as { weight_map?: unknown } | null;
+    const map = typeof json === 'object' && json !== null ? json.weight_map : undefined;
+    if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new CheckpointError(index, `field 'weight_map' must be an object of tensor name to shard file, got ${excerpt(map)}`);
+    const entries = Object.entries(map as Record<string, unknown>);
+    const files = new Map<unknown, string>();
+    for (const [n, shard] of entries) if (!files.has(shard)) files.set(shard, modelDirFile(dir, shard, { file: index, field: `weight_map[${quoted(n)}]` }));
     const out = new Map<string, SafeTensorInfo>();
-    for (const shard of new Set(Object.values(map))) {
-      if (typeof shard !== 'string' || path.isAbsolute(shard) || shard.split(/[\\/]/).includes('..')) throw new CheckpointError(index, `names shard ${JSON.stringify(shard)}, which is not a file name in this directory`);
-      const f = path.join(dir, shard);
-      if (!fs.existsSync(f)) throw new CheckpointError(index, `names shard '${shard}', which does not exist`);
-      for (const [n, t] of openFile(f, sources)) out.set(n, t);
+    for (const [shard, f] of files) {
+      if (!fs.existsSync(f)) throw new CheckpointError(index, `names shard ${quoted(shard as string)}, which does not exist`);
+      for (const [n, t] of openFile(f, sources)) {
+        const other = out.get(n);
+        if (other) throw new CheckpointError(f, `tensor ${quoted(n)} is also in ${other.file}; a tensor is in one shard`);
+        out.set(n, t);
+      }
     }
-    for (const [n, shard] of Object.entries(map)) if (!out.has(n)) throw new CheckpointError(path.join(dir, shard), `tensor '${n}' is listed in the index but not in the shard`);
+    for (const [n, shard] of entries) if (!out.has(n)) throw new CheckpointError(files.get(shard)!, `tensor ${quoted(n)} is listed in the index but not in the shard`);
     return { tensors: out, read, view, release, close };
   } catch (e) {
     close();

@@ -5,7 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, excerpt, quoted, reason } from './errors.ts';
+import { readJsonFile } from './file-source.ts';
+import { modelDirFile } from './model-dir.ts';
 import { openGguf } from './gguf.ts';
 import { tokenizerFromGguf } from './gguf-tokenizer.ts';
 
@@ -28,24 +30,24 @@ export class TextCodec {
    * vocabulary a .gguf carries; undefined when it has neither.
    */
   static load(modelPath: string): TextCodec | undefined {
-    const file = TextCodec.expectedPath(modelPath);
-    const dir = path.dirname(file);
+    const dir = path.dirname(TextCodec.expectedPath(modelPath));
+    const file = modelDirFile(dir, 'tokenizer.json');
     if (!fs.existsSync(file)) return modelPath.endsWith('.gguf') && fs.existsSync(modelPath) ? TextCodec.fromGguf(modelPath) : undefined;
     const read = (f: string): Record<string, unknown> => {
-      try {
-        return JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
-      } catch (e) {
-        throw new CheckpointError(f, `not valid JSON (${(e as Error).message})`);
-      }
+      const v = readJsonFile(f);
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CheckpointError(f, `must be a JSON object, got ${excerpt(v)}`);
+      return v as Record<string, unknown>;
     };
-    const cfgFile = path.join(dir, 'tokenizer_config.json');
+    const cfgFile = modelDirFile(dir, 'tokenizer_config.json');
     const cfg = fs.existsSync(cfgFile) ? read(cfgFile) : {};
+    const json = read(file);
     let tok: Tokenizer;
     try {
-      tok = new Tokenizer(read(file), cfg);
+      tok = new Tokenizer(json, cfg);
     } catch (e) {
-      throw new CheckpointError(file, `the tokenizer cannot be built (${(e as Error).message})`);
+      throw new CheckpointError(file, `the tokenizer cannot be built (${reason(e)})`);
     }
+    checkPostProcessor(json.post_processor, tok, file, 'post_processor');
     const bos = typeof cfg.bos_token === 'string' ? cfg.bos_token : undefined;
     return new TextCodec(tok, typeof cfg.chat_template === 'string' ? cfg.chat_template : undefined, bos, file);
   }
@@ -59,14 +61,18 @@ export class TextCodec {
     try {
       tok = new Tokenizer(t.json, t.config);
     } catch (e) {
-      throw new CheckpointError(file, `the tokenizer in the GGUF metadata cannot be built (${(e as Error).message})`);
+      throw new CheckpointError(file, `the tokenizer in the GGUF metadata cannot be built (${reason(e)})`);
     }
     const cfg = t.config;
     return new TextCodec(tok, typeof cfg.chat_template === 'string' ? cfg.chat_template : undefined, typeof cfg.bos_token === 'string' ? cfg.bos_token : undefined, file);
   }
 
   encode(text: string): number[] {
-    return this.tok.encode(text).ids;
+    const { ids, tokens } = this.tok.encode(text);
+    // The library gives undefined for a piece with no id (no unk_token): never a prompt of holes.
+    const bad = ids.findIndex((id: number | undefined) => !Number.isSafeInteger(id) || id! < 0);
+    if (bad >= 0) throw new CheckpointError(this.file, `the text's piece ${quoted(String(tokens[bad]))} has no id in the vocabulary and the model has no unk_token`);
+    return ids;
   }
 
   decode(ids: readonly number[]): string {
@@ -86,6 +92,34 @@ export class TextCodec {
     const empty = this.tok.encode('').ids;
     const addsBos = this.bosToken !== undefined && empty.length > 0 && this.tok.decode(empty.slice(0, 1), { skip_special_tokens: false }) === this.bosToken;
     return `${addsBos ? '' : (this.bosToken ?? '')}${turns.join('')}Assistant: `;
+  }
+}
+
+/**
+ * The tokens a post-processor adds (TemplateProcessing's special tokens, Bert/Roberta's cls
+ * and sep, a Sequence's parts) must be in the vocabulary: the library would put `undefined`
+ * in the ids of every prompt, and the step that finally trips on it cannot name the cause.
+ */
+function checkPostProcessor(pp: unknown, tok: Tokenizer, file: string, field: string): void {
+  if (typeof pp !== 'object' || pp === null) return;
+  const p = pp as Record<string, unknown>;
+  const known = (t: unknown): boolean => typeof t === 'string' && tok.token_to_id(t) !== undefined;
+  const missing = (where: string, t: unknown): CheckpointError => new CheckpointError(file, `${field}${where} names the token ${excerpt(t)}, which is not in the vocabulary`);
+  if (p.type === 'TemplateProcessing') {
+    for (const part of ['single', 'pair'] as const) {
+      const items = Array.isArray(p[part]) ? (p[part] as unknown[]) : [];
+      items.forEach((it, i) => {
+        const sp = (it as { SpecialToken?: { id?: unknown } } | null)?.SpecialToken;
+        if (sp !== undefined && !known(sp?.id)) throw missing(`.${part}[${i}].SpecialToken.id`, sp?.id);
+      });
+    }
+  } else if (p.type === 'BertProcessing' || p.type === 'RobertaProcessing') {
+    for (const part of ['cls', 'sep'] as const) {
+      const t = Array.isArray(p[part]) ? (p[part] as unknown[])[0] : p[part];
+      if (!known(t)) throw missing(`.${part}`, t);
+    }
+  } else if (p.type === 'Sequence' && Array.isArray(p.processors)) {
+    p.processors.forEach((q, i) => checkPostProcessor(q, tok, file, `${field}.processors[${i}]`));
   }
 }
 

@@ -44,7 +44,11 @@ function rejects(fn: () => unknown, re: RegExp): void {
 
 describe('host: malformed checkpoints', function () {
   it('a missing tensor is named with the directory', () => {
-    const dir = editedModel((h) => void delete h['model.layers.0.mlp.up_proj.weight_scale']);
+    // Its header entry and its bytes go (a header entry alone would leave bytes no tensor owns, refused on its own).
+    const dir = editedModel(() => {});
+    const file = path.join(dir, 'model.safetensors');
+    const whole = parseSafetensors(new Uint8Array(fs.readFileSync(file)), file);
+    writeSafetensors(file, [...whole.tensors.values()].filter((t) => t.name !== 'model.layers.0.mlp.up_proj.weight_scale').map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.bytes })));
     rejects(() => loadModel(dir), /tensor 'model\.layers\.0\.mlp\.up_proj\.weight_scale' is missing/);
   });
 
