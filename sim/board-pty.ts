@@ -2,15 +2,30 @@
 // and the other end is a serial port any program can open. Used by `board-sim --pty`, the
 // end-to-end demo and the tests. The SoC's manifest is written beside the pty so a host in
 // another process can check the board's identity against it.
+//
+// socat reads its arguments as address specifications: `:` `,` `!!` quotes, brackets and
+// backslashes are syntax, and `tty!!exec:CMD` runs CMD. So every path socat sees is checked
+// against SOCAT_LITERAL first (ptyLinkProblem), and nothing else is escaped or guessed.
+//
+// The temporary directory (pty links, manifest) is `bitnet-board-sim-<pid>-XXXXXX`: removed
+// on close and when the process ends (cleanup.ts), and by the next start when its process
+// died without that.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, lstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BoardSim } from './board-sim.ts';
-import { openSerial } from '../host/link/serial.ts';
+import type { BoardSim } from './board-sim.ts';
 import { requireTool } from './toolchain/tools.ts';
+import { killGroup, removeStale, trackChild, trackPath } from './toolchain/cleanup.ts';
 import type { BuildOptions } from './bridge/build.ts';
+
+const TMP_PREFIX = 'bitnet-board-sim-';
+const STALE = /^bitnet-board-sim-(\d+)-[A-Za-z0-9]{6}$/;
+/** Characters socat's address parser takes literally, in a `link=` option value. */
+const SOCAT_LITERAL = /^[A-Za-z0-9._/+@-]+$/;
+/** How long close() waits for socat to remove its links and exit. */
+const SOCAT_EXIT_MS = 1000;
 
 export interface BoardPty {
   /** The host's end: open it as a serial port. */
@@ -23,29 +38,97 @@ export interface BoardPty {
   close(): Promise<void>;
 }
 
+/** A path as an error message shows it: as given, or JSON-quoted when it holds anything unusual. */
+export function showPath(p: string): string {
+  return SOCAT_LITERAL.test(p) ? p : JSON.stringify(p);
+}
+
+/**
+ * Why `link` cannot be where socat makes the pty link, or undefined when it can: it must
+ * consist of characters socat takes literally, its directory must exist and be writable, and
+ * nothing may be there yet (socat would replace a file), but a dangling symbolic link (a
+ * board-sim that was killed) may be replaced.
+ */
+export function ptyLinkProblem(link: string): string | undefined {
+  if (!SOCAT_LITERAL.test(link)) return "socat would read some of its characters as address syntax (it runs 'exec:' commands); expected a path of letters, digits and . _ - + @ / only";
+  const dir = path.dirname(link);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `the directory ${dir} does not exist` : code === 'ENOTDIR' ? `${dir} is not a directory (a part of it is a file)` : `cannot reach the directory ${dir} (${code})`;
+  }
+  if (!st.isDirectory()) return `${dir} is not a directory`;
+  try {
+    accessSync(dir, fsConstants.W_OK);
+  } catch {
+    return `the directory ${dir} is not writable`;
+  }
+  let own;
+  try {
+    own = lstatSync(link);
+  } catch {
+    return undefined; // nothing there: the normal case
+  }
+  if (own.isSymbolicLink()) {
+    if (!existsSync(link)) return undefined;
+    return 'already exists (a symbolic link to something that exists; another board-sim may be using it); expected a path that does not exist yet';
+  }
+  const what = own.isFile() ? 'a regular file' : own.isDirectory() ? 'a directory' : own.isCharacterDevice() ? 'a character device' : own.isFIFO() ? 'a FIFO' : own.isSocket() ? 'a socket' : 'not a symbolic link';
+  return `already exists (${what}); expected a path that does not exist yet (socat would replace it)`;
+}
+
 export async function startBoardPty(params: Record<string, number>, opts: { link?: string; build?: BuildOptions; onExit?: (why: string) => void; line?: { hostBaud?: number } } = {}): Promise<BoardPty> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bitnet-board-sim-'));
+  if (opts.link !== undefined) {
+    const why = ptyLinkProblem(opts.link);
+    if (why) throw new Error(`board-sim: --link ${showPath(opts.link)}: ${why}`);
+  }
+  const tmpRoot = os.tmpdir();
+  if (!SOCAT_LITERAL.test(tmpRoot)) throw new Error(`board-sim: the temporary directory ${JSON.stringify(tmpRoot)} (TMPDIR) has characters socat would read as address syntax; set TMPDIR to a path of letters, digits and . _ - + @ / only, or pass --link`);
+  removeStale(tmpRoot, STALE);
+  const dir = mkdtempSync(path.join(tmpRoot, `${TMP_PREFIX}${process.pid}-`));
+  const untrackDir = trackPath(dir);
   const hostEnd = opts.link ?? path.join(dir, 'tty');
   const boardEnd = path.join(dir, 'board');
-  const socat = spawn(requireTool('socat'), [`pty,raw,echo=0,link=${hostEnd}`, `pty,raw,echo=0,link=${boardEnd}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group, tracked: it goes when we do, and removes its links on SIGTERM.
+  const socat = spawn(requireTool('socat'), [`pty,raw,echo=0,link=${hostEnd}`, `pty,raw,echo=0,link=${boardEnd}`], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  trackChild(socat);
   let socatErr = '';
   socat.stderr.on('data', (d: Buffer) => (socatErr += d.toString()));
-  for (let i = 0; i < 250 && !(existsSync(hostEnd) && existsSync(boardEnd)); i++) await new Promise((r) => setTimeout(r, 20));
+  const socatExited = new Promise<void>((resolve) => socat.once('exit', () => resolve()));
+  const stopSocat = async (): Promise<void> => {
+    if (socat.exitCode !== null || socat.signalCode !== null) return;
+    killGroup(socat, 'SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([socatExited, new Promise<void>((r) => (timer = setTimeout(r, SOCAT_EXIT_MS)))]);
+    clearTimeout(timer);
+    killGroup(socat, 'SIGKILL');
+  };
+  const removeDir = (): void => {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    untrackDir();
+  };
+  const abandon = async (e: unknown): Promise<never> => {
+    await stopSocat();
+    removeDir();
+    throw e;
+  };
+  for (let i = 0; i < 250 && socat.exitCode === null && !(existsSync(hostEnd) && existsSync(boardEnd)); i++) await new Promise((r) => setTimeout(r, 20));
   if (!existsSync(hostEnd) || !existsSync(boardEnd)) {
-    socat.kill();
+    await stopSocat(); // first, so its last words are in socatErr
+    removeDir();
     throw new Error(`board-sim: socat did not create the pseudo-terminal ${hostEnd} within 5 s: ${socatErr.trim() || 'no message'}`);
   }
-  const port = await openSerial(boardEnd, 115200).catch((e: unknown) => {
-    socat.kill();
-    throw e;
-  });
+  const { openSerial } = await import('../host/link/serial.ts');
+  const port = await openSerial(boardEnd, 115200).catch(abandon);
   let sim: BoardSim;
   try {
+    const { BoardSim } = await import('./board-sim.ts');
     sim = await BoardSim.create(params, (bytes) => void port.write(bytes).catch(() => {}), opts.build, opts.line);
   } catch (e) {
     await port.close();
-    socat.kill();
-    throw e;
+    return abandon(e);
   }
   port.onData((bytes) => sim.receive(bytes));
   const manifestPath = path.join(dir, 'board.manifest.json');
@@ -62,8 +145,9 @@ export async function startBoardPty(params: Record<string, number>, opts: { link
     async close() {
       if (closed) return;
       closed = true;
-      await port.close();
-      socat.kill();
+      await port.close().catch(() => {});
+      await stopSocat();
+      removeDir(); // before sim.close(), which waits for the simulation
       await sim.close();
     },
   };

@@ -6,6 +6,7 @@
 import { writeFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { runTool, ToolFailure, extractDiagnostics, type RunResult } from './run.ts';
+import { readVerilog, yosysPath } from './yosys.ts';
 
 export interface Ice40Target {
   /** nextpnr-ice40 device flag: up5k, hx8k, … */
@@ -48,15 +49,17 @@ function fail(what: string, r: RunResult, log: string): never {
 }
 
 export async function buildIce40(files: readonly string[], top: string, target: Ice40Target, outDir: string, opts: { seed?: number } = {}): Promise<Ice40Build> {
+  // Absolute, so no path handed to nextpnr or icepack can start with '-' and read as an option.
+  outDir = path.resolve(outDir);
   const json = path.join(outDir, `${top}.json`);
   const asc = path.join(outDir, `${top}.asc`);
   const bin = path.join(outDir, `${top}.bin`);
   const logs = ['yosys.log', 'nextpnr.log', 'icepack.log'].map((f) => path.join(outDir, f));
-  const reads = files.map((f) => `read_verilog -defer ${JSON.stringify(f)}`).join('; ');
-  const y = await step('yosys', ['-p', `${reads}; synth_ice40 -top ${top} -json ${JSON.stringify(json)}`], logs[0]!, outDir);
+  const reads = readVerilog(files);
+  const y = await step('yosys', ['-p', `${reads}; synth_ice40 -top ${top} -json ${yosysPath(json)}`], logs[0]!, outDir);
   if (y.r.code !== 0) fail(`yosys could not synthesize ${top}`, y.r, logs[0]!);
 
-  const pnrArgs = ['--' + target.device, '--package', target.package, '--json', json, '--pcf', target.pcf, '--asc', asc, '--freq', String(target.freqMHz), '--seed', String(opts.seed ?? 1)];
+  const pnrArgs = ['--' + target.device, '--package', target.package, '--json', json, '--pcf', path.resolve(target.pcf), '--asc', asc, '--freq', String(target.freqMHz), '--seed', String(opts.seed ?? 1)];
   const p = await step('nextpnr-ice40', pnrArgs, logs[1]!, outDir);
   const log = `${p.r.stderr}\n${p.r.stdout}`;
   const { utilization, fmaxMHz } = parseNextpnrLog(log);

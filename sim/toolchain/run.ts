@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { requireTool, ToolchainError } from './tools.ts';
+import { killGroup, trackChild } from './cleanup.ts';
 
 export interface RunResult {
   readonly code: number;
@@ -39,7 +40,11 @@ export function runProgram(exe: string, args: readonly string[], opts: RunOption
   const name = exe.split('/').pop()!;
   const timeoutMs = opts.timeoutMs ?? 600_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(exe, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group (detached), tracked: when we stop or time it out, the whole group
+    // goes, so make's compilers do not outlive us. A terminal's Ctrl-C reaches only us then,
+    // and our signal handler kills the group.
+    const child = spawn(exe, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    trackChild(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -51,7 +56,7 @@ export function runProgram(exe: string, args: readonly string[], opts: RunOption
       if (opts.inherit) process.stderr.write(d);
     });
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      killGroup(child, 'SIGKILL');
       reject(new ToolchainError(`${name} ${args.slice(0, 4).join(' ')}… did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped`));
     }, timeoutMs);
     child.on('error', (e) => {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { runToolChecked, runTool, ToolFailure, extractDiagnostics } from './run.ts';
 import type { PortInfo } from '../bridge/ports.ts';
 import { parseNextpnrLog } from './ice40-flow.ts';
+import { readVerilog, yosysPath } from './yosys.ts';
 
 export interface SynthReport {
   target: 'xilinx' | 'ice40';
@@ -41,7 +42,7 @@ function parseStat(stdout: string): Record<string, number> {
 
 export async function synthXilinx(files: readonly string[], top: string, opts: { timeoutMs?: number } = {}): Promise<SynthReport> {
   const t0 = performance.now();
-  const reads = files.map((f) => `read_verilog -defer ${JSON.stringify(f)}`).join('; ');
+  const reads = readVerilog(files);
   const r = await runToolChecked('yosys', ['-p', `${reads}; synth_xilinx -flatten -top ${top}; stat`], { timeoutMs: opts.timeoutMs ?? 3_600_000 });
   const cells = parseStat(r.stdout);
   return {
@@ -93,14 +94,16 @@ export function fitWrapper(top: string, ports: readonly PortInfo[], clk: string)
 
 export async function synthIce40(files: readonly string[], top: string, ports: readonly PortInfo[], workDir: string, opts: { clk?: string; freqMHz?: number; seed?: number; timeoutMs?: number } = {}): Promise<SynthReport & { wrapperFFs: number }> {
   const t0 = performance.now();
+  // Absolute, so no path handed to nextpnr can start with '-' and read as an option.
+  workDir = path.resolve(workDir);
   mkdirSync(workDir, { recursive: true });
   const clk = opts.clk ?? 'clk';
   const w = fitWrapper(top, ports, clk);
   const wrapper = path.join(workDir, 'fit_top.v');
   writeFileSync(wrapper, w.verilog);
   const json = path.join(workDir, 'fit_top.json');
-  const reads = [...files, wrapper].map((f) => `read_verilog -defer ${JSON.stringify(f)}`).join('; ');
-  const y = await runToolChecked('yosys', ['-p', `${reads}; synth_ice40 -top fit_top -json ${JSON.stringify(json)}; stat`], { timeoutMs: opts.timeoutMs ?? 3_600_000 });
+  const reads = readVerilog([...files, wrapper]);
+  const y = await runToolChecked('yosys', ['-p', `${reads}; synth_ice40 -top fit_top -json ${yosysPath(json)}; stat`], { timeoutMs: opts.timeoutMs ?? 3_600_000 });
   const cells = parseStat(y.stdout);
   const pnr = await runTool('nextpnr-ice40', ['--up5k', '--package', 'sg48', '--json', json, '--pcf-allow-unconstrained', '--freq', String(opts.freqMHz ?? 12), '--seed', String(opts.seed ?? 1)], { cwd: workDir, timeoutMs: opts.timeoutMs ?? 3_600_000 });
   const log = `${pnr.stderr}\n${pnr.stdout}`;
