@@ -11,6 +11,7 @@
 //     wire (Verilator's documented convention).
 
 import { type Value } from './value.ts';
+import { BIN_OPS, UN_OPS } from './ops.ts';
 import { type Signal, children, postOrder, deepCuts } from './ir.ts';
 import { sanitize } from './names.ts';
 
@@ -114,31 +115,24 @@ export class ExprEmitter {
       }
       case 'slice':
         return this.slice(n.a, n.lo + v.width - 1, n.lo);
-      case 'un': {
-        const a = this.expr(n.a);
-        return { not: `(~${a})`, neg: `(-${a})`, andr: `(&${a})`, orr: `(|${a})`, xorr: `(^${a})` }[n.op];
-      }
+      case 'un':
+        return `(${UN_OPS[n.op].verilog}${this.expr(n.a)})`;
       case 'bin': {
         const a = this.expr(n.a);
         const b = this.expr(n.b);
+        const spec = BIN_OPS[n.op];
         const signed = n.a.signed;
-        switch (n.op) {
+        switch (spec.form) {
           case 'shr':
             return signed ? `{$signed(${a}) >>> ${b}}` : `(${a} >> ${b})`;
-          case 'lt':
-          case 'le':
-          case 'gt':
-          case 'ge': {
-            const op = { lt: '<', le: '<=', gt: '>', ge: '>=' }[n.op];
-            if (signed) return `($signed(${a}) ${op} $signed(${b}))`;
+          case 'compare': {
+            if (signed) return `($signed(${a}) ${spec.verilog} $signed(${b}))`;
             // A signed port reinterpreted with asUnsigned() is still signed to Verilog: say $unsigned.
             const u = (v: Value, t: string): string => (mayBeSignedInVerilog(v) ? `$unsigned(${t})` : t);
-            return `(${u(n.a, a)} ${op} ${u(n.b, b)})`;
+            return `(${u(n.a, a)} ${spec.verilog} ${u(n.b, b)})`;
           }
-          default: {
-            const op = { add: '+', sub: '-', mul: '*', and: '&', or: '|', xor: '^', shl: '<<', eq: '==', ne: '!=' }[n.op];
-            return `(${a} ${op} ${b})`;
-          }
+          case 'infix':
+            return `(${a} ${spec.verilog} ${b})`;
         }
       }
     }
@@ -192,17 +186,20 @@ export class ExprEmitter {
       case 'mux':
         if (!this.shouldShare(v)) return `(${this.expr(n.c)} ? ${this.slice(n.t, hi, lo)} : ${this.slice(n.f, hi, lo)})`;
         break;
-      case 'un':
-        if (n.op === 'not' && !this.shouldShare(v)) return `(~${this.slice(n.a, hi, lo)})`;
-        if (n.op === 'neg' && lo === 0 && !this.shouldShare(v)) return `(-${this.slice(n.a, hi, 0)})`;
+      case 'un': {
+        const spec = UN_OPS[n.op];
+        if (this.shouldShare(v)) break;
+        if (spec.slice === 'any') return `(${spec.verilog}${this.slice(n.a, hi, lo)})`;
+        if (spec.slice === 'low' && lo === 0) return `(${spec.verilog}${this.slice(n.a, hi, 0)})`;
         break;
+      }
       case 'bin': {
         if (this.shouldShare(v)) break;
-        const op = { add: '+', sub: '-', mul: '*', and: '&', or: '|', xor: '^', shl: '<<' }[n.op as string];
-        const bitwise = n.op === 'and' || n.op === 'or' || n.op === 'xor';
-        if (op && (bitwise || lo === 0)) {
-          const b = n.op === 'shl' ? this.expr(n.b) : this.slice(n.b, hi, lo);
-          return `(${this.slice(n.a, hi, lo)} ${op} ${b})`;
+        const spec = BIN_OPS[n.op];
+        if (spec.form === 'infix' && (spec.slice === 'any' || (spec.slice === 'low' && lo === 0))) {
+          // A shift amount is not sliced: the low result bits depend on all of it.
+          const b = spec.shape === 'shift' ? this.expr(n.b) : this.slice(n.b, hi, lo);
+          return `(${this.slice(n.a, hi, lo)} ${spec.verilog} ${b})`;
         }
         if (n.op === 'shr' && n.b.node.k === 'const' && n.b.node.value < BigInt(n.a.width)) {
           // A constant right shift is a slice of the operand, with sign or zero fill on top.
@@ -269,9 +266,9 @@ function mayBeSignedInVerilog(v: Value): boolean {
     case 'cast':
       return mayBeSignedInVerilog(n.a); // printed as its operand
     case 'un':
-      return n.op === 'not' || n.op === 'neg' ? mayBeSignedInVerilog(n.a) : false;
+      return UN_OPS[n.op].shape === 'same' ? mayBeSignedInVerilog(n.a) : false;
     case 'bin':
-      return ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'shr'].includes(n.op) ? false : mayBeSignedInVerilog(n.a) || mayBeSignedInVerilog(n.b);
+      return BIN_OPS[n.op].shape === 'compare' || BIN_OPS[n.op].form === 'shr' ? false : mayBeSignedInVerilog(n.a) || mayBeSignedInVerilog(n.b);
     default:
       return true;
   }

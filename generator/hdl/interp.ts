@@ -6,7 +6,8 @@
 // assignments do. Out-of-range memory reads return 0 (Verilog would give X).
 
 import { HdlError } from './source.ts';
-import { parity, type Value } from './value.ts';
+import { type Value } from './value.ts';
+import { BIN_OPS, UN_OPS, OP_HELPERS, type OpText } from './ops.ts';
 import { ModuleIR, Signal, Memory, pruneStmts, signalsRead, walkStmts, postOrder, deepCuts, children, stmtRoots, type Stmt } from './ir.ts';
 import { isComb } from './checks.ts';
 import { type Elaborated } from './module.ts';
@@ -35,12 +36,7 @@ interface SeqUnit {
 
 const CHUNK = 250;
 
-const helpers = {
-  shl: (a: bigint, b: bigint, w: number, m: bigint): bigint => (b >= BigInt(w) ? 0n : (a << b) & m),
-  shr: (a: bigint, b: bigint, w: number): bigint => (b >= BigInt(w) ? 0n : a >> b),
-  sra: (a: bigint, b: bigint, w: number): bigint => BigInt.asUintN(w, BigInt.asIntN(w, a) >> (b >= BigInt(w) ? BigInt(w - 1) : b)),
-  parity,
-};
+const helpers = OP_HELPERS;
 
 function mask(w: number): string {
   return `0x${((1n << BigInt(w)) - 1n).toString(16)}n`;
@@ -397,58 +393,19 @@ class JsExpr {
         });
         return `(${parts.join(' | ')})`;
       }
-      case 'un': {
-        const a = this.expr(n.a);
-        const wa = n.a.width;
-        switch (n.op) {
-          case 'not':
-            return `(~${a} & ${mask(w)})`;
-          case 'neg':
-            return `(-${a} & ${mask(w)})`;
-          case 'andr':
-            return `(${a} === ${mask(wa)} ? 1n : 0n)`;
-          case 'orr':
-            return `(${a} !== 0n ? 1n : 0n)`;
-          case 'xorr':
-            return `H.parity(${a})`;
-        }
-        break;
-      }
+      case 'un':
       case 'bin': {
-        const a = this.expr(n.a);
-        const b = this.expr(n.b);
-        const wa = n.a.width;
-        const sa = (x: string): string => (n.a.signed ? `BigInt.asIntN(${wa}, ${x})` : x);
-        switch (n.op) {
-          case 'add':
-            return `((${a} + ${b}) & ${mask(w)})`;
-          case 'sub':
-            return `((${a} - ${b}) & ${mask(w)})`;
-          case 'mul':
-            return `((${a} * ${b}) & ${mask(w)})`;
-          case 'and':
-            return `(${a} & ${b})`;
-          case 'or':
-            return `(${a} | ${b})`;
-          case 'xor':
-            return `(${a} ^ ${b})`;
-          case 'shl':
-            return `H.shl(${a}, ${b}, ${w}, ${mask(w)})`;
-          case 'shr':
-            return n.a.signed ? `H.sra(${a}, ${b}, ${w})` : `H.shr(${a}, ${b}, ${w})`;
-          case 'eq':
-            return `(${a} === ${b} ? 1n : 0n)`;
-          case 'ne':
-            return `(${a} !== ${b} ? 1n : 0n)`;
-          case 'lt':
-            return `(${sa(a)} < ${sa(b)} ? 1n : 0n)`;
-          case 'le':
-            return `(${sa(a)} <= ${sa(b)} ? 1n : 0n)`;
-          case 'gt':
-            return `(${sa(a)} > ${sa(b)} ? 1n : 0n)`;
-          case 'ge':
-            return `(${sa(a)} >= ${sa(b)} ? 1n : 0n)`;
-        }
+        // The operator's one definition (ops.ts), with this node's widths pasted in.
+        const t: OpText = {
+          a: this.expr(n.a),
+          b: n.k === 'bin' ? this.expr(n.b) : '',
+          w: String(w),
+          wa: String(n.a.width),
+          m: mask(w),
+          ma: mask(n.a.width),
+          signed: n.a.signed,
+        };
+        return n.k === 'bin' ? BIN_OPS[n.op].js(t) : UN_OPS[n.op].js(t);
       }
     }
     throw new Error(`interpreter: unhandled node ${(n as { k: string }).k}`);

@@ -16,6 +16,9 @@
 // or ext() first, so the reader sees which interpretation was meant.
 
 import { callerLoc, HdlError, type SourceLoc } from './source.ts';
+import { BIN_OPS, UN_OPS, foldBin, foldUn, parity, type BinOp, type BinOpSpec, type UnOp } from './ops.ts';
+
+export { parity, type BinOp, type UnOp };
 
 export interface Shape {
   readonly width: number;
@@ -41,9 +44,6 @@ function checkWidth(width: number, what: string): void {
 export function shapeText(s: Shape): string {
   return `${s.signed ? 'SInt' : 'UInt'}(${s.width})`;
 }
-
-export type BinOp = 'add' | 'sub' | 'mul' | 'and' | 'or' | 'xor' | 'shl' | 'shr' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
-export type UnOp = 'not' | 'neg' | 'andr' | 'orr' | 'xorr';
 
 /** The expression node kinds of the IR. Operands of 'bin' (except shift amounts) have equal shapes. */
 export type Node =
@@ -99,46 +99,42 @@ export class Value {
 
   // ---- arithmetic -------------------------------------------------------------
   add(b: ValueLike): Value {
-    return arith('add', this, b, 0);
+    return binary('add', this, b, callerLoc());
   }
   sub(b: ValueLike): Value {
-    return arith('sub', this, b, 0);
+    return binary('sub', this, b, callerLoc());
   }
   addWide(b: ValueLike): Value {
-    return arith('add', this, b, 1);
+    return binary('add', this, b, callerLoc(), 1);
   }
   subWide(b: ValueLike): Value {
-    return arith('sub', this, b, 1);
+    return binary('sub', this, b, callerLoc(), 1);
   }
   mul(b: ValueLike): Value {
-    const loc = callerLoc();
-    const bv = coerce(b, this.shape, loc, 'mul');
-    sameSign(this, bv, 'mul', loc);
-    const shape = { width: this.width + bv.width, signed: this.signed };
-    return make(shape, { k: 'bin', op: 'mul', a: extTo(this, shape.width, loc), b: extTo(bv, shape.width, loc) }, loc);
+    return binary('mul', this, b, callerLoc());
   }
   neg(): Value {
-    return make(this.shape, { k: 'un', op: 'neg', a: this }, callerLoc());
+    return unary('neg', this, callerLoc());
   }
 
   // ---- bitwise ----------------------------------------------------------------
   and(b: ValueLike): Value {
-    return bitwise('and', this, b);
+    return binary('and', this, b, callerLoc());
   }
   or(b: ValueLike): Value {
-    return bitwise('or', this, b);
+    return binary('or', this, b, callerLoc());
   }
   xor(b: ValueLike): Value {
-    return bitwise('xor', this, b);
+    return binary('xor', this, b, callerLoc());
   }
   not(): Value {
-    return make(this.shape, { k: 'un', op: 'not', a: this }, callerLoc());
+    return unary('not', this, callerLoc());
   }
   andReduce(): Value {
-    return make(Bool, { k: 'un', op: 'andr', a: this }, callerLoc());
+    return unary('andr', this, callerLoc());
   }
   orReduce(): Value {
-    return make(Bool, { k: 'un', op: 'orr', a: this }, callerLoc());
+    return unary('orr', this, callerLoc());
   }
   xorReduce(): Value {
     const loc = callerLoc();
@@ -164,17 +160,17 @@ export class Value {
         return flip ? rest.not() : rest;
       }
     }
-    return make(Bool, { k: 'un', op: 'xorr', a: this }, loc);
+    return unary('xorr', this, loc);
   }
 
   // ---- shifts -----------------------------------------------------------------
   /** Shift left, keeping the width (bits shifted out are dropped: a wrapping form). */
   shl(amount: ValueLike): Value {
-    return shift('shl', this, amount);
+    return binary('shl', this, amount, callerLoc());
   }
   /** Shift right, keeping the width; arithmetic (sign-filling) on signed values. */
   shr(amount: ValueLike): Value {
-    return shift('shr', this, amount);
+    return binary('shr', this, amount, callerLoc());
   }
   /** Shift left by a constant, growing the width so that no bit is lost. */
   shlWide(n: number): Value {
@@ -186,22 +182,22 @@ export class Value {
 
   // ---- comparison -------------------------------------------------------------
   eq(b: ValueLike): Value {
-    return compare('eq', this, b);
+    return binary('eq', this, b, callerLoc());
   }
   ne(b: ValueLike): Value {
-    return compare('ne', this, b);
+    return binary('ne', this, b, callerLoc());
   }
   lt(b: ValueLike): Value {
-    return compare('lt', this, b);
+    return binary('lt', this, b, callerLoc());
   }
   le(b: ValueLike): Value {
-    return compare('le', this, b);
+    return binary('le', this, b, callerLoc());
   }
   gt(b: ValueLike): Value {
-    return compare('gt', this, b);
+    return binary('gt', this, b, callerLoc());
   }
   ge(b: ValueLike): Value {
-    return compare('ge', this, b);
+    return binary('ge', this, b, callerLoc());
   }
 
   // ---- bit selection and width changes ---------------------------------------
@@ -323,7 +319,7 @@ export function priority(cases: ReadonlyArray<readonly [ValueLike, ValueLike]>, 
 export function select(sel: Value, cases: ReadonlyArray<readonly [ValueLike, ValueLike]>, otherwise: ValueLike): Value {
   const loc = callerLoc();
   return priority(
-    cases.map(([k, v]) => [compare('eq', sel, k, loc), v] as const),
+    cases.map(([k, v]) => [binary('eq', sel, k, loc), v] as const),
     otherwise,
   );
 }
@@ -384,13 +380,58 @@ function pair(x: ValueLike, y: ValueLike, loc: SourceLoc | undefined, op: string
   return [extTo(a, w, loc), extTo(b, w, loc)];
 }
 
-function arith(op: 'add' | 'sub', a: Value, b: ValueLike, grow: number): Value {
-  const loc = callerLoc();
-  const bv = coerceFitting(b, a.shape, loc, op);
-  sameSign(a, bv, op, loc);
-  const w = Math.max(a.width, bv.width) + grow;
-  return make({ width: w, signed: a.signed }, { k: 'bin', op, a: extTo(a, w, loc), b: extTo(bv, w, loc) }, loc);
+/** A binary operator node, its operands shaped by the operator's width rule (ops.ts `shape`). */
+function binary(op: BinOp, a: Value, b: ValueLike, loc: SourceLoc | undefined, grow = 0): Value {
+  switch (BIN_OPS[op].shape) {
+    case 'arith': {
+      const bv = coerceFitting(b, a.shape, loc, op);
+      sameSign(a, bv, op, loc);
+      const w = Math.max(a.width, bv.width) + grow;
+      return make({ width: w, signed: a.signed }, { k: 'bin', op, a: extTo(a, w, loc), b: extTo(bv, w, loc) }, loc);
+    }
+    case 'mul': {
+      const bv = coerce(b, a.shape, loc, op);
+      sameSign(a, bv, op, loc);
+      const w = a.width + bv.width;
+      return make({ width: w, signed: a.signed }, { k: 'bin', op, a: extTo(a, w, loc), b: extTo(bv, w, loc) }, loc);
+    }
+    case 'bitwise': {
+      const bv = coerce(b, a.shape, loc, op);
+      sameSign(a, bv, op, loc);
+      if (a.width !== bv.width) {
+        throw new HdlError(`${op}: operand widths differ (${a.width} and ${bv.width}); extend or truncate one explicitly`, loc);
+      }
+      return make(a.shape, { k: 'bin', op, a, b: bv }, loc);
+    }
+    case 'shift': {
+      let bv: Value;
+      if (b instanceof Value) {
+        if (b.signed) throw new HdlError(`${op}: shift amount must be unsigned, got ${shapeText(b.shape)}`, loc);
+        bv = b;
+      } else {
+        const n = toBig(b, loc);
+        if (n < 0n) throw new HdlError(`${op}(${n}): shift amount must be non-negative`, loc);
+        if (n === 0n) return a;
+        bv = lit(n, UInt(minWidth(n, false)), loc);
+      }
+      return make(a.shape, { k: 'bin', op, a, b: bv }, loc);
+    }
+    case 'compare': {
+      const [x, y] = pair(a, coerceFitting(b, a.shape, loc, op), loc, op);
+      // Fold comparisons that the operands' ranges already decide (x >= 0 for unsigned x,
+      // {9'd0, v} == 131071, x == x): lint tools flag them as constant, and they are.
+      const decided = decideByRange(op as CompareOp, x, y);
+      if (decided !== undefined) return lit(decided ? 1 : 0, Bool, loc);
+      return make(Bool, { k: 'bin', op, a: x, b: y }, loc);
+    }
+  }
 }
+
+function unary(op: UnOp, a: Value, loc: SourceLoc | undefined): Value {
+  return make(UN_OPS[op].shape === 'bit' ? Bool : a.shape, { k: 'un', op, a }, loc);
+}
+
+type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 
 /** A JS constant operand takes the other operand's shape when it fits, else the smallest shape that does. */
 function coerceFitting(x: ValueLike, like: Shape, loc: SourceLoc | undefined, op: string): Value {
@@ -414,42 +455,6 @@ export function minWidth(v: bigint, signed: boolean): number {
     return w;
   }
   return Math.max(1, v.toString(2).length);
-}
-
-function bitwise(op: 'and' | 'or' | 'xor', a: Value, b: ValueLike): Value {
-  const loc = callerLoc();
-  const bv = coerce(b, a.shape, loc, op);
-  sameSign(a, bv, op, loc);
-  if (a.width !== bv.width) {
-    throw new HdlError(`${op}: operand widths differ (${a.width} and ${bv.width}); extend or truncate one explicitly`, loc);
-  }
-  return make(a.shape, { k: 'bin', op, a, b: bv }, loc);
-}
-
-function shift(op: 'shl' | 'shr', a: Value, amount: ValueLike): Value {
-  const loc = callerLoc();
-  let b: Value;
-  if (amount instanceof Value) {
-    if (amount.signed) throw new HdlError(`${op}: shift amount must be unsigned, got ${shapeText(amount.shape)}`, loc);
-    b = amount;
-  } else {
-    const n = toBig(amount, loc);
-    if (n < 0n) throw new HdlError(`${op}(${n}): shift amount must be non-negative`, loc);
-    if (n === 0n) return a;
-    b = lit(n, UInt(minWidth(n, false)), loc);
-  }
-  return make(a.shape, { k: 'bin', op, a, b }, loc);
-}
-
-function compare(op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: Value, b: ValueLike, at?: SourceLoc): Value {
-  const loc = at ?? callerLoc();
-  const bv = coerceFitting(b, a.shape, loc, op);
-  const [x, y] = pair(a, bv, loc, op);
-  // Fold comparisons that the operands' ranges already decide (x >= 0 for unsigned x,
-  // {9'd0, v} == 131071, x == x): lint tools flag them as constant, and they are.
-  const decided = decideByRange(op, x, y);
-  if (decided !== undefined) return lit(decided ? 1 : 0, Bool, loc);
-  return make(Bool, { k: 'bin', op, a: x, b: y }, loc);
 }
 
 export function extTo(v: Value, width: number, loc: SourceLoc | undefined): Value {
@@ -478,16 +483,6 @@ function catValues(parts: Value[], loc: SourceLoc | undefined): Value {
   if (parts.length === 1) return parts[0]!.asUnsigned(loc);
   const width = parts.reduce((s, p) => s + p.width, 0);
   return make(UInt(width), { k: 'cat', parts }, loc);
-}
-
-/** Parity (XOR of all bits) of a non-negative bigint, as 0n or 1n. */
-export function parity(a: bigint): bigint {
-  let p = 0n;
-  while (a) {
-    p ^= a & 1n;
-    a >>= 1n;
-  }
-  return p;
 }
 
 /**
@@ -525,29 +520,19 @@ export function knownZero(v: Value): bigint {
     case 'mux':
       z = knownZero(n.t) & knownZero(n.f);
       break;
-    case 'un': {
-      const za = knownZero(n.a);
-      const fa = (1n << BigInt(n.a.width)) - 1n;
-      if (n.op === 'orr' || n.op === 'xorr') z = za === fa ? 1n : 0n;
-      else if (n.op === 'andr') z = za !== 0n ? 1n : 0n;
-      else if (n.op === 'neg') z = za === fa ? full : 0n;
-      break;
-    }
+    case 'un':
     case 'bin': {
-      const za = knownZero(n.a);
-      const zb = knownZero(n.b);
-      const fa = (1n << BigInt(n.a.width)) - 1n;
-      if (n.op === 'and') z = za | zb;
-      else if (n.op === 'or' || n.op === 'xor') z = za & zb;
-      else if (n.op === 'mul') z = za === fa || zb === fa ? full : 0n;
-      else if ((n.op === 'shl' || n.op === 'shr') && za === fa) z = full;
-      else if (n.op === 'shl' && n.b.node.k === 'const') {
-        const c = n.b.node.value;
-        z = c >= BigInt(w) ? full : ((za << c) | ((1n << c) - 1n)) & full;
-      } else if (n.op === 'shr' && !n.a.signed && n.b.node.k === 'const') {
-        const c = n.b.node.value;
-        z = c >= BigInt(w) ? full : (za >> c) | (full & ~(full >> c));
-      }
+      const b = n.k === 'bin' ? n.b : undefined;
+      const facts = {
+        za: knownZero(n.a),
+        zb: b ? knownZero(b) : 0n,
+        fa: (1n << BigInt(n.a.width)) - 1n,
+        full,
+        w,
+        signed: n.a.signed,
+        bConst: b?.node.k === 'const' ? b.node.value : undefined,
+      };
+      z = n.k === 'bin' ? BIN_OPS[n.op].knownZero(facts) : UN_OPS[n.op].knownZero(facts);
       break;
     }
     default:
@@ -566,8 +551,9 @@ function make(shape: Shape, node: Node, loc: SourceLoc | undefined): Value {
   if (node.k === 'mux' && node.c.node.k === 'const') return node.c.node.value ? node.t : node.f;
   if (node.k === 'mux' && node.t === node.f) return node.t;
   if (node.k === 'bin' && node.a === node.b) {
-    if (node.op === 'xor' || node.op === 'sub') return new Value(shape, { k: 'const', value: 0n }, loc);
-    if (node.op === 'and' || node.op === 'or') return node.a;
+    const self = (BIN_OPS[node.op] as BinOpSpec).self;
+    if (self === 'zero') return new Value(shape, { k: 'const', value: 0n }, loc);
+    if (self === 'a') return node.a;
   }
   const v = foldConst(shape, node);
   if (v !== undefined) return new Value(shape, { k: 'const', value: v }, loc);
@@ -595,7 +581,7 @@ function base(v: Value): Value {
   return v;
 }
 
-function decideByRange(op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: Value, b: Value): boolean | undefined {
+function decideByRange(op: CompareOp, a: Value, b: Value): boolean | undefined {
   if (a === b || (base(a) === base(b) && a.signed === b.signed && a.width === b.width && base(a).signed === a.signed)) return op === 'eq' || op === 'le' || op === 'ge';
   const [alo, ahi] = range(a);
   const [blo, bhi] = range(b);
@@ -623,7 +609,6 @@ function constOf(v: Value): bigint | undefined {
 /** The raw bit pattern of `node` when all its operands are constants; the interpreter's semantics. */
 function foldConst(shape: Shape, node: Node): bigint | undefined {
   const w = shape.width;
-  const m = (1n << BigInt(w)) - 1n;
   switch (node.k) {
     case 'cast':
       return constOf(node.a);
@@ -638,60 +623,12 @@ function foldConst(shape: Shape, node: Node): bigint | undefined {
     }
     case 'un': {
       const a = constOf(node.a);
-      if (a === undefined) return undefined;
-      const ma = (1n << BigInt(node.a.width)) - 1n;
-      switch (node.op) {
-        case 'not':
-          return ~a & m;
-        case 'neg':
-          return -a & m;
-        case 'andr':
-          return a === ma ? 1n : 0n;
-        case 'orr':
-          return a !== 0n ? 1n : 0n;
-        case 'xorr':
-          return parity(a);
-      }
-      return undefined;
+      return a === undefined ? undefined : foldUn(node.op, a, w, node.a.width, node.a.signed);
     }
     case 'bin': {
       const a = constOf(node.a);
       const b = constOf(node.b);
-      if (a === undefined || b === undefined) return undefined;
-      const wa = node.a.width;
-      const sa = (x: bigint): bigint => (node.a.signed ? BigInt.asIntN(wa, x) : x);
-      switch (node.op) {
-        case 'add':
-          return (a + b) & m;
-        case 'sub':
-          return (a - b) & m;
-        case 'mul':
-          return (a * b) & m;
-        case 'and':
-          return a & b;
-        case 'or':
-          return a | b;
-        case 'xor':
-          return a ^ b;
-        case 'shl':
-          return b >= BigInt(w) ? 0n : (a << b) & m;
-        case 'shr':
-          if (node.a.signed) return BigInt.asUintN(w, BigInt.asIntN(w, a) >> (b >= BigInt(w) ? BigInt(w - 1) : b));
-          return b >= BigInt(w) ? 0n : a >> b;
-        case 'eq':
-          return a === b ? 1n : 0n;
-        case 'ne':
-          return a !== b ? 1n : 0n;
-        case 'lt':
-          return sa(a) < sa(b) ? 1n : 0n;
-        case 'le':
-          return sa(a) <= sa(b) ? 1n : 0n;
-        case 'gt':
-          return sa(a) > sa(b) ? 1n : 0n;
-        case 'ge':
-          return sa(a) >= sa(b) ? 1n : 0n;
-      }
-      return undefined;
+      return a === undefined || b === undefined ? undefined : foldBin(node.op, a, b, w, node.a.width, node.a.signed);
     }
     default:
       return undefined;

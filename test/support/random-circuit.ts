@@ -4,10 +4,14 @@
 // standalone reproducers possible: a shrunk recipe is rebuilt, never patched.
 
 import { defineModule, UInt, SInt, Bool, lit, mux, cat, type Value, type Signal, type Shape, type ModuleBuilder, type Domain } from '../../generator/hdl/index.ts';
+import { BIN_OPS, UN_OPS } from '../../generator/hdl/ops.ts';
 import { Rng } from '../../sim/equiv/stimulus.ts';
 
-type BinOp = 'add' | 'sub' | 'addWide' | 'subWide' | 'mul' | 'and' | 'or' | 'xor' | 'shl' | 'shr' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
-type UnOp = 'not' | 'neg' | 'andReduce' | 'orReduce' | 'xorReduce';
+// Every operator of the library's table, through every Value method that builds it.
+type BinOp = (typeof BIN_OPS)[keyof typeof BIN_OPS]['methods'][number];
+type UnOp = (typeof UN_OPS)[keyof typeof UN_OPS]['methods'][number];
+const BIN_METHODS: readonly BinOp[] = Object.values(BIN_OPS).flatMap((o) => o.methods);
+const UN_METHODS: readonly UnOp[] = Object.values(UN_OPS).flatMap((o) => o.methods);
 
 export type Op =
   | { k: 'in'; w: number; s: boolean }
@@ -89,14 +93,14 @@ export function randomRecipe(rng: Rng, name: string, size: number): Recipe {
   for (let i = 0; i < size; i++) {
     const r = rng.int(100);
     if (r < 30) {
-      const op = rng.pick<BinOp>(['add', 'sub', 'addWide', 'subWide', 'mul', 'and', 'or', 'xor', 'shl', 'shr', 'eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+      const op = rng.pick(BIN_METHODS);
       const a = pick(op === 'mul' ? (s) => s.width <= 64 : undefined);
       const b = pick(op === 'mul' ? (s) => s.width <= 64 : op === 'shl' || op === 'shr' ? (s) => s.width <= 12 : undefined);
       add({ k: 'bin', op, a, b }, { width: 1, signed: false });
     } else if (r < 36) {
       add({ k: 'shc', op: rng.pick(['shl', 'shr', 'shlWide'] as const), a: pick((s) => s.width <= 120), n: rng.range(0, 20) }, { width: 1, signed: false });
     } else if (r < 44) {
-      add({ k: 'un', op: rng.pick<UnOp>(['not', 'neg', 'andReduce', 'orReduce', 'xorReduce']), a: pick() }, { width: 1, signed: false });
+      add({ k: 'un', op: rng.pick(UN_METHODS), a: pick() }, { width: 1, signed: false });
     } else if (r < 54) {
       const a = pick();
       const w = shapes[a]!.width;
