@@ -21,6 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { XorShift32 } from '../../sim/tb/rng.ts';
 import { cacheKey, cacheRoot } from '../../sim/toolchain/cache.ts';
+import { removeStale } from '../../sim/toolchain/cleanup.ts';
 import { GgufMetadata, f16Bits, f32Tensor, ternaryTensors, writeGguf, type GgufTensorSpec } from '../model/gguf-write.ts';
 import { GGML_TYPE } from '../model/gguf.ts';
 import type { PackedTernary } from '../model/ternary.ts';
@@ -86,21 +87,14 @@ export async function ensureBitnet2bGguf(opts: Bitnet2bOptions = {}): Promise<st
   return file;
 }
 
-/** Delete `<file>.tmp-<pid>-*` left by a writer that died (its pid is gone): a gigabyte each. */
-function removeAbandoned(file: string): void {
-  const base = `${path.basename(file)}.tmp-`;
-  for (const f of fs.readdirSync(path.dirname(file))) {
-    if (!f.startsWith(base)) continue;
-    const pid = Number(f.slice(base.length).split('-')[0]);
-    let alive = false;
-    try {
-      process.kill(pid, 0);
-      alive = true;
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) fs.rmSync(path.join(path.dirname(file), f), { force: true });
-  }
+/**
+ * Delete `<file>.tmp-<pid>-<time>` left by a writer that died (its pid is gone): a gigabyte
+ * each. The write is synchronous, so a signal ends the writer at once (no handler can run
+ * during it) and this is where its file goes.
+ */
+export function removeAbandoned(file: string): void {
+  const base = path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  removeStale(path.dirname(file), new RegExp(`^${base}\\.tmp-(\\d+)-\\d+$`));
 }
 
 /** GGUF metadata of llama.cpp's `bitnet` architecture at 2B-4T's sizes, with the vocabulary. */

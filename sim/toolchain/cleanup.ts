@@ -76,13 +76,25 @@ export function onInterrupt(fn: () => Promise<unknown>, opts: { graceMs?: number
   };
 }
 
+let uninstallTimer: NodeJS.Timeout | undefined;
+
 function sync(): void {
   const want = stopping || groups.size > 0 || paths.size > 0 || closers.size > 0;
-  if (want === installed) return;
-  installed = want;
-  for (const sig of Object.keys(SIGNAL_EXIT)) {
-    if (want) process.on(sig, onSignal);
-    else process.off(sig, onSignal);
+  if (want) {
+    clearTimeout(uninstallTimer);
+    uninstallTimer = undefined;
+    if (!installed) for (const sig of Object.keys(SIGNAL_EXIT)) process.on(sig, onSignal);
+    installed = true;
+  } else if (installed && uninstallTimer === undefined) {
+    // Not at once: a signal that came during synchronous work (the native build's spawnSync)
+    // is dispatched only at the event loop's next poll, and with no listener then it would be
+    // lost and the process would carry on as if never interrupted. Not unref'd: a process
+    // that would end now polls once more first (at most 100 ms later), so the signal counts.
+    uninstallTimer = setTimeout(() => {
+      uninstallTimer = undefined;
+      installed = false;
+      for (const sig of Object.keys(SIGNAL_EXIT)) process.off(sig, onSignal);
+    }, 100);
   }
 }
 

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cachedBuild } from '../../sim/toolchain/cache.ts';
 import { synthCheck } from '../../sim/toolchain/yosys.ts';
+import { removeAbandoned } from '../../host/bench/model-2b.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'host/cli/bin.js');
@@ -82,6 +83,25 @@ describe('litter: interrupted builds, signals, stale temporary files', function 
     }
   });
 
+  it('SIGINT during the native kernel build: exit 130 once g++ is done (a synchronous spawn), no g++ left, no build directory left', async () => {
+    const cache = mkdtempSync(path.join(os.tmpdir(), 'litter-native-'));
+    const script = `import { loadNative } from ${JSON.stringify(path.join(ROOT, 'host/native/native.ts'))}; loadNative({ log: () => {} });`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, BITNET_FPGA_CACHE: cache, BITNET_NATIVE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = exitOf(child, 120_000);
+    try {
+      await until('g++ building into the cache', () => processesUnder(cache).some((p) => /\b(cc1plus|g\+\+)\b/.test(p)), 60_000);
+      child.kill('SIGINT');
+      assert.deepEqual(await exited, { code: 130, signal: null }, err);
+      assert.deepEqual(processesUnder(cache), []);
+      const native = path.join(cache, 'native');
+      assert.deepEqual(existsSync(native) ? readdirSync(native).filter((f) => f.includes('.tmp-')) : [], []);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it('the next build removes private build directories of dead processes, and only those', async () => {
     const cache = mkdtempSync(path.join(os.tmpdir(), 'litter-stale-'));
     const kind = path.join(cache, 'models');
@@ -102,6 +122,17 @@ describe('litter: interrupted builds, signals, stale temporary files', function 
     assert.equal(existsSync(dead), false, 'a dead process\'s build directory is removed');
     assert.ok(existsSync(live), 'a live process\'s build directory is kept');
     assert.ok(existsSync(foreign), 'a name not of our pattern is kept');
+  });
+
+  it("the 2B-shaped bench model: only `<file>.tmp-<dead pid>-<time>` files are removed", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'litter-gguf-'));
+    const file = path.join(dir, 'bitnet-2b-shape-tq2_0-L1-s1-abc.gguf');
+    const dead = `${file}.tmp-${deadPid()}-1796166227713`;
+    const keep = [`${file}.tmp-${process.pid}-1796166227713`, `${file}.tmp-notes`, `${file}.tmp-`, path.join(dir, `other.gguf.tmp-${deadPid()}-1`)];
+    for (const f of [dead, ...keep]) writeFileSync(f, 'x');
+    removeAbandoned(file);
+    assert.equal(existsSync(dead), false);
+    for (const f of keep) assert.ok(existsSync(f), `${path.basename(f)} kept`);
   });
 
   /** A process with a graceful step that never finishes and a tracked temporary directory. */
