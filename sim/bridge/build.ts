@@ -113,9 +113,25 @@ async function buildRuntime(root: string, waves: WaveFormat, vver: string, log: 
   return objs.map((o) => path.join(dir, o));
 }
 
+/**
+ * Verilator expands $VAR and $(VAR) in the file names it is given and drops control
+ * characters from them: such a path would name another file (or none). Spaces, quotes and
+ * `;` are fine (arguments, not a shell).
+ */
+function checkVerilatorPath(p: string, what: string): void {
+  if (/[$\x00-\x1f\x7f]/.test(p)) throw new VerilogError(`${what} ${JSON.stringify(p)}: Verilator would read another path (it expands $VARIABLES in file names and drops control characters); rename or move it`);
+}
+
+/** GNU make, which builds the model, refuses a directory with white space in its path. */
+function checkCacheRoot(): void {
+  const root = cacheRoot();
+  if (/\s/.test(root)) throw new ToolchainError(`the build cache ${JSON.stringify(root)} has white space in its path, where GNU make cannot build; set BITNET_FPGA_CACHE to another directory`);
+}
+
 function fileList(src: ModelSource): string[] {
   return src.files.map((f) => {
     const abs = path.resolve(f);
+    checkVerilatorPath(abs, 'Verilog file');
     if (!existsSync(abs)) throw new VerilogError(`${f}: no such Verilog file (top '${src.top}')`);
     return abs;
   });
@@ -125,6 +141,7 @@ function fileList(src: ModelSource): string[] {
 function includedFiles(dirs: readonly string[]): string[] {
   const out: string[] = [];
   for (const d of dirs) {
+    checkVerilatorPath(d, 'include directory');
     if (!existsSync(d) || !statSync(d).isDirectory()) throw new VerilogError(`include directory ${d} does not exist`);
     for (const f of readdirSync(d).sort()) if (/\.(v|vh|sv|svh)$/.test(f)) out.push(path.join(d, f));
   }
@@ -172,6 +189,7 @@ export async function buildModel(src: ModelSource, opts: BuildOptions = {}): Pro
   const t0 = performance.now();
   if (!/^[A-Za-z_]\w*$/.test(src.top)) throw new VerilogError(`top module name '${src.top}' is not a plain Verilog identifier`);
   const files = fileList(src);
+  checkCacheRoot();
   const incDirs = [...new Set([...(src.includeDirs ?? []).map((d) => path.resolve(d)), ...files.map((f) => path.dirname(f))])];
   const waves = src.waves ?? 'vcd';
   const vver = probe(TOOLS.find((t) => t.name === 'verilator')!).version ?? '?';

@@ -178,6 +178,34 @@ describe('litter: interrupted builds, signals, stale temporary files', function 
     assert.equal(existsSync(tmp), false);
   });
 
+  it('Verilator and make: a path Verilator would expand ($VAR, control characters) or a cache make cannot build in is refused in one line; quotes, ; and spaces in a Verilog path work', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'litter-vpath-'));
+    const v = 'module t(input a, output b); assign b = a; endmodule\n';
+    const cache = path.join(dir, 'cache');
+    const runtime = path.join(ROOT, '.cache', 'verilator-runtime');
+    if (existsSync(runtime)) cpSync(runtime, path.join(cache, 'verilator-runtime'), { recursive: true, filter: (s) => !/\.tmp-/.test(s) });
+    const sim = (file: string, c = cache): { code: number | null; err: string } => {
+      const r = spawnSync(process.execPath, [BIN, 'sim-build', file, '--top', 't'], { cwd: dir, env: { ...process.env, BITNET_FPGA_CACHE: c }, encoding: 'utf8', timeout: 300_000 });
+      return { code: r.status, err: r.stderr };
+    };
+    for (const name of ['$HOME', '$(HOME)', 'new\nline']) {
+      mkdirSync(path.join(dir, name));
+      writeFileSync(path.join(dir, name, 't.v'), v);
+      const r = sim(path.join(dir, name, 't.v'));
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, /^error: Verilog file ".*\/t\.v": Verilator would read another path \(it expands \$VARIABLES in file names and drops control characters\); rename or move it\n$/);
+    }
+    writeFileSync(path.join(dir, 't.v'), v);
+    const spaced = sim(path.join(dir, 't.v'), path.join(dir, 'my cache'));
+    assert.equal(spaced.code, 1, spaced.err);
+    assert.match(spaced.err, /^error: the build cache ".*my cache" has white space in its path, where GNU make cannot build; set BITNET_FPGA_CACHE to another directory\n$/);
+    const odd = path.join(dir, `a b;c'd"e`);
+    mkdirSync(odd);
+    writeFileSync(path.join(odd, 't.v'), v);
+    const ok = sim(path.join(odd, 't.v'));
+    assert.equal(ok.code, 0, ok.err);
+  });
+
   it('Yosys: a path that could end the quoted string is refused by name and runs nothing; spaces, ; # and quotes work', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'litter-yosys-'));
     const v = 'module t(input a, output b); assign b = a; endmodule\n';
