@@ -201,6 +201,9 @@ function firstErrors(stderr: string): string {
 function compile(cxx: string, dir: string): void {
   const out = path.join(dir, LIB);
   copyFileSync(SOURCE, path.join(dir, 'kernels.cpp'));
+  // Synchronous, so no signal handler runs until g++ returns: a SIGINT to node alone is acted
+  // on then (cleanup.ts keeps its handler for that and removes the build directory); a
+  // terminal's Ctrl-C reaches g++ too, which shares our process group.
   const r = spawnSync(cxx, [...NATIVE_FLAGS, '-o', out, SOURCE], { encoding: 'utf8', timeout: COMPILE_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.error) throw new NativeBuildError(`${cxx} ${NATIVE_FLAGS.join(' ')} ${SOURCE}: ${r.error.message}`);
   if (r.status !== 0 || !existsSync(out)) {

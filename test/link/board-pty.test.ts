@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, rmSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,9 +33,20 @@ function deadPid(): number {
 }
 
 describe('board-sim --pty from the command line', function () {
+  // The tests' own scratch directories go too: these tests are about leaving nothing behind.
+  const scratches: string[] = [];
+  const scratch = (prefix: string): string => {
+    const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+    scratches.push(d);
+    return d;
+  };
+  after(() => {
+    for (const d of scratches) rmSync(d, { recursive: true, force: true });
+  });
+
   it('refuses --link paths socat would interpret, naming --link, and nothing runs or is created', () => {
     for (const link of ['tty!!exec:touch PWNED', 'a,b', 'a:b', "'x'", 'a b', 'a\nb', 'x"y', 'a\\b', '(x)', '{x}', '[x]']) {
-      const cwd = mkdtempSync(path.join(os.tmpdir(), 'pty-hostile-'));
+      const cwd = scratch('pty-hostile-');
       const r = cli(['board-sim', '--pty', '--link', link], cwd);
       assert.equal(r.code, 1, `--link ${JSON.stringify(link)}: exit ${r.code}\n${r.out}${r.err}`);
       oneLine(r.err, /^error: board-sim: --link .*: .*(letters|characters)/);
@@ -45,7 +56,7 @@ describe('board-sim --pty from the command line', function () {
   });
 
   it('--link in a missing directory, on an existing file or directory: one line naming --link', () => {
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'pty-link-'));
+    const cwd = scratch('pty-link-');
     writeFileSync(path.join(cwd, 'notes.txt'), 'keep me');
     mkdirSync(path.join(cwd, 'somedir'));
     for (const [link, re] of [
@@ -62,7 +73,7 @@ describe('board-sim --pty from the command line', function () {
   });
 
   it('refuses an unknown or out-of-range board parameter by name', () => {
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'pty-param-'));
+    const cwd = scratch('pty-param-');
     let r = cli(['board-sim', '--pty', '-p', 'bogus=1'], cwd);
     assert.equal(r.code, 1, r.out + r.err);
     oneLine(r.err, /^error: board-sim: -p bogus=1: core 'board' has no parameter 'bogus'; its parameters: rows, cols/);
@@ -76,8 +87,8 @@ describe('board-sim --pty from the command line', function () {
   });
 
   it('serves on --link, and on SIGINT exits promptly (130) leaving no temporary directory, no link, no stale directory of a dead board-sim', async function () {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'pty-tmpdir-'));
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'pty-cwd-'));
+    const tmp = scratch('pty-tmpdir-');
+    const cwd = scratch('pty-cwd-');
     const dead = deadPid();
     const stale = path.join(tmp, `bitnet-board-sim-${dead}-AbC123`);
     mkdirSync(stale);

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, rmSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,8 +54,19 @@ async function until(what: string, cond: () => boolean, limitMs: number): Promis
 }
 
 describe('litter: interrupted builds, signals, stale temporary files', function () {
+  // The tests' own scratch directories go too: these tests are about leaving nothing behind.
+  const scratches: string[] = [];
+  const scratch = (prefix: string): string => {
+    const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+    scratches.push(d);
+    return d;
+  };
+  after(() => {
+    for (const d of scratches) rmSync(d, { recursive: true, force: true });
+  });
+
   it('SIGINT during a Verilator model build: exit 130, no make/g++ left running, no build directory left', async () => {
-    const work = mkdtempSync(path.join(os.tmpdir(), 'litter-build-'));
+    const work = scratch('litter-build-');
     const cache = path.join(work, 'cache');
     // The runtime from the project's cache when there is one, so the build reaches make quickly.
     const runtime = path.join(ROOT, '.cache', 'verilator-runtime');
@@ -84,7 +95,7 @@ describe('litter: interrupted builds, signals, stale temporary files', function 
   });
 
   it('SIGINT during the native kernel build: exit 130 once g++ is done (a synchronous spawn), no g++ left, no build directory left', async () => {
-    const cache = mkdtempSync(path.join(os.tmpdir(), 'litter-native-'));
+    const cache = scratch('litter-native-');
     const script = `import { loadNative } from ${JSON.stringify(path.join(ROOT, 'host/native/native.ts'))}; loadNative({ log: () => {} });`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, BITNET_FPGA_CACHE: cache, BITNET_NATIVE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
@@ -103,7 +114,7 @@ describe('litter: interrupted builds, signals, stale temporary files', function 
   });
 
   it('the next build removes private build directories of dead processes, and only those', async () => {
-    const cache = mkdtempSync(path.join(os.tmpdir(), 'litter-stale-'));
+    const cache = scratch('litter-stale-');
     const kind = path.join(cache, 'models');
     mkdirSync(kind);
     const dead = path.join(kind, `t-0123456789abcdef0123.tmp-${deadPid()}-1796166227713-907129`);
@@ -125,7 +136,7 @@ describe('litter: interrupted builds, signals, stale temporary files', function 
   });
 
   it("the 2B-shaped bench model: only `<file>.tmp-<dead pid>-<time>` files are removed", () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'litter-gguf-'));
+    const dir = scratch('litter-gguf-');
     const file = path.join(dir, 'bitnet-2b-shape-tq2_0-L1-s1-abc.gguf');
     const dead = `${file}.tmp-${deadPid()}-1796166227713`;
     const keep = [`${file}.tmp-${process.pid}-1796166227713`, `${file}.tmp-notes`, `${file}.tmp-`, path.join(dir, `other.gguf.tmp-${deadPid()}-1`)];
@@ -155,7 +166,7 @@ describe('litter: interrupted builds, signals, stale temporary files', function 
   }
 
   it('the first SIGINT exits (130) once the grace period is over even when the graceful step hangs; tracked paths are removed', async () => {
-    const tmp = path.join(mkdtempSync(path.join(os.tmpdir(), 'litter-sig-')), 'tracked');
+    const tmp = path.join(scratch('litter-sig-'), 'tracked');
     const child = hangingCloser(300, tmp);
     const exited = exitOf(child, 30_000);
     await ready(child);
@@ -166,7 +177,7 @@ describe('litter: interrupted builds, signals, stale temporary files', function 
   });
 
   it('a second SIGINT exits at once, without waiting for the graceful step or its grace period', async () => {
-    const tmp = path.join(mkdtempSync(path.join(os.tmpdir(), 'litter-sig2-')), 'tracked');
+    const tmp = path.join(scratch('litter-sig2-'), 'tracked');
     const child = hangingCloser(600_000, tmp);
     const exited = exitOf(child, 30_000); // far below the 10-minute grace period
     await ready(child);
@@ -179,7 +190,7 @@ describe('litter: interrupted builds, signals, stale temporary files', function 
   });
 
   it('Verilator and make: a path Verilator would expand ($VAR, control characters) or a cache make cannot build in is refused in one line; quotes, ; and spaces in a Verilog path work', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'litter-vpath-'));
+    const dir = scratch('litter-vpath-');
     const v = 'module t(input a, output b); assign b = a; endmodule\n';
     const cache = path.join(dir, 'cache');
     const runtime = path.join(ROOT, '.cache', 'verilator-runtime');
@@ -207,7 +218,7 @@ describe('litter: interrupted builds, signals, stale temporary files', function 
   });
 
   it('Yosys: a path that could end the quoted string is refused by name and runs nothing; spaces, ; # and quotes work', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'litter-yosys-'));
+    const dir = scratch('litter-yosys-');
     const v = 'module t(input a, output b); assign b = a; endmodule\n';
     // Yosys ends the string at `\" ` (the backslash stays in the name), reads `x\`, then runs
     // `write_verilog PWNED`; the `#` comments out the rest of the line.
