@@ -9,6 +9,8 @@ import { existsSync, lstatSync, rmSync, mkdirSync, mkdtempSync, readdirSync, rea
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openSerial } from '../../host/link/serial.ts';
+import { LinkClient, OP } from '../../host/link/client.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'host/cli/bin.js');
@@ -122,6 +124,40 @@ describe('board-sim --pty from the command line', function () {
       assert.equal(existsSync(dir), false, `${dir} left behind`);
       assert.deepEqual(readdirSync(cwd), [], 'the pty link is removed');
     } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('a run that never ends (the issue\'s register-started run): the first SIGINT still exits within the grace period, leaving nothing', async function () {
+    const tmp = scratch('pty-wedge-');
+    const child = spawn(process.execPath, [BIN, 'board-sim', '--pty'], { cwd: ROOT, env: { ...ENV, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    let client: LinkClient | undefined;
+    try {
+      for (let i = 0; i < 6000 && !/manifest /.test(out) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+      const tty = /board-sim: listening on (\S+)/.exec(out)?.[1];
+      assert.ok(tty, `${out}${err}`);
+      client = new LinkClient(await openSerial(tty, 115200), { timeoutMs: 2000, retries: 0 });
+      const u32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+      // K=64, N=2^31-1, M=2, WBASE=0, then CTRL=1. Boards that refuse the start are fine too:
+      // what is tested is that board-sim stops, whatever the simulation is doing.
+      for (const [addr, v] of [[2, 64], [3, 2 ** 31 - 1], [4, 2], [5, 0], [0, 1]] as const) await client.request(OP.WRITE_REG, Uint8Array.from([addr, ...u32(v)])).catch(() => {});
+      await client.close();
+      client = undefined;
+      const dir = path.dirname(/board-sim: manifest (\S+)/.exec(out)![1]!);
+      child.kill('SIGINT');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const r = await exited;
+      clearTimeout(t);
+      assert.deepEqual(r, { code: 130, signal: null }, `board-sim did not stop on SIGINT:\n${out}${err}`);
+      assert.equal(existsSync(dir), false, `${dir} left behind`);
+      assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('bitnet-board-sim-')), []);
+    } finally {
+      await client?.close();
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
