@@ -9,10 +9,10 @@
 //
 // The temporary directory (pty links, manifest) is `bitnet-board-sim-<pid>-XXXXXX`: removed
 // on close and when the process ends (cleanup.ts), and by the next start when its process
-// died without that.
+// died without that (and, for the older name without a pid, when its socat is gone).
 
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync, lstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BoardSim } from './board-sim.ts';
@@ -22,6 +22,10 @@ import type { BuildOptions } from './bridge/build.ts';
 
 const TMP_PREFIX = 'bitnet-board-sim-';
 const STALE = /^bitnet-board-sim-(\d+)-[A-Za-z0-9]{6}$/;
+/** The name before the pid was in it: whose it was can only be told by its links. */
+const LEGACY = /^bitnet-board-sim-[A-Za-z0-9]{6}$/;
+/** A legacy directory younger than this may be a board-sim still starting (socat not up yet). */
+const LEGACY_MIN_AGE_MS = 3600_000;
 /** Characters socat's address parser takes literally, in a `link=` option value. */
 const SOCAT_LITERAL = /^[A-Za-z0-9._/+@-]+$/;
 /** How long close() waits for socat to remove its links and exit. */
@@ -79,6 +83,30 @@ export function ptyLinkProblem(link: string): string | undefined {
   return `already exists (${what}); expected a path that does not exist yet (socat would replace it)`;
 }
 
+/**
+ * Remove legacy-named directories (no pid in the name) that are ours, over an hour old, and
+ * whose board end no longer resolves: a live board-sim's socat keeps that link pointing at
+ * its pty, and removes it when stopped; a dangling or missing one means socat is gone.
+ */
+function removeLegacy(root: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(root).filter((n) => LEGACY.test(n));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const p = path.join(root, name);
+    try {
+      const st = lstatSync(p);
+      if (!st.isDirectory() || st.uid !== process.getuid?.() || Date.now() - st.mtimeMs < LEGACY_MIN_AGE_MS || existsSync(path.join(p, 'board'))) continue;
+      rmSync(p, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // gone already, or not ours
+    }
+  }
+}
+
 export async function startBoardPty(params: Record<string, number>, opts: { link?: string; build?: BuildOptions; onExit?: (why: string) => void; line?: { hostBaud?: number } } = {}): Promise<BoardPty> {
   if (opts.link !== undefined) {
     const why = ptyLinkProblem(opts.link);
@@ -87,6 +115,7 @@ export async function startBoardPty(params: Record<string, number>, opts: { link
   const tmpRoot = os.tmpdir();
   if (!SOCAT_LITERAL.test(tmpRoot)) throw new Error(`board-sim: the temporary directory ${JSON.stringify(tmpRoot)} (TMPDIR) has characters socat would read as address syntax; set TMPDIR to a path of letters, digits and . _ - + @ / only, or pass --link`);
   removeStale(tmpRoot, STALE);
+  removeLegacy(tmpRoot);
   const dir = mkdtempSync(path.join(tmpRoot, `${TMP_PREFIX}${process.pid}-`));
   const untrackDir = trackPath(dir);
   const hostEnd = opts.link ?? path.join(dir, 'tty');

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, rmSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, rmSync, symlinkSync, utimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +99,17 @@ describe('board-sim --pty from the command line', function () {
     mkdirSync(live);
     const other = path.join(tmp, 'bitnet-board-sim-notes'); // not our naming pattern: kept
     mkdirSync(other);
+    // The older name without a pid: removed when over an hour old and its board end dangles.
+    const hourAgo = new Date(Date.now() - 2 * 3600_000);
+    const legacyDead = path.join(tmp, 'bitnet-board-sim-OldDed');
+    mkdirSync(legacyDead);
+    symlinkSync('/dev/pts/nonexistent-pty', path.join(legacyDead, 'board'));
+    const legacyLive = path.join(tmp, 'bitnet-board-sim-OldLiv'); // socat alive: its link resolves
+    mkdirSync(legacyLive);
+    symlinkSync('/dev/null', path.join(legacyLive, 'board'));
+    const legacyYoung = path.join(tmp, 'bitnet-board-sim-NewOne'); // may be starting up
+    mkdirSync(legacyYoung);
+    for (const d of [legacyDead, legacyLive]) utimesSync(d, hourAgo, hourAgo);
     const child = spawn(process.execPath, [BIN, 'board-sim', '--pty', '--link', 'tty'], { cwd, env: { ...ENV, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -116,6 +127,8 @@ describe('board-sim --pty from the command line', function () {
       assert.match(readlinkSync(path.join(cwd, 'tty')), /^\/dev\/pts\//);
       assert.equal(existsSync(stale), false, 'the stale directory of a dead board-sim is removed at start');
       assert.ok(existsSync(live) && existsSync(other));
+      assert.equal(existsSync(legacyDead), false, 'a legacy directory whose socat is gone is removed');
+      assert.ok(existsSync(legacyLive) && existsSync(legacyYoung));
       child.kill('SIGINT');
       const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const r = await exited;
