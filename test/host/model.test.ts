@@ -167,6 +167,30 @@ describe('host: BitNet models against the fixtures', function () {
   });
 });
 
+describe('host: the KV cache grows as positions are used', function () {
+  it('results are identical whatever the growth history (capacities 16-32-40 against 16-32-64), and the cache holds what is used', async () => {
+    const m = loadModel(fixture('tiny-bitnet-a'));
+    const ex = expected('tiny-bitnet-a');
+    const T = Math.min(40, m.config.maxPositions);
+    const tokens = Array.from({ length: T }, (_, i) => ex.token_ids[i % ex.token_ids.length]!);
+    const be = new CpuBackend();
+    await be.load(bitLinears(m));
+    const tight = new Transformer(m, be, T);
+    const roomy = new Transformer(m, be);
+    assert.equal(roomy.ctx, Math.min(4096, m.config.maxPositions));
+    const caps: number[] = [];
+    for (let p = 0; p < T; p++) {
+      const a = await tight.forward([tokens[p]!]);
+      const b = await roomy.forward([tokens[p]!]);
+      assert.ok(a.every((v, i) => v === b[i]), `position ${p}: logits differ`);
+      if (caps.at(-1) !== tight.cacheCapacity) caps.push(tight.cacheCapacity);
+    }
+    assert.deepEqual(caps, [16, 32, T]);
+    assert.ok(roomy.cacheCapacity === 64, `doubling: ${roomy.cacheCapacity}`);
+    await assert.rejects(tight.forward([1]), /context full: 40 \+ 1 tokens exceed the context of 40/);
+  });
+});
+
 describe('host: float master weights', function () {
   it('BF16 projection weights (quantization_mode online) are ternarized at load with absmean', async () => {
     const fs = await import('node:fs');
