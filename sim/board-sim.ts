@@ -11,10 +11,24 @@ import { serialLine, type SerialLineParams } from '../generator/boards/serial-li
 import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
 import { Model } from './bridge/model.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
+import { SYNC0, SYNC1, HEADER_BYTES, headerCheck } from '../host/link/frame.ts';
 
 const CHUNK = 20_000;
 /** A gap between host writes longer than this counts as the line going quiet. */
 const PAUSE_MS = 20;
+
+/**
+ * Whether bytes arriving after a gap begin a frame (its sync marker and, as far as they go,
+ * a header that passes its check). A pseudo-terminal hands a large write over in pieces,
+ * with gaps whenever either process is busy: a gap before a piece that continues a frame is
+ * not the host going quiet, and treating it so abandoned valid frames of 128 KiB and more.
+ * A host that really stopped mid-frame is heard again when its next request (which starts
+ * with a header) arrives.
+ */
+function startsFrame(b: Uint8Array): boolean {
+  if (b[0] !== SYNC0 || (b.length > 1 && b[1] !== SYNC1)) return false;
+  return b.length < HEADER_BYTES || headerCheck(b) === b[8];
+}
 
 export class BoardSim {
   private readonly src: number;
@@ -22,6 +36,7 @@ export class BoardSim {
   private readonly clk: number;
   private readonly busy: number;
   private readonly rst: number;
+  private readonly rxReady: number;
   private readonly io = new Float64Array(3);
   private readonly idleCycles: number;
   /** With a simulated serial line: the in_flight port, and cycles per idle check (several byte times). */
@@ -44,6 +59,7 @@ export class BoardSim {
     this.busy = ix('busy');
     this.idleCycles = Number((manifest.extra as { board?: { idle?: number } }).board?.idle ?? 65536);
     this.rst = ix('rst');
+    this.rxReady = ix('rx_ready');
     this.inFlight = model.index.get('in_flight');
     const p = manifest.params as Record<string, number>;
     this.chunk = this.inFlight === undefined ? CHUNK : Math.max(CHUNK, Math.ceil((3 * 10 * p.clk!) / Math.min(p.baud!, p.hostBaud!)));
@@ -81,9 +97,10 @@ export class BoardSim {
     // Quiet time counts from the later of the last byte in and the board's last answer: a
     // host that writes its next request right after an answer has not paused.
     const now = performance.now();
-    const paused = now - this.lastActive > PAUSE_MS;
+    const paused = now - this.lastActive > PAUSE_MS && startsFrame(bytes);
     this.lastActive = now;
     this.running = this.running.then(() => {
+      if (this.closed) return;
       if (paused) this.model.check(this.model.api.vb_run(this.model.handle, this.clk, this.idleCycles + 2, 5000, 5000, 0, this.io));
       this.model.api.vb_stream_push(this.model.handle, this.src, Uint32Array.from(bytes), bytes.length);
       return this.runUntilIdle();
@@ -98,8 +115,17 @@ export class BoardSim {
     // With a serial line, bytes can be on the wire where no stream sees them: require two
     // quiet checks in a row, each several byte times long.
     let quietChecks = 0;
-    for (;;) {
-      this.model.check(api.vb_run(h, this.clk, this.chunk, 5000, 5000, 0, this.io));
+    // close() stops the simulation between two steps: a long run or a 1 MiB frame in
+    // progress must not hold it (SIGINT to board-sim stops it at once).
+    while (!this.closed) {
+      // Byte streams: with bytes waiting, stop when the last one is taken. Every cycle run
+      // after it is quiet time on the line to the engine, and a frame whose next piece is
+      // still on its way would be abandoned after `idle` of them. Once nothing is queued,
+      // short steps (a quarter of `idle`) until the board has answered.
+      const queued = api.vb_stream_queued(h, this.src);
+      const untilTaken = this.inFlight === undefined && queued > 0;
+      const cycles = this.inFlight === undefined && !queued ? Math.max(1, Math.min(this.chunk, this.idleCycles >> 2)) : this.chunk;
+      this.model.check(api.vb_run(h, this.clk, cycles, 5000, 5000, untilTaken ? 1 : 0, this.io));
       this.cycles += this.io[0]!;
       const n = api.vb_stream_captured(h, this.snk);
       if (n > 0) {
@@ -107,7 +133,10 @@ export class BoardSim {
         api.vb_stream_take(h, this.snk, buf, n);
         this.send(Uint8Array.from(buf));
       }
-      const quiet = n === 0 && api.vb_stream_queued(h, this.src) === 0 && this.model.getSmall(this.busy) === 0 && (this.inFlight === undefined || this.model.getSmall(this.inFlight) === 0);
+      const drained = api.vb_stream_queued(h, this.src) === 0 && this.model.getSmall(this.busy) === 0;
+      // The engine takes bytes (rx_ready) whenever it is neither executing a request nor
+      // answering one: then, with none left and the core idle, it waits for the host.
+      const quiet = this.inFlight === undefined ? drained && this.model.getSmall(this.rxReady) === 1 : n === 0 && drained && this.model.getSmall(this.inFlight) === 0;
       quietChecks = quiet ? quietChecks + 1 : 0;
       if (quietChecks >= (this.inFlight === undefined ? 1 : 2)) {
         this.lastActive = performance.now();
@@ -121,6 +150,7 @@ export class BoardSim {
   reset(): void {
     if (this.closed) return;
     this.running = this.running.then(() => {
+      if (this.closed) return;
       this.model.setBits(this.rst, 1);
       this.model.check(this.model.api.vb_run(this.model.handle, this.clk, 2, 5000, 5000, 0, this.io));
       this.model.setBits(this.rst, 0);
@@ -129,7 +159,7 @@ export class BoardSim {
 
   private closed = false;
 
-  /** Stop after the work in progress; bytes that arrive later are ignored. */
+  /** Stop at the next simulation step (at most CHUNK cycles away); work in progress and bytes that arrive later are dropped. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { LinkClient, type Identity } from '../link/client.ts';
+import { MAX_PAYLOAD } from '../link/frame.ts';
 import { shapeFromIdentity, kTiles, type CoreShape } from '../matmul/core-layout.ts';
 import type { IntMatrix } from '../matmul/reference.ts';
 import { ternaryDigest, type PackedTernary } from '../model/ternary.ts';
@@ -12,8 +13,10 @@ import { BackendError, emptyStats, type BitLinearBackend, type LoadProgress } fr
 import { blockMatrix, planWeights, type Block, type Plan } from './plan.ts';
 import { blankTag, decodeProbe, sameMatrix, tagMatrix, tagProbe } from './tag.ts';
 
-/** Most result bytes one MATMUL answer may carry (the protocol's 1 MiB frame limit, with room for the status and tail). */
-const MAX_ANSWER = (1 << 20) - 64;
+/** Most result bytes one MATMUL answer may carry: a frame's payload less the status byte, CYCLES and STALLS. */
+const MAX_ANSWER = MAX_PAYLOAD - 9;
+/** Most activation bytes one MATMUL request may carry: a frame's payload less wbase, K, N, M. */
+const MAX_ACTIVATIONS = MAX_PAYLOAD - 16;
 
 export interface BoardOptions {
   /** The identity hash the RTL this host expects reports; undefined skips the check. */
@@ -128,9 +131,11 @@ export class BoardBackend implements BitLinearBackend {
         this.scratch = b;
       }
       const KT = kTiles(s, b.K);
-      const ntPerRun = Math.max(1, Math.floor(MAX_ANSWER / (s.mmax * s.cols * 4)));
-      for (let m0 = 0; m0 < M; m0 += s.mmax) {
-        const Mc = Math.min(s.mmax, M - m0);
+      // Tokens per run: mmax, or fewer when mmax rows of activations would not fit one frame.
+      const mPerRun = Math.max(1, Math.min(s.mmax, Math.floor(MAX_ACTIVATIONS / (KT * (s.xBits / 8)))));
+      const ntPerRun = Math.max(1, Math.floor(MAX_ANSWER / (mPerRun * s.cols * 4)));
+      for (let m0 = 0; m0 < M; m0 += mPerRun) {
+        const Mc = Math.min(mPerRun, M - m0);
         const xs = new Int8Array(Mc * b.K);
         for (let m = 0; m < Mc; m++) xs.set(x.subarray((m0 + m) * K + b.k0, (m0 + m) * K + b.k0 + b.K), m * b.K);
         for (let nt = 0; nt < b.NT; nt += ntPerRun) {

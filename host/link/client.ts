@@ -4,7 +4,7 @@
 // only with a good CRC and the matching sequence number, and a board whose identity
 // hash differs from the RTL the host expects is refused unless forced.
 
-import { FrameDecoder, encodeFrame, type Frame } from './frame.ts';
+import { FrameDecoder, encodeFrame, MAX_PAYLOAD, type Frame } from './frame.ts';
 import { packActivations, packWeights, tileWords, nTiles, unpackResults, type CoreShape } from '../matmul/core-layout.ts';
 import type { IntMatrix } from '../matmul/reference.ts';
 
@@ -71,6 +71,7 @@ export class LinkClient {
 
   /** One request; its answer's payload after the status byte. Throws LinkError with what went wrong. */
   async request(op: number, payload: Uint8Array, opts: { timeoutMs?: number } = {}): Promise<Uint8Array> {
+    if (payload.length > MAX_PAYLOAD) throw new LinkError(`${this.transport.name}: op 0x${op.toString(16)} would need a frame of ${payload.length} bytes; the link carries at most ${MAX_PAYLOAD}`);
     const seq = (this.seq = (this.seq + 1) & 255);
     const frame = encodeFrame({ seq, op, payload });
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs ?? 2000;
@@ -139,6 +140,11 @@ export class LinkClient {
 
   /** Y = X W^T on the board, with W loaded at tile `base`. */
   async matmul(shape: CoreShape, x: IntMatrix, N: number, base = 0): Promise<{ y: Int32Array; cycles: number; stalls: number }> {
+    const M = x.rows;
+    const count = nTiles(shape, N) * M;
+    const beatBytes = 4 * shape.cols;
+    // The answer is a frame too (status, results, CYCLES, STALLS): the board refuses one that would not fit.
+    if (1 + count * beatBytes + 8 > MAX_PAYLOAD) throw new LinkError(`${this.transport.name}: MATMUL of N=${N} M=${M} would answer with ${count * beatBytes + 9} bytes; a frame carries at most ${MAX_PAYLOAD}: split N or M`);
     const beats = packActivations(shape, x);
     const xBytes = shape.xBits / 8;
     const payload = new Uint8Array(16 + beats.length * xBytes);
@@ -148,9 +154,7 @@ export class LinkClient {
       for (let i = 0; i < xBytes; i++) payload[16 + b * xBytes + i] = Number((v >> BigInt(8 * i)) & 0xffn);
     });
     const p = await this.request(OP.MATMUL, payload, { timeoutMs: this.opts.matmulTimeoutMs ?? 30_000 });
-    const M = x.rows;
-    const count = nTiles(shape, N) * M;
-    const beatBytes = 4 * shape.cols;
+    // The board takes exactly the results of the run it started for this request, so an answer of another length is not ours.
     if (p.length !== count * beatBytes + 8) throw new LinkError(`${this.transport.name}: MATMUL answer has ${p.length} bytes, expected ${count * beatBytes + 8}`);
     const out: bigint[] = [];
     for (let b = 0; b < count; b++) {

@@ -9,6 +9,11 @@
 // verified (the few payload bytes these operations need are held in registers).
 // Sending: the response is produced byte by byte; the header check and CRC units are
 // shared with the receiver, which is idle while a response goes out.
+// Runs: the core starts only for a verified MATMUL whose arguments passed the checks (a
+// start written to CTRL with WRITE_REG is refused), only once the core's result path is
+// empty, and its answer takes exactly the results it counted; results offered at any other
+// time are discarded. So every run is bounded by checked arguments, and no answer can carry
+// another run's results.
 //
 // Every counter is sized from the core's limits (kmax, mmax, wdepth, stage) and the
 // protocol's 1 MiB payload limit, and the sizes a run needs are counted out by addition
@@ -75,9 +80,10 @@ export const linkEngine = defineModule(
     // a run has at most wdepth n-tiles and wdepth * mmax result beats.
     const ktMax = Math.ceil(p.kmax / p.rows);
     const xCap = p.mmax * ktMax; // activation beats of the largest MATMUL
-    // A response's length field is 32 bits: with weights in DRAM (millions of tiles) a run
-    // could ask for more results than one response can carry, and is refused.
-    const resultsMax = Math.min(p.wdepth * p.mmax, Math.floor((2 ** 32 - 64) / (4 * p.cols)));
+    // A response is a frame like any other, at most MAX_PAYLOAD bytes (the status, the
+    // results, CYCLES and STALLS): a run asking for more results than that is refused rather
+    // than answered with a frame every receiver drops as garbage.
+    const resultsMax = Math.min(p.wdepth * p.mmax, Math.floor((MAX_PAYLOAD - 9) / (4 * p.cols)));
     const identity = identityBytes(p);
     const bodyMax = Math.max(identity.length, 4, resultsMax * 4 * p.cols + 8);
     const oBits = widthFor(bodyMax + 13); // header 10 bytes (with the status), body, CRC 4
@@ -299,7 +305,11 @@ export const linkEngine = defineModule(
           }).otherwise(() => m.set(status, STATUS.BAD_LENGTH));
         }],
         [OP.WRITE_REG, () => {
-          m.when(lenIs(5).and(pay[0]!.ge(16)), () => m.set(status, STATUS.BAD_ARGS)).elseWhen(lenIs(5), () => {
+          // A run starts only through MATMUL, whose arguments are checked below. A start
+          // written to CTRL would run on whatever K/N/M/WBASE hold (N = 2^31 - 1 is hours of
+          // work, weights past the memory, results nobody asked for), so it is refused.
+          const startsRun = pay[0]!.eq(0).and(pay[1]!.bit(0));
+          m.when(lenIs(5).and(pay[0]!.ge(16).or(startsRun)), () => m.set(status, STATUS.BAD_ARGS)).elseWhen(lenIs(5), () => {
             m.set(regAddr, pay[0]!.slice(3, 0));
             m.set(regWdata, cat(pay[4]!, pay[3]!, pay[2]!, pay[1]!));
             m.set(regWe, 1);
@@ -314,9 +324,10 @@ export const linkEngine = defineModule(
             .otherwise(() => m.set(state, WCOPY));
         }],
         [OP.MATMUL, () => {
+          // Busy first: a core that is running refuses activation beats, which would otherwise read as too many.
           m.when(len.lt(16).or(xCnt.ne(0)), () => m.set(status, STATUS.BAD_LENGTH))
-            .elseWhen(K.eq(0).or(K.gt(p.kmax)).or(M.eq(0)).or(M.gt(p.mmax)).or(N.eq(0)).or(xOverflow).or(first.ge(p.wdepth)), () => m.set(status, STATUS.BAD_ARGS))
             .elseWhen(coreBusy, () => m.set(status, STATUS.BUSY))
+            .elseWhen(K.eq(0).or(K.gt(p.kmax)).or(M.eq(0)).or(M.gt(p.mmax)).or(N.eq(0)).or(xOverflow).or(first.ge(p.wdepth)), () => m.set(status, STATUS.BAD_ARGS))
             .otherwise(() => {
               m.set(state, MSETUP);
               m.set(wEnd, first.trunc(wdBits).zext(wBits));
@@ -393,10 +404,17 @@ export const linkEngine = defineModule(
         [3, () => writeReg(3, N, 4)],
         [4, () => writeReg(4, M, 5)],
         [5, () => writeReg(5, first, 6)],
+        // Start only with an empty result path (results nobody asked for are being drained,
+        // below), so every result this answer carries comes from this run.
         [6, () => {
-          writeReg(0, 1, 0);
-          m.set(bodyLen, resultsLeft.zext(oBits).mul(4 * p.cols).trunc(oBits).add(8));
-          m.set(state, SEND);
+          m.when(coreBusy, () => {
+            m.set(status, STATUS.BUSY);
+            m.set(state, SEND);
+          }).elseWhen(yIn.valid.not(), () => {
+            writeReg(0, 1, 0);
+            m.set(bodyLen, resultsLeft.zext(oBits).mul(4 * p.cols).trunc(oBits).add(8));
+            m.set(state, SEND);
+          });
         }],
       ]);
     });
@@ -420,7 +438,9 @@ export const linkEngine = defineModule(
     const mmValid = m.let('mm_valid', mux(resultsPhase, yIn.valid, tstep.eq(T_CYCLES).or(tstep.eq(T_STALLS))));
     const bodyFire = m.let('body_fire', txFire.and(inBody));
     const lastYByte = byteIdx.eq(4 * p.cols - 1);
-    m.set(yIn.ready, mmSend.and(resultsPhase).and(bodyFire).and(lastYByte));
+    // Results are taken only by a MATMUL answer that still wants them; at any other time
+    // whatever the core offers is discarded, so a leftover can never become the next answer.
+    m.set(yIn.ready, mux(mmSend.and(resultsPhase), bodyFire.and(lastYByte), 1));
     m.when(mmSend.and(resultsPhase.not()).and(coreBusy.not()), () => {
       m.switch(tstep, [
         [0, () => {
