@@ -3,11 +3,10 @@
 // process with a deadline, so a reader that blocks fails this test instead of hanging the suite.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { loadModel } from '../../host/model/load.ts';
 import { parseGguf } from '../../host/model/gguf.ts';
 import { parseSafetensors, writeSafetensors } from '../../host/model/safetensors.ts';
@@ -19,6 +18,7 @@ import { CpuBackend } from '../../host/backends/cpu.ts';
 import { Transformer } from '../../host/infer/transformer.ts';
 import { generate } from '../../host/infer/generate.ts';
 import { fixture } from './fixtures.ts';
+import { loadInChild } from './load-in-child.ts';
 import { F32, I32, STRING, U64, f32v, ggufLayout, headerOnly, i32v, kv, kvEntries, strv, u64v, withKvs } from './gguf-bytes.ts';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-hostile-'));
@@ -433,28 +433,9 @@ describe('host: hostile model files', function () {
       fs.mkdirSync(path.join(gdir, 'x'));
       cases.push({ label: 'dir.gguf/ (directory holding no model)', kind: 'model', path: gdir, re: /dir\.gguf: no config\.json/ });
 
-      const script = path.join(root, 'open.ts');
-      const url = (p: string): string => pathToFileURL(path.resolve(p)).href;
-      fs.writeFileSync(
-        script,
-        `import { loadModel } from ${JSON.stringify(url('host/model/load.ts'))};
-import { TextCodec } from ${JSON.stringify(url('host/model/tokenizer.ts'))};
-const cases = JSON.parse(process.argv[2]);
-for (const c of cases) {
-  process.stdout.write(JSON.stringify({ start: c.label }) + '\\n');
-  try { c.kind === 'model' ? loadModel(c.path) : TextCodec.load(c.path); process.stdout.write(JSON.stringify({ label: c.label, ok: true }) + '\\n'); }
-  catch (e) { process.stdout.write(JSON.stringify({ label: c.label, name: e.name, message: e.message }) + '\\n'); }
-}
-`,
-      );
-      const r = spawnSync(process.execPath, ['--import', 'tsx', script, JSON.stringify(cases.map(({ label, kind, path: p }) => ({ label, kind, path: p })))], { timeout: 30000, killSignal: 'SIGKILL', encoding: 'utf8', maxBuffer: 1 << 20 });
-      const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { start?: string; label?: string; ok?: boolean; name?: string; message?: string });
+      const outcomes = loadInChild(cases);
       for (const c of cases) {
-        const got = lines.find((l) => l.label === c.label);
-        if (!got) {
-          const hung = lines.filter((l) => l.start).at(-1)?.start;
-          assert.fail(`${c.label}: no answer (the child ${r.signal ? `was killed after 30 s, stuck at '${hung}'` : `exited ${r.status}: ${r.stderr.slice(0, 500)}`})`);
-        }
+        const got = outcomes.get(c.label)!;
         assert.equal(got.name, 'CheckpointError', `${c.label}: ${got.ok ? 'accepted' : `${got.name}: ${got.message}`}`);
         assert.ok(!got.message!.includes('\n'), `${c.label}: one line`);
         assert.match(got.message!, c.re, c.label);

@@ -13,6 +13,9 @@ import { CheckpointError } from '../../host/model/errors.ts';
 import { makeModel } from '../../host/model/make-model.ts';
 import { XorShift32, globalSeed } from '../../sim/tb/rng.ts';
 import { fixture } from './fixtures.ts';
+import { F32, I32, STRING, U64, f32v, ggufLayout, i32v, kv, kvEntries, strv, u64v, withKvs } from './gguf-bytes.ts';
+import { loadInChild, type ChildCase } from './load-in-child.ts';
+import { execFileSync } from 'node:child_process';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-ckpt-'));
 
@@ -168,5 +171,126 @@ describe('host: malformed checkpoints', function () {
     }
     console.log(`      seed ${seed}: ${cases} mutated files, ${outcomes.loaded} still loaded, ${outcomes.refused} refused with CheckpointError`);
     assert.ok(outcomes.refused > cases / 4, 'most mutations should be caught');
+  });
+
+  it('fuzz: hostile structure (repeated keys, absurd counts, corrupted lengths, byte ranges, shard names, non-regular files) is refused in one line or harmless', function () {
+    const seed = globalSeed() ^ 0x40571e;
+    const rng = new XorShift32(seed);
+    const cases = Number(process.env.PARSER_FUZZ ?? 150);
+    const gguf = fs.readFileSync(fixture('tiny-bitnet-c', 'model-tq2_0.gguf'));
+    const layout = ggufLayout(gguf);
+    const entries = kvEntries(gguf);
+    const numeric = layout.kvs.map((k, i) => ({ k, i })).filter(({ k }) => k.key.startsWith('bitnet.') && k.type !== STRING);
+    const absurd = [0, -1, 1.5, NaN, Infinity, 2 ** 31, 2 ** 40, 1e9, 2 ** 63];
+    const pick = <T>(xs: readonly T[]): T => xs[rng.int(0, xs.length - 1)]!;
+    const outcomes = { loaded: 0, refused: 0 };
+    const inChild: (ChildCase & { re: RegExp })[] = [];
+    /** fn loads or throws a CheckpointError of one short line; `mustRefuse` matched when given. */
+    const check = (what: string, fn: () => unknown, mustRefuse?: RegExp): void => {
+      const where = `case ${what} (SEED=${globalSeed()} re-runs it)`;
+      try {
+        fn();
+        if (mustRefuse) assert.fail(`${where}: loaded, expected a refusal matching ${mustRefuse}`);
+        outcomes.loaded++;
+      } catch (e) {
+        if (e instanceof assert.AssertionError) throw e;
+        if (!(e instanceof CheckpointError)) throw new Error(`${where}: ${(e as Error).name}: ${String((e as Error).message).slice(0, 300)}`);
+        if (e.message.includes('\n') || e.message.length >= 400) throw new Error(`${where}: a message of ${e.message.length} chars / ${e.message.split('\n').length} lines: ${e.message.slice(0, 200)}…`);
+        if (mustRefuse && !mustRefuse.test(e.message)) throw new Error(`${where}: ${e.message}, expected ${mustRefuse}`);
+        outcomes.refused++;
+      }
+    };
+    const file = (name: string, b: Buffer): string => {
+      const f = path.join(tmp(), name);
+      fs.writeFileSync(f, b);
+      return f;
+    };
+    for (let i = 0; i < cases; i++) {
+      const kind = rng.int(0, 5);
+      if (kind === 0) {
+        // A repeated metadata key, anywhere among the others.
+        const k = rng.int(0, entries.length - 1);
+        const at = rng.int(0, entries.length);
+        const es = [...entries];
+        es.splice(at, 0, entries[k]!);
+        check(`${i}: key '${layout.kvs[k]!.key}' repeated at ${at}`, () => loadModel(file('m.gguf', withKvs(gguf, es))), /appears twice/);
+      } else if (kind === 1) {
+        // A count, size or float field of the architecture with an absurd value, in some numeric (or string) type.
+        const { k, i: at } = pick(numeric);
+        const v = pick(absurd);
+        const type = pick([F32, I32, U64, STRING]);
+        const value = type === F32 ? f32v(v) : type === I32 ? i32v(Number.isFinite(v) && Math.abs(v) < 2 ** 31 ? Math.trunc(v) : -1) : type === U64 ? u64v(Number.isFinite(v) && v >= 0 ? BigInt(Math.min(Math.trunc(v), 2 ** 63 - 1)) : 2n ** 64n - 1n) : strv(String(v));
+        const es = [...entries];
+        es[at] = kv(k.key, type, value);
+        check(`${i}: '${k.key}' = ${v} as type ${type}`, () => loadModel(file('m.gguf', withKvs(gguf, es))));
+      } else if (kind === 2) {
+        // A corrupted length: a key's or a string value's.
+        const k = pick(layout.kvs);
+        const at = k.type === STRING && rng.chance(0.5) ? k.valueStart : k.start;
+        const b = Buffer.from(gguf);
+        const n = pick([BigInt(rng.int(0, 1 << 20)), BigInt(gguf.length - at), 2n ** 32n + BigInt(rng.int(0, 99)), 2n ** 53n]);
+        b.writeBigUInt64LE(n, at);
+        check(`${i}: length ${n} at byte ${at} ('${k.key}')`, () => loadModel(file('m.gguf', b)));
+      } else if (kind === 3) {
+        // A tensor's byte range moved, shrunk, or made another's.
+        const dir = tmp();
+        makeModel(dir, { tokenizer: false, vocab: 32, hidden: 16, heads: 2, kvHeads: 1, intermediate: 32, layers: 1 });
+        const f = path.join(dir, 'model.safetensors');
+        const b = fs.readFileSync(f);
+        const n = Number(b.readBigUInt64LE(0));
+        const h = JSON.parse(b.subarray(8, 8 + n).toString()) as Record<string, { data_offsets: [number, number] }>;
+        const names = Object.keys(h).filter((x) => x !== '__metadata__');
+        const t = h[pick(names)]!;
+        const other = h[pick(names)]!;
+        const d = rng.int(-8, 8);
+        const how = rng.int(0, 2);
+        t.data_offsets = how === 0 ? [t.data_offsets[0] + d, t.data_offsets[1] + d] : how === 1 ? [...other.data_offsets] : [t.data_offsets[0], t.data_offsets[1] + d];
+        const hb = Buffer.from(JSON.stringify(h));
+        const len = Buffer.alloc(8);
+        len.writeBigUInt64LE(BigInt(hb.length));
+        fs.writeFileSync(f, Buffer.concat([len, hb, b.subarray(8 + n)]));
+        check(`${i}: data_offsets edit ${how} by ${d}`, () => loadModel(dir));
+      } else if (kind === 4) {
+        // A shard name built from hostile pieces.
+        const dir = tmp();
+        makeModel(dir, { tokenizer: false, vocab: 32, hidden: 16, heads: 2, kvHeads: 1, intermediate: 32, layers: 1 });
+        fs.renameSync(path.join(dir, 'model.safetensors'), path.join(dir, 'shard.safetensors'));
+        const pieces = ['..', '.', '', 'shard.safetensors', '/', '\\', '%2e%2e', 'etc', 'hostname', '\0', os.tmpdir()];
+        const name = Array.from({ length: rng.int(1, 5) }, () => pick(pieces)).join(pick(['/', '', '\\']));
+        const whole = parseSafetensors(new Uint8Array(fs.readFileSync(path.join(dir, 'shard.safetensors'))), 'shard.safetensors');
+        const map = Object.fromEntries([...whole.tensors.keys()].map((t) => [t, 'shard.safetensors']));
+        map['model.norm.weight'] = name;
+        fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: map }));
+        check(`${i}: shard name ${JSON.stringify(name)}`, () => loadModel(dir), name === 'shard.safetensors' ? undefined : /model\.safetensors\.index\.json: |shard\.safetensors: /);
+      } else {
+        // A model file replaced by something that is not a regular file: tried in a child with a deadline.
+        const dir = tmp();
+        makeModel(dir, { tokenizer: true, vocab: 258, hidden: 16, heads: 2, kvHeads: 1, intermediate: 32, layers: 1 });
+        const target = pick(['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json']);
+        const what = pick(['fifo', 'dir', 'zero', 'link-fifo']);
+        const f = path.join(dir, target);
+        fs.rmSync(f);
+        if (what === 'fifo') execFileSync('mkfifo', [f]);
+        else if (what === 'dir') fs.mkdirSync(f);
+        else if (what === 'zero') fs.symlinkSync('/dev/zero', f);
+        else {
+          execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+          fs.symlinkSync('pipe', f);
+        }
+        const re = what === 'zero' ? /is a symbolic link to "\/dev\/zero", outside the model directory/ : what === 'dir' ? /is a directory, expected a regular file/ : /is a FIFO \(named pipe\), expected a regular file/;
+        inChild.push({ label: `${i}: ${target} as ${what}`, kind: target.startsWith('tokenizer') ? 'tokenizer' : 'model', path: dir, re });
+      }
+    }
+    const got = loadInChild(inChild);
+    for (const c of inChild) {
+      const o = got.get(c.label)!;
+      const where = `case ${c.label} (SEED=${globalSeed()} re-runs it)`;
+      assert.equal(o.name, 'CheckpointError', `${where}: ${o.ok ? 'loaded' : `${o.name}: ${o.message}`}`);
+      assert.ok(!o.message!.includes('\n'), `${where}: one line`);
+      assert.match(o.message!, c.re, where);
+      outcomes.refused++;
+    }
+    console.log(`      SEED=${globalSeed()}: ${cases} hostile files (${inChild.length} non-regular, in a child), ${outcomes.loaded} harmless and loaded, ${outcomes.refused} refused in one line`);
+    assert.ok(outcomes.refused > cases / 2, 'most hostile files are refused');
   });
 });
