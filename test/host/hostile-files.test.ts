@@ -102,7 +102,8 @@ describe('host: hostile model files', function () {
     });
 
     it('an absurd max_position_embeddings (1e9) is harmless: the KV cache and RoPE tables hold what is used', async () => {
-      const dir = small({ maxPositions: 1e9 });
+      const dir = small();
+      setConfig(dir, (c) => void (c.max_position_embeddings = 1e9));
       const m = loadModel(dir);
       assert.equal(m.config.maxPositions, 1e9);
       const be = new CpuBackend();
