@@ -191,34 +191,51 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
 };
 
 export function findCore(name: string): CoreEntry {
-  const c = CORES[name];
-  if (!c) throw new ParamError(`unknown core '${name}'; available: ${Object.keys(CORES).join(', ')} (see 'bitnet-fpga generate --list')`);
+  const c = Object.hasOwn(CORES, name) ? CORES[name] : undefined;
+  if (!c) throw new ParamError(`unknown core ${/^[\w.-]{1,40}$/.test(name) ? `'${name}'` : shortValue(name)}; available: ${Object.keys(CORES).join(', ')} (see 'bitnet-fpga generate --list')`);
   return c;
 }
 
-/** Parse `k=v` strings into validated parameters, defaults filled in. */
+/**
+ * Validated parameters, defaults filled in. A name must be the core's own (Object.hasOwn: a
+ * `constructor` or `__proto__` is no parameter), and a string value a plain decimal integer
+ * (Number() would also take '0x10', '1e1', ' 8' and '8.0').
+ */
 export function resolveParams(core: CoreEntry, given: Readonly<Record<string, string | number>>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of Object.keys(given)) {
-    if (!core.params[k]) throw new ParamError(`core '${core.name}' has no parameter '${k}'; its parameters: ${Object.keys(core.params).join(', ')}`);
+    if (!Object.hasOwn(core.params, k)) throw new ParamError(`core '${core.name}' has no parameter '${k}'; its parameters: ${Object.keys(core.params).join(', ')}`);
   }
   for (const [k, spec] of Object.entries(core.params)) {
-    const raw = given[k];
-    const v = raw === undefined ? spec.default : Number(raw);
+    const raw = Object.hasOwn(given, k) ? given[k] : undefined;
+    const v = raw === undefined ? spec.default : typeof raw === 'number' ? raw : /^-?\d{1,16}$/.test(raw) ? Number(raw) : NaN;
     const range = spec.oneOf ? `one of ${spec.oneOf.join(', ')}` : `an integer from ${spec.min} to ${spec.max}${spec.powerOfTwo ? ', a power of two' : ''}`;
-    if (!Number.isInteger(v) || v < spec.min || v > spec.max || (spec.powerOfTwo && (v & (v - 1)) !== 0) || (spec.oneOf && !spec.oneOf.includes(v))) {
-      throw new ParamError(`core '${core.name}': parameter ${k}=${raw} is not allowed; ${k} (${spec.doc}) must be ${range}`);
+    if (!Number.isSafeInteger(v) || v < spec.min || v > spec.max || (spec.powerOfTwo && (v & (v - 1)) !== 0) || (spec.oneOf && !spec.oneOf.includes(v))) {
+      throw new ParamError(`core '${core.name}': parameter ${k}=${shortValue(raw)} is not allowed; ${k} (${spec.doc}) must be ${range}`);
     }
     out[k] = v;
   }
   return out;
 }
 
-export function parseParamArgs(args: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+/** A value as an error quotes it: one line, at most 40 characters. */
+const shortValue = (raw: string | number | undefined): string => {
+  const s = String(raw);
+  const cut = s.length > 40 ? `${s.slice(0, 40)}…` : s;
+  return /^[\w.+=-]+$/.test(cut) ? cut : JSON.stringify(cut);
+};
+
+/**
+ * `NAME=VALUE` strings into a record with no prototype, so a `__proto__=1` is an entry
+ * (that resolveParams then refuses by name) instead of a silently ignored assignment. A name
+ * given twice is refused: which one was meant is not ours to guess.
+ */
+export function parseParamArgs(args: readonly string[], flag = '-p/--param'): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const a of args) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(a);
-    if (!m) throw new ParamError(`--param '${a}': expected NAME=VALUE, e.g. --param width=8`);
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(a);
+    if (!m) throw new ParamError(`${flag} ${shortValue(a)}: expected NAME=VALUE, e.g. ${flag.split('/').pop()} width=8`);
+    if (Object.hasOwn(out, m[1]!)) throw new ParamError(`${flag} ${shortValue(a)}: ${m[1]} is given twice`);
     out[m[1]!] = m[2]!;
   }
   return out;

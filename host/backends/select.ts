@@ -9,6 +9,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BackendError, type BitLinearBackend } from './backend.ts';
 import { CpuBackend } from './cpu.ts';
+import { BackendSpecError, parseBackendSpec, type BackendSpec } from './spec.ts';
+
+export { BackendSpecError, parseBackendSpec, type BackendSpec };
 
 export interface SelectOptions {
   /** The manifest whose identity the board must report (default: rtl/board's). */
@@ -28,48 +31,67 @@ export const DEFAULT_PCIE_MANIFEST = (): string => path.resolve(path.dirname(fil
 
 /** A board SoC's parameters and identity from its manifest (rtl/board's by default). */
 export function readBoardManifest(file: string = DEFAULT_BOARD_MANIFEST()): { params: Record<string, number>; identity: string } {
-  let m: { params?: Record<string, number>; extra?: { board?: { identity?: string } } };
+  let m: unknown;
   try {
-    m = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof m;
+    m = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new BackendError(`${file}: cannot read the board manifest (${(e as Error).message})`);
   }
-  const identity = m.extra?.board?.identity;
-  if (typeof identity !== 'string' || !m.params) throw new BackendError(`${file}: field 'extra.board.identity' is missing; is this the manifest of a board SoC?`);
-  return { params: m.params, identity };
+  const o = (typeof m === 'object' && m !== null ? m : {}) as { params?: unknown; extra?: { board?: { identity?: unknown } } };
+  const identity = o.extra?.board?.identity;
+  if (typeof identity !== 'string' || typeof o.params !== 'object' || o.params === null) throw new BackendError(`${file}: field 'extra.board.identity' is missing; is this the manifest of a board SoC?`);
+  return { params: o.params as Record<string, number>, identity };
 }
 
-export async function selectBackend(spec: string, o: SelectOptions = {}): Promise<BitLinearBackend> {
-  const [kind, rest] = spec.includes(':') ? [spec.slice(0, spec.indexOf(':')), spec.slice(spec.indexOf(':') + 1)] : [spec, ''];
-  switch (kind) {
+/** A spec with what it needs from the board manifest read and checked: the last step before opening it. */
+export type PreparedBackend = { readonly spec: BackendSpec; readonly params?: Record<string, number>; readonly identity?: string };
+
+/**
+ * Read the manifest a board backend needs and check the sim backend's parameters as
+ * `generate` checks them (names, ranges), so a bad spec is refused before a model loads.
+ */
+export async function prepareBackend(spec: BackendSpec, o: SelectOptions = {}): Promise<PreparedBackend> {
+  switch (spec.kind) {
     case 'cpu':
-      if (rest && rest !== 'js') throw new BackendError(`backend 'cpu' takes no argument but 'js' (the JavaScript kernel), got '${rest}'`);
-      return new CpuBackend({ kernel: rest === 'js' ? 'js' : 'native', threads: o.threads, log: o.log });
+      return { spec };
     case 'sim': {
       const base = readBoardManifest(o.boardManifest).params;
-      const over: Record<string, number> = {};
-      for (const kv of rest ? rest.split(',') : []) {
-        const m = /^(\w+)=(\d+)$/.exec(kv);
-        if (!m) throw new BackendError(`backend 'sim': parameter '${kv}' must be name=integer (e.g. sim:wdepth=2048)`);
-        over[m[1]!] = Number(m[2]);
+      // The generator's table decides; the sim backend builds the SoC from the generator anyway.
+      const { findCore, resolveParams } = await import('../../generator/cores/registry.ts');
+      try {
+        return { spec, params: resolveParams(findCore('board'), { ...base, ...spec.params }) };
+      } catch (e) {
+        throw new BackendSpecError(`backend 'sim': ${(e as Error).message}`);
       }
+    }
+    case 'uart':
+      return { spec, identity: readBoardManifest(o.boardManifest).identity };
+    case 'pcie':
+      return { spec, identity: readBoardManifest(o.boardManifest ?? DEFAULT_PCIE_MANIFEST()).identity };
+  }
+}
+
+export async function openBackend(p: PreparedBackend, o: SelectOptions = {}): Promise<BitLinearBackend> {
+  const s = p.spec;
+  switch (s.kind) {
+    case 'cpu':
+      return new CpuBackend({ kernel: s.kernel, threads: o.threads, log: o.log });
+    case 'sim': {
       const { simBackend } = await import('./sim.ts');
-      return simBackend({ ...base, ...over }, { reload: o.reload, log: o.log });
+      return simBackend(p.params!, { reload: o.reload, log: o.log });
     }
     case 'uart': {
-      const m = /^([^@]+)(?:@(\d+))?$/.exec(rest);
-      if (!m) throw new BackendError(`backend 'uart' needs a serial port: uart:/dev/ttyUSB1[@115200]`);
       const { uartBackend } = await import('./uart.ts');
-      const expected = readBoardManifest(o.boardManifest).identity;
-      return uartBackend(m[1]!, Number(m[2] ?? 115200), { expectedHash: expected, force: o.force, reload: o.reload, timeoutMs: o.timeoutMs });
+      return uartBackend(s.path, s.baud, { expectedHash: p.identity!, force: o.force, reload: o.reload, timeoutMs: o.timeoutMs });
     }
     case 'pcie': {
-      if (!rest) throw new BackendError(`backend 'pcie' needs the XDMA device prefix: pcie:/dev/xdma0`);
       const { pcieBackend } = await import('./pcie.ts');
-      const expected = readBoardManifest(o.boardManifest ?? DEFAULT_PCIE_MANIFEST()).identity;
-      return pcieBackend(rest, { expectedHash: expected, force: o.force, reload: o.reload, timeoutMs: o.timeoutMs });
+      return pcieBackend(s.prefix, { expectedHash: p.identity!, force: o.force, reload: o.reload, timeoutMs: o.timeoutMs });
     }
-    default:
-      throw new BackendError(`unknown backend '${spec}': expected cpu[:js], sim[:k=v,...], uart:PATH[@BAUD] or pcie:DEVICE_PREFIX`);
   }
+}
+
+/** Parse, check and open a backend spec in one step. */
+export async function selectBackend(spec: string, o: SelectOptions = {}): Promise<BitLinearBackend> {
+  return openBackend(await prepareBackend(parseBackendSpec(spec), o), o);
 }

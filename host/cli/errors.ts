@@ -2,14 +2,19 @@
 
 const USER_ERRORS = new Set(['HdlError', 'HdlErrors', 'ToolchainError', 'ToolFailure', 'ParamError', 'CheckFailed', 'VerilogError', 'ModelError', 'SimFailure', 'SimTimeoutError', 'SignalError', 'UsageError', 'CheckpointError', 'BackendError', 'LinkError']);
 
-export function reportError(e: unknown): void {
+/** Exit status of a command that failed on its input (bad flag, file, board, toolchain). */
+export const EXIT_FAILED = 1;
+/** Exit status of a bug (EX_SOFTWARE in sysexits.h), so a script or test can tell one from bad input. */
+export const EXIT_INTERNAL = 70;
+
+/** Print `e` for the user and return the exit status. */
+export function reportError(e: unknown): number {
   if (e instanceof Error && USER_ERRORS.has(e.name)) {
     console.error(e.message.startsWith('error') || /:\d+: error:/.test(e.message) ? e.message : `error: ${e.message}`);
-  } else if (e instanceof Error) {
-    console.error(`internal error (please report): ${e.stack ?? e.message}`);
-  } else {
-    console.error(`internal error (please report): ${String(e)}`);
+    return EXIT_FAILED;
   }
+  console.error(`internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  return EXIT_INTERNAL;
 }
 
 export class CheckFailed extends Error {

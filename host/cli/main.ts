@@ -1,19 +1,32 @@
 // bitnet-fpga command line. A thin dispatcher: each command imports only the part of the
 // project it needs, so `run` never loads the generator and `doctor` loads nothing heavy.
 
-import { Command, Option } from 'commander';
-import { reportError } from './errors.ts';
+import { Command, CommanderError } from 'commander';
+import { reportError, EXIT_FAILED, UsageError } from './errors.ts';
+import { checked, choiceOption, Expected, inFileOption, intOption, numberOption, outDirOption, SEED_MAX, shown, tokenIds } from './flags.ts';
+import { parseBackendSpec } from '../backends/spec.ts';
+import { MAKE_MODEL_DEFAULTS as MM, MAKE_MODEL_LIMITS as ML } from '../model/make-model-options.ts';
 
+// This table is where each flag's value is parsed and bounded (flags.ts): a bad value is one
+// line naming the flag, given while the command line is read, before a command loads anything.
 const program = new Command();
-program.name('bitnet-fpga').description('BitNet b1.58 on an FPGA: HDL generator, Verilator testbenches, host runtime').showHelpAfterError();
+program
+  .name('bitnet-fpga')
+  .description('BitNet b1.58 on an FPGA: HDL generator, Verilator testbenches, host runtime')
+  // commander's own refusals (unknown option, missing value) on one line, as ours are, with
+  // the exit status of every other bad input; no help text after them.
+  .configureOutput({ outputError: (str, write) => write(`${str.trim().replace(/\s*\n\s*/g, ' ')}\n`) })
+  .exitOverride();
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
+/** Tokens to generate and context sizes: far beyond any model here, small enough to be a checked number. */
+const TOKENS_MAX = 1 << 24;
 
 program
   .command('generate')
   .description('elaborate a core and write its Verilog and manifest')
   .argument('[core]', 'core name (see --list)')
-  .option('-o, --out <dir>', 'output directory')
+  .addOption(outDirOption('-o, --out <dir>', 'output directory'))
   .option('-p, --param <name=value>', 'core parameter (repeatable)', collect, [])
   .option('--list', 'list the cores and their parameters')
   .option('--all', 'regenerate every checked-in design under rtl/')
@@ -28,9 +41,10 @@ program
   .description('lint, synthesize and simulate a core: interpreter vs Verilator vs Icarus, cycle by cycle')
   .argument('<core>', 'core name')
   .option('-p, --param <name=value>', 'core parameter (repeatable)', collect, [])
-  .option('--cycles <n>', 'cycles of random stimulus', '500')
-  .option('--seed <n>', 'stimulus seed (default: $SEED or 1)')
-  .action(async (core: string, o: { param: string[]; cycles: string; seed?: string }) => {
+  // Every cycle is simulated three times (interpreter, Verilator, Icarus) from one stimulus table.
+  .addOption(intOption('--cycles <n>', 'cycles of random stimulus', 2, 100_000, 500))
+  .addOption(intOption('--seed <n>', 'stimulus seed (default: $SEED or 1)', 0, SEED_MAX))
+  .action(async (core: string, o: { param: string[]; cycles: number; seed?: number }) => {
     const { checkCommand } = await import('./commands/check.ts');
     await checkCommand(core, o);
   });
@@ -61,7 +75,7 @@ program
   .command('synth')
   .description('synthesize a core (default: ternary) with Yosys for 7-series or iCE40 UP5K (with nextpnr: Fmax, utilization)')
   .argument('[core]', 'core name (default ternary)')
-  .requiredOption('--target <xilinx|ice40>', 'synth_xilinx (7-series) or synth_ice40 + nextpnr-ice40 (UP5K)')
+  .addOption(choiceOption('--target <xilinx|ice40>', 'synth_xilinx (7-series) or synth_ice40 + nextpnr-ice40 (UP5K)', ['xilinx', 'ice40'], undefined, 'xilinx (7-series, synth_xilinx) or ice40 (UP5K, synth_ice40 + nextpnr-ice40)').makeOptionMandatory())
   .option('-p, --param <name=value>', 'core parameter (repeatable)', collect, [])
   .option('--rows <n>', 'ternary: K lanes')
   .option('--cols <n>', 'ternary: N lanes')
@@ -81,8 +95,8 @@ program
   .description('a bitstream for a board: its top generated, synthesized, placed and routed, packed (iCEBreaker: yosys + nextpnr-ice40 + icepack)')
   .requiredOption('--board <name>', 'the board (icebreaker)')
   .option('-p, --param <name=value>', "the SoC's parameters (repeatable; default: the checked-in RTL's)", collect, [])
-  .option('-o, --out <dir>', 'output directory (default build/<board>)')
-  .option('--seed <n>', 'placer seed', '1')
+  .addOption(outDirOption('-o, --out <dir>', 'output directory (default build/<board>)'))
+  .addOption(intOption('--seed <n>', 'placer seed', 0, 2 ** 31 - 1, 1))
   .option('--json', 'print the report as JSON')
   .action(async (o: import('./commands/build.ts').BuildOptions) => {
     const { buildCommand } = await import('./commands/build.ts');
@@ -108,10 +122,10 @@ program
   .description('build (or load from the cache) the Verilated model of any Verilog top, or of a generated design, and list its ports')
   .argument('[files...]', 'Verilog/SystemVerilog files')
   .option('--top <name>', 'top module (required with files)')
-  .option('--manifest <path>', 'a generated design: its <top>.manifest.json instead of files')
+  .addOption(inFileOption('--manifest <path>', 'a generated design: its <top>.manifest.json instead of files'))
   .option('-G, --param <name=value>', 'top-level parameter override (repeatable)', collect, [])
   .option('-I, --include <dir>', 'include directory (repeatable)', collect, [])
-  .option('--waves <format>', 'waveform format compiled in: vcd or fst', 'vcd')
+  .addOption(choiceOption('--waves <format>', 'waveform format compiled in: vcd or fst', ['vcd', 'fst'], 'vcd'))
   .option('--json', 'print the ports and library path as JSON')
   .action(async (files: string[], o: { top?: string; manifest?: string; param: string[]; include: string[]; waves: string; json?: boolean }) => {
     const { simBuildCommand } = await import('./commands/sim-build.ts');
@@ -123,8 +137,8 @@ program
   .description('benchmarks; suites: hdl, sim, core, link, host, or all')
   .argument('<suite>', 'suite name, or "all"')
   .option('--json', 'print one JSON array of {metric, value, unit, config} records')
-  .addOption(new Option('--pes <n>', 'processing elements in the hdl benchmark').default('4096'))
-  .action(async (suite: string, o: { json?: boolean; pes: string }) => {
+  .addOption(intOption('--pes <n>', 'processing elements in the hdl benchmark', 4, 65536, 4096))
+  .action(async (suite: string, o: { json?: boolean; pes: number }) => {
     const { benchCommand } = await import('./commands/bench.ts');
     await benchCommand(suite, o);
   });
@@ -133,55 +147,59 @@ program
   .command('run')
   .description('generate text with a BitNet model; every BitLinear runs on the chosen backend; llama.cpp-style timings')
   .requiredOption('-m, --model <path>', 'Hugging Face model directory (config.json + safetensors), a .gguf file, or a Hugging Face repo id (owner/name, downloaded into the HF cache)')
-  .option('-b, --backend <spec>', 'cpu[:js] | sim[:k=v,...] | uart:PATH[@BAUD] | pcie:DEVICE_PREFIX', 'cpu')
+  .addOption(
+    checked('-b, --backend <spec>', 'cpu[:js] | sim[:k=v,...] | uart:PATH[@BAUD] | pcie:DEVICE_PREFIX', (v) => {
+      try {
+        parseBackendSpec(v);
+      } catch (e) {
+        throw new UsageError(`-b/--backend ${shown(v)}: ${(e as Error).message}`);
+      }
+      return v;
+    }, 'cpu'),
+  )
   .option('-p, --prompt <text>', 'prompt text (needs tokenizer.json)')
-  .option('--tokens <ids>', 'prompt as token ids, comma-separated (e.g. 1,17,42)')
-  .option('-n, --n-predict <n>', 'tokens to generate', '32')
-  .option('--temp <t>', 'temperature (0 = greedy)', '0.8')
-  .option('--top-k <k>', 'top-k (0 = off)', '40')
-  .option('--top-p <p>', 'top-p', '0.95')
-  .option('-s, --seed <n>', 'sampling seed (default: random, printed)')
-  .option('--batch <n>', 'prompt tokens per forward pass', '32')
-  .option('-t, --threads <n>', 'threads for the cpu backend and the host (default: every core)')
-  .option('-c, --ctx-size <n>', 'context for the KV cache (default: prompt + n-predict, at most the model\'s)')
-  .option('--head-bits <bits>', 'output head precision: 16 (as in the file) or 8 (8-bit blocks, like llama.cpp Q8_0: half the bytes per token)', '16')
+  .addOption(checked('--tokens <ids>', 'prompt as token ids, comma-separated (e.g. 1,17,42)', tokenIds))
+  .addOption(intOption('-n, --n-predict <n>', 'tokens to generate', 0, TOKENS_MAX, 32))
+  .addOption(numberOption('--temp <t>', 'temperature (0 = greedy)', { min: 0 }, 0.8))
+  .addOption(intOption('--top-k <k>', 'top-k (0 = off)', 0, TOKENS_MAX, 40))
+  .addOption(numberOption('--top-p <p>', 'top-p', { min: 0, max: 1, above: true }, 0.95))
+  .addOption(intOption('-s, --seed <n>', 'sampling seed (default: random, printed)', 0, SEED_MAX))
+  .addOption(intOption('--batch <n>', 'prompt tokens per forward pass', 1, 65536, 32))
+  .addOption(intOption('-t, --threads <n>', 'threads for the cpu backend and the host (default: every core)', 1, 1024))
+  .addOption(intOption('-c, --ctx-size <n>', "context for the KV cache (default: prompt + n-predict, at most the model's)", 1, TOKENS_MAX))
+  .addOption(checked('--head-bits <bits>', 'output head precision: 16 (as in the file) or 8 (8-bit blocks, like llama.cpp Q8_0: half the bytes per token)', (v) => {
+    if (v !== '16' && v !== '8') throw new Expected("16 (the file's precision) or 8");
+    return Number(v) as 16 | 8;
+  }, 16))
   .option('--chat', 'wrap the prompt in the model\'s chat format')
   .option('--json', 'print one JSON object: prompt ids, generated ids, final logits, timings')
-  .option('--board-manifest <file>', 'manifest of the board SoC the host expects (default rtl/board); board-sim writes one')
+  .addOption(inFileOption('--board-manifest <file>', 'manifest of the board SoC the host expects (default rtl/board); board-sim writes one'))
   .option('--force', 'use a board whose identity differs from the expected RTL')
   .option('--reload', 'upload the weights even when the board already holds them')
-  .action(async (o: { nPredict: string } & Omit<import('./commands/run.ts').RunOptions, 'n'>) => {
+  .action(async (o: { nPredict: number; backend: string } & Omit<import('./commands/run.ts').RunOptions, 'n' | 'backend'>) => {
     const { runCommand } = await import('./commands/run.ts');
-    await runCommand({ ...o, n: o.nPredict });
+    await runCommand({ ...o, n: o.nPredict, backend: parseBackendSpec(o.backend), backendText: o.backend });
   });
+
+/** A make-model flag: its name, range and default are make-model-options.ts's. */
+const mm = (k: keyof typeof ML, doc: string) => intOption(`${ML[k].flag} <n>`, doc, ML[k].min, ML[k].max, MM[k]);
 
 program
   .command('make-model')
   .description('write a small random BitNet model in the Hugging Face layout (packed 2-bit weights, byte tokenizer)')
-  .requiredOption('-o, --out <dir>', 'output directory')
-  .option('--hidden <n>', 'hidden size', '64')
-  .option('--layers <n>', 'layers', '2')
-  .option('--heads <n>', 'attention heads', '4')
-  .option('--kv-heads <n>', 'key/value heads', '2')
-  .option('--intermediate <n>', 'FFN size', '160')
-  .option('--vocab <n>', 'vocabulary size (>= 258 with the byte tokenizer)', '258')
-  .option('--ctx <n>', 'max_position_embeddings', '128')
-  .option('--seed <n>', 'random seed', '1')
+  .addOption(outDirOption('-o, --out <dir>', 'output directory (new, empty, or made by make-model)').makeOptionMandatory())
+  .addOption(mm('hidden', 'hidden size'))
+  .addOption(mm('layers', 'layers'))
+  .addOption(mm('heads', 'attention heads'))
+  .addOption(mm('kvHeads', 'key/value heads'))
+  .addOption(mm('intermediate', 'FFN size'))
+  .addOption(mm('vocab', 'vocabulary size (>= 258 with the byte tokenizer)'))
+  .addOption(mm('maxPositions', 'max_position_embeddings'))
+  .addOption(mm('seed', 'random seed'))
   .option('--no-tokenizer', 'write no tokenizer (then --vocab may be smaller)')
-  .action(async (o: Record<string, string | boolean>) => {
-    const { makeModel } = await import('../model/make-model.ts');
-    const { UsageError } = await import('./errors.ts');
-    const n = (k: string): number => Number(o[k]);
-    // Its parameter checks throw RangeError with the flag named: a usage error, not a bug.
-    const make = (...a: Parameters<typeof makeModel>): ReturnType<typeof makeModel> => {
-      try {
-        return makeModel(...a);
-      } catch (e) {
-        throw e instanceof RangeError ? new UsageError(e.message) : e;
-      }
-    };
-    const r = make(String(o.out), { hidden: n('hidden'), layers: n('layers'), heads: n('heads'), kvHeads: n('kvHeads'), intermediate: n('intermediate'), vocab: n('vocab'), maxPositions: n('ctx'), seed: n('seed'), tokenizer: o.tokenizer !== false });
-    console.log(`make-model: wrote ${o.out} (hidden ${r.hidden}, ${r.layers} layers, ${r.heads} heads / ${r.kvHeads} kv, FFN ${r.intermediate}, vocab ${r.vocab}, seed ${r.seed})`);
+  .action(async (o: import('./commands/make-model.ts').MakeModelFlags) => {
+    const { makeModelCommand } = await import('./commands/make-model.ts');
+    makeModelCommand(o);
   });
 
 program
@@ -190,14 +208,15 @@ program
   .option('--hdl', 'instead: regenerate the cores, lint, synthesize and simulate them three ways, and run the FIFO testbench')
   .option('-m, --model <path>', 'use this model instead of making a random one')
   .option('-p, --prompt <text>', 'prompt', 'Hello, board!')
-  .option('-n, --n-predict <n>', 'tokens to generate', '24')
-  .option('-s, --seed <n>', 'sampling seed', '20261123')
-  .action(async (o: { hdl?: boolean; model?: string; prompt: string; nPredict: string; seed: string }) => {
+  .addOption(intOption('-n, --n-predict <n>', 'tokens to generate', 0, TOKENS_MAX, 24))
+  .addOption(intOption('-s, --seed <n>', 'sampling seed', 0, SEED_MAX, 20261123))
+  .action(async (o: { hdl?: boolean; model?: string; prompt: string; nPredict: number; seed: number }) => {
     const { demoCommand } = await import('./commands/demo.ts');
     await demoCommand({ ...o, n: o.nPredict });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  reportError(e);
-  process.exitCode = 1;
+  // commander has printed its own message (or the help, which exits 0).
+  if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : EXIT_FAILED;
+  else process.exitCode = reportError(e);
 });

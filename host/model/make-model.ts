@@ -7,21 +7,26 @@ import * as path from 'node:path';
 import { f32ToBf16 } from './dtypes.ts';
 import { writeSafetensors, type SafeDtype } from './safetensors.ts';
 import { XorShift32 } from '../../sim/tb/rng.ts';
+import { removeStale, trackPath } from '../../sim/toolchain/cleanup.ts';
+import { MAKE_MODEL_DEFAULTS, MAKE_MODEL_LIMITS, type MakeModelOptions, type SizeKey } from './make-model-options.ts';
 
-export interface MakeModelOptions {
-  readonly hidden: number;
-  readonly layers: number;
-  readonly heads: number;
-  readonly kvHeads: number;
-  readonly intermediate: number;
-  /** At least 258 with the byte tokenizer (256 bytes, <s>, </s>). */
-  readonly vocab: number;
-  readonly maxPositions: number;
-  readonly seed: number;
-  readonly tokenizer: boolean;
+export { MAKE_MODEL_DEFAULTS, MAKE_MODEL_LIMITS, type MakeModelOptions };
+
+/** Every tensor is built in memory before the file is written: at most this many bytes of them. */
+export const MAKE_MODEL_MAX_BYTES = 256 * 2 ** 20;
+
+/** What the config's `bitnet_fpga.made_by` says, so a later run knows it may replace the directory's model. */
+export const MADE_BY = 'bitnet-fpga make-model';
+/** The files make-model writes (the last two only with the tokenizer). */
+export const MADE_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'] as const;
+
+/** A bad option or output directory: the message names the flag. */
+export class MakeModelError extends Error {
+  constructor(message: string) {
+    super(`make-model: ${message}`);
+    this.name = 'UsageError';
+  }
 }
-
-export const MAKE_MODEL_DEFAULTS: MakeModelOptions = { hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 160, vocab: 258, maxPositions: 128, seed: 1, tokenizer: true };
 
 class Rng extends XorShift32 {
   /** Uniform in (0, 1), never 0, so the Box-Muller log is finite. */
@@ -33,28 +38,87 @@ class Rng extends XorShift32 {
   }
 }
 
-function validate(o: MakeModelOptions): void {
-  const int = (k: keyof MakeModelOptions, min: number): void => {
-    const v = o[k] as number;
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`make-model: --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${v}: must be an integer >= ${min}`);
-  };
-  int('hidden', 4);
-  int('layers', 1);
-  int('heads', 1);
-  int('kvHeads', 1);
-  int('intermediate', 4);
-  int('vocab', 2);
-  int('maxPositions', 1);
-  if (o.hidden % o.heads || (o.hidden / o.heads) % 2) throw new RangeError(`make-model: --hidden ${o.hidden} must be --heads ${o.heads} x an even head size`);
-  if (o.heads % o.kvHeads) throw new RangeError(`make-model: --heads ${o.heads} must be a multiple of --kv-heads ${o.kvHeads}`);
+/** Bytes of the safetensors file's tensors (BF16 embedding and norms, 2-bit packed projections). */
+export function modelBytes(o: MakeModelOptions): number {
   const kv = (o.hidden / o.heads) * o.kvHeads;
-  for (const [n, v] of [['hidden', o.hidden], ['intermediate', o.intermediate], ['kv size', kv]] as const) if (v % 4) throw new RangeError(`make-model: ${n} ${v} must be a multiple of 4 (four weights per packed byte)`);
-  if (o.tokenizer && o.vocab < 258) throw new RangeError(`make-model: --vocab ${o.vocab}: the byte tokenizer needs at least 258 (256 bytes, <s>, </s>); pass --no-tokenizer for a smaller vocabulary`);
+  const packed = (2 * o.hidden * o.hidden + 2 * kv * o.hidden + 3 * o.intermediate * o.hidden) / 4;
+  return 2 * o.vocab * o.hidden + o.layers * (packed + 2 * (3 * o.hidden + o.intermediate)) + 2 * o.hidden;
 }
 
+function validate(o: MakeModelOptions): void {
+  for (const [k, l] of Object.entries(MAKE_MODEL_LIMITS) as [SizeKey, (typeof MAKE_MODEL_LIMITS)[SizeKey]][]) {
+    const v = o[k];
+    if (!Number.isInteger(v) || v < l.min || v > l.max) throw new MakeModelError(`${l.flag} ${v}: must be an integer from ${l.min} to ${l.max}`);
+  }
+  if (o.hidden % o.heads || (o.hidden / o.heads) % 2) throw new MakeModelError(`--hidden ${o.hidden} must be --heads ${o.heads} x an even head size`);
+  if (o.heads % o.kvHeads) throw new MakeModelError(`--heads ${o.heads} must be a multiple of --kv-heads ${o.kvHeads}`);
+  const kv = (o.hidden / o.heads) * o.kvHeads;
+  for (const [n, v] of [['--hidden', o.hidden], ['--intermediate', o.intermediate], ['kv size (--hidden / --heads x --kv-heads)', kv]] as const) if (v % 4) throw new MakeModelError(`${n} ${v} must be a multiple of 4 (four weights per packed byte)`);
+  if (o.tokenizer && o.vocab < 258) throw new MakeModelError(`--vocab ${o.vocab}: the byte tokenizer needs at least 258 (256 bytes, <s>, </s>); pass --no-tokenizer for a smaller vocabulary`);
+  const bytes = modelBytes(o);
+  if (bytes > MAKE_MODEL_MAX_BYTES) throw new MakeModelError(`--hidden ${o.hidden}, --layers ${o.layers}, --intermediate ${o.intermediate}, --vocab ${o.vocab} make a ${(bytes / 2 ** 20).toFixed(0)} MiB model; make-model writes at most ${MAKE_MODEL_MAX_BYTES / 2 ** 20} MiB (it holds the model in memory)`);
+}
+
+/**
+ * Whether make-model may write into `dir`: a new or empty directory, one without any of its
+ * file names, or one holding a model it made (config.json says so). A directory with someone
+ * else's config.json or model.safetensors is refused, not overwritten.
+ */
+function checkOutDir(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    throw new MakeModelError(`-o/--out ${dir}: ${code === 'ENOTDIR' ? 'not a directory' : `cannot be read (${code ?? (e as Error).message})`}`);
+  }
+  const ours = (MADE_FILES as readonly string[]).filter((f) => names.includes(f));
+  if (ours.length === 0 || madeHere(dir)) return;
+  throw new MakeModelError(`-o/--out ${dir}: holds ${ours.join(', ')} that make-model did not write; refusing to overwrite them (choose a new or empty directory)`);
+}
+
+function madeHere(dir: string): boolean {
+  try {
+    const p = path.join(dir, 'config.json');
+    if (!fs.lstatSync(p).isFile() || fs.statSync(p).size > 1 << 20) return false;
+    const c = JSON.parse(fs.readFileSync(p, 'utf8')) as { bitnet_fpga?: { made_by?: unknown } } | null;
+    return c?.bitnet_fpga?.made_by === MADE_BY;
+  } catch {
+    return false;
+  }
+}
+
+/** Staging directories: `.make-model.tmp-<pid>-XXXXXX` beside the files they become. */
+const STAGING = /^\.make-model\.tmp-(\d+)-/;
+
+/**
+ * Write a random model into `dir`. The files are written into a staging directory inside
+ * `dir` and renamed into place, so an interrupted or failed run leaves the directory as it was;
+ * a directory holding a model make-model did not make is refused (see checkOutDir).
+ */
 export function makeModel(dir: string, opts: Partial<MakeModelOptions> = {}): MakeModelOptions {
   const o = { ...MAKE_MODEL_DEFAULTS, ...opts };
   validate(o);
+  checkOutDir(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  removeStale(dir, STAGING);
+  const stage = fs.mkdtempSync(path.join(dir, `.make-model.tmp-${process.pid}-`));
+  const untrack = trackPath(stage);
+  try {
+    writeModel(stage, o);
+    const written = fs.readdirSync(stage);
+    for (const f of written) fs.renameSync(path.join(stage, f), path.join(dir, f));
+    // A tokenizer from an earlier run with another vocabulary would no longer match.
+    for (const f of MADE_FILES) if (!written.includes(f)) fs.rmSync(path.join(dir, f), { force: true });
+  } finally {
+    fs.rmSync(stage, { recursive: true, force: true });
+    untrack();
+  }
+  return o;
+}
+
+function writeModel(dir: string, o: MakeModelOptions): void {
   const rng = new Rng(o.seed);
   const headDim = o.hidden / o.heads;
   const bf16 = (vals: ArrayLike<number>): Uint8Array => {
@@ -95,7 +159,6 @@ export function makeModel(dir: string, opts: Partial<MakeModelOptions> = {}): Ma
     linear(`${p}.mlp.down_proj`, o.hidden, o.intermediate);
   }
   norm('model.norm.weight', o.hidden);
-  fs.mkdirSync(dir, { recursive: true });
   writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
   const bos = o.tokenizer ? 256 : 1;
   const eos = o.tokenizer ? 257 : 2;
@@ -117,11 +180,10 @@ export function makeModel(dir: string, opts: Partial<MakeModelOptions> = {}): Ma
     eos_token_id: eos,
     torch_dtype: 'bfloat16',
     quantization_config: { quant_method: 'bitnet', linear_class: 'bitlinear', quantization_mode: 'offline' },
-    bitnet_fpga: { made_by: 'bitnet-fpga make-model', seed: o.seed },
+    bitnet_fpga: { made_by: MADE_BY, seed: o.seed },
   };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   if (o.tokenizer) writeByteTokenizer(dir, o.vocab);
-  return o;
 }
 
 /** Byte-level BPE with no merges: every byte is a token (GPT-2's byte-to-unicode alphabet), plus <s> and </s>. */

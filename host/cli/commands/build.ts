@@ -1,19 +1,22 @@
 // `bitnet-fpga build --board NAME`: the board's top generated with its parameters, then
 // the board's flow to a bitstream, with the manifest the host checks the board against.
 
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import * as path from 'node:path';
 import { findCore, resolveParams, parseParamArgs, emitCore, CHECKED_IN, ParamError } from '../../../generator/cores/registry.ts';
 import { writeDesign } from '../../../generator/hdl/index.ts';
 import { BOARDS } from '../../../generator/boards/targets.ts';
 import { buildIce40, type Ice40Build } from '../../../sim/toolchain/ice40-flow.ts';
 import { projectRoot } from '../paths.ts';
+import { entries, isGenerated, replaceDir } from '../out-dir.ts';
+import { quoted } from '../flags.ts';
 
+/** As the option table parsed them (the seed bounded there). */
 export interface BuildOptions {
   board?: string;
   param: string[];
   out?: string;
-  seed?: string;
+  seed?: number;
   json?: boolean;
 }
 
@@ -30,19 +33,18 @@ export interface BuildResult extends Ice40Build {
 export async function build(o: BuildOptions): Promise<BuildResult> {
   const names = Object.keys(BOARDS).join(', ');
   if (!o.board) throw new ParamError(`build: name a board with --board (known: ${names})`);
-  const target = BOARDS[o.board];
-  if (!target) throw new ParamError(`build: unknown board '${o.board}'; known boards: ${names}`);
+  const target = Object.hasOwn(BOARDS, o.board) ? BOARDS[o.board] : undefined;
+  if (!target) throw new ParamError(`build: unknown board ${quoted(o.board)}; known boards: ${names}`);
+  const seed = o.seed ?? 1;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new ParamError(`build: --seed ${seed}: expected a non-negative integer`);
   const core = findCore(target.core);
   const ref = CHECKED_IN.find((c) => c.core === target.core);
   const params = resolveParams(core, { ...ref?.params, ...parseParamArgs(o.param) });
   const design = emitCore(core, params);
   const out = path.resolve(o.out ?? path.join('build', target.name));
   const rtl = path.join(out, 'rtl');
-  rmSync(rtl, { recursive: true, force: true });
-  mkdirSync(rtl, { recursive: true });
-  const files = writeDesign(rtl, design).filter((f) => f.endsWith('.v'));
-  const seed = o.seed === undefined ? 1 : Number(o.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new ParamError(`build: --seed ${o.seed}: expected a non-negative integer`);
+  checkBuildDir(out, o.out ?? path.join('build', target.name), design.manifest.top);
+  const files = replaceDir(rtl, 'rtl', (dir) => writeDesign(dir, design)).filter((f) => f.endsWith('.v'));
   const r = await buildIce40(files, design.manifest.top, { device: target.device, package: target.package, pcf: path.join(projectRoot(), target.constraints), freqMHz: target.freqMHz }, out, { seed });
   // Defaults the checked-in entry leaves out count as given: compare resolved parameters.
   const refParams = ref && resolveParams(core, ref.params);
@@ -57,6 +59,36 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     params,
     checkedIn: same ? `rtl/${ref.dir}` : undefined,
   };
+}
+
+/** The files the iCE40 flow writes into the output directory (sim/toolchain/ice40-flow.ts). */
+const flowOutputs = (top: string): string[] => [`${top}.json`, `${top}.asc`, `${top}.bin`, 'yosys.log', 'nextpnr.log', 'icepack.log'];
+
+/**
+ * Whether build may write into `out`: its rtl/ must be missing or hold only files this
+ * project generated (a previous build), and on a first build there none of the flow's output
+ * names may exist. Anything else is refused before a file is touched: `-o .` in a checkout
+ * would otherwise replace the checkout's rtl/.
+ */
+function checkBuildDir(out: string, given: string, top: string): void {
+  const rtl = path.join(out, 'rtl');
+  const refuse = (why: string): never => {
+    throw new ParamError(`build: -o/--out ${given}: ${why}; refusing to replace it (choose a new directory, or one an earlier build wrote)`);
+  };
+  let st;
+  try {
+    st = lstatSync(rtl);
+  } catch {
+    st = undefined;
+  }
+  if (st) {
+    if (!st.isDirectory()) refuse(`${path.join(given, 'rtl')} is not a directory`);
+    const foreign = entries(rtl).filter((f) => !isGenerated(path.join(rtl, f)));
+    if (foreign.length) refuse(`${path.join(given, 'rtl')} holds ${foreign.length === 1 ? 'a file' : 'files'} bitnet-fpga did not generate (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`);
+    return;
+  }
+  const clash = flowOutputs(top).filter((f) => existsSync(path.join(out, f)));
+  if (clash.length) refuse(`it holds ${clash.join(', ')} but no rtl/ from an earlier build`);
 }
 
 export async function buildCommand(o: BuildOptions): Promise<void> {

@@ -4,14 +4,15 @@ import { findCore, resolveParams, parseParamArgs, ParamError } from '../../../ge
 import { checkDesign, type CheckReport } from '../../../sim/equiv/check.ts';
 import { describeMismatch } from '../../../sim/equiv/harness.ts';
 import { CheckFailed } from '../errors.ts';
+import { decimalInt, SEED_MAX, shown } from '../flags.ts';
 
-export async function checkCommand(core: string, o: { param: string[]; cycles: string; seed?: string }): Promise<void> {
+/** --cycles and --seed were bounded by the option table; $SEED is checked here, by its name. */
+export async function checkCommand(core: string, o: { param: string[]; cycles: number; seed?: number }): Promise<void> {
   const c = findCore(core);
-  const cycles = Number(o.cycles);
-  if (!Number.isInteger(cycles) || cycles < 2) throw new ParamError(`--cycles ${o.cycles}: expected an integer >= 2`);
-  const seed = Number(o.seed ?? process.env.SEED ?? 1);
-  if (!Number.isInteger(seed)) throw new ParamError(`--seed ${o.seed}: expected an integer`);
-  const report = await checkDesign(c.build(resolveParams(c, parseParamArgs(o.param))), { cycles, seed, log: (s) => console.log(`[${core}] ${s}`) });
+  const env = process.env.SEED;
+  const seed = o.seed ?? (env === undefined ? 1 : decimalInt(env));
+  if (seed === undefined || seed < 0 || seed > SEED_MAX) throw new ParamError(`$SEED ${shown(env ?? '')}: expected an integer from 0 to ${SEED_MAX} (or pass --seed)`);
+  const report = await checkDesign(c.build(resolveParams(c, parseParamArgs(o.param))), { cycles: o.cycles, seed, log: (s) => console.log(`[${core}] ${s}`) });
   printCheck(report);
 }
 

@@ -10,14 +10,14 @@ import { runModel, type RunOptions } from './run.ts';
 import { timingReport } from '../../infer/report.ts';
 import { CheckFailed } from '../errors.ts';
 import { projectRoot, rtlRoot } from '../paths.ts';
-import { readBoardManifest } from '../../backends/select.ts';
+import { readBoardManifest, parseBackendSpec } from '../../backends/select.ts';
 
 export interface DemoOptions {
   hdl?: boolean;
   model?: string;
   prompt: string;
-  n: string;
-  seed: string;
+  n: number;
+  seed: number;
 }
 
 export async function demoCommand(o: DemoOptions): Promise<void> {
@@ -55,15 +55,15 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
       say(`   make-model: ${model} (random weights: hidden ${m.hidden}, ${m.layers} layers, ${m.heads} heads / ${m.kvHeads} kv, FFN ${m.intermediate}, vocab ${m.vocab}, byte tokenizer)`);
     } else say(`   using ${model}`);
 
-    const common: Omit<RunOptions, 'backend'> = { model, prompt: o.prompt, n: o.n, temp: '0.8', topK: '40', topP: '0.95', seed: o.seed, batch: '32', boardManifest: board.manifestPath, progress: false };
+    const common: Omit<RunOptions, 'backend'> = { model, prompt: o.prompt, n: o.n, temp: 0.8, topK: 40, topP: 0.95, seed: o.seed, batch: 32, boardManifest: board.manifestPath, progress: false };
     say(`\n== 4. generate through the uart backend (uart:${board.path}), prompt ${JSON.stringify(o.prompt)}, seed ${o.seed}`);
     process.stdout.write('   ');
-    const uart = await runModel({ ...common, backend: `uart:${board.path}` }, { text: (s) => void process.stdout.write(visible(s)) });
+    const uart = await runModel({ ...common, backend: parseBackendSpec(`uart:${board.path}`) }, { text: (s) => void process.stdout.write(visible(s)) });
     say('');
     for (const line of timingReport(uart.generation, uart.loadMs, uart.backend)) say(`   ${line}`);
 
     say('\n== 5. the same generation on the cpu backend');
-    const cpu = await runModel({ ...common, backend: 'cpu' });
+    const cpu = await runModel({ ...common, backend: parseBackendSpec('cpu') });
     for (const line of timingReport(cpu.generation, cpu.loadMs, cpu.backend).slice(0, 5)) say(`   ${line}`);
     const sameTokens = cpu.generation.tokens.join(',') === uart.generation.tokens.join(',');
     const sameInts = cpu.resultsDigest === uart.resultsDigest;

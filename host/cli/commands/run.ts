@@ -6,29 +6,33 @@ import { loadModel } from '../../model/load.ts';
 import { resolveModel } from '../../model/hub.ts';
 import { bitLinears } from '../../model/model.ts';
 import { TextCodec, TextStream } from '../../model/tokenizer.ts';
-import { selectBackend } from '../../backends/select.ts';
+import { prepareBackend, openBackend, BackendSpecError, type BackendSpec, type PreparedBackend } from '../../backends/select.ts';
 import { generate, type Generation } from '../../infer/generate.ts';
 import { timingReport } from '../../infer/report.ts';
 import { RecordingBackend } from '../../backends/recorder.ts';
 import { UsageError } from '../errors.ts';
+import { shown } from '../flags.ts';
 import { quantizeHead } from '../../infer/head.ts';
 import { Q8_BLOCK } from '../../model/float-matrix.ts';
 import { loadNative } from '../../native/native.ts';
 
+/** `run`'s options as the option table in main.ts parsed and bounded them. */
 export interface RunOptions {
   model: string;
-  backend: string;
+  backend: BackendSpec;
+  /** The spec as given, for messages. */
+  backendText?: string;
   prompt?: string;
-  tokens?: string;
-  n: string;
-  temp: string;
-  topK: string;
-  topP: string;
-  seed?: string;
-  batch: string;
-  threads?: string;
-  ctxSize?: string;
-  headBits?: string;
+  tokens?: readonly number[];
+  n: number;
+  temp: number;
+  topK: number;
+  topP: number;
+  seed?: number;
+  batch: number;
+  threads?: number;
+  ctxSize?: number;
+  headBits?: 16 | 8;
   chat?: boolean;
   json?: boolean;
   boardManifest?: string;
@@ -46,47 +50,54 @@ export interface RunResult {
   resultsDigest: string;
 }
 
-const int = (v: string, flag: string, min = 0): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} ${v}: expected an integer >= ${min}`);
-  return n;
-};
-
-/** Everything `run` does except printing; the demo and the tests call it. */
+/**
+ * Everything `run` does except printing; the demo and the tests call it. What can be checked
+ * without the model is checked first (the flags' values were checked by the option table), then
+ * the backend spec against its board manifest, then what needs the model — all before the
+ * backend opens, so a bad argument never costs a weight upload.
+ */
 export async function runModel(o: RunOptions, out: { text?: (s: string) => void; log?: (s: string) => void } = {}): Promise<RunResult> {
-  const threads = o.threads !== undefined ? int(o.threads, '-t/--threads', 1) : undefined;
-  if (threads !== undefined && threads > 1024) throw new UsageError(`-t/--threads ${threads}: at most 1024`);
-  const headBits = o.headBits ?? '16';
-  if (headBits !== '16' && headBits !== '8') throw new UsageError(`--head-bits ${headBits}: expected 16 (the file's precision) or 8`);
+  if (o.tokens !== undefined && o.prompt !== undefined) throw new UsageError('pass either -p/--prompt or --tokens, not both');
+  if (o.tokens === undefined && o.prompt === undefined) throw new UsageError('pass a prompt (-p "…") or token ids (--tokens 1,17,42)');
+  if (o.chat && o.tokens !== undefined) throw new UsageError('--chat wraps a text prompt (-p) in the chat format; it does not apply to --tokens');
+  const headBits = o.headBits ?? 16;
+  let prepared: PreparedBackend;
+  try {
+    prepared = await prepareBackend(o.backend, { boardManifest: o.boardManifest });
+  } catch (e) {
+    throw e instanceof BackendSpecError ? new UsageError(`-b/--backend ${shown(o.backendText ?? o.backend.kind)}: ${e.message}`) : e;
+  }
   const t0 = performance.now();
-  if (threads !== undefined) loadNative({ threads, log: out.log });
+  if (o.threads !== undefined) loadNative({ threads: o.threads, log: out.log });
   // A local path is used as it is; owner/name[@rev][:file] comes from the Hugging Face cache or hub.
   const modelPath = await resolveModel(o.model, { log: out.log, progress: o.progress });
   const loaded = loadModel(modelPath);
   for (const w of loaded.source.warnings ?? []) out.log?.(`warning: ${w}`);
-  if (headBits === '8' && loaded.config.hidden % Q8_BLOCK) throw new UsageError(`--head-bits 8: the hidden size ${loaded.config.hidden} is not a multiple of ${Q8_BLOCK}`);
-  const model = headBits === '8' ? { ...loaded, lmHead: quantizeHead(loaded.lmHead) } : loaded;
+  if (headBits === 8 && loaded.config.hidden % Q8_BLOCK) throw new UsageError(`--head-bits 8: the hidden size ${loaded.config.hidden} is not a multiple of ${Q8_BLOCK}`);
+  const model = headBits === 8 ? { ...loaded, lmHead: quantizeHead(loaded.lmHead) } : loaded;
   const codec = TextCodec.load(modelPath);
+  const vocab = model.config.vocab;
   let prompt: number[];
   if (o.tokens !== undefined) {
-    if (o.prompt !== undefined) throw new UsageError('pass either -p/--prompt or --tokens, not both');
-    prompt = o.tokens.split(',').map((s) => int(s.trim(), '--tokens'));
+    prompt = [...o.tokens];
+    for (const t of prompt) if (t >= vocab) throw new UsageError(`--tokens: id ${t} is outside the vocabulary (0..${vocab - 1})`);
   } else {
-    if (o.prompt === undefined) throw new UsageError('pass a prompt (-p "…") or token ids (--tokens 1,17,42)');
     if (!codec) throw new UsageError(`${o.model}: no tokenizer (looked for ${TextCodec.expectedPath(modelPath)}${modelPath.endsWith('.gguf') ? ' and a vocabulary in the GGUF metadata' : ''}); pass token ids with --tokens`);
-    prompt = codec.encode(o.chat ? codec.chat(o.prompt) : o.prompt);
+    prompt = codec.encode(o.chat ? codec.chat(o.prompt!) : o.prompt!);
+    if (prompt.length === 0) throw new UsageError(`-p/--prompt ${shown(o.prompt!)}: the tokenizer makes no tokens of it; give some text`);
+    // The tokenizer and the checkpoint are separate files and may disagree.
+    for (const t of prompt) if (t >= vocab) throw new UsageError(`-p/--prompt: the tokenizer gave id ${t}, outside the model's vocabulary (0..${vocab - 1}); the tokenizer does not belong to this model`);
   }
   if (prompt.length > model.config.maxPositions) throw new UsageError(`the prompt has ${prompt.length} tokens; the model's context is ${model.config.maxPositions}`);
-  for (const t of prompt) if (t >= model.config.vocab) throw new UsageError(`--tokens: id ${t} is outside the vocabulary (0..${model.config.vocab - 1})`);
-  const seed = o.seed !== undefined ? int(o.seed, '--seed') : (Math.random() * 2 ** 32) >>> 0;
-  const n = int(o.n, '-n');
-  const ctx = o.ctxSize !== undefined ? int(o.ctxSize, '--ctx-size', 1) : Math.min(model.config.maxPositions, prompt.length + n);
-  if (ctx > model.config.maxPositions) throw new UsageError(`--ctx-size ${ctx}: the model's context is ${model.config.maxPositions}`);
-  if (prompt.length > ctx) throw new UsageError(`the prompt has ${prompt.length} tokens; --ctx-size is ${ctx}`);
+  const seed = o.seed ?? (Math.random() * 2 ** 32) >>> 0;
+  const n = o.n;
+  const ctx = o.ctxSize ?? Math.min(model.config.maxPositions, prompt.length + n);
+  if (ctx > model.config.maxPositions) throw new UsageError(`-c/--ctx-size ${ctx}: the model's context is ${model.config.maxPositions}`);
+  if (prompt.length > ctx) throw new UsageError(`the prompt has ${prompt.length} tokens; -c/--ctx-size is ${ctx}`);
   // The KV cache is float32 keys and values for every layer and position: refuse what this machine cannot hold.
   const kvBytes = 8 * model.config.layers * ctx * model.config.kvHeads * model.config.headDim;
   if (kvBytes > os.totalmem() / 2) throw new UsageError(`a context of ${ctx} tokens needs a ${(kvBytes / 2 ** 30).toFixed(1)} GiB KV cache, more than half this machine's memory; pass a smaller -c/--ctx-size or -n`);
-  const backend = new RecordingBackend(await selectBackend(o.backend, { boardManifest: o.boardManifest, force: o.force, reload: o.reload, log: out.log, threads }));
+  const backend = new RecordingBackend(await openBackend(prepared, { force: o.force, reload: o.reload, log: out.log, threads: o.threads }));
   try {
     const bar = o.progress ? new SingleBar({ format: 'uploading weights [{bar}] {percentage}% | {value}/{total} tiles | {what}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic) : undefined;
     let started = false;
@@ -105,11 +116,11 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
     const generation = await generate(model, backend, prompt, {
       n,
       ctx,
-      temperature: Number(o.temp),
-      topK: int(o.topK, '--top-k'),
-      topP: Number(o.topP),
+      temperature: o.temp,
+      topK: o.topK,
+      topP: o.topP,
       seed,
-      batch: int(o.batch, '--batch', 1),
+      batch: o.batch,
       onToken: (id) => (stream ? stream.push(id) : out.text?.(`${id} `)),
     });
     return { generation, loadMs, backend: backend.name, seed, resultsDigest: backend.digest() };

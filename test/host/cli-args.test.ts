@@ -1,0 +1,265 @@
+// Every bad command-line argument is refused with one line that names the flag, before
+// anything loads, and nothing a user points -o/--out at is deleted or overwritten.
+//
+// The refusals run with PATH=/nonexistent and, for `run`, a model path that does not exist:
+// a flag checked only after the model (or the toolchain) was looked for would give another
+// message, so these tests also prove the order.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'host/cli/bin.js');
+/** No toolchain and no model: nothing slow can start by mistake. */
+const BARE: NodeJS.ProcessEnv = { ...process.env, PATH: '/nonexistent' };
+delete BARE.SEED;
+
+function cli(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: o.cwd ?? ROOT, env: o.env ?? BARE, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** Exit status 1 (70 is a bug), and stderr is one line starting "error:" matching `re`. */
+function refused(args: string[], re: RegExp, o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): void {
+  const r = cli(args, o);
+  const what = `${args.map((a) => JSON.stringify(a)).join(' ')}\n${r.out}${r.err}`;
+  assert.equal(r.code, 1, `exit status ${r.code}: ${what}`);
+  const lines = r.err.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, `expected one line: ${what}`);
+  assert.match(lines[0]!, /^error: /, what);
+  assert.match(lines[0]!, re, what);
+}
+
+const tmp = (tag: string): string => mkdtempSync(path.join(os.tmpdir(), `cli-args-${tag}-`));
+const NOMODEL = '/nonexistent/model';
+
+describe('command line: every bad argument is one line naming the flag', function () {
+  this.timeout(600_000);
+
+  describe('run: sampling and size flags are checked before the model or backend loads', () => {
+    const cases: [string[], RegExp][] = [
+      [['--temp', 'NaN'], /^error: --temp NaN: expected a number >= 0$/],
+      [['--temp', '-1'], /^error: --temp -1: expected a number >= 0$/],
+      [['--temp', '1e3'], /^error: --temp 1e3: expected a number >= 0$/],
+      [['--top-p', '2'], /^error: --top-p 2: expected a number above 0 and at most 1$/],
+      [['--top-p', '0'], /^error: --top-p 0: expected a number above 0 and at most 1$/],
+      [['--top-p', ''], /^error: --top-p "": expected a number above 0/],
+      [['--top-k', '-1'], /^error: --top-k -1: expected an integer from 0 to \d+$/],
+      [['-n', '-1'], /^error: -n\/--n-predict -1: expected an integer from 0 to 16777216$/],
+      [['-n', '1e300'], /^error: -n\/--n-predict 1e300: expected an integer/],
+      [['-s', '-1'], /^error: -s\/--seed -1: expected an integer from 0 to 4294967295$/],
+      [['--seed', '4294967296'], /^error: -s\/--seed 4294967296: expected an integer from 0 to 4294967295$/],
+      [['-c', '0'], /^error: -c\/--ctx-size 0: expected an integer from 1 to 16777216$/],
+      [['-c', '1000000000000'], /^error: -c\/--ctx-size 1000000000000: expected an integer from 1 to 16777216$/],
+      [['-t', '0'], /^error: -t\/--threads 0: expected an integer from 1 to 1024$/],
+      [['-t', '99999'], /^error: -t\/--threads 99999: expected an integer from 1 to 1024$/],
+      [['--batch', '0'], /^error: --batch 0: expected an integer from 1 to 65536$/],
+      [['--head-bits', '4'], /^error: --head-bits 4: expected 16 \(the file's precision\) or 8$/],
+      [['--board-manifest', '/nonexistent/board.json'], /^error: --board-manifest \/nonexistent\/board\.json: expected an existing file/],
+      [['--board-manifest', '/dev/null'], /^error: --board-manifest \/dev\/null: expected a regular file \(it is a device\)$/],
+      [['-b', 'gpu'], /^error: -b\/--backend gpu: unknown backend 'gpu': expected cpu\[:js\]/],
+      [['-b', 'cpu:x'], /^error: -b\/--backend cpu:x: backend 'cpu' takes no argument but 'js'/],
+      [['-b', 'uart:/dev/ttyUSB1@fast'], /^error: -b\/--backend uart:\/dev\/ttyUSB1@fast: backend 'uart': the baud rate after '@' must be an integer from 300 to 62500000, got 'fast'$/],
+      [['-b', 'sim:wdepth=2048,wdepth=4096'], /^error: -b\/--backend .*: backend 'sim': parameter wdepth is given twice$/],
+      [['-b', 'sim:wdepth=0x10'], /^error: -b\/--backend sim:wdepth=0x10: backend 'sim': parameter 'wdepth=0x10' must be name=integer/],
+    ];
+    for (const [flag, re] of cases) {
+      it(`run ${flag.join(' ')}`, () => refused(['run', '-m', NOMODEL, '--tokens', '1', ...flag], re));
+    }
+
+    // The sim backend's parameters are the board's, checked against its table as generate checks them.
+    for (const name of ['foo', '__proto__', 'constructor']) {
+      it(`run -b sim:${name}=1`, () => refused(['run', '-m', NOMODEL, '--tokens', '1', '-b', `sim:${name}=1`], new RegExp(`^error: -b/--backend sim:${name}=1: backend 'sim': core 'board' has no parameter '${name}'; its parameters: rows, cols`)));
+    }
+    it('run -b sim:wdepth=3 (out of range)', () => refused(['run', '-m', NOMODEL, '--tokens', '1', '-b', 'sim:wdepth=3'], /^error: -b\/--backend sim:wdepth=3: backend 'sim': core 'board': parameter wdepth=3 is not allowed; .* a power of two$/));
+
+    // Token ids are plain decimal integers, at least one.
+    for (const [ids, item] of [['', '""'], [',,,', '""'], ['0x10', '0x10'], ['1e2', '1e2'], [' 7', '" 7"'], ['7.0', '7.0'], ['-1', '-1']] as const) {
+      it(`run --tokens ${JSON.stringify(ids)}`, () => refused(['run', '-m', NOMODEL, `--tokens=${ids}`], new RegExp(`^error: --tokens .*: expected comma-separated token ids, each a plain decimal integer >= 0 \\(e\\.g\\. 1,17,42\\); item \\d+ is ${item}$`)));
+    }
+
+    it('run with both -p and --tokens, or --chat with --tokens, or neither', () => {
+      refused(['run', '-m', NOMODEL, '--tokens', '1', '-p', 'hi'], /^error: pass either -p\/--prompt or --tokens, not both$/);
+      refused(['run', '-m', NOMODEL, '--tokens', '1', '--chat'], /^error: --chat wraps a text prompt \(-p\) in the chat format; it does not apply to --tokens$/);
+      refused(['run', '-m', NOMODEL], /^error: pass a prompt \(-p "…"\) or token ids \(--tokens 1,17,42\)$/);
+    });
+
+    it("commander's own refusals are one line too: unknown option, missing value", () => {
+      refused(['run', '-m', NOMODEL, '--tokens', '1', '--top-q', '1'], /^error: unknown option '--top-q'/);
+      refused(['run', '-m'], /^error: option '-m, --model <path>' argument missing$/);
+      refused(['run', '--tokens', '1'], /^error: required option '-m, --model <path>' not specified$/);
+    });
+
+    it('an id from -p outside the vocabulary names -p, not --tokens', () => {
+      const dir = tmp('vocab');
+      const m = cli(['make-model', '-o', dir, '--hidden', '16', '--heads', '2', '--kv-heads', '1', '--intermediate', '32', '--layers', '1']);
+      assert.equal(m.code, 0, m.err);
+      // A tokenizer with one more token than the checkpoint has rows for.
+      const file = path.join(dir, 'tokenizer.json');
+      const t = JSON.parse(readFileSync(file, 'utf8')) as { added_tokens: object[]; model: { vocab: Record<string, number> } };
+      t.added_tokens.push({ id: 400, content: '<big>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+      t.model.vocab['<big>'] = 400;
+      writeFileSync(file, JSON.stringify(t));
+      refused(['run', '-m', dir, '-p', 'a<big>', '-n', '1'], /^error: -p\/--prompt: the tokenizer gave id 400, outside the model's vocabulary \(0\.\.257\); the tokenizer does not belong to this model$/);
+    });
+  });
+
+  describe('parameters: names are the core\'s own, values plain decimal integers', () => {
+    const out = (): string => tmp('param');
+    for (const name of ['__proto__', 'constructor', 'toString']) {
+      it(`generate fifo -p ${name}=1`, () => refused(['generate', 'fifo', '-p', `${name}=1`, '-o', out()], new RegExp(`^error: core 'fifo' has no parameter '${name}'; its parameters: width, depth$`)));
+    }
+    it('check and synth -p __proto__=1 / constructor=1 (synth ran Yosys with it)', () => {
+      refused(['check', 'counter', '--param', '__proto__=1'], /^error: core 'counter' has no parameter '__proto__'/);
+      refused(['synth', '--target', 'xilinx', '-p', 'constructor=1'], /^error: core 'ternary' has no parameter 'constructor'/);
+    });
+    for (const v of ['0x10', '1e1', ' 8', '8.0', '']) {
+      it(`generate fifo -p width=${JSON.stringify(v)}`, () => refused(['generate', 'fifo', '-p', `width=${v}`, '-o', out()], /^error: core 'fifo': parameter width=.* is not allowed; width \(word width in bits\) must be an integer from 1 to 1024$/));
+    }
+    it('a parameter given twice, a malformed one, the ternary --rows flag, an unknown core or board', () => {
+      refused(['generate', 'fifo', '-p', 'width=8', '-p', 'width=9', '-o', out()], /^error: -p\/--param width=9: width is given twice$/);
+      refused(['generate', 'fifo', '-p', '=8', '-o', out()], /^error: -p\/--param =8: expected NAME=VALUE, e\.g\. --param width=8$/);
+      refused(['synth', '--target', 'xilinx', '--rows', '0x10'], /^error: core 'ternary': parameter rows=0x10 is not allowed/);
+      refused(['generate', 'constructor', '-o', out()], /^error: unknown core 'constructor'; available: counter, fifo/);
+      refused(['build', '--board', 'constructor'], /^error: build: unknown board 'constructor'; known boards: icebreaker$/);
+      refused(['bench', 'constructor'], /^error: unknown bench suite 'constructor'; available: hdl/);
+    });
+  });
+
+  describe('other commands: sizes have bounds, choices are named', () => {
+    const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
+      [['check', 'counter', '--cycles', '1000000000000'], /^error: --cycles 1000000000000: expected an integer from 2 to 100000$/],
+      [['check', 'counter', '--cycles', '-1'], /^error: --cycles -1: expected an integer from 2 to 100000$/],
+      [['check', 'counter', '--seed', 'abc'], /^error: --seed abc: expected an integer from 0 to 4294967295$/],
+      [['check', 'counter'], /^error: \$SEED 0x1: expected an integer from 0 to 4294967295 \(or pass --seed\)$/, { ...BARE, SEED: '0x1' }],
+      [['bench', 'hdl', '--pes', '1000000000'], /^error: --pes 1000000000: expected an integer from 4 to 65536$/],
+      [['synth', '--target', 'vivado'], /^error: --target vivado: expected xilinx \(7-series, synth_xilinx\) or ice40/],
+      [['sim-build', '--waves', 'x'], /^error: --waves x: expected vcd or fst$/],
+      [['sim-build', '--manifest', '/nonexistent/x.manifest.json'], /^error: --manifest \/nonexistent\/x\.manifest\.json: expected an existing file/],
+      [['build', '--board', 'icebreaker', '--seed', '-1'], /^error: --seed -1: expected an integer from 0 to 2147483647$/],
+      [['demo', '-n', 'abc'], /^error: -n\/--n-predict abc: expected an integer from 0 to 16777216$/],
+      [['demo', '-s', '-1'], /^error: -s\/--seed -1: expected an integer from 0 to 4294967295$/],
+      [['generate', '--all', '-o', '/tmp/x'], /^error: generate --all takes no -o\/--out$/],
+      [['generate', '--all', '--source-comments'], /^error: generate --all takes no --source-comments$/],
+      [['generate', 'fifo', '--list'], /^error: generate --list takes no core \('fifo'\)$/],
+    ];
+    for (const [args, re, env] of cases) it(args.join(' '), () => refused(args, re, { env }));
+  });
+
+  describe('make-model: bounded sizes', () => {
+    const cases: [string[], RegExp][] = [
+      [['--hidden', '1000000000'], /^error: --hidden 1000000000: expected an integer from 4 to 8192$/],
+      [['--hidden', 'NaN'], /^error: --hidden NaN: expected an integer from 4 to 8192$/],
+      [['--hidden', ''], /^error: --hidden "": expected an integer from 4 to 8192$/],
+      [['--layers', '100000'], /^error: --layers 100000: expected an integer from 1 to 256$/],
+      [['--heads', '0'], /^error: --heads 0: expected an integer from 1 to 256$/],
+      [['--kv-heads', '-2'], /^error: --kv-heads -2: expected an integer from 1 to 256$/],
+      [['--intermediate', '4000000000'], /^error: --intermediate 4000000000: expected an integer from 4 to 65536$/],
+      [['--vocab', '1e9', '--no-tokenizer'], /^error: --vocab 1e9: expected an integer from 2 to 1048576$/],
+      [['--ctx', '1e12'], /^error: --ctx 1e12: expected an integer from 1 to 16777216$/],
+      [['--seed', '-1'], /^error: --seed -1: expected an integer from 0 to 4294967295$/],
+      // Each flag within its bound, the model too large: the flags that size it are named.
+      [['--hidden', '8192', '--vocab', '1048576', '--no-tokenizer'], /^error: make-model: --hidden 8192, --layers 2, --intermediate 160, --vocab 1048576 make a \d+ MiB model; make-model writes at most 256 MiB/],
+      [['--hidden', '30', '--heads', '4'], /^error: make-model: --hidden 30 must be --heads 4 x an even head size$/],
+    ];
+    for (const [flags, re] of cases) {
+      it(`make-model ${flags.join(' ')}`, () => {
+        const dir = path.join(tmp('mm'), 'model');
+        refused(['make-model', '-o', dir, ...flags], re);
+        assert.equal(existsSync(dir), false, 'nothing written');
+      });
+    }
+  });
+
+  describe('-o/--out: a file, a path through a file, a directory holding the user\'s files', () => {
+    for (const cmd of [['generate', 'fifo'], ['make-model'], ['build', '--board', 'icebreaker']]) {
+      it(`${cmd[0]} -o FILE and -o /dev/null/x`, () => {
+        const file = path.join(tmp('file'), 'notes.txt');
+        writeFileSync(file, 'keep me');
+        refused([...cmd, '-o', file], new RegExp(`^error: -o/--out ${file.replace(/[.]/g, '\\.')}: expected a directory \\(it is a regular file\\)$`));
+        refused([...cmd, '-o', path.join(file, 'x')], /^error: -o\/--out .*notes\.txt\/x: expected a directory to create, but .*notes\.txt is a regular file, not a directory$/);
+        refused([...cmd, '-o', '/dev/null/x'], /^error: -o\/--out \/dev\/null\/x: expected a directory to create, but \/dev\/null is a device, not a directory$/);
+        assert.equal(readFileSync(file, 'utf8'), 'keep me');
+      });
+    }
+
+    it('build --seed abc leaves DIR/rtl alone (it was deleted before --seed was read)', () => {
+      const out = tmp('build-seed');
+      mkdirSync(path.join(out, 'rtl'));
+      writeFileSync(path.join(out, 'rtl', 'notes.txt'), 'keep me');
+      refused(['build', '--board', 'icebreaker', '-o', out, '--seed', 'abc'], /^error: --seed abc: expected an integer from 0 to 2147483647$/);
+      assert.deepEqual(readdirSync(out), ['rtl']);
+      assert.equal(readFileSync(path.join(out, 'rtl', 'notes.txt'), 'utf8'), 'keep me');
+    });
+
+    it('build refuses a DIR/rtl it did not write (and a checkout with -o .), before the toolchain is looked for', () => {
+      const out = tmp('build-user');
+      mkdirSync(path.join(out, 'rtl'));
+      writeFileSync(path.join(out, 'rtl', 'notes.txt'), 'keep me');
+      writeFileSync(path.join(out, 'rtl', 'top.v'), 'module top; endmodule\n');
+      refused(['build', '--board', 'icebreaker', '-o', out], /^error: build: -o\/--out .*: .*\/rtl holds files bitnet-fpga did not generate \(notes\.txt, top\.v\); refusing to replace it/);
+      assert.deepEqual(readdirSync(path.join(out, 'rtl')).sort(), ['notes.txt', 'top.v']);
+      assert.deepEqual(readdirSync(out), ['rtl'], 'no staging directory left');
+      // A checkout: rtl/ holds one directory per design.
+      const checkout = tmp('build-checkout');
+      mkdirSync(path.join(checkout, 'rtl', 'fifo'), { recursive: true });
+      writeFileSync(path.join(checkout, 'rtl', 'fifo', 'fifo.v'), '// Generated by bitnet-fpga 0.1.0 from TypeScript; do not edit by hand.\n');
+      refused(['build', '--board', 'icebreaker', '-o', '.'], /^error: build: -o\/--out \.: rtl holds a file bitnet-fpga did not generate \(fifo\); refusing to replace it/, { cwd: checkout });
+      assert.equal(existsSync(path.join(checkout, 'rtl', 'fifo', 'fifo.v')), true);
+      // A first build into a directory that has the flow's output names already.
+      const logs = tmp('build-logs');
+      writeFileSync(path.join(logs, 'yosys.log'), 'my notes');
+      refused(['build', '--board', 'icebreaker', '-o', logs], /^error: build: -o\/--out .*: it holds yosys\.log but no rtl\/ from an earlier build; refusing to replace it/);
+      assert.equal(readFileSync(path.join(logs, 'yosys.log'), 'utf8'), 'my notes');
+    });
+
+    it('build replaces the rtl/ of an earlier build through a staging directory', () => {
+      const out = tmp('build-again');
+      mkdirSync(path.join(out, 'rtl'));
+      const old = path.join(out, 'rtl', 'old_top.v');
+      writeFileSync(old, '// Generated by bitnet-fpga 0.1.0 from TypeScript; do not edit by hand.\nmodule old_top; endmodule\n');
+      // Without yosys the flow stops at its first step, after rtl/ was written.
+      const r = cli(['build', '--board', 'icebreaker', '-o', out]);
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, /^error: yosys not found/);
+      const files = readdirSync(path.join(out, 'rtl')).sort();
+      assert.ok(files.includes('icebreaker_top.manifest.json') && files.includes('icebreaker_top.v'), files.join(', '));
+      assert.equal(existsSync(old), false, 'the earlier build\'s design is replaced, not merged');
+      assert.deepEqual(readdirSync(out), ['rtl'], 'no staging directory left');
+    });
+
+    it('generate refuses to overwrite a hand-written file of an output name, and replaces its own', () => {
+      const out = tmp('gen');
+      writeFileSync(path.join(out, 'fifo_12x8.v'), 'module fifo_12x8; // mine\nendmodule\n');
+      refused(['generate', 'fifo', '-p', 'width=12', '-p', 'depth=8', '-o', out], /^error: generate: -o\/--out .*: fifo_12x8\.v exists and was not written by bitnet-fpga; refusing to overwrite it/);
+      assert.match(readFileSync(path.join(out, 'fifo_12x8.v'), 'utf8'), /mine/);
+      const again = tmp('gen-again');
+      writeFileSync(path.join(again, 'notes.txt'), 'keep me');
+      for (let i = 0; i < 2; i++) {
+        const r = cli(['generate', 'fifo', '-p', 'width=12', '-p', 'depth=8', '-o', again]);
+        assert.equal(r.code, 0, r.err);
+      }
+      assert.deepEqual(readdirSync(again).sort(), ['fifo_12x8.manifest.json', 'fifo_12x8.ports.ts', 'fifo_12x8.v', 'notes.txt'], 'written by rename, no staging directory left');
+      assert.equal(readFileSync(path.join(again, 'notes.txt'), 'utf8'), 'keep me');
+    });
+
+    it("make-model refuses a directory with someone else's model, and replaces its own", () => {
+      const out = tmp('mm-user');
+      writeFileSync(path.join(out, 'config.json'), '{"model_type": "llama"}');
+      refused(['make-model', '-o', out], /^error: make-model: -o\/--out .*: holds config\.json that make-model did not write; refusing to overwrite them/);
+      assert.equal(readFileSync(path.join(out, 'config.json'), 'utf8'), '{"model_type": "llama"}');
+      assert.deepEqual(readdirSync(out), ['config.json']);
+      const own = tmp('mm-own');
+      const small = ['--hidden', '16', '--heads', '2', '--kv-heads', '1', '--intermediate', '32', '--layers', '1'];
+      assert.equal(cli(['make-model', '-o', own, ...small]).code, 0);
+      const r = cli(['make-model', '-o', own, ...small, '--no-tokenizer', '--vocab', '32']);
+      assert.equal(r.code, 0, r.err);
+      // The earlier tokenizer (258 tokens) would not match the new 32-token model: it is removed.
+      assert.deepEqual(readdirSync(own).sort(), ['config.json', 'model.safetensors']);
+    });
+  });
+});
