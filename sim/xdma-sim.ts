@@ -167,7 +167,7 @@ export class XdmaSim {
 
   private enqueue(work: () => void | Promise<void>): void {
     if (this.closed) return;
-    this.running = this.running.then(work).catch((e: unknown) => {
+    this.running = this.running.then(() => (this.closed ? undefined : work())).catch((e: unknown) => {
       console.error(`xdma-sim: ${(e as Error).message}`);
     });
   }
@@ -213,7 +213,9 @@ export class XdmaSim {
     const h = this.model.handle;
     const busy = this.ix('busy');
     let packet: number[] = [];
+    // close() stops the simulation between two steps rather than waiting for the work in progress.
     for (;;) {
+      if (this.closed) return;
       this.step(CHUNK);
       const n = api.vb_stream_captured(h, this.c2h);
       if (n > 0) {
@@ -230,6 +232,7 @@ export class XdmaSim {
         }
       }
       if (n === 0 && api.vb_stream_queued(h, this.h2c) === 0 && this.model.getSmall(busy) === 0) break;
+      await new Promise((r) => setImmediate(r)); // let close() and the host's reads in between steps
     }
     if (packet.length) await this.writeC2h(Uint8Array.from(packet));
     this.mirror();

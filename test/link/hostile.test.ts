@@ -13,7 +13,12 @@ import { board, engineParams, BYTES, type BoardParams } from '../../generator/co
 import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
 import { pickTernary } from '../../generator/cores/ternary/params.ts';
 import { emittedDut, dutTest, Clock, ClockCycles, FastStreams, runCycles, globalSeed, XorShift32, type AnyPorts, type Tb } from '../../sim/index.ts';
+import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { BoardSim } from '../../sim/board-sim.ts';
+import { XdmaSim } from '../../sim/xdma-sim.ts';
+import { writeAll } from '../../host/link/xdma.ts';
 import { encodeFrame, headerCheck, FrameDecoder, type Frame } from '../../host/link/frame.ts';
 import { LinkClient, LinkError, type Transport } from '../../host/link/client.ts';
 import { coreShape, packWeights, packActivations, tileWords, nTiles, type CoreShape } from '../../host/matmul/core-layout.ts';
@@ -361,6 +366,23 @@ describe('hostile link through board-sim', function () {
     await sleep(5);
     await within(2000, 'close() during a 1 MiB frame', s.close());
     assert.ok(s.cycles < frame.length, `close() returned after ${s.cycles} cycles, before the ${frame.length}-byte frame was consumed (seed ${seed})`);
+  });
+
+  it(`xdma-sim: close() does not wait for the work in progress either (seed ${seed})`, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hostile-xdma-'));
+    // The parameters of test/link/xdma.test.ts, so the model is built once for both.
+    const x = await XdmaSim.create({ rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, acc: 0, stage: 8, idle: 1024, axis: 64 }, dir, { log: () => {} });
+    const fd = openSync(`${x.prefix}_h2c_0`, 'w'); // the simulator holds the FIFO open, so this does not wait
+    try {
+      const frame = encodeFrame({ seq: 1, op: OP.IDENTIFY, payload: new Uint8Array(MAX_PAYLOAD) });
+      await writeAll(fd, frame);
+      await sleep(5);
+      await within(2000, 'xdma-sim close() during a 1 MiB frame', x.close());
+      assert.ok(x.cycles < frame.length, `xdma-sim close() returned after ${x.cycles} cycles, before the ${frame.length}-byte frame was consumed (seed ${seed})`);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a MATMUL answer of the wrong length is refused by the host, never returned', async () => {
