@@ -50,6 +50,6 @@ export function modelDirFile(dir: string, rel: unknown, namedBy?: { file: string
   } catch {
     return full;
   }
-  if (!roots(dir).some((r) => within(real, r))) throw new CheckpointError(full, `${namedBy ? `(${where} in ${namedBy.file}) ` : ''}is a symbolic link to ${excerpt(real)}, outside the model directory; copy the file into the directory`);
+  if (!roots(dir).some((r) => within(real, r))) throw new CheckpointError(full, `is a symbolic link to ${excerpt(real)}, outside the model directory; copy the file into the directory`);
   return full;
 }
