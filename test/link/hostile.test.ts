@@ -12,7 +12,9 @@ import { linkEngine, OP, STATUS, MAX_PAYLOAD, identityBytes } from '../../genera
 import { board, engineParams, BYTES, type BoardParams } from '../../generator/cores/board.ts';
 import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
 import { pickTernary } from '../../generator/cores/ternary/params.ts';
-import { emittedDut, dutTest, Clock, ClockCycles, FastStreams, runCycles, globalSeed, XorShift32, type AnyPorts, type Tb } from '../../sim/index.ts';
+import { emittedDut, dutTest, Clock, ClockCycles, FastStreams, runCycles, globalSeed, XorShift32, AxiLiteMaster, axiLitePorts, AxisSource, AxisSink, axisPorts, withTimeout, type AnyPorts, type Tb } from '../../sim/index.ts';
+import { emitCore, findCore, resolveParams } from '../../generator/cores/registry.ts';
+import { XDMA_REG } from '../../generator/boards/xdma.ts';
 import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -241,6 +243,47 @@ describe('hostile link (RTL): the 1 MiB frame limit', () => {
     assert.equal(over, undefined, `a header with len = 1 MiB + 1 must not be answered (seed ${tb.seed})`);
     assert.ok(after && status(after) === STATUS.OK, `IDENTIFY right after it is answered (seed ${tb.seed})`);
     await legit('after 1 MiB frames');
+  });
+});
+
+describe('hostile link (RTL): the PCIe CONTROL reset', () => {
+  // The parameters of test/link/xdma.test.ts, so the model is built once for both.
+  const XDMA = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, acc: 0, stage: 8, idle: 1024, axis: 64 };
+  const xdmaCore = findCore('xdma');
+  const xdmaDut = emittedDut(emitCore(xdmaCore, resolveParams(xdmaCore, XDMA)));
+  dutTest(`aborts a run whose answer the host stopped reading; the card then answers exactly (x${SOAK})`, { dut: xdmaDut, timeout: '50 ms' }, async (d, tb) => {
+    const clock = new Clock(d.axi_aclk!, 8, 'ns').start();
+    const axi = new AxiLiteMaster(clock, axiLitePorts(d, 's_axil_'));
+    const h2c = new AxisSource(clock, axisPorts(d, 's_axis_h2c_'), { idle: 0.1, seed: tb.rng.fork() });
+    const c2h = new AxisSink(clock, axisPorts(d, 'm_axis_c2h_'), { backpressure: 0.3, seed: tb.rng.fork() });
+    const c2hStall = (on: boolean): void => void ((c2h.stream.opts as { backpressure?: number }).backpressure = on ? 1 : 0.3);
+    d.axi_aresetn!.value = 0;
+    await ClockCycles(clock.signal, 4);
+    d.axi_aresetn!.value = 1;
+    const call = async (seq: number, op: number, payload: number[] = []): Promise<Frame> => {
+      h2c.send(encodeFrame({ seq, op, payload: Uint8Array.from(payload) }));
+      // A C2H packet cut short by the reset arrives in front of the answer: the decoder skips it.
+      const [f] = new FrameDecoder().push(await withTimeout(c2h.recv(), 2, 'ms'));
+      assert.equal(f?.seq, seq, `the answer to seq ${seq} (seed ${tb.seed})`);
+      return f!;
+    };
+    for (let round = 0; round < 2 * SOAK; round++) {
+      // 64 results (16 n-tiles of 4 k-tiles, M = 4) against a 16-deep result FIFO: with C2H
+      // stalled the run stops part way, holding the engine in its answer.
+      const p = randomProblem(tb.rng, { K: 16, N: 64, M: 4 });
+      for (const fr of weightFrames(p.w)) assert.equal((await call(1, OP.WRITE_WEIGHTS, fr)).payload[0], STATUS.OK);
+      c2hStall(true);
+      h2c.send(encodeFrame({ seq: 2, op: OP.MATMUL, payload: Uint8Array.from(matmulPayload(p.x, p.N)) }));
+      await ClockCycles(clock.signal, tb.rng.int(2000, 4000));
+      assert.equal(d.busy!.num, 1, `the run is stalled on the unread answer (seed ${tb.seed})`);
+      await axi.write(XDMA_REG.CONTROL, 1);
+      await ClockCycles(clock.signal, 4);
+      assert.equal(d.busy!.num, 0, `CONTROL reset stops the run (seed ${tb.seed})`);
+      c2hStall(false);
+      assert.deepEqual([...(await call(3, OP.IDENTIFY)).payload.subarray(0, 1)], [STATUS.OK], `IDENTIFY after CONTROL reset (seed ${tb.seed})`);
+      const r = await call(5, OP.MATMUL, matmulPayload(p.x, p.N));
+      assert.deepEqual(resultsOf(r.payload, p.M, p.N), ternaryMatmul(p.x, p.w).data, `MATMUL after CONTROL reset, on the weights written before it (seed ${tb.seed})`);
+    }
   });
 });
 
