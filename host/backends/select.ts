@@ -65,6 +65,8 @@ export async function prepareBackend(spec: BackendSpec, o: SelectOptions = {}): 
       }
     }
     case 'uart':
+      // Before the model loads: opening the port comes after it.
+      if (!fs.existsSync(spec.path)) throw new BackendSpecError(`backend 'uart': there is no serial port ${spec.path} (no such file)`);
       return { spec, identity: readBoardManifest(o.boardManifest).identity };
     case 'pcie':
       return { spec, identity: readBoardManifest(o.boardManifest ?? DEFAULT_PCIE_MANIFEST()).identity };

@@ -94,6 +94,17 @@ describe('command line: every bad argument is one line naming the flag', functio
       refused(['run', '--tokens', '1'], /^error: required option '-m, --model <path>' not specified$/);
     });
 
+    it('a serial port that does not exist is named before the model loads', () => refused(['run', '-m', NOMODEL, '--tokens', '1', '-b', 'uart:/nonexistent/tty'], /^error: -b\/--backend uart:\/nonexistent\/tty: backend 'uart': there is no serial port \/nonexistent\/tty \(no such file\)$/));
+
+    it('a prompt the tokenizer makes no tokens of names -p (it was a RangeError from generate)', () => {
+      const dir = tmp('empty');
+      assert.equal(cli(['make-model', '-o', dir, '--hidden', '16', '--heads', '2', '--kv-heads', '1', '--intermediate', '32', '--layers', '1']).code, 0);
+      // Without the post-processor no <s> is added, so '' is no tokens at all.
+      const file = path.join(dir, 'tokenizer.json');
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), post_processor: null }));
+      refused(['run', '-m', dir, '-p', '', '-n', '1'], /^error: -p\/--prompt "": the tokenizer makes no tokens of it; give some text$/);
+    });
+
     it('an id from -p outside the vocabulary names -p, not --tokens', () => {
       const dir = tmp('vocab');
       const m = cli(['make-model', '-o', dir, '--hidden', '16', '--heads', '2', '--kv-heads', '1', '--intermediate', '32', '--layers', '1']);
@@ -136,13 +147,14 @@ describe('command line: every bad argument is one line naming the flag', functio
       [['check', 'counter', '--cycles', '-1'], /^error: --cycles -1: expected an integer from 2 to 100000$/],
       [['check', 'counter', '--seed', 'abc'], /^error: --seed abc: expected an integer from 0 to 4294967295$/],
       [['check', 'counter'], /^error: \$SEED 0x1: expected an integer from 0 to 4294967295 \(or pass --seed\)$/, { ...BARE, SEED: '0x1' }],
-      [['bench', 'hdl', '--pes', '1000000000'], /^error: --pes 1000000000: expected an integer from 4 to 65536$/],
+      [['bench', 'hdl', '--pes', '1000000000'], /^error: --pes 1000000000: expected an integer from 4 to 16384$/],
       [['synth', '--target', 'vivado'], /^error: --target vivado: expected xilinx \(7-series, synth_xilinx\) or ice40/],
       [['sim-build', '--waves', 'x'], /^error: --waves x: expected vcd or fst$/],
       [['sim-build', '--manifest', '/nonexistent/x.manifest.json'], /^error: --manifest \/nonexistent\/x\.manifest\.json: expected an existing file/],
       [['build', '--board', 'icebreaker', '--seed', '-1'], /^error: --seed -1: expected an integer from 0 to 2147483647$/],
       [['demo', '-n', 'abc'], /^error: -n\/--n-predict abc: expected an integer from 0 to 16777216$/],
       [['demo', '-s', '-1'], /^error: -s\/--seed -1: expected an integer from 0 to 4294967295$/],
+      [['demo', '-m', '/nonexistent/model'], /^error: \/nonexistent\/model: no such file or directory/],
       [['generate', '--all', '-o', '/tmp/x'], /^error: generate --all takes no -o\/--out$/],
       [['generate', '--all', '--source-comments'], /^error: generate --all takes no --source-comments$/],
       [['generate', 'fifo', '--list'], /^error: generate --list takes no core \('fifo'\)$/],

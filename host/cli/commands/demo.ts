@@ -11,6 +11,7 @@ import { timingReport } from '../../infer/report.ts';
 import { CheckFailed } from '../errors.ts';
 import { projectRoot, rtlRoot } from '../paths.ts';
 import { readBoardManifest, parseBackendSpec } from '../../backends/select.ts';
+import { resolveModel } from '../../model/hub.ts';
 
 export interface DemoOptions {
   hdl?: boolean;
@@ -26,6 +27,8 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
     return hdlDemo();
   }
   const say = (s: string): void => console.log(s);
+  // -m is looked up before the board is built (minutes), not after.
+  const given = o.model === undefined ? undefined : await resolveModel(o.model);
   const doc = doctorReport();
   say(doc.lines.join('\n'));
   if (!doc.ok) throw new CheckFailed('the toolchain is incomplete (see above); run `npm run setup`');
@@ -47,7 +50,7 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
     say(`   listening on ${board.path} (manifest ${board.manifestPath})`);
 
     say('\n== 3. the model');
-    let model = o.model;
+    let model = given;
     if (!model) {
       const { makeModel } = await import('../../model/make-model.ts');
       model = path.join(projectRoot(), '.cache', 'demo-model');
