@@ -75,7 +75,7 @@ export function numberOption(flags: string, doc: string, r: { min: number; max?:
   const range = `a number ${low}${r.max === undefined ? '' : r.above ? ` and at most ${r.max}` : ` to ${r.max}`}`;
   return checked(
     flags,
-    doc,
+    `${doc} (${r.above ? '>' : '>='} ${r.min}${r.max === undefined ? '' : `, <= ${r.max}`})`,
     (v) => {
       const n = decimalNumber(v);
       if (n === undefined || (r.max !== undefined && n > r.max) || (r.above ? n <= r.min : n < r.min)) throw new Expected(range);

@@ -43,6 +43,37 @@ export function entries(dir: string): string[] {
   }
 }
 
+/**
+ * mkdir -p, one component at a time. Node's recursive mkdirSync never returns for a path under
+ * /proc (mkdir answers ENOENT for a parent that exists, and it retries forever).
+ */
+export function makeDirs(dir: string, flag = '-o/--out'): void {
+  const missing: string[] = [];
+  for (let p = path.resolve(dir); !fs.existsSync(p); p = path.dirname(p)) {
+    missing.unshift(p);
+    if (path.dirname(p) === p) break;
+  }
+  for (const m of missing) {
+    try {
+      fs.mkdirSync(m);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && fs.statSync(m).isDirectory()) continue;
+      throw new UsageError(`${flag} ${dir}: cannot create ${m} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+}
+
+/** A file-system failure while writing the output (no space, no permission) is one line naming -o. */
+function writing<T>(dir: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const x = e as NodeJS.ErrnoException;
+    if (typeof x.code === 'string' && typeof x.syscall === 'string') throw new UsageError(`-o/--out ${dir}: cannot write there (${x.code}, ${x.syscall}${x.path ? ` ${x.path}` : ''})`);
+    throw e;
+  }
+}
+
 const stalePattern = (tag: string): RegExp => new RegExp(`^\\.${tag}\\.tmp-(\\d+)-`);
 
 /**
@@ -50,9 +81,9 @@ const stalePattern = (tag: string): RegExp => new RegExp(`^\\.${tag}\\.tmp-(\\d+
  * directories of dead processes are removed first), and the function that removes it.
  */
 export function staging(dir: string, tag: string): { dir: string; done: () => void } {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   removeStale(dir, stalePattern(tag));
-  const stage = fs.mkdtempSync(path.join(dir, `.${tag}.tmp-${process.pid}-`));
+  const stage = writing(dir, () => fs.mkdtempSync(path.join(dir, `.${tag}.tmp-${process.pid}-`)));
   const untrack = trackPath(stage);
   return {
     dir: stage,
@@ -70,10 +101,12 @@ export function staging(dir: string, tag: string): { dir: string; done: () => vo
 export function writeStaged(dir: string, tag: string, write: (stage: string) => void): string[] {
   const s = staging(dir, tag);
   try {
-    write(s.dir);
-    const names = fs.readdirSync(s.dir);
-    for (const f of names) fs.renameSync(path.join(s.dir, f), path.join(dir, f));
-    return names.map((f) => path.join(dir, f));
+    return writing(dir, () => {
+      write(s.dir);
+      const names = fs.readdirSync(s.dir);
+      for (const f of names) fs.renameSync(path.join(s.dir, f), path.join(dir, f));
+      return names.map((f) => path.join(dir, f));
+    });
   } finally {
     s.done();
   }
@@ -87,13 +120,15 @@ export function writeStaged(dir: string, tag: string, write: (stage: string) => 
 export function replaceDir(target: string, tag: string, write: (dir: string) => void): string[] {
   const s = staging(path.dirname(target), tag);
   try {
-    const fresh = path.join(s.dir, 'new');
-    fs.mkdirSync(fresh);
-    write(fresh);
-    const names = fs.readdirSync(fresh);
-    if (fs.existsSync(target)) fs.renameSync(target, path.join(s.dir, 'old'));
-    fs.renameSync(fresh, target);
-    return names.map((f) => path.join(target, f));
+    return writing(path.dirname(target), () => {
+      const fresh = path.join(s.dir, 'new');
+      fs.mkdirSync(fresh);
+      write(fresh);
+      const names = fs.readdirSync(fresh);
+      if (fs.existsSync(target)) fs.renameSync(target, path.join(s.dir, 'old'));
+      fs.renameSync(fresh, target);
+      return names.map((f) => path.join(target, f));
+    });
   } finally {
     s.done();
   }

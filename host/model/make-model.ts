@@ -45,7 +45,8 @@ export function modelBytes(o: MakeModelOptions): number {
   return 2 * o.vocab * o.hidden + o.layers * (packed + 2 * (3 * o.hidden + o.intermediate)) + 2 * o.hidden;
 }
 
-function validate(o: MakeModelOptions): void {
+/** Refuse options that are out of range or do not fit together (makeModel calls it first). */
+export function validate(o: MakeModelOptions): void {
   for (const [k, l] of Object.entries(MAKE_MODEL_LIMITS) as [SizeKey, (typeof MAKE_MODEL_LIMITS)[SizeKey]][]) {
     const v = o[k];
     if (!Number.isInteger(v) || v < l.min || v > l.max) throw new MakeModelError(`${l.flag} ${v}: must be an integer from ${l.min} to ${l.max}`);

@@ -195,6 +195,8 @@ describe('command line: every bad argument is one line naming the flag', functio
         refused([...cmd, '-o', file], new RegExp(`^error: -o/--out ${file.replace(/[.]/g, '\\.')}: expected a directory \\(it is a regular file\\)$`));
         refused([...cmd, '-o', path.join(file, 'x')], /^error: -o\/--out .*notes\.txt\/x: expected a directory to create, but .*notes\.txt is a regular file, not a directory$/);
         refused([...cmd, '-o', '/dev/null/x'], /^error: -o\/--out \/dev\/null\/x: expected a directory to create, but \/dev\/null is a device, not a directory$/);
+        // Node's recursive mkdir never returned for this one.
+        refused([...cmd, '-o', '/proc/bitnet-fpga-x'], /^error: -o\/--out \/proc\/bitnet-fpga-x: cannot create \/proc\/bitnet-fpga-x \([A-Z]+\)$/);
         assert.equal(readFileSync(file, 'utf8'), 'keep me');
       });
     }
