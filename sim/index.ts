@@ -1,7 +1,7 @@
 // The testbench framework's public API: `import { dutTest, Clock, RisingEdge } from '…/sim/index.ts'`.
 
 export { buildModel, manifestSource, emittedSource, VerilogError, type ModelSource, type BuiltModel, type WaveFormat } from './bridge/build.ts';
-export { Model, ModelError } from './bridge/model.ts';
+export { Model, ModelError, StreamKind, type ClockEvent, type RunResult } from './bridge/model.ts';
 export type { PortInfo } from './bridge/ports.ts';
 export { Kernel, SimFailure, SimTimeoutError, MAX_DELTAS } from './tb/kernel.ts';
 export { Trigger, CancelledError } from './tb/trigger.ts';

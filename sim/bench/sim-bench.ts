@@ -48,8 +48,8 @@ function pureCpp(d: Dut, n: number): number {
   const idx = (p: string): number => m.index.get(p)!;
   m.setBits(idx('in_valid'), 1);
   m.setBits(idx('out_ready'), 1);
-  m.api.vb_bench_cycles(m.handle, idx('clk'), 1000, idx(d.inData), idx(d.outData)); // warm up
-  const s = secondsOf(() => m.api.vb_bench_cycles(m.handle, idx('clk'), n, idx(d.inData), idx(d.outData)));
+  m.benchCycles(idx('clk'), 1000, idx(d.inData), idx(d.outData)); // warm up
+  const s = secondsOf(() => m.benchCycles(idx('clk'), n, idx(d.inData), idx(d.outData)));
   m.free();
   return n / s;
 }

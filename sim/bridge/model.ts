@@ -26,9 +26,9 @@ interface Api {
   vb_trace_flush: (h: unknown) => void;
   vb_trace_dump: (h: unknown, t: number) => void;
   vb_stream_add: (h: unknown, kind: number, valid: number, ready: number, data: Int32Array, ndata: number, seed: number, prob: number) => number;
-  vb_stream_push: (h: unknown, id: number, words: Uint32Array, nbeats: number) => void;
-  vb_stream_target: (h: unknown, id: number, beats: number) => void;
-  vb_stream_prob: (h: unknown, id: number, prob: number) => void;
+  vb_stream_push: (h: unknown, id: number, words: Uint32Array, nbeats: number) => number;
+  vb_stream_target: (h: unknown, id: number, beats: number) => number;
+  vb_stream_prob: (h: unknown, id: number, prob: number) => number;
   vb_stream_beats: (h: unknown, id: number) => number;
   vb_stream_queued: (h: unknown, id: number) => number;
   vb_stream_captured: (h: unknown, id: number) => number;
@@ -38,11 +38,11 @@ interface Api {
   vb_streams_sample: (h: unknown) => void;
   vb_streams_update: (h: unknown) => number;
   vb_axi_mem_add: (h: unknown, ports: Int32Array, base: number, size: number, latency: number, seed: number, stall: number) => number;
-  vb_axi_mem_write: (h: unknown, id: number, addr: number, bytes: Uint8Array, n: number) => void;
-  vb_axi_mem_read: (h: unknown, id: number, addr: number, out: Uint8Array, n: number) => void;
-  vb_axi_mem_error_range: (h: unknown, id: number, lo: number, hi: number) => void;
-  vb_axi_mem_set: (h: unknown, id: number, latency: number, stall: number) => void;
-  vb_axi_mem_stats: (h: unknown, id: number, out: Float64Array) => void;
+  vb_axi_mem_write: (h: unknown, id: number, addr: number, bytes: Uint8Array, n: number) => number;
+  vb_axi_mem_read: (h: unknown, id: number, addr: number, out: Uint8Array, n: number) => number;
+  vb_axi_mem_error_range: (h: unknown, id: number, lo: number, hi: number) => number;
+  vb_axi_mem_set: (h: unknown, id: number, latency: number, stall: number) => number;
+  vb_axi_mem_stats: (h: unknown, id: number, out: Float64Array) => number;
   vb_streams_done: (h: unknown) => number;
   vb_selftest_crash: (h: unknown) => void;
 }
@@ -67,9 +67,9 @@ const SIGNATURES: Record<keyof Api, string> = {
   vb_trace_flush: 'void vb_trace_flush(void *h)',
   vb_trace_dump: 'void vb_trace_dump(void *h, double t)',
   vb_stream_add: 'int vb_stream_add(void *h, int kind, int valid, int ready, const int32_t *data, int ndata, uint32_t seed, double prob)',
-  vb_stream_push: 'void vb_stream_push(void *h, int id, const uint32_t *words, int nbeats)',
-  vb_stream_target: 'void vb_stream_target(void *h, int id, double beats)',
-  vb_stream_prob: 'void vb_stream_prob(void *h, int id, double prob)',
+  vb_stream_push: 'int vb_stream_push(void *h, int id, const uint32_t *words, int nbeats)',
+  vb_stream_target: 'int vb_stream_target(void *h, int id, double beats)',
+  vb_stream_prob: 'int vb_stream_prob(void *h, int id, double prob)',
   vb_stream_beats: 'double vb_stream_beats(void *h, int id)',
   vb_stream_queued: 'double vb_stream_queued(void *h, int id)',
   vb_stream_captured: 'double vb_stream_captured(void *h, int id)',
@@ -79,11 +79,11 @@ const SIGNATURES: Record<keyof Api, string> = {
   vb_streams_sample: 'void vb_streams_sample(void *h)',
   vb_streams_update: 'int vb_streams_update(void *h)',
   vb_axi_mem_add: 'int vb_axi_mem_add(void *h, const int32_t *ports, double base, double size, int latency, uint32_t seed, double stall)',
-  vb_axi_mem_write: 'void vb_axi_mem_write(void *h, int id, double addr, const uint8_t *bytes, int n)',
-  vb_axi_mem_read: 'void vb_axi_mem_read(void *h, int id, double addr, uint8_t *out, int n)',
-  vb_axi_mem_error_range: 'void vb_axi_mem_error_range(void *h, int id, double lo, double hi)',
-  vb_axi_mem_set: 'void vb_axi_mem_set(void *h, int id, int latency, double stall)',
-  vb_axi_mem_stats: 'void vb_axi_mem_stats(void *h, int id, double *out)',
+  vb_axi_mem_write: 'int vb_axi_mem_write(void *h, int id, double addr, const uint8_t *bytes, int n)',
+  vb_axi_mem_read: 'int vb_axi_mem_read(void *h, int id, double addr, uint8_t *out, int n)',
+  vb_axi_mem_error_range: 'int vb_axi_mem_error_range(void *h, int id, double lo, double hi)',
+  vb_axi_mem_set: 'int vb_axi_mem_set(void *h, int id, int latency, double stall)',
+  vb_axi_mem_stats: 'int vb_axi_mem_stats(void *h, int id, double *out)',
   vb_streams_done: 'int vb_streams_done(void *h)',
   vb_selftest_crash: 'void vb_selftest_crash(void *h)',
 };
@@ -110,11 +110,31 @@ function load(path: string, ports: readonly PortInfo[]): Api {
 
 /** $stop, $fatal, or a Verilator runtime error inside the model. */
 export class ModelError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** For an error inside run(): how far the clock got, so the report's time is right. */
+    readonly run?: RunResult,
+  ) {
     super(message);
     this.name = 'ModelError';
   }
 }
+
+/** The next clock event: its time and the level the clock takes then. */
+export interface ClockEvent {
+  readonly timePs: number;
+  readonly level: 0 | 1;
+}
+export interface RunResult {
+  /** Rising edges run. */
+  readonly cycles: number;
+  readonly next: ClockEvent;
+  /** $finish was reached. */
+  readonly finished: boolean;
+}
+/** vb.cpp's stream engine kinds. */
+export const StreamKind = { Source: 0, Sink: 1, Monitor: 2 } as const;
+export type StreamKind = (typeof StreamKind)[keyof typeof StreamKind];
 
 export const EvalStatus = { Ok: 0, Finished: 1, Error: 2 } as const;
 export type EvalStatus = (typeof EvalStatus)[keyof typeof EvalStatus];
@@ -198,6 +218,101 @@ export class Model {
   check(status: number): EvalStatus {
     if (status === EvalStatus.Error) throw new ModelError(`${this.top}: ${this.api.vb_message(this.handle)}`);
     return status as EvalStatus;
+  }
+
+  /**
+   * Toggle clock port `clk` in C++ for up to `cycles` rising edges, starting from the clock
+   * event `from` (the next edge's time and level), with phases of `highPs`/`lowPs`. With
+   * `untilDone` it stops at the edge where every stream source has drained and every sink
+   * reached its target. Throws ModelError on $stop/$fatal or misuse.
+   */
+  run(clk: number, cycles: number, o: { readonly from: ClockEvent; readonly highPs: number; readonly lowPs: number; readonly untilDone?: boolean }): RunResult {
+    const io = this.runIo;
+    io[0] = 0;
+    io[1] = o.from.timePs;
+    io[2] = o.from.level;
+    const st = this.api.vb_run(this.handle, clk, cycles, o.highPs, o.lowPs, o.untilDone ? 1 : 0, io);
+    const r: RunResult = { cycles: io[0]!, next: { timePs: io[1]!, level: io[2] ? 1 : 0 }, finished: st === EvalStatus.Finished };
+    if (st === EvalStatus.Error) throw new ModelError(`${this.top}: ${this.api.vb_message(this.handle)}`, r);
+    return r;
+  }
+  private readonly runIo = new Float64Array(3);
+
+  // ---- stream engines and AXI memories in C++ (sim/tb/fast.ts, sim/vip/axi-memory.ts) ----
+  // Each call checks what the library returns: an id that names nothing is a ModelError
+  // naming the call, never a read past the end of a C++ vector.
+
+  /** A stream engine on the given port indices; returns its id. */
+  streamAdd(kind: StreamKind, valid: number, ready: number, data: readonly number[], seed: number, prob: number): number {
+    return this.nonNegative(this.api.vb_stream_add(this.handle, kind, valid, ready, Int32Array.from(data), data.length, seed >>> 0, prob));
+  }
+  streamPush(id: number, words: Uint32Array, beats: number): void {
+    this.check(this.api.vb_stream_push(this.handle, id, words, beats));
+  }
+  streamTarget(id: number, beats: number): void {
+    this.check(this.api.vb_stream_target(this.handle, id, beats));
+  }
+  streamProb(id: number, prob: number): void {
+    this.check(this.api.vb_stream_prob(this.handle, id, prob));
+  }
+  /** Beats a source has handed over or a sink/monitor has captured since it was added. */
+  streamBeats(id: number): number {
+    return this.nonNegative(this.api.vb_stream_beats(this.handle, id));
+  }
+  /** Beats a source still holds. */
+  streamQueued(id: number): number {
+    return this.nonNegative(this.api.vb_stream_queued(this.handle, id));
+  }
+  /** Beats a sink/monitor holds that nobody has taken yet. */
+  streamCaptured(id: number): number {
+    return this.nonNegative(this.api.vb_stream_captured(this.handle, id));
+  }
+  /** Move up to `max` captured beats into `out`; returns how many. */
+  streamTake(id: number, out: Uint32Array, max: number): number {
+    return this.nonNegative(this.api.vb_stream_take(this.handle, id, out, max));
+  }
+  streamsSample(): void {
+    this.api.vb_streams_sample(this.handle);
+  }
+  streamsUpdate(): void {
+    this.check(this.api.vb_streams_update(this.handle));
+  }
+  streamsDone(): boolean {
+    return this.api.vb_streams_done(this.handle) === 1;
+  }
+
+  /** An AXI4 memory slave on the port indices in AXI4_FIELDS order; returns its id. */
+  axiMemAdd(ports: readonly number[], o: { base: number; size: number; latency: number; seed: number; stall: number }): number {
+    return this.nonNegative(this.api.vb_axi_mem_add(this.handle, Int32Array.from(ports), o.base, o.size, o.latency, o.seed >>> 0, o.stall));
+  }
+  axiMemWrite(id: number, addr: number, bytes: Uint8Array): void {
+    this.check(this.api.vb_axi_mem_write(this.handle, id, addr, bytes, bytes.length));
+  }
+  axiMemRead(id: number, addr: number, out: Uint8Array): void {
+    this.check(this.api.vb_axi_mem_read(this.handle, id, addr, out, out.length));
+  }
+  axiMemErrorRange(id: number, lo: number, hi: number): void {
+    this.check(this.api.vb_axi_mem_error_range(this.handle, id, lo, hi));
+  }
+  axiMemSet(id: number, latency: number, stall: number): void {
+    this.check(this.api.vb_axi_mem_set(this.handle, id, latency, stall));
+  }
+  /** [read bursts, read beats, write bursts, write beats, error responses, busy cycles]. */
+  axiMemStats(id: number): Float64Array {
+    const out = new Float64Array(6);
+    this.check(this.api.vb_axi_mem_stats(this.handle, id, out));
+    return out;
+  }
+
+  /** The C reference loop of `bench sim` (a checksum of what it read). */
+  benchCycles(clk: number, cycles: number, inPort: number, outPort: number): number {
+    return this.nonNegative(this.api.vb_bench_cycles(this.handle, clk, cycles, inPort, outPort));
+  }
+
+  /** An id or count from the library; -1 means misuse, which vb_message names. */
+  private nonNegative(v: number): number {
+    if (v < 0) throw new ModelError(`${this.top}: ${this.api.vb_message(this.handle)}`);
+    return v;
   }
 
   /** Where $finish was called, when it was. */

@@ -93,6 +93,9 @@ struct Vb {
   std::vector<Stream> streams;
   std::vector<std::unique_ptr<AxiMem>> mems;
   uint64_t evals = 0;
+  // A call with an id that names no port, stream or memory (a bug in the caller, never
+  // the design's): remembered and reported by every later status, so nothing runs on.
+  std::string misuse;
 };
 
 namespace {
@@ -103,11 +106,16 @@ const char* g_op = "";
 volatile sig_atomic_t g_inModel = 0;
 struct sigaction g_prev[32];
 
+// Every entry point makes its model the thread's Verilator context: the runtime's hooks
+// ($finish) and scope teardown act on Verilated::threadContextp(), which is otherwise the
+// last model constructed. With two models of one design in a process, a $finish marked
+// the other one finished, and freeing the older one last locked a deleted context and hung.
 struct Enter {
   Enter(Vb* h, const char* op) {
     g_current = h;
     g_op = op;
     g_inModel = 1;
+    if (h && h->ctx) Verilated::threadContextp(h->ctx);
   }
   ~Enter() { g_inModel = 0; }
 };
@@ -225,12 +233,29 @@ inline void dumpAt(Vb* h, double t) {
   h->dumped = true;
 }
 
-int status(Vb* h) { return h->ctx->gotFinish() ? 1 : 0; }
-
 int fail(Vb* h, const std::string& m) {
   h->msg = m;
   return 2;
 }
+
+int status(Vb* h) {
+  if (!h->misuse.empty()) return fail(h, h->misuse);
+  return h->ctx->gotFinish() ? 1 : 0;
+}
+
+// Bounds checks for the ids JavaScript passes in; each failure names the entry point. A
+// call that returns a status reports it at once; a port access, which returns a value,
+// is remembered (sticky) and fails the next evaluation.
+bool misused(Vb* h, const char* fn, const char* what, int id, size_t count, bool sticky) {
+  if (id >= 0 && (size_t)id < count) return false;
+  std::string m = std::string(fn) + ": " + what + " id " + std::to_string(id) + " out of range (" + std::to_string(count) + " exist)";
+  if (sticky && h->misuse.empty()) h->misuse = m;
+  h->msg = m;
+  return true;
+}
+bool badPort(Vb* h, const char* fn, int i, bool sticky = false) { return misused(h, fn, "port", i, (size_t)VB_NPORTS, sticky); }
+Stream* streamAt(Vb* h, const char* fn, int id) { return misused(h, fn, "stream", id, h->streams.size(), false) ? nullptr : &h->streams[id]; }
+AxiMem* memAt(Vb* h, const char* fn, int id) { return misused(h, fn, "AXI memory", id, h->mems.size(), false) ? nullptr : h->mems[id].get(); }
 
 // Drive a stream's outputs for the coming cycle (after a rising edge, or at attach).
 void streamUpdate(Vb* h, Stream& s) {
@@ -363,6 +388,7 @@ Vb* vb_new(const char* instName) {
   Vb* h = new Vb;
   Enter e(h, "construction");
   h->ctx = new VerilatedContext;
+  Verilated::threadContextp(h->ctx);
   h->ctx->traceEverOn(true);
   h->top = new VB_MODEL{h->ctx, instName};
   vb_bind(h->top, h->port);
@@ -397,10 +423,17 @@ const char* vb_message(Vb* h) { return h->msg.c_str(); }
 const char* vb_finish_at(Vb* h) { return h->finishAt.c_str(); }
 double vb_evals(Vb* h) { return (double)h->evals; }
 
-void vb_set(Vb* h, int i, uint64_t v) { setPort(h, i, v); }
-uint64_t vb_get(Vb* h, int i) { return getPort(h, i); }
-void vb_set_words(Vb* h, int i, const uint32_t* in) { setWords(h, i, in); }
-void vb_get_words(Vb* h, int i, uint32_t* out) { getWords(h, i, out); }
+// Port access is the hot path: a bad index is recorded and reported by the next eval.
+void vb_set(Vb* h, int i, uint64_t v) {
+  if (!badPort(h, "vb_set", i, true)) setPort(h, i, v);
+}
+uint64_t vb_get(Vb* h, int i) { return badPort(h, "vb_get", i, true) ? 0 : getPort(h, i); }
+void vb_set_words(Vb* h, int i, const uint32_t* in) {
+  if (!badPort(h, "vb_set_words", i, true)) setWords(h, i, in);
+}
+void vb_get_words(Vb* h, int i, uint32_t* out) {
+  if (!badPort(h, "vb_get_words", i, true)) getWords(h, i, out);
+}
 
 /** Evaluate at time t (ps). 0 = ok, 1 = $finish reached, 2 = error (vb_message). */
 int vb_eval(Vb* h, double t) {
@@ -415,6 +448,7 @@ int vb_eval(Vb* h, double t) {
 
 /** Set a one-bit port and evaluate: one crossing per clock edge. */
 int vb_edge(Vb* h, int i, int level, double t) {
+  if (badPort(h, "vb_edge", i)) return 2;
   setPort(h, i, (uint64_t)level);
   return vb_eval(h, t);
 }
@@ -448,8 +482,15 @@ void vb_trace_flush(Vb* h) {
   if (h->trace) h->trace->flush();
 }
 
-/** Add a stream engine; returns its id. `prob` is the idle (source) or back-pressure (sink) probability. */
+/** Add a stream engine; returns its id, or -1 (vb_message says why). `prob` is the idle (source) or back-pressure (sink) probability. */
 int vb_stream_add(Vb* h, int kind, int valid, int ready, const int32_t* data, int ndata, uint32_t seed, double prob) {
+  if (kind != SOURCE && kind != SINK && kind != MONITOR) {
+    fail(h, "vb_stream_add: kind " + std::to_string(kind) + " is not a source, sink or monitor");
+    return -1;
+  }
+  if (badPort(h, "vb_stream_add", valid) || badPort(h, "vb_stream_add", ready) || ndata < 0) return -1;
+  for (int k = 0; k < ndata; k++)
+    if (badPort(h, "vb_stream_add", data[k])) return -1;
   Stream s;
   s.kind = kind;
   s.valid = valid;
@@ -466,30 +507,48 @@ int vb_stream_add(Vb* h, int kind, int valid, int ready, const int32_t* data, in
   return (int)h->streams.size() - 1;
 }
 
-void vb_stream_push(Vb* h, int id, const uint32_t* words, int nbeats) {
-  Stream& s = h->streams[id];
-  s.queue.insert(s.queue.end(), words, words + (size_t)nbeats * s.beatWords);
+// Stream and memory calls return 2 (or -1 where they return a count) for an id that names
+// nothing; vb_message says which call and id.
+int vb_stream_push(Vb* h, int id, const uint32_t* words, int nbeats) {
+  Stream* s = streamAt(h, "vb_stream_push", id);
+  if (!s) return 2;
+  if (nbeats < 0) return fail(h, "vb_stream_push: negative beat count " + std::to_string(nbeats));
+  s->queue.insert(s->queue.end(), words, words + (size_t)nbeats * s->beatWords);
+  return 0;
 }
 
-void vb_stream_target(Vb* h, int id, double beats) { h->streams[id].target = (uint64_t)beats; }
+int vb_stream_target(Vb* h, int id, double beats) {
+  Stream* s = streamAt(h, "vb_stream_target", id);
+  if (!s) return 2;
+  s->target = (uint64_t)beats;
+  return 0;
+}
 
 /** Change a stream's idle (source) or back-pressure (sink) probability from the next draw on. */
-void vb_stream_prob(Vb* h, int id, double prob) {
-  h->streams[id].threshold = threshold(prob);
+int vb_stream_prob(Vb* h, int id, double prob) {
+  Stream* s = streamAt(h, "vb_stream_prob", id);
+  if (!s) return 2;
+  s->threshold = threshold(prob);
+  return 0;
 }
-double vb_stream_beats(Vb* h, int id) { return (double)h->streams[id].beats; }
+double vb_stream_beats(Vb* h, int id) {
+  Stream* s = streamAt(h, "vb_stream_beats", id);
+  return s ? (double)s->beats : -1;
+}
 double vb_stream_queued(Vb* h, int id) {
-  Stream& s = h->streams[id];
-  return (double)((s.queue.size() - s.head) / (s.beatWords ? s.beatWords : 1));
+  Stream* s = streamAt(h, "vb_stream_queued", id);
+  return s ? (double)((s->queue.size() - s->head) / (s->beatWords ? s->beatWords : 1)) : -1;
 }
 double vb_stream_captured(Vb* h, int id) {
-  Stream& s = h->streams[id];
-  return (double)(s.captured.size() / (s.beatWords ? s.beatWords : 1));
+  Stream* s = streamAt(h, "vb_stream_captured", id);
+  return s ? (double)(s->captured.size() / (s->beatWords ? s->beatWords : 1)) : -1;
 }
 
-/** Move up to maxBeats captured beats into out; returns how many. */
+/** Move up to maxBeats captured beats into out; returns how many (-1 for a bad id). */
 int vb_stream_take(Vb* h, int id, uint32_t* out, int maxBeats) {
-  Stream& s = h->streams[id];
+  Stream* sp = streamAt(h, "vb_stream_take", id);
+  if (!sp || maxBeats < 0) return -1;
+  Stream& s = *sp;
   size_t have = s.captured.size() / (s.beatWords ? s.beatWords : 1);
   size_t n = have < (size_t)maxBeats ? have : (size_t)maxBeats;
   size_t words = n * s.beatWords;
@@ -519,6 +578,8 @@ int vb_streams_done(Vb* h) { return streamsDone(h) ? 1 : 0; }
  * its id. Serves [base, base + size); `stall` is the chance of withholding each ready/valid.
  */
 int vb_axi_mem_add(Vb* h, const int32_t* ports, double base, double size, int latency, uint32_t seed, double stall) {
+  for (int k = 0; k < AXI_NPORTS; k++)
+    if (badPort(h, "vb_axi_mem_add", ports[k])) return -1;
   auto m = std::make_unique<AxiMem>();
   for (int k = 0; k < AXI_NPORTS; k++) m->port[k] = ports[k];
   m->bytes = vb_ports[ports[RDATA]].width / 8;
@@ -535,37 +596,49 @@ int vb_axi_mem_add(Vb* h, const int32_t* ports, double base, double size, int la
   return (int)h->mems.size() - 1;
 }
 
-void vb_axi_mem_write(Vb* h, int id, double addr, const uint8_t* bytes, int n) {
-  AxiMem& m = *h->mems[id];
-  for (int i = 0; i < n; i++) m.poke((uint64_t)addr + i, bytes[i]);
+int vb_axi_mem_write(Vb* h, int id, double addr, const uint8_t* bytes, int n) {
+  AxiMem* m = memAt(h, "vb_axi_mem_write", id);
+  if (!m) return 2;
+  for (int i = 0; i < n; i++) m->poke((uint64_t)addr + i, bytes[i]);
+  return 0;
 }
 
-void vb_axi_mem_read(Vb* h, int id, double addr, uint8_t* out, int n) {
-  AxiMem& m = *h->mems[id];
-  for (int i = 0; i < n; i++) out[i] = m.peek((uint64_t)addr + i);
+int vb_axi_mem_read(Vb* h, int id, double addr, uint8_t* out, int n) {
+  AxiMem* m = memAt(h, "vb_axi_mem_read", id);
+  if (!m) return 2;
+  for (int i = 0; i < n; i++) out[i] = m->peek((uint64_t)addr + i);
+  return 0;
 }
 
 /** Answer SLVERR for accesses in [lo, hi). */
-void vb_axi_mem_error_range(Vb* h, int id, double lo, double hi) {
-  h->mems[id]->errLo = (uint64_t)lo;
-  h->mems[id]->errHi = (uint64_t)hi;
+int vb_axi_mem_error_range(Vb* h, int id, double lo, double hi) {
+  AxiMem* m = memAt(h, "vb_axi_mem_error_range", id);
+  if (!m) return 2;
+  m->errLo = (uint64_t)lo;
+  m->errHi = (uint64_t)hi;
+  return 0;
 }
 
-void vb_axi_mem_set(Vb* h, int id, int latency, double stall) {
-  AxiMem& m = *h->mems[id];
-  m.latency = latency < 0 ? 0 : (uint32_t)latency;
-  m.stall = threshold(stall);
+int vb_axi_mem_set(Vb* h, int id, int latency, double stall) {
+  AxiMem* m = memAt(h, "vb_axi_mem_set", id);
+  if (!m) return 2;
+  m->latency = latency < 0 ? 0 : (uint32_t)latency;
+  m->stall = threshold(stall);
+  return 0;
 }
 
 /** out[0..5] = read bursts, read beats, write bursts, write beats, error responses, cycles with work outstanding. */
-void vb_axi_mem_stats(Vb* h, int id, double* out) {
-  AxiMem& m = *h->mems[id];
+int vb_axi_mem_stats(Vb* h, int id, double* out) {
+  AxiMem* mp = memAt(h, "vb_axi_mem_stats", id);
+  if (!mp) return 2;
+  AxiMem& m = *mp;
   out[0] = m.readBursts;
   out[1] = m.readBeats;
   out[2] = m.writeBursts;
   out[3] = m.writeBeats;
   out[4] = m.errors;
   out[5] = m.busyCycles;
+  return 0;
 }
 
 /**
@@ -577,6 +650,8 @@ void vb_axi_mem_stats(Vb* h, int id, double* out) {
  * clock event. Returns 0/1/2 like vb_eval.
  */
 int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone, double* io) {
+  if (badPort(h, "vb_run", clk)) return 2;
+  if (!(hi > 0 && lo > 0)) return fail(h, "vb_run: clock phases must be positive (high " + std::to_string(hi) + " ps, low " + std::to_string(lo) + " ps)");
   Enter e(h, "run");
   double t = io[1];
   int level = (int)io[2];
@@ -630,6 +705,7 @@ void vb_selftest_crash(Vb* h) {
  * of what it read so the compiler cannot drop the reads.
  */
 double vb_bench_cycles(Vb* h, int clk, double n, int inPort, int outPort) {
+  if (badPort(h, "vb_bench_cycles", clk) || (inPort >= 0 && badPort(h, "vb_bench_cycles", inPort)) || (outPort >= 0 && badPort(h, "vb_bench_cycles", outPort))) return -1;
   Enter e(h, "bench");
   uint64_t sum = 0;
   for (uint64_t i = 0; i < (uint64_t)n; i++) {

@@ -20,11 +20,10 @@ import type { Clock } from './clock.ts';
 import type { Signal, Writable } from './handle.ts';
 import { Trigger } from './trigger.ts';
 import { words32 } from '../bridge/ports.ts';
+import { ModelError, StreamKind, type Model, type RunResult } from '../bridge/model.ts';
 import { formatTime } from './time.ts';
 
-const SOURCE = 0;
-const SINK = 1;
-const MONITOR = 2;
+const { Source: SOURCE, Sink: SINK, Monitor: MONITOR } = StreamKind;
 /** Cycles per C++ call: bounds how long the event loop and the wall-clock check wait. */
 const CHUNK = 1 << 20;
 
@@ -47,7 +46,7 @@ abstract class FastStream {
   constructor(
     readonly streams: FastStreams,
     readonly name: string,
-    kind: number,
+    kind: StreamKind,
     readonly ports: StreamPorts,
     seed: number,
     prob: number,
@@ -58,24 +57,21 @@ abstract class FastStream {
     if (!(prob >= 0 && prob <= 1)) throw new RangeError(`${name}: probability ${prob} is outside [0, 1]`);
     this.beatWords = this.data.reduce((n, d) => n + words32(d.width), 0);
     const m = streams.kernel.model;
-    this.id = m.api.vb_stream_add(m.handle, kind, ports.valid.index, ports.ready.index, Int32Array.from(this.data.map((d) => d.index)), this.data.length, seed >>> 0, prob);
+    this.id = m.streamAdd(kind, ports.valid.index, ports.ready.index, this.data.map((d) => d.index), seed, prob);
     streams.kernel.refreshInputs(streams.driven(kind, ports, this.data));
   }
-  protected get api() {
-    return this.streams.kernel.model.api;
-  }
-  protected get h() {
-    return this.streams.kernel.model.handle;
+  protected get model(): Model {
+    return this.streams.kernel.model;
   }
   /** Change the idle (source) or back-pressure (sink) probability from the next cycle on. */
   setProbability(p: number): void {
     if (!(p >= 0 && p <= 1)) throw new RangeError(`${this.name}: probability ${p} is outside [0, 1]`);
-    this.api.vb_stream_prob(this.h, this.id, p);
+    this.model.streamProb(this.id, p);
   }
 
   /** Beats accepted (source) or captured (sink, monitor) so far. */
   get count(): number {
-    return this.api.vb_stream_beats(this.h, this.id);
+    return this.model.streamBeats(this.id);
   }
 }
 
@@ -93,7 +89,7 @@ export class FastSource extends FastStream {
         const bad = beats.findIndex((v) => v >= max);
         if (bad >= 0) throw new SimFailure(`${this.name}: beat ${bad} = ${beats[bad]} does not fit ${d.path} (${d.width} bits)`);
       }
-      this.api.vb_stream_push(this.h, this.id, beats, beats.length);
+      this.model.streamPush(this.id, beats, beats.length);
       return;
     }
     const buf = new Uint32Array(beats.length * this.beatWords);
@@ -109,31 +105,31 @@ export class FastSource extends FastStream {
         }
       });
     });
-    this.api.vb_stream_push(this.h, this.id, buf, beats.length);
+    this.model.streamPush(this.id, buf, beats.length);
   }
   get queued(): number {
-    return this.api.vb_stream_queued(this.h, this.id);
+    return this.model.streamQueued(this.id);
   }
 }
 
 export class FastSink extends FastStream {
   /** Run until this many beats in total have been captured. */
   expect(totalBeats: number): void {
-    this.api.vb_stream_target(this.h, this.id, totalBeats);
+    this.model.streamTarget(this.id, totalBeats);
   }
   /** Captured beats as raw 32-bit words (beatWords per beat, little-endian), without conversion. */
   takeWords(): Uint32Array {
-    const n = this.api.vb_stream_captured(this.h, this.id);
+    const n = this.model.streamCaptured(this.id);
     const buf = new Uint32Array(n * this.beatWords);
-    if (n) this.api.vb_stream_take(this.h, this.id, buf, n);
+    if (n) this.model.streamTake(this.id, buf, n);
     return buf;
   }
 
   /** Captured beats not yet taken: bigint per beat, or bigint[] with several data ports (signed ports read signed). */
   take(): (bigint | bigint[])[] {
-    const n = this.api.vb_stream_captured(this.h, this.id);
+    const n = this.model.streamCaptured(this.id);
     const buf = new Uint32Array(Math.max(1, n * this.beatWords));
-    const got = this.api.vb_stream_take(this.h, this.id, buf, n);
+    const got = this.model.streamTake(this.id, buf, n);
     const out: (bigint | bigint[])[] = [];
     let o = 0;
     for (let b = 0; b < got; b++) {
@@ -163,21 +159,19 @@ export class FastStreams {
     const owner = k.streamEngine as FastStreams | undefined;
     if (owner && owner.clock !== clock) throw new SimFailure(`the C++ stream engine of this model already runs on ${owner.clock}; one clock per model`);
     k.streamEngine = this;
-    const api = k.model.api;
-    const h = k.model.handle;
     // Edge-by-edge mode: the same engine, called around each rising edge the kernel makes.
     const clk = clock.signal.index;
     if (!k.beforeEdge.has(clk)) k.beforeEdge.set(clk, new Set());
     if (!k.afterEdge.has(clk)) k.afterEdge.set(clk, new Set());
-    k.beforeEdge.get(clk)!.add(() => api.vb_streams_sample(h));
+    k.beforeEdge.get(clk)!.add(() => k.model.streamsSample());
     k.afterEdge.get(clk)!.add(() => {
-      k.model.check(api.vb_streams_update(h));
+      k.model.streamsUpdate();
       k.refreshInputs(this.outputs);
     });
   }
 
   /** @internal Ports the engine writes, so the kernel's view of inputs stays right. */
-  driven(kind: number, p: StreamPorts, data: readonly Signal[]): number[] {
+  driven(kind: StreamKind, p: StreamPorts, data: readonly Signal[]): number[] {
     const out = kind === SOURCE ? [p.valid.index, ...data.map((d) => d.index)] : kind === SINK ? [p.ready.index] : [];
     out.forEach((i) => this.outputs.add(i));
     return out;
@@ -266,7 +260,7 @@ class FastRun extends Trigger<number> implements FastRequest {
 
   private done(): boolean {
     const k = this.kernel();
-    if (this.untilDone) return k.model.api.vb_streams_done(k.model.handle) === 1;
+    if (this.untilDone) return k.model.streamsDone();
     return this.remaining === 0;
   }
 
@@ -307,19 +301,29 @@ class FastRun extends Trigger<number> implements FastRequest {
     k.settle();
     const m = k.model;
     m.dumpWaves(k.now);
-    const io = new Float64Array([0, next.time, 1]);
-    const status = m.api.vb_run(m.handle, this.clock.signal.index, cycles, hi, lo, this.untilDone ? 1 : 0, io);
-    const ran = io[0]!;
-    this.ran += ran;
-    this.remaining -= ran;
-    this.clock.schedule(io[1]!, io[2]! ? 1 : 0);
-    if (ran > 0) k.jumpTo(io[1]! - (io[2]! ? lo : hi));
+    let r: RunResult;
+    try {
+      r = m.run(this.clock.signal.index, cycles, { from: { timePs: next.time, level: 1 }, highPs: hi, lowPs: lo, untilDone: this.untilDone });
+    } catch (e) {
+      if (e instanceof ModelError && e.run) this.advance(k, e.run); // the failure report's time is where it stopped
+      throw e;
+    }
+    this.advance(k, r);
+    if (r.finished) k.finished = true;
+    if (this.done() || this.remaining <= 0) this.finish();
+    return true;
+  }
+
+  /** Bring the kernel's clock, time and view of the inputs to where a C++ run stopped. */
+  private advance(k: Kernel, r: RunResult): void {
+    const { highPs: hi, lowPs: lo } = this.clock;
+    this.ran += r.cycles;
+    this.remaining -= r.cycles;
+    this.clock.schedule(r.next.timePs, r.next.level);
+    if (r.cycles > 0) k.jumpTo(r.next.timePs - (r.next.level ? lo : hi));
     k.refreshInputs([this.clock.signal.index, ...(this.streams?.outputs ?? [])]);
     k.dirty = false;
     k.resyncWatches();
-    if (m.check(status) === 1) k.finished = true;
-    if (this.done() || this.remaining <= 0) this.finish();
-    return true;
   }
 }
 

@@ -91,39 +91,36 @@ export class AxiMemory {
     const k = clock.kernel;
     this.fast = (k.streamEngine as FastStreams | undefined) ?? new FastStreams(clock);
     const m = k.model;
-    this.id = m.api.vb_axi_mem_add(m.handle, Int32Array.from(AXI4_FIELDS.map((f) => ports[f].index)), base, opts.size, latency, (opts.seed ?? 7) >>> 0, stall);
+    this.id = m.axiMemAdd(AXI4_FIELDS.map((f) => ports[f].index), { base, size: opts.size, latency, seed: opts.seed ?? 7, stall });
     const driven = DRIVEN.map((f) => ports[f].index);
     driven.forEach((i) => this.fast.outputs.add(i));
     k.refreshInputs(driven);
   }
 
-  private get api() {
-    return this.clock.kernel.model.api;
-  }
-  private get h() {
-    return this.clock.kernel.model.handle;
+  private get model(): Model {
+    return this.clock.kernel.model;
   }
 
   /** Store bytes without bus cycles (a backdoor, like loading DRAM before the test). */
   write(addr: number, bytes: Uint8Array | readonly number[]): void {
     const b = Uint8Array.from(bytes);
-    if (b.length) this.api.vb_axi_mem_write(this.h, this.id, addr, b, b.length);
+    if (b.length) this.model.axiMemWrite(this.id, addr, b);
   }
 
   read(addr: number, n: number): Uint8Array {
-    const out = new Uint8Array(Math.max(1, n));
-    if (n) this.api.vb_axi_mem_read(this.h, this.id, addr, out, n);
-    return out.subarray(0, n);
+    const out = new Uint8Array(n);
+    if (n) this.model.axiMemRead(this.id, addr, out);
+    return out;
   }
 
   /** Answer SLVERR to every access in [lo, hi) from now on (hi = lo clears it). */
   failRange(lo: number, hi: number): void {
-    this.api.vb_axi_mem_error_range(this.h, this.id, lo, hi);
+    this.model.axiMemErrorRange(this.id, lo, hi);
   }
 
   /** Change the latency and stall probability from the next cycle on. */
   configure(latency: number, stall: number): void {
-    this.api.vb_axi_mem_set(this.h, this.id, latency, stall);
+    this.model.axiMemSet(this.id, latency, stall);
   }
 
   get stats(): AxiMemoryStats {
@@ -131,9 +128,8 @@ export class AxiMemory {
   }
 }
 
-/** The counters of memory `id` on a model (also for code that drives vb_run itself, like xdma-sim). */
+/** The counters of memory `id` on a model (also for code that runs the model itself, like xdma-sim). */
 export function axiMemoryStats(model: Model, id: number): AxiMemoryStats {
-  const o = new Float64Array(6);
-  model.api.vb_axi_mem_stats(model.handle, id, o);
+  const o = model.axiMemStats(id);
   return { readBursts: o[0]!, readBeats: o[1]!, writeBursts: o[2]!, writeBeats: o[3]!, errors: o[4]!, busyCycles: o[5]! };
 }
