@@ -9,7 +9,7 @@ import { emitCore, findCore, resolveParams, CORES } from '../generator/cores/reg
 import { emitDesign } from '../generator/hdl/index.ts';
 import { serialLine, type SerialLineParams } from '../generator/boards/serial-line.ts';
 import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
-import { Model } from './bridge/model.ts';
+import { Model, StreamKind, type ClockEvent } from './bridge/model.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
 import { SYNC0, SYNC1, HEADER_BYTES, headerCheck } from '../host/link/frame.ts';
 
@@ -37,7 +37,9 @@ export class BoardSim {
   private readonly busy: number;
   private readonly rst: number;
   private readonly rxReady: number;
-  private readonly io = new Float64Array(3);
+  /** The board's clock: 100 MHz in simulated time, and where it stands. */
+  private static readonly PHASE = { highPs: 5000, lowPs: 5000 } as const;
+  private next: ClockEvent = { timePs: 0, level: 1 };
   private readonly idleCycles: number;
   /** With a simulated serial line: the in_flight port, and cycles per idle check (several byte times). */
   private readonly inFlight: number | undefined;
@@ -63,19 +65,24 @@ export class BoardSim {
     this.inFlight = model.index.get('in_flight');
     const p = manifest.params as Record<string, number>;
     this.chunk = this.inFlight === undefined ? CHUNK : Math.max(CHUNK, Math.ceil((3 * 10 * p.clk!) / Math.min(p.baud!, p.hostBaud!)));
-    const api = model.api;
-    this.src = api.vb_stream_add(model.handle, 0, ix('rx_valid'), ix('rx_ready'), Int32Array.from([ix('rx_data')]), 1, 1, 0);
-    this.snk = api.vb_stream_add(model.handle, 1, ix('tx_valid'), ix('tx_ready'), Int32Array.from([ix('tx_data')]), 1, 2, 0);
+    this.src = model.streamAdd(StreamKind.Source, ix('rx_valid'), ix('rx_ready'), [ix('rx_data')], 1, 0);
+    this.snk = model.streamAdd(StreamKind.Sink, ix('tx_valid'), ix('tx_ready'), [ix('tx_data')], 2, 0);
     model.setBits(ix('rst'), 1);
-    this.io.set([0, 0, 1]);
-    api.vb_run(model.handle, this.clk, 3, 5000, 5000, 0, this.io);
+    this.clock(3);
     model.setBits(ix('rst'), 0);
+  }
+
+  /** Run the clock in C++ for up to `cycles` (fewer with `untilTaken`: until every queued byte is taken); returns the cycles run. */
+  private clock(cycles: number, untilTaken = false): number {
+    const r = this.model.run(this.clk, cycles, { from: this.next, ...BoardSim.PHASE, untilDone: untilTaken });
+    this.next = r.next;
+    return r.cycles;
   }
 
   /** Build (cached) the byte-stream board with the parameters of rtl/board, or others. */
   static async create(params: Record<string, number>, send: (bytes: Uint8Array) => void, opts: BuildOptions = {}, line?: { hostBaud?: number }): Promise<BoardSim> {
     const core = findCore('board');
-    const own = Object.fromEntries(Object.entries(params).filter(([k]) => k in core.params));
+    const own = Object.fromEntries(Object.entries(params).filter(([k]) => Object.hasOwn(core.params, k)));
     let d;
     if (line) {
       // The UART flavour behind a host-end UART: the same identity, the serial line simulated.
@@ -101,8 +108,8 @@ export class BoardSim {
     this.lastActive = now;
     this.running = this.running.then(() => {
       if (this.closed) return;
-      if (paused) this.model.check(this.model.api.vb_run(this.model.handle, this.clk, this.idleCycles + 2, 5000, 5000, 0, this.io));
-      this.model.api.vb_stream_push(this.model.handle, this.src, Uint32Array.from(bytes), bytes.length);
+      if (paused) this.clock(this.idleCycles + 2);
+      this.model.streamPush(this.src, Uint32Array.from(bytes), bytes.length);
       return this.runUntilIdle();
     });
   }
@@ -110,8 +117,7 @@ export class BoardSim {
   private lastActive = performance.now();
 
   private async runUntilIdle(): Promise<void> {
-    const api = this.model.api;
-    const h = this.model.handle;
+    const m = this.model;
     // With a serial line, bytes can be on the wire where no stream sees them: require two
     // quiet checks in a row, each several byte times long.
     let quietChecks = 0;
@@ -122,21 +128,20 @@ export class BoardSim {
       // after it is quiet time on the line to the engine, and a frame whose next piece is
       // still on its way would be abandoned after `idle` of them. Once nothing is queued,
       // short steps (a quarter of `idle`) until the board has answered.
-      const queued = api.vb_stream_queued(h, this.src);
+      const queued = m.streamQueued(this.src);
       const untilTaken = this.inFlight === undefined && queued > 0;
       const cycles = this.inFlight === undefined && !queued ? Math.max(1, Math.min(this.chunk, this.idleCycles >> 2)) : this.chunk;
-      this.model.check(api.vb_run(h, this.clk, cycles, 5000, 5000, untilTaken ? 1 : 0, this.io));
-      this.cycles += this.io[0]!;
-      const n = api.vb_stream_captured(h, this.snk);
+      this.cycles += this.clock(cycles, untilTaken);
+      const n = m.streamCaptured(this.snk);
       if (n > 0) {
         const buf = new Uint32Array(n);
-        api.vb_stream_take(h, this.snk, buf, n);
+        m.streamTake(this.snk, buf, n);
         this.send(Uint8Array.from(buf));
       }
-      const drained = api.vb_stream_queued(h, this.src) === 0 && this.model.getSmall(this.busy) === 0;
+      const drained = m.streamQueued(this.src) === 0 && m.getSmall(this.busy) === 0;
       // The engine takes bytes (rx_ready) whenever it is neither executing a request nor
       // answering one: then, with none left and the core idle, it waits for the host.
-      const quiet = this.inFlight === undefined ? drained && this.model.getSmall(this.rxReady) === 1 : n === 0 && drained && this.model.getSmall(this.inFlight) === 0;
+      const quiet = this.inFlight === undefined ? drained && m.getSmall(this.rxReady) === 1 : n === 0 && drained && m.getSmall(this.inFlight) === 0;
       quietChecks = quiet ? quietChecks + 1 : 0;
       if (quietChecks >= (this.inFlight === undefined ? 1 : 2)) {
         this.lastActive = performance.now();
@@ -152,7 +157,7 @@ export class BoardSim {
     this.running = this.running.then(() => {
       if (this.closed) return;
       this.model.setBits(this.rst, 1);
-      this.model.check(this.model.api.vb_run(this.model.handle, this.clk, 2, 5000, 5000, 0, this.io));
+      this.clock(2);
       this.model.setBits(this.rst, 0);
     });
   }

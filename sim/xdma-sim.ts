@@ -10,13 +10,13 @@
 // `_user`, write on `_h2c_0`, read on `_c2h_0`), so the same code runs against both.
 
 import { spawnSync } from 'node:child_process';
-import { openSync, closeSync, read, writeSync, readSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { openSync, closeSync, read, writeSync, readSync, existsSync, mkdirSync, rmSync, constants } from 'node:fs';
 import * as path from 'node:path';
 import { emitCore, findCore, resolveParams } from '../generator/cores/registry.ts';
 import { XDMA_REG } from '../generator/boards/xdma.ts';
 import { writeAll } from '../host/link/xdma.ts';
 import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
-import { Model } from './bridge/model.ts';
+import { Model, StreamKind, type ClockEvent } from './bridge/model.ts';
 import { AXI4_FIELDS, axiMemoryStats, type AxiMemoryStats } from './vip/axi-memory.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
 
@@ -26,7 +26,8 @@ const NREGS = 16;
 export const DDR_LATENCY = 24;
 
 export class XdmaSim {
-  private readonly io = new Float64Array(3);
+  /** The AXI clock, 125 MHz in simulated time, and where it stands. */
+  private next: ClockEvent = { timePs: 0, level: 1 };
   private readonly ix: (name: string) => number;
   private readonly clk: number;
   private readonly h2c: number;
@@ -58,15 +59,14 @@ export class XdmaSim {
     const width = model.ports[ix('s_axis_h2c_tdata')]!.width;
     this.beatBytes = width / 8;
     this.beatWords = Math.ceil(width / 32) + 2; // tdata words, tkeep, tlast
-    const api = model.api;
-    const fields = (p: string): Int32Array => Int32Array.from([ix(`${p}_tdata`), ix(`${p}_tkeep`), ix(`${p}_tlast`)]);
-    this.h2c = api.vb_stream_add(model.handle, 0, ix('s_axis_h2c_tvalid'), ix('s_axis_h2c_tready'), fields('s_axis_h2c'), 3, 1, 0);
-    this.c2h = api.vb_stream_add(model.handle, 1, ix('m_axis_c2h_tvalid'), ix('m_axis_c2h_tready'), fields('m_axis_c2h'), 3, 2, 0);
+    const fields = (p: string): number[] => [ix(`${p}_tdata`), ix(`${p}_tkeep`), ix(`${p}_tlast`)];
+    this.h2c = model.streamAdd(StreamKind.Source, ix('s_axis_h2c_tvalid'), ix('s_axis_h2c_tready'), fields('s_axis_h2c'), 1, 0);
+    this.c2h = model.streamAdd(StreamKind.Sink, ix('m_axis_c2h_tvalid'), ix('m_axis_c2h_tready'), fields('m_axis_c2h'), 2, 0);
     for (const n of ['s_axil_awvalid', 's_axil_wvalid', 's_axil_bready', 's_axil_arvalid', 's_axil_rready']) model.setBits(ix(n), 0);
     const dram = (manifest.extra as { ternary?: { wdepth: number; dram?: { base: number; stride: number } } } | undefined)?.ternary;
     if (model.index.has('m_axi_ddr_araddr') && dram?.dram) {
-      const ports = Int32Array.from(AXI4_FIELDS.map((f) => ix(`m_axi_ddr_${f}`)));
-      this.ddr = api.vb_axi_mem_add(model.handle, ports, dram.dram.base, dram.wdepth * dram.dram.stride, DDR_LATENCY, 0x5eed, 0);
+      const ports = AXI4_FIELDS.map((f) => ix(`m_axi_ddr_${f}`));
+      this.ddr = model.axiMemAdd(ports, { base: dram.dram.base, size: dram.wdepth * dram.dram.stride, latency: DDR_LATENCY, seed: 0x5eed, stall: 0 });
     }
     model.setBits(ix('axi_aresetn'), 0);
     this.step(4);
@@ -77,7 +77,7 @@ export class XdmaSim {
   static async create(params: Record<string, number>, dir: string, opts: BuildOptions = {}): Promise<XdmaSim> {
     const core = findCore('xdma');
     // A manifest's parameters also hold those the top fixes (phy, clk): keep the core's own.
-    const own = Object.fromEntries(Object.entries(params).filter(([k]) => k in core.params));
+    const own = Object.fromEntries(Object.entries(params).filter(([k]) => Object.hasOwn(core.params, k)));
     const d = emitCore(core, resolveParams(core, own));
     const built = await buildModel(emittedSource(d), opts);
     mkdirSync(dir, { recursive: true });
@@ -86,7 +86,7 @@ export class XdmaSim {
     for (const f of ['h2c_0', 'c2h_0']) {
       const p = `${prefix}_${f}`;
       rmSync(p, { force: true });
-      const r = spawnSync('mkfifo', [p], { encoding: 'utf8' });
+      const r = spawnSync('mkfifo', ['--', p], { encoding: 'utf8' }); // '--': a directory named like an option stays a path
       if (r.status !== 0) throw new Error(`xdma-sim: mkfifo ${p} failed: ${r.stderr || r.error?.message}`);
     }
     // Read-write opens of a FIFO do not wait for the other side, and never see end-of-file.
@@ -100,8 +100,9 @@ export class XdmaSim {
   }
 
   private step(n: number): void {
-    this.model.check(this.model.api.vb_run(this.model.handle, this.clk, n, 4000, 4000, 0, this.io));
-    this.cycles += this.io[0]!;
+    const r = this.model.run(this.clk, n, { from: this.next, highPs: 4000, lowPs: 4000 });
+    this.next = r.next;
+    this.cycles += r.cycles;
   }
 
   private set(name: string, v: number | bigint): void {
@@ -204,34 +205,34 @@ export class XdmaSim {
       words[base + this.beatWords - 2] = chunk.length === 32 ? 0xffffffff : (2 ** chunk.length - 1) >>> 0;
       words[base + this.beatWords - 1] = b === n - 1 ? 1 : 0; // one host write is one H2C transfer
     }
-    this.model.api.vb_stream_push(this.model.handle, this.h2c, words, n);
+    this.model.streamPush(this.h2c, words, n);
     await this.runUntilIdle();
   }
 
   private async runUntilIdle(): Promise<void> {
-    const api = this.model.api;
-    const h = this.model.handle;
+    const m = this.model;
     const busy = this.ix('busy');
     let packet: number[] = [];
     // close() stops the simulation between two steps rather than waiting for the work in progress.
     for (;;) {
       if (this.closed) return;
       this.step(CHUNK);
-      const n = api.vb_stream_captured(h, this.c2h);
+      const n = m.streamCaptured(this.c2h);
       if (n > 0) {
         const out = new Uint32Array(n * this.beatWords);
-        api.vb_stream_take(h, this.c2h, out, n);
+        m.streamTake(this.c2h, out, n);
         for (let b = 0; b < n; b++) {
           const base = b * this.beatWords;
           const keep = out[base + this.beatWords - 2]!;
           for (let i = 0; i < this.beatBytes; i++) if ((keep >>> i) & 1) packet.push((out[base + (i >> 2)]! >>> (8 * (i & 3))) & 0xff);
           if (out[base + this.beatWords - 1]) {
             await this.writeC2h(Uint8Array.from(packet)); // one C2H packet, one read() for the host
+            if (this.closed) return; // close() may have freed the model meanwhile
             packet = [];
           }
         }
       }
-      if (n === 0 && api.vb_stream_queued(h, this.h2c) === 0 && this.model.getSmall(busy) === 0) break;
+      if (n === 0 && m.streamQueued(this.h2c) === 0 && m.getSmall(busy) === 0) break;
       await new Promise((r) => setImmediate(r)); // let close() and the host's reads in between steps
     }
     if (packet.length) await this.writeC2h(Uint8Array.from(packet));
@@ -244,11 +245,40 @@ export class XdmaSim {
     });
   }
 
+  /** Whether the work queue has finished within `ms` (its errors are reported where it runs). */
+  private async settles(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const done = this.running.then(() => true, () => true);
+    const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+    try {
+      return await Promise.race([done, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.poll);
-    await this.running;
+    if (!(await this.settles(200))) {
+      // A host that stopped reading leaves answers in the C2H FIFO; once it holds 64 KiB the
+      // step in progress waits in write() forever. Drain it (it is ours, opened read-write).
+      const drain = openSync(`${this.prefix}_c2h_0`, constants.O_RDONLY | constants.O_NONBLOCK);
+      const buf = Buffer.alloc(1 << 16);
+      try {
+        for (let t = 0; t < 50 && !(await this.settles(20)); t++) {
+          try {
+            while (readSync(drain, buf) > 0);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+          }
+        }
+      } finally {
+        closeSync(drain);
+      }
+      if (!(await this.settles(0))) throw new Error(`xdma-sim: the simulation step in progress did not stop within 1 s of close(); the model is left allocated`);
+    }
     // The H2C read posted on the FIFO would hold the process open: release it.
     writeSync(this.h2cFd, Buffer.from([0]));
     for (const fd of [this.h2cFd, this.c2hFd, this.userFd]) if (fd >= 0) closeSync(fd);

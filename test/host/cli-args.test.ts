@@ -200,6 +200,12 @@ describe('command line: every bad argument is one line naming the flag', functio
         assert.equal(readFileSync(file, 'utf8'), 'keep me');
       });
     }
+    it('board-sim --xdma DIR that cannot be a directory (under /proc Node\'s mkdir never returned)', () => {
+      const file = path.join(tmp('xdma'), 'notes.txt');
+      writeFileSync(file, 'keep me');
+      refused(['board-sim', '--xdma', '/proc/bitnet-fpga-x'], /^error: --xdma \/proc\/bitnet-fpga-x: cannot create \/proc\/bitnet-fpga-x \([A-Z]+\)$/);
+      refused(['board-sim', '--xdma', path.join(file, 'x')], /^error: --xdma .*notes\.txt\/x: cannot create .*notes\.txt\/x \(ENOTDIR\)$/);
+    });
 
     it('build --seed abc leaves DIR/rtl alone (it was deleted before --seed was read)', () => {
       const out = tmp('build-seed');

@@ -117,7 +117,8 @@ describe('board-sim --pty from the command line', function () {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     try {
-      for (let i = 0; i < 6000 && !/listening on/.test(out) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+      // The manifest line is the last one board-sim prints at start (stdout may arrive in pieces).
+      for (let i = 0; i < 6000 && !/board-sim: manifest \S+/.test(out) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
       assert.match(out, /board-sim: listening on tty/, `${out}${err}`);
       const manifest = /board-sim: manifest (\S+)/.exec(out)![1]!;
       const dir = path.dirname(manifest);

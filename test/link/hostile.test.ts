@@ -428,6 +428,23 @@ describe('hostile link through board-sim', function () {
     }
   });
 
+  it(`xdma-sim: close() when the host stopped reading C2H with more than the FIFO holds pending (seed ${seed})`, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hostile-xdma-'));
+    const x = await XdmaSim.create({ rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, acc: 0, stage: 8, idle: 1024, axis: 64 }, dir, { log: () => {} });
+    const fd = openSync(`${x.prefix}_h2c_0`, 'w');
+    try {
+      // 2,000 IDENTIFY requests in one transfer: about 110 KiB of answers, nobody reading them.
+      const one = (i: number): Uint8Array => encodeFrame({ seq: i & 0xff, op: OP.IDENTIFY, payload: new Uint8Array(0) });
+      const all = Buffer.concat(Array.from({ length: 2000 }, (_, i) => one(i)));
+      await writeAll(fd, all);
+      for (let t = 0; t < 300 && x.cycles < 200_000; t++) await sleep(10); // the engine is well into answering
+      await within(3000, 'xdma-sim close() with a full C2H FIFO', x.close());
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a MATMUL answer of the wrong length is refused by the host, never returned', async () => {
     // A fake board that answers every MATMUL OK with one result beat too few.
     let cb: (b: Uint8Array) => void = () => {};

@@ -65,6 +65,8 @@ function checkedOverrides(core: CoreEntry, base: Readonly<Record<string, number>
 async function xdmaSim(dir: string, param: string[]): Promise<void> {
   const base = readBoardManifest(DEFAULT_PCIE_MANIFEST()).params;
   const over = checkedOverrides(CORES.xdma!, base, param);
+  const { makeDirs } = await import('../out-dir.ts');
+  makeDirs(dir, '--xdma'); // one line for a path that cannot be a directory (and no endless mkdir under /proc)
   const { XdmaSim } = await import('../../../sim/xdma-sim.ts');
   const { writeFileSync } = await import('node:fs');
   const path = await import('node:path');
