@@ -15,7 +15,8 @@ export type BackendSpec =
 const q = (s: string): string => (/^[\w./:@=,+-]{0,64}$/.test(s) ? `'${s}'` : JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s));
 const SPECS = 'cpu[:js], sim[:k=v,...], uart:PATH[@BAUD] or pcie:DEVICE_PREFIX';
 /** The baud rates a board SoC takes (the generator's `baud` parameter). */
-const BAUD = { min: 300, max: 62_500_000 };
+/** Baud rates a serial port (and board-sim's host end) may be given. */
+export const BAUD = { min: 300, max: 62_500_000 } as const;
 
 /** A spec that is wrong in itself (its syntax, or a sim parameter): the CLI puts the flag in front. */
 export class BackendSpecError extends BackendError {}

@@ -4,7 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { reportError, EXIT_FAILED, UsageError } from './errors.ts';
 import { checked, choiceOption, Expected, inFileOption, intOption, numberOption, outDirOption, SEED_MAX, shown, tokenIds } from './flags.ts';
-import { parseBackendSpec } from '../backends/spec.ts';
+import { BAUD, parseBackendSpec } from '../backends/spec.ts';
 import { MAKE_MODEL_DEFAULTS as MM, MAKE_MODEL_LIMITS as ML } from '../model/make-model-options.ts';
 
 // This table is where each flag's value is parsed and bounded (flags.ts): a bad value is one
@@ -109,10 +109,10 @@ program
   .option('--pty', 'expose the board on a pseudo-terminal (made with socat)')
   .option('--link <path>', 'where to create the pseudo-terminal (default: a temporary directory)')
   .option('--phy', 'simulate the serial line bit by bit (the UART pins wired to a host-end UART; slower)')
-  .option('--host-baud <baud>', "with --phy: the host end's baud rate, to try a mismatch (default: the board's)")
+  .addOption(intOption('--host-baud <baud>', "with --phy: the host end's baud rate, to try a mismatch (default: the board's)", BAUD.min, BAUD.max))
   .option('--xdma <dir>', 'instead: the PCIe top behind <dir>/xdma0_user, _h2c_0 and _c2h_0 (use with -b pcie:<dir>/xdma0)')
   .option('-p, --param <name=value>', 'board parameter (repeatable; default: those of rtl/board, or rtl/xdma with --xdma)', collect, [])
-  .action(async (o: { pty?: boolean; link?: string; param: string[]; phy?: boolean; hostBaud?: string; xdma?: string }) => {
+  .action(async (o: { pty?: boolean; link?: string; param: string[]; phy?: boolean; hostBaud?: number; xdma?: string }) => {
     const { boardSimCommand } = await import('./commands/board-sim.ts');
     await boardSimCommand(o);
   });

@@ -1,11 +1,11 @@
 // Files of a model directory. A directory may come from anywhere (a download, a git clone), so
-// what it names is read only from inside it: a name in it (config.json, a shard an index
-// lists) is a relative path without `..`, and where it is a symbolic link, the link must end
-// inside the directory, or in the blobs/ of the Hugging Face cache the directory is a snapshot
-// of (snapshots/<commit>/x links to ../../blobs/<etag>; host/model/hub.ts). The file itself
-// is opened only if it is a regular file (host/model/file-source.ts).
+// a name its files give (a shard an index lists) is a relative path without `..`: an index
+// cannot send the loader to /etc. A symbolic link in the directory is the user's own pointing
+// (the Hugging Face cache's snapshots/<commit>/x -> ../../blobs/<etag>, `--local-dir`
+// downloads linking into the cache, weights linked from another disk, git-annex) and may end
+// anywhere, but what it ends at is opened only if it is a regular file
+// (host/model/file-source.ts): a link to /dev/zero or a FIFO is refused by name.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError, excerpt } from './errors.ts';
 
@@ -14,24 +14,6 @@ function safeRelative(rel: unknown): string | undefined {
   if (typeof rel !== 'string' || rel.length === 0 || rel.length > 4096) return undefined;
   if (/[\\\x00-\x1f\x7f]/.test(rel) || path.isAbsolute(rel) || /^[A-Za-z]:/.test(rel)) return undefined;
   return rel.split('/').every((s) => s !== '' && s !== '.' && s !== '..') ? rel : undefined;
-}
-
-const within = (p: string, root: string): boolean => {
-  const r = path.relative(root, p);
-  return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
-};
-
-/** Where the directory's links may end: itself, and the blobs of the HF cache repo it is a snapshot in. */
-function roots(dir: string): string[] {
-  const real = fs.realpathSync(dir);
-  const out = [real];
-  for (let a = real; path.dirname(a) !== a; a = path.dirname(a)) {
-    if (path.basename(a) === 'snapshots') {
-      out.push(path.join(path.dirname(a), 'blobs'));
-      break;
-    }
-  }
-  return out;
 }
 
 /**
@@ -43,13 +25,5 @@ export function modelDirFile(dir: string, rel: unknown, namedBy?: { file: string
   const ok = safeRelative(rel);
   const where = namedBy ? `${namedBy.field} ${excerpt(rel)}` : excerpt(rel);
   if (ok === undefined) throw new CheckpointError(namedBy?.file ?? dir, `${where} is not a file name inside the model directory (a relative path without '..')`);
-  const full = path.join(dir, ok);
-  let real: string;
-  try {
-    real = fs.realpathSync(full);
-  } catch {
-    return full;
-  }
-  if (!roots(dir).some((r) => within(real, r))) throw new CheckpointError(full, `is a symbolic link to ${excerpt(real)}, outside the model directory; copy the file into the directory`);
-  return full;
+  return path.join(dir, ok);
 }

@@ -227,6 +227,7 @@ export class Model {
    * reached its target. Throws ModelError on $stop/$fatal or misuse.
    */
   run(clk: number, cycles: number, o: { readonly from: ClockEvent; readonly highPs: number; readonly lowPs: number; readonly untilDone?: boolean }): RunResult {
+    this.live();
     const io = this.runIo;
     io[0] = 0;
     io[1] = o.from.timePs;
@@ -244,9 +245,23 @@ export class Model {
 
   /** A stream engine on the given port indices; returns its id. */
   streamAdd(kind: StreamKind, valid: number, ready: number, data: readonly number[], seed: number, prob: number): number {
-    return this.nonNegative(this.api.vb_stream_add(this.handle, kind, valid, ready, Int32Array.from(data), data.length, seed >>> 0, prob));
+    this.live();
+    const id = this.nonNegative(this.api.vb_stream_add(this.handle, kind, valid, ready, Int32Array.from(data), data.length, seed >>> 0, prob));
+    // C++ copies beats of this many 32-bit words in and out: buffers are checked against it here.
+    this.beatWords[id] = data.reduce((n, i) => n + words32(this.ports[i]!.width), 0);
+    return id;
+  }
+  private readonly beatWords: number[] = [];
+  /** `buf` holds `beats` beats of stream `id`, or the call is refused (C++ would read or write past it). */
+  private fits(what: string, id: number, buf: Uint32Array, beats: number): void {
+    this.live();
+    const bw = this.beatWords[id];
+    if (bw !== undefined && !(Number.isInteger(beats) && beats >= 0 && buf.length >= beats * bw)) {
+      throw new ModelError(`${this.top}: ${what}: ${beats} beats of ${bw} words need ${beats * bw} words; the buffer holds ${buf.length}`);
+    }
   }
   streamPush(id: number, words: Uint32Array, beats: number): void {
+    this.fits('streamPush', id, words, beats);
     this.check(this.api.vb_stream_push(this.handle, id, words, beats));
   }
   streamTarget(id: number, beats: number): void {
@@ -269,6 +284,7 @@ export class Model {
   }
   /** Move up to `max` captured beats into `out`; returns how many. */
   streamTake(id: number, out: Uint32Array, max: number): number {
+    this.fits('streamTake', id, out, max);
     return this.nonNegative(this.api.vb_stream_take(this.handle, id, out, max));
   }
   streamsSample(): void {
@@ -283,12 +299,15 @@ export class Model {
 
   /** An AXI4 memory slave on the port indices in AXI4_FIELDS order; returns its id. */
   axiMemAdd(ports: readonly number[], o: { base: number; size: number; latency: number; seed: number; stall: number }): number {
+    this.live();
     return this.nonNegative(this.api.vb_axi_mem_add(this.handle, Int32Array.from(ports), o.base, o.size, o.latency, o.seed >>> 0, o.stall));
   }
   axiMemWrite(id: number, addr: number, bytes: Uint8Array): void {
+    this.live();
     this.check(this.api.vb_axi_mem_write(this.handle, id, addr, bytes, bytes.length));
   }
   axiMemRead(id: number, addr: number, out: Uint8Array): void {
+    this.live();
     this.check(this.api.vb_axi_mem_read(this.handle, id, addr, out, out.length));
   }
   axiMemErrorRange(id: number, lo: number, hi: number): void {
@@ -310,6 +329,10 @@ export class Model {
   }
 
   /** An id or count from the library; -1 means misuse, which vb_message names. */
+  /** Every call into the library after free() would use freed memory. */
+  private live(): void {
+    if (this.freed) throw new ModelError(`${this.top}: the model was freed`);
+  }
   private nonNegative(v: number): number {
     if (v < 0) throw new ModelError(`${this.top}: ${this.api.vb_message(this.handle)}`);
     return v;

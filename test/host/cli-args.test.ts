@@ -148,6 +148,9 @@ describe('command line: every bad argument is one line naming the flag', functio
       [['check', 'counter', '--seed', 'abc'], /^error: --seed abc: expected an integer from 0 to 4294967295$/],
       [['check', 'counter'], /^error: \$SEED 0x1: expected an integer from 0 to 4294967295 \(or pass --seed\)$/, { ...BARE, SEED: '0x1' }],
       [['bench', 'hdl', '--pes', '1000000000'], /^error: --pes 1000000000: expected an integer from 4 to 16384$/],
+      // --host-baud 1 made every simulation step millions of cycles long; 0x10 passed Number().
+      [['board-sim', '--pty', '--phy', '--host-baud', '0x10'], /^error: --host-baud 0x10: expected an integer from 300 to 62500000$/],
+      [['board-sim', '--pty', '--phy', '--host-baud', '1'], /^error: --host-baud 1: expected an integer from 300 to 62500000$/],
       [['synth', '--target', 'vivado'], /^error: --target vivado: expected xilinx \(7-series, synth_xilinx\) or ice40/],
       [['sim-build', '--waves', 'x'], /^error: --waves x: expected vcd or fst$/],
       [['sim-build', '--manifest', '/nonexistent/x.manifest.json'], /^error: --manifest \/nonexistent\/x\.manifest\.json: expected an existing file/],

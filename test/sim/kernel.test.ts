@@ -310,6 +310,11 @@ describe('sim bridge: ids the C++ side checks', () => {
       const clk = m.index.get('clk')!;
       assert.throws(() => m.streamAdd(StreamKind.Source, clk, 9999, [clk], 1, 0), /vb_stream_add: port id 9999 out of range/);
       assert.equal(m.eval(10), 0, 'an id refused at once does not stop the model');
+      // Buffers are checked against the stream's beat size before C++ touches them.
+      const wide = m.index.get('wide_xor')!; // 100 bits: four 32-bit words a beat
+      const sink = m.streamAdd(StreamKind.Monitor, clk, clk, [wide], 1, 0);
+      assert.throws(() => m.streamTake(sink, new Uint32Array(7), 2), /streamTake: 2 beats of 4 words need 8 words; the buffer holds 7/);
+      assert.throws(() => m.streamPush(sink, new Uint32Array(3), 1), /streamPush: 1 beats of 4 words need 4 words/);
       // Two models of one design, the older freed last (this order used to hang in Verilator's scope teardown).
       const other = new Model(m.built);
       try {
@@ -323,6 +328,14 @@ describe('sim bridge: ids the C++ side checks', () => {
     } finally {
       m.free();
     }
+  });
+
+  it('a freed model refuses every call into the library', async () => {
+    const { buildModel, Model } = await import('../../sim/index.ts');
+    const m = new Model(await buildModel({ top: 'widths', files: ['test/verilog/widths.v'] }, { log: () => {} }));
+    m.free();
+    assert.throws(() => m.run(0, 1, { from: { timePs: 0, level: 1 }, highPs: 1, lowPs: 1 }), /the model was freed/);
+    assert.throws(() => m.axiMemRead(0, 0, new Uint8Array(1)), /the model was freed/);
   });
 
   it('Model.run clocks in C++ and returns where the clock stopped', async () => {
