@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSerial } from '../../host/link/serial.ts';
 import { LinkClient, OP } from '../../host/link/client.ts';
+import { MAX_PAYLOAD } from '../../host/link/frame.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'host/cli/bin.js');
@@ -142,7 +143,7 @@ describe('board-sim --pty from the command line', function () {
     }
   });
 
-  it('a run that never ends (the issue\'s register-started run): the first SIGINT still exits within the grace period, leaving nothing', async function () {
+  it('the issue\'s register-started run is refused, and a SIGINT while the simulation is busy exits at once, leaving nothing', async function () {
     const tmp = scratch('pty-wedge-');
     const child = spawn(process.execPath, [BIN, 'board-sim', '--pty'], { cwd: ROOT, env: { ...ENV, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -157,11 +158,13 @@ describe('board-sim --pty from the command line', function () {
       assert.ok(tty, `${out}${err}`);
       client = new LinkClient(await openSerial(tty, 115200), { timeoutMs: 2000, retries: 0 });
       const u32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-      // K=64, N=2^31-1, M=2, WBASE=0, then CTRL=1. Boards that refuse the start are fine too:
-      // what is tested is that board-sim stops, whatever the simulation is doing.
-      for (const [addr, v] of [[2, 64], [3, 2 ** 31 - 1], [4, 2], [5, 0], [0, 1]] as const) await client.request(OP.WRITE_REG, Uint8Array.from([addr, ...u32(v)])).catch(() => {});
-      await client.close();
-      client = undefined;
+      // K=64, N=2^31-1, M=2, WBASE=0, then CTRL=1: the start is refused (runs begin only
+      // through a checked MATMUL), so the run that wedged board-sim never begins.
+      for (const [addr, v] of [[2, 64], [3, 2 ** 31 - 1], [4, 2], [5, 0]] as const) await client.request(OP.WRITE_REG, Uint8Array.from([addr, ...u32(v)]));
+      await assert.rejects(client.request(OP.WRITE_REG, Uint8Array.from([0, ...u32(1)])), /status 3 \(bad arguments\)/);
+      // Keep the simulation busy when the signal comes: a 1 MiB frame is a million cycles of work.
+      void client.request(OP.IDENTIFY, new Uint8Array(MAX_PAYLOAD)).catch(() => {});
+      await new Promise((r) => setTimeout(r, 300));
       const dir = path.dirname(/board-sim: manifest (\S+)/.exec(out)![1]!);
       child.kill('SIGINT');
       const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
