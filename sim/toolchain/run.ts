@@ -42,7 +42,10 @@ export function runProgram(exe: string, args: readonly string[], opts: RunOption
   return new Promise((resolve, reject) => {
     // Its own process group (detached), tracked: when we stop or time it out, the whole group
     // goes, so make's compilers do not outlive us. A terminal's Ctrl-C reaches only us then,
-    // and our signal handler kills the group.
+    // and our signal handler kills the group. The price: a SIGKILL of our own group (a CI job
+    // cancelled with kill -9) cannot be caught and no longer reaches the tool, which runs to
+    // its end (or dies on its next write to the closed pipe); the next start removes the
+    // temporary directories it leaves (cleanup.ts removeStale).
     const child = spawn(exe, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     trackChild(child);
     let stdout = '';
