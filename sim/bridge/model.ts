@@ -328,11 +328,11 @@ export class Model {
     return this.nonNegative(this.api.vb_bench_cycles(this.handle, clk, cycles, inPort, outPort));
   }
 
-  /** An id or count from the library; -1 means misuse, which vb_message names. */
   /** Every call into the library after free() would use freed memory. */
   private live(): void {
     if (this.freed) throw new ModelError(`${this.top}: the model was freed`);
   }
+  /** An id or count from the library; -1 means misuse, which vb_message names. */
   private nonNegative(v: number): number {
     if (v < 0) throw new ModelError(`${this.top}: ${this.api.vb_message(this.handle)}`);
     return v;
