@@ -5,7 +5,7 @@
 // the C++ stream engine runs the clock until the board has answered and gone idle, the
 // answer is written back.
 
-import { emitCore, findCore, resolveParams, CORES } from '../generator/cores/registry.ts';
+import { emitCore, findCore, ownParams, resolveParams, CORES } from '../generator/cores/registry.ts';
 import { emitDesign } from '../generator/hdl/index.ts';
 import { serialLine, type SerialLineParams } from '../generator/boards/serial-line.ts';
 import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
@@ -82,7 +82,7 @@ export class BoardSim {
   /** Build (cached) the byte-stream board with the parameters of rtl/board, or others. */
   static async create(params: Record<string, number>, send: (bytes: Uint8Array) => void, opts: BuildOptions = {}, line?: { hostBaud?: number }): Promise<BoardSim> {
     const core = findCore('board');
-    const own = Object.fromEntries(Object.entries(params).filter(([k]) => Object.hasOwn(core.params, k)));
+    const own = ownParams(core, params);
     let d;
     if (line) {
       // The UART flavour behind a host-end UART: the same identity, the serial line simulated.

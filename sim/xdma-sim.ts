@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { openSync, closeSync, read, writeSync, readSync, existsSync, mkdirSync, rmSync, constants } from 'node:fs';
 import * as path from 'node:path';
-import { emitCore, findCore, resolveParams } from '../generator/cores/registry.ts';
+import { emitCore, findCore, ownParams, resolveParams } from '../generator/cores/registry.ts';
 import { XDMA_REG } from '../generator/boards/xdma.ts';
 import { writeAll } from '../host/link/xdma.ts';
 import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
@@ -76,8 +76,7 @@ export class XdmaSim {
   /** Build (cached) the XDMA top and make its device files under `dir` as `<dir>/xdma0_*`. */
   static async create(params: Record<string, number>, dir: string, opts: BuildOptions = {}): Promise<XdmaSim> {
     const core = findCore('xdma');
-    // A manifest's parameters also hold those the top fixes (phy, clk): keep the core's own.
-    const own = Object.fromEntries(Object.entries(params).filter(([k]) => Object.hasOwn(core.params, k)));
+    const own = ownParams(core, params);
     const d = emitCore(core, resolveParams(core, own));
     const built = await buildModel(emittedSource(d), opts);
     mkdirSync(dir, { recursive: true });

@@ -197,6 +197,14 @@ export function findCore(name: string): CoreEntry {
 }
 
 /**
+ * The entries of `params` that are `core`'s own parameters. A manifest's parameters also hold
+ * those its top fixes (phy, clk): this keeps what can be passed back to resolveParams.
+ */
+export function ownParams<T>(core: CoreEntry, params: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(params).filter(([k]) => Object.hasOwn(core.params, k)));
+}
+
+/**
  * Validated parameters, defaults filled in. A name must be the core's own (Object.hasOwn: a
  * `constructor` or `__proto__` is no parameter), and a string value a plain decimal integer
  * (Number() would also take '0x10', '1e1', ' 8' and '8.0').

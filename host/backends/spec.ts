@@ -14,7 +14,6 @@ export type BackendSpec =
 /** A piece of the spec as a message quotes it: one line, at most 64 characters. */
 const q = (s: string): string => (/^[\w./:@=,+-]{0,64}$/.test(s) ? `'${s}'` : JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s));
 const SPECS = 'cpu[:js], sim[:k=v,...], uart:PATH[@BAUD] or pcie:DEVICE_PREFIX';
-/** The baud rates a board SoC takes (the generator's `baud` parameter). */
 /** Baud rates a serial port (and board-sim's host end) may be given. */
 export const BAUD = { min: 300, max: 62_500_000 } as const;
 

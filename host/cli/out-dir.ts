@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { removeStale, trackPath } from '../../sim/toolchain/cleanup.ts';
+import { stagingDir, writeThroughStaging } from '../../sim/toolchain/cleanup.ts';
 import { UsageError } from './errors.ts';
 
 /** How each kind of generated file begins (generator/hdl/design.ts writes them). */
@@ -74,24 +74,13 @@ function writing<T>(dir: string, fn: () => T): T {
   }
 }
 
-const stalePattern = (tag: string): RegExp => new RegExp(`^\\.${tag}\\.tmp-(\\d+)-`);
-
 /**
  * A fresh staging directory `DIR/.TAG.tmp-<pid>-XXXXXX` (DIR is made if missing; staging
  * directories of dead processes are removed first), and the function that removes it.
  */
 export function staging(dir: string, tag: string): { dir: string; done: () => void } {
   makeDirs(dir);
-  removeStale(dir, stalePattern(tag));
-  const stage = writing(dir, () => fs.mkdtempSync(path.join(dir, `.${tag}.tmp-${process.pid}-`)));
-  const untrack = trackPath(stage);
-  return {
-    dir: stage,
-    done: () => {
-      fs.rmSync(stage, { recursive: true, force: true });
-      untrack();
-    },
-  };
+  return writing(dir, () => stagingDir(dir, tag));
 }
 
 /**
@@ -99,17 +88,8 @@ export function staging(dir: string, tag: string): { dir: string; done: () => vo
  * then each file is renamed into place (an atomic replace, file by file). Returns the final paths.
  */
 export function writeStaged(dir: string, tag: string, write: (stage: string) => void): string[] {
-  const s = staging(dir, tag);
-  try {
-    return writing(dir, () => {
-      write(s.dir);
-      const names = fs.readdirSync(s.dir);
-      for (const f of names) fs.renameSync(path.join(s.dir, f), path.join(dir, f));
-      return names.map((f) => path.join(dir, f));
-    });
-  } finally {
-    s.done();
-  }
+  makeDirs(dir);
+  return writing(dir, () => writeThroughStaging(dir, tag, write).map((f) => path.join(dir, f)));
 }
 
 /**

@@ -49,17 +49,7 @@ export class FileSource {
     if (this.map) return new Uint8Array(this.map.bytes.subarray(offset, offset + length));
     // allocUnsafeSlow: never a slice of Node's small-buffer pool, so the start is aligned.
     const buf = Buffer.allocUnsafeSlow(length);
-    let done = 0;
-    while (done < length) {
-      let n: number;
-      try {
-        n = fs.readSync(this.fd, buf, done, Math.min(length - done, 1 << 30), offset + done);
-      } catch (e) {
-        throw new CheckpointError(this.file, `${what}: read failed at byte ${offset + done} (${reason(e)})`);
-      }
-      if (n === 0) throw new CheckpointError(this.file, `${what}: the file ended at byte ${offset + done} while reading; it is truncated or being written`);
-      done += n;
-    }
+    readFully(this.fd, this.file, buf, offset, `${what}: `);
     return new Uint8Array(buf.buffer, buf.byteOffset, length);
   }
 
@@ -67,6 +57,20 @@ export class FileSource {
   close(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
+  }
+}
+
+/** Fill `buf` from `fd` at `offset`; a failed or short read is one line naming `file` (and `what`, a prefix such as "tensor 'x': "). */
+function readFully(fd: number, file: string, buf: Buffer, offset: number, what: string): void {
+  for (let done = 0; done < buf.length; ) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, done, Math.min(buf.length - done, 1 << 30), offset + done);
+    } catch (e) {
+      throw new CheckpointError(file, `${what}read failed at byte ${offset + done} (${reason(e)})`);
+    }
+    if (n === 0) throw new CheckpointError(file, `${what}the file ended at byte ${offset + done} while reading; it is truncated or being written`);
+    done += n;
   }
 }
 
@@ -131,17 +135,7 @@ export function readJsonFile(file: string, limit = MAX_JSON_BYTES): unknown {
   try {
     if (size > limit) throw new CheckpointError(file, `${size} bytes; a JSON file of at most ${limit / 2 ** 20} MiB is read`);
     const buf = Buffer.allocUnsafe(size);
-    let done = 0;
-    while (done < size) {
-      let n: number;
-      try {
-        n = fs.readSync(fd, buf, done, size - done, done);
-      } catch (e) {
-        throw new CheckpointError(file, `read failed at byte ${done} (${reason(e)})`);
-      }
-      if (n === 0) throw new CheckpointError(file, `the file ended at byte ${done} of ${size} while reading; it is being written`);
-      done += n;
-    }
+    readFully(fd, file, buf, 0, '');
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
     } catch {

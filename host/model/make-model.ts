@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { f32ToBf16 } from './dtypes.ts';
 import { writeSafetensors, type SafeDtype } from './safetensors.ts';
 import { XorShift32 } from '../../sim/tb/rng.ts';
-import { removeStale, trackPath } from '../../sim/toolchain/cleanup.ts';
+import { writeThroughStaging } from '../../sim/toolchain/cleanup.ts';
 import { MAKE_MODEL_DEFAULTS, MAKE_MODEL_LIMITS, type MakeModelOptions, type SizeKey } from './make-model-options.ts';
 
 export { MAKE_MODEL_DEFAULTS, MAKE_MODEL_LIMITS, type MakeModelOptions };
@@ -90,12 +90,9 @@ function madeHere(dir: string): boolean {
   }
 }
 
-/** Staging directories: `.make-model.tmp-<pid>-XXXXXX` beside the files they become. */
-const STAGING = /^\.make-model\.tmp-(\d+)-/;
-
 /**
- * Write a random model into `dir`. The files are written into a staging directory inside
- * `dir` and renamed into place, so an interrupted or failed run leaves the directory as it was;
+ * Write a random model into `dir`. The files are written into a staging directory
+ * `.make-model.tmp-<pid>-XXXXXX` inside `dir` and renamed into place, so an interrupted or failed run leaves the directory as it was;
  * a directory holding a model make-model did not make is refused (see checkOutDir).
  */
 export function makeModel(dir: string, opts: Partial<MakeModelOptions> = {}): MakeModelOptions {
@@ -103,19 +100,9 @@ export function makeModel(dir: string, opts: Partial<MakeModelOptions> = {}): Ma
   validate(o);
   checkOutDir(dir);
   fs.mkdirSync(dir, { recursive: true });
-  removeStale(dir, STAGING);
-  const stage = fs.mkdtempSync(path.join(dir, `.make-model.tmp-${process.pid}-`));
-  const untrack = trackPath(stage);
-  try {
-    writeModel(stage, o);
-    const written = fs.readdirSync(stage);
-    for (const f of written) fs.renameSync(path.join(stage, f), path.join(dir, f));
-    // A tokenizer from an earlier run with another vocabulary would no longer match.
-    for (const f of MADE_FILES) if (!written.includes(f)) fs.rmSync(path.join(dir, f), { force: true });
-  } finally {
-    fs.rmSync(stage, { recursive: true, force: true });
-    untrack();
-  }
+  const written = writeThroughStaging(dir, 'make-model', (stage) => writeModel(stage, o));
+  // A tokenizer from an earlier run with another vocabulary would no longer match.
+  for (const f of MADE_FILES) if (!written.includes(f)) fs.rmSync(path.join(dir, f), { force: true });
   return o;
 }
 

@@ -10,7 +10,7 @@
 // library user that never builds anything keeps its own signal handling.
 
 import type { ChildProcess } from 'node:child_process';
-import { lstatSync, readdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** Exit codes of a process ended by these signals, as a shell reports them (128 + number). */
@@ -172,4 +172,39 @@ export function removeStale(dir: string, pattern: RegExp): string[] {
     }
   }
   return removed;
+}
+
+/**
+ * A fresh staging directory `DIR/.TAG.tmp-<pid>-XXXXXX` inside existing directory `dir`
+ * (those of dead processes are removed first), removed when this process ends; `done()`
+ * removes it now. Files written there and renamed into `dir` replace their targets atomically.
+ */
+export function stagingDir(dir: string, tag: string): { readonly dir: string; done(): void } {
+  removeStale(dir, new RegExp(`^\\.${tag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)-`));
+  const stage = mkdtempSync(path.join(dir, `.${tag}.tmp-${process.pid}-`));
+  const untrack = trackPath(stage);
+  return {
+    dir: stage,
+    done: () => {
+      rmSync(stage, { recursive: true, force: true });
+      untrack();
+    },
+  };
+}
+
+/**
+ * Write files into existing directory `dir` through a staging directory: `write` fills it,
+ * then each file is renamed into place, so an interrupted or failed write leaves `dir` as it
+ * was. Returns the names written.
+ */
+export function writeThroughStaging(dir: string, tag: string, write: (stage: string) => void): string[] {
+  const s = stagingDir(dir, tag);
+  try {
+    write(s.dir);
+    const names = readdirSync(s.dir);
+    for (const f of names) renameSync(path.join(s.dir, f), path.join(dir, f));
+    return names;
+  } finally {
+    s.done();
+  }
 }

@@ -3,7 +3,7 @@
 // first SIGINT/SIGTERM closes it within STOP_GRACE_MS even if the simulation is stuck
 // (exit 130/143), a second exits at once; its temporary files go either way (cleanup.ts).
 
-import { CORES, ParamError, parseParamArgs, resolveParams, type CoreEntry } from '../../../generator/cores/registry.ts';
+import { CORES, ownParams, ParamError, parseParamArgs, resolveParams, type CoreEntry } from '../../../generator/cores/registry.ts';
 import { readBoardManifest, DEFAULT_PCIE_MANIFEST } from '../../backends/select.ts';
 import { onInterrupt } from '../../../sim/toolchain/cleanup.ts';
 
@@ -47,8 +47,7 @@ export async function boardSimCommand(o: { pty?: boolean; link?: string; param: 
  */
 function checkedOverrides(core: CoreEntry, base: Readonly<Record<string, number>>, args: readonly string[]): Record<string, number> {
   const given = parseParamArgs(args);
-  // A manifest's parameters also hold those a top fixes (phy, clk): keep the core's own.
-  const own = Object.fromEntries(Object.entries(base).filter(([k]) => Object.hasOwn(core.params, k)));
+  const own = ownParams(core, base);
   const out: Record<string, number> = {};
   for (const [k, raw] of Object.entries(given)) {
     try {
