@@ -39,7 +39,7 @@ describe('bitnet-fpga CLI', () => {
     [['generate', 'nosuchcore', '--out', '/tmp/x'], /error: unknown core 'nosuchcore'; available: counter, fifo/],
     [['generate', 'fifo', '--param', 'depth=3', '--out', '/tmp/x'], /parameter depth=3 is not allowed; depth \(.*\) must be an integer from 2 to 65536, a power of two/],
     [['generate', 'fifo', '--param', 'widht=8', '--out', '/tmp/x'], /core 'fifo' has no parameter 'widht'; its parameters: width, depth/],
-    [['generate', 'fifo', '--param', 'width', '--out', '/tmp/x'], /-p\/--param width: expected NAME=VALUE/],
+    [['generate', 'fifo', '--param', 'width', '--out', '/tmp/x'], /-G\/--param width: expected NAME=VALUE/],
     [['generate', 'fifo'], /--out DIR is required/],
     [['bench', 'nosuchsuite'], /unknown bench suite 'nosuchsuite'/],
     [['generate', 'ternary', '--param', 'rows=0', '--out', '/tmp/x'], /parameter rows=0 is not allowed; rows \(K lanes.*\) must be an integer from 1 to 64, a power of two/],

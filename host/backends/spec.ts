@@ -1,4 +1,4 @@
-// The -b/--backend spec's syntax, checked without opening or reading anything: a leaf module
+// The --backend (-dev/--device) spec's syntax, checked without opening or reading anything: a leaf module
 // (only the error class), so the CLI's option table can refuse a bad spec while it parses the
 // command line, before any backend code loads.
 

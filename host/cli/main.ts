@@ -1,33 +1,94 @@
 // bitnet-fpga command line. A thin dispatcher: each command imports only the part of the
 // project it needs, so `run` never loads the generator and `doctor` loads nothing heavy.
 
-import { Command, CommanderError } from 'commander';
-import { reportError, EXIT_FAILED, UsageError } from './errors.ts';
-import { checked, choiceOption, Expected, inFileOption, intOption, numberOption, outDirOption, SEED_MAX, shown, tokenIds } from './flags.ts';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CommanderError, Option, type Command } from 'commander';
+import { reportError, EXIT_FAILED } from './errors.ts';
+import {
+  backendOption,
+  batchSizeOption,
+  checked,
+  choiceOption,
+  CliCommand,
+  Expected,
+  flagNames,
+  inFileOption,
+  intOption,
+  modelOption,
+  nPredictOption,
+  numberOption,
+  optionHelp,
+  outDirOption,
+  paramOption,
+  promptOption,
+  seedOption,
+  threadsOption,
+  tokenIds,
+  TOKENS_MAX,
+  withEnv,
+  defaultShown,
+} from './flags.ts';
 import { BAUD, parseBackendSpec } from '../backends/spec.ts';
 import { MAKE_MODEL_DEFAULTS as MM, MAKE_MODEL_LIMITS as ML } from '../model/make-model-options.ts';
+import { projectRoot } from './paths.ts';
 
 // This table is where each flag's value is parsed and bounded (flags.ts): a bad value is one
 // line naming the flag, given while the command line is read, before a command loads anything.
-const program = new Command();
+// The spellings follow llama.cpp's common/arg.cpp (-m, -p, -n, -s, -t, -c, -b, -dev) for the
+// commands llama.cpp users run, and Verilator's -G for parameters.
+const program = new CliCommand();
 program
   .name('bitnet-fpga')
   .description('BitNet b1.58 on an FPGA: HDL generator, Verilator testbenches, host runtime')
   // commander's own refusals (unknown option, missing value) on one line, as ours are, with
   // the exit status of every other bad input; no help text after them.
   .configureOutput({ outputError: (str, write) => write(`${str.trim().replace(/\s*\n\s*/g, ' ')}\n`) })
+  // Every option's range, default and environment variable in one parenthesis (flags.ts).
+  .configureHelp({ optionDescription: optionHelp })
+  // Only `bitnet-fpga --version`: after a command's name every argument is the command's (run -p --version is a prompt).
+  .enablePositionalOptions()
+  .addOption(new Option('--version', 'print the version (package, link protocol, git commit) and exit'))
   .exitOverride();
 
-const collect = (v: string, acc: string[]): string[] => [...acc, v];
-/** Tokens to generate and context sizes: far beyond any model here, small enough to be a checked number. */
-const TOKENS_MAX = 1 << 24;
+/** Thrown when --version is read, so that nothing else runs; the version is printed by the catch below. */
+class VersionRequested extends Error {}
+program.on('option:version', () => {
+  throw new VersionRequested();
+});
+
+/** "bitnet-fpga 0.1.0 (link protocol 1, commit 55aa856c0f12)"; the commit only in a git checkout. */
+async function versionLine(): Promise<string> {
+  const root = projectRoot();
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+  const { PROTOCOL_VERSION } = await import('../../generator/cores/link/engine.ts');
+  const commit = gitCommit(root);
+  return `bitnet-fpga ${pkg.version} (link protocol ${PROTOCOL_VERSION}${commit ? `, commit ${commit}` : ''})`;
+}
+
+/** The checked-out commit read from .git (no git process); undefined when there is none to read. */
+function gitCommit(root: string): string | undefined {
+  try {
+    let git = path.join(root, '.git');
+    if (fs.statSync(git).isFile()) git = path.resolve(root, fs.readFileSync(git, 'utf8').replace(/^gitdir:\s*/, '').trim());
+    const head = fs.readFileSync(path.join(git, 'HEAD'), 'utf8').trim();
+    const ref = /^ref: (\S+)$/.exec(head)?.[1];
+    if (!ref) return /^[0-9a-f]{40}$/.test(head) ? head.slice(0, 12) : undefined;
+    const loose = path.join(git, ref);
+    if (fs.existsSync(loose)) return fs.readFileSync(loose, 'utf8').trim().slice(0, 12);
+    const packed = fs.readFileSync(path.join(git, 'packed-refs'), 'utf8');
+    return new RegExp(`^([0-9a-f]{40}) ${ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm').exec(packed)?.[1]?.slice(0, 12);
+  } catch {
+    return undefined;
+  }
+}
 
 program
   .command('generate')
   .description('elaborate a core and write its Verilog and manifest')
   .argument('[core]', 'core name (see --list)')
   .addOption(outDirOption('-o, --out <dir>', 'output directory'))
-  .option('-p, --param <name=value>', 'core parameter (repeatable)', collect, [])
+  .addOption(paramOption('core parameter'))
   .option('--list', 'list the cores and their parameters')
   .option('--all', 'regenerate every checked-in design under rtl/')
   .option('--source-comments', 'annotate the Verilog with TypeScript file:line comments')
@@ -40,10 +101,10 @@ program
   .command('check')
   .description('lint, synthesize and simulate a core: interpreter vs Verilator vs Icarus, cycle by cycle')
   .argument('<core>', 'core name')
-  .option('-p, --param <name=value>', 'core parameter (repeatable)', collect, [])
+  .addOption(paramOption('core parameter'))
   // Every cycle is simulated three times (interpreter, Verilator, Icarus) from one stimulus table.
   .addOption(intOption('--cycles <n>', 'cycles of random stimulus', 2, 100_000, 500))
-  .addOption(intOption('--seed <n>', 'stimulus seed (default: $SEED or 1)', 0, SEED_MAX))
+  .addOption(seedOption('stimulus seed', { dfltText: '$SEED, or 1', longOnly: true }))
   .action(async (core: string, o: { param: string[]; cycles: number; seed?: number }) => {
     const { checkCommand } = await import('./commands/check.ts');
     await checkCommand(core, o);
@@ -74,9 +135,9 @@ program
 program
   .command('synth')
   .description('synthesize a core (default: ternary) with Yosys for 7-series or iCE40 UP5K (with nextpnr: Fmax, utilization)')
-  .argument('[core]', 'core name (default ternary)')
+  .argument('[core]', 'core name (default: ternary)')
   .addOption(choiceOption('--target <xilinx|ice40>', 'synth_xilinx (7-series) or synth_ice40 + nextpnr-ice40 (UP5K)', ['xilinx', 'ice40'], undefined, 'xilinx (7-series, synth_xilinx) or ice40 (UP5K, synth_ice40 + nextpnr-ice40)').makeOptionMandatory())
-  .option('-p, --param <name=value>', 'core parameter (repeatable)', collect, [])
+  .addOption(paramOption('core parameter'))
   .option('--rows <n>', 'ternary: K lanes')
   .option('--cols <n>', 'ternary: N lanes')
   .option('--act <bits>', 'ternary: activation bits (8 or 4)')
@@ -94,9 +155,9 @@ program
   .command('build')
   .description('a bitstream for a board: its top generated, synthesized, placed and routed, packed (iCEBreaker: yosys + nextpnr-ice40 + icepack)')
   .requiredOption('--board <name>', 'the board (icebreaker)')
-  .option('-p, --param <name=value>', "the SoC's parameters (repeatable; default: the checked-in RTL's)", collect, [])
-  .addOption(outDirOption('-o, --out <dir>', 'output directory (default build/<board>)'))
-  .addOption(intOption('--seed <n>', 'placer seed', 0, 2 ** 31 - 1, 1))
+  .addOption(defaultShown(paramOption("the SoC's parameter"), "the checked-in RTL's"))
+  .addOption(defaultShown(outDirOption('-o, --out <dir>', 'output directory'), 'build/<board>'))
+  .addOption(seedOption("nextpnr's placer seed", { max: 2 ** 31 - 1, dflt: 1, longOnly: true }))
   .option('--json', 'print the report as JSON')
   .action(async (o: import('./commands/build.ts').BuildOptions) => {
     const { buildCommand } = await import('./commands/build.ts');
@@ -109,9 +170,9 @@ program
   .option('--pty', 'expose the board on a pseudo-terminal (made with socat)')
   .option('--link <path>', 'where to create the pseudo-terminal (default: a temporary directory)')
   .option('--phy', 'simulate the serial line bit by bit (the UART pins wired to a host-end UART; slower)')
-  .addOption(intOption('--host-baud <baud>', "with --phy: the host end's baud rate, to try a mismatch (default: the board's)", BAUD.min, BAUD.max))
-  .option('--xdma <dir>', 'instead: the PCIe top behind <dir>/xdma0_user, _h2c_0 and _c2h_0 (use with -b pcie:<dir>/xdma0)')
-  .option('-p, --param <name=value>', 'board parameter (repeatable; default: those of rtl/board, or rtl/xdma with --xdma)', collect, [])
+  .addOption(defaultShown(intOption('--host-baud <baud>', "with --phy: the host end's baud rate, to try a mismatch", BAUD.min, BAUD.max), "the board's"))
+  .option('--xdma <dir>', 'instead: the PCIe top behind <dir>/xdma0_user, _h2c_0 and _c2h_0 (for run --backend pcie:<dir>/xdma0)')
+  .addOption(defaultShown(paramOption('board parameter'), "rtl/board's, or rtl/xdma's with --xdma"))
   .action(async (o: { pty?: boolean; link?: string; param: string[]; phy?: boolean; hostBaud?: number; xdma?: string }) => {
     const { boardSimCommand } = await import('./commands/board-sim.ts');
     await boardSimCommand(o);
@@ -123,8 +184,8 @@ program
   .argument('[files...]', 'Verilog/SystemVerilog files')
   .option('--top <name>', 'top module (required with files)')
   .addOption(inFileOption('--manifest <path>', 'a generated design: its <top>.manifest.json instead of files'))
-  .option('-G, --param <name=value>', 'top-level parameter override (repeatable)', collect, [])
-  .option('-I, --include <dir>', 'include directory (repeatable)', collect, [])
+  .addOption(paramOption('top-level parameter override'))
+  .option('-I, --include <dir>', 'include directory (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
   .addOption(choiceOption('--waves <format>', 'waveform format compiled in: vcd or fst', ['vcd', 'fst'], 'vcd'))
   .option('--json', 'print the ports and library path as JSON')
   .action(async (files: string[], o: { top?: string; manifest?: string; param: string[]; include: string[]; waves: string; json?: boolean }) => {
@@ -147,39 +208,38 @@ program
 program
   .command('run')
   .description('generate text with a BitNet model; every BitLinear runs on the chosen backend; llama.cpp-style timings')
-  .requiredOption('-m, --model <path>', 'Hugging Face model directory (config.json + safetensors), a .gguf file, or a Hugging Face repo id (owner/name, downloaded into the HF cache)')
-  .addOption(
-    checked('-b, --backend <spec>', 'cpu[:js] | sim[:k=v,...] | uart:PATH[@BAUD] | pcie:DEVICE_PREFIX', (v) => {
-      try {
-        parseBackendSpec(v);
-      } catch (e) {
-        throw new UsageError(`-b/--backend ${shown(v)}: ${(e as Error).message}`);
-      }
-      return v;
-    }, 'cpu'),
-  )
-  .option('-p, --prompt <text>', 'prompt text (needs tokenizer.json)')
+  .addOption(modelOption({ required: true, env: true }))
+  .addOption(backendOption())
+  .addOption(promptOption())
   .addOption(checked('--tokens <ids>', 'prompt as token ids, comma-separated (e.g. 1,17,42)', tokenIds))
-  .addOption(intOption('-n, --n-predict <n>', 'tokens to generate', 0, TOKENS_MAX, 32))
-  .addOption(numberOption('--temp <t>', 'temperature (0 = greedy)', { min: 0 }, 0.8))
-  .addOption(intOption('--top-k <k>', 'top-k (0 = off)', 0, TOKENS_MAX, 40))
+  .addOption(nPredictOption(32, { env: true }))
+  .addOption(numberOption('--temp <t>', 'temperature; 0 is greedy', { min: 0 }, 0.8))
+  .addOption(intOption('--top-k <k>', 'top-k; 0 is off', 0, TOKENS_MAX, 40))
   .addOption(numberOption('--top-p <p>', 'top-p', { min: 0, max: 1, above: true }, 0.95))
-  .addOption(intOption('-s, --seed <n>', 'sampling seed (default: random, printed)', 0, SEED_MAX))
-  .addOption(intOption('--batch <n>', 'prompt tokens per forward pass', 1, 65536, 32))
-  .addOption(intOption('-t, --threads <n>', 'threads for the cpu backend and the host (default: every core)', 1, 1024))
-  .addOption(intOption('-c, --ctx-size <n>', "context for the KV cache (default: prompt + n-predict, at most the model's)", 1, TOKENS_MAX))
-  .addOption(checked('--head-bits <bits>', 'output head precision: 16 (as in the file) or 8 (8-bit blocks, like llama.cpp Q8_0: half the bytes per token)', (v) => {
+  .addOption(seedOption('sampling seed', { dfltText: 'random, printed', env: true }))
+  .addOption(batchSizeOption(32))
+  .addOption(threadsOption())
+  .addOption(withEnv(defaultShown(intOption('-c, --ctx-size <n>', 'context for the KV cache', 1, TOKENS_MAX), "prompt + n-predict, at most the model's")))
+  .addOption(checked('--head-bits <bits>', 'output head precision: 16 as in the file, or 8: 8-bit blocks like llama.cpp Q8_0, half the bytes per token', (v) => {
     if (v !== '16' && v !== '8') throw new Expected("16 (the file's precision) or 8");
     return Number(v) as 16 | 8;
   }, 16))
   .option('--chat', 'wrap the prompt in the model\'s chat format')
   .option('--json', 'print one JSON object: prompt ids, generated ids, final logits, timings')
-  .addOption(inFileOption('--board-manifest <file>', 'manifest of the board SoC the host expects (default rtl/board); board-sim writes one'))
+  .addOption(
+    defaultShown(
+      inFileOption('--board-manifest <file>', "manifest of the board SoC the host expects (board-sim and build print theirs): uart and pcie refuse a board of another identity unless --force, sim builds its SoC from the manifest's parameters and the spec's k=v; cpu reads none"),
+      "rtl/board's; rtl/xdma's for pcie",
+    ),
+  )
   .option('--force', 'use a board whose identity differs from the expected RTL')
   .option('--reload', 'upload the weights even when the board already holds them')
-  .action(async (o: { nPredict: number; backend: string } & Omit<import('./commands/run.ts').RunOptions, 'n' | 'backend'>) => {
+  .action(async (o: { nPredict: number; backend: string; batchSize: number } & Omit<import('./commands/run.ts').RunOptions, 'n' | 'backend' | 'batch'>, cmd: Command) => {
     const { runCommand } = await import('./commands/run.ts');
-    await runCommand({ ...o, n: o.nPredict, backend: parseBackendSpec(o.backend), backendText: o.backend });
+    // A bad spec found later (a sim parameter, a missing port) names what the spec came from.
+    const from = cmd.options.find((x) => x.attributeName() === 'backend')!;
+    const backendFlag = cmd.getOptionValueSource('backend') === 'env' ? `$${from.envVar!}` : flagNames(from);
+    await runCommand({ ...o, n: o.nPredict, batch: o.batchSize, backend: parseBackendSpec(o.backend), backendText: o.backend, backendFlag });
   });
 
 /** A make-model flag: its name, range and default are make-model-options.ts's. */
@@ -194,7 +254,7 @@ program
   .addOption(mm('heads', 'attention heads'))
   .addOption(mm('kvHeads', 'key/value heads'))
   .addOption(mm('intermediate', 'FFN size'))
-  .addOption(mm('vocab', 'vocabulary size (>= 258 with the byte tokenizer)'))
+  .addOption(mm('vocab', 'vocabulary size; at least 258 with the byte tokenizer'))
   .addOption(mm('maxPositions', 'max_position_embeddings'))
   .addOption(mm('seed', 'random seed'))
   .option('--no-tokenizer', 'write no tokenizer (then --vocab may be smaller)')
@@ -207,17 +267,21 @@ program
   .command('demo')
   .description('the main job end to end: RTL, board-sim on a pseudo-terminal, a model, generation through the uart backend, checked against cpu')
   .option('--hdl', 'instead: regenerate the cores, lint, synthesize and simulate them three ways, and run the FIFO testbench')
-  .option('-m, --model <path>', 'use this model instead of making a random one')
-  .option('-p, --prompt <text>', 'prompt', 'Hello, board!')
-  .addOption(intOption('-n, --n-predict <n>', 'tokens to generate', 0, TOKENS_MAX, 24))
-  .addOption(intOption('-s, --seed <n>', 'sampling seed', 0, SEED_MAX, 20261123))
+  .addOption(modelOption({ dflt: 'a random one make-model writes' }))
+  .addOption(promptOption('Hello, board!'))
+  .addOption(nPredictOption(24))
+  .addOption(seedOption('sampling seed', { dflt: 20261123 }))
   .action(async (o: { hdl?: boolean; model?: string; prompt: string; nPredict: number; seed: number }) => {
     const { demoCommand } = await import('./commands/demo.ts');
     await demoCommand({ ...o, n: o.nPredict });
   });
 
-program.parseAsync(process.argv).catch((e: unknown) => {
+program.parseAsync(process.argv).catch(async (e: unknown) => {
+  if (e instanceof VersionRequested) {
+    console.log(await versionLine());
+    process.exitCode = 0;
+  }
   // commander has printed its own message (or the help, which exits 0).
-  if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : EXIT_FAILED;
+  else if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : EXIT_FAILED;
   else process.exitCode = reportError(e);
 });

@@ -41,7 +41,7 @@ describe('build --board icebreaker', () => {
 
   it('an SoC too large for the UP5K is refused with the resource that overflowed', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'icebreaker-big-'));
-    const r = cli(['build', '--board', 'icebreaker', '-p', 'wdepth=16384', '--out', out]);
+    const r = cli(['build', '--board', 'icebreaker', '-G', 'wdepth=16384', '--out', out]);
     assert.equal(r.status, 1, r.stdout);
     assert.match(r.stderr, /icebreaker_top does not fit the UP5K \(ICESTORM_RAM \d+\/30\) \(full log: .*nextpnr\.log\)/);
   });
@@ -49,8 +49,8 @@ describe('build --board icebreaker', () => {
   it('unknown boards, bad parameters and a missing toolchain are one line each', () => {
     const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
       [['build', '--board', 'nosuch'], /unknown board 'nosuch'; known boards: icebreaker/],
-      [['build', '--board', 'icebreaker', '-p', 'rows=3'], /core 'icebreaker': parameter rows=3 is not allowed/],
-      [['build', '--board', 'icebreaker', '-p', 'clk=50000000'], /core 'icebreaker' has no parameter 'clk'/],
+      [['build', '--board', 'icebreaker', '-G', 'rows=3'], /core 'icebreaker': parameter rows=3 is not allowed/],
+      [['build', '--board', 'icebreaker', '-G', 'clk=50000000'], /core 'icebreaker' has no parameter 'clk'/],
       [['build', '--board', 'icebreaker', '--out', mkdtempSync(path.join(os.tmpdir(), 'icebreaker-path-'))], /yosys not found.*\n.*apt-get install -y yosys/, { ...process.env, PATH: '/nonexistent' }],
     ];
     for (const [args, message, env] of cases) {

@@ -57,15 +57,15 @@ describe('command line: every bad argument is one line naming the flag', functio
       [['-c', '1000000000000'], /^error: -c\/--ctx-size 1000000000000: expected an integer from 1 to 16777216$/],
       [['-t', '0'], /^error: -t\/--threads 0: expected an integer from 1 to 1024$/],
       [['-t', '99999'], /^error: -t\/--threads 99999: expected an integer from 1 to 1024$/],
-      [['--batch', '0'], /^error: --batch 0: expected an integer from 1 to 65536$/],
+      [['-b', '0'], /^error: -b\/--batch-size 0: expected an integer from 1 to 65536$/],
       [['--head-bits', '4'], /^error: --head-bits 4: expected 16 \(the file's precision\) or 8$/],
       [['--board-manifest', '/nonexistent/board.json'], /^error: --board-manifest \/nonexistent\/board\.json: expected an existing file/],
       [['--board-manifest', '/dev/null'], /^error: --board-manifest \/dev\/null: expected a regular file \(it is a device\)$/],
-      [['-b', 'gpu'], /^error: -b\/--backend gpu: unknown backend 'gpu': expected cpu\[:js\]/],
-      [['-b', 'cpu:x'], /^error: -b\/--backend cpu:x: backend 'cpu' takes no argument but 'js'/],
-      [['-b', 'uart:/dev/ttyUSB1@fast'], /^error: -b\/--backend uart:\/dev\/ttyUSB1@fast: backend 'uart': the baud rate after '@' must be an integer from 300 to 62500000, got 'fast'$/],
-      [['-b', 'sim:wdepth=2048,wdepth=4096'], /^error: -b\/--backend .*: backend 'sim': parameter wdepth is given twice$/],
-      [['-b', 'sim:wdepth=0x10'], /^error: -b\/--backend sim:wdepth=0x10: backend 'sim': parameter 'wdepth=0x10' must be name=integer/],
+      [['-dev', 'gpu'], /^error: -dev\/--device\/--backend gpu: unknown backend 'gpu': expected cpu\[:js\]/],
+      [['--backend', 'cpu:x'], /^error: -dev\/--device\/--backend cpu:x: backend 'cpu' takes no argument but 'js'/],
+      [['--device', 'uart:/dev/ttyUSB1@fast'], /^error: -dev\/--device\/--backend uart:\/dev\/ttyUSB1@fast: backend 'uart': the baud rate after '@' must be an integer from 300 to 62500000, got 'fast'$/],
+      [['-dev', 'sim:wdepth=2048,wdepth=4096'], /^error: -dev\/--device\/--backend .*: backend 'sim': parameter wdepth is given twice$/],
+      [['--backend', 'sim:wdepth=0x10'], /^error: -dev\/--device\/--backend sim:wdepth=0x10: backend 'sim': parameter 'wdepth=0x10' must be name=integer/],
     ];
     for (const [flag, re] of cases) {
       it(`run ${flag.join(' ')}`, () => refused(['run', '-m', NOMODEL, '--tokens', '1', ...flag], re));
@@ -73,9 +73,9 @@ describe('command line: every bad argument is one line naming the flag', functio
 
     // The sim backend's parameters are the board's, checked against its table as generate checks them.
     for (const name of ['foo', '__proto__', 'constructor']) {
-      it(`run -b sim:${name}=1`, () => refused(['run', '-m', NOMODEL, '--tokens', '1', '-b', `sim:${name}=1`], new RegExp(`^error: -b/--backend sim:${name}=1: backend 'sim': core 'board' has no parameter '${name}'; its parameters: rows, cols`)));
+      it(`run -dev sim:${name}=1`, () => refused(['run', '-m', NOMODEL, '--tokens', '1', '-dev', `sim:${name}=1`], new RegExp(`^error: -dev/--device/--backend sim:${name}=1: backend 'sim': core 'board' has no parameter '${name}'; its parameters: rows, cols`)));
     }
-    it('run -b sim:wdepth=3 (out of range)', () => refused(['run', '-m', NOMODEL, '--tokens', '1', '-b', 'sim:wdepth=3'], /^error: -b\/--backend sim:wdepth=3: backend 'sim': core 'board': parameter wdepth=3 is not allowed; .* a power of two$/));
+    it('run --backend sim:wdepth=3 (out of range)', () => refused(['run', '-m', NOMODEL, '--tokens', '1', '--backend', 'sim:wdepth=3'], /^error: -dev\/--device\/--backend sim:wdepth=3: backend 'sim': core 'board': parameter wdepth=3 is not allowed; .* a power of two$/));
 
     // Token ids are plain decimal integers, at least one.
     for (const [ids, item] of [['', '""'], [',,,', '""'], ['0x10', '0x10'], ['1e2', '1e2'], [' 7', '" 7"'], ['7.0', '7.0'], ['-1', '-1']] as const) {
@@ -94,7 +94,7 @@ describe('command line: every bad argument is one line naming the flag', functio
       refused(['run', '--tokens', '1'], /^error: required option '-m, --model <path>' not specified$/);
     });
 
-    it('a serial port that does not exist is named before the model loads', () => refused(['run', '-m', NOMODEL, '--tokens', '1', '-b', 'uart:/nonexistent/tty'], /^error: -b\/--backend uart:\/nonexistent\/tty: backend 'uart': there is no serial port \/nonexistent\/tty \(no such file\)$/));
+    it('a serial port that does not exist is named before the model loads', () => refused(['run', '-m', NOMODEL, '--tokens', '1', '-dev', 'uart:/nonexistent/tty'], /^error: -dev\/--device\/--backend uart:\/nonexistent\/tty: backend 'uart': there is no serial port \/nonexistent\/tty \(no such file\)$/));
 
     it('a prompt the tokenizer makes no tokens of names -p (it was a RangeError from generate)', () => {
       const dir = tmp('empty');
@@ -122,18 +122,18 @@ describe('command line: every bad argument is one line naming the flag', functio
   describe('parameters: names are the core\'s own, values plain decimal integers', () => {
     const out = (): string => tmp('param');
     for (const name of ['__proto__', 'constructor', 'toString']) {
-      it(`generate fifo -p ${name}=1`, () => refused(['generate', 'fifo', '-p', `${name}=1`, '-o', out()], new RegExp(`^error: core 'fifo' has no parameter '${name}'; its parameters: width, depth$`)));
+      it(`generate fifo -G ${name}=1`, () => refused(['generate', 'fifo', '-G', `${name}=1`, '-o', out()], new RegExp(`^error: core 'fifo' has no parameter '${name}'; its parameters: width, depth$`)));
     }
     it('check and synth -p __proto__=1 / constructor=1 (synth ran Yosys with it)', () => {
       refused(['check', 'counter', '--param', '__proto__=1'], /^error: core 'counter' has no parameter '__proto__'/);
-      refused(['synth', '--target', 'xilinx', '-p', 'constructor=1'], /^error: core 'ternary' has no parameter 'constructor'/);
+      refused(['synth', '--target', 'xilinx', '-G', 'constructor=1'], /^error: core 'ternary' has no parameter 'constructor'/);
     });
     for (const v of ['0x10', '1e1', ' 8', '8.0', '']) {
-      it(`generate fifo -p width=${JSON.stringify(v)}`, () => refused(['generate', 'fifo', '-p', `width=${v}`, '-o', out()], /^error: core 'fifo': parameter width=.* is not allowed; width \(word width in bits\) must be an integer from 1 to 1024$/));
+      it(`generate fifo -G width=${JSON.stringify(v)}`, () => refused(['generate', 'fifo', '-G', `width=${v}`, '-o', out()], /^error: core 'fifo': parameter width=.* is not allowed; width \(word width in bits\) must be an integer from 1 to 1024$/));
     }
     it('a parameter given twice, a malformed one, the ternary --rows flag, an unknown core or board', () => {
-      refused(['generate', 'fifo', '-p', 'width=8', '-p', 'width=9', '-o', out()], /^error: -p\/--param width=9: width is given twice$/);
-      refused(['generate', 'fifo', '-p', '=8', '-o', out()], /^error: -p\/--param =8: expected NAME=VALUE, e\.g\. --param width=8$/);
+      refused(['generate', 'fifo', '-G', 'width=8', '-G', 'width=9', '-o', out()], /^error: -G\/--param width=9: width is given twice$/);
+      refused(['generate', 'fifo', '-G', '=8', '-o', out()], /^error: -G\/--param =8: expected NAME=VALUE, e\.g\. --param width=8$/);
       refused(['synth', '--target', 'xilinx', '--rows', '0x10'], /^error: core 'ternary': parameter rows=0x10 is not allowed/);
       refused(['generate', 'constructor', '-o', out()], /^error: unknown core 'constructor'; available: counter, fifo/);
       refused(['build', '--board', 'constructor'], /^error: build: unknown board 'constructor'; known boards: icebreaker$/);
@@ -258,12 +258,12 @@ describe('command line: every bad argument is one line naming the flag', functio
     it('generate refuses to overwrite a hand-written file of an output name, and replaces its own', () => {
       const out = tmp('gen');
       writeFileSync(path.join(out, 'fifo_12x8.v'), 'module fifo_12x8; // mine\nendmodule\n');
-      refused(['generate', 'fifo', '-p', 'width=12', '-p', 'depth=8', '-o', out], /^error: generate: -o\/--out .*: fifo_12x8\.v exists and was not written by bitnet-fpga; refusing to overwrite it/);
+      refused(['generate', 'fifo', '-G', 'width=12', '-G', 'depth=8', '-o', out], /^error: generate: -o\/--out .*: fifo_12x8\.v exists and was not written by bitnet-fpga; refusing to overwrite it/);
       assert.match(readFileSync(path.join(out, 'fifo_12x8.v'), 'utf8'), /mine/);
       const again = tmp('gen-again');
       writeFileSync(path.join(again, 'notes.txt'), 'keep me');
       for (let i = 0; i < 2; i++) {
-        const r = cli(['generate', 'fifo', '-p', 'width=12', '-p', 'depth=8', '-o', again]);
+        const r = cli(['generate', 'fifo', '-G', 'width=12', '-G', 'depth=8', '-o', again]);
         assert.equal(r.code, 0, r.err);
       }
       assert.deepEqual(readdirSync(again).sort(), ['fifo_12x8.manifest.json', 'fifo_12x8.ports.ts', 'fifo_12x8.v', 'notes.txt'], 'written by rename, no staging directory left');

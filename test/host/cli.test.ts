@@ -49,8 +49,8 @@ describe('host: run and make-model on the command line', function () {
     [['run', '-m', '/nonexistent/model', '--tokens', '1'], /error: \/nonexistent\/model: no such file or directory/],
     [['run', '-m', 'FIXTURE_A', '-p', 'hello'], /no tokenizer \(looked for .*tokenizer\.json\); pass token ids with --tokens/],
     [['run', '-m', 'FIXTURE_A', '--tokens', '1,999'], /--tokens: id 999 is outside the vocabulary \(0\.\.255\)/],
-    [['run', '-m', 'FIXTURE_A', '--tokens', '1', '-b', 'gpu'], /unknown backend 'gpu'/],
-    [['run', '-m', 'FIXTURE_A', '--tokens', '1', '-b', 'pcie:/nonexistent/xdma0'], /\/nonexistent\/xdma0_user: no such device .*modprobe xdma/],
+    [['run', '-m', 'FIXTURE_A', '--tokens', '1', '--backend', 'gpu'], /unknown backend 'gpu'/],
+    [['run', '-m', 'FIXTURE_A', '--tokens', '1', '-dev', 'pcie:/nonexistent/xdma0'], /\/nonexistent\/xdma0_user: no such device .*modprobe xdma/],
     [['make-model', '--out', '/tmp/x', '--hidden', '30', '--heads', '4'], /--hidden 30 must be --heads 4 x an even head size/],
   ] as [string[], RegExp][]) {
     it(`refuses: ${args.join(' ')}`, () => {

@@ -23,7 +23,7 @@ const PARAMS = ['rows=4', 'cols=4', 'kmax=64', 'mmax=2', 'wdepth=1024', 'stage=8
 
 /** Start board-sim --xdma; resolves when it prints its devices. */
 async function startXdmaSim(dir: string, params = PARAMS): Promise<{ proc: ChildProcess; prefix: string; manifest: string; output(): string; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'host/cli/bin.js'), 'board-sim', '--xdma', dir, ...params.flatMap((p) => ['-p', p])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [path.join(ROOT, 'host/cli/bin.js'), 'board-sim', '--xdma', dir, ...params.flatMap((p) => ['-G', p])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -38,7 +38,7 @@ async function startXdmaSim(dir: string, params = PARAMS): Promise<{ proc: Child
     });
     proc.on('exit', (code) => reject(new Error(`board-sim --xdma exited (${code}):\n${out}\n${err}`)));
   });
-  const prefix = /use -b pcie:(\S+)\)/.exec(out)![1]!;
+  const prefix = /use --backend pcie:(\S+)\)/.exec(out)![1]!;
   const manifest = /manifest (\S+)/.exec(out)![1]!;
   return {
     proc,

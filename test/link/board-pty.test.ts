@@ -77,15 +77,15 @@ describe('board-sim --pty from the command line', function () {
 
   it('refuses an unknown or out-of-range board parameter by name', () => {
     const cwd = scratch('pty-param-');
-    let r = cli(['board-sim', '--pty', '-p', 'bogus=1'], cwd);
+    let r = cli(['board-sim', '--pty', '-G', 'bogus=1'], cwd);
     assert.equal(r.code, 1, r.out + r.err);
-    oneLine(r.err, /^error: board-sim: -p bogus=1: core 'board' has no parameter 'bogus'; its parameters: rows, cols/);
-    r = cli(['board-sim', '--pty', '-p', 'rows=3'], cwd);
+    oneLine(r.err, /^error: board-sim: -G bogus=1: core 'board' has no parameter 'bogus'; its parameters: rows, cols/);
+    r = cli(['board-sim', '--pty', '-G', 'rows=3'], cwd);
     assert.equal(r.code, 1, r.out + r.err);
-    oneLine(r.err, /^error: board-sim: -p rows=3: .*rows \(K lanes\) must be an integer from 1 to 64, a power of two/);
-    r = cli(['board-sim', '--xdma', path.join(cwd, 'x'), '-p', 'bogus=1'], cwd);
+    oneLine(r.err, /^error: board-sim: -G rows=3: .*rows \(K lanes\) must be an integer from 1 to 64, a power of two/);
+    r = cli(['board-sim', '--xdma', path.join(cwd, 'x'), '-G', 'bogus=1'], cwd);
     assert.equal(r.code, 1, r.out + r.err);
-    oneLine(r.err, /^error: board-sim: -p bogus=1: core 'xdma' has no parameter 'bogus'/);
+    oneLine(r.err, /^error: board-sim: -G bogus=1: core 'xdma' has no parameter 'bogus'/);
     assert.deepEqual(readdirSync(cwd), []);
   });
 

@@ -6,6 +6,7 @@
 import { CORES, ownParams, ParamError, parseParamArgs, resolveParams, type CoreEntry } from '../../../generator/cores/registry.ts';
 import { readBoardManifest, DEFAULT_PCIE_MANIFEST } from '../../backends/select.ts';
 import { onInterrupt } from '../../../sim/toolchain/cleanup.ts';
+import { PARAM_FLAGS } from '../flags.ts';
 
 /** How long a stop waits for the simulation to close before exiting anyway. */
 const STOP_GRACE_MS = 2000;
@@ -42,18 +43,18 @@ export async function boardSimCommand(o: { pty?: boolean; link?: string; param: 
 }
 
 /**
- * The -p overrides as numbers, each checked against the core's parameter table like
- * `generate` does (unknown names and values out of range refused, naming the -p argument).
+ * The -G/--param overrides as numbers, each checked against the core's parameter table like
+ * `generate` does (unknown names and values out of range refused, naming the -G argument).
  */
 function checkedOverrides(core: CoreEntry, base: Readonly<Record<string, number>>, args: readonly string[]): Record<string, number> {
-  const given = parseParamArgs(args);
+  const given = parseParamArgs(args, PARAM_FLAGS);
   const own = ownParams(core, base);
   const out: Record<string, number> = {};
   for (const [k, raw] of Object.entries(given)) {
     try {
       out[k] = resolveParams(core, { ...own, [k]: raw })[k]!;
     } catch (e) {
-      throw e instanceof ParamError ? new ParamError(`board-sim: -p ${k}=${raw}: ${e.message}`) : e;
+      throw e instanceof ParamError ? new ParamError(`board-sim: -G ${k}=${raw}: ${e.message}`) : e;
     }
   }
   return out;
@@ -74,7 +75,7 @@ async function xdmaSim(dir: string, param: string[]): Promise<void> {
   writeFileSync(manifestPath, JSON.stringify(sim.manifest, null, 2));
   const identity = (sim.manifest.extra as { board: { identity: string } }).board.identity;
   console.log(`board-sim: ${sim.manifest.top} (${params.rows}x${params.cols}, int${params.act}, ${params.wdepth} weight tiles; identity ${identity.slice(0, 16)}…)`);
-  console.log(`board-sim: XDMA devices ${sim.prefix}_user, ${sim.prefix}_h2c_0, ${sim.prefix}_c2h_0 (use -b pcie:${sim.prefix})`);
+  console.log(`board-sim: XDMA devices ${sim.prefix}_user, ${sim.prefix}_h2c_0, ${sim.prefix}_c2h_0 (use --backend pcie:${sim.prefix})`);
   console.log(`board-sim: manifest ${manifestPath}${Object.keys(over).length ? ' (pass it to run with --board-manifest: the parameters differ from rtl/xdma)' : ''}`);
   onInterrupt(
     () =>

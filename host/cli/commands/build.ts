@@ -9,7 +9,7 @@ import { BOARDS } from '../../../generator/boards/targets.ts';
 import { buildIce40, type Ice40Build } from '../../../sim/toolchain/ice40-flow.ts';
 import { projectRoot } from '../paths.ts';
 import { entries, isGenerated, replaceDir } from '../out-dir.ts';
-import { quoted } from '../flags.ts';
+import { PARAM_FLAGS, quoted } from '../flags.ts';
 
 /** As the option table parsed them (the seed bounded there). */
 export interface BuildOptions {
@@ -39,7 +39,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new ParamError(`build: --seed ${seed}: expected a non-negative integer`);
   const core = findCore(target.core);
   const ref = CHECKED_IN.find((c) => c.core === target.core);
-  const params = resolveParams(core, { ...ref?.params, ...parseParamArgs(o.param) });
+  const params = resolveParams(core, { ...ref?.params, ...parseParamArgs(o.param, PARAM_FLAGS) });
   const design = emitCore(core, params);
   const out = path.resolve(o.out ?? path.join('build', target.name));
   const rtl = path.join(out, 'rtl');
@@ -110,5 +110,5 @@ export async function buildCommand(o: BuildOptions): Promise<void> {
   console.log(`  identity ${r.identity.slice(0, 16)}… ${r.checkedIn ? `(the parameters of ${r.checkedIn})` : '(parameters differ from the checked-in RTL)'}`);
   console.log('');
   console.log(`program it:  ${target.program} ${rel(r.bitstream)}`);
-  console.log(`then run:    npx bitnet-fpga run -m MODEL -b uart:${target.serial}@${p.baud} --board-manifest ${rel(r.manifest)} -p "..."`);
+  console.log(`then run:    npx bitnet-fpga run -m MODEL --backend uart:${target.serial}@${p.baud} --board-manifest ${rel(r.manifest)} -p "..."`);
 }

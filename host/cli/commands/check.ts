@@ -4,7 +4,7 @@ import { findCore, resolveParams, parseParamArgs, ParamError } from '../../../ge
 import { checkDesign, type CheckReport } from '../../../sim/equiv/check.ts';
 import { describeMismatch } from '../../../sim/equiv/harness.ts';
 import { CheckFailed } from '../errors.ts';
-import { decimalInt, SEED_MAX, shown } from '../flags.ts';
+import { decimalInt, PARAM_FLAGS, SEED_MAX, shown } from '../flags.ts';
 
 /** --cycles and --seed were bounded by the option table; $SEED is checked here, by its name. */
 export async function checkCommand(core: string, o: { param: string[]; cycles: number; seed?: number }): Promise<void> {
@@ -12,7 +12,7 @@ export async function checkCommand(core: string, o: { param: string[]; cycles: n
   const env = process.env.SEED;
   const seed = o.seed ?? (env === undefined ? 1 : decimalInt(env));
   if (seed === undefined || seed < 0 || seed > SEED_MAX) throw new ParamError(`$SEED ${shown(env ?? '')}: expected an integer from 0 to ${SEED_MAX} (or pass --seed)`);
-  const report = await checkDesign(c.build(resolveParams(c, parseParamArgs(o.param))), { cycles: o.cycles, seed, log: (s) => console.log(`[${core}] ${s}`) });
+  const report = await checkDesign(c.build(resolveParams(c, parseParamArgs(o.param, PARAM_FLAGS))), { cycles: o.cycles, seed, log: (s) => console.log(`[${core}] ${s}`) });
   printCheck(report);
 }
 

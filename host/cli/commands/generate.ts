@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { CORES, CHECKED_IN, findCore, resolveParams, parseParamArgs, emitCore } from '../../../generator/cores/registry.ts';
 import { writeDesign, designOutputs, type EmittedDesign } from '../../../generator/hdl/index.ts';
 import { entries, isGenerated, writeStaged } from '../out-dir.ts';
-import { quoted } from '../flags.ts';
+import { PARAM_FLAGS, quoted } from '../flags.ts';
 import { rtlRoot } from '../paths.ts';
 import { ParamError } from '../../../generator/cores/registry.ts';
 
@@ -13,7 +13,7 @@ export async function generateCommand(core: string | undefined, o: { out?: strin
   // Flags another mode would ignore are refused, not dropped.
   const extra = (mode: string): void => {
     // --all too: the checked-in rtl/ has no source comments (a test compares it with the generator).
-    const given = [core !== undefined && `core (${quoted(core)})`, o.out !== undefined && '-o/--out', o.param.length > 0 && '-p/--param', mode === '--list' && o.all && '--all', o.sourceComments && '--source-comments'].filter(Boolean);
+    const given = [core !== undefined && `core (${quoted(core)})`, o.out !== undefined && '-o/--out', o.param.length > 0 && PARAM_FLAGS, mode === '--list' && o.all && '--all', o.sourceComments && '--source-comments'].filter(Boolean);
     if (given.length) throw new ParamError(`generate ${mode} takes no ${given.join(', ')}`);
   };
   if (o.list) {
@@ -41,7 +41,7 @@ export async function generateCommand(core: string | undefined, o: { out?: strin
   if (!core) throw new ParamError("generate: name a core (see 'bitnet-fpga generate --list') or pass --all");
   if (!o.out) throw new ParamError('generate: --out DIR is required');
   const c = findCore(core);
-  const design = emitCore(c, resolveParams(c, parseParamArgs(o.param)), { sourceComments: !!o.sourceComments });
+  const design = emitCore(c, resolveParams(c, parseParamArgs(o.param, PARAM_FLAGS)), { sourceComments: !!o.sourceComments });
   const dir = o.out;
   // Only files this generator wrote are replaced; a hand-written fifo.v of the same name is not.
   for (const name of designOutputs(design).keys()) {

@@ -22,6 +22,8 @@ export interface RunOptions {
   backend: BackendSpec;
   /** The spec as given, for messages. */
   backendText?: string;
+  /** What the spec came from, for messages: the flag's names, or $BITNET_ARG_BACKEND. */
+  backendFlag?: string;
   prompt?: string;
   tokens?: readonly number[];
   n: number;
@@ -62,10 +64,20 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
   if (o.chat && o.tokens !== undefined) throw new UsageError('--chat wraps a text prompt (-p) in the chat format; it does not apply to --tokens');
   const headBits = o.headBits ?? 16;
   let prepared: PreparedBackend;
+  const refused = (why: string): UsageError => new UsageError(`${o.backendFlag ?? '-dev/--device/--backend'} ${shown(o.backendText ?? o.backend.kind)}: ${why}`);
   try {
     prepared = await prepareBackend(o.backend, { boardManifest: o.boardManifest });
   } catch (e) {
-    throw e instanceof BackendSpecError ? new UsageError(`-b/--backend ${shown(o.backendText ?? o.backend.kind)}: ${e.message}`) : e;
+    throw e instanceof BackendSpecError ? refused(e.message) : e;
+  }
+  // The XDMA device files, as a missing serial port is (prepareBackend): before the model loads.
+  if (o.backend.kind === 'pcie') {
+    const { existsSync } = await import('node:fs');
+    const { xdmaDevices } = await import('../../link/xdma.ts');
+    const d = xdmaDevices(o.backend.prefix);
+    for (const [file, what] of [[d.user, 'the AXI4-Lite register device'], [d.h2c, 'the host-to-card DMA device'], [d.c2h, 'the card-to-host DMA device']] as const) {
+      if (!existsSync(file)) throw refused(`backend 'pcie': ${file}: no such device (${what}); is the XDMA driver loaded (modprobe xdma) and the board's bitstream configured? List the devices with: ls ${o.backend.prefix}_*`);
+    }
   }
   const t0 = performance.now();
   if (o.threads !== undefined) loadNative({ threads: o.threads, log: out.log });

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { findCore, resolveParams, parseParamArgs, emitCore, ParamError } from '../../../generator/cores/registry.ts';
 import { writeDesign } from '../../../generator/hdl/index.ts';
 import { cacheRoot } from '../../../sim/toolchain/cache.ts';
+import { PARAM_FLAGS } from '../flags.ts';
 import { synthXilinx, synthIce40, type SynthReport } from '../../../sim/toolchain/synth.ts';
 
 export interface SynthOptions {
@@ -35,7 +36,7 @@ export async function synthesize(core: string, params: Record<string, string | n
 
 export async function synthCommand(core: string | undefined, o: SynthOptions): Promise<void> {
   const name = core ?? 'ternary';
-  const params: Record<string, string> = parseParamArgs(o.param);
+  const params: Record<string, string> = parseParamArgs(o.param, PARAM_FLAGS);
   for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth'] as const) if (o[k] !== undefined) params[k] = o[k]!;
   const r = await synthesize(name, params, o.target);
   if (o.json) {
