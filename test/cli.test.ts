@@ -35,6 +35,23 @@ describe('bitnet-fpga CLI', () => {
     assert.deepEqual(readdirSync(out).sort(), ['fifo_12x8.manifest.json', 'fifo_12x8.ports.ts', 'fifo_12x8.v']);
   });
 
+  it('generate -G is --param (Verilator\'s spelling): the same design, the same content hash', () => {
+    const hash = (flag: string): string => {
+      const out = mkdtempSync(path.join(os.tmpdir(), 'gen-G-'));
+      const r = cli(['generate', 'fifo', flag, 'width=12', flag, 'depth=8', '--out', out]);
+      assert.equal(r.code, 0, r.err);
+      return /content hash ([0-9a-f]+)/.exec(r.out)![1]!;
+    };
+    assert.equal(hash('-G'), hash('--param'));
+  });
+
+  it('--version: one line, exit 0; the top-level help lists it', () => {
+    const r = cli(['--version']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^bitnet-fpga \d+\.\d+\.\d+ \(link protocol \d+(, commit [0-9a-f]{12})?\)\n$/);
+    assert.match(cli(['--help']).out, /--version\s+print the version/);
+  });
+
   for (const [args, message] of [
     [['generate', 'nosuchcore', '--out', '/tmp/x'], /error: unknown core 'nosuchcore'; available: counter, fifo/],
     [['generate', 'fifo', '--param', 'depth=3', '--out', '/tmp/x'], /parameter depth=3 is not allowed; depth \(.*\) must be an integer from 2 to 65536, a power of two/],

@@ -17,6 +17,8 @@ const BIN = path.join(ROOT, 'host/cli/bin.js');
 /** No toolchain and no model: nothing slow can start by mistake. */
 const BARE: NodeJS.ProcessEnv = { ...process.env, PATH: '/nonexistent' };
 delete BARE.SEED;
+// run's flags fall back to BITNET_ARG_*: none from the shell that runs the tests.
+for (const k of Object.keys(BARE)) if (k.startsWith('BITNET_ARG_')) delete BARE[k];
 
 function cli(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: o.cwd ?? ROOT, env: o.env ?? BARE, encoding: 'utf8', timeout: 120_000 });
@@ -36,6 +38,8 @@ function refused(args: string[], re: RegExp, o: { cwd?: string; env?: NodeJS.Pro
 
 const tmp = (tag: string): string => mkdtempSync(path.join(os.tmpdir(), `cli-args-${tag}-`));
 const NOMODEL = '/nonexistent/model';
+/** Help text on one line (commander wraps it at 80 columns). */
+const flat = (s: string): string => s.replace(/\s+/g, ' ');
 
 describe('command line: every bad argument is one line naming the flag', function () {
   this.timeout(600_000);
@@ -116,6 +120,112 @@ describe('command line: every bad argument is one line naming the flag', functio
       t.model.vocab['<big>'] = 400;
       writeFileSync(file, JSON.stringify(t));
       refused(['run', '-m', dir, '-p', 'a<big>', '-n', '1'], /^error: -p\/--prompt: the tokenizer gave id 400, outside the model's vocabulary \(0\.\.257\); the tokenizer does not belong to this model$/);
+    });
+  });
+
+  describe("one spelling, llama.cpp's: -p prompt, -G parameters, -b batch size, --backend/-dev, BITNET_ARG_*, --version, defaults in --help", () => {
+    let model = '';
+    before(() => {
+      model = path.join(tmp('spell'), 'model');
+      const m = cli(['make-model', '-o', model, '--hidden', '16', '--heads', '2', '--kv-heads', '1', '--intermediate', '32', '--layers', '1']);
+      assert.equal(m.code, 0, m.err);
+    });
+    /** run --json on the small model; the JS kernel, so no native build is involved. */
+    const runJson = (args: string[], env: NodeJS.ProcessEnv = BARE): { prompt_ids: number[]; generated_ids: number[]; backend: string; seed: number; timings: { forwardPasses: number } } => {
+      const r = cli(['run', ...args, '--temp', '0', '--json'], { env });
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
+      return JSON.parse(r.out) as never;
+    };
+
+    it('-p is the prompt in run (and -dev after -p is the prompt, not a flag) and in demo', () => {
+      const g = runJson(['-m', model, '-p', 'Hi there', '-n', '2', '-dev', 'cpu:js']);
+      assert.ok(g.prompt_ids.length >= 8, `prompt ids ${g.prompt_ids.join(',')}`);
+      assert.equal(g.generated_ids.length, 2);
+      const dev = runJson(['-m', model, '-n', '1', '--backend', 'cpu:js', '-p', '-dev']);
+      assert.ok(dev.prompt_ids.length >= 4, 'the text "-dev" was tokenized');
+      // demo -p takes a value (its model is looked for first, so nothing slow starts).
+      refused(['demo', '-p', 'Hello', '-m', NOMODEL], /^error: \/nonexistent\/model: no such file or directory/);
+      refused(['demo', '-p'], /^error: option '-p, --prompt <text>' argument missing$/);
+    });
+
+    it('-b/--batch-size is the prompt batch size; -b with a backend spec says where the backend went; --batch is gone', () => {
+      const one = runJson(['-m', model, '-p', 'Hi there', '-n', '0', '-dev', 'cpu:js', '-b', '1']);
+      assert.equal(one.timings.forwardPasses, one.prompt_ids.length, 'one prompt token per forward pass');
+      const all = runJson(['-m', model, '-p', 'Hi there', '-n', '0', '-dev', 'cpu:js', '--batch-size', '64']);
+      assert.equal(all.timings.forwardPasses, 1);
+      refused(['run', '-m', NOMODEL, '--tokens', '1', '-b', 'uart:/dev/ttyUSB1'], /^error: -b\/--batch-size uart:\/dev\/ttyUSB1: expected an integer from 1 to 65536 \(-b is the prompt batch size, as in llama\.cpp; the backend is -dev\/--device\/--backend\)$/);
+      refused(['run', '-m', NOMODEL, '--tokens', '1', '--batch', '8'], /^error: unknown option '--batch' \(the prompt batch size is -b\/--batch-size, as in llama\.cpp\)$/);
+    });
+
+    it('--backend, --device and -dev select the backend; a pcie: prefix without devices is refused before the model loads', () => {
+      for (const flag of ['--backend', '--device', '-dev']) assert.equal(runJson(['-m', model, '--tokens', '1', '-n', '1', flag, 'cpu:js']).backend, 'cpu (js)', flag);
+      refused(['run', '-m', NOMODEL, '--tokens', '1', '--backend', 'pcie:/nonexistent/xdma0'], /^error: -dev\/--device\/--backend pcie:\/nonexistent\/xdma0: backend 'pcie': \/nonexistent\/xdma0_user: no such device \(the AXI4-Lite register device\); is the XDMA driver loaded \(modprobe xdma\)/);
+      refused(['run', '-m', NOMODEL, '--tokens', '1', '-dev'], /^error: option '-dev, --device, --backend <spec>' argument missing$/);
+    });
+
+    it('-G and --param are the parameters of generate, check, synth, build and board-sim; -p there says so', () => {
+      const out = tmp('spell-gen');
+      const r = cli(['generate', 'fifo', '-G', 'width=12', '--param', 'depth=8', '-o', out]);
+      assert.equal(r.code, 0, r.err);
+      assert.ok(existsSync(path.join(out, 'fifo_12x8.v')));
+      refused(['check', 'counter', '-G', 'nosuch=1'], /^error: core 'counter' has no parameter 'nosuch'/);
+      refused(['synth', '--target', 'xilinx', '--param', 'nosuch=1'], /^error: core 'ternary' has no parameter 'nosuch'/);
+      refused(['build', '--board', 'icebreaker', '-G', 'rows=3'], /^error: core 'icebreaker': parameter rows=3 is not allowed/);
+      refused(['board-sim', '--pty', '--param', 'nosuch=1'], /^error: board-sim: -G nosuch=1: core 'board' has no parameter 'nosuch'/);
+      refused(['board-sim', '--xdma', tmp('spell-xdma'), '-G', 'nosuch=1'], /^error: board-sim: -G nosuch=1: core 'xdma' has no parameter 'nosuch'/);
+      for (const cmd of [['generate', 'fifo', '-o', out], ['check', 'counter'], ['synth', '--target', 'xilinx'], ['build', '--board', 'icebreaker'], ['board-sim', '--pty']]) {
+        refused([...cmd, '-p', 'width=8'], /^error: unknown option '-p' \(parameters are -G name=value or --param name=value, as in Verilator; -p is the prompt of run and demo\)$/);
+      }
+    });
+
+    it('BITNET_ARG_* stand for run\'s flags (a flag given wins); a bad value names the variable', () => {
+      const env = { ...BARE, BITNET_ARG_MODEL: model, BITNET_ARG_BACKEND: 'cpu:js', BITNET_ARG_N_PREDICT: '3', BITNET_ARG_SEED: '7', BITNET_ARG_BATCH_SIZE: '1', BITNET_ARG_THREADS: '1', BITNET_ARG_CTX_SIZE: '64' };
+      const g = runJson(['-p', 'Hi'], env);
+      assert.equal(g.backend, 'cpu (js)');
+      assert.equal(g.generated_ids.length, 3);
+      assert.equal(g.seed, 7);
+      assert.equal(g.timings.forwardPasses, g.prompt_ids.length + 2, 'batch size 1: one forward pass per prompt token, then one per generated token after the first');
+      assert.equal(runJson(['-p', 'Hi', '-n', '1'], env).generated_ids.length, 1, '-n beats BITNET_ARG_N_PREDICT');
+      refused(['run', '-m', NOMODEL, '--tokens', '1'], /^error: \$BITNET_ARG_THREADS 0: expected an integer from 1 to 1024 \(it sets -t\/--threads\)$/, { env: { ...BARE, BITNET_ARG_THREADS: '0' } });
+      refused(['run', '-m', NOMODEL, '--tokens', '1'], /^error: \$BITNET_ARG_N_PREDICT 1e3: expected an integer from 0 to 16777216 \(it sets -n\/--n-predict\)$/, { env: { ...BARE, BITNET_ARG_N_PREDICT: '1e3' } });
+      refused(['run', '-m', NOMODEL, '--tokens', '1'], /^error: \$BITNET_ARG_BACKEND gpu: unknown backend 'gpu': expected cpu\[:js\]/, { env: { ...BARE, BITNET_ARG_BACKEND: 'gpu' } });
+      refused(['run', '-m', NOMODEL, '--tokens', '1'], /^error: \$BITNET_ARG_BACKEND uart:\/nonexistent\/tty: backend 'uart': there is no serial port \/nonexistent\/tty/, { env: { ...BARE, BITNET_ARG_BACKEND: 'uart:/nonexistent/tty' } });
+      // The flag given wins over a bad variable, which is then not read.
+      refused(['run', '-m', NOMODEL, '--tokens', '1', '-t', '1'], /^error: \/nonexistent\/model: no such file or directory/, { env: { ...BARE, BITNET_ARG_THREADS: '0' } });
+    });
+
+    it('--version prints the package version and the link protocol, exit 0', () => {
+      const r = cli(['--version']);
+      const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, new RegExp(`^bitnet-fpga ${version.replace(/\./g, '\\.')} \\(link protocol \\d+(, commit [0-9a-f]{12})?\\)\n$`));
+      assert.equal(r.err, '');
+    });
+
+    it('--help shows each default, range and variable; every command\'s help is one parenthesis per option', () => {
+      const run = cli(['run', '--help']);
+      assert.equal(run.code, 0, run.err);
+      const h = flat(run.out);
+      for (const line of [
+        '-m, --model <path> a Hugging Face model directory',
+        '-dev, --device, --backend <spec> where every BitLinear runs: cpu[:js] | sim[:k=v,...] | uart:PATH[@BAUD] | pcie:DEVICE_PREFIX (default: cpu, env: BITNET_ARG_BACKEND)',
+        '-n, --n-predict <n> tokens to generate (0..16777216, default: 32, env: BITNET_ARG_N_PREDICT)',
+        '-b, --batch-size <n> prompt tokens per forward pass (1..65536, default: 32, env: BITNET_ARG_BATCH_SIZE)',
+        '-t, --threads <n> threads for the cpu backend and the host (1..1024, default: every core, env: BITNET_ARG_THREADS)',
+        '-s, --seed <n> sampling seed (0..4294967295, default: random, printed, env: BITNET_ARG_SEED)',
+        "(default: rtl/board's; rtl/xdma's for pcie)",
+        'env: BITNET_ARG_MODEL',
+        'env: BITNET_ARG_CTX_SIZE',
+      ]) {
+        assert.ok(h.includes(line), `run --help lacks ${JSON.stringify(line)}:\n${run.out}`);
+      }
+      assert.ok(flat(cli(['demo', '--help']).out).includes('-p, --prompt <text> prompt text; needs a tokenizer: tokenizer.json, or the vocabulary in a .gguf (default: "Hello, board!")'));
+      for (const cmd of ['generate', 'check', 'synth', 'build', 'board-sim', 'sim-build']) assert.match(flat(cli([cmd, '--help']).out), /-G, --param <name=value> [^(]*\(repeatable/, cmd);
+      for (const cmd of [[], ['generate'], ['check'], ['doctor'], ['synth'], ['build'], ['board-sim'], ['sim-build'], ['bench'], ['run'], ['make-model'], ['demo']]) {
+        const r = cli([...cmd, '--help']);
+        assert.equal(r.code, 0, `${cmd.join(' ')} --help: ${r.err}`);
+        assert.doesNotMatch(flat(r.out), /\) \(/, `${cmd.join(' ')} --help has two parentheses in a row:\n${r.out}`);
+      }
     });
   });
 
