@@ -55,8 +55,9 @@ export interface RunResult {
 /**
  * Everything `run` does except printing; the demo and the tests call it. What can be checked
  * without the model is checked first (the flags' values were checked by the option table), then
- * the backend spec against its board manifest, then what needs the model — all before the
- * backend opens, so a bad argument never costs a weight upload.
+ * the backend spec against its board manifest and whether its serial port or XDMA device files
+ * exist (prepareBackend, and the pcie check below), then what needs the model — all before the
+ * backend opens, so a bad argument never costs a model load or a weight upload.
  */
 export async function runModel(o: RunOptions, out: { text?: (s: string) => void; log?: (s: string) => void } = {}): Promise<RunResult> {
   if (o.tokens !== undefined && o.prompt !== undefined) throw new UsageError('pass either -p/--prompt or --tokens, not both');
