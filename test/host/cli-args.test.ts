@@ -173,6 +173,7 @@ describe('command line: every bad argument is one line naming the flag', functio
       refused(['build', '--board', 'icebreaker', '-G', 'rows=3'], /^error: core 'icebreaker': parameter rows=3 is not allowed/);
       refused(['board-sim', '--pty', '--param', 'nosuch=1'], /^error: board-sim: -G nosuch=1: core 'board' has no parameter 'nosuch'/);
       refused(['board-sim', '--xdma', tmp('spell-xdma'), '-G', 'nosuch=1'], /^error: board-sim: -G nosuch=1: core 'xdma' has no parameter 'nosuch'/);
+      refused(['sim-build', 'test/verilog/widths.v', '--top', 'widths', '--param', 'junk'], /^error: -G\/--param junk: expected NAME=VALUE, e\.g\. -G WIDTH=8$/);
       for (const cmd of [['generate', 'fifo', '-o', out], ['check', 'counter'], ['synth', '--target', 'xilinx'], ['build', '--board', 'icebreaker'], ['board-sim', '--pty']]) {
         refused([...cmd, '-p', 'width=8'], /^error: unknown option '-p' \(parameters are -G name=value or --param name=value, as in Verilator; -p is the prompt of run and demo\)$/);
       }

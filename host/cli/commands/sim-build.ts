@@ -3,13 +3,14 @@
 
 import { buildModel, manifestSource, type ModelSource } from '../../../sim/bridge/build.ts';
 import { ParamError } from '../../../generator/cores/registry.ts';
+import { PARAM_FLAGS, shown } from '../flags.ts';
 
 export async function simBuildCommand(files: string[], o: { top?: string; manifest?: string; param: string[]; include: string[]; waves: string; json?: boolean }): Promise<void> {
   if (o.waves !== 'vcd' && o.waves !== 'fst') throw new ParamError(`--waves ${o.waves}: expected vcd or fst`);
   const params: Record<string, string> = {};
   for (const p of o.param) {
     const m = /^(\w+)=(.+)$/.exec(p);
-    if (!m) throw new ParamError(`-G ${p}: expected NAME=VALUE`);
+    if (!m) throw new ParamError(`${PARAM_FLAGS} ${shown(p)}: expected NAME=VALUE, e.g. -G WIDTH=8`);
     params[m[1]!] = m[2]!;
   }
   let src: ModelSource;
