@@ -11,7 +11,8 @@ import { serialLine, type SerialLineParams } from '../generator/boards/serial-li
 import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
 import { Model, StreamKind, type ClockEvent } from './bridge/model.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
-import { SYNC0, SYNC1, HEADER_BYTES, headerCheck } from '../host/link/frame.ts';
+import { headerCheck } from '../common/frame.ts';
+import { SYNC0, SYNC1, HEADER_BYTES } from '../common/protocol.ts';
 
 const CHUNK = 20_000;
 /** A gap between host writes longer than this counts as the line going quiet. */

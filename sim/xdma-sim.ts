@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { openSync, closeSync, read, writeSync, readSync, existsSync, mkdirSync, rmSync, constants } from 'node:fs';
 import * as path from 'node:path';
 import { emitCore, findCore, ownParams, resolveParams } from '../generator/cores/registry.ts';
-import { XDMA_REG } from '../generator/boards/xdma.ts';
+import { XDMA_REG, XDMA_NREGS as NREGS } from '../common/xdma-regs.ts';
 import { writeAll } from '../host/link/xdma.ts';
 import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
 import { Model, StreamKind, type ClockEvent } from './bridge/model.ts';
@@ -21,7 +21,6 @@ import { AXI4_FIELDS, axiMemoryStats, type AxiMemoryStats } from './vip/axi-memo
 import type { Manifest } from '../generator/hdl/design.ts';
 
 const CHUNK = 20_000;
-const NREGS = 16;
 /** Board DRAM seen from the fabric: cycles from a read address to its first beat (a MIG at 4:1 is about this). */
 export const DDR_LATENCY = 24;
 

@@ -8,11 +8,12 @@
 import { open, read, write, close, fstatSync, readSync, writeSync, openSync, closeSync, constants, existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { LinkError, type Transport } from './client.ts';
-import { XDMA_MAGIC, XDMA_REG } from '../../generator/boards/xdma.ts';
+import { XDMA_MAGIC, XDMA_REG } from '../../common/xdma-regs.ts';
+import { MAX_PAYLOAD, HEADER_BYTES, TRAILER_BYTES } from '../../common/protocol.ts';
 
 const openP = promisify(open);
-/** Large enough for any response (1 MiB payload + framing): a C2H read returns one packet. */
-const READ_BYTES = (1 << 20) + 64;
+/** Large enough for any response (the largest payload, its framing and slack): a C2H read returns one packet. */
+const READ_BYTES = MAX_PAYLOAD + HEADER_BYTES + TRAILER_BYTES + 51;
 
 /** Write all of `bytes` to a device or FIFO (a pipe may take them in parts). */
 export function writeAll(fd: number, bytes: Uint8Array): Promise<void> {

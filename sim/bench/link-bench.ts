@@ -3,12 +3,12 @@
 // minimum any protocol needs (int8 activations in, int32 results out), and what that means
 // at the configured baud; then the throughput measured through board-sim's pseudo-terminal.
 
-import { BITNET_2B_SHAPES } from '../../host/matmul/perf.ts';
-import { kTiles, nTiles, coreShape, type CoreShape } from '../../host/matmul/core-layout.ts';
-import { HEADER_BYTES, TRAILER_BYTES } from '../../host/link/frame.ts';
+import { BITNET_2B_SHAPES } from '../../common/perf.ts';
+import { kTiles, nTiles, coreShape, type CoreShape } from '../../common/core-layout.ts';
+import { HEADER_BYTES, TRAILER_BYTES } from '../../common/protocol.ts';
 import { LinkClient } from '../../host/link/client.ts';
 import { openSerial } from '../../host/link/serial.ts';
-import { matrix } from '../../host/matmul/reference.ts';
+import { matrix } from '../../common/reference.ts';
 import { startBoardPty } from '../board-pty.ts';
 import type { BenchRecord } from './sim-bench.ts';
 

@@ -7,8 +7,8 @@ import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 import { emittedDut, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type DutSpec, type AnyPorts } from '../index.ts';
 import { AxiMemory, axi4Ports, type AxiMemoryOptions } from '../vip/axi-memory.ts';
-import { coreShape, packActivations, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../host/matmul/core-layout.ts';
-import type { IntMatrix } from '../../host/matmul/reference.ts';
+import { coreShape, packActivations, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../common/core-layout.ts';
+import type { IntMatrix } from '../../common/reference.ts';
 
 export interface CoreDesign {
   readonly params: TernaryParams;

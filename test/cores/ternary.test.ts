@@ -6,8 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { dutTest, Clock, type Tb } from '../../sim/index.ts';
-import { ternaryMatmul, matrix, type IntMatrix } from '../../host/matmul/reference.ts';
-import { modelCore } from '../../host/matmul/core-model.ts';
+import { ternaryMatmul, matrix, type IntMatrix } from '../../common/reference.ts';
+import { modelCore } from '../../common/core-model.ts';
 import { coreDesign, CoreDriver, resetCore } from '../../sim/drivers/ternary.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 

@@ -14,7 +14,7 @@ import { roundHalfEven } from '../../host/infer/quant.ts';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../host/model/dtypes.ts';
 import type { PackedTernary } from '../../host/model/ternary.ts';
 import { loadNative, nativeUnavailableReason, type HeadDtype, type NativeIsa, type NativeKernels } from '../../host/native/native.ts';
-import { XorShift32, globalSeed } from '../../sim/tb/rng.ts';
+import { XorShift32, globalSeed } from '../../common/rng.ts';
 
 const ISAS: readonly NativeIsa[] = ['scalar', 'avx2', 'avx512vnni'];
 
