@@ -14,7 +14,7 @@ import { openSync, closeSync, read, writeSync, readSync, existsSync, mkdirSync, 
 import * as path from 'node:path';
 import { emitCore, findCore, ownParams, resolveParams } from '../generator/cores/registry.ts';
 import { XDMA_REG, XDMA_NREGS as NREGS } from '../common/xdma-regs.ts';
-import { writeAll } from '../host/link/xdma.ts';
+import { writeAll } from '../common/write-all.ts';
 import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
 import { Model, StreamKind, type ClockEvent } from './bridge/model.ts';
 import { AXI4_FIELDS, axiMemoryStats, type AxiMemoryStats } from './vip/axi-memory.ts';

@@ -20,7 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BoardSim } from '../../sim/board-sim.ts';
 import { XdmaSim } from '../../sim/xdma-sim.ts';
-import { writeAll } from '../../host/link/xdma.ts';
+import { writeAll } from '../../common/write-all.ts';
 import { encodeFrame, headerCheck, FrameDecoder, type Frame } from '../../common/frame.ts';
 import { LinkClient, LinkError, type Transport } from '../../host/link/client.ts';
 import { coreShape, packWeights, packActivations, tileWords, nTiles, type CoreShape } from '../../common/core-layout.ts';
