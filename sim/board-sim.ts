@@ -28,8 +28,8 @@ export const CHECKED_IN_BOARD = 'board_bytes';
  * defaults), loaded only then. Throws the generator's ParamError for a bad one.
  */
 export async function resolveBoardParams(params: Readonly<Record<string, string | number>>): Promise<Record<string, number>> {
-  const numeric: Record<string, number> = {};
-  for (const [k, v] of Object.entries(params)) numeric[k] = typeof v === 'number' ? v : /^\d{1,16}$/.test(v) ? Number(v) : NaN;
+  // fromEntries defines own properties: a `__proto__` given stays a name to refuse, not a prototype.
+  const numeric: Record<string, number> = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'number' ? v : /^\d{1,16}$/.test(v) ? Number(v) : NaN]));
   if (checkedInSource(CHECKED_IN_BOARD, numeric, ['phy'])) return numeric;
   const { resolveBoardParams: resolve } = await import('./elaborate.ts');
   return resolve(params);
