@@ -20,3 +20,11 @@ export const REGISTERS = [
   { addr: 13, name: 'WSTALLS', access: 'r', doc: 'cycles of the last run spent waiting for weight tiles from DRAM' },
   { addr: 14, name: 'WMEM', access: 'r', doc: '0: weights in on-chip block RAM; else the AXI4 data width of the DRAM master' },
 ] as const;
+
+type RegisterName = (typeof REGISTERS)[number]['name'];
+/** Word addresses by name (REG.K is 2), for drivers that name registers rather than number them. */
+export const REG = Object.fromEntries(REGISTERS.map((r) => [r.name, r.addr])) as { readonly [N in RegisterName]: number };
+/** CTRL's bits (written). */
+export const CTRL = { START: 1 << 0, RESTART_ACTIVATIONS: 1 << 1, RESTART_WEIGHTS: 1 << 2 } as const;
+/** STATUS's bits (read). */
+export const CORE_STATUS = { BUSY: 1 << 0, REFUSED: 1 << 1, WEIGHT_OVERFLOW: 1 << 2, MEM_ERROR: 1 << 3 } as const;
