@@ -2,7 +2,7 @@
 // kernel exactly on every ISA the machine has, the float head is within float32 rounding of
 // a float64 reference and independent of the thread count, q8 quantization is the
 // documented formula, wrong lengths are refused, and koffi passes typed arrays uncopied.
-// Seeds: $SEED (see sim/tb/rng.ts) or the default, printed.
+// Seeds: $SEED (see common/rng.ts) or the default, printed.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
