@@ -8,7 +8,7 @@
 // while sim/ imports nothing from host/.
 
 import { BITNET_2B_SHAPES } from '../../common/perf.ts';
-import { kTiles, nTiles, coreShape, type CoreShape } from '../../common/core-layout.ts';
+import { kTiles, nTiles, coreShape, shapeFromIdentity, type CoreShape } from '../../common/core-layout.ts';
 import { HEADER_BYTES, TRAILER_BYTES, MATMUL_ARGS_BYTES, MATMUL_ANSWER_OVERHEAD } from '../../common/protocol.ts';
 import { LinkClient } from '../link/client.ts';
 import { openSerial } from '../link/serial.ts';
@@ -29,7 +29,8 @@ export function matmulWireBytes(s: CoreShape, M: number, K: number, N: number): 
 export async function linkBench(opts: { log?: (s: string) => void; baud?: number } = {}): Promise<BenchRecord[]> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`[bench] ${s}\n`));
   const baud = opts.baud ?? 115_200;
-  const shape = { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, wordBits: 512, tileBytes: 52, xBits: 128, xDepth: 8192, accBits: 22 } as CoreShape;
+  // rtl/ternary_core's configuration, its widths derived as the generator derives them.
+  const shape = shapeFromIdentity({ rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024 });
   const out: BenchRecord[] = [];
   for (const l of BITNET_2B_SHAPES) {
     const b = matmulWireBytes(shape, 1, l.K, l.N);
