@@ -107,6 +107,31 @@ function removeLegacy(root: string): void {
   }
 }
 
+/**
+ * The board's end of the pty pair, as a plain byte pump. This is not the host's serial
+ * transport (host/link/serial.ts, which sim/ does not import): the board end needs no link
+ * errors, only bytes in and out, and a failing write is dropped as a wire drops it.
+ */
+async function openBoardEnd(tty: string): Promise<{ write(bytes: Uint8Array): Promise<void>; onData(cb: (bytes: Uint8Array) => void): void; close(): Promise<void> }> {
+  const { SerialPort } = await import('serialport');
+  const port = new SerialPort({ path: tty, baudRate: 115200, autoOpen: false });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`board-sim: ${tty} did not open within 5000 ms`)), 5000);
+    port.open((err) => {
+      clearTimeout(timer);
+      if (err) reject(new Error(`board-sim: cannot open the pty's board end ${tty}: ${err.message}`));
+      else resolve();
+    });
+  });
+  // socat gone (board-sim stopping) ends the port with an error nobody needs to hear.
+  port.on('error', () => {});
+  return {
+    write: (bytes) => new Promise<void>((resolve, reject) => void port.write(Buffer.from(bytes), (err) => (err ? reject(err) : port.drain((e) => (e ? reject(e) : resolve()))))),
+    onData: (cb) => void port.on('data', (d: Buffer) => cb(new Uint8Array(d))),
+    close: () => new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve())),
+  };
+}
+
 export async function startBoardPty(params: Record<string, number>, opts: { link?: string; build?: BuildOptions; onExit?: (why: string) => void; line?: { hostBaud?: number } } = {}): Promise<BoardPty> {
   if (opts.link !== undefined) {
     const why = ptyLinkProblem(opts.link);
@@ -149,8 +174,7 @@ export async function startBoardPty(params: Record<string, number>, opts: { link
     removeDir();
     throw new Error(`board-sim: socat did not create the pseudo-terminal ${hostEnd} within 5 s: ${socatErr.trim() || 'no message'}`);
   }
-  const { openSerial } = await import('../host/link/serial.ts');
-  const port = await openSerial(boardEnd, 115200).catch(abandon);
+  const port = await openBoardEnd(boardEnd).catch(abandon);
   let sim: BoardSim;
   try {
     const { BoardSim } = await import('./board-sim.ts');

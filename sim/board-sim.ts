@@ -4,14 +4,36 @@
 // in this process, behind any byte transport. It simulates only while there is something to do: bytes arrive,
 // the C++ stream engine runs the clock until the board has answered and gone idle, the
 // answer is written back.
+//
+// With rtl/board's parameters the model is built from the checked-in byte-stream board
+// (rtl/board_bytes: rtl/board's SoC and identity, without the UART); any other
+// configuration is elaborated by the generator, loaded lazily (sim/elaborate.ts).
 
-import { emitCore, findCore, ownParams, resolveParams, CORES } from '../generator/cores/registry.ts';
-import { emitDesign } from '../generator/hdl/index.ts';
-import { serialLine, type SerialLineParams } from '../generator/boards/serial-line.ts';
-import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
+import { buildModel, type BuildOptions, type ModelSource } from './bridge/build.ts';
 import { Model, StreamKind, type ClockEvent } from './bridge/model.ts';
+import { checkedInSource } from './checked-in.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
-import { SYNC0, SYNC1, HEADER_BYTES, headerCheck } from '../host/link/frame.ts';
+import { headerCheck } from '../common/frame.ts';
+import { SYNC0, SYNC1, HEADER_BYTES } from '../common/protocol.ts';
+
+/**
+ * The checked-in byte-stream board (generator/cores/registry.ts CHECKED_IN): rtl/board's
+ * parameters with phy=0. `phy` is not compared: BoardSim always simulates byte streams.
+ */
+export const CHECKED_IN_BOARD = 'board_bytes';
+
+/**
+ * The sim backend's parameters, checked: rtl/'s own (given as numbers or decimal strings)
+ * as they are, anything else through the generator's parameter table (names, ranges,
+ * defaults), loaded only then. Throws the generator's ParamError for a bad one.
+ */
+export async function resolveBoardParams(params: Readonly<Record<string, string | number>>): Promise<Record<string, number>> {
+  // fromEntries defines own properties: a `__proto__` given stays a name to refuse, not a prototype.
+  const numeric: Record<string, number> = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'number' ? v : /^\d{1,16}$/.test(v) ? Number(v) : NaN]));
+  if (checkedInSource(CHECKED_IN_BOARD, numeric, ['phy'])) return numeric;
+  const { resolveBoardParams: resolve } = await import('./elaborate.ts');
+  return resolve(params);
+}
 
 const CHUNK = 20_000;
 /** A gap between host writes longer than this counts as the line going quiet. */
@@ -79,21 +101,21 @@ export class BoardSim {
     return r.cycles;
   }
 
-  /** Build (cached) the byte-stream board with the parameters of rtl/board, or others. */
+  /**
+   * Build (cached) the byte-stream board with the parameters of rtl/board (from the
+   * checked-in Verilog), or others; with `line`, the UART flavour behind a host-end UART.
+   */
   static async create(params: Record<string, number>, send: (bytes: Uint8Array) => void, opts: BuildOptions = {}, line?: { hostBaud?: number }): Promise<BoardSim> {
-    const core = findCore('board');
-    const own = ownParams(core, params);
-    let d;
-    if (line) {
-      // The UART flavour behind a host-end UART: the same identity, the serial line simulated.
-      const p = resolveParams(core, { ...own, phy: 1 });
-      const lp = { ...p, hostBaud: line.hostBaud ?? p.baud! } as unknown as SerialLineParams;
-      d = emitDesign(serialLine(lp), { extra: CORES.board!.extra!(p) });
-    } else {
-      d = emitCore(core, resolveParams(core, { ...own, phy: 0 }));
+    let src: ModelSource | undefined = line ? undefined : checkedInSource(CHECKED_IN_BOARD, params, ['phy']);
+    if (!src) {
+      // Not a configuration rtl/ holds: elaborate it. The generator is imported here, lazily,
+      // and nowhere else on this path, so the sim backend with rtl/'s parameters (the
+      // inference path) never loads the HDL library.
+      const { elaborateBoard } = await import('./elaborate.ts');
+      src = elaborateBoard(params, line);
     }
-    const built = await buildModel(emittedSource(d), opts);
-    return new BoardSim(new Model(built), d.manifest, send);
+    const built = await buildModel(src, opts);
+    return new BoardSim(new Model(built), src.manifest!, send);
   }
 
   /** Bytes from the host. The simulation runs until the board has answered and is idle. */

@@ -13,7 +13,7 @@ export { Sampler } from './tb/sampler.ts';
 export { Signal, SignalError, type Bit, type Writable } from './tb/handle.ts';
 export { DutSpec, verilogDut, generatedDut, emittedDut, makeDut, type Ports, type AnyPorts, type InPort, type OutPort } from './tb/dut.ts';
 export { dutTest, simulate, type Tb, type DutTestOptions } from './tb/test.ts';
-export { XorShift32, globalSeed, testSeed } from './tb/rng.ts';
+export { XorShift32, globalSeed, testSeed } from '../common/rng.ts';
 export { formatTime, parseTime, toPs, type TimeUnit } from './tb/time.ts';
 export { FastStreams, FastSource, FastSink, runCycles, type StreamPorts, type Beat } from './tb/fast.ts';
 export { StreamSource, StreamSink, StreamMonitor } from './vip/stream.ts';

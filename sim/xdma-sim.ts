@@ -12,16 +12,15 @@
 import { spawnSync } from 'node:child_process';
 import { openSync, closeSync, read, writeSync, readSync, existsSync, mkdirSync, rmSync, constants } from 'node:fs';
 import * as path from 'node:path';
-import { emitCore, findCore, ownParams, resolveParams } from '../generator/cores/registry.ts';
-import { XDMA_REG } from '../generator/boards/xdma.ts';
-import { writeAll } from '../host/link/xdma.ts';
-import { buildModel, emittedSource, type BuildOptions } from './bridge/build.ts';
+import { XDMA_REG, XDMA_NREGS as NREGS } from '../common/xdma-regs.ts';
+import { writeAll } from '../common/write-all.ts';
+import { buildModel, type BuildOptions } from './bridge/build.ts';
+import { checkedInSource } from './checked-in.ts';
 import { Model, StreamKind, type ClockEvent } from './bridge/model.ts';
 import { AXI4_FIELDS, axiMemoryStats, type AxiMemoryStats } from './vip/axi-memory.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
 
 const CHUNK = 20_000;
-const NREGS = 16;
 /** Board DRAM seen from the fabric: cycles from a read address to its first beat (a MIG at 4:1 is about this). */
 export const DDR_LATENCY = 24;
 
@@ -73,15 +72,17 @@ export class XdmaSim {
     model.setBits(ix('axi_aresetn'), 1);
   }
 
-  /** Build (cached) the XDMA top and make its device files under `dir` as `<dir>/xdma0_*`. */
+  /**
+   * Build (cached) the XDMA top and make its device files under `dir` as `<dir>/xdma0_*`:
+   * from rtl/xdma's Verilog with its parameters, else elaborated by the generator, which is
+   * imported lazily for that case only (sim/elaborate.ts).
+   */
   static async create(params: Record<string, number>, dir: string, opts: BuildOptions = {}): Promise<XdmaSim> {
-    const core = findCore('xdma');
-    const own = ownParams(core, params);
-    const d = emitCore(core, resolveParams(core, own));
-    const built = await buildModel(emittedSource(d), opts);
+    const src = checkedInSource('xdma', params) ?? (await import('./elaborate.ts')).elaborateXdma(params);
+    const built = await buildModel(src, opts);
     mkdirSync(dir, { recursive: true });
     const prefix = path.join(dir, 'xdma0');
-    const sim = new XdmaSim(new Model(built), d.manifest, prefix);
+    const sim = new XdmaSim(new Model(built), src.manifest!, prefix);
     for (const f of ['h2c_0', 'c2h_0']) {
       const p = `${prefix}_${f}`;
       rmSync(p, { force: true });

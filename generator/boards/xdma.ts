@@ -10,34 +10,15 @@ import { board, validateBoard, engineParams, BYTES, type BoardParams } from '../
 import { dramParams } from '../cores/ternary/params.ts';
 import { axilRegs } from '../cores/link/axil-regs.ts';
 import { axisToBytes, bytesToAxis, validateAxis } from '../cores/link/axis-bytes.ts';
-import { PROTOCOL_VERSION } from '../cores/link/engine.ts';
+import { XDMA_MAGIC, XDMA_REG, XDMA_NREGS as NREGS } from '../../common/xdma-regs.ts';
 
 export interface XdmaParams extends BoardParams {
   /** The IP's AXI data width (tdata bits). */
   readonly axis: number;
 }
 
-/** MAGIC reads 0xB17F00vv: the link's sync bytes and its protocol version. */
-export const XDMA_MAGIC = (0xb17f0000 | PROTOCOL_VERSION) >>> 0;
-
-/** Byte offsets on the AXI4-Lite bus (the `…_user` device). */
-export const XDMA_REG = {
-  MAGIC: 0x00,
-  /** rows | cols << 8 | act << 16 | format << 24 */
-  SHAPE: 0x04,
-  /** Write 1 to bit 0: reset the SoC (engine and core; weights stay) and the stream converters. */
-  CONTROL: 0x08,
-  /** bit 0: the core is computing; bit 1: response bytes wait for the host to read C2H; bit 2: a weight access to board DRAM failed (SLVERR/DECERR) since reset. */
-  STATUS: 0x0c,
-  H2C_BYTES: 0x10,
-  C2H_BYTES: 0x14,
-  RESPONSES: 0x18,
-  /** H2C transfers seen whole (beats with tlast): one per host write(). */
-  H2C_PACKETS: 0x1c,
-  /** Eight words: the identity hash, in the byte order IDENTIFY sends it. */
-  IDENTITY: 0x20,
-} as const;
-const NREGS = 16;
+// The register map and MAGIC live in common/, shared with the host's XDMA transport and xdma-sim.
+export { XDMA_MAGIC, XDMA_REG };
 
 export const xdmaTop = defineModule(
   'board_xdma',

@@ -260,6 +260,8 @@ export const CHECKED_IN: readonly { core: string; params: Record<string, number>
   { core: 'fifo', params: { width: 8, depth: 16 }, dir: 'fifo' },
   { core: 'uart', params: { clk: 12_000_000, baud: 115_200, depth: 16 }, dir: 'uart' },
   { core: 'board', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 512, mmax: 4, wdepth: 256, acc: 0, stage: 8, idle: 65536, phy: 1, clk: 12_000_000, baud: 115_200 }, dir: 'board' },
+  // rtl/board's SoC as byte streams (phy=0, no UART; the same identity): what board-sim and the sim backend build, so they need no generator.
+  { core: 'board', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 512, mmax: 4, wdepth: 256, acc: 0, stage: 8, idle: 65536, phy: 0, clk: 12_000_000, baud: 115_200 }, dir: 'board_bytes' },
   { core: 'icebreaker', params: { rows: 4, cols: 4, act: 8, format: 2, kmax: 1024, mmax: 2, wdepth: 1024, acc: 0, stage: 16, idle: 65536, baud: 115_200 }, dir: 'icebreaker' },
   { core: 'arty', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 4096, mmax: 8, wdepth: 4096, acc: 0, stage: 16, idle: 65536, baud: 115_200 }, dir: 'arty' },
   { core: 'xdma', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 4096, mmax: 8, wdepth: 4096, acc: 0, stage: 16, idle: 65536, axis: 64 }, dir: 'xdma' },

@@ -5,18 +5,13 @@
 
 import { createHash } from 'node:crypto';
 import { LinkClient, type Identity } from '../link/client.ts';
-import { MAX_PAYLOAD } from '../link/frame.ts';
-import { shapeFromIdentity, kTiles, type CoreShape } from '../matmul/core-layout.ts';
-import type { IntMatrix } from '../matmul/reference.ts';
+import { MAX_ANSWER, MAX_ACTIVATIONS } from '../../common/protocol.ts';
+import { shapeFromIdentity, kTiles, type CoreShape } from '../../common/core-layout.ts';
+import type { IntMatrix } from '../../common/reference.ts';
 import { ternaryDigest, type PackedTernary } from '../model/ternary.ts';
 import { BackendError, emptyStats, type BitLinearBackend, type LoadProgress } from './backend.ts';
 import { blockMatrix, planWeights, type Block, type Plan } from './plan.ts';
 import { blankTag, decodeProbe, sameMatrix, tagMatrix, tagProbe } from './tag.ts';
-
-/** Most result bytes one MATMUL answer may carry: a frame's payload less the status byte, CYCLES and STALLS. */
-const MAX_ANSWER = MAX_PAYLOAD - 9;
-/** Most activation bytes one MATMUL request may carry: a frame's payload less wbase, K, N, M. */
-const MAX_ACTIVATIONS = MAX_PAYLOAD - 16;
 
 export interface BoardOptions {
   /** The identity hash the RTL this host expects reports; undefined skips the check. */

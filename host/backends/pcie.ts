@@ -4,7 +4,7 @@
 
 import { LinkClient, LinkError } from '../link/client.ts';
 import { openXdma } from '../link/xdma.ts';
-import { XDMA_REG } from '../../generator/boards/xdma.ts';
+import { XDMA_REG, XDMA_STATUS } from '../../common/xdma-regs.ts';
 import { BoardBackend } from './board.ts';
 
 export async function pcieBackend(prefix: string, o: { expectedHash?: string; force?: boolean; reload?: boolean; timeoutMs?: number } = {}): Promise<BoardBackend> {
@@ -19,7 +19,7 @@ export async function pcieBackend(prefix: string, o: { expectedHash?: string; fo
   const client = new LinkClient(transport, { timeoutMs: o.timeoutMs ?? 2000, retries: 3, matmulTimeoutMs: 30_000 });
   // A DRAM fault cannot travel in a response that was already under way: the card latches it in STATUS.
   const checkHealth = (): void => {
-    if (regs.read32(XDMA_REG.STATUS) & 4) throw new LinkError(`${regs.path}: STATUS bit 2: the card's board DRAM answered a weight access with SLVERR/DECERR, so its weights or results cannot be trusted; check the memory controller, then reset the card (CONTROL) and load again`);
+    if (regs.read32(XDMA_REG.STATUS) & XDMA_STATUS.DDR_ERROR) throw new LinkError(`${regs.path}: STATUS bit 2: the card's board DRAM answered a weight access with SLVERR/DECERR, so its weights or results cannot be trusted; check the memory controller, then reset the card (CONTROL) and load again`);
   };
   return new BoardBackend(`pcie:${prefix}`, client, { expectedHash: o.expectedHash, force: o.force, reload: o.reload, checkHealth });
 }

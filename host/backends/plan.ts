@@ -6,7 +6,7 @@
 // a fixed cycle, and for a cyclic access pattern keeping a fixed set resident is optimal,
 // where LRU would evict everything. The last tile holds the tag (see tag.ts).
 
-import { kTiles, nTiles, type CoreShape } from '../matmul/core-layout.ts';
+import { kTiles, nTiles, type CoreShape } from '../../common/core-layout.ts';
 import { getTrit, type PackedTernary } from '../model/ternary.ts';
 import { BackendError } from './backend.ts';
 

@@ -5,8 +5,7 @@
 //   pcie:DEVICE_PREFIX       an XDMA board (/dev/xdma0)
 
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { findManifest, rtlDir } from '../../common/manifest.ts';
 import { BackendError, type BitLinearBackend } from './backend.ts';
 import { CpuBackend } from './cpu.ts';
 import { BackendSpecError, parseBackendSpec, type BackendSpec } from './spec.ts';
@@ -24,13 +23,24 @@ export interface SelectOptions {
   readonly threads?: number;
 }
 
-export const DEFAULT_BOARD_MANIFEST = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rtl/board/board_8x8_uart.manifest.json');
+/** rtl/<name>'s manifest, found by its suffix (the generator names the file after the top module). */
+function checkedInManifest(name: string): string {
+  try {
+    return findManifest(rtlDir(name));
+  } catch (e) {
+    throw new BackendError((e as Error).message);
+  }
+}
+
+/** The board SoC's manifest: the identity `uart:` and `sim` expect, and the sim backend's parameters, unless --board-manifest says otherwise. */
+export const DEFAULT_BOARD_MANIFEST = (): string => checkedInManifest('board');
 
 /** The PCIe top's manifest: what `pcie:` expects unless --board-manifest says otherwise. */
-export const DEFAULT_PCIE_MANIFEST = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rtl/xdma/board_16x16_xdma64.manifest.json');
+export const DEFAULT_PCIE_MANIFEST = (): string => checkedInManifest('xdma');
 
 /** A board SoC's parameters and identity from its manifest (rtl/board's by default). */
-export function readBoardManifest(file: string = DEFAULT_BOARD_MANIFEST()): { params: Record<string, number>; identity: string } {
+export function readBoardManifest(file?: string): { params: Record<string, number>; identity: string } {
+  file ??= DEFAULT_BOARD_MANIFEST();
   let m: unknown;
   try {
     m = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -56,10 +66,11 @@ export async function prepareBackend(spec: BackendSpec, o: SelectOptions = {}): 
       return { spec };
     case 'sim': {
       const base = readBoardManifest(o.boardManifest).params;
-      // The generator's table decides; the sim backend builds the SoC from the generator anyway.
-      const { findCore, resolveParams } = await import('../../generator/cores/registry.ts');
+      // rtl/'s parameters pass as they are; others are checked by the generator's table,
+      // which board-sim loads only for them (the sim backend then elaborates that SoC).
+      const { resolveBoardParams } = await import('../../sim/board-sim.ts');
       try {
-        return { spec, params: resolveParams(findCore('board'), { ...base, ...spec.params }) };
+        return { spec, params: await resolveBoardParams({ ...base, ...spec.params }) };
       } catch (e) {
         throw new BackendSpecError(`backend 'sim': ${(e as Error).message}`);
       }

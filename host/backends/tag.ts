@@ -6,8 +6,8 @@
 // number whose digits are the weights on those lanes.
 
 import { createHash } from 'node:crypto';
-import type { CoreShape } from '../matmul/core-layout.ts';
-import type { IntMatrix } from '../matmul/reference.ts';
+import type { CoreShape } from '../../common/core-layout.ts';
+import type { IntMatrix } from '../../common/reference.ts';
 
 /** The tag's trits as a cols x rows weight matrix (N = cols outputs, K = rows inputs). */
 export function tagMatrix(s: CoreShape, digest: Uint8Array): IntMatrix {

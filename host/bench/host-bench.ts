@@ -23,7 +23,7 @@ import { loadNative } from '../native/native.ts';
 import { ppTg, ppTgChild } from './pp-tg.ts';
 import { InstantBackend, randomTernary, sharedLayerModel } from './instant.ts';
 import type { BenchRecord } from '../../sim/bench/sim-bench.ts';
-import { XorShift32 } from '../../sim/tb/rng.ts';
+import { XorShift32 } from '../../common/rng.ts';
 
 export async function hostBench(opts: { log?: (s: string) => void; tokens?: number } = {}): Promise<BenchRecord[]> {
   const log = opts.log ?? ((s: string) => console.error(s));

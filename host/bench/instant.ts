@@ -10,7 +10,7 @@ import type { BitNetConfig } from '../model/config.ts';
 import { floatMatrix } from '../model/float-matrix.ts';
 import { f32ToBf16 } from '../model/dtypes.ts';
 import { emptyStats, type BitLinearBackend } from '../backends/backend.ts';
-import { XorShift32 } from '../../sim/tb/rng.ts';
+import { XorShift32 } from '../../common/rng.ts';
 import { BITNET_2B_4T } from './model-2b.ts';
 
 const { context, ...shape } = BITNET_2B_4T;

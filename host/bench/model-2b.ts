@@ -19,7 +19,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { XorShift32 } from '../../sim/tb/rng.ts';
+import { XorShift32 } from '../../common/rng.ts';
 import { cacheKey, cacheRoot } from '../../sim/toolchain/cache.ts';
 import { removeStale } from '../../sim/toolchain/cleanup.ts';
 import { GgufMetadata, f16Bits, f32Tensor, ternaryTensors, writeGguf, type GgufTensorSpec } from '../model/gguf-write.ts';

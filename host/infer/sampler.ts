@@ -2,7 +2,7 @@
 // then top-p (nucleus), then a seeded draw. The same seed gives the same tokens on every
 // backend, since the logits are the same.
 
-import { XorShift32 } from '../../sim/tb/rng.ts';
+import { XorShift32 } from '../../common/rng.ts';
 
 export interface SamplerOptions {
   readonly temperature?: number;

@@ -4,9 +4,10 @@
 // only with a good CRC and the matching sequence number, and a board whose identity
 // hash differs from the RTL the host expects is refused unless forced.
 
-import { FrameDecoder, encodeFrame, MAX_PAYLOAD, type Frame } from './frame.ts';
-import { packActivations, packWeights, tileWords, nTiles, unpackResults, type CoreShape } from '../matmul/core-layout.ts';
-import type { IntMatrix } from '../matmul/reference.ts';
+import { FrameDecoder, encodeFrame, type Frame } from '../../common/frame.ts';
+import { OP, STATUS_TEXT, MAX_PAYLOAD, IDENTITY_BYTES, MATMUL_ARGS_BYTES, MATMUL_ANSWER_OVERHEAD } from '../../common/protocol.ts';
+import { packActivations, packWeights, tileWords, nTiles, unpackResults, type CoreShape } from '../../common/core-layout.ts';
+import type { IntMatrix } from '../../common/reference.ts';
 
 export interface Transport {
   write(bytes: Uint8Array): Promise<void>;
@@ -17,8 +18,6 @@ export interface Transport {
   readonly name: string;
 }
 
-export const OP = { IDENTIFY: 0x01, READ_REG: 0x02, WRITE_REG: 0x03, WRITE_WEIGHTS: 0x04, MATMUL: 0x05, RESET: 0x06 } as const;
-const STATUS_TEXT = ['OK', 'unknown opcode', 'bad length', 'bad arguments', 'busy'];
 
 export class LinkError extends Error {
   constructor(message: string) {
@@ -107,7 +106,7 @@ export class LinkClient {
 
   async identify(): Promise<Identity> {
     const p = await this.request(OP.IDENTIFY, new Uint8Array());
-    if (p.length < 53) throw new LinkError(`${this.transport.name}: IDENTIFY answer has ${p.length} bytes, expected 53`);
+    if (p.length < IDENTITY_BYTES) throw new LinkError(`${this.transport.name}: IDENTIFY answer has ${p.length} bytes, expected ${IDENTITY_BYTES}`);
     const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
     return { version: p[0]!, hash: Buffer.from(p.subarray(1, 33)).toString('hex'), rows: p[33]!, cols: p[34]!, act: p[35]!, format: p[36]!, kmax: dv.getUint32(37, true), mmax: dv.getUint32(41, true), wdepth: dv.getUint32(45, true), stage: dv.getUint32(49, true) };
   }
@@ -144,25 +143,26 @@ export class LinkClient {
     const count = nTiles(shape, N) * M;
     const beatBytes = 4 * shape.cols;
     // The answer is a frame too (status, results, CYCLES, STALLS): the board refuses one that would not fit.
-    if (1 + count * beatBytes + 8 > MAX_PAYLOAD) throw new LinkError(`${this.transport.name}: MATMUL of N=${N} M=${M} would answer with ${count * beatBytes + 9} bytes; a frame carries at most ${MAX_PAYLOAD}: split N or M`);
+    if (count * beatBytes + MATMUL_ANSWER_OVERHEAD > MAX_PAYLOAD) throw new LinkError(`${this.transport.name}: MATMUL of N=${N} M=${M} would answer with ${count * beatBytes + MATMUL_ANSWER_OVERHEAD} bytes; a frame carries at most ${MAX_PAYLOAD}: split N or M`);
     const beats = packActivations(shape, x);
     const xBytes = shape.xBits / 8;
-    const payload = new Uint8Array(16 + beats.length * xBytes);
+    const payload = new Uint8Array(MATMUL_ARGS_BYTES + beats.length * xBytes);
     const dv = new DataView(payload.buffer);
     [base, x.cols, N, x.rows].forEach((v, i) => dv.setUint32(4 * i, v, true));
     beats.forEach((v, b) => {
-      for (let i = 0; i < xBytes; i++) payload[16 + b * xBytes + i] = Number((v >> BigInt(8 * i)) & 0xffn);
+      for (let i = 0; i < xBytes; i++) payload[MATMUL_ARGS_BYTES + b * xBytes + i] = Number((v >> BigInt(8 * i)) & 0xffn);
     });
     const p = await this.request(OP.MATMUL, payload, { timeoutMs: this.opts.matmulTimeoutMs ?? 30_000 });
     // The board takes exactly the results of the run it started for this request, so an answer of another length is not ours.
-    if (p.length !== count * beatBytes + 8) throw new LinkError(`${this.transport.name}: MATMUL answer has ${p.length} bytes, expected ${count * beatBytes + 8}`);
+    const tailBytes = MATMUL_ANSWER_OVERHEAD - 1; // CYCLES and STALLS after the results
+    if (p.length !== count * beatBytes + tailBytes) throw new LinkError(`${this.transport.name}: MATMUL answer has ${p.length} bytes, expected ${count * beatBytes + tailBytes}`);
     const out: bigint[] = [];
     for (let b = 0; b < count; b++) {
       let v = 0n;
       for (let i = beatBytes - 1; i >= 0; i--) v = (v << 8n) | BigInt(p[b * beatBytes + i]!);
       out.push(v);
     }
-    const tail = new DataView(p.buffer, p.byteOffset + count * beatBytes, 8);
+    const tail = new DataView(p.buffer, p.byteOffset + count * beatBytes, tailBytes);
     return { y: unpackResults(shape, out, M, N), cycles: tail.getUint32(0, true), stalls: tail.getUint32(4, true) };
   }
 

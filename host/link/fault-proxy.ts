@@ -4,7 +4,7 @@
 
 import type { Transport } from './client.ts';
 // The testbench's generator: a failing run replays from its seed.
-import { XorShift32 } from '../../sim/tb/rng.ts';
+import { XorShift32 } from '../../common/rng.ts';
 
 export interface FaultRates {
   drop: number;

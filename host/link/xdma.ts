@@ -5,30 +5,16 @@
 // bitstream or a driver bound to another card is caught with one register read.
 // The same code runs against xdma-sim, where the devices are FIFOs and a file.
 
-import { open, read, write, close, fstatSync, readSync, writeSync, openSync, closeSync, constants, existsSync } from 'node:fs';
+import { open, read, close, fstatSync, readSync, writeSync, openSync, closeSync, constants, existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { LinkError, type Transport } from './client.ts';
-import { XDMA_MAGIC, XDMA_REG } from '../../generator/boards/xdma.ts';
+import { XDMA_MAGIC, XDMA_REG } from '../../common/xdma-regs.ts';
+import { MAX_PAYLOAD } from '../../common/protocol.ts';
+import { writeAll } from '../../common/write-all.ts';
 
 const openP = promisify(open);
-/** Large enough for any response (1 MiB payload + framing): a C2H read returns one packet. */
-const READ_BYTES = (1 << 20) + 64;
-
-/** Write all of `bytes` to a device or FIFO (a pipe may take them in parts). */
-export function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let off = 0;
-    const more = (): void => {
-      write(fd, bytes, off, bytes.length - off, null, (err, n) => {
-        if (err) return reject(err);
-        off += n;
-        if (off < bytes.length) more();
-        else resolve();
-      });
-    };
-    more();
-  });
-}
+/** Large enough for any response (the largest payload, its 13 bytes of framing, slack): a C2H read returns one packet. */
+const READ_BYTES = MAX_PAYLOAD + 64;
 
 export function xdmaDevices(prefix: string): { user: string; h2c: string; c2h: string } {
   return { user: `${prefix}_user`, h2c: `${prefix}_h2c_0`, c2h: `${prefix}_c2h_0` };

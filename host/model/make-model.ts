@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { f32ToBf16 } from './dtypes.ts';
 import { writeSafetensors, type SafeDtype } from './safetensors.ts';
-import { XorShift32 } from '../../sim/tb/rng.ts';
+import { XorShift32 } from '../../common/rng.ts';
 import { writeThroughStaging } from '../../sim/toolchain/cleanup.ts';
 import { MAKE_MODEL_DEFAULTS, MAKE_MODEL_LIMITS, type MakeModelOptions, type SizeKey } from './make-model-options.ts';
 

@@ -4,7 +4,7 @@
 // One scale per tensor; how the integer result is rescaled is part of the weight, since
 // checkpoints disagree (Hugging Face divides by weight_scale, GGUF multiplies by 1/that).
 
-import type { IntMatrix } from '../matmul/reference.ts';
+import type { IntMatrix } from '../../common/reference.ts';
 
 export interface TensorScale {
   /** 'div': y = acc / (act_scale * value) (HF bitlinear); 'mul': y = acc / act_scale * value (GGUF, autobitlinear). */

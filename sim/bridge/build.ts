@@ -8,7 +8,7 @@
 // Both are built in private directories and renamed into place (sim/toolchain/cache.ts),
 // so concurrent test processes building the same model are safe.
 
-import { readFileSync, writeFileSync, readdirSync, existsSync, copyFileSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, readdirSync, existsSync, copyFileSync, statSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,9 @@ import { runTool, runProgramChecked, ToolFailure, extractDiagnostics } from '../
 import { probe, requireTool, TOOLS, ToolchainError } from '../toolchain/tools.ts';
 import { verilator } from '../toolchain/verilator.ts';
 import { portsFromHeader, portsHeader, portsFromXml, type PortInfo } from './ports.ts';
-import { writeDesign, type EmittedDesign, type Manifest } from '../../generator/hdl/design.ts';
+// Types only: building a model never loads the generator (the inference path builds rtl/'s designs).
+import type { EmittedDesign, Manifest } from '../../generator/hdl/design.ts';
+import { MANIFEST_SUFFIX } from '../../common/manifest.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GLUE = path.join(HERE, 'vb.cpp');
@@ -228,13 +230,18 @@ export async function buildModel(src: ModelSource, opts: BuildOptions = {}): Pro
 }
 
 /**
- * A design emitted in this process (a test's configuration, a benchmark's netlist):
- * written into the cache under its content hash, then read back like any manifest.
+ * A design emitted in this process (a test's configuration, a benchmark's netlist): its
+ * Verilog and manifest written into the cache under its content hash, then read back like
+ * any manifest. The design is data (files and manifest), so this needs none of the
+ * generator's code; the port types `generate` also writes are for testbench sources only.
  */
 export function emittedSource(d: EmittedDesign, extra: Omit<ModelSource, 'top' | 'files' | 'manifest'> = {}): ModelSource {
   const dir = path.join(cacheRoot(), 'designs', `${d.manifest.top}-${d.manifest.contentHash.slice(0, 12)}`);
-  writeDesign(dir, d);
-  return manifestSource(path.join(dir, `${d.manifest.top}.manifest.json`), extra);
+  mkdirSync(dir, { recursive: true });
+  for (const f of d.files) writeFileSync(path.join(dir, f.name), f.text);
+  const manifestPath = path.join(dir, `${d.manifest.top}${MANIFEST_SUFFIX}`);
+  writeFileSync(manifestPath, JSON.stringify(d.manifest, null, 2) + '\n');
+  return manifestSource(manifestPath, extra);
 }
 
 /** The model of a design we generated: `<dir>/<top>.manifest.json` and its Verilog files. */

@@ -3,7 +3,7 @@
 // The serial host driver does the same over a real port.
 
 import { ClockCycles, FastStreams, type Clock, type Signal } from '../index.ts';
-import { encodeFrame, FrameDecoder, type Frame } from '../../host/link/frame.ts';
+import { encodeFrame, FrameDecoder, type Frame } from '../../common/frame.ts';
 
 export interface BytePorts {
   readonly rx: { valid: Signal; ready: Signal; data: Signal };

@@ -7,8 +7,9 @@ import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 import { emittedDut, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type DutSpec, type AnyPorts } from '../index.ts';
 import { AxiMemory, axi4Ports, type AxiMemoryOptions } from '../vip/axi-memory.ts';
-import { coreShape, packActivations, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../host/matmul/core-layout.ts';
-import type { IntMatrix } from '../../host/matmul/reference.ts';
+import { coreShape, packActivations, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../common/core-layout.ts';
+import type { IntMatrix } from '../../common/reference.ts';
+import { REG, CTRL, CORE_STATUS } from '../../common/core-registers.ts';
 
 export interface CoreDesign {
   readonly params: TernaryParams;
@@ -94,8 +95,8 @@ export class CoreDriver {
       for (let i = tw - 1; i >= 0; i--) v = (v << 32n) | BigInt(words[t * tw + i]!);
       tiles.push(v);
     }
-    await this.writeReg(6, base);
-    await this.writeReg(0, 0b100);
+    await this.writeReg(REG.WADDR, base);
+    await this.writeReg(REG.CTRL, CTRL.RESTART_WEIGHTS);
     this.wsrc.push(tiles);
     await this.fast.run({ maxCycles: (this.mem ? 100 : 10) * tiles.length + 1000 });
     // DRAM writes are done when their responses are in: STATUS.busy falls then.
@@ -106,35 +107,35 @@ export class CoreDriver {
   /** Wait until STATUS.busy is low (a run, DRAM writes or a flush); returns the register reads it took. */
   async idle(limit = Infinity, what = ''): Promise<number> {
     let c = 0;
-    for (; (await this.readReg(1)) & 1; c++) if (c > limit) throw new Error(`the core stayed busy ${limit.toLocaleString('en-US')} cycles ${what}`);
+    for (; (await this.readReg(REG.STATUS)) & CORE_STATUS.BUSY; c++) if (c > limit) throw new Error(`the core stayed busy ${limit.toLocaleString('en-US')} cycles ${what}`);
     return c;
   }
 
   /** Set K, N, M and WBASE and start a run (activations must already be loaded). */
   async start(K: number, N: number, M: number, base: number): Promise<void> {
-    await this.writeReg(2, K);
-    await this.writeReg(3, N);
-    await this.writeReg(4, M);
-    await this.writeReg(5, base);
-    await this.writeReg(0, 1);
+    await this.writeReg(REG.K, K);
+    await this.writeReg(REG.N, N);
+    await this.writeReg(REG.M, M);
+    await this.writeReg(REG.WBASE, base);
+    await this.writeReg(REG.CTRL, CTRL.START);
   }
 
   /** Run Y = X W^T with W already loaded at tile `base`. */
   async run(x: IntMatrix, N: number, base = 0): Promise<RunResult> {
     const M = x.rows;
     const K = x.cols;
-    await this.writeReg(0, 0b010);
+    await this.writeReg(REG.CTRL, CTRL.RESTART_ACTIVATIONS);
     this.xsrc.push(packActivations(this.shape, x));
     await this.fast.run({ maxCycles: 10 * M * Math.ceil(K / this.shape.rows) + 100 });
     await this.start(K, N, M, base);
-    const status = await this.readReg(1);
-    if (status & 2) throw new Error(`the core refused the run (STATUS=${status}) for K=${K} N=${N} M=${M} WBASE=${base}`);
+    const status = await this.readReg(REG.STATUS);
+    if (status & CORE_STATUS.REFUSED) throw new Error(`the core refused the run (STATUS=${status}) for K=${K} N=${N} M=${M} WBASE=${base}`);
     const beats = nTiles(this.shape, N) * M;
     this.collected += beats;
     this.ysnk.expect(this.collected);
     await this.fast.run({ maxCycles: (this.mem ? 200 : 40) * beats * Math.ceil(K / this.shape.rows) + 10_000 });
     await this.idle();
     const got = this.ysnk.take() as bigint[];
-    return { y: unpackResults(this.shape, got, M, N), cycles: await this.readReg(7), stalls: await this.readReg(8), wstalls: await this.readReg(13) };
+    return { y: unpackResults(this.shape, got, M, N), cycles: await this.readReg(REG.CYCLES), stalls: await this.readReg(REG.STALLS), wstalls: await this.readReg(REG.WSTALLS) };
   }
 }

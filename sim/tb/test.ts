@@ -18,7 +18,7 @@ import { Kernel, type KernelOptions } from './kernel.ts';
 import { makeDut, type DutSpec, type Ports } from './dut.ts';
 import { Task, startSoon } from './task.ts';
 import { TbLog } from './log.ts';
-import { XorShift32, globalSeed, testSeed } from './rng.ts';
+import { XorShift32, globalSeed, testSeed } from '../../common/rng.ts';
 import { formatTime, parseTime } from './time.ts';
 
 export interface Tb {

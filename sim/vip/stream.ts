@@ -11,7 +11,7 @@ import { RisingEdge } from '../tb/triggers.ts';
 import { Sampler } from '../tb/sampler.ts';
 import { startSoon, type Task } from '../tb/task.ts';
 import { SimEvent, SimQueue } from '../tb/sync.ts';
-import { XorShift32 } from '../tb/rng.ts';
+import { XorShift32 } from '../../common/rng.ts';
 import type { Trigger } from '../tb/trigger.ts';
 import type { StreamPorts, Beat } from '../tb/fast.ts';
 

@@ -6,9 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { dutTest, Clock, ClockCycles, type Tb } from '../../sim/index.ts';
-import { matrix } from '../../host/matmul/reference.ts';
-import { modelCore } from '../../host/matmul/core-model.ts';
-import { packWeights, tileWords } from '../../host/matmul/core-layout.ts';
+import { matrix } from '../../common/reference.ts';
+import { modelCore } from '../../common/core-model.ts';
+import { packWeights, tileWords } from '../../common/core-layout.ts';
 import { coreDesign, CoreDriver, resetCore } from '../../sim/drivers/ternary.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 

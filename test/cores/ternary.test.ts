@@ -1,13 +1,13 @@
 // Randomized regression of the ternary matmul core under Verilator against the bit-exact
-// model (host/matmul): shapes from the seed, K/N/M not multiples of the array, M = 1,
+// model (common/core-model.ts): shapes from the seed, K/N/M not multiples of the array, M = 1,
 // maximum K, all-zero and all-+-1 weights, extreme activations, result back-pressure,
 // both weight formats and both activation widths, on several array shapes. The cycle
 // counter is compared with the model's cycle count. TERNARY_SOAK=n runs n times more cases.
 
 import assert from 'node:assert/strict';
 import { dutTest, Clock, type Tb } from '../../sim/index.ts';
-import { ternaryMatmul, matrix, type IntMatrix } from '../../host/matmul/reference.ts';
-import { modelCore } from '../../host/matmul/core-model.ts';
+import { ternaryMatmul, matrix, type IntMatrix } from '../../common/reference.ts';
+import { modelCore } from '../../common/core-model.ts';
 import { coreDesign, CoreDriver, resetCore } from '../../sim/drivers/ternary.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 

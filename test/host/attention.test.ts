@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { loadNative } from '../../host/native/native.ts';
 import { attentionJs } from '../../host/infer/attention.ts';
-import { XorShift32 } from '../../sim/tb/rng.ts';
+import { XorShift32 } from '../../common/rng.ts';
 
 const SEED = Number(process.env.SEED ?? 20261201);
 

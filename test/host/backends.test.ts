@@ -15,7 +15,7 @@ import { bitLinears } from '../../host/model/model.ts';
 import { generate } from '../../host/infer/generate.ts';
 import { startBoardPty } from '../../sim/board-pty.ts';
 import { LinkError } from '../../host/link/client.ts';
-import { XorShift32, globalSeed } from '../../sim/tb/rng.ts';
+import { XorShift32, globalSeed } from '../../common/rng.ts';
 import { fixture } from './fixtures.ts';
 
 const BOARD = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 2, wdepth: 64, acc: 0, stage: 8, idle: 65536, phy: 0, clk: 12_000_000, baud: 115_200 };

@@ -12,7 +12,7 @@ import { parseGguf, GGML_TYPE, type GgufFile } from '../../host/model/gguf.ts';
 import { decodeTQ1_0, decodeTQ2_0 } from '../../host/model/quantize.ts';
 import { bf16ToF32, f16ToF32 } from '../../host/model/dtypes.ts';
 import { emptyTernary, getTrit, setTrit, type PackedTernary } from '../../host/model/ternary.ts';
-import { XorShift32 } from '../../sim/tb/rng.ts';
+import { XorShift32 } from '../../common/rng.ts';
 import {
   GgufMetadata,
   bf16Tensor,

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { TernaryKernel } from '../../host/infer/cpu-kernel.ts';
 import { quantizeRows, roundHalfEven } from '../../host/infer/quant.ts';
 import { packTernary, unpackTernary } from '../../host/model/ternary.ts';
-import { ternaryMatmul } from '../../host/matmul/reference.ts';
+import { ternaryMatmul } from '../../common/reference.ts';
 import { Sampler, argmax } from '../../host/infer/sampler.ts';
-import { XorShift32, globalSeed } from '../../sim/tb/rng.ts';
+import { XorShift32, globalSeed } from '../../common/rng.ts';
 
 describe('host: CPU kernel, quantizer, sampler', function () {
   it('the lookup-table kernel equals the integer reference (K not a multiple of 4, extreme activations)', () => {

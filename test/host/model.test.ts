@@ -11,7 +11,7 @@ import { Transformer } from '../../host/infer/transformer.ts';
 import { quantizeRows } from '../../host/infer/quant.ts';
 import { TernaryKernel } from '../../host/infer/cpu-kernel.ts';
 import { unpackTernary } from '../../host/model/ternary.ts';
-import { ternaryMatmul } from '../../host/matmul/reference.ts';
+import { ternaryMatmul } from '../../common/reference.ts';
 import { argmax } from '../../host/infer/sampler.ts';
 import { expected, fixture } from './fixtures.ts';
 import { readRow, type FloatMatrix } from '../../host/model/float-matrix.ts';

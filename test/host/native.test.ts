@@ -2,7 +2,7 @@
 // kernel exactly on every ISA the machine has, the float head is within float32 rounding of
 // a float64 reference and independent of the thread count, q8 quantization is the
 // documented formula, wrong lengths are refused, and koffi passes typed arrays uncopied.
-// Seeds: $SEED (see sim/tb/rng.ts) or the default, printed.
+// Seeds: $SEED (see common/rng.ts) or the default, printed.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { roundHalfEven } from '../../host/infer/quant.ts';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../host/model/dtypes.ts';
 import type { PackedTernary } from '../../host/model/ternary.ts';
 import { loadNative, nativeUnavailableReason, type HeadDtype, type NativeIsa, type NativeKernels } from '../../host/native/native.ts';
-import { XorShift32, globalSeed } from '../../sim/tb/rng.ts';
+import { XorShift32, globalSeed } from '../../common/rng.ts';
 
 const ISAS: readonly NativeIsa[] = ['scalar', 'avx2', 'avx512vnni'];
 

@@ -11,7 +11,7 @@ import { parseGguf } from '../../host/model/gguf.ts';
 import { parseSafetensors, writeSafetensors } from '../../host/model/safetensors.ts';
 import { CheckpointError } from '../../host/model/errors.ts';
 import { makeModel } from '../../host/model/make-model.ts';
-import { XorShift32, globalSeed } from '../../sim/tb/rng.ts';
+import { XorShift32, globalSeed } from '../../common/rng.ts';
 import { fixture } from './fixtures.ts';
 import { F32, I32, STRING, U64, f32v, ggufLayout, i32v, kv, kvEntries, strv, u64v, withKvs } from './gguf-bytes.ts';
 import { loadInChild, type ChildCase } from './load-in-child.ts';

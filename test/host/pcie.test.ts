@@ -14,9 +14,9 @@ import { selectBackend } from '../../host/backends/select.ts';
 import { CpuBackend } from '../../host/backends/cpu.ts';
 import { openXdma } from '../../host/link/xdma.ts';
 import { LinkError } from '../../host/link/client.ts';
-import { XDMA_REG } from '../../generator/boards/xdma.ts';
+import { XDMA_REG } from '../../common/xdma-regs.ts';
 import { packTernary } from '../../host/model/ternary.ts';
-import { XorShift32, globalSeed } from '../../sim/tb/rng.ts';
+import { XorShift32, globalSeed } from '../../common/rng.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PARAMS = ['rows=4', 'cols=4', 'kmax=64', 'mmax=2', 'wdepth=1024', 'stage=8'];

@@ -10,8 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSerial } from '../../host/link/serial.ts';
-import { LinkClient, OP } from '../../host/link/client.ts';
-import { MAX_PAYLOAD } from '../../host/link/frame.ts';
+import { LinkClient } from '../../host/link/client.ts';
+import { OP, MAX_PAYLOAD } from '../../common/protocol.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'host/cli/bin.js');

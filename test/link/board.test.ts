@@ -10,8 +10,8 @@ import { coreExtra } from '../../generator/cores/ternary/core.ts';
 import { emittedDut, dutTest, Clock, ClockCycles, type AnyPorts } from '../../sim/index.ts';
 import { SimLinkClient } from '../../sim/drivers/link.ts';
 import { OP, STATUS } from '../../generator/cores/link/engine.ts';
-import { coreShape, packWeights, packActivations, tileWords, nTiles } from '../../host/matmul/core-layout.ts';
-import { ternaryMatmul, matrix } from '../../host/matmul/reference.ts';
+import { coreShape, packWeights, packActivations, tileWords, nTiles } from '../../common/core-layout.ts';
+import { ternaryMatmul, matrix } from '../../common/reference.ts';
 
 const P: BoardParams = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, acc: 0, stage: 8, idle: 65536, phy: 1, clk: 2_000_000, baud: 125_000 };
 

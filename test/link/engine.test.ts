@@ -8,10 +8,10 @@ import { identityBytes, OP, STATUS } from '../../generator/cores/link/engine.ts'
 import { board, engineParams, type BoardParams } from '../../generator/cores/board.ts';
 import { coreExtra } from '../../generator/cores/ternary/core.ts';
 import { emittedDut, dutTest, Clock, ClockCycles, FastStreams, type AnyPorts, type Tb } from '../../sim/index.ts';
-import { encodeFrame, FrameDecoder, type Frame } from '../../host/link/frame.ts';
-import { coreShape, packWeights, packActivations, tileWords, nTiles } from '../../host/matmul/core-layout.ts';
-import { ternaryMatmul, matrix } from '../../host/matmul/reference.ts';
-import { modelCore } from '../../host/matmul/core-model.ts';
+import { encodeFrame, FrameDecoder, type Frame } from '../../common/frame.ts';
+import { coreShape, packWeights, packActivations, tileWords, nTiles } from '../../common/core-layout.ts';
+import { ternaryMatmul, matrix } from '../../common/reference.ts';
+import { modelCore } from '../../common/core-model.ts';
 
 // The engine with the core behind it: the board SoC in its byte-stream flavour.
 const BOARD: BoardParams = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, acc: 0, stage: 8, idle: 1024, phy: 0, clk: 12_000_000, baud: 115_200 };

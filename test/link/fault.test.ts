@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { BoardSim } from '../../sim/board-sim.ts';
 import { LinkClient, LinkError } from '../../host/link/client.ts';
 import { FaultProxy } from '../../host/link/fault-proxy.ts';
-import { coreShape } from '../../host/matmul/core-layout.ts';
-import { ternaryMatmul, matrix } from '../../host/matmul/reference.ts';
-import { XorShift32, globalSeed } from '../../sim/tb/rng.ts';
+import { coreShape } from '../../common/core-layout.ts';
+import { ternaryMatmul, matrix } from '../../common/reference.ts';
+import { XorShift32, globalSeed } from '../../common/rng.ts';
 
 const PARAMS = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, stage: 8, idle: 4096 };
 const REQUESTS = 600 * Number(process.env.LINK_SOAK ?? 1);

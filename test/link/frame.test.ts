@@ -2,9 +2,9 @@
 // corrupted frames never delivered (fuzzed with a printed seed).
 
 import assert from 'node:assert/strict';
-import { encodeFrame, FrameDecoder, type Frame } from '../../host/link/frame.ts';
-import { crc32 } from '../../host/link/crc32.ts';
-import { XorShift32, globalSeed } from '../../sim/tb/rng.ts';
+import { encodeFrame, FrameDecoder, type Frame } from '../../common/frame.ts';
+import { crc32 } from '../../common/crc32.ts';
+import { XorShift32, globalSeed } from '../../common/rng.ts';
 
 const same = (a: Frame, b: Frame): boolean => a.seq === b.seq && a.op === b.op && Buffer.compare(Buffer.from(a.payload), Buffer.from(b.payload)) === 0;
 

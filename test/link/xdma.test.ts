@@ -5,14 +5,14 @@
 
 import assert from 'node:assert/strict';
 import { emitCore, findCore, resolveParams } from '../../generator/cores/registry.ts';
-import { XDMA_MAGIC, XDMA_REG } from '../../generator/boards/xdma.ts';
+import { XDMA_MAGIC, XDMA_REG } from '../../common/xdma-regs.ts';
 import { engineParams, type BoardParams } from '../../generator/cores/board.ts';
 import { OP, STATUS, identityBytes } from '../../generator/cores/link/engine.ts';
 import { coreExtra } from '../../generator/cores/ternary/core.ts';
 import { emittedDut, dutTest, Clock, ClockCycles, AxiLiteMaster, axiLitePorts, AxiLiteError, AxisSource, AxisSink, axisPorts, withTimeout, type AnyPorts, type Tb } from '../../sim/index.ts';
-import { encodeFrame, FrameDecoder, type Frame } from '../../host/link/frame.ts';
-import { coreShape, packWeights, packActivations, tileWords, nTiles } from '../../host/matmul/core-layout.ts';
-import { ternaryMatmul, matrix } from '../../host/matmul/reference.ts';
+import { encodeFrame, FrameDecoder, type Frame } from '../../common/frame.ts';
+import { coreShape, packWeights, packActivations, tileWords, nTiles } from '../../common/core-layout.ts';
+import { ternaryMatmul, matrix } from '../../common/reference.ts';
 
 const PARAMS = { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 64, acc: 0, stage: 8, idle: 1024, axis: 64 };
 const core = findCore('xdma');

@@ -22,12 +22,12 @@
 
 import { defineModule, UInt, Bool, lit, mux, select, cat, bundlePorts, streamSpec, widthFor, type Value } from '../../hdl/index.ts';
 import { crc32Step } from './crc32.ts';
+import { PROTOCOL_VERSION, OP, STATUS, MAX_PAYLOAD } from '../../../common/protocol.ts';
 
-export const PROTOCOL_VERSION = 1;
-export const OP = { IDENTIFY: 0x01, READ_REG: 0x02, WRITE_REG: 0x03, WRITE_WEIGHTS: 0x04, MATMUL: 0x05, RESET: 0x06 } as const;
-export const STATUS = { OK: 0, UNKNOWN_OP: 1, BAD_LENGTH: 2, BAD_ARGS: 3, BUSY: 4 } as const;
-/** The largest payload a frame may carry (PROTOCOL.md). */
-export const MAX_PAYLOAD = 1 << 20;
+// The protocol's numbers (version, opcodes, status codes, the payload limit) live in
+// common/protocol.ts, which the host and the simulators import too: one definition for both
+// ends of the link. Re-exported here for the generator's users.
+export { PROTOCOL_VERSION, OP, STATUS, MAX_PAYLOAD };
 
 export interface EngineParams {
   rows: number;

@@ -1,11 +1,12 @@
 import { validateDram, type DramParams } from './dram-layout.ts';
+import { coreGeometry, accBitsNeeded, FORMAT_2BIT, FORMAT_TRIT5 } from '../../../common/core-layout.ts';
 
 // Parameters of the ternary matmul core and what follows from them. Every number the
 // host needs to drive the core (tile shapes, word widths, the register map) is derived
 // here once and written into the manifest's `extra`, so host code never imports this.
 
-export const FORMAT_2BIT = 2;
-export const FORMAT_TRIT5 = 5;
+// The formats and the geometry (coreGeometry) are in common/core-layout.ts: the host derives from IDENTIFY what this derives.
+export { FORMAT_2BIT, FORMAT_TRIT5, accBitsNeeded };
 
 export interface TernaryParams {
   /** K lanes: activations per cycle (a power of two). */
@@ -69,18 +70,10 @@ export function log2ceil(n: number): number {
 }
 
 export function derive(p: TernaryParams): Derived {
-  const kTilesMax = Math.ceil(p.kmax / p.rows);
-  const tileBytes = Math.ceil((p.rows * p.cols) / 5);
-  const wordBits = p.format === FORMAT_2BIT ? 2 * p.rows * p.cols : 8 * tileBytes;
-  // Largest magnitude: kmax terms of 2^(act-1) (e.g. -1 * -128). Signed width to hold it.
-  const accBits = p.acc ? p.acc : accBitsNeeded(p.kmax, p.act);
+  const { kTilesMax, wordBits, tileBytes, xBits, xDepth, accBits } = coreGeometry(p);
   const dotBits = p.act + log2ceil(p.rows) + 1;
-  return { kTilesMax, wordBits, tileBytes, xBits: p.rows * p.act, xDepth: p.mmax * kTilesMax, dotBits, accBits };
-}
-
-/** Largest magnitude: kmax terms of 2^(act-1) (e.g. -1 * -128); the signed width that holds it. */
-export function accBitsNeeded(kmax: number, act: number): number {
-  return Math.floor(Math.log2(kmax * 2 ** (act - 1))) + 2;
+  // This key order is the manifest's (extra.ternary).
+  return { kTilesMax, wordBits, tileBytes, xBits, xDepth, dotBits, accBits };
 }
 
 /** Throws RangeError naming the parameter and the allowed range. */
@@ -113,21 +106,5 @@ export function validate(p: TernaryParams): void {
   need(d.xDepth >= 2, `mmax * ceil(kmax / rows) = ${d.xDepth}: the activation buffer needs at least 2 beats`);
 }
 
-/** The register map, as the manifest describes it (word addresses on the reg port). */
-export const REGISTERS = [
-  { addr: 0, name: 'CTRL', access: 'w', doc: 'bit0: start a run; bit1: restart activation loading at beat 0; bit2: restart weight loading at WADDR' },
-  { addr: 1, name: 'STATUS', access: 'r', doc: 'bit0: busy (a run, or DRAM weight writes awaiting responses); bit1: the last start was refused (bad K/N/M/WBASE, or busy); bit2: weight memory overflow; bit3: a DRAM access answered SLVERR/DECERR since reset' },
-  { addr: 2, name: 'K', access: 'rw', doc: 'reduction length, 1..kmax' },
-  { addr: 3, name: 'N', access: 'rw', doc: 'output features, >= 1' },
-  { addr: 4, name: 'M', access: 'rw', doc: 'tokens, 1..mmax' },
-  { addr: 5, name: 'WBASE', access: 'rw', doc: 'first weight tile of the matrix' },
-  { addr: 6, name: 'WADDR', access: 'rw', doc: 'where weight loading starts (tile index)' },
-  { addr: 7, name: 'CYCLES', access: 'r', doc: 'clock cycles of the last run, start to last result' },
-  { addr: 8, name: 'STALLS', access: 'r', doc: 'cycles of the last run spent waiting for the result stream' },
-  { addr: 9, name: 'SHAPE', access: 'r', doc: 'rows | cols << 8 | act << 16 | format << 24' },
-  { addr: 10, name: 'KMAX', access: 'r', doc: 'kmax' },
-  { addr: 11, name: 'MMAX', access: 'r', doc: 'mmax' },
-  { addr: 12, name: 'WDEPTH', access: 'r', doc: 'weight memory depth in tiles' },
-  { addr: 13, name: 'WSTALLS', access: 'r', doc: 'cycles of the last run spent waiting for weight tiles from DRAM' },
-  { addr: 14, name: 'WMEM', access: 'r', doc: '0: weights in on-chip block RAM; else the AXI4 data width of the DRAM master' },
-] as const;
+/** The register map, as the manifest describes it (word addresses on the reg port): in common/, shared with the host and the simulators. */
+export { REGISTERS } from '../../../common/core-registers.ts';

@@ -21,7 +21,7 @@ const SUITES: Record<string, (o: { pes: number }) => Promise<BenchRecord[]>> = {
     return coreBench();
   },
   link: async () => {
-    const { linkBench } = await import('../../../sim/bench/link-bench.ts');
+    const { linkBench } = await import('../../bench/link-bench.ts');
     return linkBench();
   },
   sim: async () => {

@@ -2,30 +2,35 @@
 // bytes on the wire per matmul and per token for the BitNet b1.58 2B-4T shapes against the
 // minimum any protocol needs (int8 activations in, int32 results out), and what that means
 // at the configured baud; then the throughput measured through board-sim's pseudo-terminal.
+//
+// It lives in host/, not sim/: it measures the host's link client and serial transport
+// (what `run -b uart` uses) against a simulated board, and host/ may import sim/ (board-sim)
+// while sim/ imports nothing from host/.
 
-import { BITNET_2B_SHAPES } from '../../host/matmul/perf.ts';
-import { kTiles, nTiles, coreShape, type CoreShape } from '../../host/matmul/core-layout.ts';
-import { HEADER_BYTES, TRAILER_BYTES } from '../../host/link/frame.ts';
-import { LinkClient } from '../../host/link/client.ts';
-import { openSerial } from '../../host/link/serial.ts';
-import { matrix } from '../../host/matmul/reference.ts';
-import { startBoardPty } from '../board-pty.ts';
-import type { BenchRecord } from './sim-bench.ts';
+import { BITNET_2B_SHAPES } from '../../common/perf.ts';
+import { kTiles, nTiles, coreShape, shapeFromIdentity, type CoreShape } from '../../common/core-layout.ts';
+import { HEADER_BYTES, TRAILER_BYTES, MATMUL_ARGS_BYTES, MATMUL_ANSWER_OVERHEAD } from '../../common/protocol.ts';
+import { LinkClient } from '../link/client.ts';
+import { openSerial } from '../link/serial.ts';
+import { matrix } from '../../common/reference.ts';
+import { startBoardPty } from '../../sim/board-pty.ts';
+import type { BenchRecord } from '../../sim/bench/sim-bench.ts';
 
 const LAYERS = 30; // BitNet b1.58 2B-4T
 /** Per layer and token: q, k, v, o, gate, up, down. */
 const PROJECTIONS = [BITNET_2B_SHAPES[0]!, BITNET_2B_SHAPES[1]!, BITNET_2B_SHAPES[1]!, BITNET_2B_SHAPES[0]!, BITNET_2B_SHAPES[2]!, BITNET_2B_SHAPES[2]!, BITNET_2B_SHAPES[3]!];
 
 export function matmulWireBytes(s: CoreShape, M: number, K: number, N: number): { wire: number; minimum: number } {
-  const request = HEADER_BYTES + 16 + M * kTiles(s, K) * (s.xBits / 8) + TRAILER_BYTES;
-  const response = HEADER_BYTES + 1 + nTiles(s, N) * M * s.cols * 4 + 8 + TRAILER_BYTES;
+  const request = HEADER_BYTES + MATMUL_ARGS_BYTES + M * kTiles(s, K) * (s.xBits / 8) + TRAILER_BYTES;
+  const response = HEADER_BYTES + nTiles(s, N) * M * s.cols * 4 + MATMUL_ANSWER_OVERHEAD + TRAILER_BYTES;
   return { wire: request + response, minimum: M * K * (s.act / 8) + M * N * 4 };
 }
 
 export async function linkBench(opts: { log?: (s: string) => void; baud?: number } = {}): Promise<BenchRecord[]> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`[bench] ${s}\n`));
   const baud = opts.baud ?? 115_200;
-  const shape = { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, wordBits: 512, tileBytes: 52, xBits: 128, xDepth: 8192, accBits: 22 } as CoreShape;
+  // rtl/ternary_core's configuration, its widths derived as the generator derives them.
+  const shape = shapeFromIdentity({ rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024 });
   const out: BenchRecord[] = [];
   for (const l of BITNET_2B_SHAPES) {
     const b = matmulWireBytes(shape, 1, l.K, l.N);

@@ -1,4 +1,5 @@
-// Link frames (the layout and the rules are in PROTOCOL.md beside this file):
+// Link frames (the layout and the rules are in host/link/PROTOCOL.md); the codec the host's
+// client, board-sim and the testbench drivers share:
 //
 //   0xB1 0x7F | seq u8 | op u8 | len u32le | header-crc u8 | payload (len bytes) | crc32 u32le
 //
@@ -7,13 +8,7 @@
 // whose checks fail.
 
 import { crc32 } from './crc32.ts';
-
-export const SYNC0 = 0xb1;
-export const SYNC1 = 0x7f;
-export const HEADER_BYTES = 9;
-export const TRAILER_BYTES = 4;
-/** Largest payload a frame may carry; a larger length in a header is treated as garbage. */
-export const MAX_PAYLOAD = 1 << 20;
+import { SYNC0, SYNC1, HEADER_BYTES, TRAILER_BYTES, MAX_PAYLOAD } from './protocol.ts';
 
 export interface Frame {
   readonly seq: number;

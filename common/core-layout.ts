@@ -1,7 +1,9 @@
-// How data is laid out for the ternary matmul core, from the numbers its manifest
-// publishes (`extra.ternary`): weight tiles, activation beats, result beats. This is the
-// host's side of the contract with generator/cores/ternary; it reads the manifest and
-// never imports the generator.
+// How data is laid out for the ternary matmul core: weight tiles, activation beats, result
+// beats, and the widths that follow from the core's parameters. The generator
+// (generator/cores/ternary/params.ts) derives its widths with coreGeometry() and publishes
+// them in the manifest (`extra.ternary`); the host reads them from there (coreShape) or,
+// with only a board to ask, derives them from IDENTIFY with the same function
+// (shapeFromIdentity); the simulators' drivers pack tiles with the same code.
 
 import type { IntMatrix } from './reference.ts';
 
@@ -29,6 +31,39 @@ export interface DramShape {
   readonly base: number;
   readonly stride: number;
   readonly beatsPerTile: number;
+}
+
+/** Weight storage formats: two bits per weight, or five trits per byte. */
+export const FORMAT_2BIT = 2;
+export const FORMAT_TRIT5 = 5;
+
+/** The widths and depths that follow from the core's parameters. */
+export interface CoreGeometry {
+  readonly kTilesMax: number;
+  /** Bits of one weight-memory word (one tile). */
+  readonly wordBits: number;
+  /** Bytes of one tile in the trit5 format. */
+  readonly tileBytes: number;
+  /** Bits of one activation beat (rows lanes). */
+  readonly xBits: number;
+  /** Activation buffer depth in beats: mmax * ceil(kmax / rows). */
+  readonly xDepth: number;
+  /** Accumulator width: |y| <= kmax * 2^(act-1) must fit signed. */
+  readonly accBits: number;
+}
+
+/** Largest magnitude: kmax terms of 2^(act-1) (e.g. -1 * -128); the signed width that holds it. */
+export function accBitsNeeded(kmax: number, act: number): number {
+  return Math.floor(Math.log2(kmax * 2 ** (act - 1))) + 2;
+}
+
+/** The core's geometry from its parameters; `acc` 0 or absent: the accumulator width kmax and act need. */
+export function coreGeometry(p: { rows: number; cols: number; act: number; format: number; kmax: number; mmax: number; acc?: number }): CoreGeometry {
+  const kTilesMax = Math.ceil(p.kmax / p.rows);
+  const tileBytes = Math.ceil((p.rows * p.cols) / 5);
+  const wordBits = p.format === FORMAT_2BIT ? 2 * p.rows * p.cols : 8 * tileBytes;
+  const accBits = p.acc ? p.acc : accBitsNeeded(p.kmax, p.act);
+  return { kTilesMax, wordBits, tileBytes, xBits: p.rows * p.act, xDepth: p.mmax * kTilesMax, accBits };
 }
 
 const REQUIRED: (keyof CoreShape)[] = ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth', 'wordBits', 'tileBytes', 'xBits', 'xDepth', 'accBits'];
@@ -77,7 +112,7 @@ export function packWeights(s: CoreShape, w: IntMatrix): Uint32Array {
         }
       }
       const base = (nt * KT + kt) * tw;
-      if (s.format === 2) {
+      if (s.format === FORMAT_2BIT) {
         for (let i = 0; i < per; i++) out[base + (i >> 4)]! |= codes[i]! << ((i & 15) * 2);
       } else {
         for (let b = 0; b < s.tileBytes; b++) {
@@ -134,11 +169,11 @@ export function unpackResults(s: CoreShape, beats: readonly bigint[], M: number,
 
 /**
  * The shape from what a board reports in IDENTIFY (rows, cols, act, format, kmax, mmax,
- * wdepth): the same numbers the manifest publishes, for a host that has only the board.
+ * wdepth), derived as the generator derives the manifest's numbers, for a host that has only
+ * the board. IDENTIFY does not carry the `acc` parameter, so accBits is the width kmax and
+ * act need (what acc=0 builds); no host code depends on it, as results are int32 either way.
  */
 export function shapeFromIdentity(id: { rows: number; cols: number; act: number; format: number; kmax: number; mmax: number; wdepth: number }): CoreShape {
-  const tileBytes = Math.ceil((id.rows * id.cols) / 5);
-  const wordBits = id.format === 2 ? 2 * id.rows * id.cols : 8 * tileBytes;
-  const kTilesMax = Math.ceil(id.kmax / id.rows);
-  return { rows: id.rows, cols: id.cols, act: id.act, format: id.format, kmax: id.kmax, mmax: id.mmax, wdepth: id.wdepth, wordBits, tileBytes, xBits: id.rows * id.act, xDepth: id.mmax * kTilesMax, accBits: 32 };
+  const g = coreGeometry(id);
+  return { rows: id.rows, cols: id.cols, act: id.act, format: id.format, kmax: id.kmax, mmax: id.mmax, wdepth: id.wdepth, wordBits: g.wordBits, tileBytes: g.tileBytes, xBits: g.xBits, xDepth: g.xDepth, accBits: g.accBits };
 }

@@ -1,0 +1,32 @@
+// The link protocol's numbers (host/link/PROTOCOL.md describes the protocol). The board's
+// command engine (generator/cores/link/engine.ts) is built from them, the host's client and
+// the simulators speak with them: defined once here so the two ends cannot drift apart.
+
+/** What IDENTIFY's first byte reports; a host refuses nothing on it yet, but it is the place to say "incompatible". */
+export const PROTOCOL_VERSION = 1;
+
+/** Request opcodes; an answer carries the request's opcode with bit 7 set. */
+export const OP = { IDENTIFY: 0x01, READ_REG: 0x02, WRITE_REG: 0x03, WRITE_WEIGHTS: 0x04, MATMUL: 0x05, RESET: 0x06 } as const;
+/** The status byte that starts every answer's payload. */
+export const STATUS = { OK: 0, UNKNOWN_OP: 1, BAD_LENGTH: 2, BAD_ARGS: 3, BUSY: 4 } as const;
+/** STATUS values as an error message names them, indexed by value. */
+export const STATUS_TEXT: readonly string[] = ['OK', 'unknown opcode', 'bad length', 'bad arguments', 'busy'];
+
+// A frame: SYNC0 SYNC1 | seq u8 | op u8 | len u32le | header-check u8 | payload | crc32 u32le.
+export const SYNC0 = 0xb1;
+export const SYNC1 = 0x7f;
+export const HEADER_BYTES = 9;
+export const TRAILER_BYTES = 4;
+/** Largest payload a frame may carry; a larger length in a header is treated as garbage. */
+export const MAX_PAYLOAD = 1 << 20;
+
+/** An IDENTIFY answer after its status byte: version, 32-byte hash, rows, cols, act, format, kmax, mmax, wdepth, stage (u32le each). */
+export const IDENTITY_BYTES = 1 + 32 + 4 + 4 * 4;
+/** A MATMUL request's arguments before the activations: wbase, K, N, M (u32le each). */
+export const MATMUL_ARGS_BYTES = 16;
+/** What a MATMUL answer carries besides its results: the status byte, CYCLES and STALLS (u32le each). */
+export const MATMUL_ANSWER_OVERHEAD = 1 + 4 + 4;
+/** Most result bytes one MATMUL answer may carry (the board refuses a run that would need more). */
+export const MAX_ANSWER = MAX_PAYLOAD - MATMUL_ANSWER_OVERHEAD;
+/** Most activation bytes one MATMUL request may carry. */
+export const MAX_ACTIVATIONS = MAX_PAYLOAD - MATMUL_ARGS_BYTES;
