@@ -61,7 +61,7 @@ program.on('option:version', () => {
 async function versionLine(): Promise<string> {
   const root = projectRoot();
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
-  const { PROTOCOL_VERSION } = await import('../../generator/cores/link/engine.ts');
+  const { PROTOCOL_VERSION } = await import('../../common/protocol.ts');
   const commit = gitCommit(root);
   return `bitnet-fpga ${pkg.version} (link protocol ${PROTOCOL_VERSION}${commit ? `, commit ${commit}` : ''})`;
 }
