@@ -140,15 +140,15 @@ describe('layering: the inference path loads no generator code', function () {
     assert.ok(!r.loaded.includes(path.join('sim', 'elaborate.ts')), 'xdma-sim elaborated instead of building rtl/xdma');
   });
 
-  it('run -b sim on a tiny model: the board is built from rtl/, and no generator code (generator/hdl included) is loaded', function () {
+  it('run --backend sim on a tiny model: the board is built from rtl/, and no generator code (generator/hdl included) is loaded', function () {
     this.timeout(900_000);
     const model = path.join(scratch, 'model');
     const main = path.join(ROOT, 'host/cli/main.ts');
     const mm = spawnSync(process.execPath, ['--import', 'tsx', main, 'make-model', '--out', model, '--hidden', '32', '--layers', '1', '--heads', '2', '--kv-heads', '1', '--intermediate', '64', '--seed', '4'], { cwd: ROOT, env: ENV, encoding: 'utf8', timeout: 120_000 });
     assert.equal(mm.status, 0, mm.stderr);
-    const cpu = spawnSync(process.execPath, ['--import', 'tsx', main, 'run', '-m', model, '--tokens', '1,2,3', '-n', '2', '--temp', '0', '--json', '-b', 'cpu'], { cwd: ROOT, env: ENV, encoding: 'utf8', timeout: 120_000 });
+    const cpu = spawnSync(process.execPath, ['--import', 'tsx', main, 'run', '-m', model, '--tokens', '1,2,3', '-n', '2', '--temp', '0', '--json', '--backend', 'cpu'], { cwd: ROOT, env: ENV, encoding: 'utf8', timeout: 120_000 });
     assert.equal(cpu.status, 0, cpu.stderr);
-    const r = recorded([main, 'run', '-m', model, '--tokens', '1,2,3', '-n', '2', '--temp', '0', '--json', '-b', 'sim'], 'run-sim', 900_000);
+    const r = recorded([main, 'run', '-m', model, '--tokens', '1,2,3', '-n', '2', '--temp', '0', '--json', '--backend', 'sim'], 'run-sim', 900_000);
     assert.equal(r.code, 0, r.err);
     type Out = { generated_ids: number[]; results_digest: string };
     const sim = JSON.parse(r.out) as Out;

@@ -2,7 +2,7 @@
 # host's pcie backend expects, the generated SoC of rtl/xdma, kc705_xdma_top around them.
 #   vivado -mode batch -source constraints/kc705/build.tcl -tclargs [OUT_DIR]
 # Then, on the host with the card: load Xilinx's XDMA driver (dma_ip_drivers, xdma.ko),
-# and run with -b pcie:/dev/xdma0 (the devices /dev/xdma0_user, _h2c_0, _c2h_0).
+# and run with --backend pcie:/dev/xdma0 (the devices /dev/xdma0_user, _h2c_0, _c2h_0).
 # Another Kintex-7 or Artix-7 board: change `part`, the XDMA's lane count and kc705.xdc.
 set here [file dirname [file normalize [info script]]]
 set root [file normalize $here/../..]

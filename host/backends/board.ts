@@ -47,7 +47,7 @@ export class BoardBackend implements BitLinearBackend {
     // A board returns one int32 sum over all of K per output; a tensor whose blocks have
     // different scales needs a sum per block, which the host computes (never the board).
     const blocky = weights.find((w) => w.blockScales);
-    if (blocky) throw new BackendError(`${this.name}: tensor '${blocky.name}' has per-block scales (its blocks' d differ); a board returns one sum per output over all inputs, so this model runs only with -b cpu`);
+    if (blocky) throw new BackendError(`${this.name}: tensor '${blocky.name}' has per-block scales (its blocks' d differ); a board returns one sum per output over all inputs, so this model runs only with --backend cpu`);
     const id = this.opts.expectedHash ? await this.client.connect(this.opts.expectedHash, { force: this.opts.force }) : await this.client.identify();
     const s = shapeFromIdentity(id);
     const bits = o.actBits ?? 8;

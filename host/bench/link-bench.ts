@@ -4,7 +4,7 @@
 // at the configured baud; then the throughput measured through board-sim's pseudo-terminal.
 //
 // It lives in host/, not sim/: it measures the host's link client and serial transport
-// (what `run -b uart` uses) against a simulated board, and host/ may import sim/ (board-sim)
+// (what `run --backend uart` uses) against a simulated board, and host/ may import sim/ (board-sim)
 // while sim/ imports nothing from host/.
 
 import { BITNET_2B_SHAPES } from '../../common/perf.ts';

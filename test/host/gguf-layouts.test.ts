@@ -55,7 +55,7 @@ describe('host: GGUF scale layouts', function () {
       }
     }
     const board = new BoardBackend('sim', {} as LinkClient);
-    await assert.rejects(board.load(m.layers.flatMap((l) => Object.values(l.proj))), /sim: tensor 'blk\.0\.attn_q\.weight' has per-block scales .* runs only with -b cpu/);
+    await assert.rejects(board.load(m.layers.flatMap((l) => Object.values(l.proj))), /sim: tensor 'blk\.0\.attn_q\.weight' has per-block scales .* runs only with --backend cpu/);
   });
 
   it('a negative block scale is refused by name', () => {
