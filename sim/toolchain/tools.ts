@@ -49,7 +49,8 @@ export class ToolchainError extends Error {
   }
 }
 
-function which(exe: string): string | undefined {
+/** The first `exe` on PATH, or undefined (no shell involved). */
+export function which(exe: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const p = path.join(dir, exe);

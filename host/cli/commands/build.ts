@@ -2,13 +2,16 @@
 // the board's flow to a bitstream, with the manifest the host checks the board against.
 
 import { existsSync, lstatSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { findCore, resolveParams, parseParamArgs, emitCore, CHECKED_IN, ParamError } from '../../../generator/cores/registry.ts';
 import { writeDesign } from '../../../generator/hdl/index.ts';
-import { BOARDS } from '../../../generator/boards/targets.ts';
+import { BOARDS, type BoardTarget, type VivadoBoard } from '../../../generator/boards/targets.ts';
+import { which } from '../../../sim/toolchain/tools.ts';
+import { findManifest, rtlDir } from '../../../common/manifest.ts';
 import { buildIce40, type Ice40Build } from '../../../sim/toolchain/ice40-flow.ts';
 import { projectRoot } from '../paths.ts';
-import { entries, isGenerated, replaceDir } from '../out-dir.ts';
+import { entries, isGenerated, makeDirs, replaceDir } from '../out-dir.ts';
 import { PARAM_FLAGS, quoted } from '../flags.ts';
 
 /** As the option table parsed them (the seed bounded there). */
@@ -30,11 +33,19 @@ export interface BuildResult extends Ice40Build {
   readonly checkedIn: string | undefined;
 }
 
-export async function build(o: BuildOptions): Promise<BuildResult> {
+/** The board --board names, or a one-line refusal listing the known ones. */
+function boardTarget(board: string | undefined): BoardTarget {
   const names = Object.keys(BOARDS).join(', ');
-  if (!o.board) throw new ParamError(`build: name a board with --board (known: ${names})`);
-  const target = Object.hasOwn(BOARDS, o.board) ? BOARDS[o.board] : undefined;
-  if (!target) throw new ParamError(`build: unknown board ${quoted(o.board)}; known boards: ${names}`);
+  if (!board) throw new ParamError(`build: name a board with --board (known: ${names})`);
+  const target = Object.hasOwn(BOARDS, board) ? BOARDS[board] : undefined;
+  if (!target) throw new ParamError(`build: unknown board ${quoted(board)}; known boards: ${names}`);
+  return target;
+}
+
+/** The iCE40 flow (Yosys, nextpnr-ice40, icepack), run here; the figures it measured. */
+export async function build(o: BuildOptions): Promise<BuildResult> {
+  const target = boardTarget(o.board);
+  if (target.flow !== 'ice40') throw new ParamError(`build: --board ${target.name} is built by Vivado (vivadoBuild), not the iCE40 flow`);
   const seed = o.seed ?? 1;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new ParamError(`build: --seed ${seed}: expected a non-negative integer`);
   const core = findCore(target.core);
@@ -91,13 +102,42 @@ function checkBuildDir(out: string, given: string, top: string): void {
   if (clash.length) refuse(`it holds ${clash.join(', ')} but no rtl/ from an earlier build`);
 }
 
+/**
+ * A Vivado board: its batch script, run as it is (no shell) when Vivado is on PATH. The
+ * script reads the checked-in rtl/<dir>, so parameters cannot apply and are refused; without
+ * Vivado (these machines have none) the refusal gives the exact command to run elsewhere.
+ */
+async function vivadoBuild(target: VivadoBoard, o: BuildOptions): Promise<void> {
+  const dir = CHECKED_IN.find((c) => c.core === target.core)?.dir ?? target.core;
+  if (o.param.length) throw new ParamError(`build: ${PARAM_FLAGS} ${o.param[0]}: --board ${target.name} builds the checked-in rtl/${dir} with Vivado's script (${target.script}), which takes no parameters; regenerate rtl/ instead`);
+  if (o.json) throw new ParamError(`build: --json: --board ${target.name} is a Vivado flow; its figures are Vivado's reports (utilization.rpt, timing.rpt in the output directory)`);
+  const out = path.resolve(o.out ?? path.join('build', target.name));
+  const script = path.join(projectRoot(), target.script);
+  const args = ['-mode', 'batch', '-source', script, '-tclargs', ...target.tclargs, out];
+  const vivado = which('vivado');
+  if (!vivado) {
+    const shown = ['vivado', ...args.map((a) => path.relative(process.cwd(), a) || a)].join(' ');
+    throw new ParamError(`build: --board ${target.name} needs Vivado, which is not on PATH; with Vivado installed: ${shown}`);
+  }
+  makeDirs(out);
+  // Vivado writes its journal and log into its working directory: the output directory.
+  const child = spawn(vivado, args, { cwd: out, stdio: 'inherit' });
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  if (code !== 0) throw new ParamError(`build: vivado exited with status ${code}; its log is in ${path.relative(process.cwd(), out) || '.'}`);
+  console.log(`${target.name}: built by ${target.script} into ${path.relative(process.cwd(), out) || '.'}; then run: npx bitnet-fpga run -m MODEL --backend ${target.backend} --board-manifest ${path.relative(process.cwd(), findManifest(rtlDir(dir)))} -p "..."`);
+}
+
 export async function buildCommand(o: BuildOptions): Promise<void> {
+  const target = boardTarget(o.board);
+  if (target.flow === 'vivado') return vivadoBuild(target, o);
   const r = await build(o);
   if (o.json) {
     console.log(JSON.stringify(r, null, 2));
     return;
   }
-  const target = BOARDS[r.board]!;
   const rel = (f: string): string => path.relative(process.cwd(), f) || '.';
   const lc = r.utilization.ICESTORM_LC;
   const ram = r.utilization.ICESTORM_RAM;
