@@ -10,7 +10,7 @@
 //     reads would trip Verilator's UNUSEDSIGNAL, so they are folded into an `unused_*`
 //     wire (Verilator's documented convention).
 
-import { type Value } from './value.ts';
+import { type Value, type EnumLabel } from './value.ts';
 import { BIN_OPS, UN_OPS } from './ops.ts';
 import { type Signal, children, postOrder, deepCuts } from './ir.ts';
 import { sanitize } from './names.ts';
@@ -34,6 +34,8 @@ export class ExprEmitter {
   constructor(
     private readonly claim: (base: string) => string,
     private readonly nameOf: (s: Signal) => string,
+    /** The localparam naming an enum member (the module declares the ones it is asked for). */
+    private readonly labelName: (l: EnumLabel) => string = (l) => l.member,
   ) {}
 
   private readonly cut = new Set<Value>();
@@ -92,7 +94,7 @@ export class ExprEmitter {
     const n = v.node;
     switch (n.k) {
       case 'const':
-        return constText(n.value, v.width);
+        return n.label ? this.labelName(n.label) : constText(n.value, v.width);
       case 'sig':
         this.sigBits.set(n.sig as Signal, 'whole');
         return this.nameOf(n.sig as Signal);

@@ -4,7 +4,8 @@
 // control structure, memories in the shape Yosys and Vivado infer as block RAM.
 
 import { formatLoc, type SourceLoc } from './source.ts';
-import { lit, type Value } from './value.ts';
+import { lit, type Value, type Shape, type EnumLike, type EnumLabel } from './value.ts';
+import { enumOf } from './enum.ts';
 import { ModuleIR, Signal, pruneStmts, walkStmts, moduleRoots, simplifyStmts, expressionReads, type Stmt, type Domain, type Memory } from './ir.ts';
 import { isComb } from './checks.ts';
 import { ExprEmitter, constText } from './emit-expr.ts';
@@ -54,7 +55,38 @@ class ModuleWriter {
     this.ex = new ExprEmitter(
       (base) => this.claim(base),
       (s) => s.name,
+      (l: EnumLabel) => this.enumConst(l.enumType, l.member),
     );
+  }
+
+  /** Localparam names of the enum members this module prints, claimed at first use. */
+  private readonly enumNames = new Map<EnumLike, Map<string, string>>();
+  private enumConst(e: EnumLike, member: string): string {
+    let names = this.enumNames.get(e);
+    if (!names) this.enumNames.set(e, (names = new Map()));
+    let n = names.get(member);
+    if (n === undefined) names.set(member, (n = this.claim(`${e.prefix}${member}`)));
+    return n;
+  }
+
+  /** A constant of `shape`: by name when the shape is an enum and the value one of its members. */
+  private constOf(v: bigint, shape: Shape): string {
+    const e = enumOf(shape);
+    const member = e?.memberOf(v);
+    return e && member !== undefined ? this.enumConst(e, member) : constText(v, shape.width);
+  }
+
+  /** One localparam per enum member used, in encoding order (unused ones would trip -Wall's UNUSEDPARAM). */
+  private localparams(): string[] {
+    const out: string[] = [];
+    for (const [e, names] of this.enumNames) {
+      const used = e.members.filter((m) => names.has(m)).map((m) => [names.get(m)!, e.encodingOf(m)] as const);
+      used.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+      const pad = Math.max(...used.map(([n]) => n.length));
+      out.push(`${IND}// enum ${e.name}`);
+      for (const [n, v] of used) out.push(`${IND}localparam ${e.width > 1 ? `[${e.width - 1}:0] ` : ''}${n.padEnd(pad)} = ${constText(v, e.width)};`);
+    }
+    return out;
   }
 
   private claim(base: string): string {
@@ -130,9 +162,11 @@ class ModuleWriter {
       const kind = this.procedural.has(s) ? 'reg ' : 'wire';
       // Every register states its power-up value (FPGA flip-flop INIT), so no simulator starts from X.
       const initValue = s.reg ? (s.reg.init ?? s.reg.reset ?? 0n) : this.readPortInit.get(s);
-      const init = initValue !== undefined ? ` = ${constText(initValue, s.width)}` : '';
+      const init = initValue !== undefined ? ` = ${this.constOf(initValue, s.shape)}` : '';
       decls.push(`${IND}${kind} ${rangeText(s)}${s.name}${init};${this.at(s.loc)}`);
     }
+    const portLines = ir.ports.map((p) => `${IND}${this.portDecl(p)}`);
+    decls.unshift(...this.localparams());
     for (const m of ir.memories) decls.push(...this.memoryDecl(m));
     const tempLines: string[] = [];
     for (const t of this.ex.temps) {
@@ -153,7 +187,7 @@ class ModuleWriter {
 
     const lines: string[] = [];
     lines.push(`module ${ir.name} (`);
-    lines.push(ir.ports.map((p) => `${IND}${this.portDecl(p)}`).join(',\n'));
+    lines.push(portLines.join(',\n'));
     lines.push(');');
     const sections = [decls, tempLines, combAssigns, seqBlocks, memBlocks, instBlocks].filter((s) => s.length);
     for (const s of sections) {
@@ -207,7 +241,7 @@ class ModuleWriter {
     let body = this.stmts(this.prune(group), 2, '<=');
     if (spec.enable) body = [`${IND}${IND}if (${this.ex.expr(spec.enable)}) begin`, ...indent(body), `${IND}${IND}end`];
     if (spec.reset !== undefined && d.rst) {
-      const resets = group.map((r) => `${IND}${IND}${IND}${r.name} <= ${constText(r.reg!.reset!, r.width)};`);
+      const resets = group.map((r) => `${IND}${IND}${IND}${r.name} <= ${this.constOf(r.reg!.reset!, r.shape)};`);
       const cond = d.resetActive === 'high' ? d.rst.name : `!${d.rst.name}`;
       body = [`${IND}${IND}if (${cond}) begin`, ...resets, `${IND}${IND}end else begin`, ...indent(body), `${IND}${IND}end`];
     }
@@ -271,7 +305,7 @@ class ModuleWriter {
   private portDecl(p: Signal): string {
     const dir = p.role === 'input' ? 'input ' : 'output';
     const kind = p.role === 'output' && (p.reg || this.procedural.has(p)) ? 'reg ' : 'wire';
-    const init = p.reg ? ` = ${constText(p.reg.init ?? p.reg.reset ?? 0n, p.width)}` : '';
+    const init = p.reg ? ` = ${this.constOf(p.reg.init ?? p.reg.reset ?? 0n, p.shape)}` : '';
     return `${dir} ${kind} ${rangeText(p)}${p.name}${init}`;
   }
 
@@ -310,7 +344,7 @@ class ModuleWriter {
           // A case that covers every value gets its last arm as `default`, so no tool sees a latch.
           const arms = complete ? s.cases.slice(0, -1) : s.cases;
           for (const c of arms) {
-            out.push(`${pad}${IND}${c.values.map((v) => constText(v, s.sel.width)).join(', ')}: begin`);
+            out.push(`${pad}${IND}${c.values.map((v) => this.constOf(v, s.sel.shape)).join(', ')}: begin`);
             out.push(...this.stmts(c.body, depth + 2, op));
             out.push(`${pad}${IND}end`);
           }

@@ -47,7 +47,7 @@ export function shapeText(s: Shape): string {
 
 /** The expression node kinds of the IR. Operands of 'bin' (except shift amounts) have equal shapes. */
 export type Node =
-  | { readonly k: 'const'; readonly value: bigint }
+  | { readonly k: 'const'; readonly value: bigint; readonly label?: EnumLabel }
   | { readonly k: 'sig'; readonly sig: SignalLike }
   | { readonly k: 'bin'; readonly op: BinOp; readonly a: Value; readonly b: Value }
   | { readonly k: 'un'; readonly op: UnOp; readonly a: Value }
@@ -57,6 +57,20 @@ export type Node =
   | { readonly k: 'mux'; readonly c: Value; readonly t: Value; readonly f: Value }
   | { readonly k: 'cast'; readonly a: Value }
   | { readonly k: 'memrd'; readonly mem: MemoryLike; readonly addr: Value };
+
+/** What the value layer knows of an enumeration (enum.ts): only the emitter reads it. */
+export interface EnumLike {
+  readonly name: string;
+  readonly prefix: string;
+  readonly width: number;
+  readonly members: readonly string[];
+  encodingOf(member: string): bigint;
+}
+/** A named constant: a member of an enumeration. */
+export interface EnumLabel {
+  readonly enumType: EnumLike;
+  readonly member: string;
+}
 
 /** What the value layer needs to know of a signal; the IR's Signal implements it. */
 export interface SignalLike {
