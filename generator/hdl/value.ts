@@ -571,9 +571,45 @@ function make(shape: Shape, node: Node, loc: SourceLoc | undefined): Value {
   }
   const v = foldConst(shape, node);
   if (v !== undefined) return new Value(shape, { k: 'const', value: v }, loc);
+  const simpler = foldIdentity(shape, node, loc);
+  if (simpler) return simpler;
   const made = new Value(shape, node, loc);
   if (knownZero(made) === (1n << BigInt(shape.width)) - 1n) return new Value(shape, { k: 'const', value: 0n }, loc);
   return made;
+}
+
+/**
+ * Operators that a constant operand makes trivial, from the operator table's `unit` and
+ * `absorb` (x + 0, x & all-ones, x | 0, x ^ 0, x << 0, x | all-ones), and one-bit forms
+ * of a value itself (c ? 1 : 0, b == 1, b != 0) or its inverse. Lint tools do not mind
+ * them, but a reader of the Verilog does.
+ */
+function foldIdentity(shape: Shape, node: Node, loc: SourceLoc | undefined): Value | undefined {
+  const bit = (x: Value): boolean => x.width === 1 && !x.signed;
+  if (node.k === 'bin') {
+    const spec = BIN_OPS[node.op] as BinOpSpec;
+    const a = constOf(node.a);
+    const b = constOf(node.b);
+    const ones = (1n << BigInt(node.a.width)) - 1n;
+    if (spec.unit) {
+      const u = spec.unit.value === 'zero' ? 0n : ones;
+      // Shift amounts have their own width: only zero is the unit there.
+      if (b === (spec.shape === 'shift' ? 0n : u)) return node.a;
+      if (spec.unit.side === 'both' && a === u) return node.b;
+    }
+    if (spec.absorb === 'ones' && (a === ones || b === ones)) return new Value(shape, { k: 'const', value: ones }, loc);
+    if ((node.op === 'eq' || node.op === 'ne') && bit(node.a)) {
+      const [x, c] = b !== undefined ? [node.a, b] : a !== undefined ? [node.b, a] : [undefined, undefined];
+      if (x && c !== undefined) return (c === 1n) === (node.op === 'eq') ? x : unary('not', x, loc);
+    }
+  }
+  if (node.k === 'mux' && bit(node.c) && bit(node.t) && shape.width === 1 && !shape.signed) {
+    const t = constOf(node.t);
+    const f = constOf(node.f);
+    if (t === 1n && f === 0n) return node.c;
+    if (t === 0n && f === 1n) return unary('not', node.c, loc);
+  }
+  return undefined;
 }
 
 /** The interval of values `v` can take (signed values as signed), from its structure. */

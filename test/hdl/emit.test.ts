@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { emitDesign, writeDesign, defineModule, hdlEnum, GENERATOR_VERSION, UInt, Bool, mux, HdlError, HdlErrors, type Value } from '../../generator/hdl/index.ts';
+import { emitDesign, writeDesign, designOutputs, defineModule, hdlEnum, GENERATOR_VERSION, UInt, Bool, mux, HdlError, HdlErrors, type Value } from '../../generator/hdl/index.ts';
 import { counter } from '../../generator/cores/counter.ts';
 import { fifo } from '../../generator/cores/fifo.ts';
 import { checkDesign } from '../../sim/equiv/check.ts';
@@ -44,9 +44,13 @@ describe('hdl emission', () => {
     const text = d.files.find((f) => f.name === 'fifo.v')!.text;
     for (const name of ['wr_ptr', 'rd_ptr', 'out_valid_q', 'push', 'pop', 'fetch', 'head', 'ram']) assert.match(text, new RegExp(`\\b${name}\\b`));
     assert.doesNotMatch(text, /\b_T|_zz_|\$\d/);
+    // Checked-in output names the file; the line only with source comments (issue 18 item 7).
     const push = d.manifest.signals.find((s) => s.name === 'push')!;
-    assert.match(push.source, /generator\/cores\/fifo\.ts:\d+$/);
-    const commented = emitDesign(fifo({ width: 8, depth: 16 }), { sourceComments: true }).files.find((f) => f.name === 'fifo.v')!.text;
+    assert.match(push.source, /generator\/cores\/fifo\.ts$/);
+    assert.match(text, /\/\/ module: fifo {3}family: fifo {3}source: generator\/cores\/fifo\.ts\n/);
+    const withLines = emitDesign(fifo({ width: 8, depth: 16 }), { sourceComments: true });
+    const commented = withLines.files.find((f) => f.name === 'fifo.v')!.text;
+    assert.match(withLines.manifest.signals.find((s) => s.name === 'push')!.source, /generator\/cores\/fifo\.ts:\d+$/);
     assert.match(commented, /assign push = \(in_valid & in_ready\);\s+\/\/ generator\/cores\/fifo\.ts:\d+/);
   });
 
@@ -137,6 +141,41 @@ const enumFsm = defineModule('enum_fsm', (m) => {
   m.set(m.output('lane_o', UInt(2)), lane);
   m.set(m.output('state_o', UInt(3)), state);
   return {};
+});
+
+// The same module written twice, the second copy a few lines lower: what a comment edit in a generator does.
+const movedA = defineModule('moved_a', (m) => {
+  const a = m.input('a', UInt(4));
+  const r = m.reg('r', UInt(4));
+  m.set(r, r.add(a));
+  m.set(m.output('y', UInt(4)), r);
+  return {};
+}, { name: () => 'moved' });
+// A comment,
+// and another,
+// moves the copy down.
+const movedB = defineModule('moved_a', (m) => {
+
+  const a = m.input('a', UInt(4));
+
+  const r = m.reg('r', UInt(4));
+  m.set(r, r.add(a));
+  m.set(m.output('y', UInt(4)), r);
+  return {};
+}, { name: () => 'moved' });
+
+describe('hdl emission: checked-in output does not depend on line numbers', () => {
+  it('moving code in a generator changes neither the Verilog, the manifest nor the content hash', () => {
+    const a = designOutputs(emitDesign(movedA({})));
+    const b = designOutputs(emitDesign(movedB({})));
+    assert.notEqual(movedA({}).ir.signals[1]!.loc!.line, movedB({}).ir.signals[1]!.loc!.line);
+    assert.deepEqual(a, b);
+    // With --source-comments the lines are there, and differ.
+    const ca = emitDesign(movedA({}), { sourceComments: true });
+    const cb = emitDesign(movedB({}), { sourceComments: true });
+    assert.notDeepEqual(ca.files, cb.files);
+    assert.match(ca.files[0]!.text, /source: test\/hdl\/emit\.test\.ts:\d+\n/);
+  });
 });
 
 describe('hdl emission: named states (hdlEnum)', () => {
