@@ -16,6 +16,7 @@
 // or ext() first, so the reader sees which interpretation was meant.
 
 import { callerLoc, HdlError, type SourceLoc } from './source.ts';
+import { badIdentifier } from './names.ts';
 import { BIN_OPS, UN_OPS, foldBin, foldUn, parity, type BinOp, type BinOpSpec, type UnOp } from './ops.ts';
 
 export { parity, type BinOp, type UnOp };
@@ -281,6 +282,18 @@ export class Value {
     if (n === 1) return this.asUnsigned(loc);
     return make(UInt(this.width * n), { k: 'cat', parts: Array.from({ length: n }, () => this) }, loc);
   }
+  /**
+   * A name for this value if the Verilog needs an intermediate wire for it (it is shared,
+   * sliced or very deep): `a.addWide(b).named('sum_l1_0')`. Unlike `m.let()` it declares
+   * nothing; a value printed inline keeps no name. Returns the value itself.
+   */
+  named(name: string): Value {
+    const bad = badIdentifier(name);
+    if (bad) throw new HdlError(`named(): ${bad}`, callerLoc());
+    if (this.node.k !== 'sig' && this.node.k !== 'const') nameHints.set(this, name);
+    return this;
+  }
+
   /** This value above `lower` ones (MSB first, like Verilog's {a, b}). */
   cat(...lower: Value[]): Value {
     return catValues([this, ...lower], callerLoc());
@@ -288,6 +301,12 @@ export class Value {
 }
 
 // ---- free functions ------------------------------------------------------------
+
+const nameHints = new WeakMap<Value, string>();
+/** The name given with named(), if any. */
+export function nameHint(v: Value): string | undefined {
+  return nameHints.get(v);
+}
 
 /** A constant of the given shape; an error if it does not fit. */
 export function lit(value: number | bigint | boolean, shape: Shape, loc?: SourceLoc): Value {

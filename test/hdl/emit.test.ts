@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { emitDesign, writeDesign, designOutputs, defineModule, hdlEnum, GENERATOR_VERSION, UInt, Bool, mux, HdlError, HdlErrors, type Value } from '../../generator/hdl/index.ts';
+import { emitDesign, writeDesign, designOutputs, defineModule, hdlEnum, GENERATOR_VERSION, UInt, SInt, Bool, mux, select, cat, lit, HdlError, HdlErrors, type Value } from '../../generator/hdl/index.ts';
 import { counter } from '../../generator/cores/counter.ts';
 import { fifo } from '../../generator/cores/fifo.ts';
 import { checkDesign } from '../../sim/equiv/check.ts';
@@ -10,6 +10,7 @@ import { describeMismatch } from '../../sim/equiv/harness.ts';
 import { lintVerilog } from '../../sim/toolchain/verilator.ts';
 import { synthCheck, synthStats } from '../../sim/toolchain/yosys.ts';
 import { runToolChecked } from '../../sim/toolchain/run.ts';
+import { breakLine, LINE_LIMIT } from '../../generator/hdl/layout.ts';
 import { kitchenSink, twoClocks, withBlackBox, accum, regbank } from '../support/designs.ts';
 
 const seed = Number(process.env.SEED ?? 1);
@@ -207,5 +208,140 @@ describe('hdl emission: named states (hdlEnum)', () => {
     const r = await checkDesign(enumFsm({}), { cycles: 300, seed });
     assert.deepEqual(r.lint, [], r.lint.join('\n'));
     assert.deepEqual(r.mismatches.map(describeMismatch), []);
+  });
+});
+
+// Register reads and byte-lane selects: select() chains keyed by one signal (issue 18).
+const readMux = defineModule('read_mux', (m) => {
+  const addr = m.input('addr', UInt(4));
+  const lane = m.input('lane', UInt(2));
+  const data = m.input('data', UInt(32));
+  const we = m.input('we', Bool);
+  const regs = [0, 1, 2].map((i) => m.reg(`r${i}`, UInt(32), { reset: 0x1000 * (i + 1) }));
+  m.when(we, () => m.switch(addr, regs.map((r, i) => [i, () => m.set(r, data)] as const)));
+  const rdata = m.reg('rdata', UInt(32));
+  // Registered read: a case inside the clocked block.
+  m.set(rdata, select(addr, [[0, regs[0]!], [1, regs[1]!], [2, regs[2]!], [7, lit(0xcafe, UInt(32))], [8, data.not()]], lit(0, UInt(32))));
+  m.set(m.output('rdata_o', UInt(32)), rdata);
+  // Combinational byte select (every value covered: no dead default), assigned to an output.
+  m.set(m.output('byte_o', UInt(8)), select(lane, [0, 1, 2, 3].map((i) => [i, data.slice(8 * i + 7, 8 * i)] as const), lit(0, UInt(8))));
+  // One inside a larger expression goes through a named reg; arms equal to the default go.
+  const inner = select(addr, [[1, data.slice(7, 0)], [2, lit(0, UInt(8))], [3, data.slice(15, 8)], [4, data.slice(23, 16)], [9, lit(0, UInt(8))]], lit(0, UInt(8)));
+  m.set(m.output('mix_o', UInt(8)), mux(we, inner.add(1), data.slice(31, 24)));
+  return {};
+});
+
+describe('hdl emission: select chains as case', () => {
+  it('a registered read is a case in the clocked block, a combinational one an always @* case', () => {
+    const text = emitDesign(readMux({})).files[0]!.text;
+    assert.match(text, /case \(addr\)\n\s+4'd0: +rdata <= r0;\n\s+4'd1: +rdata <= r1;/);
+    assert.match(text, /4'd8: +rdata <= \(~data\);\n\s+default: +rdata <= 32'd0;\n\s+endcase/);
+    assert.match(text, /output reg  \[7:0\] byte_o/);
+    assert.match(text, /always @\* begin\n\s+case \(lane\)\n\s+2'd0: +byte_o = data\[7:0\];/);
+    assert.match(text, /2'd2: +byte_o = data\[23:16\];\n\s+default: +byte_o = data\[31:24\];\n\s+endcase/, 'the last arm of a complete case is the default');
+    assert.match(text, /reg  \[7:0\] addr_case;/);
+    assert.match(text, /4'd1: +addr_case = data\[7:0\];\n\s+4'd3: +addr_case = data\[15:8\];\n\s+4'd4: +addr_case = data\[23:16\];\n\s+default: +addr_case = 8'd0;/);
+    assert.doesNotMatch(text, /\? .*\? .*\?/, 'no ternary chains left');
+  });
+
+  it(`case emission agrees with the ternary semantics: interpreter, Verilator and Icarus (seed ${seed})`, async () => {
+    const r = await checkDesign(readMux({}), { cycles: 400, seed });
+    assert.deepEqual(r.lint, [], r.lint.join('\n'));
+    assert.deepEqual(r.mismatches.map(describeMismatch), []);
+  });
+});
+
+// Names of intermediates (issue 18): given with named(), else after the signal they feed.
+const namedTree = defineModule('named_tree', (m) => {
+  const xs = [0, 1, 2, 3].map((i) => m.input(`x${i}`, SInt(8)));
+  const s0 = xs[0]!.addWide(xs[1]!).named('sum_l1_0');
+  const s1 = xs[2]!.addWide(xs[3]!).named('sum_l1_1');
+  m.set(m.output('total', SInt(10)), s0.addWide(s1));
+  const a = m.input('a', UInt(8));
+  const b = m.input('b', UInt(8));
+  const both = a.gt(b).or(a.eq(3));
+  m.set(m.output('flag', Bool), both.and(a.ne(b)));
+  m.set(m.output('flag2', Bool), both.xor(a.lt(9)));
+  return {};
+});
+
+describe('hdl emission: names of intermediates', () => {
+  it('come from named() hints, or from the signal they feed, never from placeholders', () => {
+    const text = emitDesign(namedTree({})).files[0]!.text;
+    assert.match(text, /wire \[8:0\] sum_l1_0 = \(\{x0\[7\], x0\} \+ \{x1\[7\], x1\}\);/);
+    assert.match(text, /assign total = \(\{sum_l1_0\[8\], sum_l1_0\} \+ \{sum_l1_1\[8\], sum_l1_1\}\);/);
+    assert.match(text, /wire (flag|flag2)_or = /);
+    assert.doesNotMatch(text, /\bx_[a-z]+_x\b/);
+    assert.throws(() => a0().add(a0()).named('bad name'), /not a valid identifier/);
+  });
+});
+const a0 = () => lit(0, UInt(2));
+
+// A register whose next value is always its reset value (issue 18): a constant, not a flip-flop.
+const constRegs = defineModule('const_regs', (m) => {
+  const d = m.input('d', UInt(8));
+  const sticky = m.reg('sticky', Bool); // its error source is absent in this configuration
+  m.set(sticky, 0);
+  const held = m.reg('held', UInt(8), { reset: 5 }); // only ever holds itself
+  m.set(held, held);
+  const copy = m.reg('copy', UInt(8), { reset: 5 }); // fed from a constant register of the same value
+  m.set(copy, held);
+  const live = m.reg('live', UInt(8));
+  m.set(live, live.add(d));
+  const out = m.output('status', UInt(8), { reg: {} });
+  m.set(out, 0);
+  m.set(m.output('y', UInt(8)), live.xor(held).xor(copy).add(sticky.zext(8)));
+  return {};
+});
+const onlyConst = defineModule('only_const', (m) => {
+  const r = m.reg('r', UInt(4), { reset: 3 });
+  m.set(r, 3);
+  m.set(m.output('y', UInt(4)), r);
+  return {};
+});
+
+describe('hdl emission: constant registers', () => {
+  it('registers that never leave their reset value are constants, with a comment saying why', () => {
+    const text = emitDesign(constRegs({})).files[0]!.text;
+    assert.match(text, /wire sticky = 1'd0;  \/\/ a register that never leaves its reset value/);
+    assert.match(text, /wire \[7:0\] held = 8'd5;/);
+    assert.match(text, /wire \[7:0\] copy = 8'd5;/);
+    assert.match(text, /output wire \[7:0\] status/);
+    assert.match(text, /assign status = 8'd0;/);
+    assert.match(text, /reg  \[7:0\] live = 8'd0;/);
+    assert.doesNotMatch(text, /(sticky|held|copy|status) <=/);
+    assert.match(emitDesign(onlyConst({})).files[0]!.text, /wire unused_clk = \^\{clk\};[^\n]*\n\s+wire unused_rst = \^\{rst\};/);
+  });
+
+  it(`behave as before: interpreter, Verilator and Icarus agree, lint-clean (seed ${seed})`, async () => {
+    for (const d of [constRegs({}), onlyConst({})]) {
+      const r = await checkDesign(d, { cycles: 100, seed });
+      assert.deepEqual(r.lint, [], r.lint.join('\n'));
+      assert.deepEqual(r.mismatches.map(describeMismatch), []);
+    }
+  });
+});
+
+describe('hdl emission: line length', () => {
+  it(`breaks long expressions at brackets and operators, changing only whitespace (limit ${LINE_LIMIT})`, () => {
+    const long = `    assign y = {${Array.from({ length: 40 }, (_, i) => `(s[${i}] ? d[${8 * i + 7}:${8 * i}] : 8'd0)`).join(', ')}};`;
+    const broken = breakLine(long);
+    assert.ok(broken.length > 5);
+    for (const l of broken) assert.ok(l.length <= LINE_LIMIT, l);
+    assert.equal(broken.join('').replace(/\s/g, ''), long.replace(/\s/g, ''));
+    assert.equal(broken[0], '    assign y = {');
+    assert.equal(broken[broken.length - 1], '    };');
+    // A left-nested run of one associative operator reads as one column.
+    const sum = `    assign s = ${'('.repeat(12)}a0${Array.from({ length: 12 }, (_, i) => ` + long_operand_name_${i})`).join('')};`;
+    const s2 = breakLine(sum);
+    assert.deepEqual(s2.slice(0, 3), ['    assign s = (', '        a0', '        + long_operand_name_0']);
+    assert.equal(s2.join('').replace(/[\s()]/g, ''), sum.replace(/[\s()]/g, ''));
+    assert.deepEqual(breakLine('    wire short = a;'), ['    wire short = a;']);
+  });
+
+  it('no line of the emitted designs is longer than the limit', () => {
+    for (const d of [kitchenSink({}), readMux({}), enumFsm({})]) {
+      for (const f of emitDesign(d).files) for (const l of f.text.split('\n')) assert.ok(l.length <= LINE_LIMIT, `${f.name}: ${l}`);
+    }
   });
 });

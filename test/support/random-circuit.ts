@@ -3,7 +3,7 @@
 // module with the public API. Keeping the recipe as data is what makes shrinking and
 // standalone reproducers possible: a shrunk recipe is rebuilt, never patched.
 
-import { defineModule, hdlEnum, UInt, SInt, Bool, lit, mux, cat, type Value, type Signal, type Shape, type ModuleBuilder, type Domain } from '../../generator/hdl/index.ts';
+import { defineModule, hdlEnum, UInt, SInt, Bool, lit, mux, cat, select, type Value, type Signal, type Shape, type ModuleBuilder, type Domain } from '../../generator/hdl/index.ts';
 import { BIN_OPS, UN_OPS } from '../../generator/hdl/ops.ts';
 import { Rng } from '../../sim/equiv/stimulus.ts';
 
@@ -32,6 +32,8 @@ export type Op =
   | { k: 'memrs'; mem: number; addr: number; en: number | null }
   | { k: 'when'; c1: number; v1: number; c2: number; v2: number; dflt: number }
   | { k: 'switch'; sel: number; cases: [number, number][]; dflt: number | null }
+  /** select(): a mux chain keyed by one selector (emitted as a `case`). */
+  | { k: 'select'; sel: number; cases: [number, number][]; dflt: number }
   | { k: 'next'; reg: number; v: number; c: number | null }
   | { k: 'memwr'; mem: number; addr: number; data: number; c: number }
   | { k: 'out'; a: number }
@@ -129,9 +131,13 @@ export function randomRecipe(rng: Rng, name: string, size: number): Recipe {
     } else if (r < 88 && mems.length) {
       const mem = rng.pick(mems);
       add(rng.chance(0.5) ? { k: 'memrd', mem, addr: pick() } : { k: 'memrs', mem, addr: pick(), en: rng.chance(0.5) ? pick() : null }, { width: 1, signed: false });
-    } else if (r < 92) {
+    } else if (r < 91) {
       add({ k: 'when', c1: pick(), v1: pick(), c2: pick(), v2: pick(), dflt: pick() }, { width: 1, signed: false });
-    } else if (r < 93) {
+    } else if (r < 94) {
+      const sel = pick((s) => s.width <= 8);
+      const n = rng.range(2, 9);
+      add({ k: 'select', sel, cases: Array.from({ length: n }, () => [rng.int(300), rng.chance(0.2) ? -1 : pick()] as [number, number]), dflt: pick() }, { width: 1, signed: false });
+    } else if (r < 95) {
       const n = rng.range(2, 6);
       const enc: number[] = [];
       const sequential = rng.chance(0.5);
@@ -141,7 +147,7 @@ export function randomRecipe(rng: Rng, name: string, size: number): Recipe {
       }
       const moves = Array.from({ length: rng.range(1, 5) }, () => [rng.int(n), rng.int(n), pick()] as [number, number, number]);
       add({ k: 'fsm', enc, moves }, { width: 1, signed: false });
-    } else if (r < 95) {
+    } else if (r < 97) {
       const sel = pick((s) => s.width <= 6);
       const n = rng.range(1, 4);
       add({ k: 'switch', sel, cases: Array.from({ length: n }, () => [rng.int(64), pick()] as [number, number]), dflt: rng.chance(0.7) ? pick() : null }, { width: 1, signed: false });
@@ -333,6 +339,13 @@ function elaborateOps(m: ModuleBuilder, recipe: Recipe, dry: boolean): (Shape | 
         const write = () => mem.write(fit(v(op.addr), UInt(mem.mem.addrWidth)), fit(v(op.data), mem.mem.shape));
         if (c.node.k === 'const') write();
         else m.when(c, write);
+        break;
+      }
+      case 'select': {
+        const sel = v(op.sel).asUnsigned();
+        const d = v(op.dflt);
+        // -1: an arm that gives the default (the emitter drops it); keys past the selector's range fold away.
+        r = select(sel, op.cases.map(([k, val]) => [k % 2 ** Math.min(sel.width + 1, 9), val < 0 ? d : fit(v(val), d.shape)] as const), d);
         break;
       }
       case 'fsm': {
