@@ -9,7 +9,10 @@ import { derive, dramParams, pickTernary, validate as validateTernary, type Tern
 import { linkEngine, type EngineParams } from './link/engine.ts';
 import { uart, validateUart } from './uart.ts';
 import { nameWith, type NameTags } from './naming.ts';
-import { BOARD_PARAMS, checkParam, defaultsOf } from './param-table.ts';
+import { BOARD_PARAMS, UART_PARAMS, checkParam, defaultsOf } from './param-table.ts';
+
+/** The board's UART FIFOs: the UART core's default depth. */
+export const UART_DEPTH = UART_PARAMS.depth!.default;
 
 /** What a board's name (and its tops') carries besides the readable part (naming.ts). */
 export const BOARD_TAGS: NameTags = [['act', 'a'], ['format', 'f'], ['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['stage', 's'], ['idle', 'i']];
@@ -61,7 +64,7 @@ export function validateBoard(p: BoardParams): void {
   const d = derive(coreParams(p));
   if (d.wordBits % 8 || d.xBits % 8) throw new RangeError(`rows=${p.rows} cols=${p.cols} act=${p.act}: the link moves whole bytes; a weight tile (${d.wordBits} bits) and an activation beat (${d.xBits} bits) must be multiples of 8`);
   for (const k of ['stage', 'idle', 'phy'] as const) checkParam(BOARD_PARAMS, k, p[k]);
-  if (p.phy) validateUart({ clk: p.clk, baud: p.baud, depth: 16 });
+  if (p.phy) validateUart({ clk: p.clk, baud: p.baud, depth: UART_DEPTH });
 }
 
 /** The command engine's parameters for a board: the core's shape and the identity hash. */
@@ -110,7 +113,7 @@ export const board = defineModule(
     if (p.phy) {
       const rx = m.input('uart_rx', Bool);
       const tx = m.output('uart_tx', Bool);
-      const u = m.instance('serial', uart({ clk: p.clk, baud: p.baud, depth: 16 }));
+      const u = m.instance('serial', uart({ clk: p.clk, baud: p.baud, depth: UART_DEPTH }));
       m.set(u.rx, rx);
       m.set(tx, u.tx);
       connectBundle(m, BYTES, engine.rx, u.out);

@@ -1,16 +1,19 @@
 // The board's command engine: the link protocol (host/link/PROTOCOL.md) on the ternary
 // core. Bytes come in and go out as valid/ready streams, so the same engine sits behind the
-// UART or a PCIe stream. It is two parts with a typed interface between them (framer.ts's
-// RequestSide and AnswerSide): the framer (sync search, header, length and CRC of requests;
-// framing and CRC of answers) and the executor (executor.ts: the operations and the run
-// rules). This file holds the protocol's constants, the engine's parameters, and the two
-// modules: `link_engine_<sizing>`, the engine itself, identical on every board of the same
-// sizing, and `link_engine_<sizing>_id<hash>`, the same with the board's identity hash
-// (what IDENTIFY reports) wired in as a constant.
+// UART or a PCIe stream. It is two modules joined by two bundles (framer.ts's requestSpec
+// and answerSpec, valid/ready in the Chisel style):
+//   framer.ts    link_framer_<index bits>b: sync search, header, length and CRC of requests;
+//                framing and CRC of answers
+//   executor.ts  link_exec_<sizing>: IDENTIFY, READ_REG, WRITE_REG, WRITE_WEIGHTS, MATMUL,
+//                RESET and the run rules (PROTOCOL.md "Runs")
+// This file holds the protocol's constants, the engine's parameters and the module a board
+// instantiates, link_engine_<sizing>_id_<hash>: the two connected, with the board's
+// identity hash wired in as a constant, so the framer and executor of one sizing are the
+// same modules on every board.
 
 import { defineModule, UInt, Bool, lit, cat, bundlePorts, connectBundle, streamSpec } from '../../hdl/index.ts';
-import { framer } from './framer.ts';
-import { executor, bodyMax } from './executor.ts';
+import { linkFramer, requestSpec, answerSpec, indexBits } from './framer.ts';
+import { linkExecutor, bodyMax } from './executor.ts';
 import { nameWith, type NameTags } from '../naming.ts';
 import { BOARD_PARAMS, defaultsOf } from '../param-table.ts';
 
@@ -34,7 +37,7 @@ export interface EngineSizing {
   xBits: number;
   /** Weight tiles one WRITE_WEIGHTS frame may carry (the staging buffer, a power of two). */
   stage: number;
-  /** Clock cycles without a byte after which a frame in progress is abandoned (a power of two). */
+  /** Clock cycles without a byte after which a frame in progress is abandoned (a power of two; the framer's, absent for the executor). */
   idle: number;
   [k: string]: number;
 }
@@ -62,47 +65,34 @@ export function engineSizing(p: EngineSizing): EngineSizing {
   return Object.fromEntries(SIZING.map((k) => [k, p[k]])) as EngineSizing;
 }
 
-/** The engine, the identity hash an input (id_hash, 256 bits, byte 0 of the hash in the low bits). */
-export const linkEngineCore = defineModule(
-  'link_engine',
-  (m, p: EngineSizing) => {
-    const rx = bundlePorts(m, 'rx', streamSpec(UInt(8)), 'sink');
-    const tx = bundlePorts(m, 'tx', streamSpec(UInt(8)), 'source');
-    // Marks an answer's last byte, for links that carry frames as packets (AXI4-Stream tlast).
-    const txLast = m.output('tx_last', Bool);
-    const regAddr = m.output('reg_addr', UInt(4), { reg: {} });
-    const regWdata = m.output('reg_wdata', UInt(32), { reg: {} });
-    const regWe = m.output('reg_we', Bool, { reg: {} });
-    const regRdata = m.input('reg_rdata', UInt(32));
-    const coreReset = m.output('core_reset', Bool, { reg: {} });
-    const coreBusy = m.input('core_busy', Bool);
-    const wOut = bundlePorts(m, 'w', streamSpec(UInt(p.wordBits)), 'source');
-    const xOut = bundlePorts(m, 'x', streamSpec(UInt(p.xBits)), 'source');
-    const yIn = bundlePorts(m, 'y', streamSpec(UInt(32 * p.cols)), 'sink');
-    const idHash = m.input('id_hash', UInt(256));
-    const reg = { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata };
-    const f = framer(m, rx, tx, txLast, { bodyMax: bodyMax(p), idle: p.idle });
-    executor(m, p, f.req, f.ans, { reg, coreReset, coreBusy, w: wOut, x: xOut, y: yIn, idHash });
-    f.finish();
-    return { rx, tx, txLast, reg, coreReset, coreBusy, w: wOut, x: xOut, y: yIn, idHash };
-  },
-  { name: engineName },
-);
+/** The executor's parameters: the sizing but `idle`, which only the framer uses. */
+const withoutIdle = (p: EngineSizing): EngineSizing => Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'idle')) as EngineSizing;
 
-/** The engine with the board's identity hash built in: the module a board instantiates. */
+/**
+ * The engine a board instantiates: the framer and the executor connected by their request
+ * and answer bundles, and the board's identity hash (what IDENTIFY reports) as a constant.
+ */
 export const linkEngine = defineModule(
   'link_engine_id',
   (m, p: EngineParams) => {
-    const e = m.instance('engine', linkEngineCore(engineSizing(p)));
+    const sizing = engineSizing(p);
+    const index = indexBits(bodyMax(sizing));
+    const f = m.instance('framer', linkFramer({ index, idle: p.idle }));
+    const e = m.instance('exec', linkExecutor(withoutIdle(sizing)));
+    connectBundle(m, requestSpec(), e.req, f.req);
+    connectBundle(m, answerSpec(index), f.ans, e.ans);
+    // The identity ROM: the board's hash, a constant here, so the framer and executor are
+    // the same modules on every board of this sizing.
     const hash = [p.h0, p.h1, p.h2, p.h3, p.h4, p.h5, p.h6, p.h7].map((h) => lit(h >>> 0, UInt(32)));
     m.set(e.idHash, cat(...hash.reverse()));
     const bytes = streamSpec(UInt(8));
     const rx = bundlePorts(m, 'rx', bytes, 'sink');
     const tx = bundlePorts(m, 'tx', bytes, 'source');
-    connectBundle(m, bytes, e.rx, rx);
-    connectBundle(m, bytes, tx, e.tx);
+    connectBundle(m, bytes, f.rx, rx);
+    connectBundle(m, bytes, tx, f.tx);
+    // Marks an answer's last byte, for links that carry frames as packets (AXI4-Stream tlast).
     const txLast = m.output('tx_last', Bool);
-    m.set(txLast, e.txLast);
+    m.set(txLast, f.txLast);
     const reg = { addr: m.output('reg_addr', UInt(4)), wdata: m.output('reg_wdata', UInt(32)), we: m.output('reg_we', Bool), rdata: m.input('reg_rdata', UInt(32)) };
     m.set(reg.addr, e.reg.addr);
     m.set(reg.wdata, e.reg.wdata);
