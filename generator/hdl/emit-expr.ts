@@ -100,7 +100,7 @@ export class ExprEmitter {
     if (n.op === 'or' && (this.refs.get(n.a) ?? 0) <= 1 && (this.refs.get(n.b) ?? 0) <= 1) {
       const a = this.keysOf(n.a);
       const b = this.keysOf(n.b);
-      if (a && b && a.sel === b.sel) return { sel: a.sel, keys: [...a.keys, ...b.keys] };
+      if (a && b && sameValue(a.sel, b.sel)) return { sel: a.sel, keys: [...a.keys, ...b.keys] };
     }
     return undefined;
   }
@@ -121,7 +121,7 @@ export class ExprEmitter {
       const n = cur.node;
       if (n.k !== 'mux') break;
       const k = this.keysOf(n.c);
-      if (!k || k.sel !== first.sel) break;
+      if (!k || !sameValue(k.sel, first.sel)) break;
       if (cur !== v && ((this.refs.get(cur) ?? 0) > 1 || this.tempOf.has(cur))) break;
       if (cur !== v) mine.push(cur);
       // A key an earlier arm already takes can never select this one (first match wins, as in `case`).
@@ -416,6 +416,17 @@ function mayBeSignedInVerilog(v: Value): boolean {
 
 export function constText(v: bigint, width: number): string {
   return width <= 32 ? `${width}'d${v}` : `${width}'h${v.toString(16)}`;
+}
+
+/** The same value, built twice: `a.slice(3, 0)` in each arm of a hand-written chain. */
+function sameValue(a: Value, b: Value): boolean {
+  if (a === b) return true;
+  if (a.width !== b.width || a.signed !== b.signed) return false;
+  const x = a.node;
+  const y = b.node;
+  if (x.k === 'slice' && y.k === 'slice') return x.lo === y.lo && sameValue(x.a, y.a);
+  if ((x.k === 'cast' && y.k === 'cast') || (x.k === 'ext' && y.k === 'ext')) return sameValue(x.a, y.a);
+  return false;
 }
 
 /** One word for what a node computes, for names like `ok_or`. */

@@ -345,3 +345,16 @@ describe('hdl emission: line length', () => {
     }
   });
 });
+
+describe('hdl emission: hand-written chains', () => {
+  it('a chain whose selector is rebuilt in every arm (a.slice(3, 0) each time) is still one case', () => {
+    const hand = defineModule('hand_chain', (m) => {
+      const a = m.input('a', UInt(8));
+      const d = m.input('d', UInt(8));
+      m.set(m.output('y', UInt(8)), mux(a.slice(3, 0).eq(1), d, mux(a.slice(3, 0).eq(2), d.not(), mux(a.slice(3, 0).eq(5), d.add(1), lit(7, UInt(8))))));
+      return {};
+    });
+    const text = emitDesign(hand({})).files[0]!.text;
+    assert.match(text, /case \(a\[3:0\]\)\n\s+4'd1: +y = d;\n\s+4'd2: +y = \(~d\);\n\s+4'd5: +y = \(d \+ 8'd1\);\n\s+default: +y = 8'd7;/);
+  });
+});
