@@ -11,6 +11,7 @@ import { moduleTree, type ModuleIR, type Params } from './ir.ts';
 import { emitModule, type EmitOptions } from './emit-verilog.ts';
 import { moduleWarnings } from './checks.ts';
 import { type Elaborated } from './module.ts';
+import { enumOf } from './enum.ts';
 
 export const GENERATOR_NAME = 'bitnet-fpga';
 export const GENERATOR_VERSION: string = (() => {
@@ -36,6 +37,8 @@ export interface ManifestSignal {
    * --source-comments, so moving code does not make rtl/ stale.
    */
   source: string;
+  /** For a signal of an hdlEnum shape: its members' encodings, to show states by name in a waveform. */
+  enum?: Record<string, number>;
 }
 
 export interface Manifest {
@@ -120,7 +123,9 @@ export function emitDesign<IO>(top: Elaborated<IO>, opts: EmitOptions & { extra?
   for (const m of modules) {
     if (m.blackBox) continue;
     for (const s of m.signals) {
-      signals.push({ module: m.name, name: s.name, kind: s.reg ? 'reg' : s.role, width: s.width, signed: s.signed, source: formatDecl(s.loc, !!opts.sourceComments) });
+      const e = enumOf(s.shape);
+      const states = e ? { enum: Object.fromEntries(e.members.map((k) => [k, Number(e.encodingOf(k))])) } : {};
+      signals.push({ module: m.name, name: s.name, kind: s.reg ? 'reg' : s.role, width: s.width, signed: s.signed, source: formatDecl(s.loc, !!opts.sourceComments), ...states });
     }
   }
   const manifest: Manifest = {

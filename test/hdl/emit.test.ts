@@ -191,6 +191,7 @@ describe('hdl emission: named states (hdlEnum)', () => {
     assert.match(text, /S_CRC, S_DONE: begin/);
     assert.match(text, /\(state == S_HEADER\)/);
     assert.match(text, /\(state < S_DONE\)/);
+    assert.deepEqual(emitDesign(enumFsm({})).manifest.signals.find((x) => x.name === 'state')!.enum, { IDLE: 0, HEADER: 1, PAYLOAD: 2, CRC: 3, DONE: 4, UNUSED: 5 });
     assert.equal(Phase.encodingOf('PAYLOAD'), 2n);
     assert.equal(Phase.memberOf(4n), 'DONE');
     assert.equal(Phase.width, 3);
