@@ -79,6 +79,7 @@ export const linkExecutor = defineModule(
     const idx = req.pay_index;
 
     const state = m.reg('exec_state', X);
+    const copying = m.let('copying', state.eq(X.WCOPY));
     m.set(reg.we, 0);
     m.set(coreReset, 0);
     const isMatmul = m.let('is_matmul', op.eq(OP.MATMUL));
@@ -111,7 +112,10 @@ export const linkExecutor = defineModule(
       if (p.wordBits > 8) m.set(wAsm, wWord.slice(p.wordBits - 1, 8));
       m.set(wCnt, mux(wCnt.eq(tileBytes - 1), 0, wCnt.add(1)));
       m.when(wCnt.eq(tileBytes - 1), () => {
-        m.when(stN.lt(p.stage), () => stageMem.write(stN.trunc(stageBits), wWord));
+        // Never while copying (payload bytes only come while the framer is in PAY, when the
+        // executor is idle): said outright so that synthesis sees the staging buffer's write
+        // and read never collide and needs no bypass registers (about 70 flip-flops on an iCE40).
+        m.when(stN.lt(p.stage).and(copying.not()), () => stageMem.write(stN.trunc(stageBits), wWord));
         m.when(stN.le(p.stage), () => m.set(stN, stN.add(1)));
       });
     });
@@ -224,7 +228,6 @@ export const linkExecutor = defineModule(
     });
 
     // WRITE_WEIGHTS, verified: point the core at the first tile, then copy the staged tiles.
-    const copying = m.let('copying', state.eq(X.WCOPY));
     const stageRead = stageMem.readSync(counter.trunc(stageBits), { enable: copying.and(stepN.eq(2)), name: 'stage_word' });
     m.set(wOut.valid, copying.and(stepN.eq(3)));
     m.set(wOut.data, stageRead);
