@@ -27,6 +27,9 @@ import { REG } from '../ternary/params.ts';
 /** What the executor does after a request's first cycle. */
 export const ExecState = hdlEnum('exec_state', ['IDLE', 'READ', 'WCOPY', 'MSETUP'], { prefix: 'X_' });
 
+/** The steps of a MATMUL answer's trailer (CYCLES and STALLS after the results), in order. */
+export const TrailerStep = hdlEnum('trailer_step', ['ASK_CYCLES', 'WAIT_CYCLES', 'TAKE_CYCLES', 'SEND_CYCLES', 'WAIT_STALLS', 'TAKE_STALLS', 'SEND_STALLS'], { prefix: 'T_' });
+
 /** The largest answer body of an engine of this sizing, after the status byte. */
 export function bodyMax(p: EngineSizing): number {
   return Math.max(identityBytes({ ...p, h0: 0, h1: 0, h2: 0, h3: 0, h4: 0, h5: 0, h6: 0, h7: 0 }).length, 4, resultsMax(p) * 4 * p.cols + 8);
@@ -69,7 +72,7 @@ export const linkExecutor = defineModule(
     const ktMax = Math.ceil(p.kmax / p.rows);
     const xCap = p.mmax * ktMax; // activation beats of the largest MATMUL
     const rMax = resultsMax(p);
-    const oBits = ans.index.width;
+    const oBits = ans.body_len.width;
     const bodyFire = m.let('body_fire', ans.body_valid.and(ans.body_ready));
     const wBits = widthFor(p.wdepth + Math.max(ktMax, p.stage));
     const { op, len } = req;
@@ -302,43 +305,44 @@ export const linkExecutor = defineModule(
     // MATMUL results: the core's beat is held (valid/ready) while its bytes go out,
     // little-endian, then CYCLES and STALLS are read into `word` one after the other.
     const byteIdx = m.reg('byte_idx', UInt(widthFor(4 * p.cols - 1))); // within the result beat, or the trailer word
-    const tstep = m.reg('trailer_step', UInt(3));
-    const T_CYCLES = 3, T_STALLS = 6; // steps at which the word is being sent
+    // The trailer: ask for CYCLES, wait for the register read, take it, send it; the same for STALLS.
+    const T = TrailerStep;
+    const tstep = m.reg('trailer_step', T);
     const mmSend = m.let('mm_send', ans.sending.and(isMatmul).and(status.eq(STATUS.OK)));
     const resultsPhase = m.let('results_phase', resultsLeft.ne(0));
     const yByte = select(byteIdx, Array.from({ length: 4 * p.cols }, (_, i) => [i, yIn.data.slice(8 * i + 7, 8 * i)] as const), lit(0, UInt(8)));
-    const mmValid = m.let('mm_valid', mux(resultsPhase, yIn.valid, tstep.eq(T_CYCLES).or(tstep.eq(T_STALLS))));
+    const mmValid = m.let('mm_valid', mux(resultsPhase, yIn.valid, tstep.eq(T.SEND_CYCLES).or(tstep.eq(T.SEND_STALLS))));
     const lastYByte = byteIdx.eq(4 * p.cols - 1);
     // Results are taken only by a MATMUL answer that still wants them; at any other time
     // whatever the core offers is discarded, so a leftover can never become the next answer.
     m.set(yIn.ready, mux(mmSend.and(resultsPhase), bodyFire.and(lastYByte), 1));
     m.when(mmSend.and(resultsPhase.not()).and(coreBusy.not()), () => {
       m.switch(tstep, [
-        [0, () => {
+        [T.ASK_CYCLES, () => {
           m.set(reg.addr, REG.CYCLES);
-          m.set(tstep, 1);
+          m.set(tstep, T.WAIT_CYCLES);
         }],
-        [1, () => m.set(tstep, 2)],
-        [2, () => {
+        [T.WAIT_CYCLES, () => m.set(tstep, T.TAKE_CYCLES)],
+        [T.TAKE_CYCLES, () => {
           m.set(word, reg.rdata);
           m.set(byteIdx, 0);
-          m.set(tstep, T_CYCLES);
+          m.set(tstep, T.SEND_CYCLES);
         }],
-        [T_CYCLES, () => m.when(bodyFire.and(byteIdx.eq(3)), () => {
+        [T.SEND_CYCLES, () => m.when(bodyFire.and(byteIdx.eq(3)), () => {
           m.set(reg.addr, REG.STALLS);
-          m.set(tstep, 4);
+          m.set(tstep, T.WAIT_STALLS);
         })],
-        [4, () => m.set(tstep, 5)],
-        [5, () => {
+        [T.WAIT_STALLS, () => m.set(tstep, T.TAKE_STALLS)],
+        [T.TAKE_STALLS, () => {
           m.set(word, reg.rdata);
           m.set(byteIdx, 0);
-          m.set(tstep, T_STALLS);
+          m.set(tstep, T.SEND_STALLS);
         }],
       ]);
     });
     // IDENTIFY: the version and shape are constants; the hash comes in on id_hash.
     const tableByte = select(
-      ans.index.trunc(7),
+      ans.index,
       identity.map((v, i) => [i + BODY_START, i >= 1 && i <= 32 ? idHash.slice(8 * (i - 1) + 7, 8 * (i - 1)) : lit(v, UInt(8))] as const),
       lit(0, UInt(8)),
     );
@@ -348,7 +352,7 @@ export const linkExecutor = defineModule(
     m.set(ans.body_valid, isMatmul.not().or(mmValid));
     m.when(req.valid, () => {
       m.set(byteIdx, 0);
-      m.set(tstep, 0);
+      m.set(tstep, T.ASK_CYCLES);
     });
     m.when(bodyFire, () => {
       m.when(op.eq(OP.READ_REG).or(isMatmul.and(resultsPhase.not())), () => {

@@ -48,7 +48,8 @@ export function requestSpec() {
  * Executor → framer (the executor's side is the source): the answer. `valid`: the answer
  * asked for with `later` is ready. `status` and `body_len` (bytes after the status) are
  * read while it goes out; the body is a valid/ready byte stream of body_len bytes, the
- * byte at `index` (the framer's position in the frame; the body starts at BODY_START);
+ * byte at `index` (the low 7 bits of the framer's position in the frame, the body starting
+ * at BODY_START: enough for the one body that is a table, IDENTIFY's 10 + 65 bytes);
  * `sending` is high while the answer goes out and `done` for the cycle its last byte is taken.
  */
 export function answerSpec(indexBits: number) {
@@ -59,11 +60,14 @@ export function answerSpec(indexBits: number) {
     body_valid: fwd(Bool),
     body_data: fwd(UInt(8)),
     body_ready: bwd(Bool),
-    index: bwd(UInt(indexBits)),
+    index: bwd(UInt(INDEX_SEEN)),
     sending: bwd(Bool),
     done: bwd(Bool),
   } as const;
 }
+
+/** Bits of the frame position the executor sees (answerSpec's `index`). */
+export const INDEX_SEEN = 7;
 
 /** Bits of an answer's byte index for answers of at most `bodyMax` bytes after the status: header 10 bytes (with the status), body, CRC 4. */
 export const indexBits = (bodyMax: number): number => widthFor(bodyMax + 13);
@@ -236,7 +240,7 @@ export const linkFramer = defineModule(
     // Header (9 bytes), status, body (body_len bytes), CRC (4 bytes).
     const oi = m.reg('out_idx', UInt(oBits));
     const txFire = m.let('tx_fire', tx.valid.and(tx.ready));
-    m.set(ans.index, oi);
+    m.set(ans.index, oi.trunc(INDEX_SEEN));
     m.set(ans.sending, sending);
     const respLen = m.let('resp_len', ans.body_len.add(1));
     const bodyEnd = m.let('body_end', ans.body_len.add(BODY_START)); // index of the first CRC byte
