@@ -154,8 +154,11 @@ export const linkExecutor = defineModule(
     const M = u32At(12);
     const first = u32At(0);
     const kBits = widthFor(p.kmax);
-    // Only read once K <= kmax has been checked.
-    const kTiles = m.let('mm_k_tiles', K.trunc(kBits).addWide(p.rows - 1).shr(Math.log2(p.rows)).trunc(widthFor(ktMax)));
+    // ceil(K / rows), registered when the request is taken so that the run checks below
+    // start from a flip-flop rather than from an adder on the payload fields (the iCE40's
+    // critical path). Only read in MSETUP, so only once K <= kmax has been checked.
+    const kTiles = m.reg('mm_k_tiles', UInt(widthFor(ktMax)));
+    m.when(req.valid, () => m.set(kTiles, K.trunc(kBits).addWide(p.rows - 1).shr(Math.log2(p.rows)).trunc(widthFor(ktMax))));
     const wdBits = widthFor(p.wdepth);
     const identity = identityBytes({ ...p, h0: 0, h1: 0, h2: 0, h3: 0, h4: 0, h5: 0, h6: 0, h7: 0 });
     const later_ = m.wire('answer_later', Bool, { default: 0 });
