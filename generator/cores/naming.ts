@@ -10,8 +10,11 @@
 // parameters: equal names mean equal bodies. The defaults' names stay short and stable.
 // Parameters that do not reach the body (a UART's clock when the board has no UART) are
 // left out, so equal bodies share a name and a file.
-// Data that is not a parameter (the identity hash a board reports) lives in its own small
-// module named after a prefix of that data (`link_engine_<sizing>_id_<8 hex digits>`).
+// Modules whose body depends on a derived size rather than on the core's parameters are
+// named by that size (`link_framer_16b`: the framer of every engine whose answer index is
+// 16 bits wide). Data that is not a parameter (the identity hash a board reports) lives in
+// its own small module named after a prefix of that data (`link_engine_<sizing>_id_<8 hex
+// digits>`, the glue that holds the hash and joins framer and executor).
 
 /** [parameter, tag] pairs in name order. */
 export type NameTags = readonly (readonly [param: string, tag: string])[];

@@ -27,6 +27,11 @@ import { REG } from '../ternary/params.ts';
 /** What the executor does after a request's first cycle. */
 export const ExecState = hdlEnum('exec_state', ['IDLE', 'READ', 'WCOPY', 'MSETUP'], { prefix: 'X_' });
 
+/** WRITE_WEIGHTS, verified: point the core at the first tile, restart its weight loading, then read and send each staged tile; wait for the core. */
+export const WCopyStep = hdlEnum('wcopy_step', ['SET_WADDR', 'SET_CTRL', 'READ', 'SEND', 'DRAIN'], { prefix: 'W_', width: 3 });
+/** MATMUL, verified: walk the n-tiles and the tokens (the run's checks), load K, N, M, WBASE, start. */
+export const MatmulStep = hdlEnum('matmul_step', ['WALK_N', 'WALK_M', 'SET_K', 'SET_N', 'SET_M', 'SET_WBASE', 'START'], { prefix: 'M_', width: 3 });
+
 /** The steps of a MATMUL answer's trailer (CYCLES and STALLS after the results), in order. */
 export const TrailerStep = hdlEnum('trailer_step', ['ASK_CYCLES', 'WAIT_CYCLES', 'TAKE_CYCLES', 'SEND_CYCLES', 'WAIT_STALLS', 'TAKE_STALLS', 'SEND_STALLS'], { prefix: 'T_' });
 
@@ -143,7 +148,10 @@ export const linkExecutor = defineModule(
     const word = m.reg('word', UInt(32));
     const resetAfter = m.reg('reset_after', Bool);
     const lenIs = (n: number): Value => len.eq(n);
-    const stepN = m.reg('step', UInt(3)); // sub-steps of WCOPY and MSETUP
+    // Sub-steps of WCOPY (WCopyStep) and MSETUP (MatmulStep): one register, two sets of names.
+    const stepN = m.reg('step', UInt(3));
+    const W = WCopyStep;
+    const MS = MatmulStep;
     const counter = m.reg('counter', UInt(Math.max(widthFor(p.wdepth * p.cols), widthFor(p.stage + 1))));
     const wEnd = m.reg('w_end', UInt(wBits)); // one past the last weight tile the run reads
     const resultsLeft = m.reg('results_left', UInt(widthFor(rMax)));
@@ -179,7 +187,7 @@ export const linkExecutor = defineModule(
       m.set(status, STATUS.OK);
       m.set(bodyLen, 0);
       m.set(resetAfter, 0);
-      m.set(stepN, 0);
+      m.set(stepN, 0); // the first step of either
       m.set(counter, 0);
       m.switch(op, [
         [OP.IDENTIFY, () => m.when(lenIs(0), () => m.set(bodyLen, identity.length)).otherwise(() => m.set(status, STATUS.BAD_LENGTH))],
@@ -234,10 +242,10 @@ export const linkExecutor = defineModule(
     });
 
     // WRITE_WEIGHTS, verified: point the core at the first tile, then copy the staged tiles.
-    const stageRead = stageMem.readSync(counter.trunc(stageBits), { enable: copying.and(stepN.eq(2)), name: 'stage_word' });
-    m.set(wOut.valid, copying.and(stepN.eq(3)));
+    const stageRead = stageMem.readSync(counter.trunc(stageBits), { enable: copying.and(stepN.eq(W.READ)), name: 'stage_word' });
+    m.set(wOut.valid, copying.and(stepN.eq(W.SEND)));
     m.set(wOut.data, stageRead);
-    const writeReg = (addr: number, value: Value | number, next: number): void => {
+    const writeReg = (addr: number, value: Value | number, next: Value): void => {
       m.set(reg.addr, addr);
       m.set(reg.wdata, value);
       m.set(reg.we, 1);
@@ -245,17 +253,17 @@ export const linkExecutor = defineModule(
     };
     m.when(copying, () => {
       m.switch(stepN, [
-        [0, () => writeReg(REG.WADDR, first, 1)],
-        [1, () => writeReg(REG.CTRL, 0b100, 2)],
-        [2, () => m.set(stepN, 3)],
-        [3, () => {
+        [W.SET_WADDR, () => writeReg(REG.WADDR, first, W.SET_CTRL)],
+        [W.SET_CTRL, () => writeReg(REG.CTRL, 0b100, W.READ)],
+        [W.READ, () => m.set(stepN, W.SEND)],
+        [W.SEND, () => {
           m.when(wOut.ready, () => {
             m.set(counter, counter.add(1));
-            m.when(counter.add(1).eq(stN.zext(counter.width)), () => m.set(stepN, 4)).otherwise(() => m.set(stepN, 2));
+            m.when(counter.add(1).eq(stN.zext(counter.width)), () => m.set(stepN, W.DRAIN)).otherwise(() => m.set(stepN, W.READ));
           });
         }],
         // Answer once the core is idle: weights bound for DRAM are written when their responses are in.
-        [4, () => m.when(coreBusy.not(), answer)],
+        [W.DRAIN, () => m.when(coreBusy.not(), answer)],
       ]);
     });
 
@@ -268,7 +276,7 @@ export const linkExecutor = defineModule(
     };
     m.when(state.eq(X.MSETUP), () => {
       m.switch(stepN, [
-        [0, () => {
+        [MS.WALK_N, () => {
           const nextEnd = wEnd.add(kTiles.zext(wBits));
           const moreResults = resultsLeft.zext(resultsLeft.width + 1).add(mLeft.zext(resultsLeft.width + 1));
           m.when(counter.zext(32).lt(N), () => {
@@ -277,26 +285,26 @@ export const linkExecutor = defineModule(
               m.set(wEnd, nextEnd);
               m.set(resultsLeft, resultsLeft.add(mLeft.zext(resultsLeft.width)));
             });
-          }).otherwise(() => m.set(stepN, 1));
+          }).otherwise(() => m.set(stepN, MS.WALK_M));
         }],
-        [1, () => {
+        [MS.WALK_M, () => {
           m.when(mLeft.ne(0), () => {
             m.set(beatsWanted, beatsWanted.add(kTiles.zext(beatsWanted.width)));
             m.set(mLeft, mLeft.sub(1));
-          }).elseWhen(beatsWanted.ne(xBeats), refuse).otherwise(() => m.set(stepN, 2));
+          }).elseWhen(beatsWanted.ne(xBeats), refuse).otherwise(() => m.set(stepN, MS.SET_K));
         }],
-        [2, () => writeReg(REG.K, K, 3)],
-        [3, () => writeReg(REG.N, N, 4)],
-        [4, () => writeReg(REG.M, M, 5)],
-        [5, () => writeReg(REG.WBASE, first, 6)],
+        [MS.SET_K, () => writeReg(REG.K, K, MS.SET_N)],
+        [MS.SET_N, () => writeReg(REG.N, N, MS.SET_M)],
+        [MS.SET_M, () => writeReg(REG.M, M, MS.SET_WBASE)],
+        [MS.SET_WBASE, () => writeReg(REG.WBASE, first, MS.START)],
         // Start only with an empty result path (results nobody asked for are being drained,
         // below), so every result this answer carries comes from this run.
-        [6, () => {
+        [MS.START, () => {
           m.when(coreBusy, () => {
             m.set(status, STATUS.BUSY);
             answer();
           }).elseWhen(yIn.valid.not(), () => {
-            writeReg(REG.CTRL, 1, 0);
+            writeReg(REG.CTRL, 1, MS.WALK_N);
             m.set(bodyLen, resultsLeft.zext(oBits).mul(4 * p.cols).trunc(oBits).add(8));
             answer();
           });
