@@ -21,7 +21,13 @@ export const REGISTERS = [
   { addr: 14, name: 'WMEM', access: 'r', doc: '0: weights in on-chip block RAM; else the AXI4 data width of the DRAM master' },
 ] as const;
 
-type RegisterName = (typeof REGISTERS)[number]['name'];
+type Register = (typeof REGISTERS)[number];
+export type RegisterName = Register['name'];
+/** The names a write reaches and a read returns; the core's decoder must cover each (core.ts). */
+export type WritableRegister = Extract<Register, { access: 'w' | 'rw' }>['name'];
+export type ReadableRegister = Extract<Register, { access: 'r' | 'rw' }>['name'];
+export const isWritable = (r: Register): r is Extract<Register, { access: 'w' | 'rw' }> => r.access.includes('w');
+export const isReadable = (r: Register): r is Extract<Register, { access: 'r' | 'rw' }> => r.access.includes('r');
 /** Word addresses by name (REG.K is 2), for drivers that name registers rather than number them. */
 export const REG = Object.fromEntries(REGISTERS.map((r) => [r.name, r.addr])) as { readonly [N in RegisterName]: number };
 /** CTRL's bits (written). */

@@ -8,7 +8,7 @@
 // whose checks fail.
 
 import { crc32 } from './crc32.ts';
-import { SYNC0, SYNC1, HEADER_BYTES, TRAILER_BYTES, MAX_PAYLOAD } from './protocol.ts';
+import { SYNC0, SYNC1, HEADER_BYTES, TRAILER_BYTES, MAX_PAYLOAD, HEADER_CHECK_SEED } from './protocol.ts';
 
 export interface Frame {
   readonly seq: number;
@@ -18,7 +18,7 @@ export interface Frame {
 
 /** A small check over the first 8 header bytes, so a corrupted length is caught before waiting for it. */
 export function headerCheck(h: Uint8Array, off = 0): number {
-  let x = 0x5a;
+  let x = HEADER_CHECK_SEED;
   for (let i = 0; i < 8; i++) x = (((x << 1) | (x >>> 7)) & 0xff) ^ h[off + i]!; // an 8-bit rotate
   return x & 0xff;
 }

@@ -17,6 +17,8 @@ export const SYNC0 = 0xb1;
 export const SYNC1 = 0x7f;
 export const HEADER_BYTES = 9;
 export const TRAILER_BYTES = 4;
+/** The header check starts from this byte and folds in bytes 0..7 with rotate-left-1 then xor. */
+export const HEADER_CHECK_SEED = 0x5a;
 /** Largest payload a frame may carry; a larger length in a header is treated as garbage. */
 export const MAX_PAYLOAD = 1 << 20;
 

@@ -5,9 +5,14 @@
 // constraints/arty-a7/arty-a7.xdc.
 
 import { defineModule, UInt, Bool, cat, lit } from '../hdl/index.ts';
-import { board, validateBoard, type BoardParams } from '../cores/board.ts';
+import { board, validateBoard, TOP_TAGS, type BoardParams } from '../cores/board.ts';
+import { nameWith } from '../cores/naming.ts';
+import { BOARD_PARAMS, defaultsOf } from '../cores/param-table.ts';
 
 export const ARTY_CLK = 100_000_000;
+
+/** What differs from the board SoC's defaults. */
+export const ARTY_DEFAULTS: Readonly<Record<string, number>> = { rows: 8, cols: 8, kmax: 4096, mmax: 8, wdepth: 4096, stage: 16 };
 
 export const artyTop = defineModule(
   'arty_top',
@@ -30,7 +35,7 @@ export const artyTop = defineModule(
     return {};
   },
   {
-    name: () => 'arty_top',
+    name: (p) => nameWith('arty_top', p, TOP_TAGS, { ...defaultsOf(BOARD_PARAMS), ...ARTY_DEFAULTS }),
     validate: (p) => {
       if (p.clk !== ARTY_CLK) throw new RangeError(`clk=${p.clk}: the Arty A7's oscillator is ${ARTY_CLK} Hz`);
       validateBoard({ ...p, phy: 1 });

@@ -5,10 +5,15 @@
 // line). Port names are the pin names of constraints/icebreaker/icebreaker.pcf.
 
 import { defineModule, UInt, Bool, cat } from '../hdl/index.ts';
-import { board, validateBoard, type BoardParams } from '../cores/board.ts';
+import { board, validateBoard, TOP_TAGS, type BoardParams } from '../cores/board.ts';
+import { nameWith } from '../cores/naming.ts';
+import { BOARD_PARAMS, defaultsOf } from '../cores/param-table.ts';
 
 /** The iCEBreaker's oscillator. */
 export const ICEBREAKER_CLK = 12_000_000;
+
+/** The largest SoC that places on the UP5K with room to spare (constraints/README.md): what differs from the board SoC's defaults. */
+export const ICEBREAKER_DEFAULTS: Readonly<Record<string, number>> = { rows: 4, cols: 4, kmax: 1024, mmax: 2, wdepth: 1024, stage: 16 };
 
 export const icebreakerTop = defineModule(
   'icebreaker_top',
@@ -39,7 +44,7 @@ export const icebreakerTop = defineModule(
     return {};
   },
   {
-    name: () => 'icebreaker_top',
+    name: (p) => nameWith('icebreaker_top', p, TOP_TAGS, { ...defaultsOf(BOARD_PARAMS), ...ICEBREAKER_DEFAULTS }),
     validate: (p) => {
       if (p.clk !== ICEBREAKER_CLK) throw new RangeError(`clk=${p.clk}: the iCEBreaker's oscillator is ${ICEBREAKER_CLK} Hz`);
       validateBoard({ ...p, phy: 1 });

@@ -5,7 +5,9 @@
 // byte-stream board, so board-sim drives either the same way.
 
 import { defineModule, Bool, bundlePorts, connectBundle } from '../hdl/index.ts';
-import { board, validateBoard, BYTES, type BoardParams } from '../cores/board.ts';
+import { board, validateBoard, BYTES, UART_DEPTH, BOARD_TAGS, UART_TAGS, type BoardParams } from '../cores/board.ts';
+import { nameWith } from '../cores/naming.ts';
+import { BOARD_PARAMS, defaultsOf } from '../cores/param-table.ts';
 import { uart } from '../cores/uart.ts';
 
 export interface SerialLineParams extends BoardParams {
@@ -22,7 +24,7 @@ export const serialLine = defineModule(
     // Bytes on their way: in the host end's FIFOs or on the wire (for knowing when the board is idle).
     const inFlight = m.output('in_flight', Bool);
     const soc = m.instance('soc', board({ ...p, phy: 1 }));
-    const host = m.instance('host', uart({ clk: p.clk, baud: p.hostBaud, depth: 16 }));
+    const host = m.instance('host', uart({ clk: p.clk, baud: p.hostBaud, depth: UART_DEPTH }));
     m.set(soc.uartRx!, host.tx);
     m.set(host.rx, soc.uartTx!);
     connectBundle(m, BYTES, host.in, rx);
@@ -34,7 +36,7 @@ export const serialLine = defineModule(
     return { rx, tx, busy, inFlight };
   },
   {
-    name: (p) => `serial_line_${p.rows}x${p.cols}`,
+    name: (p) => nameWith(`serial_line_${p.rows}x${p.cols}`, p, [...BOARD_TAGS, ...UART_TAGS, ['hostBaud', 'h']], defaultsOf(BOARD_PARAMS)),
     validate: (p) => {
       validateBoard({ ...p, phy: 1 });
       if (!(p.hostBaud * 16 <= p.clk)) throw new RangeError(`hostBaud=${p.hostBaud}: at most clk/16 = ${Math.floor(p.clk / 16)}`);

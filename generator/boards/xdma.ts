@@ -6,7 +6,9 @@
 // Port names follow the IP's user side, so a block design connects them by name.
 
 import { defineModule, UInt, Bool, cat, lit, bundlePorts, connectBundle, axi4LiteSpec, axi4StreamSpec, axi4Spec } from '../hdl/index.ts';
-import { board, validateBoard, engineParams, BYTES, type BoardParams } from '../cores/board.ts';
+import { board, validateBoard, engineParams, BYTES, BOARD_TAGS, type BoardParams } from '../cores/board.ts';
+import { nameWith } from '../cores/naming.ts';
+import { BOARD_PARAMS, defaultsOf } from '../cores/param-table.ts';
 import { dramParams } from '../cores/ternary/params.ts';
 import { axilRegs } from '../cores/link/axil-regs.ts';
 import { axisToBytes, bytesToAxis, validateAxis } from '../cores/link/axis-bytes.ts';
@@ -19,6 +21,9 @@ export interface XdmaParams extends BoardParams {
 
 // The register map and MAGIC live in common/, shared with the host's XDMA transport and xdma-sim.
 export { XDMA_MAGIC, XDMA_REG };
+
+/** What differs from the board SoC's defaults, and the IP's data width. */
+export const XDMA_DEFAULTS: Readonly<Record<string, number>> = { rows: 16, cols: 16, kmax: 4096, mmax: 8, wdepth: 4096, stage: 16, axis: 64 };
 
 export const xdmaTop = defineModule(
   'board_xdma',
@@ -86,7 +91,7 @@ export const xdmaTop = defineModule(
     return { lite, h2c: h2cIn, c2h: c2hOut, busy };
   },
   {
-    name: (p) => `board_${p.rows}x${p.cols}_xdma${p.axis}${p.dram ? `_ddr${p.dram}` : ''}`,
+    name: (p) => nameWith(`board_${p.rows}x${p.cols}_xdma${p.axis}${p.dram ? `_ddr${p.dram}` : ''}`, p, BOARD_TAGS, { ...defaultsOf(BOARD_PARAMS), ...XDMA_DEFAULTS }),
     validate: (p) => {
       validateBoard({ ...p, phy: 0 });
       validateAxis({ width: p.axis });

@@ -8,6 +8,18 @@ import { ternaryCore } from './ternary/core.ts';
 import { derive, dramParams, pickTernary, validate as validateTernary, type TernaryParams } from './ternary/params.ts';
 import { linkEngine, type EngineParams } from './link/engine.ts';
 import { uart, validateUart } from './uart.ts';
+import { nameWith, type NameTags } from './naming.ts';
+import { BOARD_PARAMS, UART_PARAMS, checkParam, defaultsOf } from './param-table.ts';
+
+/** The board's UART FIFOs: the UART core's default depth. */
+export const UART_DEPTH = UART_PARAMS.depth!.default;
+
+/** What a board's name (and its tops') carries besides the readable part (naming.ts). */
+export const BOARD_TAGS: NameTags = [['act', 'a'], ['format', 'f'], ['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['stage', 's'], ['idle', 'i']];
+/** A board top's (its readable part is the board's name, so the shape is tagged too). */
+export const TOP_TAGS: NameTags = [['rows', 'r'], ['cols', 'n'], ['dram', 'd'], ...BOARD_TAGS, ['baud', 'b']];
+/** The UART's, which reach the body only with phy=1. */
+export const UART_TAGS: NameTags = [['clk', 'c'], ['baud', 'b']];
 
 /** A byte stream: what the UART, the engine and the board's byte-stream flavour pass. */
 export const BYTES = streamSpec(UInt(8));
@@ -51,10 +63,8 @@ export function validateBoard(p: BoardParams): void {
   validateTernary(coreParams(p));
   const d = derive(coreParams(p));
   if (d.wordBits % 8 || d.xBits % 8) throw new RangeError(`rows=${p.rows} cols=${p.cols} act=${p.act}: the link moves whole bytes; a weight tile (${d.wordBits} bits) and an activation beat (${d.xBits} bits) must be multiples of 8`);
-  if (!Number.isInteger(Math.log2(p.stage)) || p.stage < 1 || p.stage > 4096) throw new RangeError(`stage=${p.stage}: must be a power of two from 1 to 4096`);
-  if (!Number.isInteger(Math.log2(p.idle)) || p.idle < 16 || p.idle > 1 << 30) throw new RangeError(`idle=${p.idle}: must be a power of two from 16 to 2^30 cycles`);
-  if (p.phy !== 0 && p.phy !== 1) throw new RangeError(`phy=${p.phy}: 1 = UART pins, 0 = byte streams`);
-  if (p.phy) validateUart({ clk: p.clk, baud: p.baud, depth: 16 });
+  for (const k of ['stage', 'idle', 'phy'] as const) checkParam(BOARD_PARAMS, k, p[k]);
+  if (p.phy) validateUart({ clk: p.clk, baud: p.baud, depth: UART_DEPTH });
 }
 
 /** The command engine's parameters for a board: the core's shape and the identity hash. */
@@ -103,7 +113,7 @@ export const board = defineModule(
     if (p.phy) {
       const rx = m.input('uart_rx', Bool);
       const tx = m.output('uart_tx', Bool);
-      const u = m.instance('serial', uart({ clk: p.clk, baud: p.baud, depth: 16 }));
+      const u = m.instance('serial', uart({ clk: p.clk, baud: p.baud, depth: UART_DEPTH }));
       m.set(u.rx, rx);
       m.set(tx, u.tx);
       connectBundle(m, BYTES, engine.rx, u.out);
@@ -122,7 +132,7 @@ export const board = defineModule(
     return { rx, tx, txLast, busy, coreReset, axi } as BoardIO;
   },
   {
-    name: (p) => `board_${p.rows}x${p.cols}_${p.phy ? 'uart' : 'bytes'}${p.dram ? `_axi${p.dram}` : ''}`,
+    name: (p) => nameWith(`board_${p.rows}x${p.cols}_${p.phy ? 'uart' : 'bytes'}${p.dram ? `_axi${p.dram}` : ''}`, p, p.phy ? [...BOARD_TAGS, ...UART_TAGS] : BOARD_TAGS, defaultsOf(BOARD_PARAMS)),
     validate: (p) => validateBoard(p),
   },
 );

@@ -2,6 +2,8 @@
 // core that exercises registers, reset, a comparison and a registered output.
 
 import { defineModule, UInt, Bool } from '../hdl/index.ts';
+import { nameWith } from './naming.ts';
+import { COUNTER_PARAMS, defaultsOf } from './param-table.ts';
 
 export interface CounterParams {
   readonly width: number;
@@ -19,5 +21,5 @@ export const counter = defineModule(
     m.when(clear, () => m.set(count, 0)).elseWhen(en, () => m.set(count, count.add(1)));
     return { en, clear, count, wrap };
   },
-  { name: () => 'counter' },
+  { name: (p) => nameWith('counter', p, [['width', 'w']], defaultsOf(COUNTER_PARAMS)) },
 );

@@ -9,19 +9,12 @@ import { ternaryCore, coreExtra } from './ternary/core.ts';
 import { uart, validateUart, type UartParams } from './uart.ts';
 import { board, boardIdentity, validateBoard, type BoardParams } from './board.ts';
 import { validate as validateTernary, pickTernary, type TernaryParams } from './ternary/params.ts';
-import { icebreakerTop, ICEBREAKER_CLK } from '../boards/icebreaker.ts';
-import { xdmaTop, type XdmaParams } from '../boards/xdma.ts';
-import { artyTop, ARTY_CLK } from '../boards/arty.ts';
+import { icebreakerTop, ICEBREAKER_CLK, ICEBREAKER_DEFAULTS } from '../boards/icebreaker.ts';
+import { xdmaTop, XDMA_DEFAULTS, type XdmaParams } from '../boards/xdma.ts';
+import { artyTop, ARTY_CLK, ARTY_DEFAULTS } from '../boards/arty.ts';
+import { BOARD_PARAMS, COUNTER_PARAMS, FIFO_PARAMS, TERNARY_PARAMS, UART_PARAMS, withDefaults, type ParamSpec } from './param-table.ts';
 
-export interface ParamSpec {
-  readonly default: number;
-  readonly min: number;
-  readonly max: number;
-  readonly doc: string;
-  readonly powerOfTwo?: boolean;
-  /** The only values allowed, when the range is not contiguous. */
-  readonly oneOf?: readonly number[];
-}
+export type { ParamSpec } from './param-table.ts';
 
 export interface CoreEntry {
   readonly name: string;
@@ -39,42 +32,9 @@ export class ParamError extends Error {
   }
 }
 
-/** Weights in board DRAM instead of block RAM (ternary core, board SoC and tops). */
-const DRAM_PARAMS: Readonly<Record<string, ParamSpec>> = {
-  dram: { default: 0, min: 0, max: 1024, oneOf: [0, 32, 64, 128, 256, 512, 1024], doc: 'weights in board DRAM through an AXI4 master of this data width (0 = on-chip block RAM)' },
-  maddr: { default: 32, min: 12, max: 48, doc: 'with dram: AXI4 address bits' },
-  mbase: { default: 0, min: 0, max: 2 ** 47, doc: 'with dram: byte address of weight tile 0 (4 KiB aligned)' },
-  mburst: { default: 64, min: 1, max: 256, powerOfTwo: true, doc: 'with dram: longest read burst in beats' },
-};
-
-/** The board SoC's parameters (also those of the board tops built around it). */
-const BOARD_PARAMS: Readonly<Record<string, ParamSpec>> = {
-  rows: { default: 8, min: 1, max: 64, powerOfTwo: true, doc: 'K lanes' },
-  cols: { default: 8, min: 1, max: 64, doc: 'N lanes' },
-  act: { default: 8, min: 4, max: 8, oneOf: [4, 8], doc: 'activation bits' },
-  format: { default: 2, min: 2, max: 5, oneOf: [2, 5], doc: 'weight format' },
-  kmax: { default: 512, min: 1, max: 1 << 20, doc: 'largest K' },
-  mmax: { default: 4, min: 1, max: 4096, powerOfTwo: true, doc: 'largest M per run' },
-  wdepth: { default: 256, min: 2, max: 2 ** 26, powerOfTwo: true, doc: 'weight memory depth in tiles (block RAM: at most 2^20)' },
-  acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived)' },
-  ...DRAM_PARAMS,
-  stage: { default: 8, min: 1, max: 4096, powerOfTwo: true, doc: 'weight tiles per WRITE_WEIGHTS frame' },
-  idle: { default: 65536, min: 16, max: 1 << 30, powerOfTwo: true, doc: 'quiet clock cycles after which a frame in progress is abandoned' },
-  phy: { default: 1, min: 0, max: 1, doc: '1 = UART pins, 0 = byte streams (board-sim)' },
-  clk: { default: 12_000_000, min: 1000, max: 1_000_000_000, doc: 'clock in Hz (UART timing)' },
-  baud: { default: 115_200, min: 300, max: 62_500_000, doc: 'UART baud rate' },
-};
-
 /** What a board's manifest carries for the host: the core's shape and the link's identity. */
 function boardExtra(p: Readonly<Record<string, number>>): Record<string, unknown> {
   return { ...coreExtra(pickTernary(p)), board: { identity: boardIdentity(p as unknown as BoardParams), stage: p.stage, idle: p.idle, phy: p.phy, clk: p.clk, baud: p.baud } };
-}
-
-/** A board top's parameters: the SoC's, with other defaults, without those the board fixes (phy, clk, …). */
-function topParams(defaults: Readonly<Record<string, number>>, omit: readonly string[]): Readonly<Record<string, ParamSpec>> {
-  const out: Record<string, ParamSpec> = {};
-  for (const [k, spec] of Object.entries(BOARD_PARAMS)) if (!omit.includes(k)) out[k] = defaults[k] === undefined ? spec : { ...spec, default: defaults[k]! };
-  return out;
 }
 
 /** A board top: the SoC's parameters with the board's defaults, less those the board fixes (phy, clk, …). */
@@ -82,7 +42,7 @@ function boardTop(name: string, description: string, o: { defaults: Record<strin
   return {
     name,
     description,
-    params: { ...topParams(o.defaults, Object.keys(o.fixed)), ...o.more },
+    params: { ...withDefaults(BOARD_PARAMS, o.defaults, Object.keys(o.fixed)), ...o.more },
     build: (p) => {
       const full = { ...p, ...o.fixed } as unknown as BoardParams;
       try {
@@ -100,26 +60,19 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
   counter: {
     name: 'counter',
     description: 'up-counter with enable, clear and wrap flag (example core)',
-    params: { width: { default: 8, min: 1, max: 64, doc: 'counter width in bits' } },
+    params: COUNTER_PARAMS,
     build: (p) => counter({ width: p.width! }),
   },
   fifo: {
     name: 'fifo',
     description: 'synchronous valid/ready FIFO on block RAM (example core)',
-    params: {
-      width: { default: 8, min: 1, max: 1024, doc: 'word width in bits' },
-      depth: { default: 16, min: 2, max: 65536, doc: 'RAM entries (one more word fits in the output register)', powerOfTwo: true },
-    },
+    params: FIFO_PARAMS,
     build: (p) => fifo({ width: p.width!, depth: p.depth! }),
   },
   uart: {
     name: 'uart',
     description: '8N1 UART: transmitter and 16x-oversampling receiver behind FIFOs (the board link)',
-    params: {
-      clk: { default: 12_000_000, min: 1000, max: 1_000_000_000, doc: 'clock frequency in Hz' },
-      baud: { default: 115_200, min: 300, max: 62_500_000, doc: 'baud rate (at most clk/16)' },
-      depth: { default: 16, min: 2, max: 4096, powerOfTwo: true, doc: 'FIFO depth on each side' },
-    },
+    params: UART_PARAMS,
     build: (p) => {
       const up = p as unknown as UartParams;
       try {
@@ -147,36 +100,26 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
   },
   // The largest SoC that places on the UP5K with room to spare (constraints/README.md).
   icebreaker: boardTop('icebreaker', 'iCEBreaker (iCE40UP5K) top: the board SoC on the USB serial port, power-on and button reset, LEDs', {
-    defaults: { rows: 4, cols: 4, kmax: 1024, mmax: 2, wdepth: 1024, stage: 16 },
+    defaults: ICEBREAKER_DEFAULTS,
     fixed: { phy: 1, clk: ICEBREAKER_CLK },
     top: icebreakerTop,
   }),
   arty: boardTop('arty', 'Arty A7 (XC7A35T/100T, 100 MHz) top: the board SoC on the USB serial bridge, RESET button, LEDs', {
-    defaults: { rows: 8, cols: 8, kmax: 4096, mmax: 8, wdepth: 4096, stage: 16 },
+    defaults: ARTY_DEFAULTS,
     fixed: { phy: 1, clk: ARTY_CLK },
     top: artyTop,
   }),
   xdma: boardTop('xdma', 'PCIe top: the board SoC behind the Xilinx XDMA IP (AXI4-Lite registers, AXI4-Stream H2C/C2H)', {
-    defaults: { rows: 16, cols: 16, kmax: 4096, mmax: 8, wdepth: 4096, stage: 16 },
+    defaults: XDMA_DEFAULTS,
     // No UART: clk and baud only satisfy the SoC's checks.
     fixed: { phy: 0, clk: 125_000_000, baud: 115_200 },
-    more: { axis: { default: 64, min: 32, max: 256, oneOf: [32, 64, 128, 256], doc: "the XDMA IP's AXI data width (tdata bits)" } },
+    more: { axis: { default: XDMA_DEFAULTS.axis!, min: 32, max: 256, oneOf: [32, 64, 128, 256], doc: "the XDMA IP's AXI data width (tdata bits)" } },
     top: (p) => xdmaTop(p as XdmaParams),
   }),
   ternary: {
     name: 'ternary',
     description: 'systolic matmul core: int8/int4 activations x ternary weights, exact int32 results',
-    params: {
-      rows: { default: 16, min: 1, max: 64, powerOfTwo: true, doc: 'K lanes (activations per cycle)' },
-      cols: { default: 16, min: 1, max: 64, doc: 'N lanes (output columns per cycle)' },
-      act: { default: 8, min: 4, max: 8, oneOf: [4, 8], doc: 'activation bits: 8, or 4 (BitNet a4.8)' },
-      format: { default: 2, min: 2, max: 5, oneOf: [2, 5], doc: 'weight storage: 2 = 2 bits per weight, 5 = five trits per byte (1.6 bits)' },
-      kmax: { default: 8192, min: 1, max: 1 << 20, doc: 'largest K a run may use (sets the accumulator width)' },
-      mmax: { default: 16, min: 1, max: 4096, powerOfTwo: true, doc: 'largest M (tokens) per run' },
-      wdepth: { default: 1024, min: 2, max: 2 ** 26, powerOfTwo: true, doc: 'weight memory depth in tiles (block RAM: at most 2^20)' },
-      acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived from kmax and act)' },
-      ...DRAM_PARAMS,
-    },
+    params: TERNARY_PARAMS,
     build: (p) => {
       const tp = pickTernary(p);
       try {
@@ -238,7 +181,7 @@ const shortValue = (raw: string | number | undefined): string => {
  * (that resolveParams then refuses by name) instead of a silently ignored assignment. A name
  * given twice is refused: which one was meant is not ours to guess.
  */
-export function parseParamArgs(args: readonly string[], flag = '-p/--param'): Record<string, string> {
+export function parseParamArgs(args: readonly string[], flag = '-G/--param'): Record<string, string> {
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const a of args) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(a);
@@ -255,18 +198,23 @@ export function emitCore(core: CoreEntry, params: Readonly<Record<string, number
   return emitDesign(core.build(params), { ...opts, extra: core.extra?.(params) });
 }
 
+/**
+ * The designs checked in under rtl/: a core and the parameters that differ from its
+ * defaults (an entry with none is the default configuration).
+ */
 export const CHECKED_IN: readonly { core: string; params: Record<string, number>; dir: string }[] = [
-  { core: 'counter', params: { width: 8 }, dir: 'counter' },
-  { core: 'fifo', params: { width: 8, depth: 16 }, dir: 'fifo' },
-  { core: 'uart', params: { clk: 12_000_000, baud: 115_200, depth: 16 }, dir: 'uart' },
-  { core: 'board', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 512, mmax: 4, wdepth: 256, acc: 0, stage: 8, idle: 65536, phy: 1, clk: 12_000_000, baud: 115_200 }, dir: 'board' },
-  // rtl/board's SoC as byte streams (phy=0, no UART; the same identity): what board-sim and the sim backend build, so they need no generator.
-  { core: 'board', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 512, mmax: 4, wdepth: 256, acc: 0, stage: 8, idle: 65536, phy: 0, clk: 12_000_000, baud: 115_200 }, dir: 'board_bytes' },
-  { core: 'icebreaker', params: { rows: 4, cols: 4, act: 8, format: 2, kmax: 1024, mmax: 2, wdepth: 1024, acc: 0, stage: 16, idle: 65536, baud: 115_200 }, dir: 'icebreaker' },
-  { core: 'arty', params: { rows: 8, cols: 8, act: 8, format: 2, kmax: 4096, mmax: 8, wdepth: 4096, acc: 0, stage: 16, idle: 65536, baud: 115_200 }, dir: 'arty' },
-  { core: 'xdma', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 4096, mmax: 8, wdepth: 4096, acc: 0, stage: 16, idle: 65536, axis: 64 }, dir: 'xdma' },
+  { core: 'counter', params: {}, dir: 'counter' },
+  { core: 'fifo', params: {}, dir: 'fifo' },
+  { core: 'uart', params: {}, dir: 'uart' },
+  { core: 'board', params: {}, dir: 'board' },
+  // rtl/board's SoC as byte streams (no UART; the same identity): what board-sim and the sim
+  // backend build, so they need no generator.
+  { core: 'board', params: { phy: 0 }, dir: 'board_bytes' },
+  { core: 'icebreaker', params: {}, dir: 'icebreaker' },
+  { core: 'arty', params: {}, dir: 'arty' },
+  { core: 'xdma', params: {}, dir: 'xdma' },
   // The PCIe top with its weights in board DRAM: 2^23 tiles of 64 bytes (512 MiB, a whole
   // BitNet-2B-4T) behind a 512-bit AXI4 master, which is the KC705 MIG's DDR3 width at 4:1.
-  { core: 'xdma', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 8, wdepth: 2 ** 23, acc: 0, stage: 16, idle: 65536, axis: 64, dram: 512, maddr: 30, mbase: 0, mburst: 64 }, dir: 'xdma_ddr' },
-  { core: 'ternary', params: { rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, acc: 0 }, dir: 'ternary_core' },
+  { core: 'xdma', params: { kmax: 8192, wdepth: 2 ** 23, dram: 512, maddr: 30 }, dir: 'xdma_ddr' },
+  { core: 'ternary', params: {}, dir: 'ternary_core' },
 ];

@@ -6,8 +6,10 @@
 // of a few percent (the theoretical limit is about (8 - 1) / 16 of a bit over 9.5 bits,
 // ±4.6 %); a low stop bit is a framing error and the byte is dropped and counted.
 
-import { defineModule, UInt, Bool, bundlePorts, streamSpec, mux, widthFor } from '../hdl/index.ts';
+import { defineModule, UInt, Bool, bundlePorts, streamSpec, mux, widthFor, hdlEnum } from '../hdl/index.ts';
 import { fifo } from './fifo.ts';
+import { nameWith } from './naming.ts';
+import { checkParam, defaultsOf, UART_PARAMS } from './param-table.ts';
 
 export interface UartParams {
   /** Clock frequency in Hz. */
@@ -19,10 +21,13 @@ export interface UartParams {
 }
 
 export function validateUart(p: UartParams): void {
-  if (!Number.isInteger(p.clk) || p.clk < 1000 || p.clk > 1e9) throw new RangeError(`clk=${p.clk}: the clock in Hz must be an integer from 1000 to 1e9`);
+  checkParam(UART_PARAMS, 'clk', p.clk);
   if (!Number.isInteger(p.baud) || p.baud < 300 || 16 * p.baud > p.clk) throw new RangeError(`baud=${p.baud}: must be at least 300 and at most clk/16 = ${Math.floor(p.clk / 16)} (16x oversampling)`);
-  if (!Number.isInteger(Math.log2(p.depth)) || p.depth < 2) throw new RangeError(`depth=${p.depth}: the FIFO depth must be a power of two >= 2`);
+  checkParam(UART_PARAMS, 'depth', p.depth);
 }
+
+/** The receiver's states. */
+const RxState = hdlEnum('rx_state', ['IDLE', 'START', 'DATA', 'STOP'], { prefix: 'RX_' });
 
 export const uart = defineModule(
   'uart',
@@ -77,11 +82,8 @@ export const uart = defineModule(
     const tickInc = 16 * p.baud;
     const tick = m.let('rx_tick', rxAcc.zext(accW + 1).add(tickInc).ge(p.clk));
     m.set(rxAcc, mux(tick, rxAcc.zext(accW + 1).add(tickInc).sub(p.clk).trunc(accW), rxAcc.zext(accW + 1).add(tickInc).trunc(accW)));
-    const IDLE = 0;
-    const START = 1;
-    const DATA = 2;
-    const STOP = 3;
-    const state = m.reg('rx_state', UInt(2));
+    const { IDLE, START, DATA, STOP } = RxState;
+    const state = m.reg('rx_state', RxState);
     const phase = m.reg('rx_phase', UInt(4));
     const bit = m.reg('rx_bit', UInt(3));
     const shift = m.reg('rx_shift', UInt(8));
@@ -136,7 +138,7 @@ export const uart = defineModule(
     return { rx, tx, in: inp, out, frameErrors, overruns, txLevel, rxLevel };
   },
   {
-    name: (p) => `uart_${p.baud}`,
+    name: (p) => nameWith(`uart_${p.baud}`, p, [['clk', 'c'], ['depth', 'd']], defaultsOf(UART_PARAMS)),
     validate: (p) => validateUart(p),
   },
 );

@@ -10,15 +10,35 @@
 //     reads would trip Verilator's UNUSEDSIGNAL, so they are folded into an `unused_*`
 //     wire (Verilator's documented convention).
 
-import { type Value } from './value.ts';
+import { nameHint, type Value, type EnumLabel } from './value.ts';
 import { BIN_OPS, UN_OPS } from './ops.ts';
 import { type Signal, children, postOrder, deepCuts } from './ir.ts';
 import { sanitize } from './names.ts';
+
+/** A mux chain keyed by one selector, printed as a `case`: labels and value text per arm. */
+export interface CaseText {
+  readonly sel: string;
+  readonly arms: readonly { readonly labels: string; readonly value: string }[];
+  /** The default arm's value (the chain's last else, or its last arm when the labels cover every value). */
+  readonly dflt: string;
+}
+
+/** A chain of `sel == K ? a : (sel == K2 ? b : …)` found in the expression graph. */
+interface CaseChain {
+  readonly sel: Value;
+  readonly arms: { readonly keys: Value[]; readonly value: Value }[];
+  readonly dflt: Value;
+}
+
+/** Chains with at least this many arms print as `case`; shorter ones read fine as ternaries. */
+export const CASE_MIN_ARMS = 3;
 
 export interface TempWire {
   readonly name: string;
   readonly value: Value;
   readonly text: string;
+  /** Set for a `case` temp: a `reg` assigned by an `always @*` block instead of a wire. */
+  readonly caseText?: CaseText;
   /** Bits read by some slice (undefined = read whole). */
   usedBits: boolean[] | undefined;
   wholeUse: boolean;
@@ -34,6 +54,8 @@ export class ExprEmitter {
   constructor(
     private readonly claim: (base: string) => string,
     private readonly nameOf: (s: Signal) => string,
+    /** The localparam naming an enum member (the module declares the ones it is asked for). */
+    private readonly labelName: (l: EnumLabel) => string = (l) => l.member,
   ) {}
 
   private readonly cut = new Set<Value>();
@@ -47,9 +69,107 @@ export class ExprEmitter {
     const order = postOrder(roots);
     for (const r of roots) this.refs.set(r, (this.refs.get(r) ?? 0) + 1);
     for (const v of order) for (const c of children(v)) this.refs.set(c, (this.refs.get(c) ?? 0) + 1);
-    const cuts = deepCuts(order);
+    // Case chains first: their inner muxes are never printed, so depth is counted through the chain's operands.
+    const inner = new Set<Value>();
+    for (let i = order.length - 1; i >= 0; i--) {
+      const v = order[i]!;
+      if (inner.has(v) || this.chains.has(v)) continue;
+      const chain = this.findChain(v, inner);
+      if (chain) this.chains.set(v, chain);
+    }
+    const operands = (v: Value): readonly Value[] => {
+      const c = this.chains.get(v);
+      return c ? [c.sel, ...c.arms.map((a) => a.value), c.dflt] : children(v);
+    };
+    const cuts = deepCuts(order.filter((v) => !inner.has(v)), operands);
     for (const v of cuts) this.cut.add(v);
     for (const v of cuts) this.expr(v);
+  }
+
+  private readonly chains = new Map<Value, CaseChain>();
+
+  /** The selector and keys of `sel == K` (or of `sel == K1 | sel == K2 …`, a lowered switch arm). */
+  private keysOf(c: Value): { sel: Value; keys: Value[] } | undefined {
+    const n = c.node;
+    if (n.k !== 'bin') return undefined;
+    if (n.op === 'eq') {
+      if (n.b.node.k === 'const' && n.a.node.k !== 'const') return { sel: n.a, keys: [n.b] };
+      if (n.a.node.k === 'const' && n.b.node.k !== 'const') return { sel: n.b, keys: [n.a] };
+      return undefined;
+    }
+    if (n.op === 'or' && (this.refs.get(n.a) ?? 0) <= 1 && (this.refs.get(n.b) ?? 0) <= 1) {
+      const a = this.keysOf(n.a);
+      const b = this.keysOf(n.b);
+      if (a && b && sameValue(a.sel, b.sel)) return { sel: a.sel, keys: [...a.keys, ...b.keys] };
+    }
+    return undefined;
+  }
+
+  /**
+   * `v` as a case chain: muxes whose conditions compare one selector with constants, each
+   * else-arm the next mux (used nowhere else). Inner muxes go into `inner`.
+   */
+  private findChain(v: Value, inner: Set<Value>): CaseChain | undefined {
+    if (v.node.k !== 'mux') return undefined;
+    const first = this.keysOf(v.node.c);
+    if (!first || first.sel.width > 32) return undefined;
+    const arms: { keys: Value[]; value: Value }[] = [];
+    const seen = new Set<bigint>();
+    const mine: Value[] = [];
+    let cur: Value = v;
+    for (;;) {
+      const n = cur.node;
+      if (n.k !== 'mux') break;
+      const k = this.keysOf(n.c);
+      if (!k || !sameValue(k.sel, first.sel)) break;
+      if (cur !== v && ((this.refs.get(cur) ?? 0) > 1 || this.tempOf.has(cur))) break;
+      if (cur !== v) mine.push(cur);
+      // A key an earlier arm already takes can never select this one (first match wins, as in `case`).
+      const keys = k.keys.filter((key) => {
+        const raw = (key.node as { value: bigint }).value;
+        if (seen.has(raw)) return false;
+        seen.add(raw);
+        return true;
+      });
+      if (keys.length) arms.push({ keys, value: n.t });
+      cur = n.f;
+    }
+    if (arms.length < CASE_MIN_ARMS) return undefined;
+    for (const m of mine) inner.add(m);
+    let dflt = cur;
+    const w = first.sel.width;
+    if (w <= 30 && seen.size >= 2 ** w) {
+      // Every value has an arm: the chain's else is dead, and the last arm becomes the default.
+      dflt = arms.pop()!.value;
+    }
+    // Keys are disjoint, so arms with the same value merge and arms giving the default go.
+    const same = (a: Value, b: Value): boolean => a === b || (a.node.k === 'const' && b.node.k === 'const' && a.node.value === b.node.value && a.node.label === b.node.label);
+    const merged: { keys: Value[]; value: Value }[] = [];
+    for (const a of arms) {
+      if (same(a.value, dflt)) continue;
+      const m = merged.find((x) => same(x.value, a.value));
+      if (m) m.keys.push(...a.keys);
+      else merged.push({ keys: [...a.keys], value: a.value });
+    }
+    return { sel: first.sel, arms: merged, dflt };
+  }
+
+  /** Whether `v` prints as a `case` (a chain of at least CASE_MIN_ARMS compares of one selector). */
+  isCase(v: Value): boolean {
+    return this.chains.has(v);
+  }
+
+  /** The `case` text of a chain that a statement assigns directly (not through a temp). */
+  caseOf(v: Value): CaseText | undefined {
+    const chain = this.chains.get(v);
+    if (!chain || this.shouldShare(v) || this.tempOf.has(v)) return undefined;
+    return this.caseText(chain);
+  }
+
+  private caseText(chain: CaseChain): CaseText {
+    const sel = this.expr(chain.sel);
+    const arms = chain.arms.map((a) => ({ labels: a.keys.map((k) => this.expr(k)).join(', '), value: this.expr(a.value) }));
+    return { sel, arms, dflt: this.expr(chain.dflt) };
   }
 
   expr(v: Value): string {
@@ -58,7 +178,7 @@ export class ExprEmitter {
       t.wholeUse = true;
       return t.name;
     }
-    if (this.shouldShare(v)) {
+    if (this.viaTemp(v)) {
       const tw = this.makeTemp(v);
       tw.wholeUse = true;
       return tw.name;
@@ -88,11 +208,16 @@ export class ExprEmitter {
     return (this.refs.get(v) ?? 0) > 1 || this.cut.has(v);
   }
 
+  /** Inside an expression, a case chain goes through a named `reg` of its own. */
+  private viaTemp(v: Value): boolean {
+    return this.shouldShare(v) || this.chains.has(v);
+  }
+
   private raw(v: Value): string {
     const n = v.node;
     switch (n.k) {
       case 'const':
-        return constText(n.value, v.width);
+        return n.label ? this.labelName(n.label) : constText(n.value, v.width);
       case 'sig':
         this.sigBits.set(n.sig as Signal, 'whole');
         return this.nameOf(n.sig as Signal);
@@ -184,7 +309,7 @@ export class ExprEmitter {
         return `{${fill}, ${this.slice(n.a, wi - 1, lo)}}`;
       }
       case 'mux':
-        if (!this.shouldShare(v)) return `(${this.expr(n.c)} ? ${this.slice(n.t, hi, lo)} : ${this.slice(n.f, hi, lo)})`;
+        if (!this.viaTemp(v)) return `(${this.expr(n.c)} ? ${this.slice(n.t, hi, lo)} : ${this.slice(n.f, hi, lo)})`;
         break;
       case 'un': {
         const spec = UN_OPS[n.op];
@@ -225,11 +350,26 @@ export class ExprEmitter {
     return `${t.name}${hi === lo ? `[${lo}]` : `[${hi}:${lo}]`}`;
   }
 
+  /** The signal whose value is being printed: temps with no better name are named after it. */
+  target: string | undefined;
+
+  private tempName(v: Value, chain: CaseChain | undefined): string {
+    const hint = nameHint(v);
+    if (hint) return hint;
+    if (chain) return `${suggestName(chain.sel)}_case`;
+    const s = suggestName(v);
+    // A name made of placeholders (x_add_x) says less than the signal the value feeds.
+    if (this.target && /(^|_)x(_|$)/.test(s)) return `${this.target}_${kindWord(v)}`;
+    return s;
+  }
+
   private makeTemp(v: Value): TempWire {
-    const name = this.claim(suggestName(v));
+    const chain = this.chains.get(v);
+    const name = this.claim(this.tempName(v, chain));
     const t: TempWire = { name, value: v, text: '', usedBits: undefined, wholeUse: false };
     this.tempOf.set(v, t);
-    (t as { text: string }).text = this.raw(v);
+    if (chain) (t as { caseText: CaseText }).caseText = this.caseText(chain);
+    else (t as { text: string }).text = this.raw(v);
     this.temps.push(t);
     return t;
   }
@@ -278,10 +418,45 @@ export function constText(v: bigint, width: number): string {
   return width <= 32 ? `${width}'d${v}` : `${width}'h${v.toString(16)}`;
 }
 
-/** A readable name for an intermediate value, built from what it computes: count_add_1, a_mul_b. */
-export function suggestName(v: Value, depth = 0): string {
+/** The same value, built twice: `a.slice(3, 0)` in each arm of a hand-written chain. */
+function sameValue(a: Value, b: Value): boolean {
+  if (a === b) return true;
+  if (a.width !== b.width || a.signed !== b.signed) return false;
+  const x = a.node;
+  const y = b.node;
+  if (x.k === 'slice' && y.k === 'slice') return x.lo === y.lo && sameValue(x.a, y.a);
+  if ((x.k === 'cast' && y.k === 'cast') || (x.k === 'ext' && y.k === 'ext')) return sameValue(x.a, y.a);
+  return false;
+}
+
+/** One word for what a node computes, for names like `ok_or`. */
+function kindWord(v: Value): string {
   const n = v.node;
-  const short = (x: Value): string => (depth >= 1 ? 'x' : suggestName(x, depth + 1));
+  switch (n.k) {
+    case 'bin':
+    case 'un':
+      return n.op;
+    case 'mux':
+      return 'sel';
+    case 'slice':
+      return 'bits';
+    case 'ext':
+    case 'cast':
+      return kindWord(n.a);
+    default:
+      return n.k;
+  }
+}
+
+/**
+ * A readable name for an intermediate value: the name given with named(), else built from
+ * what it computes: count_add_1, a_mul_b.
+ */
+export function suggestName(v: Value, depth = 0): string {
+  const hint = nameHint(v);
+  if (hint) return hint;
+  const n = v.node;
+  const short = (x: Value): string => nameHint(x) ?? (depth >= 1 ? 'x' : suggestName(x, depth + 1));
   let s: string;
   switch (n.k) {
     case 'const':
@@ -291,7 +466,9 @@ export function suggestName(v: Value, depth = 0): string {
       s = n.sig.name;
       break;
     case 'bin':
-      s = `${short(n.a)}_${n.op}_${short(n.b)}`;
+      // state == S_HDR reads as state_is_hdr.
+      if (n.op === 'eq' && n.b.node.k === 'const' && n.b.node.label) s = `${short(n.a)}_is_${n.b.node.label.member.toLowerCase()}`;
+      else s = `${short(n.a)}_${n.op}_${short(n.b)}`;
       break;
     case 'un':
       s = `${n.op}_${short(n.a)}`;

@@ -4,12 +4,14 @@
 // control structure, memories in the shape Yosys and Vivado infer as block RAM.
 
 import { formatLoc, type SourceLoc } from './source.ts';
-import { lit, type Value } from './value.ts';
-import { ModuleIR, Signal, pruneStmts, walkStmts, moduleRoots, simplifyStmts, expressionReads, type Stmt, type Domain, type Memory } from './ir.ts';
+import { lit, type Value, type Shape, type EnumLike, type EnumLabel } from './value.ts';
+import { enumOf } from './enum.ts';
+import { ModuleIR, Signal, pruneStmts, walkStmts, moduleRoots, simplifyStmts, expressionReads, constantRegisters, type Stmt, type Domain, type Memory } from './ir.ts';
 import { isComb } from './checks.ts';
-import { ExprEmitter, constText } from './emit-expr.ts';
+import { ExprEmitter, constText, type CaseText } from './emit-expr.ts';
 import { lowerAssignments } from './lower.ts';
 import { RESERVED } from './names.ts';
+import { breakLines } from './layout.ts';
 
 export interface EmitOptions {
   /** Append `// file.ts:line` to declarations and processes. */
@@ -23,6 +25,7 @@ export interface EmittedModule {
 }
 
 const IND = '    ';
+const CONST_REG_WHY = 'a register that never leaves its reset value: a constant';
 
 export function emitModule(ir: ModuleIR, opts: EmitOptions = {}): EmittedModule {
   return new ModuleWriter(ir, opts).write();
@@ -42,19 +45,55 @@ class ModuleWriter {
 
   /** The module's statements with constant conditions resolved. */
   private readonly stmtsIn: Stmt[];
+  /** Registers that only ever hold their reset value (ir.ts constantRegisters), emitted as constants. */
+  private readonly constRegs: Map<Signal, bigint>;
 
   constructor(
     private readonly ir: ModuleIR,
     private readonly opts: EmitOptions,
   ) {
-    this.stmtsIn = simplifyStmts(ir.stmts);
+    const simple = simplifyStmts(ir.stmts);
+    this.constRegs = constantRegisters(ir, simple);
+    // A constant register's assignments are all no-ops: drop them with the flip-flop.
+    this.stmtsIn = this.constRegs.size ? pruneStmts(simple, (s) => !(s.k === 'assign' && this.constRegs.has(s.target))) : simple;
     for (const s of ir.signals) this.used.add(s.name);
     for (const m of ir.memories) this.used.add(m.name);
     for (const i of ir.instances) this.used.add(i.name);
     this.ex = new ExprEmitter(
       (base) => this.claim(base),
       (s) => s.name,
+      (l: EnumLabel) => this.enumConst(l.enumType, l.member),
     );
+  }
+
+  /** Localparam names of the enum members this module prints, claimed at first use. */
+  private readonly enumNames = new Map<EnumLike, Map<string, string>>();
+  private enumConst(e: EnumLike, member: string): string {
+    let names = this.enumNames.get(e);
+    if (!names) this.enumNames.set(e, (names = new Map()));
+    let n = names.get(member);
+    if (n === undefined) names.set(member, (n = this.claim(`${e.prefix}${member}`)));
+    return n;
+  }
+
+  /** A constant of `shape`: by name when the shape is an enum and the value one of its members. */
+  private constOf(v: bigint, shape: Shape): string {
+    const e = enumOf(shape);
+    const member = e?.memberOf(v);
+    return e && member !== undefined ? this.enumConst(e, member) : constText(v, shape.width);
+  }
+
+  /** One localparam per enum member used, in encoding order (unused ones would trip -Wall's UNUSEDPARAM). */
+  private localparams(): string[] {
+    const out: string[] = [];
+    for (const [e, names] of this.enumNames) {
+      const used = e.members.filter((m) => names.has(m)).map((m) => [names.get(m)!, e.encodingOf(m)] as const);
+      used.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+      const pad = Math.max(...used.map(([n]) => n.length));
+      out.push(`${IND}// enum ${e.name}`);
+      for (const [n, v] of used) out.push(`${IND}localparam ${e.width > 1 ? `[${e.width - 1}:0] ` : ''}${n.padEnd(pad)} = ${constText(v, e.width)};`);
+    }
+    return out;
   }
 
   private claim(base: string): string {
@@ -72,6 +111,7 @@ class ModuleWriter {
     const ir = this.ir;
     const stmts = this.stmtsIn;
     const combAssigns: string[] = [];
+    const caseBlocks: string[] = [];
     const seqBlocks: string[] = [];
     const memBlocks: string[] = [];
     const instBlocks: string[] = [];
@@ -102,11 +142,21 @@ class ModuleWriter {
     for (const s of ir.signals) if (s.role === 'inst-out' && !readElsewhere.has(s)) this.open.add(s);
     for (const s of combTargets) {
       const v = single.get(s);
-      if (v && !this.inlined.has(s)) combAssigns.push(`${IND}assign ${s.name} = ${this.ex.expr(v)};${this.at(assignLoc(stmts, s) ?? s.loc)}`);
+      if (!v || this.inlined.has(s)) continue;
+      this.ex.target = s.name;
+      const ct = this.ex.caseOf(v);
+      if (ct) {
+        // A select keyed by one signal reads best as a case (the register read mux, byte-lane selects).
+        this.procedural.add(s);
+        caseBlocks.push(caseBlock(s.name, ct, this.at(assignLoc(stmts, s) ?? s.loc)));
+      } else combAssigns.push(`${IND}assign ${s.name} = ${this.ex.expr(v)};${this.at(assignLoc(stmts, s) ?? s.loc)}`);
     }
 
     // Registers: grouped by domain, reset presence, enable and shared control structure.
-    const regs = ir.signals.filter((s) => s.reg);
+    const regs = ir.signals.filter((s) => s.reg && !this.constRegs.has(s));
+    for (const [r, v] of this.constRegs) {
+      if (r.isPort) combAssigns.push(`${IND}assign ${r.name} = ${this.constOf(v, r.shape)};  // ${CONST_REG_WHY}`);
+    }
     const byKey = new Map<string, Signal[]>();
     for (const r of regs) {
       const spec = r.reg!;
@@ -127,20 +177,49 @@ class ModuleWriter {
     const decls: string[] = [];
     for (const s of ir.signals) {
       if (s.isPort || this.inlined.has(s) || this.open.has(s)) continue;
+      const constant = this.constRegs.get(s);
+      if (constant !== undefined) {
+        decls.push(`${IND}wire ${rangeText(s)}${s.name} = ${this.constOf(constant, s.shape)};  // ${CONST_REG_WHY}${this.at(s.loc)}`);
+        continue;
+      }
       const kind = this.procedural.has(s) ? 'reg ' : 'wire';
       // Every register states its power-up value (FPGA flip-flop INIT), so no simulator starts from X.
       const initValue = s.reg ? (s.reg.init ?? s.reg.reset ?? 0n) : this.readPortInit.get(s);
-      const init = initValue !== undefined ? ` = ${constText(initValue, s.width)}` : '';
+      const init = initValue !== undefined ? ` = ${this.constOf(initValue, s.shape)}` : '';
       decls.push(`${IND}${kind} ${rangeText(s)}${s.name}${init};${this.at(s.loc)}`);
     }
+    const portLines = ir.ports.map((p) => `${IND}${this.portDecl(p)}`);
+    decls.unshift(...this.localparams());
     for (const m of ir.memories) decls.push(...this.memoryDecl(m));
     const tempLines: string[] = [];
     for (const t of this.ex.temps) {
-      tempLines.push(`${IND}wire ${t.value.width > 1 ? `[${t.value.width - 1}:0] ` : ''}${t.name} = ${t.text};${this.at(t.value.loc)}`);
+      if (t.caseText) {
+        tempLines.push(`${IND}reg  ${t.value.width > 1 ? `[${t.value.width - 1}:0] ` : ''}${t.name};${this.at(t.value.loc)}`);
+        caseBlocks.push(caseBlock(t.name, t.caseText, ''));
+      } else tempLines.push(`${IND}wire ${t.value.width > 1 ? `[${t.value.width - 1}:0] ` : ''}${t.name} = ${t.text};${this.at(t.value.loc)}`);
       const unused = this.ex.unusedSelects(t);
       if (unused.length) {
         const u = this.claim(`unused_${t.name}`);
         tempLines.push(`${IND}wire ${u} = ^{${unused.join(', ')}};  // bits intentionally dropped`);
+      }
+    }
+    // Clocks and resets that only constant registers used: say so, as for any input nothing reads.
+    if (this.constRegs.size) {
+      const used = expressionReads(moduleRoots(ir, () => true, stmts)).signals;
+      for (const r of regs) {
+        used.add(r.reg!.domain.clk);
+        if (r.reg!.reset !== undefined && r.reg!.domain.rst) used.add(r.reg!.domain.rst);
+      }
+      for (const m of ir.memories) {
+        if (pruneStmts(stmts, (s) => s.k === 'memwr' && s.mem === m).length) used.add(m.writeDomain.clk);
+        for (const p of m.readPorts) used.add(p.domain.clk);
+      }
+      for (const d of ir.domains) {
+        for (const s of [d.clk, d.rst]) {
+          if (s && s.role === 'input' && !used.has(s) && !ir.unused.has(s)) {
+            tempLines.push(`${IND}wire ${this.claim(`unused_${s.name}`)} = ^{${s.name}};  // its registers are all constants`);
+          }
+        }
       }
     }
     for (const [s, why] of ir.unused) tempLines.push(`${IND}wire ${this.claim(`unused_${s.name}`)} = ^{${s.name}};  // ${why.replace(/\s+/g, ' ')}`);
@@ -153,16 +232,17 @@ class ModuleWriter {
 
     const lines: string[] = [];
     lines.push(`module ${ir.name} (`);
-    lines.push(ir.ports.map((p) => `${IND}${this.portDecl(p)}`).join(',\n'));
+    lines.push(portLines.join(',\n'));
     lines.push(');');
-    const sections = [decls, tempLines, combAssigns, seqBlocks, memBlocks, instBlocks].filter((s) => s.length);
+    const sections = [decls, tempLines, combAssigns, caseBlocks, seqBlocks, memBlocks, instBlocks].filter((s) => s.length);
     for (const s of sections) {
       lines.push('');
       lines.push(s.join(s === decls || s === tempLines || s === combAssigns ? '\n' : '\n\n'));
     }
     lines.push('');
     lines.push('endmodule');
-    return { name: ir.name, body: lines.join('\n') + '\n' };
+    // Long expressions are broken over lines at their brackets and operators (layout.ts).
+    return { name: ir.name, body: breakLines(lines.join('\n')) + '\n' };
   }
 
   /** Count uses exactly as printed: combinational signals through their one value, the rest through the clocked statements. */
@@ -205,9 +285,10 @@ class ModuleWriter {
     const spec = group[0]!.reg!;
     const d = spec.domain;
     let body = this.stmts(this.prune(group), 2, '<=');
+    this.ex.target = undefined;
     if (spec.enable) body = [`${IND}${IND}if (${this.ex.expr(spec.enable)}) begin`, ...indent(body), `${IND}${IND}end`];
     if (spec.reset !== undefined && d.rst) {
-      const resets = group.map((r) => `${IND}${IND}${IND}${r.name} <= ${constText(r.reg!.reset!, r.width)};`);
+      const resets = group.map((r) => `${IND}${IND}${IND}${r.name} <= ${this.constOf(r.reg!.reset!, r.shape)};`);
       const cond = d.resetActive === 'high' ? d.rst.name : `!${d.rst.name}`;
       body = [`${IND}${IND}if (${cond}) begin`, ...resets, `${IND}${IND}end else begin`, ...indent(body), `${IND}${IND}end`];
     }
@@ -244,6 +325,7 @@ class ModuleWriter {
     for (const p of m.readPorts) {
       this.procedural.add(p.data);
       this.readPortInit.set(p.data, p.init);
+      this.ex.target = p.data.name;
       const rd = `${p.data.name} <= ${m.name}[${this.ex.simple(p.addr)}];`;
       const body = p.enable ? `${IND}${IND}if (${this.ex.expr(p.enable)}) ${rd}` : `${IND}${IND}${rd}`;
       blocks.push(`${IND}always @(posedge ${p.domain.clk.name}) begin${this.at(p.loc)}\n${body}\n${IND}end`);
@@ -260,6 +342,7 @@ class ModuleWriter {
     const conns = child.ports.map((p) => {
       const w = inst.ports.get(p.name)!;
       const v = this.inlined.get(w);
+      this.ex.target = w.name;
       return `${IND}${IND}.${p.name}(${this.open.has(w) ? '' : v ? this.ex.expr(v) : w.name})`;
     });
     const text = `${IND}${child.name}${paramText} ${inst.name} (${this.at(inst.loc)}\n${conns.join(',\n')}\n${IND});`;
@@ -270,8 +353,9 @@ class ModuleWriter {
 
   private portDecl(p: Signal): string {
     const dir = p.role === 'input' ? 'input ' : 'output';
-    const kind = p.role === 'output' && (p.reg || this.procedural.has(p)) ? 'reg ' : 'wire';
-    const init = p.reg ? ` = ${constText(p.reg.init ?? p.reg.reset ?? 0n, p.width)}` : '';
+    const reg = p.reg && !this.constRegs.has(p);
+    const kind = p.role === 'output' && (reg || this.procedural.has(p)) ? 'reg ' : 'wire';
+    const init = reg ? ` = ${this.constOf(p.reg!.init ?? p.reg!.reset ?? 0n, p.shape)}` : '';
     return `${dir} ${kind} ${rangeText(p)}${p.name}${init}`;
   }
 
@@ -280,18 +364,25 @@ class ModuleWriter {
     const out: string[] = [];
     for (const s of list) {
       switch (s.k) {
-        case 'assign':
-          out.push(`${pad}${s.target.name} ${op} ${this.ex.expr(s.value)};`);
+        case 'assign': {
+          this.ex.target = s.target.name;
+          const ct = this.ex.caseOf(s.value);
+          if (ct) out.push(...caseLines(s.target.name, ct, depth, op));
+          else out.push(`${pad}${s.target.name} ${op} ${this.ex.expr(s.value)};`);
           break;
+        }
         case 'memwr':
+          this.ex.target = s.mem.name;
           out.push(`${pad}${s.mem.name}[${this.ex.simple(s.addr)}] <= ${this.ex.expr(s.data)};`);
           break;
         case 'if': {
+          this.ex.target = undefined;
           out.push(`${pad}if (${this.ex.expr(s.cond)}) begin`);
           out.push(...this.stmts(s.then, depth + 1, op));
           let els = s.else;
           while (els.length === 1 && els[0]!.k === 'if') {
             const e = els[0] as Extract<Stmt, { k: 'if' }>;
+            this.ex.target = undefined;
             out.push(`${pad}end else if (${this.ex.expr(e.cond)}) begin`);
             out.push(...this.stmts(e.then, depth + 1, op));
             els = e.else;
@@ -304,13 +395,14 @@ class ModuleWriter {
           break;
         }
         case 'switch': {
+          this.ex.target = undefined;
           out.push(`${pad}case (${this.ex.expr(s.sel)})`);
           const covered = s.cases.reduce((n, c) => n + c.values.length, 0);
           const complete = s.sel.width <= 30 && covered >= 2 ** s.sel.width;
           // A case that covers every value gets its last arm as `default`, so no tool sees a latch.
           const arms = complete ? s.cases.slice(0, -1) : s.cases;
           for (const c of arms) {
-            out.push(`${pad}${IND}${c.values.map((v) => constText(v, s.sel.width)).join(', ')}: begin`);
+            out.push(`${pad}${IND}${c.values.map((v) => this.constOf(v, s.sel.shape)).join(', ')}: begin`);
             out.push(...this.stmts(c.body, depth + 2, op));
             out.push(`${pad}${IND}end`);
           }
@@ -329,6 +421,23 @@ class ModuleWriter {
     }
     return out;
   }
+}
+
+/** `case (sel) K: target op value; … default: …; endcase` at the given depth. */
+function caseLines(target: string, c: CaseText, depth: number, op: '=' | '<='): string[] {
+  const pad = IND.repeat(depth);
+  const pad1 = pad + IND;
+  const labelW = Math.min(24, Math.max(8, ...c.arms.map((a) => a.labels.length + 1)));
+  const out = [`${pad}case (${c.sel})`];
+  for (const a of c.arms) out.push(`${pad1}${`${a.labels}:`.padEnd(labelW)} ${target} ${op} ${a.value};`);
+  out.push(`${pad1}${'default:'.padEnd(labelW)} ${target} ${op} ${c.dflt};`);
+  out.push(`${pad}endcase`);
+  return out;
+}
+
+/** A combinational case: `always @*` assigning a `reg` on every path (the default arm), so no latch. */
+function caseBlock(target: string, c: CaseText, at: string): string {
+  return [`${IND}always @* begin${at}`, ...caseLines(target, c, 2, '='), `${IND}end`].join('\n');
 }
 
 function indent(lines: string[]): string[] {

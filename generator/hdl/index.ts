@@ -18,3 +18,4 @@ export { emitModule, type EmitOptions } from './emit-verilog.ts';
 export { emitDesign, writeDesign, designOutputs, portTypes, sha256, GENERATOR_VERSION, type Manifest, type EmittedDesign } from './design.ts';
 export { Interpreter } from './interp.ts';
 export * from './bundle.ts';
+export { hdlEnum, HdlEnum, enumOf, type Enum, type EnumOptions } from './enum.ts';

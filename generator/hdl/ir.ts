@@ -216,12 +216,12 @@ export function postOrder(roots: Iterable<Value>, seen: Set<Value> = new Set()):
  * or compiling any one expression recurses at most CUT_DEPTH levels. Returned in post-order.
  */
 export const CUT_DEPTH = 32;
-export function deepCuts(order: readonly Value[]): Value[] {
+export function deepCuts(order: readonly Value[], operands: (v: Value) => readonly Value[] = children): Value[] {
   const height = new Map<Value, number>();
   const cuts: Value[] = [];
   for (const v of order) {
     let h = 0;
-    for (const c of children(v)) h = Math.max(h, (height.get(c) ?? 0) + 1);
+    for (const c of operands(v)) h = Math.max(h, (height.get(c) ?? 0) + 1);
     if (h >= CUT_DEPTH) {
       cuts.push(v);
       h = 0;
@@ -345,4 +345,44 @@ export function pruneStmts(stmts: readonly Stmt[], keep: (s: Stmt) => boolean): 
     }
   }
   return out;
+}
+
+/**
+ * Registers that never change value: every assignment gives back the register itself or a
+ * constant equal to its power-up value, and its reset (if any) loads that same value; a
+ * sticky error flag in a configuration without the error source, say. Also through other
+ * such registers (r2 <= r1). The emitter writes them as constants: a flip-flop that holds
+ * one value forever is a constant, and tools warn about it.
+ */
+export function constantRegisters(ir: ModuleIR, stmts: readonly Stmt[]): Map<Signal, bigint> {
+  const consts = new Map<Signal, bigint>();
+  for (const s of ir.signals) {
+    if (!s.reg) continue;
+    const init = s.reg.init ?? s.reg.reset ?? 0n;
+    if (s.reg.reset !== undefined && s.reg.reset !== init) continue;
+    consts.set(s, init);
+  }
+  const values = new Map<Signal, Value[]>();
+  walkStmts(stmts, (st) => {
+    if (st.k === 'assign' && consts.has(st.target)) values.set(st.target, [...(values.get(st.target) ?? []), st.value]);
+  });
+  const same = (x: Value, r: Signal, v: bigint): boolean => {
+    if (x === r) return true;
+    if (x.node.k === 'const') return x.node.value === v;
+    if (x.node.k === 'sig') {
+      const other = x.node.sig as Signal;
+      return other.width === r.width && consts.get(other) === v;
+    }
+    return false;
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [r, v] of consts) {
+      if (!(values.get(r) ?? []).every((x) => same(x, r, v))) {
+        consts.delete(r);
+        changed = true;
+      }
+    }
+  }
+  return consts;
 }

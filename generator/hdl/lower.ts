@@ -6,6 +6,7 @@
 
 import { mux, type Value } from './value.ts';
 import { type Signal, type Stmt } from './ir.ts';
+import { enumOf } from './enum.ts';
 
 /** The value `target` ends with after `stmts`, starting from `start`. */
 export function lowerAssignments(stmts: readonly Stmt[], target: Signal, start: Value): Value {
@@ -23,7 +24,13 @@ export function lowerAssignments(stmts: readonly Stmt[], target: Signal, start: 
         let acc = lowerAssignments(s.dflt, target, cur);
         for (let i = s.cases.length - 1; i >= 0; i--) {
           const c = s.cases[i]!;
-          const hit = c.values.map((v) => s.sel.eq(v)).reduce((a, b) => a.or(b));
+          // Enum members compare by name in the Verilog (state == S_IDLE).
+          const e = enumOf(s.sel.shape);
+          const named = (v: bigint): Value => {
+            const m = e?.memberOf(v);
+            return s.sel.eq(e && m !== undefined ? e.of(m) : v);
+          };
+          const hit = c.values.map(named).reduce((a, b) => a.or(b));
           acc = pick(hit, lowerAssignments(c.body, target, cur), acc);
         }
         cur = acc;

@@ -61,6 +61,14 @@ export interface BinOpSpec {
   readonly methods: readonly string[];
   /** What `a op a` folds to: zero, the operand itself, or nothing known. */
   readonly self?: 'zero' | 'a';
+  /**
+   * The constant that leaves the other operand unchanged (x + 0, x & all-ones, x | 0,
+   * x ^ 0, x << 0), and on which side: 'both' for commutative operators, 'right' for
+   * sub and shifts. value.ts folds such nodes to the operand, so the Verilog has none.
+   */
+  readonly unit?: { readonly value: 'zero' | 'ones'; readonly side: 'both' | 'right' };
+  /** The constant that decides the result whatever the other operand (x | all-ones); x & 0 is knownZero's. */
+  readonly absorb?: 'ones';
 }
 
 export interface UnOpSpec {
@@ -91,8 +99,8 @@ const compare = (verilog: string, js: string): BinOpSpec => ({
 const zeroIn = (z: ZeroFacts): boolean => z.za === z.fa;
 
 export const BIN_OPS = {
-  add: { shape: 'arith', js: (t) => `((${t.a} + ${t.b}) & ${t.m})`, knownZero: none, verilog: '+', form: 'infix', slice: 'low', methods: ['add', 'addWide'] },
-  sub: { shape: 'arith', js: (t) => `((${t.a} - ${t.b}) & ${t.m})`, knownZero: none, verilog: '-', form: 'infix', slice: 'low', methods: ['sub', 'subWide'], self: 'zero' },
+  add: { shape: 'arith', js: (t) => `((${t.a} + ${t.b}) & ${t.m})`, knownZero: none, verilog: '+', form: 'infix', slice: 'low', methods: ['add', 'addWide'], unit: { value: 'zero', side: 'both' } },
+  sub: { shape: 'arith', js: (t) => `((${t.a} - ${t.b}) & ${t.m})`, knownZero: none, verilog: '-', form: 'infix', slice: 'low', methods: ['sub', 'subWide'], self: 'zero', unit: { value: 'zero', side: 'right' } },
   mul: {
     shape: 'mul',
     js: (t) => `((${t.a} * ${t.b}) & ${t.m})`,
@@ -102,9 +110,9 @@ export const BIN_OPS = {
     slice: 'low',
     methods: ['mul'],
   },
-  and: { shape: 'bitwise', js: (t) => `(${t.a} & ${t.b})`, knownZero: (z) => z.za | z.zb, verilog: '&', form: 'infix', slice: 'any', methods: ['and'], self: 'a' },
-  or: { shape: 'bitwise', js: (t) => `(${t.a} | ${t.b})`, knownZero: (z) => z.za & z.zb, verilog: '|', form: 'infix', slice: 'any', methods: ['or'], self: 'a' },
-  xor: { shape: 'bitwise', js: (t) => `(${t.a} ^ ${t.b})`, knownZero: (z) => z.za & z.zb, verilog: '^', form: 'infix', slice: 'any', methods: ['xor'], self: 'zero' },
+  and: { shape: 'bitwise', js: (t) => `(${t.a} & ${t.b})`, knownZero: (z) => z.za | z.zb, verilog: '&', form: 'infix', slice: 'any', methods: ['and'], self: 'a', unit: { value: 'ones', side: 'both' } },
+  or: { shape: 'bitwise', js: (t) => `(${t.a} | ${t.b})`, knownZero: (z) => z.za & z.zb, verilog: '|', form: 'infix', slice: 'any', methods: ['or'], self: 'a', unit: { value: 'zero', side: 'both' }, absorb: 'ones' },
+  xor: { shape: 'bitwise', js: (t) => `(${t.a} ^ ${t.b})`, knownZero: (z) => z.za & z.zb, verilog: '^', form: 'infix', slice: 'any', methods: ['xor'], self: 'zero', unit: { value: 'zero', side: 'both' } },
   // Shifts keep the left operand's width; amounts at or past the width give 0 (or the sign).
   shl: {
     shape: 'shift',
@@ -119,6 +127,7 @@ export const BIN_OPS = {
     form: 'infix',
     slice: 'low',
     methods: ['shl'],
+    unit: { value: 'zero', side: 'right' },
   },
   shr: {
     shape: 'shift',
@@ -133,6 +142,7 @@ export const BIN_OPS = {
     form: 'shr',
     slice: 'none',
     methods: ['shr'],
+    unit: { value: 'zero', side: 'right' },
   },
   eq: { ...compare('==', '==='), form: 'infix', methods: ['eq'] },
   ne: { ...compare('!=', '!=='), form: 'infix', methods: ['ne'] },

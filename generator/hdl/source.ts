@@ -12,6 +12,8 @@ export interface SourceLoc {
   readonly file: string;
   readonly line: number;
   readonly column: number;
+  /** The enclosing named function, when there is one (anonymous build callbacks have none). */
+  readonly fn?: string;
 }
 
 const LIB_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -39,7 +41,10 @@ export function callerLoc(): SourceLoc | undefined {
     let file = f.getFileName() ?? '';
     if (file.startsWith('file://')) file = fileURLToPath(file);
     if (!file || isLibraryFrame(file)) continue;
-    return mapToSource(file, f.getLineNumber() ?? 0, f.getColumnNumber() ?? 0);
+    const loc = mapToSource(file, f.getLineNumber() ?? 0, f.getColumnNumber() ?? 0);
+    // Only a plain named function says something (V8 names anonymous callbacks after where they were passed: 'defineModule.name').
+    const fn = f.getFunctionName();
+    return fn && /^[A-Za-z_$][\w$]*$/.test(fn) ? { ...loc, fn } : loc;
   }
   return undefined;
 }
@@ -62,6 +67,23 @@ export function formatLoc(loc: SourceLoc | undefined): string {
   if (!loc) return '<unknown>';
   const rel = path.relative(process.cwd(), loc.file);
   return `${rel.startsWith('..') ? loc.file : rel}:${loc.line}`;
+}
+
+/** The file's path as formatLoc prints it, without a line. */
+export function formatFile(loc: SourceLoc | undefined): string {
+  if (!loc) return '<unknown>';
+  const rel = path.relative(process.cwd(), loc.file);
+  return rel.startsWith('..') ? loc.file : rel;
+}
+
+/**
+ * Where something was declared, for files that are checked in (Verilog headers, manifests):
+ * the file and the enclosing function, but no line, so moving code in a generator does not
+ * change its output. `withLine` (generate --source-comments) adds the line.
+ */
+export function formatDecl(loc: SourceLoc | undefined, withLine = false): string {
+  if (!loc) return '<unknown>';
+  return `${withLine ? formatLoc(loc) : formatFile(loc)}${loc.fn ? ` (${loc.fn})` : ''}`;
 }
 
 /** An error in the user's hardware description, located in the user's source. */

@@ -16,6 +16,7 @@
 // or ext() first, so the reader sees which interpretation was meant.
 
 import { callerLoc, HdlError, type SourceLoc } from './source.ts';
+import { badIdentifier } from './names.ts';
 import { BIN_OPS, UN_OPS, foldBin, foldUn, parity, type BinOp, type BinOpSpec, type UnOp } from './ops.ts';
 
 export { parity, type BinOp, type UnOp };
@@ -47,7 +48,7 @@ export function shapeText(s: Shape): string {
 
 /** The expression node kinds of the IR. Operands of 'bin' (except shift amounts) have equal shapes. */
 export type Node =
-  | { readonly k: 'const'; readonly value: bigint }
+  | { readonly k: 'const'; readonly value: bigint; readonly label?: EnumLabel }
   | { readonly k: 'sig'; readonly sig: SignalLike }
   | { readonly k: 'bin'; readonly op: BinOp; readonly a: Value; readonly b: Value }
   | { readonly k: 'un'; readonly op: UnOp; readonly a: Value }
@@ -57,6 +58,20 @@ export type Node =
   | { readonly k: 'mux'; readonly c: Value; readonly t: Value; readonly f: Value }
   | { readonly k: 'cast'; readonly a: Value }
   | { readonly k: 'memrd'; readonly mem: MemoryLike; readonly addr: Value };
+
+/** What the value layer knows of an enumeration (enum.ts): only the emitter reads it. */
+export interface EnumLike {
+  readonly name: string;
+  readonly prefix: string;
+  readonly width: number;
+  readonly members: readonly string[];
+  encodingOf(member: string): bigint;
+}
+/** A named constant: a member of an enumeration. */
+export interface EnumLabel {
+  readonly enumType: EnumLike;
+  readonly member: string;
+}
 
 /** What the value layer needs to know of a signal; the IR's Signal implements it. */
 export interface SignalLike {
@@ -267,6 +282,18 @@ export class Value {
     if (n === 1) return this.asUnsigned(loc);
     return make(UInt(this.width * n), { k: 'cat', parts: Array.from({ length: n }, () => this) }, loc);
   }
+  /**
+   * A name for this value if the Verilog needs an intermediate wire for it (it is shared,
+   * sliced or very deep): `a.addWide(b).named('sum_l1_0')`. Unlike `m.let()` it declares
+   * nothing; a value printed inline keeps no name. Returns the value itself.
+   */
+  named(name: string): Value {
+    const bad = badIdentifier(name);
+    if (bad) throw new HdlError(`named(): ${bad}`, callerLoc());
+    if (this.node.k !== 'sig' && this.node.k !== 'const') nameHints.set(this, name);
+    return this;
+  }
+
   /** This value above `lower` ones (MSB first, like Verilog's {a, b}). */
   cat(...lower: Value[]): Value {
     return catValues([this, ...lower], callerLoc());
@@ -274,6 +301,12 @@ export class Value {
 }
 
 // ---- free functions ------------------------------------------------------------
+
+const nameHints = new WeakMap<Value, string>();
+/** The name given with named(), if any. */
+export function nameHint(v: Value): string | undefined {
+  return nameHints.get(v);
+}
 
 /** A constant of the given shape; an error if it does not fit. */
 export function lit(value: number | bigint | boolean, shape: Shape, loc?: SourceLoc): Value {
@@ -557,9 +590,45 @@ function make(shape: Shape, node: Node, loc: SourceLoc | undefined): Value {
   }
   const v = foldConst(shape, node);
   if (v !== undefined) return new Value(shape, { k: 'const', value: v }, loc);
+  const simpler = foldIdentity(shape, node, loc);
+  if (simpler) return simpler;
   const made = new Value(shape, node, loc);
   if (knownZero(made) === (1n << BigInt(shape.width)) - 1n) return new Value(shape, { k: 'const', value: 0n }, loc);
   return made;
+}
+
+/**
+ * Operators that a constant operand makes trivial, from the operator table's `unit` and
+ * `absorb` (x + 0, x & all-ones, x | 0, x ^ 0, x << 0, x | all-ones), and one-bit forms
+ * of a value itself (c ? 1 : 0, b == 1, b != 0) or its inverse. Lint tools do not mind
+ * them, but a reader of the Verilog does.
+ */
+function foldIdentity(shape: Shape, node: Node, loc: SourceLoc | undefined): Value | undefined {
+  const bit = (x: Value): boolean => x.width === 1 && !x.signed;
+  if (node.k === 'bin') {
+    const spec = BIN_OPS[node.op] as BinOpSpec;
+    const a = constOf(node.a);
+    const b = constOf(node.b);
+    const ones = (1n << BigInt(node.a.width)) - 1n;
+    if (spec.unit) {
+      const u = spec.unit.value === 'zero' ? 0n : ones;
+      // Shift amounts have their own width: only zero is the unit there.
+      if (b === (spec.shape === 'shift' ? 0n : u)) return node.a;
+      if (spec.unit.side === 'both' && a === u) return node.b;
+    }
+    if (spec.absorb === 'ones' && (a === ones || b === ones)) return new Value(shape, { k: 'const', value: ones }, loc);
+    if ((node.op === 'eq' || node.op === 'ne') && bit(node.a)) {
+      const [x, c] = b !== undefined ? [node.a, b] : a !== undefined ? [node.b, a] : [undefined, undefined];
+      if (x && c !== undefined) return (c === 1n) === (node.op === 'eq') ? x : unary('not', x, loc);
+    }
+  }
+  if (node.k === 'mux' && bit(node.c) && bit(node.t) && shape.width === 1 && !shape.signed) {
+    const t = constOf(node.t);
+    const f = constOf(node.f);
+    if (t === 1n && f === 0n) return node.c;
+    if (t === 0n && f === 1n) return unary('not', node.c, loc);
+  }
+  return undefined;
 }
 
 /** The interval of values `v` can take (signed values as signed), from its structure. */

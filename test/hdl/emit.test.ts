@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { emitDesign, writeDesign, defineModule, GENERATOR_VERSION, UInt, Bool, HdlError, HdlErrors, type Value } from '../../generator/hdl/index.ts';
+import { emitDesign, writeDesign, designOutputs, defineModule, hdlEnum, GENERATOR_VERSION, UInt, SInt, Bool, mux, select, cat, lit, HdlError, HdlErrors, type Value } from '../../generator/hdl/index.ts';
 import { counter } from '../../generator/cores/counter.ts';
 import { fifo } from '../../generator/cores/fifo.ts';
 import { checkDesign } from '../../sim/equiv/check.ts';
@@ -10,6 +10,7 @@ import { describeMismatch } from '../../sim/equiv/harness.ts';
 import { lintVerilog } from '../../sim/toolchain/verilator.ts';
 import { synthCheck, synthStats } from '../../sim/toolchain/yosys.ts';
 import { runToolChecked } from '../../sim/toolchain/run.ts';
+import { breakLine, LINE_LIMIT } from '../../generator/hdl/layout.ts';
 import { kitchenSink, twoClocks, withBlackBox, accum, regbank } from '../support/designs.ts';
 
 const seed = Number(process.env.SEED ?? 1);
@@ -44,9 +45,13 @@ describe('hdl emission', () => {
     const text = d.files.find((f) => f.name === 'fifo.v')!.text;
     for (const name of ['wr_ptr', 'rd_ptr', 'out_valid_q', 'push', 'pop', 'fetch', 'head', 'ram']) assert.match(text, new RegExp(`\\b${name}\\b`));
     assert.doesNotMatch(text, /\b_T|_zz_|\$\d/);
+    // Checked-in output names the file; the line only with source comments (issue 18 item 7).
     const push = d.manifest.signals.find((s) => s.name === 'push')!;
-    assert.match(push.source, /generator\/cores\/fifo\.ts:\d+$/);
-    const commented = emitDesign(fifo({ width: 8, depth: 16 }), { sourceComments: true }).files.find((f) => f.name === 'fifo.v')!.text;
+    assert.match(push.source, /generator\/cores\/fifo\.ts$/);
+    assert.match(text, /\/\/ module: fifo {3}family: fifo {3}source: generator\/cores\/fifo\.ts\n/);
+    const withLines = emitDesign(fifo({ width: 8, depth: 16 }), { sourceComments: true });
+    const commented = withLines.files.find((f) => f.name === 'fifo.v')!.text;
+    assert.match(withLines.manifest.signals.find((s) => s.name === 'push')!.source, /generator\/cores\/fifo\.ts:\d+$/);
     assert.match(commented, /assign push = \(in_valid & in_ready\);\s+\/\/ generator\/cores\/fifo\.ts:\d+/);
   });
 
@@ -109,5 +114,248 @@ describe('hdl emission', () => {
     });
     // Coarse synthesis: gate-level optimization of 4,096 chained adders takes ABC minutes and proves nothing more here.
     assert.deepEqual(await toolchainAccepts(deep({}), 'coarse'), []);
+  });
+});
+
+// Named FSM states (hdlEnum): localparams in the Verilog, a plain UInt everywhere else.
+const Phase = hdlEnum('phase', ['IDLE', 'HEADER', 'PAYLOAD', 'CRC', 'DONE', 'UNUSED'], { prefix: 'S_' });
+const enumFsm = defineModule('enum_fsm', (m) => {
+  const go = m.input('go', Bool);
+  const n = m.input('n', UInt(3));
+  const state = m.reg('state', Phase, { reset: Phase.IDLE });
+  const left = m.reg('left', UInt(3));
+  const lane = m.wire('lane', UInt(2));
+  m.switch(state, [
+    [Phase.IDLE, () => m.when(go, () => m.set(state, Phase.HEADER))],
+    [Phase.HEADER, () => {
+      m.set(left, n);
+      m.set(state, Phase.PAYLOAD);
+    }],
+    [Phase.PAYLOAD, () => {
+      m.set(left, left.sub(1));
+      m.when(left.eq(0), () => m.set(state, Phase.CRC));
+    }],
+    [[Phase.CRC, Phase.DONE], () => m.set(state, mux(go, Phase.IDLE, Phase.DONE))],
+  ], () => m.set(state, Phase.IDLE));
+  m.switch(state, [[Phase.HEADER, () => m.set(lane, 1)], [Phase.PAYLOAD, () => m.set(lane, 2)]], () => m.set(lane, 0));
+  m.set(m.output('busy', Bool), state.ne(Phase.IDLE).and(state.lt(Phase.DONE)));
+  m.set(m.output('lane_o', UInt(2)), lane);
+  m.set(m.output('state_o', UInt(3)), state);
+  return {};
+});
+
+// The same module written twice, the second copy a few lines lower: what a comment edit in a generator does.
+const movedA = defineModule('moved_a', (m) => {
+  const a = m.input('a', UInt(4));
+  const r = m.reg('r', UInt(4));
+  m.set(r, r.add(a));
+  m.set(m.output('y', UInt(4)), r);
+  return {};
+}, { name: () => 'moved' });
+// A comment,
+// and another,
+// moves the copy down.
+const movedB = defineModule('moved_a', (m) => {
+
+  const a = m.input('a', UInt(4));
+
+  const r = m.reg('r', UInt(4));
+  m.set(r, r.add(a));
+  m.set(m.output('y', UInt(4)), r);
+  return {};
+}, { name: () => 'moved' });
+
+describe('hdl emission: checked-in output does not depend on line numbers', () => {
+  it('moving code in a generator changes neither the Verilog, the manifest nor the content hash', () => {
+    const a = designOutputs(emitDesign(movedA({})));
+    const b = designOutputs(emitDesign(movedB({})));
+    assert.notEqual(movedA({}).ir.signals[1]!.loc!.line, movedB({}).ir.signals[1]!.loc!.line);
+    assert.deepEqual(a, b);
+    // With --source-comments the lines are there, and differ.
+    const ca = emitDesign(movedA({}), { sourceComments: true });
+    const cb = emitDesign(movedB({}), { sourceComments: true });
+    assert.notDeepEqual(ca.files, cb.files);
+    assert.match(ca.files[0]!.text, /source: test\/hdl\/emit\.test\.ts:\d+\n/);
+  });
+});
+
+describe('hdl emission: named states (hdlEnum)', () => {
+  it('declares a localparam per member used and prints states by name', () => {
+    const text = emitDesign(enumFsm({})).files[0]!.text;
+    assert.match(text, /localparam \[2:0\] S_IDLE +\= 3'd0;/);
+    assert.match(text, /localparam \[2:0\] S_DONE +\= 3'd4;/);
+    assert.doesNotMatch(text, /S_UNUSED/, 'an unused member would trip UNUSEDPARAM');
+    assert.match(text, /reg  \[2:0\] state = S_IDLE;/);
+    assert.match(text, /state <= S_HEADER;/);
+    assert.match(text, /case \(state\)\n\s+S_IDLE: begin/);
+    assert.match(text, /S_CRC, S_DONE: begin/);
+    assert.match(text, /\(state == S_HEADER\)/);
+    assert.match(text, /\(state < S_DONE\)/);
+    assert.deepEqual(emitDesign(enumFsm({})).manifest.signals.find((x) => x.name === 'state')!.enum, { IDLE: 0, HEADER: 1, PAYLOAD: 2, CRC: 3, DONE: 4, UNUSED: 5 });
+    assert.equal(Phase.encodingOf('PAYLOAD'), 2n);
+    assert.equal(Phase.memberOf(4n), 'DONE');
+    assert.equal(Phase.width, 3);
+  });
+
+  it('rejects duplicate members, clashing encodings and a width too small', () => {
+    assert.throws(() => hdlEnum('e', ['A', 'A']), /appears twice/);
+    assert.throws(() => hdlEnum('e', { A: 1, B: 1 }), /both have value 1/);
+    assert.throws(() => hdlEnum('e', ['A', 'B', 'C'], { width: 1 }), /cannot hold value 2/);
+    assert.throws(() => hdlEnum('e', ['width']), /taken by the enum's own API/);
+    assert.equal(hdlEnum('e', { A: 5, B: 9 }).width, 4);
+  });
+
+  it(`lint-clean, and the interpreter, Verilator and Icarus agree (seed ${seed})`, async () => {
+    const r = await checkDesign(enumFsm({}), { cycles: 300, seed });
+    assert.deepEqual(r.lint, [], r.lint.join('\n'));
+    assert.deepEqual(r.mismatches.map(describeMismatch), []);
+  });
+});
+
+// Register reads and byte-lane selects: select() chains keyed by one signal (issue 18).
+const readMux = defineModule('read_mux', (m) => {
+  const addr = m.input('addr', UInt(4));
+  const lane = m.input('lane', UInt(2));
+  const data = m.input('data', UInt(32));
+  const we = m.input('we', Bool);
+  const regs = [0, 1, 2].map((i) => m.reg(`r${i}`, UInt(32), { reset: 0x1000 * (i + 1) }));
+  m.when(we, () => m.switch(addr, regs.map((r, i) => [i, () => m.set(r, data)] as const)));
+  const rdata = m.reg('rdata', UInt(32));
+  // Registered read: a case inside the clocked block.
+  m.set(rdata, select(addr, [[0, regs[0]!], [1, regs[1]!], [2, regs[2]!], [7, lit(0xcafe, UInt(32))], [8, data.not()]], lit(0, UInt(32))));
+  m.set(m.output('rdata_o', UInt(32)), rdata);
+  // Combinational byte select (every value covered: no dead default), assigned to an output.
+  m.set(m.output('byte_o', UInt(8)), select(lane, [0, 1, 2, 3].map((i) => [i, data.slice(8 * i + 7, 8 * i)] as const), lit(0, UInt(8))));
+  // One inside a larger expression goes through a named reg; arms equal to the default go.
+  const inner = select(addr, [[1, data.slice(7, 0)], [2, lit(0, UInt(8))], [3, data.slice(15, 8)], [4, data.slice(23, 16)], [9, lit(0, UInt(8))]], lit(0, UInt(8)));
+  m.set(m.output('mix_o', UInt(8)), mux(we, inner.add(1), data.slice(31, 24)));
+  return {};
+});
+
+describe('hdl emission: select chains as case', () => {
+  it('a registered read is a case in the clocked block, a combinational one an always @* case', () => {
+    const text = emitDesign(readMux({})).files[0]!.text;
+    assert.match(text, /case \(addr\)\n\s+4'd0: +rdata <= r0;\n\s+4'd1: +rdata <= r1;/);
+    assert.match(text, /4'd8: +rdata <= \(~data\);\n\s+default: +rdata <= 32'd0;\n\s+endcase/);
+    assert.match(text, /output reg  \[7:0\] byte_o/);
+    assert.match(text, /always @\* begin\n\s+case \(lane\)\n\s+2'd0: +byte_o = data\[7:0\];/);
+    assert.match(text, /2'd2: +byte_o = data\[23:16\];\n\s+default: +byte_o = data\[31:24\];\n\s+endcase/, 'the last arm of a complete case is the default');
+    assert.match(text, /reg  \[7:0\] addr_case;/);
+    assert.match(text, /4'd1: +addr_case = data\[7:0\];\n\s+4'd3: +addr_case = data\[15:8\];\n\s+4'd4: +addr_case = data\[23:16\];\n\s+default: +addr_case = 8'd0;/);
+    assert.doesNotMatch(text, /\? .*\? .*\?/, 'no ternary chains left');
+  });
+
+  it(`case emission agrees with the ternary semantics: interpreter, Verilator and Icarus (seed ${seed})`, async () => {
+    const r = await checkDesign(readMux({}), { cycles: 400, seed });
+    assert.deepEqual(r.lint, [], r.lint.join('\n'));
+    assert.deepEqual(r.mismatches.map(describeMismatch), []);
+  });
+});
+
+// Names of intermediates (issue 18): given with named(), else after the signal they feed.
+const namedTree = defineModule('named_tree', (m) => {
+  const xs = [0, 1, 2, 3].map((i) => m.input(`x${i}`, SInt(8)));
+  const s0 = xs[0]!.addWide(xs[1]!).named('sum_l1_0');
+  const s1 = xs[2]!.addWide(xs[3]!).named('sum_l1_1');
+  m.set(m.output('total', SInt(10)), s0.addWide(s1));
+  const a = m.input('a', UInt(8));
+  const b = m.input('b', UInt(8));
+  const both = a.gt(b).or(a.eq(3));
+  m.set(m.output('flag', Bool), both.and(a.ne(b)));
+  m.set(m.output('flag2', Bool), both.xor(a.lt(9)));
+  return {};
+});
+
+describe('hdl emission: names of intermediates', () => {
+  it('come from named() hints, or from the signal they feed, never from placeholders', () => {
+    const text = emitDesign(namedTree({})).files[0]!.text;
+    assert.match(text, /wire \[8:0\] sum_l1_0 = \(\{x0\[7\], x0\} \+ \{x1\[7\], x1\}\);/);
+    assert.match(text, /assign total = \(\{sum_l1_0\[8\], sum_l1_0\} \+ \{sum_l1_1\[8\], sum_l1_1\}\);/);
+    assert.match(text, /wire (flag|flag2)_or = /);
+    assert.doesNotMatch(text, /\bx_[a-z]+_x\b/);
+    assert.throws(() => a0().add(a0()).named('bad name'), /not a valid identifier/);
+  });
+});
+const a0 = () => lit(0, UInt(2));
+
+// A register whose next value is always its reset value (issue 18): a constant, not a flip-flop.
+const constRegs = defineModule('const_regs', (m) => {
+  const d = m.input('d', UInt(8));
+  const sticky = m.reg('sticky', Bool); // its error source is absent in this configuration
+  m.set(sticky, 0);
+  const held = m.reg('held', UInt(8), { reset: 5 }); // only ever holds itself
+  m.set(held, held);
+  const copy = m.reg('copy', UInt(8), { reset: 5 }); // fed from a constant register of the same value
+  m.set(copy, held);
+  const live = m.reg('live', UInt(8));
+  m.set(live, live.add(d));
+  const out = m.output('status', UInt(8), { reg: {} });
+  m.set(out, 0);
+  m.set(m.output('y', UInt(8)), live.xor(held).xor(copy).add(sticky.zext(8)));
+  return {};
+});
+const onlyConst = defineModule('only_const', (m) => {
+  const r = m.reg('r', UInt(4), { reset: 3 });
+  m.set(r, 3);
+  m.set(m.output('y', UInt(4)), r);
+  return {};
+});
+
+describe('hdl emission: constant registers', () => {
+  it('registers that never leave their reset value are constants, with a comment saying why', () => {
+    const text = emitDesign(constRegs({})).files[0]!.text;
+    assert.match(text, /wire sticky = 1'd0;  \/\/ a register that never leaves its reset value/);
+    assert.match(text, /wire \[7:0\] held = 8'd5;/);
+    assert.match(text, /wire \[7:0\] copy = 8'd5;/);
+    assert.match(text, /output wire \[7:0\] status/);
+    assert.match(text, /assign status = 8'd0;/);
+    assert.match(text, /reg  \[7:0\] live = 8'd0;/);
+    assert.doesNotMatch(text, /(sticky|held|copy|status) <=/);
+    assert.match(emitDesign(onlyConst({})).files[0]!.text, /wire unused_clk = \^\{clk\};[^\n]*\n\s+wire unused_rst = \^\{rst\};/);
+  });
+
+  it(`behave as before: interpreter, Verilator and Icarus agree, lint-clean (seed ${seed})`, async () => {
+    for (const d of [constRegs({}), onlyConst({})]) {
+      const r = await checkDesign(d, { cycles: 100, seed });
+      assert.deepEqual(r.lint, [], r.lint.join('\n'));
+      assert.deepEqual(r.mismatches.map(describeMismatch), []);
+    }
+  });
+});
+
+describe('hdl emission: line length', () => {
+  it(`breaks long expressions at brackets and operators, changing only whitespace (limit ${LINE_LIMIT})`, () => {
+    const long = `    assign y = {${Array.from({ length: 40 }, (_, i) => `(s[${i}] ? d[${8 * i + 7}:${8 * i}] : 8'd0)`).join(', ')}};`;
+    const broken = breakLine(long);
+    assert.ok(broken.length > 5);
+    for (const l of broken) assert.ok(l.length <= LINE_LIMIT, l);
+    assert.equal(broken.join('').replace(/\s/g, ''), long.replace(/\s/g, ''));
+    assert.equal(broken[0], '    assign y = {');
+    assert.equal(broken[broken.length - 1], '    };');
+    // A left-nested run of one associative operator reads as one column.
+    const sum = `    assign s = ${'('.repeat(12)}a0${Array.from({ length: 12 }, (_, i) => ` + long_operand_name_${i})`).join('')};`;
+    const s2 = breakLine(sum);
+    assert.deepEqual(s2.slice(0, 3), ['    assign s = (', '        a0', '        + long_operand_name_0']);
+    assert.equal(s2.join('').replace(/[\s()]/g, ''), sum.replace(/[\s()]/g, ''));
+    assert.deepEqual(breakLine('    wire short = a;'), ['    wire short = a;']);
+  });
+
+  it('no line of the emitted designs is longer than the limit', () => {
+    for (const d of [kitchenSink({}), readMux({}), enumFsm({})]) {
+      for (const f of emitDesign(d).files) for (const l of f.text.split('\n')) assert.ok(l.length <= LINE_LIMIT, `${f.name}: ${l}`);
+    }
+  });
+});
+
+describe('hdl emission: hand-written chains', () => {
+  it('a chain whose selector is rebuilt in every arm (a.slice(3, 0) each time) is still one case', () => {
+    const hand = defineModule('hand_chain', (m) => {
+      const a = m.input('a', UInt(8));
+      const d = m.input('d', UInt(8));
+      m.set(m.output('y', UInt(8)), mux(a.slice(3, 0).eq(1), d, mux(a.slice(3, 0).eq(2), d.not(), mux(a.slice(3, 0).eq(5), d.add(1), lit(7, UInt(8))))));
+      return {};
+    });
+    const text = emitDesign(hand({})).files[0]!.text;
+    assert.match(text, /case \(a\[3:0\]\)\n\s+4'd1: +y = d;\n\s+4'd2: +y = \(~d\);\n\s+4'd5: +y = \(d \+ 8'd1\);\n\s+default: +y = 8'd7;/);
   });
 });

@@ -7,6 +7,10 @@ import * as path from 'node:path';
 import { fuzz } from '../support/fuzz.ts';
 import { describeMismatch } from '../../sim/equiv/harness.ts';
 import { cacheRoot } from '../../sim/toolchain/cache.ts';
+import { emitDesign } from '../../generator/hdl/index.ts';
+import { LINE_LIMIT } from '../../generator/hdl/layout.ts';
+import { randomRecipe, recipeModule } from '../support/random-circuit.ts';
+import { Rng } from '../../sim/equiv/stimulus.ts';
 
 const seed = Number(process.env.SEED ?? 20261123);
 const circuits = Number(process.env.FUZZ_CIRCUITS ?? 300);
@@ -19,6 +23,19 @@ const batches = Number(process.env.FUZZ_BATCHES ?? 1);
 const CONSTANT_COMPARISON = /^%Warning-(UNSIGNED|CMPCONST):/;
 
 describe('hdl differential fuzzing: interpreter vs Verilator vs Icarus', () => {
+  it(`random circuits (larger ones too) emit no line longer than ${LINE_LIMIT} characters, and use case and enum constructs (SEED=${seed})`, () => {
+    const rng = new Rng(seed);
+    let cases = 0;
+    let enums = 0;
+    for (let i = 0; i < 150; i++) {
+      const text = emitDesign(recipeModule(randomRecipe(rng, `ll${i}`, i % 3 === 0 ? 80 : 25))({})).files.map((f) => f.text).join('\n');
+      for (const l of text.split('\n')) assert.ok(l.length <= LINE_LIMIT, `circuit ${i}: ${l.length} characters: ${l}`);
+      if (/\bcase \(/.test(text)) cases++;
+      if (/\blocalparam\b/.test(text)) enums++;
+    }
+    assert.ok(cases > 10 && enums > 10, `the fuzzer should draw case chains and enums (${cases} and ${enums} of 150 circuits)`);
+  });
+
   for (let b = 0; b < batches; b++) {
     const s = seed + b;
     it(`${circuits} random circuits agree cycle by cycle (SEED=${s})`, async () => {

@@ -155,3 +155,52 @@ describe('hdl values: width rules and semantics', () => {
   });
 });
 
+
+describe('hdl values: identities fold away (issue 18)', () => {
+  // Signals to build on: evalExpr hands them out; here we only look at the nodes built.
+  const on = (shapes: readonly Shape[], f: (...ins: Value[]) => void): void => {
+    evalExpr(shapes, (...ins) => {
+      f(...ins);
+      return lit(0, Bool);
+    }, shapes.map(() => 0));
+  };
+
+  it('x & all-ones, x | 0, x ^ 0, x + 0, x - 0 and shifts by 0 are x; 0 - x is not', () => {
+    on([u8, Bool, s8], (a, b, s) => {
+      assert.equal(a.and(255), a);
+      assert.equal(lit(255, u8).and(a), a);
+      assert.equal(b.and(1), b, "b & 1'd1");
+      assert.equal(a.or(0), a);
+      assert.equal(lit(0, u8).or(a), a);
+      assert.equal(a.xor(0), a);
+      assert.equal(a.add(0), a);
+      assert.equal(lit(0, u8).add(a), a);
+      assert.equal(a.sub(0), a);
+      assert.notEqual(lit(0, u8).sub(a).node.k, 'sig');
+      assert.equal(s.and(-1), s);
+      assert.equal(a.shl(lit(0, UInt(3))), a);
+      assert.equal(s.shr(lit(0, UInt(3))), s);
+      // A widened add still extends the operand: the identity applies at the operation's width.
+      assert.equal(a.addWide(0).node.k, 'ext');
+    });
+  });
+
+  it('x | all-ones is all ones, and one-bit muxes and compares of 0/1 are the bit or its inverse', () => {
+    on([u8, Bool, Bool], (a, b, c) => {
+      const ones = a.or(255);
+      assert.equal(ones.node.k, 'const');
+      assert.equal(ones.node.k === 'const' && ones.node.value, 255n);
+      assert.equal(mux(c, 1, 0), c);
+      assert.deepEqual(mux(c, 0, 1).node, c.not().node);
+      assert.equal(b.eq(1), b);
+      assert.equal(b.ne(0), b);
+      assert.equal(b.eq(0).node.k, 'un');
+    });
+  });
+
+  it('the folds keep the semantics (evaluated)', () => {
+    assert.equal(evalExpr([u8], (a) => a.and(255).or(0).xor(0).add(0), [77]).value, 77n);
+    assert.equal(evalExpr([Bool], (b) => b.eq(0), [1]).value, 0n);
+    assert.equal(evalExpr([Bool, Bool], (b, c) => mux(c, 0, 1).and(b), [1, 0]).value, 1n);
+  });
+});

@@ -3,7 +3,7 @@
 // module with the public API. Keeping the recipe as data is what makes shrinking and
 // standalone reproducers possible: a shrunk recipe is rebuilt, never patched.
 
-import { defineModule, UInt, SInt, Bool, lit, mux, cat, type Value, type Signal, type Shape, type ModuleBuilder, type Domain } from '../../generator/hdl/index.ts';
+import { defineModule, hdlEnum, UInt, SInt, Bool, lit, mux, cat, select, type Value, type Signal, type Shape, type ModuleBuilder, type Domain } from '../../generator/hdl/index.ts';
 import { BIN_OPS, UN_OPS } from '../../generator/hdl/ops.ts';
 import { Rng } from '../../sim/equiv/stimulus.ts';
 
@@ -32,9 +32,13 @@ export type Op =
   | { k: 'memrs'; mem: number; addr: number; en: number | null }
   | { k: 'when'; c1: number; v1: number; c2: number; v2: number; dflt: number }
   | { k: 'switch'; sel: number; cases: [number, number][]; dflt: number | null }
+  /** select(): a mux chain keyed by one selector (emitted as a `case`). */
+  | { k: 'select'; sel: number; cases: [number, number][]; dflt: number }
   | { k: 'next'; reg: number; v: number; c: number | null }
   | { k: 'memwr'; mem: number; addr: number; data: number; c: number }
-  | { k: 'out'; a: number };
+  | { k: 'out'; a: number }
+  /** A state register of an hdlEnum (encodings as given), moving `from` -> `to` when `c` holds. */
+  | { k: 'fsm'; enc: number[]; moves: [number, number, number][] };
 
 export interface Recipe {
   readonly name: string;
@@ -127,9 +131,23 @@ export function randomRecipe(rng: Rng, name: string, size: number): Recipe {
     } else if (r < 88 && mems.length) {
       const mem = rng.pick(mems);
       add(rng.chance(0.5) ? { k: 'memrd', mem, addr: pick() } : { k: 'memrs', mem, addr: pick(), en: rng.chance(0.5) ? pick() : null }, { width: 1, signed: false });
-    } else if (r < 92) {
+    } else if (r < 91) {
       add({ k: 'when', c1: pick(), v1: pick(), c2: pick(), v2: pick(), dflt: pick() }, { width: 1, signed: false });
+    } else if (r < 94) {
+      const sel = pick((s) => s.width <= 8);
+      const n = rng.range(2, 9);
+      add({ k: 'select', sel, cases: Array.from({ length: n }, () => [rng.int(300), rng.chance(0.2) ? -1 : pick()] as [number, number]), dflt: pick() }, { width: 1, signed: false });
     } else if (r < 95) {
+      const n = rng.range(2, 6);
+      const enc: number[] = [];
+      const sequential = rng.chance(0.5);
+      while (enc.length < n) {
+        const e = sequential ? enc.length : rng.int(64);
+        if (!enc.includes(e)) enc.push(e);
+      }
+      const moves = Array.from({ length: rng.range(1, 5) }, () => [rng.int(n), rng.int(n), pick()] as [number, number, number]);
+      add({ k: 'fsm', enc, moves }, { width: 1, signed: false });
+    } else if (r < 97) {
       const sel = pick((s) => s.width <= 6);
       const n = rng.range(1, 4);
       add({ k: 'switch', sel, cases: Array.from({ length: n }, () => [rng.int(64), pick()] as [number, number]), dflt: rng.chance(0.7) ? pick() : null }, { width: 1, signed: false });
@@ -190,12 +208,13 @@ export function recipeModule(recipe: Recipe) {
 function elaborateOps(m: ModuleBuilder, recipe: Recipe, dry: boolean): (Shape | undefined)[] {
   // Only declare what is used, so the emitted module is lint-clean: no clock without
   // state, no reset port without a register that resets.
-  const stateful = recipe.ops.some((op) => op.k === 'reg' || op.k === 'mem');
+  const stateful = recipe.ops.some((op) => op.k === 'reg' || op.k === 'mem' || op.k === 'fsm');
   const resets = recipe.ops.some((op) => op.k === 'reg' && op.reset !== null);
   const dom: Domain | undefined = stateful ? m.domain('sync', { reset: recipe.reset.kind, active: recipe.reset.active, rst: resets ? 'rst' : null }) : undefined;
   const vals: (Value | undefined)[] = [];
   const mems = new Map<number, ReturnType<ModuleBuilder['memory']>>();
   const wires: Signal[] = [];
+  const fsms: Signal[] = [];
   const regs = new Map<number, Signal>();
   let outs = 0;
   const v = (i: number): Value => vals[i]!;
@@ -322,6 +341,28 @@ function elaborateOps(m: ModuleBuilder, recipe: Recipe, dry: boolean): (Shape | 
         else m.when(c, write);
         break;
       }
+      case 'select': {
+        const sel = v(op.sel).asUnsigned();
+        const d = v(op.dflt);
+        // -1: an arm that gives the default (the emitter drops it); keys past the selector's range fold away.
+        r = select(sel, op.cases.map(([k, val]) => [k % 2 ** Math.min(sel.width + 1, 9), val < 0 ? d : fit(v(val), d.shape)] as const), d);
+        break;
+      }
+      case 'fsm': {
+        const names = op.enc.map((_, j) => `M${j}`);
+        const E = hdlEnum(`e${i}`, Object.fromEntries(names.map((nm, j) => [nm, op.enc[j]!])), { prefix: `E${i}_` });
+        const st = m.reg(`st${i}`, E, { domain: dom!, reset: null, init: E.of(names[0]!) });
+        const byFrom = new Map<number, [number, number][]>();
+        for (const [f, t, c] of op.moves) byFrom.set(f, [...(byFrom.get(f) ?? []), [t, c]]);
+        m.set(st, st);
+        m.switch(
+          st,
+          [...byFrom].map(([f, list]) => [E.of(names[f]!), () => list.forEach(([t, c]) => m.when(toBool(v(c)), () => m.set(st, E.of(names[t]!))))] as const),
+        );
+        fsms.push(st);
+        r = st;
+        break;
+      }
       case 'out': {
         const a = v(op.a);
         const o = m.output(`out${outs++}`, a.shape);
@@ -339,7 +380,7 @@ function elaborateOps(m: ModuleBuilder, recipe: Recipe, dry: boolean): (Shape | 
     }
     // A memory must be read to be meaningful (and lint-clean): fold in its word 0.
     const memReads = [...mems.values()].map((mem) => mem.read(lit(0, UInt(mem.mem.addrWidth))));
-    const signals = [...recipe.ops.flatMap((op, i) => (op.k === 'in' || op.k === 'reg' || op.k === 'memrs' ? [vals[i]!] : [])), ...wires, ...memReads];
+    const signals = [...recipe.ops.flatMap((op, i) => (op.k === 'in' || op.k === 'reg' || op.k === 'memrs' ? [vals[i]!] : [])), ...wires, ...fsms, ...memReads];
     const fold = m.output('fold', Bool);
     m.set(fold, signals.length ? cat(...signals).xorReduce() : lit(0, Bool));
   }

@@ -4,6 +4,7 @@
 // SLVERR, so a host reading the wrong BAR offset sees an error, not a zero.
 
 import { defineModule, UInt, Bool, select, lit, cat, bundlePorts, axi4LiteSpec, widthFor, type Value } from '../../hdl/index.ts';
+import { nameWith } from '../naming.ts';
 
 export interface AxilRegsParams {
   /** Registers (a power of two), at byte addresses 0, 4, 8, … */
@@ -63,7 +64,7 @@ export const axilRegs = defineModule(
     return { s, values, wrEn, wrData, wrStrb };
   },
   {
-    name: (p) => `axil_regs_${p.regs}`,
+    name: (p) => nameWith(`axil_regs_${p.regs}`, p, [['addr', 'a']], { addr: 32 }),
     validate: (p) => {
       if (!Number.isInteger(Math.log2(p.regs)) || p.regs < 2 || p.regs > 1024) throw new RangeError(`regs=${p.regs}: a power of two from 2 to 1024`);
       if (p.addr < widthFor(4 * p.regs - 1) || p.addr > 64) throw new RangeError(`addr=${p.addr}: at least ${widthFor(4 * p.regs - 1)} bits for ${p.regs} registers, at most 64`);

@@ -17,15 +17,20 @@
 // back-pressure stalls the issue and nothing is lost.
 
 import { defineModule, UInt, SInt, Bool, mux, cat, lit, select, bundlePorts, connectBundle, streamSpec, axi4Spec, axi4ReadSpec, axi4WriteSpec, type Value, type Signal } from '../../hdl/index.ts';
+import { nameWith, type NameTags } from '../naming.ts';
+import { defaultsOf, TERNARY_PARAMS } from '../param-table.ts';
 import { fifo } from '../fifo.ts';
 import { ternaryDot } from './dot.ts';
 import { trit5Decode } from './decode.ts';
-import { derive, validate, log2ceil, dramParams, FORMAT_2BIT, REGISTERS, type TernaryParams } from './params.ts';
+import { derive, validate, log2ceil, dramParams, FORMAT_2BIT, REGISTERS, REG, isReadable, isWritable, type ReadableRegister, type WritableRegister, type TernaryParams } from './params.ts';
 import { dramFetch } from './dram-fetch.ts';
 import { dramStore } from './dram-store.ts';
 import { dramLayout } from './dram-layout.ts';
 
 const OUT_FIFO_DEPTH = 16;
+
+/** The parameters a core's name carries besides its shape (naming.ts). */
+export const CORE_TAGS: NameTags = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml']];
 
 export const ternaryCore = defineModule(
   'ternary_core',
@@ -121,7 +126,7 @@ export const ternaryCore = defineModule(
 
     // ---- run control -----------------------------------------------------------------------
     const kTiles = m.let('k_tiles', K.zext(kW + log2ceil(R)).add(R - 1).shr(log2ceil(R)).trunc(ktW));
-    const start = m.let('start', regWe.and(regAddr.eq(0)).and(regWdata.bit(0)));
+    const start = m.let('start', regWe.and(regAddr.eq(REG.CTRL)).and(regWdata.bit(0)));
     const startOk = m.let(
       'start_ok',
       running.not().and(K.ne(0)).and(K.le(p.kmax)).and(N.ne(0)).and(M.ne(0)).and(M.le(p.mmax)).and(wBase.zext(wA + 1).lt(p.wdepth)).and(memBusy.not()),
@@ -278,50 +283,54 @@ export const ternaryCore = defineModule(
       m.when(issuing.and(room).and(wReady.not()), () => m.set(wstalls, wstalls.add(1)));
       m.when(issuing.not().and(v1.not()).and(v2.not()), () => m.set(running, 0));
     });
+    // The register decoder, from REGISTERS by name: every writable register has a write
+    // here and every readable one a value below (the types insist), at the address the map gives it.
+    const writes: Record<WritableRegister, () => void> = {
+      CTRL: () => {
+        m.when(regWdata.bit(1), () => m.set(xPtr, 0));
+        m.when(regWdata.bit(2), () => {
+          m.set(wPtr, wAddrStart.zext(wA + 1));
+          m.set(wOverflow, 0);
+        });
+      },
+      K: () => m.set(K, regWdata.slice(kW - 1, 0)),
+      N: () => m.set(N, regWdata.slice(nW - 1, 0)),
+      M: () => m.set(M, regWdata.slice(mW - 1, 0)),
+      WBASE: () => m.set(wBase, regWdata.slice(wA - 1, 0)),
+      WADDR: () => m.set(wAddrStart, regWdata.slice(wA - 1, 0)),
+    };
     m.when(regWe, () => {
-      m.switch(regAddr, [
-        [0, () => {
-          m.when(regWdata.bit(1), () => m.set(xPtr, 0));
-          m.when(regWdata.bit(2), () => {
-            m.set(wPtr, wAddrStart.zext(wA + 1));
-            m.set(wOverflow, 0);
-          });
-        }],
-        [2, () => m.set(K, regWdata.slice(kW - 1, 0))],
-        [3, () => m.set(N, regWdata.slice(nW - 1, 0))],
-        [4, () => m.set(M, regWdata.slice(mW - 1, 0))],
-        [5, () => m.set(wBase, regWdata.slice(wA - 1, 0))],
-        [6, () => m.set(wAddrStart, regWdata.slice(wA - 1, 0))],
-      ]);
+      m.switch(regAddr, REGISTERS.filter(isWritable).map((r) => [r.addr, writes[r.name]] as const));
     });
     const shape = R | (C << 8) | (p.act << 16) | (p.format << 24);
+    const reads: Record<ReadableRegister, Value> = {
+      STATUS: cat(lit(0, UInt(28)), memError, wOverflow, refused, busy),
+      K: K.zext(32),
+      N: N.zext(32),
+      M: M.zext(32),
+      WBASE: wBase.zext(32),
+      WADDR: wAddrStart.zext(32),
+      CYCLES: cycles,
+      STALLS: stalls,
+      SHAPE: lit(shape, UInt(32)),
+      KMAX: lit(p.kmax, UInt(32)),
+      MMAX: lit(p.mmax, UInt(32)),
+      WDEPTH: lit(p.wdepth, UInt(32)),
+      WSTALLS: wstalls,
+      WMEM: lit(dp ? dp.data : 0, UInt(32)),
+    };
     m.set(
       regRdata,
       select(
         regAddr,
-        [
-          [1, cat(lit(0, UInt(28)), memError, wOverflow, refused, busy)],
-          [2, K.zext(32)],
-          [3, N.zext(32)],
-          [4, M.zext(32)],
-          [5, wBase.zext(32)],
-          [6, wAddrStart.zext(32)],
-          [7, cycles],
-          [8, stalls],
-          [9, lit(shape, UInt(32))],
-          [10, lit(p.kmax, UInt(32))],
-          [11, lit(p.mmax, UInt(32))],
-          [12, lit(p.wdepth, UInt(32))],
-          [13, wstalls],
-          [14, lit(dp ? dp.data : 0, UInt(32))],
-        ],
+        REGISTERS.filter(isReadable).map((r) => [r.addr, reads[r.name]] as const),
         lit(0, UInt(32)),
       ),
     );
     return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut, memRst: mem?.memRst, axi: mem?.axi, memError: memErrorOut };
   },
   {
-    name: (p) => `ternary_core_${p.rows}x${p.cols}_a${p.act}_f${p.format}${p.dram ? `_axi${p.dram}` : ''}`,
+    name: (p) => nameWith(`ternary_core_${p.rows}x${p.cols}_a${p.act}_f${p.format}${p.dram ? `_axi${p.dram}` : ''}`, p, CORE_TAGS, defaultsOf(TERNARY_PARAMS)),
     validate: (p) => validate(p),
   },
 );

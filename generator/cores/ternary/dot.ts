@@ -22,18 +22,19 @@ export const ternaryDot = defineModule(
       const a = x.slice(r * p.act + p.act - 1, r * p.act).asSigned();
       const code = w.slice(2 * r + 1, 2 * r);
       const nonzero = code.bit(0).not(); // codes 0 and 2
-      const negate = code.eq(0);
+      const negate = code.eq(0).named(`neg${r}`);
       terms.push(m.let(`t${r}`, mux(nonzero, mux(negate, a.not(), a), 0)));
       negs.push(negate);
     }
-    // Balanced tree of widening adds: no overflow at any level.
+    // Balanced tree of widening adds: no overflow at any level. Level l's sums are named
+    // sum_l<l>_<i> should the Verilog need a wire for them.
     let level = terms;
-    while (level.length > 1) {
+    for (let l = 1; level.length > 1; l++) {
       const next: Value[] = [];
-      for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? level[i]!.addWide(level[i + 1]!) : level[i]!);
+      for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? level[i]!.addWide(level[i + 1]!).named(`sum_l${l}_${i / 2}`) : level[i]!);
       level = next;
     }
-    const negCount = negs.map((n) => n.zext(log2ceil(p.rows + 1))).reduce((s, n) => s.add(n));
+    const negCount = negs.map((n) => n.zext(log2ceil(p.rows + 1))).reduce((s, n) => s.add(n)).named('neg_count');
     const sum = level[0]!.ext(dotBits).add(negCount.zext(dotBits).asSigned());
     m.set(dot, sum);
     return { x, w, dot };

@@ -15,8 +15,9 @@
 // recalled on AXI, so their beats are counted in and dropped before `busy` falls.
 
 import { defineModule, UInt, Bool, mux, cat, lit, bundlePorts, streamSpec, axi4ReadSpec, widthFor, type Value } from '../../hdl/index.ts';
+import { nameWith } from '../naming.ts';
 import { fifo } from '../fifo.ts';
-import { dramLayout, tileAddress, type DramParams } from './dram-layout.ts';
+import { dramLayout, tileAddress, DRAM_UNIT_TAGS, DRAM_UNIT_DEFAULTS, type DramParams } from './dram-layout.ts';
 import { log2ceil } from './params.ts';
 
 export interface FetchParams extends DramParams {
@@ -135,6 +136,6 @@ export const dramFetch = defineModule(
     return { start, first, kTiles, n, flush, tiles, busy, rerr, axi };
   },
   {
-    name: (p) => `dram_fetch_${p.wordBits}b_axi${p.data}`,
+    name: (p) => nameWith(`dram_fetch_${p.wordBits}b_axi${p.data}`, p, DRAM_UNIT_TAGS, DRAM_UNIT_DEFAULTS),
   },
 );

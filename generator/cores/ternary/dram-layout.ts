@@ -6,6 +6,12 @@
 
 import { UInt, lit, type Value } from '../../hdl/index.ts';
 import { log2ceil } from './params.ts';
+import { DRAM_PARAMS } from '../param-table.ts';
+import type { NameTags } from '../naming.ts';
+
+/** What the DRAM units' names carry besides word and bus width (naming.ts), and the values left out. */
+export const DRAM_UNIT_TAGS: NameTags = [['addr', 'a'], ['base', 'o'], ['wdepth', 'w'], ['burst', 'l'], ['ktMax', 'k'], ['cols', 'c']];
+export const DRAM_UNIT_DEFAULTS: Readonly<Record<string, number>> = { addr: DRAM_PARAMS.maddr!.default, base: DRAM_PARAMS.mbase!.default, burst: DRAM_PARAMS.mburst!.default };
 
 export interface DramParams {
   /** Bits of one weight tile. */

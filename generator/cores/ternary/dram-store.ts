@@ -6,7 +6,8 @@
 // what was written: AXI orders nothing between the read and write channels.
 
 import { defineModule, UInt, Bool, mux, lit, select, bundlePorts, streamSpec, axi4WriteSpec, widthFor } from '../../hdl/index.ts';
-import { dramLayout, tileAddress, type DramParams } from './dram-layout.ts';
+import { nameWith } from '../naming.ts';
+import { dramLayout, tileAddress, DRAM_UNIT_TAGS, DRAM_UNIT_DEFAULTS, type DramParams } from './dram-layout.ts';
 import { log2ceil } from './params.ts';
 
 const MAX_OUTSTANDING = 8;
@@ -75,6 +76,6 @@ export const dramStore = defineModule(
     return { tiles, busy, werr, axi };
   },
   {
-    name: (p) => `dram_store_${p.wordBits}b_axi${p.data}`,
+    name: (p) => nameWith(`dram_store_${p.wordBits}b_axi${p.data}`, p, DRAM_UNIT_TAGS, DRAM_UNIT_DEFAULTS),
   },
 );

@@ -1,5 +1,6 @@
 import { validateDram, type DramParams } from './dram-layout.ts';
 import { coreGeometry, accBitsNeeded, FORMAT_2BIT, FORMAT_TRIT5 } from '../../../common/core-layout.ts';
+import { checkParam, TERNARY_PARAMS } from '../param-table.ts';
 
 // Parameters of the ternary matmul core and what follows from them. Every number the
 // host needs to drive the core (tile shapes, word widths, the register map) is derived
@@ -81,18 +82,14 @@ export function validate(p: TernaryParams): void {
   const need = (ok: boolean, msg: string): void => {
     if (!ok) throw new RangeError(msg);
   };
-  for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth'] as const) {
-    need(Number.isInteger(p[k]), `${k}=${p[k]} must be an integer`);
-  }
-  need(p.rows >= 1 && p.rows <= 64 && (p.rows & (p.rows - 1)) === 0, `rows=${p.rows}: must be a power of two from 1 to 64 (the K lanes)`);
-  need(p.cols >= 1 && p.cols <= 64, `cols=${p.cols}: must be from 1 to 64 (the N lanes)`);
-  need(p.act === 8 || p.act === 4, `act=${p.act}: activation width must be 8 (int8) or 4 (int4, BitNet a4.8)`);
-  need(p.format === FORMAT_2BIT || p.format === FORMAT_TRIT5, `format=${p.format}: unknown weight format; 2 = two bits per weight, 5 = five trits per byte`);
-  need(p.kmax >= p.rows && p.kmax <= 1 << 20, `kmax=${p.kmax}: must be from rows (${p.rows}) to ${1 << 20}`);
-  need(p.mmax >= 1 && p.mmax <= 4096 && (p.mmax & (p.mmax - 1)) === 0, `mmax=${p.mmax}: must be a power of two from 1 to 4096`);
+  // Ranges from the one table (param-table.ts); what relates parameters to each other here.
+  for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth'] as const) checkParam(TERNARY_PARAMS, k, p[k]);
+  if (p.acc) checkParam(TERNARY_PARAMS, 'acc', p.acc);
+  if (p.dram) for (const k of ['dram', 'maddr', 'mbase', 'mburst'] as const) if (p[k] !== undefined) checkParam(TERNARY_PARAMS, k, p[k]);
+  need(p.kmax >= p.rows, `kmax=${p.kmax}: must be from rows (${p.rows}) to ${TERNARY_PARAMS.kmax!.max}`);
   // Block RAM holds at most a million tiles; DRAM up to 2^26 (4 GiB of 2-bit 16x16 tiles).
-  const wmax = p.dram ? 2 ** 26 : 2 ** 20;
-  need(Number.isInteger(Math.log2(p.wdepth)) && p.wdepth >= 2 && p.wdepth <= wmax, `wdepth=${p.wdepth}: must be a power of two from 2 to ${wmax}${p.dram ? '' : ' in block RAM (set dram for board DRAM)'}`);
+  const wmax = p.dram ? TERNARY_PARAMS.wdepth!.max : 2 ** 20;
+  need(p.wdepth <= wmax, `wdepth=${p.wdepth}: must be a power of two from 2 to ${wmax}${p.dram ? '' : ' in block RAM (set dram for board DRAM)'}`);
   const needBits = accBitsNeeded(p.kmax, p.act);
   if (p.acc) {
     need(Number.isInteger(p.acc) && p.acc >= needBits, `acc=${p.acc}: an accumulator of ${p.acc} bits could overflow at K=kmax=${p.kmax} with int${p.act} activations (|y| up to ${p.kmax * 2 ** (p.act - 1)}); it needs at least ${needBits} bits, or lower kmax to ${Math.floor((2 ** (p.acc - 1) - 1) / 2 ** (p.act - 1))}`);
@@ -107,4 +104,4 @@ export function validate(p: TernaryParams): void {
 }
 
 /** The register map, as the manifest describes it (word addresses on the reg port): in common/, shared with the host and the simulators. */
-export { REGISTERS } from '../../../common/core-registers.ts';
+export { REGISTERS, REG, isReadable, isWritable, type RegisterName, type ReadableRegister, type WritableRegister } from '../../../common/core-registers.ts';
