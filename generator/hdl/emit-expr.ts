@@ -15,10 +15,11 @@ import { BIN_OPS, UN_OPS } from './ops.ts';
 import { type Signal, children, postOrder, deepCuts } from './ir.ts';
 import { sanitize } from './names.ts';
 
-/** A mux chain keyed by one selector, printed as a `case`: labels and value text per arm. */
+/** A mux chain keyed by one selector, printed as a `case` (or a flat chain): labels and value text per arm. */
 export interface CaseText {
   readonly sel: string;
-  readonly arms: readonly { readonly labels: string; readonly value: string }[];
+  /** `labels` is the case label list ('4'd1, 4'd2'); `keys` the same constants one by one. */
+  readonly arms: readonly { readonly labels: string; readonly keys: readonly string[]; readonly value: string }[];
   /** The default arm's value (the chain's last else, or its last arm when the labels cover every value). */
   readonly dflt: string;
 }
@@ -37,7 +38,7 @@ export interface TempWire {
   readonly name: string;
   readonly value: Value;
   readonly text: string;
-  /** Set for a `case` temp: a `reg` assigned by an `always @*` block instead of a wire. */
+  /** Set for a select-chain temp: a wire printed as a flat chain, one arm a line (see chainLines). */
   readonly caseText?: CaseText;
   /** Bits read by some slice (undefined = read whole). */
   usedBits: boolean[] | undefined;
@@ -168,7 +169,10 @@ export class ExprEmitter {
 
   private caseText(chain: CaseChain): CaseText {
     const sel = this.expr(chain.sel);
-    const arms = chain.arms.map((a) => ({ labels: a.keys.map((k) => this.expr(k)).join(', '), value: this.expr(a.value) }));
+    const arms = chain.arms.map((a) => {
+      const keys = a.keys.map((k) => this.expr(k));
+      return { labels: keys.join(', '), keys, value: this.expr(a.value) };
+    });
     return { sel, arms, dflt: this.expr(chain.dflt) };
   }
 
@@ -356,7 +360,7 @@ export class ExprEmitter {
   private tempName(v: Value, chain: CaseChain | undefined): string {
     const hint = nameHint(v);
     if (hint) return hint;
-    if (chain) return `${suggestName(chain.sel)}_case`;
+    if (chain) return `${suggestName(chain.sel)}_mux`;
     const s = suggestName(v);
     // A name made of placeholders (x_add_x) says less than the signal the value feeds.
     if (this.target && /(^|_)x(_|$)/.test(s)) return `${this.target}_${kindWord(v)}`;

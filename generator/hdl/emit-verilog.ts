@@ -111,7 +111,6 @@ class ModuleWriter {
     const ir = this.ir;
     const stmts = this.stmtsIn;
     const combAssigns: string[] = [];
-    const caseBlocks: string[] = [];
     const seqBlocks: string[] = [];
     const memBlocks: string[] = [];
     const instBlocks: string[] = [];
@@ -146,9 +145,8 @@ class ModuleWriter {
       this.ex.target = s.name;
       const ct = this.ex.caseOf(v);
       if (ct) {
-        // A select keyed by one signal reads best as a case (the register read mux, byte-lane selects).
-        this.procedural.add(s);
-        caseBlocks.push(caseBlock(s.name, ct, this.at(assignLoc(stmts, s) ?? s.loc)));
+        // A select keyed by one signal reads best one arm a line (the byte-lane selects); see chainLines.
+        combAssigns.push(`${IND}assign ${s.name} =${this.at(assignLoc(stmts, s) ?? s.loc)}\n${chainLines(ct, 2)};`);
       } else combAssigns.push(`${IND}assign ${s.name} = ${this.ex.expr(v)};${this.at(assignLoc(stmts, s) ?? s.loc)}`);
     }
 
@@ -194,8 +192,7 @@ class ModuleWriter {
     const tempLines: string[] = [];
     for (const t of this.ex.temps) {
       if (t.caseText) {
-        tempLines.push(`${IND}reg  ${t.value.width > 1 ? `[${t.value.width - 1}:0] ` : ''}${t.name};${this.at(t.value.loc)}`);
-        caseBlocks.push(caseBlock(t.name, t.caseText, ''));
+        tempLines.push(`${IND}wire ${t.value.width > 1 ? `[${t.value.width - 1}:0] ` : ''}${t.name} =${this.at(t.value.loc)}\n${chainLines(t.caseText, 2)};`);
       } else tempLines.push(`${IND}wire ${t.value.width > 1 ? `[${t.value.width - 1}:0] ` : ''}${t.name} = ${t.text};${this.at(t.value.loc)}`);
       const unused = this.ex.unusedSelects(t);
       if (unused.length) {
@@ -234,7 +231,7 @@ class ModuleWriter {
     lines.push(`module ${ir.name} (`);
     lines.push(portLines.join(',\n'));
     lines.push(');');
-    const sections = [decls, tempLines, combAssigns, caseBlocks, seqBlocks, memBlocks, instBlocks].filter((s) => s.length);
+    const sections = [decls, tempLines, combAssigns, seqBlocks, memBlocks, instBlocks].filter((s) => s.length);
     for (const s of sections) {
       lines.push('');
       lines.push(s.join(s === decls || s === tempLines || s === combAssigns ? '\n' : '\n\n'));
@@ -435,9 +432,19 @@ function caseLines(target: string, c: CaseText, depth: number, op: '=' | '<='): 
   return out;
 }
 
-/** A combinational case: `always @*` assigning a `reg` on every path (the default arm), so no latch. */
-function caseBlock(target: string, c: CaseText, at: string): string {
-  return [`${IND}always @* begin${at}`, ...caseLines(target, c, 2, '='), `${IND}end`].join('\n');
+/**
+ * A combinational select chain, one arm a line: `(sel == K) ? value :` … then the default.
+ * Not an `always @*` case: Verilator 5.006 orders two such blocks wrongly when one reads the
+ * other's output (README, "Known tool bugs"; lower.ts), and a continuous assignment is
+ * evaluated right by every simulator. Registered selects stay `case`s in their clocked block.
+ */
+function chainLines(c: CaseText, depth: number): string {
+  const pad = IND.repeat(depth);
+  const conds = c.arms.map((a) => `(${a.keys.map((k) => `${c.sel} == ${k}`).join(' || ')})`);
+  const w = Math.min(48, Math.max(...conds.map((x) => x.length)));
+  const lines = c.arms.map((a, i) => `${pad}${conds[i]!.padEnd(w)} ? ${a.value} :`);
+  lines.push(`${pad}${' '.repeat(w + 3)}${c.dflt}`);
+  return lines.join('\n');
 }
 
 function indent(lines: string[]): string[] {
