@@ -11,7 +11,7 @@ import { isComb } from './checks.ts';
 import { ExprEmitter, constText, type CaseText } from './emit-expr.ts';
 import { lowerAssignments } from './lower.ts';
 import { RESERVED } from './names.ts';
-import { breakLines } from './layout.ts';
+import { breakLines, LINE_LIMIT } from './layout.ts';
 
 export interface EmitOptions {
   /** Append `// file.ts:line` to declarations and processes. */
@@ -146,7 +146,7 @@ class ModuleWriter {
       const ct = this.ex.caseOf(v);
       if (ct) {
         // A select keyed by one signal reads best one arm a line (the byte-lane selects); see chainLines.
-        combAssigns.push(`${IND}assign ${s.name} =${this.at(assignLoc(stmts, s) ?? s.loc)}\n${chainLines(ct, 2)};`);
+        combAssigns.push(`${IND}assign ${s.name} =${this.at(assignLoc(stmts, s) ?? s.loc)}\n${chainLines(ct, s.width, 2)};`);
       } else combAssigns.push(`${IND}assign ${s.name} = ${this.ex.expr(v)};${this.at(assignLoc(stmts, s) ?? s.loc)}`);
     }
 
@@ -192,7 +192,7 @@ class ModuleWriter {
     const tempLines: string[] = [];
     for (const t of this.ex.temps) {
       if (t.caseText) {
-        tempLines.push(`${IND}wire ${t.value.width > 1 ? `[${t.value.width - 1}:0] ` : ''}${t.name} =${this.at(t.value.loc)}\n${chainLines(t.caseText, 2)};`);
+        tempLines.push(`${IND}wire ${t.value.width > 1 ? `[${t.value.width - 1}:0] ` : ''}${t.name} =${this.at(t.value.loc)}\n${chainLines(t.caseText, t.value.width, 2)};`);
       } else tempLines.push(`${IND}wire ${t.value.width > 1 ? `[${t.value.width - 1}:0] ` : ''}${t.name} = ${t.text};${this.at(t.value.loc)}`);
       const unused = this.ex.unusedSelects(t);
       if (unused.length) {
@@ -433,17 +433,39 @@ function caseLines(target: string, c: CaseText, depth: number, op: '=' | '<='): 
 }
 
 /**
- * A combinational select chain, one arm a line: `(sel == K) ? value :` … then the default.
- * Not an `always @*` case: Verilator 5.006 orders two such blocks wrongly when one reads the
- * other's output (README, "Known tool bugs"; lower.ts), and a continuous assignment is
- * evaluated right by every simulator. Registered selects stay `case`s in their clocked block.
+ * A combinational select, one arm a line, as a one-hot AND-OR:
+ * `({8{lane == 2'd0}} & data[7:0]) | ({8{lane == 2'd1}} & data[15:8]) | …`, the default
+ * under "no label matches" (left out when it is zero). The arms' labels are distinct
+ * constants of one selector, so exactly one term is live and this equals the priority
+ * chain it was built from. Why not `always @*` with a `case`: Verilator 5.006 orders two such
+ * blocks wrongly when one reads the other's output (README, "Known tool bugs"; lower.ts),
+ * and a continuous assignment is evaluated right by every simulator. Why not a `?:` chain:
+ * it tells synthesis nothing about the arms being exclusive, so Yosys builds a priority mux
+ * as deep as the chain (the iCEBreaker's link engine fell from 21.8 to 17.1 MHz). Registered
+ * selects stay `case`s inside their clocked block.
  */
-function chainLines(c: CaseText, depth: number): string {
+function chainLines(c: CaseText, width: number, depth: number): string {
   const pad = IND.repeat(depth);
-  const conds = c.arms.map((a) => `(${a.keys.map((k) => `${c.sel} == ${k}`).join(' || ')})`);
-  const w = Math.min(48, Math.max(...conds.map((x) => x.length)));
-  const lines = c.arms.map((a, i) => `${pad}${conds[i]!.padEnd(w)} ? ${a.value} :`);
-  lines.push(`${pad}${' '.repeat(w + 3)}${c.dflt}`);
+  const open = width === 1 ? '((' : `({${width}{`;
+  const close = width === 1 ? ')' : '}}';
+  const room = LINE_LIMIT - pad.length - open.length - 8;
+  const lines: string[] = [];
+  // One term: its tests wrapped by hand (a term can list every value of the selector), then `& value)`.
+  const term = (tests: string[], op: '||' | '&&', value: string): void => {
+    const rows: string[] = [];
+    for (const t of tests) {
+      const last = rows.length - 1;
+      if (last >= 0 && rows[last]!.length + t.length + 4 <= room) rows[last] += ` ${op} ${t}`;
+      else rows.push(last < 0 ? t : `${op} ${t}`);
+    }
+    rows.forEach((r, i) => {
+      const lead = i > 0 ? ' '.repeat(2 + open.length) : `${lines.length ? '| ' : '  '}${open}`;
+      lines.push(`${pad}${lead}${r}${i === rows.length - 1 ? `${close} & ${value})` : ''}`);
+    });
+  };
+  for (const a of c.arms) term(a.keys.map((k) => `${c.sel} == ${k}`), '||', a.value);
+  // The default under "no label matches", left out when it is zero.
+  if (!/^\d+'[bdh]0+$/.test(c.dflt)) term(c.arms.flatMap((a) => a.keys.map((k) => `${c.sel} != ${k}`)), '&&', c.dflt);
   return lines.join('\n');
 }
 

@@ -247,7 +247,7 @@ describe('command line: every bad argument is one line naming the flag', functio
       refused(['generate', 'fifo', '-G', '=8', '-o', out()], /^error: -G\/--param =8: expected NAME=VALUE, e\.g\. --param width=8$/);
       refused(['synth', '--target', 'xilinx', '--rows', '0x10'], /^error: core 'ternary': parameter rows=0x10 is not allowed/);
       refused(['generate', 'constructor', '-o', out()], /^error: unknown core 'constructor'; available: counter, fifo/);
-      refused(['build', '--board', 'constructor'], /^error: build: unknown board 'constructor'; known boards: icebreaker$/);
+      refused(['build', '--board', 'constructor'], /^error: build: unknown board 'constructor'; known boards: icebreaker, arty-a7, kc705$/);
       refused(['bench', 'constructor'], /^error: unknown bench suite 'constructor'; available: hdl/);
     });
   });
