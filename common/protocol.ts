@@ -22,7 +22,7 @@ export const HEADER_CHECK_SEED = 0x5a;
 /** Largest payload a frame may carry; a larger length in a header is treated as garbage. */
 export const MAX_PAYLOAD = 1 << 20;
 
-/** An IDENTIFY answer after its status byte: version, 32-byte hash, rows, cols, act, format, kmax, mmax, wdepth, stage (u32le each). */
+/** An IDENTIFY answer after its status byte: version (u8), 32-byte hash, rows, cols, act, format (u8 each), kmax, mmax, wdepth, stage (u32le each). */
 export const IDENTITY_BYTES = 1 + 32 + 4 + 4 * 4;
 /** A MATMUL request's arguments before the activations: wbase, K, N, M (u32le each). */
 export const MATMUL_ARGS_BYTES = 16;

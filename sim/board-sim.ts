@@ -30,7 +30,10 @@ export const CHECKED_IN_BOARD = 'board_bytes';
 export async function resolveBoardParams(params: Readonly<Record<string, string | number>>): Promise<Record<string, number>> {
   // fromEntries defines own properties: a `__proto__` given stays a name to refuse, not a prototype.
   const numeric: Record<string, number> = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'number' ? v : /^\d{1,16}$/.test(v) ? Number(v) : NaN]));
-  if (checkedInSource(CHECKED_IN_BOARD, numeric, ['phy'])) return numeric;
+  // phy is not compared (BoardSim always simulates byte streams), but it must be a value the
+  // generator accepts (0 or 1): anything else goes to the table below to be refused by name.
+  const phyOk = !Object.hasOwn(numeric, 'phy') || numeric.phy === 0 || numeric.phy === 1;
+  if (phyOk && checkedInSource(CHECKED_IN_BOARD, numeric, ['phy'])) return numeric;
   const { resolveBoardParams: resolve } = await import('./elaborate.ts');
   return resolve(params);
 }

@@ -87,6 +87,12 @@ describe('layering: what each part may import', function () {
     const x = params('xdma');
     assert.deepEqual(Object.fromEntries(Object.keys(xdma.params).map((k) => [k, x[k]])), resolveParams(xdma, {}));
   });
+
+  it("the sim backend's rtl/ fast path still refuses a phy the generator would refuse", async () => {
+    const { resolveBoardParams } = await import('../sim/board-sim.ts');
+    assert.deepEqual(await resolveBoardParams({ phy: '0' }), { phy: 0 });
+    for (const phy of ['banana', '7']) await assert.rejects(resolveBoardParams({ phy }), /phy/);
+  });
 });
 
 describe('layering: the inference path loads no generator code', function () {

@@ -152,6 +152,8 @@ export class ExprEmitter {
       if (m) m.keys.push(...a.keys);
       else merged.push({ keys: [...a.keys], value: a.value });
     }
+    // Every arm gave the default (equal constants that are not one Value): no select is left to print.
+    if (!merged.length) return undefined;
     return { sel: first.sel, arms: merged, dflt };
   }
 

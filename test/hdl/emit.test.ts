@@ -347,6 +347,21 @@ describe('hdl emission: line length', () => {
 });
 
 describe('hdl emission: hand-written chains', () => {
+  it('a select whose every arm equals a non-zero default (equal constants, not one Value) still emits valid Verilog', async () => {
+    const same = defineModule('same_arms', (m) => {
+      const sel = m.input('sel', UInt(2));
+      const d = m.input('d', UInt(8));
+      m.set(m.output('z', UInt(8)), select(sel, [[0, lit(5, UInt(8))], [1, lit(5, UInt(8))], [2, lit(5, UInt(8))]], lit(5, UInt(8))));
+      m.set(m.output('w', UInt(8)), select(sel, [[0, lit(5, UInt(8))], [1, lit(5, UInt(8))], [2, lit(5, UInt(8))]], lit(5, UInt(8))).add(d));
+      return {};
+    });
+    const text = emitDesign(same({})).files[0]!.text;
+    assert.doesNotMatch(text, /=\s*;/, 'no empty right-hand side');
+    const r = await checkDesign(same({}), { cycles: 50, seed });
+    assert.deepEqual(r.lint, [], r.lint.join('\n'));
+    assert.deepEqual(r.mismatches.map(describeMismatch), []);
+  });
+
   it('a chain whose selector is rebuilt in every arm (a.slice(3, 0) each time) is still one select', () => {
     const hand = defineModule('hand_chain', (m) => {
       const a = m.input('a', UInt(8));

@@ -19,11 +19,11 @@
 
 import { defineModule, UInt, Bool, lit, mux, select, cat, hdlEnum, widthFor, bundlePorts, streamSpec, type Value } from '../../hdl/index.ts';
 import { identityBytes, type EngineSizing } from './engine.ts';
-import { OP, STATUS, MAX_ANSWER } from '../../../common/protocol.ts';
+import { OP, STATUS, MAX_ANSWER, MATMUL_ARGS_BYTES } from '../../../common/protocol.ts';
 import { BODY_START, requestSpec, answerSpec, indexBits } from './framer.ts';
 import { nameWith } from '../naming.ts';
 import { BOARD_PARAMS, defaultsOf } from '../param-table.ts';
-import { REG } from '../../../common/core-registers.ts';
+import { REG, CTRL } from '../../../common/core-registers.ts';
 
 /** What the executor does after a request's first cycle. */
 export const ExecState = hdlEnum('exec_state', ['IDLE', 'READ', 'WCOPY', 'MSETUP'], { prefix: 'X_' });
@@ -107,10 +107,10 @@ export const linkExecutor = defineModule(
     const stageMem = m.memory('stage_mem', { shape: UInt(p.wordBits), depth: Math.max(2, p.stage) });
     const xWord = p.xBits > 8 ? cat(b, xAsm) : b;
     const wWord = p.wordBits > 8 ? cat(b, wAsm) : b;
-    const xFull = m.let('x_full', req.pay_valid.and(isMatmul).and(idx.ge(16)).and(xCnt.eq(xBytes - 1)));
+    const xFull = m.let('x_full', req.pay_valid.and(isMatmul).and(idx.ge(MATMUL_ARGS_BYTES)).and(xCnt.eq(xBytes - 1)));
     m.set(xOut.valid, xFull);
     m.set(xOut.data, xWord);
-    m.when(req.pay_valid.and(isMatmul).and(idx.ge(16)), () => {
+    m.when(req.pay_valid.and(isMatmul).and(idx.ge(MATMUL_ARGS_BYTES)), () => {
       if (p.xBits > 8) m.set(xAsm, xWord.slice(p.xBits - 1, 8));
       m.set(xCnt, mux(xCnt.eq(xBytes - 1), 0, xCnt.add(1)));
       m.when(xFull, () => {
@@ -137,7 +137,7 @@ export const linkExecutor = defineModule(
       // A verified header for MATMUL: activations will load from the core's beat 0.
       m.when(isMatmul, () => {
         m.set(reg.addr, REG.CTRL);
-        m.set(reg.wdata, 0b010);
+        m.set(reg.wdata, CTRL.RESTART_ACTIVATIONS);
         m.set(reg.we, 1);
       });
     });
@@ -219,7 +219,7 @@ export const linkExecutor = defineModule(
         }],
         [OP.MATMUL, () => {
           // Busy first: a core that is running refuses activation beats, which would otherwise read as too many.
-          m.when(len.lt(16).or(xCnt.ne(0)), () => m.set(status, STATUS.BAD_LENGTH))
+          m.when(len.lt(MATMUL_ARGS_BYTES).or(xCnt.ne(0)), () => m.set(status, STATUS.BAD_LENGTH))
             .elseWhen(coreBusy, () => m.set(status, STATUS.BUSY))
             .elseWhen(K.eq(0).or(K.gt(p.kmax)).or(M.eq(0)).or(M.gt(p.mmax)).or(N.eq(0)).or(xOverflow).or(first.ge(p.wdepth)), () => m.set(status, STATUS.BAD_ARGS))
             .otherwise(() => {
@@ -255,7 +255,7 @@ export const linkExecutor = defineModule(
     m.when(copying, () => {
       m.switch(stepN, [
         [W.SET_WADDR, () => writeReg(REG.WADDR, first, W.SET_CTRL)],
-        [W.SET_CTRL, () => writeReg(REG.CTRL, 0b100, W.READ)],
+        [W.SET_CTRL, () => writeReg(REG.CTRL, CTRL.RESTART_WEIGHTS, W.READ)],
         [W.READ, () => m.set(stepN, W.SEND)],
         [W.SEND, () => {
           m.when(wOut.ready, () => {
@@ -305,7 +305,7 @@ export const linkExecutor = defineModule(
             m.set(status, STATUS.BUSY);
             answer();
           }).elseWhen(yIn.valid.not(), () => {
-            writeReg(REG.CTRL, 1, MS.WALK_N);
+            writeReg(REG.CTRL, CTRL.START, MS.WALK_N);
             m.set(bodyLen, resultsLeft.zext(oBits).mul(4 * p.cols).trunc(oBits).add(8));
             answer();
           });

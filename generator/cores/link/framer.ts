@@ -49,7 +49,7 @@ export function requestSpec() {
  * asked for with `later` is ready. `status` and `body_len` (bytes after the status) are
  * read while it goes out; the body is a valid/ready byte stream of body_len bytes, the
  * byte at `index` (the low 7 bits of the framer's position in the frame, the body starting
- * at BODY_START: enough for the one body that is a table, IDENTIFY's 10 + 65 bytes);
+ * at BODY_START: enough for the one body that is a table, IDENTIFY's 53 bytes (IDENTITY_BYTES) from position 10);
  * `sending` is high while the answer goes out and `done` for the cycle its last byte is taken.
  */
 export function answerSpec(indexBits: number) {

@@ -12,7 +12,7 @@ import { findManifest, rtlDir } from '../../../common/manifest.ts';
 import { buildIce40, type Ice40Build } from '../../../sim/toolchain/ice40-flow.ts';
 import { projectRoot } from '../paths.ts';
 import { entries, isGenerated, makeDirs, replaceDir } from '../out-dir.ts';
-import { PARAM_FLAGS, quoted } from '../flags.ts';
+import { PARAM_FLAGS, quoted, shown } from '../flags.ts';
 
 /** As the option table parsed them (the seed bounded there). */
 export interface BuildOptions {
@@ -109,7 +109,7 @@ function checkBuildDir(out: string, given: string, top: string): void {
  */
 async function vivadoBuild(target: VivadoBoard, o: BuildOptions): Promise<void> {
   const dir = CHECKED_IN.find((c) => c.core === target.core)?.dir ?? target.core;
-  if (o.param.length) throw new ParamError(`build: ${PARAM_FLAGS} ${o.param[0]}: --board ${target.name} builds the checked-in rtl/${dir} with Vivado's script (${target.script}), which takes no parameters; regenerate rtl/ instead`);
+  if (o.param.length) throw new ParamError(`build: ${PARAM_FLAGS} ${shown(o.param[0]!)}: --board ${target.name} builds the checked-in rtl/${dir} with Vivado's script (${target.script}), which takes no parameters; regenerate rtl/ instead`);
   if (o.json) throw new ParamError(`build: --json: --board ${target.name} is a Vivado flow; its figures are Vivado's reports (utilization.rpt, timing.rpt in the output directory)`);
   const out = path.resolve(o.out ?? path.join('build', target.name));
   const script = path.join(projectRoot(), target.script);
