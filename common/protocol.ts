@@ -32,3 +32,6 @@ export const MATMUL_ANSWER_OVERHEAD = 1 + 4 + 4;
 export const MAX_ANSWER = MAX_PAYLOAD - MATMUL_ANSWER_OVERHEAD;
 /** Most activation bytes one MATMUL request may carry. */
 export const MAX_ACTIVATIONS = MAX_PAYLOAD - MATMUL_ARGS_BYTES;
+
+/** Serial line rates the UART core and the uart backend accept (bits per second). */
+export const BAUD = { min: 300, max: 62_500_000 } as const;

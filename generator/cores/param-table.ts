@@ -5,6 +5,8 @@
 // Checks that relate parameters to each other (kmax >= rows, baud <= clk/16, the
 // accumulator width) stay with the core that needs them.
 
+import { BAUD } from '../../common/protocol.ts';
+
 export interface ParamSpec {
   readonly default: number;
   readonly min: number;
@@ -57,7 +59,7 @@ export const FIFO_PARAMS: ParamTable = {
 
 export const UART_PARAMS: ParamTable = {
   clk: { default: 12_000_000, min: 1000, max: 1_000_000_000, doc: 'clock frequency in Hz' },
-  baud: { default: 115_200, min: 300, max: 62_500_000, doc: 'baud rate (at most clk/16)' },
+  baud: { default: 115_200, min: BAUD.min, max: BAUD.max, doc: 'baud rate (at most clk/16)' },
   depth: { default: 16, min: 2, max: 4096, powerOfTwo: true, doc: 'FIFO depth on each side' },
 };
 
@@ -88,7 +90,7 @@ export const LINK_PARAMS: ParamTable = {
   idle: { default: 65536, min: 16, max: 1 << 30, powerOfTwo: true, doc: 'quiet clock cycles after which a frame in progress is abandoned' },
   phy: { default: 1, min: 0, max: 1, doc: '1 = UART pins, 0 = byte streams (board-sim)' },
   clk: { default: 12_000_000, min: 1000, max: 1_000_000_000, doc: 'clock in Hz (UART timing)' },
-  baud: { default: 115_200, min: 300, max: 62_500_000, doc: 'UART baud rate' },
+  baud: { default: 115_200, min: BAUD.min, max: BAUD.max, doc: 'UART baud rate' },
 };
 
 /** The board SoC (and the board tops built around it, with their own defaults): a small core and the link. */

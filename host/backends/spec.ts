@@ -3,6 +3,7 @@
 // command line, before any backend code loads.
 
 import { BackendError } from './backend.ts';
+import { BAUD } from '../../common/protocol.ts';
 
 /** A backend spec as parsed: its syntax checked, nothing opened or read. */
 export type BackendSpec =
@@ -15,7 +16,7 @@ export type BackendSpec =
 const q = (s: string): string => (/^[\w./:@=,+-]{0,64}$/.test(s) ? `'${s}'` : JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s));
 const SPECS = 'cpu[:js], sim[:k=v,...], uart:PATH[@BAUD] or pcie:DEVICE_PREFIX';
 /** Baud rates a serial port (and board-sim's host end) may be given. */
-export const BAUD = { min: 300, max: 62_500_000 } as const;
+export { BAUD };
 
 /** A spec that is wrong in itself (its syntax, or a sim parameter): the CLI puts the flag in front. */
 export class BackendSpecError extends BackendError {}

@@ -15,7 +15,7 @@ import { defineModule, UInt, Bool, lit, mux, select, cat, hdlEnum, widthFor, bun
 import { nameWith } from '../naming.ts';
 import { BOARD_PARAMS, defaultsOf } from '../param-table.ts';
 import { crc32Step } from './crc32.ts';
-import { MAX_PAYLOAD, SYNC0, SYNC1, HEADER_BYTES, TRAILER_BYTES, HEADER_CHECK_SEED } from '../../../common/protocol.ts';
+import { MAX_PAYLOAD, SYNC0, SYNC1, HEADER_BYTES, TRAILER_BYTES, HEADER_CHECK_SEED, MATMUL_ARGS_BYTES } from '../../../common/protocol.ts';
 
 /** The framer's states, in this order: a state below EXEC takes input bytes. */
 export const FrameState = hdlEnum('frame_state', ['HUNT', 'SYNC1', 'HDR', 'HCHK', 'PAY', 'CRC', 'EXEC', 'WAIT', 'SEND'], { prefix: 'S_' });
@@ -81,7 +81,7 @@ export interface FramerParams {
 }
 
 /** Index of the first body byte in an answer: 9 header bytes and the status. */
-export const BODY_START = 10;
+export const BODY_START = HEADER_BYTES + 1;
 
 const rotl8 = (x: number): number => ((x << 1) | (x >>> 7)) & 0xff;
 const byteOf = (v: Value, i: number): Value => (8 * i < v.width ? v.slice(Math.min(8 * i + 7, v.width - 1), 8 * i).zext(8) : lit(0, UInt(8)));
@@ -105,7 +105,8 @@ export const linkFramer = defineModule(
     const seq = m.reg('seq', UInt(8));
     const op = m.reg('op', UInt(8));
     const len = m.reg('len', UInt(32));
-    const pay = Array.from({ length: 16 }, (_, i) => m.reg(`pay${i}`, UInt(8)));
+    // The first bytes of a payload, enough for the largest argument block (MATMUL's).
+    const pay = Array.from({ length: MATMUL_ARGS_BYTES }, (_, i) => m.reg(`pay${i}`, UInt(8)));
     const sending = m.let('sending', state.eq(S.SEND));
     const byteOut = m.wire('byte_out', UInt(8));
 
@@ -113,7 +114,7 @@ export const linkFramer = defineModule(
     // bytes after the false sync are replayed through the hunt, ahead of new input. A
     // header is 9 bytes and the replay 8, so a replay never holds a whole failing header
     // and never needs to grow.
-    const RQ = 8;
+    const RQ = HEADER_BYTES - 1;
     const rq = Array.from({ length: RQ }, (_, i) => m.reg(`replay${i}`, UInt(8)));
     const rqCount = m.reg('replay_count', UInt(4));
     const replaying = m.let('replaying', rqCount.ne(0));
@@ -226,7 +227,7 @@ export const linkFramer = defineModule(
           m.set(crc, crcShifted);
           m.set(crcOk, ok);
           // Verified: act. Not verified: drop it unanswered.
-          m.when(idx.eq(3), () => m.when(ok, () => m.set(state, S.EXEC)).otherwise(() => restartOn(b)));
+          m.when(idx.eq(TRAILER_BYTES - 1), () => m.when(ok, () => m.set(state, S.EXEC)).otherwise(() => restartOn(b)));
         }],
       ]);
     });
@@ -278,7 +279,7 @@ export const linkFramer = defineModule(
     });
     m.when(sending.and(txFire), () => {
       m.set(oi, oi.add(1));
-      m.when(oi.lt(8), () => m.set(hc, hcNext));
+      m.when(oi.lt(HEADER_BYTES - 1), () => m.set(hc, hcNext)); // the check covers bytes 0..7
       m.when(oi.lt(bodyEnd), () => m.set(crc, crcNext)).otherwise(() => m.set(crc, crcShifted));
       m.when(lastOut, () => m.set(state, S.HUNT));
     });
