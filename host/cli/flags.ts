@@ -363,24 +363,31 @@ export function backendOption(): Option {
 
 /** `-b, --batch-size`: prompt tokens per forward pass, as llama.cpp's -b. */
 export function batchSizeOption(dflt: number): Option {
+  const [min, max] = [1, 65536];
+  const inRange = intIn(min, max);
   const o = checked(
     '-b, --batch-size <n>',
     'prompt tokens per forward pass',
     (v) => {
-      const n = decimalInt(v);
-      if (n !== undefined && n >= 1 && n <= 65536) return n;
-      // -b was the backend before it was llama.cpp's batch size: say so to whoever still writes it.
-      let spec = false;
       try {
-        parseBackendSpec(v);
-        spec = true;
-      } catch {
-        // not a backend spec either
+        return inRange(v);
+      } catch (e) {
+        // -b was the backend before it was llama.cpp's batch size: say so to whoever still writes it.
+        if (e instanceof Expected && isBackendSpec(v)) throw new Expected(`${e.message} (-b is the prompt batch size, as in llama.cpp; the backend is -dev/--device/--backend)`);
+        throw e;
       }
-      throw new Expected(`an integer from 1 to 65536${spec ? ' (-b is the prompt batch size, as in llama.cpp; the backend is -dev/--device/--backend)' : ''}`);
     },
     dflt,
   );
-  helpNotes.set(o, { range: '1..65536' });
+  helpNotes.set(o, { range: `${min}..${max}` });
   return withEnv(o);
 }
+
+const isBackendSpec = (v: string): boolean => {
+  try {
+    parseBackendSpec(v);
+    return true;
+  } catch {
+    return false;
+  }
+};
