@@ -3,8 +3,7 @@
 // state and data bits (no loops, no muxes in the netlist).
 
 import { cat, type Value } from '../../hdl/index.ts';
-
-const POLY = 0xedb88320;
+import { CRC32_POLY as POLY } from '../../../common/crc32.ts';
 
 /** For each of the 32 next-state bits, the inputs it XORs: state bits 0..31, data bits 32..39. */
 function taps(): number[][] {

@@ -16,6 +16,7 @@ import { nameWith } from '../naming.ts';
 import { BOARD_PARAMS, defaultsOf } from '../param-table.ts';
 import { crc32Step } from './crc32.ts';
 import { MAX_PAYLOAD, SYNC0, SYNC1, HEADER_BYTES, TRAILER_BYTES, HEADER_CHECK_SEED, MATMUL_ARGS_BYTES } from '../../../common/protocol.ts';
+import { crc32Update } from '../../../common/crc32.ts';
 
 /** The framer's states, in this order: a state below EXEC takes input bytes. */
 export const FrameState = hdlEnum('frame_state', ['HUNT', 'SYNC1', 'HDR', 'HCHK', 'PAY', 'CRC', 'EXEC', 'WAIT', 'SEND'], { prefix: 'S_' });
@@ -143,12 +144,7 @@ export const linkFramer = defineModule(
     const crcShifted = cat(lit(0, UInt(8)), crc.slice(31, 8));
     // The checks' state after the first sync byte, worked out here rather than in hardware.
     const hcAfterSync0 = rotl8(HEADER_CHECK_SEED) ^ SYNC0;
-    const crcAfterSync0 = (() => {
-      let c = 0xffffffff;
-      c ^= SYNC0;
-      for (let k = 0; k < 8; k++) c = c & 1 ? (0xedb88320 ^ (c >>> 1)) >>> 0 : c >>> 1;
-      return c >>> 0;
-    })();
+    const crcAfterSync0 = crc32Update(0xffffffff, SYNC0);
     const restartOn = (byte: Value): void => {
       // A failed frame: hunt again, treating this byte as a possible first sync byte.
       m.when(byte.eq(SYNC0), () => {
