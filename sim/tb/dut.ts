@@ -27,16 +27,24 @@ export interface OutPort extends Signal {
   readonly value: bigint;
 }
 
-export type Ports<P> = string extends keyof P ? AnyPorts : { readonly [K in keyof P]: P[K] extends { direction: 'input'; width: infer W extends number } ? InPort<W> : OutPort };
+export type Ports<P> = P extends NamedPorts<infer N> ? Readonly<Record<N, Signal>> & AnyPorts : string extends keyof P ? AnyPorts : { readonly [K in keyof P]: P[K] extends { direction: 'input'; width: infer W extends number } ? InPort<W> : OutPort };
 /** Foreign Verilog: any name, checked at run time. */
 export type AnyPorts = Record<string, Signal>;
+/** Foreign Verilog whose user named the ports N (verilogDut's `ports`): those are typed, any other name is checked at run time. */
+export interface NamedPorts<N extends string> {
+  readonly $named: N;
+}
 
 export class DutSpec<P> {
   private built: Promise<BuiltModel> | undefined;
   private readonly variants = new Map<WaveFormat, Promise<BuiltModel>>();
   declare readonly _ports: P;
 
-  constructor(readonly source: ModelSource) {}
+  /** Ports the user named (verilogDut's `ports`): a design without one of them fails at build. */
+  constructor(
+    readonly source: ModelSource,
+    readonly named: readonly string[] = [],
+  ) {}
 
   get top(): string {
     return this.source.top;
@@ -44,21 +52,33 @@ export class DutSpec<P> {
 
   /** Build (or load from the cache) once per process. */
   build(opts: BuildOptions = {}): Promise<BuiltModel> {
-    return (this.built ??= buildModel(this.source, opts));
+    return (this.built ??= buildModel(this.source, opts).then((b) => this.checkNamed(b)));
+  }
+
+  private checkNamed(b: BuiltModel): BuiltModel {
+    const names = b.ports.map((p) => p.name);
+    for (const n of this.named) if (!names.includes(n)) throw new Error(`verilogDut '${b.top}': ports names '${n}', which the design does not have${suggest(n, names)}; its ports are: ${names.join(', ')}`);
+    return b;
   }
 
   /** The same design built with another waveform format. */
   buildWith(waves: WaveFormat, opts: BuildOptions = {}): Promise<BuiltModel> {
     if (waves === (this.source.waves ?? 'vcd')) return this.build(opts);
     let p = this.variants.get(waves);
-    if (!p) this.variants.set(waves, (p = buildModel({ ...this.source, waves }, opts)));
+    if (!p) this.variants.set(waves, (p = buildModel({ ...this.source, waves }, opts).then((b) => this.checkNamed(b))));
     return p;
   }
 }
 
-/** Any Verilog: files plus the top module's name. */
-export function verilogDut(source: ModelSource): DutSpec<AnyPorts> {
-  return new DutSpec<AnyPorts>(source);
+/**
+ * Any Verilog: files plus the top module's name. Naming the ports a testbench uses
+ * (`ports: ['clk', 'rst']`) types them, so a helper declared as
+ * `reset(dut: { clk: Signal; rst: Signal })` takes the DUT; a named port the design lacks
+ * fails when the model is built. Other names still work, checked at run time.
+ */
+export function verilogDut<const N extends string = never>(source: ModelSource & { readonly ports?: readonly N[] }): DutSpec<[N] extends [never] ? AnyPorts : NamedPorts<N>> {
+  const { ports, ...model } = source;
+  return new DutSpec(model, ports ?? []);
 }
 
 /** A design we generated, typed by its `<top>.ports.ts` interface. */

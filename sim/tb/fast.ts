@@ -35,6 +35,9 @@ export interface StreamPorts {
 
 export type Beat = Writable | readonly Writable[];
 
+/** What one received beat of a stream with these ports is: a bigint for one data port, an array for a list of them. */
+export type BeatOf<P extends StreamPorts> = P['data'] extends readonly Signal[] ? bigint[] : P['data'] extends Signal ? bigint : bigint | bigint[];
+
 function dataList(p: StreamPorts): readonly Signal[] {
   return Array.isArray(p.data) ? (p.data as readonly Signal[]) : [p.data as Signal];
 }
@@ -112,7 +115,7 @@ export class FastSource extends FastStream {
   }
 }
 
-export class FastSink extends FastStream {
+export class FastSink<P extends StreamPorts = StreamPorts> extends FastStream {
   /** Run until this many beats in total have been captured. */
   expect(totalBeats: number): void {
     this.model.streamTarget(this.id, totalBeats);
@@ -125,12 +128,12 @@ export class FastSink extends FastStream {
     return buf;
   }
 
-  /** Captured beats not yet taken: bigint per beat, or bigint[] with several data ports (signed ports read signed). */
-  take(): (bigint | bigint[])[] {
+  /** Captured beats not yet taken: bigint per beat, or bigint[] when the data is a list of ports (signed ports read signed). */
+  take(): BeatOf<P>[] {
     const n = this.model.streamCaptured(this.id);
     const buf = new Uint32Array(Math.max(1, n * this.beatWords));
     const got = this.model.streamTake(this.id, buf, n);
-    const out: (bigint | bigint[])[] = [];
+    const out: BeatOf<P>[] = [];
     let o = 0;
     for (let b = 0; b < got; b++) {
       const vals = this.data.map((d) => {
@@ -140,7 +143,7 @@ export class FastSink extends FastStream {
         o += nw;
         return d.signed ? BigInt.asIntN(d.width, v) : v;
       });
-      out.push(vals.length === 1 ? vals[0]! : vals);
+      out.push((Array.isArray(this.ports.data) ? vals : vals[0]!) as BeatOf<P>);
     }
     return out;
   }
@@ -185,15 +188,15 @@ export class FastStreams {
   }
 
   /** Drives ready (low with probability `backpressure` each cycle) and captures beats. */
-  sink(ports: StreamPorts, opts: { backpressure?: number; seed?: number; name?: string } = {}): FastSink {
-    const s = new FastSink(this, opts.name ?? `sink(${ports.valid.path})`, SINK, ports, opts.seed ?? 2, opts.backpressure ?? 0);
+  sink<P extends StreamPorts>(ports: P, opts: { backpressure?: number; seed?: number; name?: string } = {}): FastSink<P> {
+    const s = new FastSink<P>(this, opts.name ?? `sink(${ports.valid.path})`, SINK, ports, opts.seed ?? 2, opts.backpressure ?? 0);
     this.sinks.push(s);
     return s;
   }
 
   /** Captures beats without driving anything. */
-  monitor(ports: StreamPorts, opts: { name?: string } = {}): FastSink {
-    const s = new FastSink(this, opts.name ?? `monitor(${ports.valid.path})`, MONITOR, ports, 1, 0);
+  monitor<P extends StreamPorts>(ports: P, opts: { name?: string } = {}): FastSink<P> {
+    const s = new FastSink<P>(this, opts.name ?? `monitor(${ports.valid.path})`, MONITOR, ports, 1, 0);
     this.sinks.push(s);
     return s;
   }

@@ -105,8 +105,16 @@ export class SimQueue<T> {
   private readonly items: T[] = [];
   private readonly getters: Sub<T>[] = [];
   constructor(readonly name = 'queue') {}
+  /** Items waiting (also `.length`, as an array has it; cocotb's qsize()). */
+  get size(): number {
+    return this.items.length;
+  }
   get length(): number {
     return this.items.length;
+  }
+  /** No item waiting: a get() would block. */
+  empty(): boolean {
+    return this.items.length === 0;
   }
   put(item: T): void {
     const g = this.getters.shift();

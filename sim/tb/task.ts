@@ -3,6 +3,7 @@
 
 import { currentKernel, taskContext, type Kernel, type Sub, type TaskLike, type Waiter } from './kernel.ts';
 import { CancelledError, Trigger } from './trigger.ts';
+import { setMessage } from './error-text.ts';
 
 let taskCount = 0;
 
@@ -51,7 +52,7 @@ export class Task<T = unknown> extends Trigger<T> implements TaskLike {
     if (failed) {
       this.error = e;
       if (!(e instanceof CancelledError)) {
-        if (e instanceof Error && !e.message.includes(`task '${this.name}'`) && this.name !== 'main') e.message = `in task '${this.name}': ${e.message}`;
+        if (e instanceof Error && !e.message.includes(`task '${this.name}'`) && this.name !== 'main') setMessage(e, `in task '${this.name}': ${e.message}`);
         this.k.fail(e);
       }
       this.rejectFinished(e);

@@ -20,6 +20,7 @@ import { Task, startSoon } from './task.ts';
 import { TbLog } from './log.ts';
 import { XorShift32, globalSeed, testSeed } from '../../common/rng.ts';
 import { formatTime, parseTime } from './time.ts';
+import { setMessage } from './error-text.ts';
 
 export interface Tb {
   readonly seed: number;
@@ -109,20 +110,37 @@ function matches(e: unknown, want: true | string | RegExp): boolean {
   return typeof want === 'string' ? msg.includes(want) : want.test(msg);
 }
 
-function describeFailure(fullName: string, r: RunResult, seed: number, global: number, rerun: RunResult | undefined): Error {
+/** A word for a POSIX shell, quoted so it reaches the program unchanged. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Mocha's --grep is a regular expression over the full title: this one matches `title` and nothing else. */
+export function exactGrep(title: string): string {
+  return `^${title.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`;
+}
+
+/** The command that runs exactly this test again with this seed, from the project root. */
+export function rerunCommand(fullName: string, global: number, file: string | undefined): string {
+  const where = file ? `${shellWord(path.relative(process.cwd(), file) || file)} ` : '';
+  return `SEED=${global} npx mocha ${where}--grep ${shellWord(exactGrep(fullName))}`;
+}
+
+function describeFailure(fullName: string, r: RunResult, seed: number, global: number, rerun: RunResult | undefined, file?: string): Error {
   const e = r.error;
   const base = e instanceof Error ? e : new Error(String(e));
   const lines = [
     base.message,
     `  test: ${fullName}`,
-    `  seed: ${seed} (global SEED=${global}; re-run with SEED=${global} npm test -- --grep '${fullName.replace(/'/g, '.')}')`,
+    `  seed: ${seed} (global SEED=${global})`,
+    ...(file ? [`  re-run: ${rerunCommand(fullName, global, file)}`] : []),
     `  simulation time: ${formatTime(r.time)}`,
   ];
   const wave = r.waves ?? rerun?.waves;
   if (wave) lines.push(`  waveform: ${wave}${r.waves ? '' : rerun?.error ? ' (re-run with the same seed and waves on)' : ' (the re-run with waves on did NOT fail: the test is not deterministic)'}`);
   const tail = r.log.tail(30);
   if (tail.length) lines.push('  log (last lines):', ...tail.map((l) => `    ${l}`));
-  base.message = lines.join('\n');
+  setMessage(base, lines.join('\n'));
   return base;
 }
 
@@ -137,7 +155,7 @@ function defineOne<P, A>(title: string, opts: DutTestOptions<P, A>, body: TestBo
     const r = await runOnce(fullName, opts, body, args, seed, wanted);
     if (opts.expectFail) {
       if (r.error === undefined) throw new Error(`expected this test to fail${opts.expectFail === true ? '' : ` with ${String(opts.expectFail)}`}, but it passed (seed ${seed})`);
-      if (!matches(r.error, opts.expectFail)) throw describeFailure(fullName, { ...r, error: new Error(`failed, but not as expected (${String(opts.expectFail)}): ${(r.error as Error).message ?? r.error}`) }, seed, global, undefined);
+      if (!matches(r.error, opts.expectFail)) throw describeFailure(fullName, { ...r, error: new Error(`failed, but not as expected (${String(opts.expectFail)}): ${(r.error as Error).message ?? r.error}`) }, seed, global, undefined, this.test?.file);
       if (r.waves && existsSync(r.waves) && !opts.waves) rmSync(r.waves);
       return;
     }
@@ -150,7 +168,7 @@ function defineOne<P, A>(title: string, opts: DutTestOptions<P, A>, body: TestBo
         rerun = undefined;
       }
     }
-    throw describeFailure(fullName, r, seed, global, rerun);
+    throw describeFailure(fullName, r, seed, global, rerun, this.test?.file);
   };
   if (skip) it.skip(typeof skip === 'string' ? `${title} (skipped: ${skip})` : title, fn);
   else it(title, fn);

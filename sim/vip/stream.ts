@@ -13,7 +13,7 @@ import { startSoon, type Task } from '../tb/task.ts';
 import { SimEvent, SimQueue } from '../tb/sync.ts';
 import { XorShift32 } from '../../common/rng.ts';
 import type { Trigger } from '../tb/trigger.ts';
-import type { StreamPorts, Beat } from '../tb/fast.ts';
+import type { StreamPorts, Beat, BeatOf } from '../tb/fast.ts';
 
 function dataOf(p: StreamPorts): readonly Signal[] {
   return Array.isArray(p.data) ? (p.data as readonly Signal[]) : [p.data as Signal];
@@ -101,18 +101,18 @@ export class StreamSource {
   }
 }
 
-abstract class StreamReceiver {
+abstract class StreamReceiver<P extends StreamPorts> {
   private readonly data: readonly Signal[];
   protected readonly sampler: Sampler<string>;
   readonly task: Task<void>;
-  /** Beats received, in order (bigint per beat, bigint[] with several data ports). */
-  readonly beats = new SimQueue<bigint | bigint[]>();
+  /** Beats received, in order. */
+  readonly beats = new SimQueue<BeatOf<P>>();
   count = 0;
-  private readonly callbacks: ((b: bigint | bigint[]) => void)[] = [];
+  private readonly callbacks: ((b: BeatOf<P>) => void)[] = [];
 
   constructor(
     readonly clock: Clock,
-    readonly ports: StreamPorts,
+    readonly ports: P,
     readonly name: string,
   ) {
     this.data = dataOf(ports);
@@ -121,13 +121,13 @@ abstract class StreamReceiver {
   }
 
   /** Call `cb` for every beat as it arrives (e.g. to feed a Scoreboard). */
-  onBeat(cb: (b: bigint | bigint[]) => void): this {
+  onBeat(cb: (b: BeatOf<P>) => void): this {
     this.callbacks.push(cb);
     return this;
   }
 
   /** Wait for the next beat. */
-  recv(): Trigger<bigint | bigint[]> {
+  recv(): Trigger<BeatOf<P>> {
     return this.beats.get();
   }
 
@@ -139,7 +139,7 @@ abstract class StreamReceiver {
       const s = this.sampler.values;
       if (s.valid !== 0n && s.ready !== 0n) {
         const vals = this.data.map((d, i) => s[`d${i}`]!);
-        const beat = vals.length === 1 ? vals[0]! : vals;
+        const beat = (Array.isArray(this.ports.data) ? vals : vals[0]!) as BeatOf<P>;
         this.count++;
         this.beats.put(beat);
         for (const cb of this.callbacks) cb(beat);
@@ -155,11 +155,11 @@ abstract class StreamReceiver {
 }
 
 /** Drives ready low with probability `backpressure` each cycle and collects beats. */
-export class StreamSink extends StreamReceiver {
+export class StreamSink<P extends StreamPorts = StreamPorts> extends StreamReceiver<P> {
   private readonly rng: XorShift32;
   constructor(
     clock: Clock,
-    ports: StreamPorts,
+    ports: P,
     readonly opts: { backpressure?: number; seed?: number; name?: string } = {},
   ) {
     super(clock, ports, opts.name ?? `StreamSink(${ports.valid.path})`);
@@ -172,8 +172,8 @@ export class StreamSink extends StreamReceiver {
 }
 
 /** Watches a stream without driving it. */
-export class StreamMonitor extends StreamReceiver {
-  constructor(clock: Clock, ports: StreamPorts, opts: { name?: string } = {}) {
+export class StreamMonitor<P extends StreamPorts = StreamPorts> extends StreamReceiver<P> {
+  constructor(clock: Clock, ports: P, opts: { name?: string } = {}) {
     super(clock, ports, opts.name ?? `StreamMonitor(${ports.valid.path})`);
   }
   protected afterEdge(): void {}

@@ -7,12 +7,22 @@ import {
   dutTest, Clock, RisingEdge, ClockCycles, Timer, startSoon, StreamSource, StreamSink, Scoreboard, FastStreams, runCycles,
   AxiLiteMaster, axiLitePorts, AxiLiteError, AxisSource, AxisSink, axisPorts, withTimeout, type Signal, type Tb,
 } from '../../sim/index.ts';
-import { syncFifo, uartLoop, uartRx, axilRegs, axisRegister, fifo } from './duts.ts';
+import { syncFifo, uartLoop, uartRx, uartRxNamed, uartRxMisnamed, axilRegs, axisRegister, fifo } from './duts.ts';
 
 async function reset(clk: Signal, rst: Signal, cycles = 2): Promise<void> {
   rst.value = 1;
   await ClockCycles(clk, cycles);
   rst.value = 0;
+}
+
+// The receiver alone, driven at bit level by the testbench at a baud rate off by a few percent.
+async function sendSerial(rx: Signal, byte: number, bitNs: number, frameError = false): Promise<void> {
+  const bits = [0, ...Array.from({ length: 8 }, (_, i) => (byte >> i) & 1), frameError ? 0 : 1];
+  for (const b of bits) {
+    rx.value = b;
+    await Timer(bitNs, 'ns');
+  }
+  rx.value = 1;
 }
 
 function randomWords(tb: Tb, n: number, width: number): bigint[] {
@@ -162,16 +172,6 @@ describe('sim on hand-written Verilog', () => {
       sb.check();
     });
 
-    // The receiver alone, driven at bit level by the testbench at a baud rate off by a few percent.
-    async function sendSerial(rx: Signal, byte: number, bitNs: number, frameError = false): Promise<void> {
-      const bits = [0, ...Array.from({ length: 8 }, (_, i) => (byte >> i) & 1), frameError ? 0 : 1];
-      for (const b of bits) {
-        rx.value = b;
-        await Timer(bitNs, 'ns');
-      }
-      rx.value = 1;
-    }
-
     dutTest('the receiver tolerates a baud-rate mismatch', { dut: uartRx, timeout: '20 ms', parametrize: { mismatch: [-0.03, 0, 0.03] } }, async (dut, tb, p) => {
       new Clock(dut.clk, 10, 'ns').start();
       dut.rx.value = 1;
@@ -201,6 +201,27 @@ describe('sim on hand-written Verilog', () => {
       await sendSerial(dut.rx, 0x5a, 160, true);
       await ClockCycles(dut.clk, 40);
       assert.equal(dut.frame_error.num, 1);
+    });
+  });
+
+  describe('named ports of foreign Verilog', () => {
+    // A helper typed by structure, as a user writes one: it takes any DUT with these ports.
+    async function idleAndReset(dut: { clk: Signal; rst: Signal; rx: Signal }): Promise<void> {
+      dut.rx.value = 1;
+      await reset(dut.clk, dut.rst);
+    }
+
+    dutTest('a structurally typed helper takes a DUT whose ports are named', { dut: uartRxNamed, timeout: '1 ms' }, async (dut) => {
+      new Clock(dut.clk, 10, 'ns').start();
+      await idleAndReset(dut);
+      await sendSerial(dut.rx, 0x5a, 160, true);
+      await ClockCycles(dut.clk, 40);
+      assert.equal(dut.frame_error.num, 1);
+      assert.equal(dut.out_valid.num, 0, 'unnamed ports still work, checked at run time');
+    });
+
+    it('a named port the design lacks fails when the model is built, with the real ports', async () => {
+      await assert.rejects(uartRxMisnamed.build(), /verilogDut 'uart_rx': ports names 'rxd', which the design does not have \(did you mean 'rst', 'rx'\?\); its ports are: clk, rst, rx, out_data, out_valid, frame_error/);
     });
   });
 
