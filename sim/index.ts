@@ -17,6 +17,7 @@ export { XorShift32, globalSeed, testSeed } from '../common/rng.ts';
 export { formatTime, parseTime, toPs, type TimeUnit } from './tb/time.ts';
 export { FastStreams, FastSource, FastSink, runCycles, type StreamPorts, type Beat, type BeatOf } from './tb/fast.ts';
 export { StreamSource, StreamSink, StreamMonitor } from './vip/stream.ts';
+export { UartSource, UartSink, UartMonitor, describeUartError, type UartOptions, type UartParity, type UartFrame, type UartErrorInjection } from './vip/uart.ts';
 export { Scoreboard, ScoreboardError, describeDiff } from './vip/scoreboard.ts';
 export { AxiLiteMaster, AxiLiteError, axiLitePorts, type AxiLitePorts } from './vip/axilite.ts';
 export { AxisSource, AxisSink, axisPorts, type AxisPorts } from './vip/axis.ts';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { emitDesign } from '../../generator/hdl/index.ts';
 import { uart, type UartParams } from '../../generator/cores/uart.ts';
-import { emittedDut, dutTest, Clock, ClockCycles, RisingEdge, Timer, ValueChange, startSoon, StreamSource, StreamSink, Scoreboard, type AnyPorts, type Signal } from '../../sim/index.ts';
+import { emittedDut, dutTest, Clock, ClockCycles, RisingEdge, Timer, ValueChange, startSoon, StreamSource, StreamSink, Scoreboard, UartSource, UartSink, type AnyPorts } from '../../sim/index.ts';
 
 
 // 2 MHz / 115200 baud = 17.36 clocks per bit: not an integer, on purpose.
@@ -23,15 +23,6 @@ async function start(d: AnyPorts): Promise<Clock> {
   return clock;
 }
 
-/** Drive one 8N1 character on `line` with a bit time of `bitNs`. */
-async function sendSerial(line: Signal, byte: number, bitNs: number, badStop = false): Promise<void> {
-  const bits = [0, ...Array.from({ length: 8 }, (_, i) => (byte >> i) & 1), badStop ? 0 : 1];
-  for (const b of bits) {
-    line.value = b;
-    await Timer(Math.round(bitNs), 'ns');
-  }
-  line.value = 1;
-}
 
 describe('uart (generated)', () => {
   dutTest('loopback: bytes sent on the fabric side come back on the fabric side', { dut, timeout: '200 ms' }, async (d, tb) => {
@@ -46,10 +37,12 @@ describe('uart (generated)', () => {
     const sb = new Scoreboard<bigint>('uart loopback');
     sb.expect(...bytes.map(BigInt));
     const snk = new StreamSink(clock, { valid: d.out_valid!, ready: d.out_ready!, data: d.out_data! }, { backpressure: 0.5, seed: tb.rng.fork() });
-    snk.onBeat((b) => sb.got(b as bigint));
+    snk.onBeat((b) => sb.got(b));
+    const line = new UartSink(d.tx!, { baud: P.baud }); // what the wire carried, decoded at the nominal rate
     new StreamSource(clock, { valid: d.in_valid!, ready: d.in_ready!, data: d.in_data! }, { idle: 0.3, seed: tb.rng.fork() }).push(...bytes);
     while (snk.count < bytes.length) await RisingEdge(d.clk!);
     sb.check();
+    assert.deepEqual(await line.read(bytes.length), bytes);
     assert.equal(d.frame_errors!.num, 0);
     assert.equal(d.overruns!.num, 0);
   });
@@ -75,9 +68,11 @@ describe('uart (generated)', () => {
     const got: number[] = [];
     const snk = new StreamSink(clock, { valid: d.out_valid!, ready: d.out_ready!, data: d.out_data! });
     snk.onBeat((b) => got.push(Number(b)));
+    const src = new UartSource(d.rx!, { baud: P.baud * (1 + p.mismatch) });
     const bytes = Array.from({ length: 25 }, () => tb.rng.int(0, 255));
     for (const b of bytes) {
-      await sendSerial(d.rx!, b, BIT_NS * (1 + p.mismatch));
+      src.write([b]);
+      await src.idle();
       if (tb.rng.chance(0.5)) await Timer(tb.rng.int(1, 3000), 'ns');
     }
     await Timer(2 * BIT_NS, 'ns');
@@ -89,9 +84,12 @@ describe('uart (generated)', () => {
     const clock = await start(d);
     const got: number[] = [];
     new StreamSink(clock, { valid: d.out_valid!, ready: d.out_ready!, data: d.out_data! }).onBeat((b) => got.push(Number(b)));
-    await sendSerial(d.rx!, 0x3c, BIT_NS, true);
+    const src = new UartSource(d.rx!, { baud: P.baud });
+    src.write([0x3c], { badStop: true });
+    await src.idle();
     await Timer(3 * BIT_NS, 'ns');
-    await sendSerial(d.rx!, 0xa7, BIT_NS);
+    src.write([0xa7]);
+    await src.idle();
     await Timer(2 * BIT_NS, 'ns');
     assert.equal(d.frame_errors!.num, 1);
     assert.deepEqual(got, [0xa7]);
@@ -100,7 +98,9 @@ describe('uart (generated)', () => {
   dutTest('bytes nobody reads overflow the FIFO and are counted', { dut, timeout: '50 ms' }, async (d) => {
     await start(d);
     d.out_ready!.value = 0;
-    for (let i = 0; i < 20; i++) await sendSerial(d.rx!, i, BIT_NS);
+    const src = new UartSource(d.rx!, { baud: P.baud });
+    src.write(Array.from({ length: 20 }, (_, i) => i));
+    await src.idle();
     await Timer(2 * BIT_NS, 'ns');
     // 16 in the RAM plus one in the output register.
     assert.equal(d.overruns!.num, 3);
