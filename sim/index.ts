@@ -19,6 +19,7 @@ export { FastStreams, FastSource, FastSink, runCycles, type StreamPorts, type Be
 export { StreamSource, StreamSink, StreamMonitor } from './vip/stream.ts';
 export { UartSource, UartSink, UartMonitor, describeUartError, type UartOptions, type UartParity, type UartFrame, type UartErrorInjection } from './vip/uart.ts';
 export { Scoreboard, ScoreboardError, describeDiff } from './vip/scoreboard.ts';
+export { CoverGroup, CoverageError, coverGroups, type Bins, type ItemOptions } from './tb/coverage.ts';
 export { AxiLiteMaster, AxiLiteError, axiLitePorts, type AxiLitePorts } from './vip/axilite.ts';
 export { AxisSource, AxisSink, axisPorts, type AxisPorts } from './vip/axis.ts';
 export { MemoryModel, SramResponder, type SramPorts } from './vip/memory.ts';

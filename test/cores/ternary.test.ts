@@ -5,7 +5,7 @@
 // counter is compared with the model's cycle count. TERNARY_SOAK=n runs n times more cases.
 
 import assert from 'node:assert/strict';
-import { dutTest, Clock, type Tb } from '../../sim/index.ts';
+import { dutTest, Clock, CoverGroup, type Tb } from '../../sim/index.ts';
 import { ternaryMatmul, matrix, type IntMatrix } from '../../common/reference.ts';
 import { modelCore } from '../../common/core-model.ts';
 import { coreDesign, CoreDriver, resetCore } from '../../sim/drivers/ternary.ts';
@@ -19,16 +19,60 @@ const CONFIGS: TernaryParams[] = [
 ];
 const SOAK = Number(process.env.TERNARY_SOAK ?? 1);
 
-type Kind = 'random' | 'm1' | 'kmax' | 'zero' | 'pm1' | 'backpressure';
+type Kind = 'random' | 'tiny' | 'm1' | 'kmax' | 'zero' | 'pm1' | 'backpressure';
+
+/** One run of the regression, as the coverage samples it. */
+interface RunSample {
+  readonly config: string;
+  readonly p: TernaryParams;
+  readonly kind: Kind;
+  readonly K: number;
+  readonly N: number;
+  readonly M: number;
+  readonly stalls: number;
+  readonly extremes: boolean;
+}
+
+// What the regression must have exercised, summed over its array shapes: every shape, the
+// K/N/M corners the tile loops and lane masking care about, the weight patterns, extreme
+// activations, and result back-pressure on every shape. The M x K cross is reported only:
+// random shapes do not promise all nine combinations.
+const coverage = new CoverGroup<RunSample>('ternary core regression')
+  .point('shape', (s) => s.config, CONFIGS.map(configName))
+  .point('K', (s) => s, {
+    'one partial k-tile (K < rows)': (s) => s.K < s.p.rows,
+    'several k-tiles, the last partial': (s) => s.K > s.p.rows && s.K % s.p.rows !== 0,
+    'whole k-tiles': (s) => s.K % s.p.rows === 0,
+    kmax: (s) => s.K === s.p.kmax,
+  })
+  .point('N', (s) => s, {
+    'one partial n-tile (N < cols)': (s) => s.N < s.p.cols,
+    'last n-tile partial': (s) => s.N > s.p.cols && s.N % s.p.cols !== 0,
+    'whole n-tiles': (s) => s.N % s.p.cols === 0,
+    'more results than the output FIFO holds (>= 8 n-tiles)': (s) => s.N >= 8 * s.p.cols,
+  })
+  .point('M', (s) => s, { 'M = 1 (decode)': (s) => s.M === 1, '1 < M < mmax': (s) => s.M > 1 && s.M < s.p.mmax, 'M = mmax': (s) => s.M === s.p.mmax })
+  .point('weights', (s) => (s.kind === 'zero' ? 'all zero' : s.kind === 'pm1' ? 'all +-1' : 'mixed'), ['all zero', 'all +-1', 'mixed'])
+  .point('activations', (s) => s.extremes, { 'both extremes of the range': (e) => e })
+  .point('back-pressure', (s) => (s.stalls > 0 ? 'stalled' : 'free-running'), ['stalled', 'free-running'])
+  .cross('shape', 'back-pressure')
+  .cross('M', 'K', { required: false });
+
+function configName(p: TernaryParams): string {
+  return `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'} weights`;
+}
 
 function randomCase(tb: Tb, p: TernaryParams, kind: Kind): { x: IntMatrix; w: IntMatrix } {
   const r = tb.rng;
   const lo = -(2 ** (p.act - 1));
   const hi = 2 ** (p.act - 1) - 1;
-  // Back-pressure needs more results than the core's output FIFO holds, coming fast: short K, many n-tiles.
+  // Back-pressure needs more results than the core's output FIFO holds, coming faster than a
+  // sink that is ready 30 % of cycles takes them: one k-tile (a result per cycle), many n-tiles.
+  // (K up to 2 rows gave a result every other cycle, which a seed found too slow to fill the FIFO.)
   const bp = kind === 'backpressure';
-  const K = kind === 'kmax' || kind === 'pm1' ? p.kmax : bp ? r.int(1, 2 * p.rows) : r.int(1, p.kmax);
-  const N = bp ? 8 * p.cols + r.int(0, p.cols - 1) : r.int(1, 3 * p.cols);
+  const tiny = kind === 'tiny'; // one partial tile: K < rows, N < cols
+  const K = kind === 'kmax' || kind === 'pm1' ? p.kmax : bp ? r.int(1, p.rows) : tiny ? r.int(1, Math.max(1, p.rows - 1)) : r.int(1, p.kmax);
+  const N = bp ? 8 * p.cols + r.int(0, p.cols - 1) : tiny ? r.int(1, Math.max(1, p.cols - 1)) : kind === 'pm1' ? p.cols * r.int(1, 3) : r.int(1, 3 * p.cols);
   const M = kind === 'm1' ? 1 : bp ? p.mmax : r.int(1, p.mmax);
   const x = new Int8Array(M * K);
   const w = new Int8Array(N * K);
@@ -49,8 +93,8 @@ describe('ternary matmul core (Verilator vs the bit-exact model)', () => {
 
   for (const p of CONFIGS) {
     const d = coreDesign(p);
-    const name = `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'} weights`;
-    const kinds: Kind[] = ['random', 'random', 'm1', 'kmax', 'zero', 'pm1', 'backpressure'];
+    const name = configName(p);
+    const kinds: Kind[] = ['random', 'random', 'tiny', 'm1', 'kmax', 'zero', 'pm1', 'backpressure'];
     dutTest(name, { dut: d.dut, timeout: '100 ms', wallTimeoutMs: 600_000 }, async (dut, tb) => {
       const clock = new Clock(dut.clk!, 10, 'ns').start();
       await resetCore(dut);
@@ -67,10 +111,14 @@ describe('ternary matmul core (Verilator vs the bit-exact model)', () => {
           if (kind !== 'backpressure') assert.equal(r.stalls, 0, `${label}: no stalls without back-pressure`);
           else assert.ok(r.stalls > 0, `${label}: back-pressure on the results must stall the issue`);
           tb.log.info(`${label}: ok, ${r.cycles} cycles (${r.stalls} stalled)`);
+          const lo = -(2 ** (p.act - 1));
+          coverage.sample({ config: name, p, kind, K: x.cols, N: w.rows, M: x.rows, stalls: r.stalls, extremes: x.data.includes(lo) && x.data.includes(-lo - 1) });
         }
       }
     });
   }
+
+  it('covered every required bin (the report follows the run)', () => coverage.check());
 });
 
 async function runWithBackpressure(drv: CoreDriver, x: IntMatrix, N: number) {

@@ -1,5 +1,7 @@
-// Mocha reporter: the spec reporter's output, then a JUnit XML file (test-results/junit.xml,
-// or $JUNIT_XML) and one closing line "N passed, N failed[, N skipped]" that CI reads.
+// Mocha reporter: the spec reporter's output, the functional coverage of every cover group
+// the tests created (sim/tb/coverage.ts), then a JUnit XML file (test-results/junit.xml,
+// or $JUNIT_XML, with the coverage as properties and system-out) and one closing line
+// "N passed, N failed[, N skipped]" that CI reads.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -27,7 +29,11 @@ class Reporter extends Mocha.reporters.Spec {
         if (state === 'skip') return `${head}><skipped/></testcase>`;
         return `${head}><failure message="${esc(err && err.message)}">${esc(err && err.stack)}</failure></testcase>`;
       });
-      const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="bitnet-fpga" tests="${cases.length}" failures="${failed}" skipped="${skipped}">\n${body.join('\n')}\n</testsuite>\n`;
+      const groups = globalThis[Symbol.for('bitnet-fpga.coverage')] || [];
+      const reports = groups.map((g) => g.report());
+      const props = groups.map((g) => `    <property name="coverage:${esc(g.name)}" value="${(100 * g.coverage().fraction).toFixed(1)}"/>`);
+      const extra = groups.length ? `  <properties>\n${props.join('\n')}\n  </properties>\n  <system-out>${esc(reports.join('\n\n'))}</system-out>\n` : '';
+      const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="bitnet-fpga" tests="${cases.length}" failures="${failed}" skipped="${skipped}">\n${extra}${body.join('\n')}\n</testsuite>\n`;
       try {
         fs.mkdirSync(path.dirname(file), { recursive: true });
         fs.writeFileSync(file, xml);
@@ -35,7 +41,10 @@ class Reporter extends Mocha.reporters.Spec {
         console.error(`could not write JUnit XML to ${file}: ${e.message}`);
       }
       // After the spec reporter's epilogue.
-      process.nextTick(() => console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`));
+      process.nextTick(() => {
+        if (reports.length) console.log(`\n${reports.join('\n\n')}\n`);
+        console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+      });
     });
   }
 }
