@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { dutTest, Clock, ClockCycles, type Tb } from '../../sim/index.ts';
 import { matrix } from '../../common/reference.ts';
 import { modelCore } from '../../common/core-model.ts';
-import { packWeights, tileWords } from '../../common/core-layout.ts';
+import { packWeights, tileWords, dramSlice } from '../../common/core-layout.ts';
 import { coreDesign, CoreDriver, resetCore } from '../../sim/drivers/ternary.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 
@@ -26,6 +26,12 @@ const CONFIGS: Config[] = [
   { p: { rows: 8, cols: 8, act: 8, format: 5, kmax: 128, mmax: 8, wdepth: 256, acc: 0, dram: 64, mburst: 16 }, latency: 30, stall: 0.3 },
   // 12 columns: 192-bit tiles on a 64-bit bus take 3 beats in a 4-beat slot (the pad is never written).
   { p: { rows: 8, cols: 12, act: 4, format: 2, kmax: 96, mmax: 4, wdepth: 512, acc: 0, dram: 64 }, latency: 12, stall: 0.1 },
+  // 16x20 trit5: 320 weights in 64 bytes, exactly one 512-bit beat (format 5 that fills DRAM beats).
+  { p: { rows: 16, cols: 20, act: 8, format: 5, kmax: 96, mmax: 2, wdepth: 1024, acc: 0, dram: 512 }, latency: 24, stall: 0.1 },
+  // Two masters: each carries 8 of a 16-byte tile, two 32-bit beats, from its own region; a busy controller.
+  { p: { rows: 8, cols: 8, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 1024, acc: 0, dram: 32, ports: 2, mburst: 16 }, latency: 10, stall: 0.2 },
+  // Four masters, trit5: an 8x10 tile is 16 bytes, 4 per 32-bit master, one beat each.
+  { p: { rows: 8, cols: 10, act: 8, format: 5, kmax: 64, mmax: 2, wdepth: 2048, acc: 0, dram: 32, ports: 4, mbase: 0x4000 }, latency: 6, stall: 0.05 },
 ];
 
 function randomCase(tb: Tb, p: TernaryParams, m1: boolean) {
@@ -44,7 +50,7 @@ function randomCase(tb: Tb, p: TernaryParams, m1: boolean) {
 describe('ternary core with weights in board DRAM (AXI4 master vs memory model)', () => {
   for (const { p, latency, stall } of CONFIGS) {
     const d = coreDesign(p);
-    const name = `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'}, ${p.dram}-bit AXI, latency ${latency}, stall ${stall}`;
+    const name = `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'}, ${p.ports && p.ports > 1 ? `${p.ports} x ` : ''}${p.dram}-bit AXI, latency ${latency}, stall ${stall}`;
     dutTest(name, { dut: d.dut, timeout: '200 ms', wallTimeoutMs: 600_000 }, async (dut, tb) => {
       const clock = new Clock(dut.clk!, 10, 'ns').start();
       await resetCore(dut);
@@ -58,13 +64,16 @@ describe('ternary core with weights in board DRAM (AXI4 master vs memory model)'
         const { x, w } = randomCase(tb, p, m1);
         // Matrices at different places, so a wrong base address reads someone else's tiles.
         const tiles = await drv.loadWeights(w, base);
-        // What the write unit stored is the packed tile, little-endian at base + t * stride.
+        // What the write units stored is the packed tile, little-endian, port j's share at base + j * region + t * stride.
         const words = packWeights(d.shape, w);
         const tw = tileWords(d.shape);
         const t = Math.floor(tiles / 2);
-        const got = mem.read(dram.base + (base + t) * dram.stride, Math.ceil(d.shape.wordBits / 8));
-        const want = Buffer.from(words.buffer, words.byteOffset + t * tw * 4, tw * 4).subarray(0, got.length);
-        assert.deepEqual(Buffer.from(got), want, `tile ${base + t} in DRAM`);
+        const want = Buffer.from(words.buffer, words.byteOffset + t * tw * 4, tw * 4);
+        drv.mems.forEach((pm, j) => {
+          const at = dramSlice(dram, base + t, j);
+          const got = pm.read(at.addr, at.bytes);
+          assert.deepEqual(Buffer.from(got), want.subarray(j * at.bytes, (j + 1) * at.bytes), `tile ${base + t} in DRAM (port ${j})`);
+        });
         const r = await drv.run(x, w.rows, base);
         const model = modelCore(d.shape, x, w);
         const label = `case ${i}: M=${x.rows} K=${x.cols} N=${w.rows}, ${tiles} tiles at ${base}`;
@@ -74,10 +83,14 @@ describe('ternary core with weights in board DRAM (AXI4 master vs memory model)'
         tb.log.info(`${label}: ok, ${r.cycles} cycles (${r.wstalls} waiting for DRAM)`);
         base = (base + tiles + 7) % (p.wdepth - 64);
       }
-      const s = mem.stats;
-      tb.log.info(`DRAM: ${s.readBursts} read bursts / ${s.readBeats} beats, ${s.writeBursts} write bursts / ${s.writeBeats} beats, ${s.errors} error responses`);
-      assert.equal(s.errors, 0);
-      assert.ok(s.readBeats >= s.readBursts && s.readBursts > 0);
+      for (const [j, pm] of drv.mems.entries()) {
+        const s = pm.stats;
+        tb.log.info(`DRAM port ${j}: ${s.readBursts} read bursts / ${s.readBeats} beats, ${s.writeBursts} write bursts / ${s.writeBeats} beats, ${s.errors} error responses`);
+        assert.equal(s.errors, 0);
+        assert.ok(s.readBeats >= s.readBursts && s.readBursts > 0);
+        // Every port carries its share of every tile: the same traffic on each.
+        assert.deepEqual([s.readBeats, s.writeBeats], [mem.stats.readBeats, mem.stats.writeBeats], `port ${j} moved what port 0 moved`);
+      }
       assert.equal((await drv.readReg(1)) & 8, 0, 'STATUS.mem_error stays clear');
       assert.equal(await drv.readReg(14), p.dram, 'WMEM reads the AXI data width');
     });

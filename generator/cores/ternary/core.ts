@@ -25,12 +25,76 @@ import { trit5Decode } from './decode.ts';
 import { derive, validate, log2ceil, dramParams, FORMAT_2BIT, REGISTERS, REG, isReadable, isWritable, type ReadableRegister, type WritableRegister, type TernaryParams } from './params.ts';
 import { dramFetch } from './dram-fetch.ts';
 import { dramStore } from './dram-store.ts';
-import { dramLayout } from './dram-layout.ts';
+import { dramLayout, portParams, type CoreDramParams } from './dram-layout.ts';
 
 const OUT_FIFO_DEPTH = 16;
 
 /** The parameters a core's name carries besides its shape (naming.ts). */
-export const CORE_TAGS: NameTags = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml']];
+export const CORE_TAGS: NameTags = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['ports', 'p']];
+
+type ModuleBuilder = Parameters<Parameters<typeof defineModule>[1]>[0];
+
+/**
+ * The DRAM units behind the core: for each of the `ports` AXI4 masters a write unit and a
+ * read prefetcher for its slice of every tile (dram-layout.ts), presented to the core as
+ * one store and one fetcher. A tile is taken (written, or handed to the array) only when
+ * every port can take (or has) its slice, so the ports stay on the same tile; each
+ * fetcher's FIFO of two bursts absorbs the skew between their memories. One port is the
+ * units themselves, as before ports existed (m_axi_*, instances store and fetch).
+ */
+function dramUnits(m: ModuleBuilder, dp: CoreDramParams, ktMax: number, cols: number) {
+  const memRst = m.input('mem_rst', Bool);
+  const P = dp.ports;
+  const L = dramLayout(dp);
+  const wA = log2ceil(dp.wdepth);
+  const units = Array.from({ length: P }, (_, j) => {
+    const q = portParams(dp, j);
+    const sfx = P === 1 ? '' : `${j}`;
+    const axi = bundlePorts(m, `m_axi${sfx}`, axi4Spec(q.addr, q.data), 'source');
+    const store = m.instance(`store${sfx}`, dramStore(q));
+    const fetch = m.instance(`fetch${sfx}`, dramFetch({ ...q, ktMax, cols }));
+    m.set(m.portOf(`store${sfx}`, 'rst'), memRst);
+    m.set(m.portOf(`fetch${sfx}`, 'rst'), memRst);
+    connectBundle(m, axi4WriteSpec(q.addr, q.data), axi, store.axi);
+    connectBundle(m, axi4ReadSpec(q.addr, q.data), axi, fetch.axi);
+    m.set(fetch.flush, m.sync.rst!);
+    return { axi, store, fetch };
+  });
+  if (P === 1) return { memRst, axi: units[0]!.axi, axis: [units[0]!.axi], store: units[0]!.store, fetch: units[0]!.fetch };
+  const all = (vs: Value[]): Value => vs.reduce((a, b) => a.and(b));
+  const any = (vs: Value[]): Value => vs.reduce((a, b) => a.or(b));
+  const slice = (word: Value, j: number): Value => word.slice((j + 1) * L.portBits - 1, j * L.portBits);
+  // Store: the tile and its index, forked to every port once all of them are ready.
+  const sValid = m.wire('store_valid', Bool);
+  const sData = m.wire('store_data', UInt(wA + dp.wordBits));
+  const sReady = m.let('store_ready', all(units.map((u) => u.store.tiles.ready)));
+  for (const [j, u] of units.entries()) {
+    m.set(u.store.tiles.valid, sValid.and(sReady));
+    m.set(u.store.tiles.data, cat(sData.slice(wA + dp.wordBits - 1, dp.wordBits), slice(sData, j)));
+  }
+  // Fetch: one start for all; the slices joined, port 0 lowest, taken together.
+  const start = m.wire('fetch_start', Bool);
+  const first = m.wire('fetch_first', UInt(wA));
+  const kTiles = m.wire('fetch_k_tiles', UInt(units[0]!.fetch.kTiles.width));
+  const n = m.wire('fetch_n', UInt(32));
+  const fReady = m.wire('fetch_ready', Bool);
+  for (const u of units) {
+    m.set(u.fetch.start, start);
+    m.set(u.fetch.first, first);
+    m.set(u.fetch.kTiles, kTiles);
+    m.set(u.fetch.n, n);
+    m.set(u.fetch.tiles.ready, fReady);
+  }
+  const fValid = m.let('fetch_valid', all(units.map((u) => u.fetch.tiles.valid)));
+  const fData = m.let('fetch_data', cat(...units.map((u) => u.fetch.tiles.data).reverse()).trunc(dp.wordBits));
+  return {
+    memRst,
+    axi: units[0]!.axi,
+    axis: units.map((u) => u.axi),
+    store: { tiles: { valid: sValid, data: sData, ready: sReady }, busy: m.let('store_busy', any(units.map((u) => u.store.busy))), werr: any(units.map((u) => u.store.werr)) },
+    fetch: { start, first, kTiles, n, tiles: { valid: fValid, data: fData, ready: fReady }, busy: m.let('fetch_busy', any(units.map((u) => u.fetch.busy))), rerr: any(units.map((u) => u.fetch.rerr)) },
+  };
+}
 
 export const ternaryCore = defineModule(
   'ternary_core',
@@ -80,20 +144,7 @@ export const ternaryCore = defineModule(
     const wPtr = m.reg('w_ptr', UInt(wA + 1));
     const xPtr = m.reg('x_ptr', UInt(xA + 1));
     const dp = dramParams(p);
-    const mem = dp
-      ? (() => {
-          const memRst = m.input('mem_rst', Bool);
-          const axi = bundlePorts(m, 'm_axi', axi4Spec(dp.addr, dp.data), 'source');
-          const store = m.instance('store', dramStore(dp));
-          const fetch = m.instance('fetch', dramFetch({ ...dp, ktMax: d.kTilesMax, cols: C }));
-          m.set(m.portOf('store', 'rst'), memRst);
-          m.set(m.portOf('fetch', 'rst'), memRst);
-          connectBundle(m, axi4WriteSpec(dp.addr, dp.data), axi, store.axi);
-          connectBundle(m, axi4ReadSpec(dp.addr, dp.data), axi, fetch.axi);
-          m.set(fetch.flush, m.sync.rst!);
-          return { memRst, axi, store, fetch };
-        })()
-      : undefined;
+    const mem = dp ? dramUnits(m, dp, d.kTilesMax, C) : undefined;
     const wLoading = m.let('w_loading', wPtr.lt(p.wdepth).and(running.not()));
     if (mem) {
       m.set(wIn.ready, wLoading.and(mem.store.tiles.ready));
@@ -327,7 +378,7 @@ export const ternaryCore = defineModule(
         lit(0, UInt(32)),
       ),
     );
-    return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut, memRst: mem?.memRst, axi: mem?.axi, memError: memErrorOut };
+    return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut, memRst: mem?.memRst, axi: mem?.axi, axis: mem?.axis, memError: memErrorOut };
   },
   {
     name: (p) => nameWith(`ternary_core_${p.rows}x${p.cols}_a${p.act}_f${p.format}${p.dram ? `_axi${p.dram}` : ''}`, p, CORE_TAGS, defaultsOf(TERNARY_PARAMS)),
@@ -339,6 +390,6 @@ export const ternaryCore = defineModule(
 export function coreExtra(p: TernaryParams): Record<string, unknown> {
   const d = derive(p);
   const dp = dramParams(p);
-  const dram = dp ? { dram: { data: dp.data, addr: dp.addr, base: dp.base, burst: dp.burst, ...dramLayout(dp) } } : {};
+  const dram = dp ? { dram: { data: dp.data, addr: dp.addr, base: dp.base, burst: dp.burst, ports: dp.ports, ...dramLayout(dp) } } : {};
   return { ternary: { ...p, ...d, ...dram, outFifoDepth: OUT_FIFO_DEPTH, registers: REGISTERS, codes: 'code = w + 1 (0: -1, 1: 0, 2: +1); tile weight (r, c) at index r*cols + c; trit5 byte = sum code_i * 3^i' } };
 }
