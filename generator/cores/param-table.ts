@@ -96,7 +96,6 @@ export const LINK_PARAMS: ParamTable = {
 
 /** The board SoC (and the board tops built around it, with their own defaults): a small core and the link. */
 export const BOARD_PARAMS: ParamTable = {
-  // One AXI4 master: the SoC and its tops bring out m_axi_* (ports > 1 is the core's alone so far).
-  ...withDefaults(TERNARY_PARAMS, { rows: 8, cols: 8, kmax: 512, mmax: 4, wdepth: 256 }, ['ports']),
+  ...withDefaults(TERNARY_PARAMS, { rows: 8, cols: 8, kmax: 512, mmax: 4, wdepth: 256 }),
   ...LINK_PARAMS,
 };

@@ -8,9 +8,11 @@ import assert from 'node:assert/strict';
 import { dutTest, Clock, ClockCycles, type Tb } from '../../sim/index.ts';
 import { matrix } from '../../common/reference.ts';
 import { modelCore } from '../../common/core-model.ts';
-import { packWeights, tileWords, dramSlice } from '../../common/core-layout.ts';
+import { packWeights, tileWords, dramSlice, coreShape } from '../../common/core-layout.ts';
 import { coreDesign, CoreDriver, resetCore } from '../../sim/drivers/ternary.ts';
-import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
+import { validate, type TernaryParams } from '../../generator/cores/ternary/params.ts';
+import { coreExtra } from '../../generator/cores/ternary/core.ts';
+import { tokenTiles } from '../../common/projection.ts';
 
 interface Config {
   p: TernaryParams;
@@ -46,6 +48,37 @@ function randomCase(tb: Tb, p: TernaryParams, m1: boolean) {
     w: matrix(N, K, Int8Array.from({ length: N * K }, () => r.int(-1, 1)), 'W'),
   };
 }
+
+describe('DRAM layout: what a tile moves, ports, refusals', () => {
+  const core = (q: Partial<TernaryParams>): TernaryParams => ({ rows: 16, cols: 16, act: 8, format: 2, kmax: 8192, mmax: 1, wdepth: 1 << 20, acc: 0, dram: 512, ...q });
+  const layout = (q: Partial<TernaryParams>) => {
+    validate(core(q));
+    return coreShape({ extra: coreExtra(core(q)) }, 'test').dram!;
+  };
+
+  it('a 52-byte trit5 tile still moves a 64-byte beat; 16x20 trit5 fills it; 2 ports split 128 bytes', () => {
+    assert.deepEqual([layout({}).wordBytes, layout({}).movedBytes, layout({}).fill], [64, 64, 1]);
+    assert.deepEqual([layout({ format: 5 }).wordBytes, layout({ format: 5 }).movedBytes, layout({ format: 5 }).fill], [52, 64, 0.8125]);
+    assert.deepEqual([layout({ format: 5, cols: 20 }).wordBytes, layout({ format: 5, cols: 20 }).fill], [64, 1]);
+    const two = layout({ format: 5, cols: 40, ports: 2 });
+    assert.deepEqual([two.ports, two.portBits, two.stride, two.movedBytes, two.region, two.fill], [2, 512, 64, 128, 64 << 20, 1]);
+    assert.deepEqual(dramSlice(two, 3, 1), { addr: (64 << 20) + 3 * 64, bytes: 64 });
+  });
+
+  it('decode of BitNet-2B-4T: format 5 on 16x20 moves 20 % fewer bytes per token than format 2 on 16x16', () => {
+    const bytes = (q: Partial<TernaryParams>): number => tokenTiles(coreShape({ extra: coreExtra(core(q)) }, 'test')) * layout(q).movedBytes;
+    assert.equal(bytes({}), 8_140_800 * 64);
+    assert.equal(bytes({ format: 5 }), 8_140_800 * 64, 'the 52-byte tile saves nothing');
+    assert.equal(bytes({ format: 5, cols: 20 }), 6_516_480 * 64);
+    assert.ok(bytes({ format: 5, cols: 20 }) <= 0.85 * bytes({}));
+  });
+
+  it('refuses ports that do not divide the tile, that overrun the address space, or out of range, naming ports', () => {
+    assert.throws(() => validate(core({ ports: 3 })), /^RangeError: ports=3: a 512-bit tile does not split into 3 equal byte slices/);
+    assert.throws(() => validate(core({ ports: 4, wdepth: 1 << 26 })), /\(4 ports x 67108864 tiles of 64 bytes\) does not fit a 32-bit address space/);
+    assert.throws(() => validate(core({ ports: 17 })), /^RangeError: ports=17: ports \(with dram: AXI4 masters/);
+  });
+});
 
 describe('ternary core with weights in board DRAM (AXI4 master vs memory model)', () => {
   for (const { p, latency, stall } of CONFIGS) {
