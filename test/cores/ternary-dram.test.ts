@@ -63,6 +63,8 @@ describe('DRAM layout: what a tile moves, ports, refusals', () => {
     const two = layout({ format: 5, cols: 40, ports: 2 });
     assert.deepEqual([two.ports, two.portBits, two.stride, two.movedBytes, two.region, two.fill], [2, 512, 64, 128, 64 << 20, 1]);
     assert.deepEqual(dramSlice(two, 3, 1), { addr: (64 << 20) + 3 * 64, bytes: 64 });
+    // 256 tiles of 4 bytes fill a quarter page; port 1's region still starts on the next page.
+    assert.equal(layout({ rows: 4, cols: 8, kmax: 64, wdepth: 256, dram: 32, ports: 2 }).region, 4096);
   });
 
   it('decode of BitNet-2B-4T: format 5 on 16x20 moves 20 % fewer bytes per token than format 2 on 16x16', () => {

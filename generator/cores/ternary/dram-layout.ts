@@ -6,11 +6,12 @@
 //
 // With `ports` P > 1 the tile's bytes are split into P equal slices, slice j (bytes
 // [j * portBytes, (j + 1) * portBytes) of the word) carried by AXI4 master j, whose region
-// starts at base + j * region (region = wdepth * stride). Each port is laid out as above
-// with a portBits-wide tile, so every port reads the same tile indices in the same order
-// and the core joins the P slices back into one tile per cycle. Distinct regions make the
-// same RTL right whether the P masters share one memory (HP ports into one DDR controller)
-// or each own one (HBM pseudo-channels in one address map).
+// starts at base + j * region (region = wdepth * stride, at least a 4 KiB page, so every
+// region starts on a page as its fetcher's burst edges assume). Each port is laid out as
+// above with a portBits-wide tile, so every port reads the same tile indices in the same
+// order and the core joins the P slices back into one tile per cycle. Distinct regions make
+// the same RTL right whether the P masters share one memory (HP ports into one DDR
+// controller) or each own one (HBM pseudo-channels in one address map).
 
 import { UInt, lit, type Value } from '../../hdl/index.ts';
 import { log2ceil } from './params.ts';
@@ -55,7 +56,7 @@ export interface DramLayout {
   readonly burstTiles: number;
   /** Tiles between two points at which a burst must end (a 4 KiB page, or the region's end). */
   readonly edgeTiles: number;
-  /** Bytes of one port's region (wdepth tiles); port j's starts at base + j * region. */
+  /** Bytes of one port's region (wdepth tiles, at least 4 KiB: a power of two); port j's starts at base + j * region. */
   readonly region: number;
   /** Bytes of weights in one tile (its word, every port together). */
   readonly wordBytes: number;
@@ -77,7 +78,7 @@ export function dramLayout(p: DramParams): DramLayout {
   const wordBytes = Math.ceil(p.wordBits / 8);
   const movedBytes = ports * stride;
   // This key order is the manifest's (extra.ternary.dram).
-  return { portBits, beatsPerTile, beatsPerSlot, stride, burstTiles, edgeTiles, region: p.wdepth * stride, wordBytes, movedBytes, fill: wordBytes / movedBytes };
+  return { portBits, beatsPerTile, beatsPerSlot, stride, burstTiles, edgeTiles, region: Math.max(p.wdepth * stride, 4096), wordBytes, movedBytes, fill: wordBytes / movedBytes };
 }
 
 /** What read and write unit j of a core sees: a one-port layout of its slice of every tile, in its own region. */
