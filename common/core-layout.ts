@@ -24,13 +24,32 @@ export interface CoreShape {
   readonly dram?: DramShape;
 }
 
-/** Where tile t lives in board DRAM: `stride` bytes at base + t * stride, little-endian. */
+/**
+ * Where tile t lives in board DRAM: `stride` bytes at base + t * stride, little-endian; with
+ * `ports` AXI4 masters, bytes [j * portBits / 8, (j + 1) * portBits / 8) of the tile at
+ * base + j * region + t * stride (generator/cores/ternary/dram-layout.ts).
+ */
 export interface DramShape {
   readonly data: number;
   readonly addr: number;
   readonly base: number;
+  readonly ports: number;
+  readonly portBits: number;
   readonly stride: number;
   readonly beatsPerTile: number;
+  readonly region: number;
+  /** Bytes DRAM moves per tile (every port), against wordBytes of weights. */
+  readonly movedBytes: number;
+  readonly wordBytes: number;
+  /** wordBytes / movedBytes: below 1 when a tile leaves part of its beats empty. */
+  readonly fill: number;
+}
+
+const DRAM_REQUIRED: (keyof DramShape)[] = ['data', 'addr', 'base', 'ports', 'portBits', 'stride', 'beatsPerTile', 'region', 'movedBytes', 'wordBytes', 'fill'];
+
+/** The byte address of port `port`'s share of tile `tile`, and its length in bytes. */
+export function dramSlice(d: DramShape, tile: number, port: number): { addr: number; bytes: number } {
+  return { addr: d.base + port * d.region + tile * d.stride, bytes: Math.ceil(d.portBits / 8) };
 }
 
 /** Weight storage formats: two bits per weight, or five trits per byte. */
@@ -75,7 +94,7 @@ export function coreShape(manifest: { extra?: Record<string, unknown> }, file: s
   for (const k of REQUIRED) if (typeof t[k] !== 'number') throw new Error(`${file}: field 'extra.ternary.${k}' must be a number, got ${JSON.stringify(t[k])}`);
   const dram = t.dram as Record<string, unknown> | undefined;
   if (dram !== undefined) {
-    for (const k of ['data', 'addr', 'base', 'stride', 'beatsPerTile']) if (typeof dram[k] !== 'number') throw new Error(`${file}: field 'extra.ternary.dram.${k}' must be a number, got ${JSON.stringify(dram[k])}`);
+    for (const k of DRAM_REQUIRED) if (typeof dram[k] !== 'number') throw new Error(`${file}: field 'extra.ternary.dram.${k}' must be a number, got ${JSON.stringify(dram[k])}`);
   }
   return t as unknown as CoreShape;
 }

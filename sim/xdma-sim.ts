@@ -18,6 +18,7 @@ import { buildModel, type BuildOptions } from './bridge/build.ts';
 import { checkedInSource } from './checked-in.ts';
 import { Model, StreamKind, type ClockEvent } from './bridge/model.ts';
 import { AXI4_FIELDS, axiMemoryStats, type AxiMemoryStats } from './vip/axi-memory.ts';
+import { coreShape } from '../common/core-layout.ts';
 import type { Manifest } from '../generator/hdl/design.ts';
 
 const CHUNK = 20_000;
@@ -39,8 +40,8 @@ export class XdmaSim {
   private closed = false;
   private running = Promise.resolve();
   private poll: NodeJS.Timeout | undefined;
-  /** The AXI4 memory model behind m_axi_ddr_*, when the top keeps its weights in board DRAM. */
-  private readonly ddr: number | undefined;
+  /** The AXI4 memory models behind m_axi_ddr_* (or m_axi_ddr0_* …, one per port), when the top keeps its weights in board DRAM. */
+  private readonly ddr: number[] = [];
   cycles = 0;
 
   private constructor(
@@ -62,10 +63,13 @@ export class XdmaSim {
     this.h2c = model.streamAdd(StreamKind.Source, ix('s_axis_h2c_tvalid'), ix('s_axis_h2c_tready'), fields('s_axis_h2c'), 1, 0);
     this.c2h = model.streamAdd(StreamKind.Sink, ix('m_axis_c2h_tvalid'), ix('m_axis_c2h_tready'), fields('m_axis_c2h'), 2, 0);
     for (const n of ['s_axil_awvalid', 's_axil_wvalid', 's_axil_bready', 's_axil_arvalid', 's_axil_rready']) model.setBits(ix(n), 0);
-    const dram = (manifest.extra as { ternary?: { wdepth: number; dram?: { base: number; stride: number } } } | undefined)?.ternary;
-    if (model.index.has('m_axi_ddr_araddr') && dram?.dram) {
-      const ports = AXI4_FIELDS.map((f) => ix(`m_axi_ddr_${f}`));
-      this.ddr = model.axiMemAdd(ports, { base: dram.dram.base, size: dram.wdepth * dram.dram.stride, latency: DDR_LATENCY, seed: 0x5eed, stall: 0 });
+    const dram = coreShape(manifest, `${manifest.top}.manifest.json`).dram;
+    if (dram) {
+      // One memory per port, each serving its region (generator/cores/ternary/dram-layout.ts).
+      for (let j = 0; j < dram.ports; j++) {
+        const prefix = dram.ports === 1 ? 'm_axi_ddr_' : `m_axi_ddr${j}_`;
+        this.ddr.push(model.axiMemAdd(AXI4_FIELDS.map((f) => ix(`${prefix}${f}`)), { base: dram.base + j * dram.region, size: dram.region, latency: DDR_LATENCY, seed: 0x5eed + j, stall: 0 }));
+      }
     }
     model.setBits(ix('axi_aresetn'), 0);
     this.step(4);
@@ -109,12 +113,15 @@ export class XdmaSim {
     this.model.setBits(this.ix(name), v);
   }
 
-  /** Board DRAM traffic so far (undefined without DRAM): bursts and beats each way, error responses. */
+  /** Board DRAM traffic so far, every port together (undefined without DRAM): bursts and beats each way, error responses. */
   ddrStats(): AxiMemoryStats | undefined {
     return this.closed ? this.lastDdr : this.readDdr();
   }
+  /** Every port's traffic added up. */
   private readDdr(): AxiMemoryStats | undefined {
-    return this.ddr === undefined ? undefined : axiMemoryStats(this.model, this.ddr);
+    if (!this.ddr.length) return undefined;
+    const all = this.ddr.map((id) => axiMemoryStats(this.model, id));
+    return Object.fromEntries(Object.keys(all[0]!).map((k) => [k, all.reduce((s, a) => s + a[k as keyof AxiMemoryStats], 0)])) as unknown as AxiMemoryStats;
   }
   private lastDdr: AxiMemoryStats | undefined;
 

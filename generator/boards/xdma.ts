@@ -57,9 +57,10 @@ export const xdmaTop = defineModule(
     connectBundle(m, BYTES, c2h.inp, soc.tx!);
     m.set(c2h.inLast, soc.txLast!);
     m.set(busy, soc.busy);
-    // Weights in board DRAM: the core's master, for the MIG (through a clock converter).
+    // Weights in board DRAM: the core's masters, for the MIG (through a clock converter):
+    // m_axi_ddr_*, or m_axi_ddr0_* … with ports > 1 (into one controller's interconnect, or one each).
     const dp = dramParams(p);
-    if (dp) connectBundle(m, axi4Spec(dp.addr, dp.data), bundlePorts(m, 'm_axi_ddr', axi4Spec(dp.addr, dp.data), 'source'), soc.axi!);
+    if (dp) for (let j = 0; j < dp.ports; j++) connectBundle(m, axi4Spec(dp.addr, dp.data), bundlePorts(m, dp.ports === 1 ? 'm_axi_ddr' : `m_axi_ddr${j}`, axi4Spec(dp.addr, dp.data), 'source'), soc.axis![j]!);
     const memError = dp ? m.output('mem_error', Bool) : undefined;
     if (memError) m.set(memError, m.portOf('soc', 'mem_error'));
 

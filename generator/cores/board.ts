@@ -15,7 +15,7 @@ import { BOARD_PARAMS, UART_PARAMS, checkParam, defaultsOf } from './param-table
 export const UART_DEPTH = UART_PARAMS.depth!.default;
 
 /** What a board's name (and its tops') carries besides the readable part (naming.ts). */
-export const BOARD_TAGS: NameTags = [['act', 'a'], ['format', 'f'], ['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['stage', 's'], ['idle', 'i']];
+export const BOARD_TAGS: NameTags = [['act', 'a'], ['format', 'f'], ['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['ports', 'p'], ['stage', 's'], ['idle', 'i']];
 /** A board top's (its readable part is the board's name, so the shape is tagged too). */
 export const TOP_TAGS: NameTags = [['rows', 'r'], ['cols', 'n'], ['dram', 'd'], ...BOARD_TAGS, ['baud', 'b']];
 /** The UART's, which reach the body only with phy=1. */
@@ -55,8 +55,10 @@ export interface BoardIO {
   readonly tx?: { readonly valid: Signal; readonly ready: Signal; readonly data: Signal };
   /** With phy=0: high with the last byte of each response. */
   readonly txLast?: Signal;
-  /** With dram > 0: the core's AXI4 master toward board DRAM. */
+  /** With dram > 0: the core's AXI4 master toward board DRAM (port 0's with ports > 1). */
   readonly axi?: Bundle<ReturnType<typeof axi4Spec>>;
+  /** With dram > 0: every master, one per port (m_axi_*, or m_axi0_* … with ports > 1). */
+  readonly axis?: readonly Bundle<ReturnType<typeof axi4Spec>>[];
 }
 
 export function validateBoard(p: BoardParams): void {
@@ -100,13 +102,15 @@ export const board = defineModule(
     // RESET resets the core (its registers and loaded activations; memories keep the
     // weights) once the answer has gone out. The pulse is also brought out, for an LED.
     m.set(m.portOf('core', 'rst'), m.sync.rst!.or(engine.coreReset));
-    // Weights in board DRAM: the master comes out as m_axi_*; its units keep the hard reset.
+    // Weights in board DRAM: the masters come out as the core names them (m_axi_*, or
+    // m_axi0_* … with ports > 1); their units keep the hard reset.
     const dp = dramParams(cp);
-    const axi = dp ? bundlePorts(m, 'm_axi', axi4Spec(dp.addr, dp.data), 'source') : undefined;
-    if (dp && axi) {
+    const axis = dp ? Array.from({ length: dp.ports }, (_, j) => bundlePorts(m, dp.ports === 1 ? 'm_axi' : `m_axi${j}`, axi4Spec(dp.addr, dp.data), 'source')) : [];
+    const axi = axis[0];
+    if (dp) {
       m.set(core.memRst!, m.sync.rst!);
       m.set(m.output('mem_error', Bool), core.memError!);
-      connectBundle(m, axi4Spec(dp.addr, dp.data), axi, core.axi!);
+      axis.forEach((a, j) => connectBundle(m, axi4Spec(dp.addr, dp.data), a, core.axis![j]!));
     }
     const coreReset = m.output('core_reset', Bool);
     m.set(coreReset, engine.coreReset);
@@ -121,7 +125,7 @@ export const board = defineModule(
       // Link health, for LEDs or a debugger: framing errors, overruns, FIFO levels.
       const status = { frame_errors: u.frameErrors, overruns: u.overruns, rx_level: u.rxLevel, tx_level: u.txLevel };
       for (const [name, sig] of Object.entries(status)) m.set(m.output(`uart_${name}`, UInt(sig.width)), sig);
-      return { uartRx: rx, uartTx: tx, busy, coreReset, axi } as BoardIO;
+      return { uartRx: rx, uartTx: tx, busy, coreReset, axi, axis } as BoardIO;
     }
     const rx = bundlePorts(m, 'rx', BYTES, 'sink');
     const tx = bundlePorts(m, 'tx', BYTES, 'source');
@@ -129,7 +133,7 @@ export const board = defineModule(
     connectBundle(m, BYTES, tx, engine.tx);
     const txLast = m.output('tx_last', Bool);
     m.set(txLast, engine.txLast);
-    return { rx, tx, txLast, busy, coreReset, axi } as BoardIO;
+    return { rx, tx, txLast, busy, coreReset, axi, axis } as BoardIO;
   },
   {
     name: (p) => nameWith(`board_${p.rows}x${p.cols}_${p.phy ? 'uart' : 'bytes'}${p.dram ? `_axi${p.dram}` : ''}`, p, p.phy ? [...BOARD_TAGS, ...UART_TAGS] : BOARD_TAGS, defaultsOf(BOARD_PARAMS)),

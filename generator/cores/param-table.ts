@@ -69,6 +69,7 @@ export const DRAM_PARAMS: ParamTable = {
   maddr: { default: 32, min: 12, max: 48, doc: 'with dram: AXI4 address bits' },
   mbase: { default: 0, min: 0, max: 2 ** 47, doc: 'with dram: byte address of weight tile 0 (4 KiB aligned)' },
   mburst: { default: 64, min: 1, max: 256, powerOfTwo: true, doc: 'with dram: longest read burst in beats' },
+  ports: { default: 1, min: 1, max: 16, doc: 'with dram: AXI4 masters the weight tiles are split across (a share of each tile\'s bytes per master)' },
 };
 
 /** The ternary matmul core. */

@@ -7,24 +7,13 @@
 // (what `run --backend uart` uses) against a simulated board, and host/ may import sim/ (board-sim)
 // while sim/ imports nothing from host/.
 
-import { BITNET_2B_SHAPES } from '../../common/perf.ts';
-import { kTiles, nTiles, coreShape, shapeFromIdentity, type CoreShape } from '../../common/core-layout.ts';
-import { HEADER_BYTES, TRAILER_BYTES, MATMUL_ARGS_BYTES, MATMUL_ANSWER_OVERHEAD } from '../../common/protocol.ts';
+import { BITNET_2B_SHAPES, BITNET_2B_LAYERS as LAYERS, BITNET_2B_PROJECTIONS as PROJECTIONS, matmulWireBytes } from '../../common/perf.ts';
+import { coreShape, shapeFromIdentity } from '../../common/core-layout.ts';
 import { LinkClient } from '../link/client.ts';
 import { openSerial } from '../link/serial.ts';
 import { matrix } from '../../common/reference.ts';
 import { startBoardPty } from '../../sim/board-pty.ts';
 import type { BenchRecord } from '../../sim/bench/sim-bench.ts';
-
-const LAYERS = 30; // BitNet b1.58 2B-4T
-/** Per layer and token: q, k, v, o, gate, up, down. */
-const PROJECTIONS = [BITNET_2B_SHAPES[0]!, BITNET_2B_SHAPES[1]!, BITNET_2B_SHAPES[1]!, BITNET_2B_SHAPES[0]!, BITNET_2B_SHAPES[2]!, BITNET_2B_SHAPES[2]!, BITNET_2B_SHAPES[3]!];
-
-export function matmulWireBytes(s: CoreShape, M: number, K: number, N: number): { wire: number; minimum: number } {
-  const request = HEADER_BYTES + MATMUL_ARGS_BYTES + M * kTiles(s, K) * (s.xBits / 8) + TRAILER_BYTES;
-  const response = HEADER_BYTES + nTiles(s, N) * M * s.cols * 4 + MATMUL_ANSWER_OVERHEAD + TRAILER_BYTES;
-  return { wire: request + response, minimum: M * K * (s.act / 8) + M * N * 4 };
-}
 
 export async function linkBench(opts: { log?: (s: string) => void; baud?: number } = {}): Promise<BenchRecord[]> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`[bench] ${s}\n`));

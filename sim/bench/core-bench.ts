@@ -20,6 +20,7 @@ import { matrix } from '../../common/reference.ts';
 import { simulate, Clock } from '../index.ts';
 import { coreDesign, CoreDriver, resetCore } from '../drivers/ternary.ts';
 import type { BenchRecord } from './sim-bench.ts';
+import { boardProjection } from './board-projection.ts';
 
 function files(name: string, d: ReturnType<typeof emitDesign>): string[] {
   const dir = path.join(cacheRoot(), 'bench-core', name);
@@ -98,6 +99,7 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
   out.push({ metric: 'core.model_cycles', value: modelled, unit: 'cycles', config: { rows: 8, cols: 8, M: 8, K: 200, N: 40 } });
 
   out.push(...(await dramDecode()));
+  out.push(...boardProjection());
 
   // BitNet 2B-4T layers on the default configuration.
   const shape = coreShape(core.manifest, 'ternary core manifest');
@@ -112,31 +114,37 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
 }
 
 /**
- * Decode (M = 1) with the weights in board DRAM: a 2560x2560 BitNet-2B-4T layer on a 16x16
- * core behind a 512-bit AXI4 master (one tile per beat), against the memory model at a
- * MIG-like latency, with and without a busy controller. The bound is one tile per cycle.
+ * Decode (M = 1) with the weights in board DRAM: a 2560x2560 BitNet-2B-4T layer behind
+ * P = 1, 2, 4 AXI4 masters of 512 bits (16x16, 16x32, 16x64 2-bit cores: one beat per port
+ * per tile), against the memory model at a MIG-like latency, with and without a busy
+ * controller (a memory per port, each stalling on its own). The bound is one tile per
+ * cycle, P x 512 bits; a controller that withholds a beat with probability s offers at most
+ * 1 - s of it, which the record's config gives beside the fraction.
  */
 export async function dramDecode(): Promise<BenchRecord[]> {
   const out: BenchRecord[] = [];
   const K = 2560;
   const N = 2560;
-  const p: TernaryParams = { rows: 16, cols: 16, act: 8, format: 2, kmax: K, mmax: 1, wdepth: 32768, acc: 0, dram: 512 };
-  const d = coreDesign(p);
-  const x = matrix(1, K, Int8Array.from({ length: K }, (_, i) => ((i * 29) % 255) - 127), 'X');
-  const w = matrix(N, K, Int8Array.from({ length: N * K }, (_, i) => ((i * 7 + (i >> 9)) % 3) - 1), 'W');
-  const bound = (N / 16) * (K / 16);
-  for (const [latency, stall] of [[24, 0], [24, 0.25]] as const) {
-    await simulate(`bench core: DRAM decode (latency ${latency}, stall ${stall})`, { dut: d.dut, timeout: '100 ms' }, async (dut) => {
-      const clock = new Clock(dut.clk!, 10, 'ns').start();
-      await resetCore(dut, 2);
-      const drv = new CoreDriver(dut, clock, d.shape, { dram: { latency, stall } });
-      await drv.loadWeights(w);
-      const before = drv.mem!.stats;
-      const r = await drv.run(x, N);
-      const s = drv.mem!.stats;
-      const cfg = { rows: 16, cols: 16, K, N, M: 1, axi: 512, latency, stall, cycles: r.cycles, wstalls: r.wstalls, bursts: s.readBursts - before.readBursts };
-      out.push({ metric: 'core.dram_decode_weight_bound', value: bound / r.cycles, unit: 'fraction of one tile per cycle', config: cfg });
-    });
+  for (const ports of [1, 2, 4]) {
+    const C = 16 * ports;
+    const p: TernaryParams = { rows: 16, cols: C, act: 8, format: 2, kmax: K, mmax: 1, wdepth: 32768, acc: 0, dram: 512, ...(ports > 1 ? { ports } : {}) };
+    const d = coreDesign(p);
+    const x = matrix(1, K, Int8Array.from({ length: K }, (_, i) => ((i * 29) % 255) - 127), 'X');
+    const w = matrix(N, K, Int8Array.from({ length: N * K }, (_, i) => ((i * 7 + (i >> 9)) % 3) - 1), 'W');
+    const bound = (N / C) * (K / 16);
+    for (const [latency, stall] of [[24, 0], [24, 0.25]] as const) {
+      await simulate(`bench core: DRAM decode (${ports} x 512 bits, latency ${latency}, stall ${stall})`, { dut: d.dut, timeout: '100 ms' }, async (dut) => {
+        const clock = new Clock(dut.clk!, 10, 'ns').start();
+        await resetCore(dut, 2);
+        const drv = new CoreDriver(dut, clock, d.shape, { dram: { latency, stall } });
+        await drv.loadWeights(w);
+        const before = drv.mem!.stats;
+        const r = await drv.run(x, N);
+        const s = drv.mem!.stats;
+        const cfg = { rows: 16, cols: C, K, N, M: 1, ports, axi: 512, latency, stall, cycles: r.cycles, wstalls: r.wstalls, bursts_per_port: s.readBursts - before.readBursts, of_what_memory_offers: bound / r.cycles / (1 - stall) };
+        out.push({ metric: 'core.dram_decode_weight_bound', value: bound / r.cycles, unit: 'fraction of one tile per cycle', config: cfg });
+      });
+    }
   }
   return out;
 }

@@ -45,8 +45,10 @@ export class CoreDriver {
   private readonly xsrc;
   private readonly ysnk;
   private collected = 0;
-  /** The board DRAM behind a core whose weights live there (dram > 0). */
+  /** The board DRAM behind a core whose weights live there (dram > 0): port 0's memory. */
   readonly mem: AxiMemory | undefined;
+  /** One memory per AXI4 master (ports), each serving that port's region. */
+  readonly mems: readonly AxiMemory[];
 
   constructor(
     readonly dut: Record<string, Signal>,
@@ -59,10 +61,15 @@ export class CoreDriver {
     this.xsrc = this.fast.source({ valid: dut.x_valid!, ready: dut.x_ready!, data: dut.x_data! }, { seed: (opts.seed ?? 1) + 2 });
     this.ysnk = this.fast.sink({ valid: dut.y_valid!, ready: dut.y_ready!, data: dut.y_data! }, { backpressure: opts.backpressure ?? 0, seed: (opts.seed ?? 1) + 3 });
     const dram = shape.dram;
-    if (dram) {
-      const size = dram.base + shape.wdepth * dram.stride;
-      this.mem = new AxiMemory(clock, axi4Ports(dut, 'm_axi_'), { seed: (opts.seed ?? 1) + 4, ...opts.dram, base: dram.base, size: size - dram.base, name: 'board DRAM' });
-    }
+    // A memory per port, each with its own stalls (seed), as separate channels or controllers behave.
+    this.mems = dram
+      ? Array.from({ length: dram.ports }, (_, j) => {
+          const prefix = dram.ports === 1 ? 'm_axi_' : `m_axi${j}_`;
+          const name = dram.ports === 1 ? 'board DRAM' : `board DRAM port ${j}`;
+          return new AxiMemory(clock, axi4Ports(dut, prefix), { seed: (opts.seed ?? 1) + 4 + 16 * j, ...opts.dram, base: dram.base + j * dram.region, size: dram.region, name });
+        })
+      : [];
+    this.mem = this.mems[0];
   }
 
   /** Result back-pressure: the chance that y_ready is low in a cycle. */

@@ -148,3 +148,26 @@ describe('host: the pcie backend, weights in board DRAM (m_axi_ddr and the AXI4 
     assert.equal(errors, 0);
   });
 });
+
+describe('host: the pcie backend, trit5 tiles split across 2 DRAM ports (m_axi_ddr0/1)', function () {
+  let sim: Awaited<ReturnType<typeof startXdmaSim>>;
+  before(async () => {
+    // A 4x10 trit5 tile is 8 bytes: 4 per 32-bit master, each beat full (what 16x20 is on 512 bits).
+    sim = await startXdmaSim(mkdtempSync(path.join(os.tmpdir(), 'xdma-ddr2-')), ['rows=4', 'cols=10', 'format=5', 'kmax=64', 'mmax=2', 'wdepth=1024', 'stage=8', 'dram=32', 'ports=2']);
+  });
+  after(async () => {
+    await sim?.stop();
+  });
+
+  it('equals cpu bit for bit, every tile through both ports', async () => {
+    assert.match(sim.output(), /board_4x10_xdma64_ddr32_f5_.*_p2/);
+    await equalsCpu(sim.prefix, sim.manifest);
+    await sim.stop();
+    const m = /board DRAM: (\d+) read bursts \/ (\d+) beats, (\d+) write bursts \/ (\d+) beats, (\d+) error/.exec(sim.output());
+    assert.ok(m, `board-sim reports its DRAM traffic on exit:\n${sim.output()}`);
+    const [readBursts, , writeBursts, writeBeats, errors] = m.slice(1).map(Number);
+    assert.ok(readBursts! > 0 && writeBursts! > 0, `weights went through DRAM (${m[0]})`);
+    assert.equal(writeBeats! % 2, 0, 'each tile is one beat on each of the 2 ports');
+    assert.equal(errors, 0);
+  });
+});

@@ -16,21 +16,20 @@
 // s0 only issues while the output FIFO has room for everything in flight, so result
 // back-pressure stalls the issue and nothing is lost.
 
-import { defineModule, UInt, SInt, Bool, mux, cat, lit, select, bundlePorts, connectBundle, streamSpec, axi4Spec, axi4ReadSpec, axi4WriteSpec, type Value, type Signal } from '../../hdl/index.ts';
+import { defineModule, UInt, SInt, Bool, mux, cat, lit, select, bundlePorts, streamSpec, type Value, type Signal } from '../../hdl/index.ts';
 import { nameWith, type NameTags } from '../naming.ts';
 import { defaultsOf, TERNARY_PARAMS } from '../param-table.ts';
 import { fifo } from '../fifo.ts';
 import { ternaryDot } from './dot.ts';
 import { trit5Decode } from './decode.ts';
 import { derive, validate, log2ceil, dramParams, FORMAT_2BIT, REGISTERS, REG, isReadable, isWritable, type ReadableRegister, type WritableRegister, type TernaryParams } from './params.ts';
-import { dramFetch } from './dram-fetch.ts';
-import { dramStore } from './dram-store.ts';
+import { dramUnits } from './dram-units.ts';
 import { dramLayout } from './dram-layout.ts';
 
 const OUT_FIFO_DEPTH = 16;
 
 /** The parameters a core's name carries besides its shape (naming.ts). */
-export const CORE_TAGS: NameTags = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml']];
+export const CORE_TAGS: NameTags = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['ports', 'p']];
 
 export const ternaryCore = defineModule(
   'ternary_core',
@@ -80,20 +79,7 @@ export const ternaryCore = defineModule(
     const wPtr = m.reg('w_ptr', UInt(wA + 1));
     const xPtr = m.reg('x_ptr', UInt(xA + 1));
     const dp = dramParams(p);
-    const mem = dp
-      ? (() => {
-          const memRst = m.input('mem_rst', Bool);
-          const axi = bundlePorts(m, 'm_axi', axi4Spec(dp.addr, dp.data), 'source');
-          const store = m.instance('store', dramStore(dp));
-          const fetch = m.instance('fetch', dramFetch({ ...dp, ktMax: d.kTilesMax, cols: C }));
-          m.set(m.portOf('store', 'rst'), memRst);
-          m.set(m.portOf('fetch', 'rst'), memRst);
-          connectBundle(m, axi4WriteSpec(dp.addr, dp.data), axi, store.axi);
-          connectBundle(m, axi4ReadSpec(dp.addr, dp.data), axi, fetch.axi);
-          m.set(fetch.flush, m.sync.rst!);
-          return { memRst, axi, store, fetch };
-        })()
-      : undefined;
+    const mem = dp ? dramUnits(m, dp, d.kTilesMax, C) : undefined;
     const wLoading = m.let('w_loading', wPtr.lt(p.wdepth).and(running.not()));
     if (mem) {
       m.set(wIn.ready, wLoading.and(mem.store.tiles.ready));
@@ -327,7 +313,7 @@ export const ternaryCore = defineModule(
         lit(0, UInt(32)),
       ),
     );
-    return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut, memRst: mem?.memRst, axi: mem?.axi, memError: memErrorOut };
+    return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut, memRst: mem?.memRst, axi: mem?.axi, axis: mem?.axis, memError: memErrorOut };
   },
   {
     name: (p) => nameWith(`ternary_core_${p.rows}x${p.cols}_a${p.act}_f${p.format}${p.dram ? `_axi${p.dram}` : ''}`, p, CORE_TAGS, defaultsOf(TERNARY_PARAMS)),
@@ -339,6 +325,6 @@ export const ternaryCore = defineModule(
 export function coreExtra(p: TernaryParams): Record<string, unknown> {
   const d = derive(p);
   const dp = dramParams(p);
-  const dram = dp ? { dram: { data: dp.data, addr: dp.addr, base: dp.base, burst: dp.burst, ...dramLayout(dp) } } : {};
+  const dram = dp ? { dram: { data: dp.data, addr: dp.addr, base: dp.base, burst: dp.burst, ports: dp.ports, ...dramLayout(dp) } } : {};
   return { ternary: { ...p, ...d, ...dram, outFifoDepth: OUT_FIFO_DEPTH, registers: REGISTERS, codes: 'code = w + 1 (0: -1, 1: 0, 2: +1); tile weight (r, c) at index r*cols + c; trit5 byte = sum code_i * 3^i' } };
 }

@@ -1,4 +1,4 @@
-import { validateDram, type DramParams } from './dram-layout.ts';
+import { validateDram, type CoreDramParams } from './dram-layout.ts';
 import { coreGeometry, accBitsNeeded, FORMAT_2BIT, FORMAT_TRIT5 } from '../../../common/core-layout.ts';
 import { checkParam, TERNARY_PARAMS } from '../param-table.ts';
 
@@ -31,6 +31,7 @@ export interface TernaryParams {
   //   maddr   AXI4 address bits (default 32)
   //   mbase   byte address of weight tile 0, 4 KiB aligned (default 0)
   //   mburst  longest read burst in beats (default 64)
+  //   ports   AXI4 masters each tile's bytes are split across (default 1)
   [k: string]: number;
 }
 
@@ -50,18 +51,21 @@ export interface Derived {
   readonly accBits: number;
 }
 
+/** The parameters that only mean something with dram > 0. */
+const DRAM_KEYS = ['dram', 'maddr', 'mbase', 'mburst', 'ports'] as const;
+
 /** The core's own parameters out of a larger set (a board's, a registry entry's); the DRAM ones only with dram > 0. */
 export function pickTernary(p: Readonly<Record<string, number | undefined>>): TernaryParams {
   const out: Record<string, number> = {};
   for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth', 'acc']) out[k] = p[k] ?? 0;
-  if (p.dram) for (const k of ['dram', 'maddr', 'mbase', 'mburst']) if (p[k] !== undefined) out[k] = p[k]!;
+  if (p.dram) for (const k of DRAM_KEYS) if (p[k] !== undefined) out[k] = p[k]!;
   return out as TernaryParams;
 }
 
 /** The DRAM layout parameters of a core that keeps its weights in board DRAM, else undefined. */
-export function dramParams(p: TernaryParams): DramParams | undefined {
+export function dramParams(p: TernaryParams): CoreDramParams | undefined {
   if (!p.dram) return undefined;
-  return { wordBits: derive(p).wordBits, data: p.dram, addr: p.maddr ?? 32, base: p.mbase ?? 0, wdepth: p.wdepth, burst: p.mburst ?? 64 };
+  return { wordBits: derive(p).wordBits, data: p.dram, addr: p.maddr ?? 32, base: p.mbase ?? 0, wdepth: p.wdepth, burst: p.mburst ?? 64, ports: p.ports ?? 1 };
 }
 
 export function log2ceil(n: number): number {
@@ -85,7 +89,7 @@ export function validate(p: TernaryParams): void {
   // Ranges from the one table (param-table.ts); what relates parameters to each other here.
   for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth'] as const) checkParam(TERNARY_PARAMS, k, p[k]);
   if (p.acc) checkParam(TERNARY_PARAMS, 'acc', p.acc);
-  if (p.dram) for (const k of ['dram', 'maddr', 'mbase', 'mburst'] as const) if (p[k] !== undefined) checkParam(TERNARY_PARAMS, k, p[k]);
+  if (p.dram) for (const k of DRAM_KEYS) if (p[k] !== undefined) checkParam(TERNARY_PARAMS, k, p[k]);
   need(p.kmax >= p.rows, `kmax=${p.kmax}: must be from rows (${p.rows}) to ${TERNARY_PARAMS.kmax!.max}`);
   // Block RAM holds at most a million tiles; DRAM up to 2^26 (4 GiB of 2-bit 16x16 tiles).
   const wmax = p.dram ? TERNARY_PARAMS.wdepth!.max : 2 ** 20;

@@ -34,6 +34,10 @@ const SUITES: Record<string, (o: { pes: number }) => Promise<BenchRecord[]>> = {
   },
 };
 const PLANNED: string[] = [];
+/** Tables a suite's records also make, printed after them (not with --json: the records hold the same figures). */
+const TABLES: Record<string, (r: BenchRecord[]) => Promise<string | undefined>> = {
+  core: async (r) => (await import('../../../common/projection.ts')).projectionTable(r),
+};
 
 export async function benchCommand(suite: string, o: { json?: boolean; pes: number }): Promise<void> {
   const names = suite === 'all' ? Object.keys(SUITES) : [suite];
@@ -47,6 +51,11 @@ export async function benchCommand(suite: string, o: { json?: boolean; pes: numb
     }
     records.push(...(await run(o)));
   }
+  const tables: string[] = [];
+  for (const name of names) {
+    const t = Object.hasOwn(TABLES, name) ? await TABLES[name]!(records) : undefined;
+    if (t) tables.push(t);
+  }
   if (o.json) {
     console.log(JSON.stringify(records, null, 2));
     return;
@@ -56,4 +65,5 @@ export async function benchCommand(suite: string, o: { json?: boolean; pes: numb
     const v = Math.abs(r.value) >= 100 ? r.value.toFixed(0) : r.value.toPrecision(3);
     console.log(`${r.metric.padEnd(w)}  ${v.padStart(12)} ${r.unit.padEnd(12)} ${JSON.stringify(r.config)}`);
   }
+  for (const t of tables) console.log(`\n${t}`);
 }
