@@ -1,12 +1,17 @@
 // A bitstream for an iCE40 board: Yosys synth_ice40, nextpnr-ice40 with the board's pin
 // constraints, icepack. Each tool's full log is kept beside its output, and a run that
 // does not fit, does not meet timing or leaves a pin unplaced fails with the tool's own
-// lines rather than a bare exit code.
+// lines rather than a bare exit code. With `cache`, a bitstream already built from the same
+// sources, constraints, options and tool versions is copied from the build cache instead of
+// being built again (the board test and the gate-level test of the same bitstream share one).
 
-import { writeFileSync, statSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runTool, ToolFailure, extractDiagnostics, type RunResult } from './run.ts';
 import { readVerilog, yosysPath } from './yosys.ts';
+import { cacheKey, cachedBuild } from './cache.ts';
+import { toolVersion } from './tools.ts';
 
 export interface Ice40Target {
   /** nextpnr-ice40 device flag: up5k, hx8k, … */
@@ -24,8 +29,11 @@ export interface Ice40Build {
   /** Used / available per cell type, from nextpnr (ICESTORM_LC, ICESTORM_RAM, SB_IO, …). */
   readonly utilization: Record<string, { used: number; total: number }>;
   readonly fmaxMHz: number | undefined;
+  /** How long each step took when it ran (from the cache: when it ran for the cached copy). */
   readonly seconds: { synth: number; pnr: number; pack: number };
   readonly logs: readonly string[];
+  /** Copied from the build cache rather than built by this call. */
+  readonly cached: boolean;
 }
 
 /** What nextpnr-ice40 reports: cells used of available per type, and the last Fmax it printed. */
@@ -48,18 +56,51 @@ function fail(what: string, r: RunResult, log: string): never {
   throw new ToolFailure(`${what} (full log: ${log}):\n${extractDiagnostics(text) || text.trim().split('\n').slice(-15).join('\n')}`, r);
 }
 
-export async function buildIce40(files: readonly string[], top: string, target: Ice40Target, outDir: string, opts: { seed?: number } = {}): Promise<Ice40Build> {
+const LOGS = ['yosys.log', 'nextpnr.log', 'icepack.log'];
+/** The files the flow writes into its output directory. */
+export const ice40Outputs = (top: string): string[] => [`${top}.json`, `${top}.asc`, `${top}.bin`, ...LOGS];
+/** The figures of a cached build, beside its outputs (paths are re-rooted in the caller's directory). */
+const RECORD = 'build.json';
+
+export async function buildIce40(files: readonly string[], top: string, target: Ice40Target, outDir: string, opts: { seed?: number; cache?: boolean } = {}): Promise<Ice40Build> {
   // Absolute, so no path handed to nextpnr or icepack can start with '-' and read as an option.
   outDir = path.resolve(outDir);
+  if (!opts.cache) return flow(files, top, target, outDir, opts.seed ?? 1);
+  const key = cacheKey([
+    top,
+    ...files.flatMap((f) => [path.basename(f), readFileSync(f, 'utf8')]),
+    target.device,
+    target.package,
+    readFileSync(target.pcf, 'utf8'),
+    String(target.freqMHz),
+    String(opts.seed ?? 1),
+    ...['yosys', 'nextpnr-ice40', 'icepack'].map(toolVersion),
+    readFileSync(fileURLToPath(import.meta.url), 'utf8'), // the flow itself: a changed script is a new build
+  ]);
+  // The flow runs in outDir as without the cache, so a failure's log stays where its message points.
+  let fresh: Ice40Build | undefined;
+  const { dir } = await cachedBuild('ice40', top, key, RECORD, async (tmp) => {
+    fresh = await flow(files, top, target, outDir, opts.seed ?? 1);
+    for (const f of ice40Outputs(top)) copyFileSync(path.join(outDir, f), path.join(tmp, f));
+    const { bitstream: _b, logs: _l, ...figures } = fresh;
+    writeFileSync(path.join(tmp, RECORD), JSON.stringify(figures));
+  });
+  if (fresh) return fresh;
+  for (const f of ice40Outputs(top)) copyFileSync(path.join(dir, f), path.join(outDir, f));
+  const figures = JSON.parse(readFileSync(path.join(dir, RECORD), 'utf8')) as Omit<Ice40Build, 'bitstream' | 'logs'>;
+  return { ...figures, bitstream: path.join(outDir, `${top}.bin`), logs: LOGS.map((f) => path.join(outDir, f)), cached: true };
+}
+
+async function flow(files: readonly string[], top: string, target: Ice40Target, outDir: string, seed: number): Promise<Ice40Build> {
   const json = path.join(outDir, `${top}.json`);
   const asc = path.join(outDir, `${top}.asc`);
   const bin = path.join(outDir, `${top}.bin`);
-  const logs = ['yosys.log', 'nextpnr.log', 'icepack.log'].map((f) => path.join(outDir, f));
+  const logs = LOGS.map((f) => path.join(outDir, f));
   const reads = readVerilog(files);
   const y = await step('yosys', ['-p', `${reads}; synth_ice40 -top ${top} -json ${yosysPath(json)}`], logs[0]!, outDir);
   if (y.r.code !== 0) fail(`yosys could not synthesize ${top}`, y.r, logs[0]!);
 
-  const pnrArgs = ['--' + target.device, '--package', target.package, '--json', json, '--pcf', path.resolve(target.pcf), '--asc', asc, '--freq', String(target.freqMHz), '--seed', String(opts.seed ?? 1)];
+  const pnrArgs = ['--' + target.device, '--package', target.package, '--json', json, '--pcf', path.resolve(target.pcf), '--asc', asc, '--freq', String(target.freqMHz), '--seed', String(seed)];
   const p = await step('nextpnr-ice40', pnrArgs, logs[1]!, outDir);
   const log = `${p.r.stderr}\n${p.r.stdout}`;
   const { utilization, fmaxMHz } = parseNextpnrLog(log);
@@ -78,5 +119,6 @@ export async function buildIce40(files: readonly string[], top: string, target: 
     fmaxMHz,
     seconds: { synth: y.seconds, pnr: p.seconds, pack: k.seconds },
     logs,
+    cached: false,
   };
 }

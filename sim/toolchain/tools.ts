@@ -29,6 +29,7 @@ export const TOOLS: readonly ToolSpec[] = [
   { name: 'yosys', pkg: 'yosys', purpose: 'synthesis checks and resource reports', versionArgs: ['-V'], versionPattern: /Yosys (\d+\.\d+)/, required: true },
   { name: 'nextpnr-ice40', pkg: 'nextpnr-ice40', purpose: 'place and route for iCE40 boards', versionArgs: ['--version'], versionPattern: /Version ([\d.]+)/, required: true },
   { name: 'icepack', pkg: 'fpga-icestorm', purpose: 'iCE40 bitstream packing', versionArgs: ['-h'], versionPattern: /(Usage: \S*icepack)/, versionFromPackage: true, required: true },
+  { name: 'icebox_vlog', pkg: 'fpga-icestorm', purpose: 'turn an iCE40 bitstream back into Verilog for gate-level simulation', versionArgs: ['-h'], versionPattern: /(Usage: \S*icebox_vlog)/, versionFromPackage: true, required: true },
   { name: 'socat', pkg: 'socat', purpose: 'pseudo-terminal plumbing for board-sim', versionArgs: ['-V'], versionPattern: /socat version ([\d.]+)/, required: true },
   { name: 'g++', pkg: 'g++', purpose: 'compiles Verilated models', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, required: true },
   { name: 'make', pkg: 'make', purpose: 'drives Verilator builds', versionArgs: ['--version'], versionPattern: /Make (\d+\.\d+)/, required: true },
@@ -121,6 +122,12 @@ export function requireTool(name: string): string {
       `Install it with:  ${installCommand([spec.pkg])}\n` +
       `or run 'npx bitnet-fpga doctor' to check the whole toolchain.`,
   );
+}
+
+/** The version of a usable tool (requireTool's message when it is not), for cache keys. */
+export function toolVersion(name: string): string {
+  requireTool(name);
+  return probe(TOOLS.find((t) => t.name === name)!).version!;
 }
 
 export function doctorReport(): { lines: string[]; ok: boolean } {

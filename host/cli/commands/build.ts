@@ -9,7 +9,7 @@ import { writeDesign } from '../../../generator/hdl/index.ts';
 import { BOARDS, type BoardTarget, type VivadoBoard } from '../../../generator/boards/targets.ts';
 import { which } from '../../../sim/toolchain/tools.ts';
 import { findManifest, rtlDir } from '../../../common/manifest.ts';
-import { buildIce40, type Ice40Build } from '../../../sim/toolchain/ice40-flow.ts';
+import { buildIce40, ice40Outputs, type Ice40Build } from '../../../sim/toolchain/ice40-flow.ts';
 import { projectRoot } from '../paths.ts';
 import { entries, isGenerated, makeDirs, replaceDir } from '../out-dir.ts';
 import { PARAM_FLAGS, quoted, shown } from '../flags.ts';
@@ -21,6 +21,8 @@ export interface BuildOptions {
   out?: string;
   seed?: number;
   json?: boolean;
+  /** Reuse a bitstream built from the same sources and tool versions (tests; the command line builds afresh). */
+  cache?: boolean;
 }
 
 export interface BuildResult extends Ice40Build {
@@ -56,7 +58,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const rtl = path.join(out, 'rtl');
   checkBuildDir(out, o.out ?? path.join('build', target.name), design.manifest.top);
   const files = replaceDir(rtl, 'rtl', (dir) => writeDesign(dir, design)).filter((f) => f.endsWith('.v'));
-  const r = await buildIce40(files, design.manifest.top, { device: target.device, package: target.package, pcf: path.join(projectRoot(), target.constraints), freqMHz: target.freqMHz }, out, { seed });
+  const r = await buildIce40(files, design.manifest.top, { device: target.device, package: target.package, pcf: path.join(projectRoot(), target.constraints), freqMHz: target.freqMHz }, out, { seed, cache: o.cache });
   // Defaults the checked-in entry leaves out count as given: compare resolved parameters.
   const refParams = ref && resolveParams(core, ref.params);
   const same = refParams && Object.entries(params).every(([k, v]) => refParams[k] === v);
@@ -71,9 +73,6 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     checkedIn: same ? `rtl/${ref.dir}` : undefined,
   };
 }
-
-/** The files the iCE40 flow writes into the output directory (sim/toolchain/ice40-flow.ts). */
-const flowOutputs = (top: string): string[] => [`${top}.json`, `${top}.asc`, `${top}.bin`, 'yosys.log', 'nextpnr.log', 'icepack.log'];
 
 /**
  * Whether build may write into `out`: its rtl/ must be missing or hold only files this
@@ -98,7 +97,7 @@ function checkBuildDir(out: string, given: string, top: string): void {
     if (foreign.length) refuse(`${path.join(given, 'rtl')} holds ${foreign.length === 1 ? 'a file' : 'files'} bitnet-fpga did not generate (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`);
     return;
   }
-  const clash = flowOutputs(top).filter((f) => existsSync(path.join(out, f)));
+  const clash = ice40Outputs(top).filter((f) => existsSync(path.join(out, f)));
   if (clash.length) refuse(`it holds ${clash.join(', ')} but no rtl/ from an earlier build`);
 }
 

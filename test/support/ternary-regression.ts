@@ -1,0 +1,72 @@
+// The ternary core's randomized regression, shared by the RTL test (test/cores/ternary.test.ts,
+// every configuration) and the post-synthesis test (test/boards/netlist.test.ts, one): shapes
+// and data from the seed, K/N/M not multiples of the array, M = 1, maximum K, all-zero and
+// all-+-1 weights, extreme activations and result back-pressure, each checked against the
+// bit-exact model, results and CYCLES. TERNARY_SOAK=n runs n times as many cases.
+
+import assert from 'node:assert/strict';
+import type { Tb } from '../../sim/index.ts';
+import { matrix, type IntMatrix } from '../../common/reference.ts';
+import { modelCore } from '../../common/core-model.ts';
+import type { CoreDriver } from '../../sim/drivers/ternary.ts';
+import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
+import { firstDifference } from './first-difference.ts';
+
+export const CONFIGS: readonly TernaryParams[] = [
+  { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 256, acc: 0 },
+  { rows: 8, cols: 8, act: 8, format: 5, kmax: 128, mmax: 8, wdepth: 256, acc: 0 },
+  { rows: 16, cols: 16, act: 8, format: 2, kmax: 256, mmax: 4, wdepth: 128, acc: 0 },
+  { rows: 8, cols: 12, act: 4, format: 5, kmax: 96, mmax: 4, wdepth: 128, acc: 0 },
+];
+const SOAK = Number(process.env.TERNARY_SOAK ?? 1);
+
+/** The RTL regression's suite; a test's seed comes from its full name, so the same name draws the same cases. */
+export const CORE_SUITE = 'ternary matmul core (Verilator vs the bit-exact model)';
+export const configName = (p: TernaryParams): string => `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'} weights`;
+
+type Kind = 'random' | 'm1' | 'kmax' | 'zero' | 'pm1' | 'backpressure';
+const KINDS: readonly Kind[] = ['random', 'random', 'm1', 'kmax', 'zero', 'pm1', 'backpressure'];
+
+function randomCase(tb: Tb, p: TernaryParams, kind: Kind): { x: IntMatrix; w: IntMatrix } {
+  const r = tb.rng;
+  const lo = -(2 ** (p.act - 1));
+  const hi = 2 ** (p.act - 1) - 1;
+  // Back-pressure needs more results than the core's output FIFO holds, coming fast: short K, many n-tiles.
+  const bp = kind === 'backpressure';
+  const K = kind === 'kmax' || kind === 'pm1' ? p.kmax : bp ? r.int(1, 2 * p.rows) : r.int(1, p.kmax);
+  const N = bp ? 8 * p.cols + r.int(0, p.cols - 1) : r.int(1, 3 * p.cols);
+  const M = kind === 'm1' ? 1 : bp ? p.mmax : r.int(1, p.mmax);
+  const x = new Int8Array(M * K);
+  const w = new Int8Array(N * K);
+  for (let i = 0; i < x.length; i++) x[i] = kind === 'pm1' ? (r.chance(0.5) ? lo : hi) : r.chance(0.1) ? r.pick([lo, hi]) : r.int(lo, hi);
+  for (let i = 0; i < w.length; i++) w[i] = kind === 'zero' ? 0 : kind === 'pm1' ? (r.chance(0.5) ? -1 : 1) : r.int(-1, 1);
+  return { x: matrix(M, K, x, 'X'), w: matrix(N, K, w, 'W') };
+}
+
+/** Every case kind (SOAK times) through `drv`, against the model: results `===`, CYCLES = model + STALLS. */
+export async function coreRegression(drv: CoreDriver, tb: Tb, p: TernaryParams): Promise<void> {
+  for (let rep = 0; rep < SOAK; rep++) {
+    for (const kind of KINDS) {
+      const { x, w } = randomCase(tb, p, kind);
+      const model = modelCore(drv.shape, x, w);
+      const tiles = await drv.loadWeights(w);
+      const r = kind === 'backpressure' ? await runWithBackpressure(drv, x, w.rows) : await drv.run(x, w.rows);
+      const label = `${kind}: M=${x.rows} K=${x.cols} N=${w.rows} (${tiles} tiles)`;
+      const diff = firstDifference(model.y, r.y, w.rows);
+      if (diff) assert.fail(`${label}: results differ from the model at ${diff}`);
+      assert.equal(r.cycles, model.cycles + r.stalls, `${label}: CYCLES ${r.cycles} = model ${model.cycles} + STALLS ${r.stalls}`);
+      if (kind !== 'backpressure') assert.equal(r.stalls, 0, `${label}: no stalls without back-pressure`);
+      else assert.ok(r.stalls > 0, `${label}: back-pressure on the results must stall the issue`);
+      tb.log.info(`${label}: ok, ${r.cycles} cycles (${r.stalls} stalled)`);
+    }
+  }
+}
+
+async function runWithBackpressure(drv: CoreDriver, x: IntMatrix, N: number) {
+  drv.setBackpressure(0.7);
+  try {
+    return await drv.run(x, N);
+  } finally {
+    drv.setBackpressure(0);
+  }
+}
