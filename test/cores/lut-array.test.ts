@@ -3,7 +3,8 @@
 // one code pair), the activation extremes (-2^(act-1), 2^(act-1)-1, all lanes equal or
 // alternating), random beats and codes, back-to-back table switches (one tile per beat) and
 // long runs per beat, idle cycles on both inputs. A run with no idle cycles is also checked
-// against the cycle recurrence README.md gives for the double-buffered fill. The LUT6_2 and
+// against the cycle recurrence README.md gives for the double-buffered fill. With pipe=cs the
+// result is the carry-save pair's sum. The LUT6_2 and
 // CARRY4 instances of the three-input adders run on the behavioural models in
 // sim/vip/xilinx-prims.v. Seeds are printed by the framework (SEED=n re-runs one).
 
@@ -21,6 +22,8 @@ const CONFIGS: LutArrayParams[] = [
   { rows: 16, cols: 16, act: 8, fill: 16, pipe: 'level' },
   { rows: 8, cols: 5, act: 4, fill: 9, pipe: 'level' },
   { rows: 10, cols: 3, act: 8, fill: 16, pipe: 'out' },
+  { rows: 16, cols: 16, act: 8, fill: 9, pipe: 'cs' },
+  { rows: 6, cols: 4, act: 4, fill: 16, pipe: 'cs' },
 ];
 
 const weightOf = (code: number): number => (code === 0 ? -1 : code === 2 ? 1 : 0);
@@ -50,9 +53,11 @@ function packW(p: LutArrayParams, tile: readonly (readonly number[])[]): bigint 
   return v;
 }
 
-function unpackDot(p: LutArrayParams, v: bigint, c: number): number {
+/** The dot product of column c: dot, or with pipe=cs the pair dot + dot_c taken mod 2^dotBits. */
+function columnDot(p: LutArrayParams, y: bigint, yc: bigint, c: number): number {
   const bits = lutDotBits(p);
-  return Number(BigInt.asIntN(bits, v >> BigInt(c * bits)));
+  const mask = (1n << BigInt(bits)) - 1n;
+  return Number(BigInt.asIntN(bits, ((y >> BigInt(c * bits)) & mask) + ((yc >> BigInt(c * bits)) & mask)));
 }
 
 function codesFor(p: LutArrayParams): number[] {
@@ -148,8 +153,9 @@ async function run(dut: AnyPorts, p: LutArrayParams, beats: readonly Beat[], opt
       if (!next) throw new Error(`cycle ${cycle}: y_valid with no tile in flight`);
       if (cycle !== next.due) throw new Error(`tile ${next.e.tile}: result after ${cycle - next.due + latency} cycles, expected latency ${latency}`);
       const y = dut.dot!.value;
+      const yc = p.pipe === 'cs' ? dut.dot_c!.value : 0n;
       for (let c = 0; c < p.cols; c++) {
-        const got = unpackDot(p, y, c);
+        const got = columnDot(p, y, yc, c);
         if (got !== next.e.dots[c]) {
           const a = beats[next.e.beat]!.a;
           throw new Error(`tile ${next.e.tile} (beat ${next.e.beat}), column ${c}: expected ${next.e.dots[c]}, got ${got}; activations [${a.join(', ')}]`);
@@ -194,6 +200,7 @@ describe('table-lookup ternary array (Verilator vs a plain dot product)', () => 
       ['act', 1, /^act must be/],
       ['fill', 12, /^fill must be 9/],
       ['pipe', 'fast', /^pipe must be/],
+      ['rows', 3, /^rows must be an even number/],
     ] as const) {
       assert.throws(() => validateLutArray({ ...base, [k]: v }), (e: Error) => re.test(e.message) && !e.message.includes('\n'));
     }

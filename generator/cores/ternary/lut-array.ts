@@ -29,7 +29,8 @@
 //   w      weight tiles, code (r, c) at [2*(r*cols + c) +: 2] (0: -1, 1: 0, 2: +1), as in the
 //          core. Accepted while a table set is built; w_last releases the set to the next beat.
 //   dot    cols dot products, column c at [c*dotBits +: dotBits], valid (y_valid) `latency`
-//          cycles after the tile was accepted.
+//          cycles after the tile was accepted. With pipe=cs the dot product is dot + dot_c
+//          (mod 2^dotBits), a carry-save pair for an accumulator that adds three operands.
 // With fill=9, code 3 (no weight) makes the pair it belongs to read 0 for both lanes (those
 // entries are never written and power up to 0); fill=16 writes them too, and code 3 reads
 // as weight 0, as ternary_dot treats it.
@@ -46,7 +47,11 @@ export interface LutArrayParams {
   readonly act: number;
   /** Table entries written per beat: 9 (weights -1, 0, +1) or 16 (code 3 too, as weight 0). */
   readonly fill: number;
-  /** Pipeline registers: 'out' (one, at the output) or 'level' (after every adder level). */
+  /**
+   * Pipeline registers: 'out' (one, at the output), 'level' (after every adder level), or 'cs'
+   * (after every level but the last, which is a 3:2 compressor in the stage before it: the
+   * output is a carry-save pair dot + dot_c, for a consumer whose accumulator adds both).
+   */
   readonly pipe: string;
   [k: string]: number | string;
 }
@@ -190,6 +195,63 @@ export function ternaryAdd(width: number): Elaborated<Record<string, Signal>> {
   return box;
 }
 
+// LUT6_2 with I5 = 1 and I3 = I4 = 0: O6 = a ^ b ^ c (0x96), O5 = maj(a, b, c) (0xE8).
+const CSA_LUT_INIT = "64'h9696_9696_E8E8_E8E8";
+
+const csaBoxes = new Map<number, Elaborated<Record<string, Signal>>>();
+
+/**
+ * A 3:2 compressor, sum + carry = a + b + c (mod 2^width), one LUT6_2 per bit and no carry
+ * chain: the sum bit on O6, the carry (one place up) on O5. Yosys would build two LUT3s a bit.
+ */
+export function carrySave(width: number): Elaborated<Record<string, Signal>> {
+  const hit = csaBoxes.get(width);
+  if (hit) return hit;
+  const name = `csa32_w${width}`;
+  const hi = width - 1;
+  const verilog = [
+    '// Hand-written by bitnet-fpga (generator/cores/ternary/lut-array.ts, carrySave):',
+    `// a 3:2 compressor, sum + carry = a + b + c mod 2^${width}, one LUT6_2 per bit.`,
+    '`default_nettype none',
+    '',
+    `module ${name} (`,
+    `    input  wire [${hi}:0] a,`,
+    `    input  wire [${hi}:0] b,`,
+    `    input  wire [${hi}:0] c,`,
+    `    output wire [${hi}:0] sum,`,
+    `    output wire [${hi}:0] carry`,
+    ');',
+    `    wire [${hi}:0] m;           // maj(a[i], b[i], c[i]), worth 2^(i+1)`,
+    `    assign carry = {m[${hi - 1 < 0 ? 0 : hi - 1}:0], 1'b0};`,
+    '',
+    '    genvar i;',
+    '    generate',
+    `        for (i = 0; i < ${width}; i = i + 1) begin : bits`,
+    `            LUT6_2 #(.INIT(${CSA_LUT_INIT})) lut (`,
+    '                .O6(sum[i]), .O5(m[i]),',
+    "                .I0(a[i]), .I1(b[i]), .I2(c[i]), .I3(1'b0), .I4(1'b0), .I5(1'b1)",
+    '            );',
+    '        end',
+    '    endgenerate',
+    '',
+    '    // The top carry is worth 2^width: the sum is taken mod 2^width.',
+    '    /* verilator lint_off UNUSED */',
+    `    wire unused_ok = &{1'b0, m[${hi}]};`,
+    '    /* verilator lint_on UNUSED */',
+    'endmodule',
+    '',
+    '`default_nettype wire',
+    '',
+  ].join('\n');
+  const box = defineBlackBox(
+    name,
+    { a: { dir: 'in', shape: UInt(width) }, b: { dir: 'in', shape: UInt(width) }, c: { dir: 'in', shape: UInt(width) }, sum: { dir: 'out', shape: UInt(width) }, carry: { dir: 'out', shape: UInt(width) } },
+    { verilog },
+  );
+  csaBoxes.set(width, box);
+  return box;
+}
+
 interface Operand {
   readonly v: Value;
   readonly lo: number;
@@ -201,7 +263,7 @@ export function validateLutArray(p: LutArrayParams): void {
   if (!Number.isInteger(p.cols) || p.cols < 1 || p.cols > 64) throw new Error(`cols must be an integer from 1 to 64, got ${p.cols}`);
   if (!Number.isInteger(p.act) || p.act < 2 || p.act > 16) throw new Error(`act must be an integer from 2 to 16 bits, got ${p.act}`);
   if (p.fill !== 9 && p.fill !== 16) throw new Error(`fill must be 9 (weights -1, 0, +1) or 16 (code 3 too), got ${p.fill}`);
-  if (p.pipe !== 'out' && p.pipe !== 'level') throw new Error(`pipe must be 'out' or 'level', got ${JSON.stringify(p.pipe)}`);
+  if (p.pipe !== 'out' && p.pipe !== 'level' && p.pipe !== 'cs') throw new Error(`pipe must be 'out', 'level' or 'cs', got ${JSON.stringify(p.pipe)}`);
 }
 
 /** Adder levels of the tree over rows/2 pair sums (three-input adders, a two-input one for a pair left over). */
@@ -217,7 +279,8 @@ export function lutTreeLevels(rows: number): number {
 
 /** Cycles from an accepted tile to its y_valid. */
 export function lutArrayLatency(p: Pick<LutArrayParams, 'rows' | 'pipe'>): number {
-  return p.pipe === 'level' ? Math.max(1, lutTreeLevels(p.rows)) : 1;
+  const levels = lutTreeLevels(p.rows);
+  return p.pipe === 'level' ? Math.max(1, levels) : p.pipe === 'cs' ? Math.max(1, levels - 1) : 1;
 }
 
 export const lutArray = defineModule(
@@ -297,16 +360,22 @@ export const lutArray = defineModule(
     }
 
     // ---- the tree of each column ----------------------------------------------------------------
-    let valid: Value = take;
+    // 'level' registers after every adder level but the last (the output register is the last
+    // level's); 'cs' stops at three operands and compresses them 3:2 in the stage of the level
+    // before, so the output is a carry-save pair and every stage is one carry chain.
+    const levels = lutTreeLevels(R);
+    const cs = p.pipe === 'cs';
+    const regAfter = (l: number): boolean => (p.pipe === 'level' && l < levels) || (cs && l < levels - 1);
     const registered = (name: string, v: Value): Value => {
       const r = m.reg(name, v.shape, { reset: null }); // data: y_valid says when it means something
       m.set(r, v);
       return r;
     };
-    const columns: Value[] = [];
+    const sums: Value[] = [];
+    const carries: Value[] = [];
     for (let c = 0; c < C; c++) {
       let level: Operand[] = lookups[c]!.map((v) => ({ v, lo: pairLo, hi: pairHi }));
-      for (let l = 1; level.length > 1; l++) {
+      for (let l = 1; level.length > (cs ? 3 : 1); l++) {
         const next: Operand[] = [];
         for (let i = 0; i < level.length; i += 3) {
           const g = level.slice(i, i + 3);
@@ -323,18 +392,34 @@ export const lutArray = defineModule(
             sum = add.y!.asSigned();
           } else if (g.length === 2) sum = g[0]!.v.sext(bits).add(g[1]!.v.sext(bits));
           else sum = g[0]!.v;
-          // 'level' registers every level's sums; the last level is the output register below.
-          const last = level.length <= 3;
-          next.push({ v: p.pipe === 'level' && !last ? registered(name, sum) : sum.named(name), lo, hi });
+          next.push({ v: regAfter(l) ? registered(name, sum) : sum.named(name), lo, hi });
         }
         level = next;
       }
-      columns.push(level[0]!.v.sext(dotBits));
+      const ops = level.map((o) => o.v.sext(dotBits).asUnsigned());
+      if (cs && ops.length === 3) {
+        const csa = m.instance(`c${c}_csa`, carrySave(dotBits));
+        m.set(csa.a!, ops[0]!);
+        m.set(csa.b!, ops[1]!);
+        m.set(csa.c!, ops[2]!);
+        sums.push(csa.sum!);
+        carries.push(csa.carry!);
+      } else {
+        sums.push(ops[0]!);
+        if (cs) carries.push(ops[1] ?? lit(0, UInt(dotBits)));
+      }
     }
-    // One output register for all columns, and the valid bits beside the data.
+    // One output register for all columns (two with 'cs'), and the valid bits beside the data.
     const dotReg = m.reg('dot_q', UInt(C * dotBits), { reset: null });
-    m.set(dotReg, cat(...columns.map((v) => v.asUnsigned()).reverse()));
+    m.set(dotReg, cat(...[...sums].reverse()));
     m.set(dot, dotReg);
+    const dotC = cs ? m.output('dot_c', UInt(C * dotBits)) : undefined;
+    if (dotC) {
+      const carryReg = m.reg('dot_c_q', UInt(C * dotBits), { reset: null });
+      m.set(carryReg, cat(...[...carries].reverse()));
+      m.set(dotC, carryReg);
+    }
+    let valid: Value = take;
     const latency = lutArrayLatency(p);
     for (let s = 0; s < latency; s++) {
       const r = m.reg(`y_valid_${s}`, Bool);
@@ -342,7 +427,7 @@ export const lutArray = defineModule(
       valid = r;
     }
     m.set(yValid, valid);
-    return { x, xValid, xReady, w, wValid, wLast, wReady, dot, yValid };
+    return { x, xValid, xReady, w, wValid, wLast, wReady, dot, dotC, yValid };
   },
   {
     name: (p) => `lut_array_r${p.rows}_c${p.cols}_a${p.act}_f${p.fill}_${p.pipe}`,
