@@ -4,8 +4,8 @@
 // alternating), random beats and codes, back-to-back table switches (one tile per beat) and
 // long runs per beat, idle cycles on both inputs. A run with no idle cycles is also checked
 // against the cycle recurrence README.md gives for the double-buffered fill. With pipe=cs the
-// result is the carry-save pair's sum. The LUT6_2 and
-// CARRY4 instances of the three-input adders run on the behavioural models in
+// result is the carry-save pair's sum. The LUT6_2, LUT5
+// and CARRY4 instances (adders, compressors, writers) run on the behavioural models in
 // sim/vip/xilinx-prims.v. Seeds are printed by the framework (SEED=n re-runs one).
 
 import assert from 'node:assert/strict';
@@ -253,6 +253,9 @@ describe('table-lookup ternary array (Verilator vs a plain dot product)', () => 
       const t0 = got.xAt[0]! - want.xAt[0]!;
       assert.deepEqual(got.xAt.map((c) => c - t0), want.xAt, 'cycles of the beats accepted');
       assert.deepEqual(got.wAt.map((c) => c - t0), want.wAt, 'cycles of the tiles accepted');
+      // And its closed form: F + sum over all beats but the last of max(J_b, F), plus J_last.
+      const closed = p.fill + js.slice(0, -1).reduce((s, j) => s + Math.max(j, p.fill), 0) + js[js.length - 1]!;
+      assert.equal(got.wAt[got.wAt.length - 1]! - t0 + 1, closed, 'cycles to the last tile (README formula)');
     });
   }
 });

@@ -13,8 +13,8 @@
 // The writer of a pair is one register and one adder shared by all columns: the entries
 // are written in an order where each differs from the one before by exactly +-a_i or
 // +-a_j (a path through the 3x3 grid of weight pairs starting at (0, 0)), so the next
-// value is v +- a with the sign as carry-in: one LUT per bit, no negation and no mux of
-// four terms. A fill takes `fill` cycles.
+// value is v +- a with the sign as carry-in: one LUT per bit (writerAdd), no negation and
+// no mux of four terms. A fill takes `fill` cycles.
 //
 // After the lookups, the rows/2 pair sums of a column are added by a tree of three-input
 // adders: one LUT6_2 per bit on a CARRY4 chain (ternaryAdd), which Yosys does not build by
@@ -181,9 +181,10 @@ export function ternaryAdd(width: number): Elaborated<Record<string, Signal>> {
     '        end',
     '    endgenerate',
     '',
-    '    // The top carries and the last carry-save carry go nowhere: the sum is taken mod 2^width.',
+    '    // Only each CARRY4\'s top carry goes on; the last one and the last carry-save carry go',
+    '    // nowhere: the sum is taken mod 2^width.',
     '    /* verilator lint_off UNUSED */',
-    `    wire unused_ok = &{1'b0, m[${width}], co[${padded - 1}], s[${padded - 1}:${hi}]};`,
+    `    wire unused_ok = &{1'b0, m[${width}], co, s[${padded - 1}:${hi}]};`,
     '    /* verilator lint_on UNUSED */',
     'endmodule',
     '',
@@ -252,6 +253,85 @@ export function carrySave(width: number): Elaborated<Record<string, Signal>> {
   return box;
 }
 
+// LUT5: O = I0 ^ (I3 ? I2 : I1) ^ I4, i.e. v ^ (sel ? b : a) ^ neg.
+const WRITER_LUT_INIT = (() => {
+  let init = 0;
+  for (let i = 0; i < 32; i++) if (((i & 1) ^ ((i >> 3) & 1 ? (i >> 2) & 1 : (i >> 1) & 1) ^ ((i >> 4) & 1)) === 1) init |= 1 << i;
+  return `32'h${(init >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+})();
+
+const writerBoxes = new Map<number, Elaborated<Record<string, Signal>>>();
+
+/**
+ * A table writer's adder, y = v + (sel ? b : a) when neg = 0 and v - (sel ? b : a) when
+ * neg = 1, at one LUT5 per bit on a CARRY4 chain: the LUT is the chain's propagate
+ * v ^ (sel ? b : a) ^ neg, v is the generate, neg the carry-in. Hand-written because
+ * Yosys 0.23 keeps the lane mux in LUTs of its own (2 LUTs a bit) in this design.
+ */
+export function writerAdd(width: number): Elaborated<Record<string, Signal>> {
+  const hit = writerBoxes.get(width);
+  if (hit) return hit;
+  const name = `writer_add_w${width}`;
+  const blocks = Math.ceil(width / 4);
+  const padded = 4 * blocks;
+  const hi = width - 1;
+  const pad = padded > width ? [`    // The chain is whole CARRY4s: bits ${width}..${padded - 1} are padding.`, `    assign p[${padded - 1}:${width}] = ${padded - width}'d0;`, `    assign g[${padded - 1}:${width}] = ${padded - width}'d0;`] : [];
+  const verilog = [
+    '// Hand-written by bitnet-fpga (generator/cores/ternary/lut-array.ts, writerAdd):',
+    `// y = v + (sel ? b : a) or v - (sel ? b : a) (neg) mod 2^${width}, one LUT5 per bit on a CARRY4 chain.`,
+    '`default_nettype none',
+    '',
+    `module ${name} (`,
+    `    input  wire [${hi}:0] v,`,
+    `    input  wire [${hi}:0] a,`,
+    `    input  wire [${hi}:0] b,`,
+    '    input  wire sel,',
+    '    input  wire neg,',
+    `    output wire [${hi}:0] y`,
+    ');',
+    `    wire [${padded - 1}:0] p;           // chain propagate: v ^ (sel ? b : a) ^ neg`,
+    `    wire [${padded - 1}:0] g;           // chain generate where p = 0: v`,
+    `    wire [${padded - 1}:0] s;           // chain sum`,
+    `    wire [${padded - 1}:0] co;          // chain carries; co[4k+3] feeds the next CARRY4`,
+    ...pad,
+    `    assign g[${hi}:0] = v;`,
+    `    assign y = s[${hi}:0];`,
+    '',
+    '    genvar i;',
+    '    generate',
+    `        for (i = 0; i < ${width}; i = i + 1) begin : bits`,
+    `            LUT5 #(.INIT(${WRITER_LUT_INIT})) lut (`,
+    '                .O(p[i]), .I0(v[i]), .I1(a[i]), .I2(b[i]), .I3(sel), .I4(neg)',
+    '            );',
+    '        end',
+    `        for (i = 0; i < ${blocks}; i = i + 1) begin : chain`,
+    '            // ~x + 1 = -x: a subtraction carries 1 into bit 0.',
+    '            CARRY4 carry (',
+    '                .CO(co[4 * i + 3:4 * i]), .O(s[4 * i + 3:4 * i]),',
+    "                .CI(i == 0 ? 1'b0 : co[4 * i - 1]), .CYINIT(i == 0 ? neg : 1'b0),",
+    '                .DI(g[4 * i + 3:4 * i]), .S(p[4 * i + 3:4 * i])',
+    '            );',
+    '        end',
+    '    endgenerate',
+    '',
+    '    // Only each CARRY4\'s top carry goes on, and the last goes nowhere: the sum is taken mod 2^width.',
+    '    /* verilator lint_off UNUSED */',
+    `    wire unused_ok = &{1'b0, co, s[${padded - 1}:${hi}]};`,
+    '    /* verilator lint_on UNUSED */',
+    'endmodule',
+    '',
+    '`default_nettype wire',
+    '',
+  ].join('\n');
+  const box = defineBlackBox(
+    name,
+    { v: { dir: 'in', shape: UInt(width) }, a: { dir: 'in', shape: UInt(width) }, b: { dir: 'in', shape: UInt(width) }, sel: { dir: 'in', shape: Bool }, neg: { dir: 'in', shape: Bool }, y: { dir: 'out', shape: UInt(width) } },
+    { verilog },
+  );
+  writerBoxes.set(width, box);
+  return box;
+}
+
 interface Operand {
   readonly v: Value;
   readonly lo: number;
@@ -315,12 +395,21 @@ export const lutArray = defineModule(
     const step = m.reg('fill_step', UInt(stepW));
     const fillRun = m.let('fill_run', xValid.and(step.ne(0).or(built.lt(2))));
     const lastStep = m.let('fill_last', step.eq(p.fill - 1));
-    // Each step's entry address and the writer's next addend, decoded from the step counter as
-    // one word {lane j, negate, address}.
-    const ctl = m.let('fill_ctl', select(step, order.map((s, i) => [i, lit((s.lane === 'j' ? 32 : 0) + (s.neg ? 16 : 0) + s.ci * 4 + s.cj, UInt(6))] as const), lit(0, UInt(6))));
-    const waddr = m.let('fill_waddr', cat(wbuf, ctl.slice(3, 0)));
-    const neg = m.let('fill_neg', ctl.bit(4));
-    const useJ = m.let('fill_lane_j', ctl.bit(5));
+    // Each step's entry address (c_i*4 + c_j), decoded from the step counter, and the writer's
+    // next addend (lane j or i, negated or not) from flip-flops loaded with the next step's
+    // choice, so a writer's path is one LUT and its chain.
+    const entry = m.let('fill_entry', select(step, order.map((s, i) => [i, lit(s.ci * 4 + s.cj, UInt(4))] as const), lit(0, UInt(4))));
+    const waddr = m.let('fill_waddr', cat(wbuf, entry));
+    const nextWhere = (f: (s: FillStep) => boolean): Value => {
+      const hits = order.flatMap((_, i) => (f(order[(i + 1) % order.length]!) ? [step.eq(i)] : []));
+      return hits.length ? hits.reduce((a, b) => a.or(b)) : lit(0, Bool);
+    };
+    const neg = m.reg('fill_neg', Bool, { reset: order[0]!.neg ? 1 : 0 });
+    const useJ = m.reg('fill_lane_j', Bool, { reset: order[0]!.lane === 'j' ? 1 : 0 });
+    m.when(fillRun, () => {
+      m.set(neg, nextWhere((s) => s.neg));
+      m.set(useJ, nextWhere((s) => s.lane === 'j'));
+    });
     m.when(fillRun, () => m.set(step, mux(lastStep, 0, step.add(1))));
     const fillDone = m.let('fill_done', fillRun.and(lastStep));
     const clearV = m.let('fill_clear', fillDone.or(m.sync.rst!));
@@ -341,13 +430,18 @@ export const lutArray = defineModule(
     const lane = (r: number): Value => x.slice(r * p.act + p.act - 1, r * p.act).asSigned().sext(pairBits);
     const lookups: Value[][] = Array.from({ length: C }, () => []);
     for (let q = 0; q < P; q++) {
-      const table = m.memory(`tab${q}`, { shape: SInt(pairBits), depth: 32 });
+      const table = m.memory(`tab${q}`, { shape: UInt(pairBits), depth: 32 });
       // The entry written this step; then v +- a_i or v +- a_j (the sign as carry-in) is the next
       // step's entry. After the last step the writer is cleared to the first entry, 0.
-      const v = m.reg(`tab${q}_v`, SInt(pairBits), { reset: null });
-      const addend = m.let(`tab${q}_addend`, mux(useJ, lane(2 * q + 1), lane(2 * q)).xor(neg.rep(pairBits).asSigned()));
-      // One carry chain: the xor and the lane mux fold into its LUTs, neg rides in as the carry.
-      const next = v.add(addend).add(neg.zext(pairBits).asSigned());
+      const v = m.reg(`tab${q}_v`, UInt(pairBits), { reset: null });
+      // One carry chain, the lane mux and the xor in its LUTs, neg as the carry-in (writerAdd).
+      const add = m.instance(`tab${q}_add`, writerAdd(pairBits));
+      m.set(add.v!, v);
+      m.set(add.a!, lane(2 * q).asUnsigned());
+      m.set(add.b!, lane(2 * q + 1).asUnsigned());
+      m.set(add.sel!, useJ);
+      m.set(add.neg!, neg);
+      const next = add.y!;
       m.when(fillRun, () => table.write(waddr, v));
       // Cleared by one synchronous clear (reset or the last step) so it maps onto the
       // flip-flops' reset pin; as a mux of 0 after the adder it cost a LUT a bit.
@@ -355,7 +449,7 @@ export const lutArray = defineModule(
       for (let c = 0; c < C; c++) {
         const code = (r: number): Value => w.slice(2 * (r * C + c) + 1, 2 * (r * C + c));
         const addr = m.let(`addr${q}_c${c}`, cat(rsel, code(2 * q), code(2 * q + 1)));
-        lookups[c]!.push(table.read(addr).named(`pair${q}_c${c}`));
+        lookups[c]!.push(table.read(addr).asSigned().named(`pair${q}_c${c}`));
       }
     }
 
