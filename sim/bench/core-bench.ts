@@ -6,6 +6,7 @@
 // BitNet b1.58 2B-4T layer shapes.
 
 import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { emitDesign, writeDesign } from '../../generator/hdl/index.ts';
 import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
 import { ternaryDot } from '../../generator/cores/ternary/dot.ts';
@@ -21,6 +22,10 @@ import { simulate, Clock } from '../index.ts';
 import { coreDesign, CoreDriver, resetCore } from '../drivers/ternary.ts';
 import type { BenchRecord } from './sim-bench.ts';
 import { boardProjection } from './board-projection.ts';
+import { lutArray, type LutArrayParams } from '../../generator/cores/ternary/lut-array.ts';
+import { netlistDepth } from './lut-levels.ts';
+import { runToolChecked } from '../toolchain/run.ts';
+import { readVerilog, yosysPath } from '../toolchain/yosys.ts';
 
 function files(name: string, d: ReturnType<typeof emitDesign>): string[] {
   const dir = path.join(cacheRoot(), 'bench-core', name);
@@ -100,6 +105,7 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
 
   out.push(...(await dramDecode()));
   out.push(...boardProjection());
+  out.push(...(await lutArrayCost(R, C, log)));
 
   // BitNet 2B-4T layers on the default configuration.
   const shape = coreShape(core.manifest, 'ternary core manifest');
@@ -145,6 +151,58 @@ export async function dramDecode(): Promise<BenchRecord[]> {
         out.push({ metric: 'core.dram_decode_weight_bound', value: bound / r.cycles, unit: 'fraction of one tile per cycle', config: cfg });
       });
     }
+  }
+  return out;
+}
+
+/**
+ * The table-lookup array (generator/cores/ternary/lut-array.ts) against today's column in one
+ * run, under synth_xilinx: LUTs per MAC with every part counted (tables as the LUTs their
+ * RAM32Ms occupy, the writers, the trees, the control), flip-flops per MAC (pipeline, writers,
+ * control), DSPs, and the logic depth of the worst stage (lut-levels.ts: LUT levels, LUTRAM
+ * reads counted as one, and carry chains). Cells are counted from the JSON netlist, so
+ * LUT6_2 and INV count as LUTs; the stat-based synthXilinx does not see LUT6_2.
+ */
+export async function lutArrayCost(R: number, C: number, log: (s: string) => void): Promise<BenchRecord[]> {
+  const out: BenchRecord[] = [];
+  const macs = R * C;
+  const lutramLuts: Record<string, number> = { RAM32M: 4, RAM64M: 4, RAM32X1D: 2, RAM64X1D: 2, RAM128X1D: 4, RAM32X1S: 1, RAM64X1S: 1 };
+  const synth = async (name: string, design: ReturnType<typeof emitDesign>) => {
+    // Hand-written modules instantiate LUT6_2 and CARRY4, which synthesis takes from Yosys's library.
+    const f = files(name, design);
+    const json = path.join(cacheRoot(), 'bench-core', name, 'netlist.json');
+    const top = design.manifest.top;
+    await runToolChecked('yosys', ['-q', '-p', `${readVerilog(f)}; synth_xilinx -flatten -top ${top}; write_json ${yosysPath(json)}`], { timeoutMs: 3_600_000 });
+    const cells = Object.values((JSON.parse(readFileSync(json, 'utf8')) as { modules: Record<string, { cells: Record<string, { type: string }> }> }).modules[top]!.cells);
+    const count = (re: RegExp): number => cells.filter((c) => re.test(c.type)).length;
+    const lutram = cells.reduce((n, c) => n + (lutramLuts[c.type] ?? 0), 0);
+    return { luts: count(/^(LUT[1-6]|LUT6_2|INV)$/), lutram, ffs: count(/^FD(RE|SE|CE|PE)$/), dsp: count(/^DSP48E1$/), bram: count(/^RAMB(18|36)E1$/), depth: netlistDepth(json, top) };
+  };
+  log(`synth_xilinx: ternary_dot_r${R}_a8 (today's column), for its depth`);
+  const col = await synth('lut-ref-dot', emitDesign(ternaryDot({ rows: R, act: 8 })));
+  const base = { rows: R, cols: C, target: 'synth_xilinx (7-series)' };
+  out.push(
+    { metric: 'core.column_lut_levels', value: col.depth.luts, unit: 'LUT levels', config: { ...base, part: `ternary_dot_r${R}_a8 (one stage)`, carryChains: col.depth.chains, luts: col.luts } },
+  );
+  const variants: LutArrayParams[] = [
+    { rows: R, cols: C, act: 8, fill: 9, pipe: 'cs' },
+    { rows: R, cols: C, act: 8, fill: 9, pipe: 'out' },
+    { rows: R, cols: C, act: 8, fill: 9, pipe: 'level' },
+    { rows: R, cols: C, act: 8, fill: 16, pipe: 'cs' },
+    { rows: R, cols: C, act: 4, fill: 9, pipe: 'cs' },
+  ];
+  for (const v of variants) {
+    const d = emitDesign(lutArray(v));
+    log(`synth_xilinx: ${d.manifest.top}`);
+    const r = await synth(`lut-${v.act}-${v.fill}-${v.pipe}`, d);
+    const cfg = { ...base, act: v.act, fill: v.fill, pipe: v.pipe, part: 'tables, writers, trees, pipeline, control', logicLuts: r.luts, lutramLuts: r.lutram, ffs: r.ffs };
+    out.push(
+      { metric: 'core.lut_array_luts_per_mac', value: (r.luts + r.lutram) / macs, unit: 'LUT', config: cfg },
+      { metric: 'core.lut_array_ffs_per_mac', value: r.ffs / macs, unit: 'FF', config: cfg },
+      { metric: 'core.lut_array_lutram_luts', value: r.lutram, unit: 'LUT', config: cfg },
+      { metric: 'core.lut_array_lut_levels', value: r.depth.luts, unit: 'LUT levels', config: { ...cfg, carryChains: r.depth.chains, levelsPlusChains: r.depth.both } },
+      { metric: 'core.lut_array_dsp', value: r.dsp + r.bram, unit: 'DSP48 + RAMB', config: cfg },
+    );
   }
   return out;
 }
