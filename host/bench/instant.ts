@@ -14,7 +14,7 @@ import { XorShift32 } from '../../common/rng.ts';
 import { BITNET_2B_4T } from './model-2b.ts';
 
 const { context, ...shape } = BITNET_2B_4T;
-export const BITNET_2B: BitNetConfig = { ...shape, maxPositions: context, tied: true, eos: [], linearClass: 'bitlinear', quantMode: 'offline', actBits: 8 };
+export const BITNET_2B: BitNetConfig = { ...shape, maxPositions: context, tied: true, eos: [], linearClass: 'bitlinear', quantMode: 'offline', actScheme: 'b1.58' };
 
 /** Random trits (about a third each of -1, 0, +1), four per byte. */
 export function randomTernary(name: string, N: number, K: number, rng: XorShift32): PackedTernary {

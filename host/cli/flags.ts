@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { UsageError } from './errors.ts';
 import { parseBackendSpec } from '../backends/spec.ts';
+import { ACT_SCHEMES, ACT_SCHEME_HELP, KV_BITS, type KvBits } from '../infer/numerics-names.ts';
 
 /** A value as a message quotes it: on one line, escaped where needed, at most 64 characters. */
 export function shown(v: string): string {
@@ -381,6 +382,25 @@ export function batchSizeOption(dflt: number): Option {
   );
   helpNotes.set(o, { range: `${min}..${max}` });
   return withEnv(o);
+}
+
+/** `--act-scheme`: how BitLinear inputs are quantized, instead of what the checkpoint's config says. */
+export function actSchemeOption(): Option {
+  return defaultShown(choiceOption('--act-scheme <scheme>', `activation quantization: ${ACT_SCHEME_HELP}`, ACT_SCHEMES, undefined, `${ACT_SCHEMES.slice(0, -1).join(', ')} or ${ACT_SCHEMES.at(-1)!}`), "the checkpoint's quantization_config.activation_scheme, else b1.58");
+}
+
+/** `--kv-bits`: the width of KV cache entries (host/infer/kv-quant.ts has the formula). */
+export function kvBitsOption(): Option {
+  return checked(
+    '--kv-bits <bits>',
+    'KV cache entries: 32 keeps float32, 16 rounds to float16, 8, 4 or 3 are absmax integers per head and token',
+    (v) => {
+      const n = (KV_BITS as readonly number[]).find((b) => String(b) === v);
+      if (n === undefined) throw new Expected(KV_BITS.join(', '));
+      return n as KvBits;
+    },
+    32,
+  );
 }
 
 const isBackendSpec = (v: string): boolean => {

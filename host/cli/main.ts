@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { CommanderError, Option, type Command } from 'commander';
 import { reportError, EXIT_FAILED } from './errors.ts';
 import {
+  actSchemeOption,
+  kvBitsOption,
   backendOption,
   batchSizeOption,
   checked,
@@ -234,6 +236,8 @@ program
   )
   .option('--force', 'use a board whose identity differs from the expected RTL')
   .option('--reload', 'upload the weights even when the board already holds them')
+  .addOption(actSchemeOption())
+  .addOption(kvBitsOption())
   .action(async (o: { nPredict: number; backend: string; batchSize: number } & Omit<import('./commands/run.ts').RunOptions, 'n' | 'backend' | 'batch'>, cmd: Command) => {
     const { runCommand } = await import('./commands/run.ts');
     // A bad spec found later (a sim parameter, a missing port) names what the spec came from.

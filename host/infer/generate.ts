@@ -2,7 +2,8 @@
 // llama.cpp reports (load, prompt eval, eval, sampling) and the offload figures.
 
 import type { BitLinearBackend, OffloadStats } from '../backends/backend.ts';
-import { Transformer } from './transformer.ts';
+import { Transformer, type Sparsity } from './transformer.ts';
+import type { KvBits } from './numerics-names.ts';
 import { Sampler, type SamplerOptions } from './sampler.ts';
 import type { BitNetModel } from '../model/model.ts';
 
@@ -15,6 +16,8 @@ export interface GenerateOptions extends SamplerOptions {
   readonly batch?: number;
   /** Stop at these ids (the model's eos by default). */
   readonly stop?: readonly number[];
+  /** KV cache entry width (kv-quant.ts); 32 = float32. */
+  readonly kvBits?: KvBits;
   /** Each new token as it is sampled. */
   readonly onToken?: (id: number) => void;
 }
@@ -43,13 +46,15 @@ export interface Generation {
   readonly timings: Timings;
   readonly offload: OffloadStats;
   readonly stoppedBy: 'n' | 'stop' | 'context';
+  /** Zero inputs of o_proj and down_proj over every forward pass (a4.8's top-50 % and ReLU² make them). */
+  readonly sparsity: Sparsity;
 }
 
 export async function generate(model: BitNetModel, backend: BitLinearBackend, prompt: readonly number[], o: GenerateOptions): Promise<Generation> {
   if (prompt.length === 0) throw new RangeError('the prompt has no tokens');
   const ctx = o.ctx ?? Math.min(model.config.maxPositions, prompt.length + o.n);
   if (prompt.length > ctx) throw new RangeError(`the prompt has ${prompt.length} tokens; the context is ${ctx}`);
-  const tr = new Transformer(model, backend, ctx);
+  const tr = new Transformer(model, backend, ctx, { kvBits: o.kvBits });
   const sampler = new Sampler(o);
   const stop = new Set(o.stop ?? model.config.eos);
   const batch = o.batch ?? 32;
@@ -87,5 +92,5 @@ export async function generate(model: BitNetModel, backend: BitLinearBackend, pr
   t.offloadMs = tr.time.offload;
   t.matmulCalls = backend.stats.calls - calls0;
   t.linkRequests = backend.stats.requests - requests0;
-  return { prompt, tokens, lastLogits: logits, timings: t, offload: { ...backend.stats }, stoppedBy };
+  return { prompt, tokens, lastLogits: logits, timings: t, offload: { ...backend.stats }, stoppedBy, sparsity: { ...tr.sparsity } };
 }

@@ -8,7 +8,10 @@ export function rmsNorm(x: Float32Array, w: Float32Array, eps: number, M: number
     const o = m * n;
     let ss = 0;
     for (let i = 0; i < n; i++) ss += x[o + i]! * x[o + i]!;
-    const r = 1 / Math.sqrt(Math.fround(ss / n) + eps);
+    // The reciprocal root in float32, as the references (torch's rsqrt on a float32 tensor):
+    // a float64 one differs in the last bit of some outputs, which moves a4.8's absmean scale
+    // (a sum over the row) by an ulp.
+    const r = Math.fround(1 / Math.sqrt(Math.fround(Math.fround(ss / n) + Math.fround(eps))));
     for (let i = 0; i < n; i++) out[o + i] = w[i]! * Math.fround(x[o + i]! * r);
   }
   return out;

@@ -24,6 +24,11 @@ export function timingReport(g: Generation, loadMs: number, backend: string): st
   const forwards = t.promptTokens + t.evalRuns;
   lines.push(`${Q}     offload time = ${f2(t.offloadMs)} ms (${share.toFixed(1)} % of prompt eval + eval), ${o.calls} BitLinear calls, ${(o.macs / 1e6).toFixed(2)} M MACs`);
   lines.push(`${Q}      round trips = ${(t.matmulCalls / Math.max(1, t.forwardPasses)).toFixed(1)} matmuls per forward pass (q/k/v and gate/up fused), ${(t.linkRequests / Math.max(1, forwards)).toFixed(1)} link requests per token`);
+  const sp = g.sparsity;
+  if (sp.tokens > 0) {
+    const per = (z: number, n: number): string => `${(z / sp.tokens).toFixed(1)} of ${(n / sp.tokens).toFixed(0)} zero (${((100 * z) / Math.max(1, n)).toFixed(1)} %)`;
+    lines.push(`${Q}   zero inputs/tok = o_proj ${per(sp.oZeros, sp.oInputs)}, down_proj ${per(sp.downZeros, sp.downInputs)}, all layers`);
+  }
   if (o.lanes > 0) {
     const util = o.boardCycles ? (100 * o.macs) / (o.boardCycles * o.lanes) : 0;
     lines.push(`${Q}          weights = ${o.weightsReused ? 'already on the board (tag matched), 0 bytes sent' : `${o.weightBytesSent} bytes sent (${o.weightTilesSent} tiles)`}`);

@@ -5,12 +5,30 @@
 
 import { offloadLayout, type BitNetModel, type OffloadLayout, type Projection } from '../model/model.ts';
 import type { BitLinearBackend } from '../backends/backend.ts';
-import { quantizeRows, rescaleRows } from './quant.ts';
+import { rescaleRows } from './quant.ts';
+import { quantizeStage, STAGE_QUANTIZERS } from './act-scheme.ts';
+import { quantizeKv, type KvBits } from './kv-quant.ts';
 import { rmsNorm, Rope } from './ops.ts';
 import { attention } from './attention.ts';
 import { readRow } from '../model/float-matrix.ts';
 import { headLogits } from './head.ts';
 import { blockScaledMatmul } from './block-scaled.ts';
+
+export interface TransformerOptions {
+  /** Bits of the KV cache entries (kv-quant.ts): 32 keeps float32, as the fixtures' references. */
+  readonly kvBits?: KvBits;
+  /** Sees every stage's integer input before it is sent: layer, stage (model.ts STAGES), q, scales, M. */
+  readonly onStage?: (layer: number, stage: number, xq: Int8Array, scales: Float32Array, M: number) => void;
+}
+
+/** Zero inputs of o_proj and down_proj (summed over layers) and the inputs counted, since the Transformer was made. */
+export interface Sparsity {
+  tokens: number;
+  oZeros: number;
+  oInputs: number;
+  downZeros: number;
+  downInputs: number;
+}
 
 /** The context when none is asked for (capped by the model's): enough for a long chat, 4096 x 8 x layers x kv width bytes at most. */
 export const DEFAULT_CTX = 4096;
@@ -31,11 +49,13 @@ export class Transformer {
   pos = 0;
   /** Wall time in the backend's matmul calls, and everything else (ms). */
   readonly time = { offload: 0, cpu: 0 };
+  readonly sparsity: Sparsity = { tokens: 0, oZeros: 0, oInputs: 0, downZeros: 0, downInputs: 0 };
 
   constructor(
     readonly model: BitNetModel,
     readonly backend: BitLinearBackend,
     readonly ctx = Math.min(DEFAULT_CTX, model.config.maxPositions),
+    readonly opts: TransformerOptions = {},
   ) {
     const c = model.config;
     if (!Number.isSafeInteger(ctx) || ctx < 1) throw new RangeError(`context ${ctx}: expected an integer >= 1`);
@@ -122,12 +142,23 @@ export class Transformer {
     const gate = new Float32Array(M * I);
     const up = new Float32Array(M * I);
     const scale = 1 / Math.sqrt(c.headDim);
-    const bits = c.actBits;
+    const quant = STAGE_QUANTIZERS[c.actScheme];
+    const kvBits = this.opts.kvBits ?? 32;
+    const sp = this.sparsity;
+    const zeros = (n: number): number => {
+      let z = 0;
+      for (let i = 0; i < n; i++) if (xq[i] === 0) z++;
+      return z;
+    };
+    const input = (l: number, st: number, K: number): void => {
+      quantizeStage(quant[st]!, xn, M, K, xq, sc);
+      this.opts.onStage?.(l, st, xq, sc, M);
+    };
     for (let l = 0; l < layers.length; l++) {
       const L = layers[l]!;
       // attention
       rmsNorm(h, L.inputNorm, c.eps, M, xn);
-      quantizeRows(xn, M, H, xq, sc, bits);
+      input(l, 0, H);
       await this.stage(l, 0, xq, sc, M, { q, k, v });
       const kc = this.kCache[l]!;
       const vc = this.vCache[l]!;
@@ -135,28 +166,38 @@ export class Transformer {
         const p = this.pos + m;
         this.rope.apply(q, m * qd, c.heads, p);
         this.rope.apply(k, m * kvd, c.kvHeads, p);
+        // What the cache holds is what a kvBits-wide cache would give back (keys after RoPE).
+        if (kvBits !== 32) {
+          quantizeKv(k, m * kvd, c.kvHeads, c.headDim, kvBits);
+          quantizeKv(v, m * kvd, c.kvHeads, c.headDim, kvBits);
+        }
         kc.set(k.subarray(m * kvd, m * kvd + kvd), p * kvd);
         vc.set(v.subarray(m * kvd, m * kvd + kvd), p * kvd);
       }
       attention(q, kc, vc, { M, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, pos: this.pos, scale }, attn);
       rmsNorm(attn, L.attnSubNorm, c.eps, M, xn);
-      quantizeRows(xn, M, qd, xq, sc, bits);
+      input(l, 1, qd);
+      sp.oZeros += zeros(M * qd);
+      sp.oInputs += M * qd;
       await this.stage(l, 1, xq, sc, M, { o: proj });
       for (let i = 0; i < M * H; i++) h[i] = h[i]! + proj[i]!;
       // feed-forward
       rmsNorm(h, L.postNorm, c.eps, M, xn);
-      quantizeRows(xn, M, H, xq, sc, bits);
+      input(l, 2, H);
       await this.stage(l, 2, xq, sc, M, { gate, up });
       for (let i = 0; i < M * I; i++) {
         const g = gate[i]! > 0 ? gate[i]! : 0;
         gate[i] = Math.fround(g * g) * up[i]!;
       }
       rmsNorm(gate, L.ffnSubNorm, c.eps, M, xn);
-      quantizeRows(xn, M, I, xq, sc, bits);
+      input(l, 3, I);
+      sp.downZeros += zeros(M * I);
+      sp.downInputs += M * I;
       await this.stage(l, 3, xq, sc, M, { down: proj });
       for (let i = 0; i < M * H; i++) h[i] = h[i]! + proj[i]!;
     }
     this.pos += M;
+    sp.tokens += M;
     rmsNorm(h, this.model.norm, c.eps, M);
     const first = opts.all ? 0 : M - 1;
     const logits = new Float32Array((M - first) * c.vocab);

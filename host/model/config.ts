@@ -2,6 +2,7 @@
 // GGUF metadata; every missing or wrong field is named with the file it came from.
 
 import { CheckpointError, excerpt } from './errors.ts';
+import { ACT_SCHEMES, type ActScheme } from '../infer/numerics-names.ts';
 
 export interface BitNetConfig {
   readonly hidden: number;
@@ -21,8 +22,11 @@ export interface BitNetConfig {
   readonly linearClass: 'bitlinear' | 'autobitlinear';
   /** 'offline': packed ternary weights; 'online': float master weights ternarized at load. */
   readonly quantMode: 'offline' | 'online';
-  /** Activation bits for BitLinear inputs (8; 4 for BitNet a4.8-style runs). */
-  readonly actBits: number;
+  /**
+   * How BitLinear inputs are quantized (infer/act-scheme.ts): quantization_config.activation_scheme
+   * ("b1.58" when absent), or run's --act-scheme.
+   */
+  readonly actScheme: ActScheme;
 }
 
 type Json = Record<string, unknown>;
@@ -64,6 +68,8 @@ export function configFromHf(c: Json, file: string): BitNetConfig {
   if (linearClass !== 'bitlinear' && linearClass !== 'autobitlinear') throw new CheckpointError(file, `field 'quantization_config.linear_class' is ${excerpt(linearClass)}, expected "bitlinear" or "autobitlinear"`);
   const quantMode = (q.quantization_mode ?? 'offline') as string;
   if (quantMode !== 'offline' && quantMode !== 'online') throw new CheckpointError(file, `field 'quantization_config.quantization_mode' is ${excerpt(quantMode)}, expected "offline" or "online"`);
+  const actScheme = (q.activation_scheme ?? 'b1.58') as string;
+  if (!(ACT_SCHEMES as readonly string[]).includes(actScheme)) throw new CheckpointError(file, `field 'quantization_config.activation_scheme' is ${excerpt(actScheme)}, expected ${ACT_SCHEMES.map((a) => `"${a}"`).join(', ')}`);
   if (q.quant_method !== undefined && q.quant_method !== 'bitnet') throw new CheckpointError(file, `field 'quantization_config.quant_method' is ${excerpt(q.quant_method)}; only "bitnet" is supported`);
   const hidden = num(c, 'hidden_size', file);
   const heads = num(c, 'num_attention_heads', file);
@@ -87,7 +93,7 @@ export function configFromHf(c: Json, file: string): BitNetConfig {
       eos: ids(c, 'eos_token_id', file),
       linearClass: linearClass as BitNetConfig['linearClass'],
       quantMode: quantMode as BitNetConfig['quantMode'],
-      actBits: 8,
+      actScheme: actScheme as ActScheme,
     },
     file,
   );

@@ -291,7 +291,8 @@ function configFromGguf(g: GgufHandle): BitNetConfig {
       eos: eos === undefined ? [] : [eos],
       linearClass: 'autobitlinear',
       quantMode: 'offline',
-      actBits: 8,
+      // GGUF metadata has no activation scheme: llama.cpp's BitNet graph quantizes to int8.
+      actScheme: 'b1.58',
     },
     g.file,
   );

@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 import { SingleBar, Presets } from 'cli-progress';
 import { loadModel } from '../../model/load.ts';
+import type { BitNetConfig } from '../../model/config.ts';
 import { resolveModel } from '../../model/hub.ts';
 import { bitLinears } from '../../model/model.ts';
 import { TextCodec, TextStream } from '../../model/tokenizer.ts';
@@ -15,6 +16,8 @@ import { shown } from '../flags.ts';
 import { quantizeHead } from '../../infer/head.ts';
 import { Q8_BLOCK } from '../../model/float-matrix.ts';
 import { loadNative } from '../../native/native.ts';
+import { schemeBits } from '../../infer/act-scheme.ts';
+import type { ActScheme, KvBits } from '../../infer/numerics-names.ts';
 
 /** `run`'s options as the option table in main.ts parsed and bounded them. */
 export interface RunOptions {
@@ -41,6 +44,9 @@ export interface RunOptions {
   force?: boolean;
   reload?: boolean;
   progress?: boolean;
+  /** Overrides the checkpoint's activation scheme. */
+  actScheme?: ActScheme;
+  kvBits?: KvBits;
 }
 
 export interface RunResult {
@@ -87,7 +93,7 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
   const loaded = loadModel(modelPath);
   for (const w of loaded.source.warnings ?? []) out.log?.(`warning: ${w}`);
   if (headBits === 8 && loaded.config.hidden % Q8_BLOCK) throw new UsageError(`--head-bits 8: the hidden size ${loaded.config.hidden} is not a multiple of ${Q8_BLOCK}`);
-  const model = headBits === 8 ? { ...loaded, lmHead: quantizeHead(loaded.lmHead) } : loaded;
+  const model = withNumerics(headBits === 8 ? { ...loaded, lmHead: quantizeHead(loaded.lmHead) } : loaded, o.actScheme);
   const codec = TextCodec.load(modelPath);
   const vocab = model.config.vocab;
   let prompt: number[];
@@ -115,7 +121,7 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
     const bar = o.progress ? new SingleBar({ format: 'uploading weights [{bar}] {percentage}% | {value}/{total} tiles | {what}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic) : undefined;
     let started = false;
     await backend.load(bitLinears(model), {
-      actBits: model.config.actBits,
+      actBits: schemeBits(model.config.actScheme),
       progress: (done, total, what) => {
         if (!bar) return;
         if (!started) bar.start(total, 0, { what });
@@ -134,6 +140,7 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
       topP: o.topP,
       seed,
       batch: o.batch,
+      kvBits: o.kvBits,
       onToken: (id) => (stream ? stream.push(id) : out.text?.(`${id} `)),
     });
     return { generation, loadMs, backend: backend.name, seed, resultsDigest: backend.digest() };
@@ -142,16 +149,28 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
   }
 }
 
+/** The model with --act-scheme in place of its checkpoint's scheme (the config is the one place the scheme is read from). */
+export function withNumerics<M extends { config: BitNetConfig }>(m: M, actScheme: ActScheme | undefined): M {
+  return actScheme === undefined || actScheme === m.config.actScheme ? m : { ...m, config: { ...m.config, actScheme } };
+}
+
 export async function runCommand(o: RunOptions): Promise<void> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   if (o.json) {
     const r = await runModel({ ...o, progress: false }, { log });
     const g = r.generation;
-    console.log(JSON.stringify({ model: o.model, backend: r.backend, seed: r.seed, prompt_ids: g.prompt, generated_ids: g.tokens, results_digest: r.resultsDigest, stopped_by: g.stoppedBy, last_logits: Array.from(g.lastLogits), timings: { load_ms: r.loadMs, ...g.timings }, offload: g.offload, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
+    console.log(JSON.stringify({ model: o.model, backend: r.backend, seed: r.seed, prompt_ids: g.prompt, generated_ids: g.tokens, results_digest: r.resultsDigest, stopped_by: g.stoppedBy, act_scheme: o.actScheme ?? null, sparsity: sparsityJson(g), last_logits: Array.from(g.lastLogits), timings: { load_ms: r.loadMs, ...g.timings }, offload: g.offload, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
     return;
   }
   const r = await runModel({ ...o, progress: process.stderr.isTTY }, { text: (s) => void process.stdout.write(s), log });
   process.stdout.write('\n');
   log(`\nseed = ${r.seed}, stopped by ${r.generation.stoppedBy}`);
   for (const line of timingReport(r.generation, r.loadMs, r.backend)) log(line);
+}
+
+/** Per token, how many inputs of o_proj and down_proj (all layers) were zero. */
+function sparsityJson(g: Generation): Record<string, number> {
+  const s = g.sparsity;
+  const t = Math.max(1, s.tokens);
+  return { tokens: s.tokens, o_proj_zero_per_token: s.oZeros / t, o_proj_inputs_per_token: s.oInputs / t, down_proj_zero_per_token: s.downZeros / t, down_proj_inputs_per_token: s.downInputs / t };
 }
