@@ -2,7 +2,7 @@
 // module: ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30
 // family: ternary_core   source: generator/cores/ternary/core.ts
 // parameters: rows=16 cols=16 act=8 format=2 kmax=8192 mmax=8 wdepth=8388608 acc=0 dram=512 maddr=30 mbase=0
-//             mburst=64
+//             mburst=64 ports=1
 // content-hash: sha256:28d44668cb6575ffdb596b3bc6cb52e5f6b82e66a59e46d7bd5a2770ae36bf3b
 `default_nettype none
 
