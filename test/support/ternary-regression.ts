@@ -2,7 +2,8 @@
 // every configuration) and the post-synthesis test (test/boards/netlist.test.ts, one): shapes
 // and data from the seed, K/N/M not multiples of the array, M = 1, maximum K, all-zero and
 // all-+-1 weights, extreme activations and result back-pressure, each checked against the
-// bit-exact model, results and CYCLES. TERNARY_SOAK=n runs n times as many cases.
+// bit-exact model, results and CYCLES. TERNARY_SOAK=n runs n times as many cases. Each run
+// can be handed to a callback (the RTL test's functional coverage samples them).
 
 import assert from 'node:assert/strict';
 import type { Tb } from '../../sim/index.ts';
@@ -24,17 +25,32 @@ const SOAK = Number(process.env.TERNARY_SOAK ?? 1);
 export const CORE_SUITE = 'ternary matmul core (Verilator vs the bit-exact model)';
 export const configName = (p: TernaryParams): string => `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'} weights`;
 
-type Kind = 'random' | 'm1' | 'kmax' | 'zero' | 'pm1' | 'backpressure';
-const KINDS: readonly Kind[] = ['random', 'random', 'm1', 'kmax', 'zero', 'pm1', 'backpressure'];
+export type Kind = 'random' | 'tiny' | 'm1' | 'kmax' | 'zero' | 'pm1' | 'backpressure';
+const KINDS: readonly Kind[] = ['random', 'random', 'tiny', 'm1', 'kmax', 'zero', 'pm1', 'backpressure'];
+
+/** One checked run, as coverage samples it. */
+export interface RunSample {
+  readonly p: TernaryParams;
+  readonly kind: Kind;
+  readonly K: number;
+  readonly N: number;
+  readonly M: number;
+  readonly stalls: number;
+  /** The activations hold both ends of their range. */
+  readonly extremes: boolean;
+}
 
 function randomCase(tb: Tb, p: TernaryParams, kind: Kind): { x: IntMatrix; w: IntMatrix } {
   const r = tb.rng;
   const lo = -(2 ** (p.act - 1));
   const hi = 2 ** (p.act - 1) - 1;
-  // Back-pressure needs more results than the core's output FIFO holds, coming fast: short K, many n-tiles.
+  // Back-pressure needs more results than the core's output FIFO holds, coming faster than a
+  // sink that is ready 30 % of cycles takes them: one k-tile (a result per cycle), many n-tiles.
+  // (K up to 2 rows gave a result every other cycle, which a seed found too slow to fill the FIFO.)
   const bp = kind === 'backpressure';
-  const K = kind === 'kmax' || kind === 'pm1' ? p.kmax : bp ? r.int(1, 2 * p.rows) : r.int(1, p.kmax);
-  const N = bp ? 8 * p.cols + r.int(0, p.cols - 1) : r.int(1, 3 * p.cols);
+  const tiny = kind === 'tiny'; // one partial tile: K < rows, N < cols
+  const K = kind === 'kmax' || kind === 'pm1' ? p.kmax : bp ? r.int(1, p.rows) : tiny ? r.int(1, Math.max(1, p.rows - 1)) : r.int(1, p.kmax);
+  const N = bp ? 8 * p.cols + r.int(0, p.cols - 1) : tiny ? r.int(1, Math.max(1, p.cols - 1)) : kind === 'pm1' ? p.cols * r.int(1, 3) : r.int(1, 3 * p.cols);
   const M = kind === 'm1' ? 1 : bp ? p.mmax : r.int(1, p.mmax);
   const x = new Int8Array(M * K);
   const w = new Int8Array(N * K);
@@ -44,7 +60,7 @@ function randomCase(tb: Tb, p: TernaryParams, kind: Kind): { x: IntMatrix; w: In
 }
 
 /** Every case kind (SOAK times) through `drv`, against the model: results `===`, CYCLES = model + STALLS. */
-export async function coreRegression(drv: CoreDriver, tb: Tb, p: TernaryParams): Promise<void> {
+export async function coreRegression(drv: CoreDriver, tb: Tb, p: TernaryParams, onRun?: (s: RunSample) => void): Promise<void> {
   for (let rep = 0; rep < SOAK; rep++) {
     for (const kind of KINDS) {
       const { x, w } = randomCase(tb, p, kind);
@@ -58,6 +74,8 @@ export async function coreRegression(drv: CoreDriver, tb: Tb, p: TernaryParams):
       if (kind !== 'backpressure') assert.equal(r.stalls, 0, `${label}: no stalls without back-pressure`);
       else assert.ok(r.stalls > 0, `${label}: back-pressure on the results must stall the issue`);
       tb.log.info(`${label}: ok, ${r.cycles} cycles (${r.stalls} stalled)`);
+      const lo = -(2 ** (p.act - 1));
+      onRun?.({ p, kind, K: x.cols, N: w.rows, M: x.rows, stalls: r.stalls, extremes: x.data.includes(lo) && x.data.includes(-lo - 1) });
     }
   }
 }
