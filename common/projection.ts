@@ -68,6 +68,23 @@ export interface Board {
 
 const GB = 1e9;
 
+/** KV260 with one 512-bit port: the board the 2-port and serving variants start from. */
+const KV260: Board = {
+  name: 'KV260 (1 port)',
+  memory: 'DDR4, 64-bit, 2400 MT/s (PS DDR)',
+  peakPerChannel: (64 / 8) * 2400e6,
+  channels: 1,
+  capacity: 4 * 2 ** 30,
+  efficiency: 0.75,
+  efficiencyWhy: 'assumed: read-only sequential bursts (no bus turnaround); refresh, row changes and the PS interconnect cost about 25 %',
+  fmaxHz: 200e6,
+  fmaxWhy: 'assumed for Zynq UltraScale+ -2 fabric; not synthesized here (no Vivado)',
+  latencyCycles: 48,
+  latencyWhy: 'assumed: PS DDR through an HP port, about 240 ns',
+  link: { name: 'Cortex-A53 host over PS-PL AXI (HPM)', bytesPerSecond: 1 * GB, perMatmulSeconds: 2e-6, why: 'assumed: a DMA each way and a poll per matmul on-chip' },
+  core: { rows: 16, cols: 20, format: 5, dram: 512, ports: 1 },
+};
+
 /**
  * The boards of issue 19. Peak rates from the memory's width and transfer rate; efficiencies,
  * clocks, latencies and link figures are assumptions (stated), since no Vivado runs here and
@@ -89,34 +106,11 @@ export const BOARDS: readonly Board[] = [
     link: { name: 'UART 6.25 Mbaud (clk/16, the UART core\'s limit), 8N1', bytesPerSecond: 6.25e6 / 10, perMatmulSeconds: 125e-6, why: 'USB 2.0 microframe per round trip through the FT2232H' },
     core: { rows: 16, cols: 20, format: 5, dram: 128, ports: 1 },
   },
+  KV260,
   {
-    name: 'KV260 (1 port)',
-    memory: 'DDR4, 64-bit, 2400 MT/s (PS DDR)',
-    peakPerChannel: (64 / 8) * 2400e6,
-    channels: 1,
-    capacity: 4 * 2 ** 30,
-    efficiency: 0.75,
-    efficiencyWhy: 'assumed: read-only sequential bursts (no bus turnaround); refresh, row changes and the PS interconnect cost about 25 %',
-    fmaxHz: 200e6,
-    fmaxWhy: 'assumed for Zynq UltraScale+ -2 fabric; not synthesized here (no Vivado)',
-    latencyCycles: 48,
-    latencyWhy: 'assumed: PS DDR through an HP port, about 240 ns',
-    link: { name: 'Cortex-A53 host over PS-PL AXI (HPM)', bytesPerSecond: 1 * GB, perMatmulSeconds: 2e-6, why: 'assumed: a DMA each way and a poll per matmul on-chip' },
-    core: { rows: 16, cols: 20, format: 5, dram: 512, ports: 1 },
-  },
-  {
+    ...KV260,
     name: 'KV260 (2 ports)',
-    memory: 'DDR4, 64-bit, 2400 MT/s (PS DDR)',
-    peakPerChannel: (64 / 8) * 2400e6,
-    channels: 1,
-    capacity: 4 * 2 ** 30,
-    efficiency: 0.75,
-    efficiencyWhy: 'as above; both masters share the one controller',
-    fmaxHz: 200e6,
-    fmaxWhy: 'assumed, as above',
-    latencyCycles: 48,
-    latencyWhy: 'assumed, as above',
-    link: { name: 'Cortex-A53 host over PS-PL AXI (HPM)', bytesPerSecond: 1 * GB, perMatmulSeconds: 2e-6, why: 'assumed, as above' },
+    efficiencyWhy: 'as for one port; both masters share the one controller',
     core: { rows: 16, cols: 40, format: 5, dram: 512, ports: 2 },
   },
   {
@@ -143,7 +137,7 @@ export const BOARDS: readonly Board[] = [
  * than a step of one.
  */
 export const SERVING_BOARD: Board = {
-  ...BOARDS[1]!,
+  ...KV260,
   name: 'KV260, 16 cores (batched decode)',
   core: { rows: 16, cols: 16, format: 2, dram: 512, ports: 1 },
   cores: 16,
