@@ -343,23 +343,24 @@ export const BACKEND_SPECS = 'cpu[:js] | sim[:k=v,...] | uart:PATH[@BAUD] | pcie
  * `--backend SPEC`, or `-dev, --device SPEC` as llama.cpp spells it (-dev is respelled
  * --device by CliCommand): where every BitLinear runs. The spec's syntax is checked here.
  */
-export function backendOption(): Option {
-  const o = checked(
+export function backendOption(o: { repeatable?: boolean } = {}): Option {
+  const opt = checked(
     '--device, --backend <spec>',
     `where every BitLinear runs: ${BACKEND_SPECS}`,
-    (v) => {
+    (v, previous: string | string[]) => {
       try {
         parseBackendSpec(v);
       } catch (e) {
         throw new Refused((e as Error).message);
       }
-      return v;
+      // Repeatable (serve): every spec given, in order; the default is a plain string, dropped once one is given.
+      return o.repeatable ? [...(Array.isArray(previous) ? previous : []), v] : v;
     },
     'cpu',
   );
   // commander matches --device and --backend; -dev is respelled --device before it parses.
-  o.flags = '-dev, --device, --backend <spec>';
-  return withEnv(o);
+  opt.flags = '-dev, --device, --backend <spec>';
+  return withEnv(opt);
 }
 
 /** `-b, --batch-size`: prompt tokens per forward pass, as llama.cpp's -b. */
