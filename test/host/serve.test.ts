@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { fixture } from './fixtures.ts';
 import { startServer, serveModel, type Server, type ServeOptions } from '../../host/cli/commands/serve.ts';
@@ -237,6 +239,22 @@ describe('host: serve (OpenAI API, continuous batching)', function () {
       assert.equal(s.engine.activeSequences, 0);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('host: serve on the command line', function () {
+  it('refuses a second backend, a bad port and a context past the model\'s, each in one line', () => {
+    const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../host/cli/bin.js');
+    const m = fixture('tiny-fortunes');
+    for (const [args, re] of [
+      [['-dev', 'cpu', '--backend', 'cpu'], /^error: -dev\/--device\/--backend given 2 times: several backends \(layers split across boards\) are not implemented; give one\n$/],
+      [['--port', '65536'], /^error: --port 65536: expected an integer from 0 to 65535\n$/],
+      [['-c', '300', '--port', '0'], /^error: -c\/--ctx-size 300: the model's context is 256\n$/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [bin, 'serve', '-m', m, ...args], { encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, re);
     }
   });
 });
