@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CommanderError, Option, type Command } from 'commander';
-import { reportError, EXIT_FAILED } from './errors.ts';
+import { reportError, EXIT_FAILED, UsageError } from './errors.ts';
 import {
   actSchemeOption,
   kvBitsOption,
@@ -34,6 +34,7 @@ import {
 import { BAUD, parseBackendSpec } from '../backends/spec.ts';
 import { MAKE_MODEL_DEFAULTS as MM, MAKE_MODEL_LIMITS as ML } from '../model/make-model-options.ts';
 import { projectRoot } from './paths.ts';
+import { DEFAULT_TEMPERATURE } from '../infer/sampler.ts';
 
 // This table is where each flag's value is parsed and bounded (flags.ts): a bad value is one
 // line naming the flag, given while the command line is read, before a command loads anything.
@@ -215,7 +216,7 @@ program
   .addOption(promptOption())
   .addOption(checked('--tokens <ids>', 'prompt as token ids, comma-separated (e.g. 1,17,42)', tokenIds))
   .addOption(nPredictOption(32, { env: true }))
-  .addOption(numberOption('--temp <t>', 'temperature; 0 is greedy', { min: 0 }, 0.8))
+  .addOption(numberOption('--temp <t>', 'temperature; 0 is greedy', { min: 0 }, DEFAULT_TEMPERATURE))
   .addOption(intOption('--top-k <k>', 'top-k; 0 is off', 0, TOKENS_MAX, 40))
   .addOption(numberOption('--top-p <p>', 'top-p', { min: 0, max: 1, above: true }, 0.95))
   .addOption(seedOption('sampling seed', { dfltText: 'random, printed', env: true }))
@@ -244,6 +245,32 @@ program
     const from = cmd.options.find((x) => x.attributeName() === 'backend')!;
     const backendFlag = cmd.getOptionValueSource('backend') === 'env' ? `$${from.envVar!}` : flagNames(from);
     await runCommand({ ...o, n: o.nPredict, batch: o.batchSize, backend: parseBackendSpec(o.backend), backendText: o.backend, backendFlag });
+  });
+
+program
+  .command('serve')
+  .description("OpenAI's HTTP API (completions, chat, streaming, models, health, Prometheus metrics) with continuous batching; localhost unless --host says otherwise")
+  .addOption(modelOption({ required: true, env: true }))
+  .addOption(backendOption())
+  .addOption(new Option('--host <address>', 'address to listen on').default('127.0.0.1'))
+  .addOption(intOption('--port <n>', 'TCP port; 0 picks a free one', 0, 65535, 8080))
+  .addOption(intOption('--parallel <n>', 'slots: sequences decoded together, each with a KV cache of the context', 1, 256, 4))
+  .addOption(intOption('--queue <n>', 'requests waiting for a slot at most; past it 429 with Retry-After', 0, 65536, 16))
+  .addOption(withEnv(defaultShown(intOption('-c, --ctx-size <n>', "context of each slot's KV cache: prompt + max_tokens must fit", 1, TOKENS_MAX), "the model's, at most 4096")))
+  .addOption(intOption('--ctx <n>', 'the same as -c/--ctx-size', 1, TOKENS_MAX).hideHelp())
+  .addOption(batchSizeOption(32))
+  .addOption(withEnv(new Option('--api-key <key>', 'require "Authorization: Bearer KEY" on every request but /health')))
+  .addOption(threadsOption())
+  .addOption(defaultShown(inFileOption('--board-manifest <file>', 'manifest of the board SoC the host expects (as run)'), "rtl/board's; rtl/xdma's for pcie"))
+  .option('--force', 'use a board whose identity differs from the expected RTL')
+  .option('--reload', 'upload the weights even when the board already holds them')
+  .addOption(actSchemeOption())
+  .addOption(kvBitsOption())
+  .action(async (o: { backend: string; batchSize: number; ctx?: number } & Omit<import('./commands/serve.ts').ServeOptions, 'backend' | 'batch'>, cmd: Command) => {
+    const from = cmd.options.find((x) => x.attributeName() === 'backend')!;
+    const { serveCommand } = await import('./commands/serve.ts');
+    const backendFlag = cmd.getOptionValueSource('backend') === 'env' ? `$${from.envVar!}` : flagNames(from);
+    await serveCommand({ ...o, ctxSize: o.ctxSize ?? o.ctx, batch: o.batchSize, backend: parseBackendSpec(o.backend), backendText: o.backend, backendFlag });
   });
 
 /** A make-model flag: its name, range and default are make-model-options.ts's. */

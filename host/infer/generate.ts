@@ -4,7 +4,8 @@
 import type { BitLinearBackend, OffloadStats } from '../backends/backend.ts';
 import { Transformer, type Sparsity } from './transformer.ts';
 import type { KvBits } from './numerics-names.ts';
-import { Sampler, type SamplerOptions } from './sampler.ts';
+import type { SamplerOptions } from './sampler.ts';
+import { Sequence, type StoppedBy } from './sequence.ts';
 import type { BitNetModel } from '../model/model.ts';
 
 export interface GenerateOptions extends SamplerOptions {
@@ -45,7 +46,7 @@ export interface Generation {
   lastLogits: Float32Array;
   readonly timings: Timings;
   readonly offload: OffloadStats;
-  readonly stoppedBy: 'n' | 'stop' | 'context';
+  readonly stoppedBy: StoppedBy;
   /** Zero inputs of o_proj and down_proj over every forward pass (a4.8's top-50 % and ReLU² make them). */
   readonly sparsity: Sparsity;
 }
@@ -55,42 +56,28 @@ export async function generate(model: BitNetModel, backend: BitLinearBackend, pr
   const ctx = o.ctx ?? Math.min(model.config.maxPositions, prompt.length + o.n);
   if (prompt.length > ctx) throw new RangeError(`the prompt has ${prompt.length} tokens; the context is ${ctx}`);
   const tr = new Transformer(model, backend, ctx, { kvBits: o.kvBits });
-  const sampler = new Sampler(o);
-  const stop = new Set(o.stop ?? model.config.eos);
-  const batch = o.batch ?? 32;
+  const seq = new Sequence(prompt, tr.cache, { ...o, batch: o.batch ?? 32, stop: o.stop ?? model.config.eos });
   const t: Timings = { promptMs: 0, promptTokens: prompt.length, evalMs: 0, evalRuns: 0, sampleMs: 0, sampleRuns: 0, offloadMs: 0, matmulCalls: 0, linkRequests: 0, forwardPasses: 0 };
   const calls0 = backend.stats.calls;
   const requests0 = backend.stats.requests;
-  let t0 = performance.now();
   let logits: Float32Array = new Float32Array(0);
-  for (let i = 0; i < prompt.length; i += batch, t.forwardPasses++) logits = await tr.forward(prompt.slice(i, i + batch));
-  t.promptMs = performance.now() - t0;
-  const tokens: number[] = [];
-  let stoppedBy: Generation['stoppedBy'] = 'n';
-  while (tokens.length < o.n) {
-    t0 = performance.now();
-    const id = sampler.sample(logits);
-    t.sampleMs += performance.now() - t0;
-    t.sampleRuns++;
-    tokens.push(id);
-    o.onToken?.(id);
-    if (stop.has(id)) {
-      stoppedBy = 'stop';
-      break;
-    }
-    if (tokens.length === o.n) break;
-    if (tr.pos >= ctx) {
-      stoppedBy = 'context';
-      break;
-    }
-    t0 = performance.now();
-    logits = await tr.forward([id]);
+  while (!seq.done) {
+    const prompting = seq.inPrompt;
+    const t0 = performance.now();
+    logits = await tr.forward(seq.input());
     t.forwardPasses++;
-    t.evalMs += performance.now() - t0;
-    t.evalRuns++;
+    if (prompting) t.promptMs += performance.now() - t0;
+    else {
+      t.evalMs += performance.now() - t0;
+      t.evalRuns++;
+    }
+    const id = seq.advance(logits);
+    if (id !== undefined) o.onToken?.(id);
   }
+  t.sampleMs = seq.sampleMs;
+  t.sampleRuns = seq.sampleRuns;
   t.offloadMs = tr.time.offload;
   t.matmulCalls = backend.stats.calls - calls0;
   t.linkRequests = backend.stats.requests - requests0;
-  return { prompt, tokens, lastLogits: logits, timings: t, offload: { ...backend.stats }, stoppedBy, sparsity: { ...tr.sparsity } };
+  return { prompt, tokens: seq.tokens, lastLogits: logits, timings: t, offload: { ...backend.stats }, stoppedBy: seq.stoppedBy!, sparsity: { ...tr.sparsity } };
 }

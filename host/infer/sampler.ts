@@ -11,6 +11,9 @@ export interface SamplerOptions {
   readonly seed?: number;
 }
 
+/** The temperature of `run` and `serve` when none is given (llama.cpp's default). */
+export const DEFAULT_TEMPERATURE = 0.8;
+
 export class Sampler {
   private readonly rng: XorShift32;
   readonly temperature: number;

@@ -13,6 +13,7 @@ import { attention } from './attention.ts';
 import { readRow } from '../model/float-matrix.ts';
 import { headLogits } from './head.ts';
 import { blockScaledMatmul } from './block-scaled.ts';
+import { KvCache } from './kv-cache.ts';
 
 export interface TransformerOptions {
   /** Bits of the KV cache entries (kv-quant.ts): 32 keeps float32, as the fixtures' references. */
@@ -33,20 +34,17 @@ export interface Sparsity {
 /** The context when none is asked for (capped by the model's): enough for a long chat, 4096 x 8 x layers x kv width bytes at most. */
 export const DEFAULT_CTX = 4096;
 
+/** One sequence's part of a batched forward pass: its cache and the tokens it adds at positions cache.pos.. */
+export interface Segment {
+  readonly cache: KvCache;
+  readonly tokens: readonly number[];
+}
+
 export class Transformer {
   readonly rope: Rope;
   private readonly layout: OffloadLayout;
-  /**
-   * Per layer, keys and values of positions 0..capacity-1 (kvHeads*headDim floats each). The
-   * cache grows by doubling, up to ctx, as positions are used: ctx is a limit, not an
-   * allocation, so a large one costs nothing until it is filled. The native attention reads
-   * these arrays directly; a grown cache is a new array, copied once per doubling.
-   */
-  private kCache: Float32Array[];
-  private vCache: Float32Array[];
-  private capacity = 0;
-  /** Tokens in the KV cache. */
-  pos = 0;
+  /** The KV cache `forward` uses; `forwardBatch` takes each sequence's own (newCache). */
+  readonly cache: KvCache;
   /** Wall time in the backend's matmul calls, and everything else (ms). */
   readonly time = { offload: 0, cpu: 0 };
   readonly sparsity: Sparsity = { tokens: 0, oZeros: 0, oInputs: 0, downZeros: 0, downInputs: 0 };
@@ -62,34 +60,27 @@ export class Transformer {
     if (ctx > c.maxPositions) throw new RangeError(`context ${ctx} exceeds the model's max_position_embeddings ${c.maxPositions}`);
     this.rope = new Rope(c.headDim, ctx, c.ropeTheta);
     this.layout = offloadLayout(model);
-    this.kCache = model.layers.map(() => new Float32Array(0));
-    this.vCache = model.layers.map(() => new Float32Array(0));
+    this.cache = this.newCache();
   }
 
-  /** Positions the KV cache holds now (it grows up to ctx). */
+  /** An empty KV cache for one more sequence, of at most `ctx` positions (this transformer's context by default). */
+  newCache(ctx = this.ctx): KvCache {
+    if (ctx > this.ctx) throw new RangeError(`context ${ctx} exceeds the transformer's ${this.ctx}`);
+    return new KvCache(this.model.layers.length, this.model.config.kvHeads * this.model.config.headDim, ctx);
+  }
+
+  /** Tokens in `forward`'s KV cache. */
+  get pos(): number {
+    return this.cache.pos;
+  }
+
+  /** Positions `forward`'s KV cache holds now (it grows up to ctx). */
   get cacheCapacity(): number {
-    return this.capacity;
-  }
-
-  /** Make the KV cache hold positions 0..n-1: doubling, so filling a context copies each entry about once. */
-  private reserve(n: number): void {
-    if (n <= this.capacity) return;
-    const c = this.model.config;
-    const kvd = c.kvHeads * c.headDim;
-    const cap = Math.min(this.ctx, Math.max(n, 2 * this.capacity, 16));
-    const grow = (old: Float32Array): Float32Array => {
-      const a = new Float32Array(cap * kvd);
-      a.set(old.subarray(0, this.pos * kvd));
-      return a;
-    };
-    this.kCache = this.kCache.map(grow);
-    this.vCache = this.vCache.map(grow);
-    this.capacity = cap;
-    this.rope.reserve(cap);
+    return this.cache.capacity;
   }
 
   reset(): void {
-    this.pos = 0;
+    this.cache.pos = 0;
   }
 
   /**
@@ -114,14 +105,33 @@ export class Transformer {
    * Run `tokens` at positions pos.. and return logits: of the last token, or of every token
    * with `all` (vocab floats per token).
    */
-  async forward(tokens: readonly number[], opts: { all?: boolean } = {}): Promise<Float32Array> {
+  forward(tokens: readonly number[], opts: { all?: boolean } = {}): Promise<Float32Array> {
+    return this.forwardBatch([{ cache: this.cache, tokens }], opts);
+  }
+
+  /**
+   * One forward pass over several sequences: their tokens are the rows of one M-row matmul per
+   * projection (so a board reads each weight once per step for all of them), while RoPE, the
+   * KV cache and attention are each segment's own. Every row's result is what the sequence
+   * alone would get: quantization, rescaling and norms are per row, the integer matmul is
+   * exact, and the native float kernels give a row the same operations whatever M is.
+   * Returns the logits of each segment's last token (segments x vocab), or of every row with `all`.
+   */
+  async forwardBatch(segs: readonly Segment[], opts: { all?: boolean } = {}): Promise<Float32Array> {
     const t0 = performance.now();
     const off0 = this.time.offload;
     const { config: c, layers } = this.model;
-    const M = tokens.length;
-    if (M === 0) throw new RangeError('forward: no tokens');
-    if (this.pos + M > this.ctx) throw new RangeError(`context full: ${this.pos} + ${M} tokens exceed the context of ${this.ctx}`);
-    this.reserve(this.pos + M);
+    if (segs.length === 0) throw new RangeError('forward: no sequences');
+    let M = 0;
+    for (const s of segs) {
+      if (s.tokens.length === 0) throw new RangeError('forward: no tokens');
+      if (s.cache.pos + s.tokens.length > s.cache.ctx) throw new RangeError(`context full: ${s.cache.pos} + ${s.tokens.length} tokens exceed the context of ${s.cache.ctx}`);
+      if (s.cache.ctx > this.ctx) throw new RangeError(`a KV cache of ${s.cache.ctx} positions exceeds the transformer's context of ${this.ctx}`);
+      s.cache.reserve(s.cache.pos + s.tokens.length);
+      this.rope.reserve(s.cache.capacity);
+      M += s.tokens.length;
+    }
+    const tokens = segs.length === 1 ? segs[0]!.tokens : segs.flatMap((s) => s.tokens);
     const H = c.hidden;
     const qd = c.heads * c.headDim;
     const kvd = c.kvHeads * c.headDim;
@@ -160,21 +170,28 @@ export class Transformer {
       rmsNorm(h, L.inputNorm, c.eps, M, xn);
       input(l, 0, H);
       await this.stage(l, 0, xq, sc, M, { q, k, v });
-      const kc = this.kCache[l]!;
-      const vc = this.vCache[l]!;
-      for (let m = 0; m < M; m++) {
-        const p = this.pos + m;
-        this.rope.apply(q, m * qd, c.heads, p);
-        this.rope.apply(k, m * kvd, c.kvHeads, p);
-        // What the cache holds is what a kvBits-wide cache would give back (keys after RoPE).
-        if (kvBits !== 32) {
-          quantizeKv(k, m * kvd, c.kvHeads, c.headDim, kvBits);
-          quantizeKv(v, m * kvd, c.kvHeads, c.headDim, kvBits);
+      let r0 = 0;
+      for (const seg of segs) {
+        const Ms = seg.tokens.length;
+        const kc = seg.cache.k[l]!;
+        const vc = seg.cache.v[l]!;
+        for (let m = r0; m < r0 + Ms; m++) {
+          const p = seg.cache.pos + m - r0;
+          this.rope.apply(q, m * qd, c.heads, p);
+          this.rope.apply(k, m * kvd, c.kvHeads, p);
+          // What the cache holds is what a kvBits-wide cache would give back (keys after RoPE).
+          if (kvBits !== 32) {
+            quantizeKv(k, m * kvd, c.kvHeads, c.headDim, kvBits);
+            quantizeKv(v, m * kvd, c.kvHeads, c.headDim, kvBits);
+          }
+          kc.set(k.subarray(m * kvd, m * kvd + kvd), p * kvd);
+          vc.set(v.subarray(m * kvd, m * kvd + kvd), p * kvd);
         }
-        kc.set(k.subarray(m * kvd, m * kvd + kvd), p * kvd);
-        vc.set(v.subarray(m * kvd, m * kvd + kvd), p * kvd);
+        const shape = { M: Ms, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, pos: seg.cache.pos, scale };
+        if (segs.length === 1) attention(q, kc, vc, shape, attn);
+        else attention(q.subarray(r0 * qd, (r0 + Ms) * qd), kc, vc, shape, attn.subarray(r0 * qd, (r0 + Ms) * qd));
+        r0 += Ms;
       }
-      attention(q, kc, vc, { M, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, pos: this.pos, scale }, attn);
       rmsNorm(attn, L.attnSubNorm, c.eps, M, xn);
       input(l, 1, qd);
       sp.oZeros += zeros(M * qd);
@@ -196,12 +213,25 @@ export class Transformer {
       await this.stage(l, 3, xq, sc, M, { down: proj });
       for (let i = 0; i < M * H; i++) h[i] = h[i]! + proj[i]!;
     }
-    this.pos += M;
+    for (const seg of segs) seg.cache.pos += seg.tokens.length;
     sp.tokens += M;
     rmsNorm(h, this.model.norm, c.eps, M);
-    const first = opts.all ? 0 : M - 1;
-    const logits = new Float32Array((M - first) * c.vocab);
-    headLogits(this.model.lmHead, h.subarray(first * H), M - first, logits);
+    let logits: Float32Array;
+    if (opts.all || segs.length === 1) {
+      const first = opts.all ? 0 : M - 1;
+      logits = new Float32Array((M - first) * c.vocab);
+      headLogits(this.model.lmHead, h.subarray(first * H), M - first, logits);
+    } else {
+      // Each segment's last row, gathered so the head reads its weights once for all of them.
+      const last = new Float32Array(segs.length * H);
+      let r = 0;
+      segs.forEach((seg, i) => {
+        r += seg.tokens.length;
+        last.set(h.subarray((r - 1) * H, r * H), i * H);
+      });
+      logits = new Float32Array(segs.length * c.vocab);
+      headLogits(this.model.lmHead, last, segs.length, logits);
+    }
     this.time.cpu += performance.now() - t0 - (this.time.offload - off0);
     return logits;
   }

@@ -84,15 +84,30 @@ export class TextCodec {
    * is rendered; other templates are refused by name rather than approximated.
    */
   chat(user: string, system?: string): string {
+    return this.chatMessages([...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: user }]);
+  }
+
+  /**
+   * A conversation in the BitNet format, as its Jinja template renders it: each message
+   * "Role: content<|eot_id|>" (role capitalized, content trimmed), the BOS once before the
+   * first, then "Assistant: " for the reply.
+   */
+  chatMessages(messages: readonly ChatMessage[]): string {
     const t = this.chatTemplate;
     if (!t) throw new CheckpointError(this.file, 'the model has no chat_template in tokenizer_config.json; pass the prompt without --chat');
     if (!(t.includes("'Assistant: '") && t.includes('<|eot_id|>'))) throw new CheckpointError(this.file, 'the chat template is not the BitNet one (Role: content<|eot_id|>); rendering other Jinja templates is not supported, pass the formatted prompt without --chat');
-    const turns = [...(system ? [`System: ${system.trim()}<|eot_id|>`] : []), `User: ${user.trim()}<|eot_id|>`];
+    const turns = messages.map((m) => `${m.role[0]!.toUpperCase()}${m.role.slice(1)}: ${m.content.trim()}<|eot_id|>`);
     // The BOS once: not in the text when encode() adds it itself (a TemplateProcessing post-processor).
     const empty = this.tok.encode('').ids;
     const addsBos = this.bosToken !== undefined && empty.length > 0 && this.tok.decode(empty.slice(0, 1), { skip_special_tokens: false }) === this.bosToken;
     return `${addsBos ? '' : (this.bosToken ?? '')}${turns.join('')}Assistant: `;
   }
+}
+
+/** One message of a chat, as OpenAI's API and the BitNet template name the roles. */
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
 }
 
 /**

@@ -18,6 +18,8 @@ import { Q8_BLOCK } from '../../model/float-matrix.ts';
 import { loadNative } from '../../native/native.ts';
 import { schemeBits } from '../../infer/act-scheme.ts';
 import type { ActScheme, KvBits } from '../../infer/numerics-names.ts';
+import type { BitNetModel } from '../../model/model.ts';
+import type { BitLinearBackend } from '../../backends/backend.ts';
 
 /** `run`'s options as the option table in main.ts parsed and bounded them. */
 export interface RunOptions {
@@ -69,23 +71,8 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
   if (o.tokens !== undefined && o.prompt !== undefined) throw new UsageError('pass either -p/--prompt or --tokens, not both');
   if (o.tokens === undefined && o.prompt === undefined) throw new UsageError('pass a prompt (-p "…") or token ids (--tokens 1,17,42)');
   if (o.chat && o.tokens !== undefined) throw new UsageError('--chat wraps a text prompt (-p) in the chat format; it does not apply to --tokens');
-  const headBits = o.headBits ?? 16;
-  let prepared: PreparedBackend;
-  const refused = (why: string): UsageError => new UsageError(`${o.backendFlag ?? '-dev/--device/--backend'} ${shown(o.backendText ?? o.backend.kind)}: ${why}`);
-  try {
-    prepared = await prepareBackend(o.backend, { boardManifest: o.boardManifest });
-  } catch (e) {
-    throw e instanceof BackendSpecError ? refused(e.message) : e;
-  }
   const t0 = performance.now();
-  if (o.threads !== undefined) loadNative({ threads: o.threads, log: out.log });
-  // A local path is used as it is; owner/name[@rev][:file] comes from the Hugging Face cache or hub.
-  const modelPath = await resolveModel(o.model, { log: out.log, progress: o.progress });
-  const loaded = loadModel(modelPath);
-  for (const w of loaded.source.warnings ?? []) out.log?.(`warning: ${w}`);
-  if (headBits === 8 && loaded.config.hidden % Q8_BLOCK) throw new UsageError(`--head-bits 8: the hidden size ${loaded.config.hidden} is not a multiple of ${Q8_BLOCK}`);
-  const model = withNumerics(headBits === 8 ? { ...loaded, lmHead: quantizeHead(loaded.lmHead) } : loaded, o.actScheme);
-  const codec = TextCodec.load(modelPath);
+  const { model, codec, modelPath, prepared } = await prepareInference(o, out);
   const vocab = model.config.vocab;
   let prompt: number[];
   if (o.tokens !== undefined) {
@@ -109,19 +96,7 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
   if (kvBytes > os.totalmem() / 2) throw new UsageError(`a context of ${ctx} tokens needs a ${(kvBytes / 2 ** 30).toFixed(1)} GiB KV cache, more than half this machine's memory; pass a smaller -c/--ctx-size or -n`);
   const backend = new RecordingBackend(await openBackend(prepared, { force: o.force, reload: o.reload, log: out.log, threads: o.threads }));
   try {
-    const bar = o.progress ? new SingleBar({ format: 'uploading weights [{bar}] {percentage}% | {value}/{total} tiles | {what}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic) : undefined;
-    let started = false;
-    await backend.load(bitLinears(model), {
-      actBits: schemeBits(model.config.actScheme),
-      layerOf: layerOfBitLinears(model),
-      progress: (done, total, what) => {
-        if (!bar) return;
-        if (!started) bar.start(total, 0, { what });
-        started = true;
-        bar.update(done, { what });
-      },
-    });
-    bar?.stop();
+    await uploadWeights(backend, model, o.progress);
     const loadMs = performance.now() - t0;
     const stream = codec && out.text ? new TextStream(codec, out.text) : undefined;
     const generation = await generate(model, backend, prompt, {
@@ -139,6 +114,56 @@ export async function runModel(o: RunOptions, out: { text?: (s: string) => void;
   } finally {
     await backend.close();
   }
+}
+
+/** What `run` and `serve` share up to the backend's opening: the spec checked, the model and tokenizer loaded. */
+export interface PreparedInference {
+  model: BitNetModel;
+  codec: TextCodec | undefined;
+  modelPath: string;
+  prepared: PreparedBackend;
+}
+
+/**
+ * The backend spec against its board manifest and whether its serial port or XDMA device
+ * files exist (prepareBackend, and the pcie check below), then the model: all before the
+ * backend opens, so a bad argument never costs a weight upload.
+ */
+export async function prepareInference(o: Pick<RunOptions, 'model' | 'backend' | 'backendText' | 'backendFlag' | 'boardManifest' | 'threads' | 'headBits' | 'actScheme' | 'progress'>, out: { log?: (s: string) => void }): Promise<PreparedInference> {
+  const headBits = o.headBits ?? 16;
+  let prepared: PreparedBackend;
+  const refused = (why: string): UsageError => new UsageError(`${o.backendFlag ?? '-dev/--device/--backend'} ${shown(o.backendText ?? o.backend.kind)}: ${why}`);
+  try {
+    prepared = await prepareBackend(o.backend, { boardManifest: o.boardManifest });
+  } catch (e) {
+    throw e instanceof BackendSpecError ? refused(e.message) : e;
+  }
+  if (o.threads !== undefined) loadNative({ threads: o.threads, log: out.log });
+  // A local path is used as it is; owner/name[@rev][:file] comes from the Hugging Face cache or hub.
+  const modelPath = await resolveModel(o.model, { log: out.log, progress: o.progress });
+  const loaded = loadModel(modelPath);
+  for (const w of loaded.source.warnings ?? []) out.log?.(`warning: ${w}`);
+  if (headBits === 8 && loaded.config.hidden % Q8_BLOCK) throw new UsageError(`--head-bits 8: the hidden size ${loaded.config.hidden} is not a multiple of ${Q8_BLOCK}`);
+  const model = withNumerics(headBits === 8 ? { ...loaded, lmHead: quantizeHead(loaded.lmHead) } : loaded, o.actScheme);
+  const codec = TextCodec.load(modelPath);
+  return { model, codec, modelPath, prepared };
+}
+
+/** Upload the model's weights to an opened backend (a progress bar on a terminal). */
+export async function uploadWeights(backend: BitLinearBackend, model: BitNetModel, progress: boolean | undefined): Promise<void> {
+  const bar = progress ? new SingleBar({ format: 'uploading weights [{bar}] {percentage}% | {value}/{total} tiles | {what}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic) : undefined;
+  let started = false;
+  await backend.load(bitLinears(model), {
+    actBits: schemeBits(model.config.actScheme),
+    layerOf: layerOfBitLinears(model),
+    progress: (done, total, what) => {
+      if (!bar) return;
+      if (!started) bar.start(total, 0, { what });
+      started = true;
+      bar.update(done, { what });
+    },
+  });
+  bar?.stop();
 }
 
 /** The model with --act-scheme in place of its checkpoint's scheme (the config is the one place the scheme is read from). */

@@ -1,0 +1,261 @@
+// Continuous batching. Requests wait in a bounded queue for one of `parallel` slots (a slot is
+// a KV cache of `ctx` positions, so the slots bound the memory); between forward passes,
+// finished and cancelled sequences leave and queued ones join. Each pass is ONE
+// Transformer.forwardBatch: every decoding sequence's next token plus at most `batch` prompt
+// tokens of the sequences still in prompt eval, so every projection is one M-row matmul on the
+// backend for all of them, and a long prompt delays running streams by one chunk per pass.
+
+import type { BitLinearBackend } from '../backends/backend.ts';
+import type { BitNetModel } from '../model/model.ts';
+import { KvCache } from '../infer/kv-cache.ts';
+import type { KvBits } from '../infer/numerics-names.ts';
+import type { SamplerOptions } from '../infer/sampler.ts';
+import { Sequence, type StoppedBy } from '../infer/sequence.ts';
+import { Transformer, type Segment } from '../infer/transformer.ts';
+
+export interface EngineOptions {
+  /** Sequences decoded together at most (KV caches kept). */
+  readonly parallel: number;
+  /** Requests waiting for a slot at most; past it submit() throws QueueFull. */
+  readonly queueLimit: number;
+  /** Positions of each slot's KV cache. */
+  readonly ctx: number;
+  /** Prompt tokens per forward pass, over all sequences in prompt eval (run's -b/--batch-size). */
+  readonly batch: number;
+  readonly kvBits?: KvBits;
+}
+
+export interface JobRequest extends SamplerOptions {
+  readonly prompt: readonly number[];
+  /** Tokens to generate at most. */
+  readonly n: number;
+  /** Each sampled token, right after its forward pass. */
+  readonly onToken?: (id: number) => void;
+}
+
+export interface JobResult {
+  readonly tokens: readonly number[];
+  /** 'cancelled': the client went away or asked to stop (a stop string). */
+  readonly stoppedBy: StoppedBy | 'cancelled';
+  readonly promptTokens: number;
+}
+
+/** submit() when every slot is busy and the queue is full: the HTTP layer answers 429. */
+export class QueueFull extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('the server is busy: every slot is in use and the queue is full');
+    this.name = 'QueueFull';
+  }
+}
+
+/** The backend failed during a forward pass that held this request: the HTTP layer answers 503. */
+export class BackendFailure extends Error {
+  constructor(cause: unknown) {
+    super(`the backend failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'BackendFailure';
+  }
+}
+
+/** What one forward pass did, for the metrics. */
+export interface StepInfo {
+  readonly sequences: number;
+  readonly rows: number;
+  readonly promptRows: number;
+  readonly decodeRows: number;
+  /** Tokens sampled after the pass (decoding sequences, and those whose prompt it finished). */
+  readonly sampled: number;
+  readonly ms: number;
+}
+
+interface Job {
+  readonly req: JobRequest;
+  readonly resolve: (r: JobResult) => void;
+  readonly reject: (e: unknown) => void;
+  readonly queuedAt: number;
+  seq?: Sequence;
+  cancelled: boolean;
+}
+
+export interface JobHandle {
+  readonly result: Promise<JobResult>;
+  /** Stop the job at the next step (or take it off the queue); its slot is freed then. */
+  cancel(): void;
+}
+
+export class Engine {
+  private readonly tr: Transformer;
+  private readonly queue: Job[] = [];
+  private readonly active: Job[] = [];
+  private readonly free: KvCache[] = [];
+  private running: Promise<void> | undefined;
+  private closed = false;
+  /** Mean seconds a request spends from submit to finish (exponentially weighted), for Retry-After. */
+  private meanJobSeconds = 1;
+  /** Called after every forward pass. */
+  onStep?: (s: StepInfo) => void;
+
+  constructor(
+    readonly model: BitNetModel,
+    readonly backend: BitLinearBackend,
+    readonly o: EngineOptions,
+  ) {
+    this.tr = new Transformer(model, backend, o.ctx, { kvBits: o.kvBits });
+    // The slots' caches are made once and reused (pos reset), so the memory they take is
+    // bounded by parallel x ctx however many requests come and go.
+    for (let i = 0; i < o.parallel; i++) this.free.push(this.tr.newCache());
+  }
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  get activeSequences(): number {
+    return this.active.length;
+  }
+
+  submit(req: JobRequest): JobHandle {
+    if (this.closed) throw new Error('the engine is closed');
+    if (this.active.length + this.queue.length >= this.o.parallel + this.o.queueLimit) throw new QueueFull(Math.max(1, Math.ceil(this.meanJobSeconds)));
+    let job!: Job;
+    const result = new Promise<JobResult>((resolve, reject) => {
+      job = { req, resolve, reject, queuedAt: performance.now(), cancelled: false };
+    });
+    this.queue.push(job);
+    this.kick();
+    return {
+      result,
+      cancel: () => {
+        job.cancelled = true;
+        this.kick();
+      },
+    };
+  }
+
+  /** Refuse new requests and finish the queued and running ones as cancelled. */
+  close(): void {
+    this.closed = true;
+    for (const j of [...this.queue, ...this.active]) j.cancelled = true;
+    this.kick();
+  }
+
+  /** Resolves once no forward pass is running (after close(): when the backend may be closed). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private finish(job: Job, stoppedBy: JobResult['stoppedBy']): void {
+    const seq = job.seq;
+    this.meanJobSeconds = 0.8 * this.meanJobSeconds + (0.2 * (performance.now() - job.queuedAt)) / 1000;
+    job.resolve({ tokens: seq?.tokens ?? [], stoppedBy, promptTokens: job.req.prompt.length });
+  }
+
+  private release(job: Job): void {
+    const i = this.active.indexOf(job);
+    if (i >= 0) this.active.splice(i, 1);
+    if (job.seq) this.free.push(job.seq.cache);
+  }
+
+  /** Admit queued jobs into free slots; drop cancelled ones. */
+  private admit(): void {
+    for (let i = 0; i < this.queue.length; ) {
+      const job = this.queue[i]!;
+      if (job.cancelled) {
+        this.queue.splice(i, 1);
+        this.finish(job, 'cancelled');
+        continue;
+      }
+      i++;
+    }
+    while (this.queue.length > 0 && this.free.length > 0) {
+      const job = this.queue.shift()!;
+      const cache = this.free.pop()!;
+      cache.pos = 0;
+      try {
+        job.seq = new Sequence(job.req.prompt, cache, { ...job.req, batch: this.o.batch, stop: this.model.config.eos });
+      } catch (e) {
+        this.free.push(cache);
+        job.reject(e);
+        continue;
+      }
+      this.active.push(job);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      // Let the HTTP side run between passes: new requests arrive and closed sockets cancel
+      // their jobs (the cpu backend's matmuls finish without yielding to I/O).
+      await new Promise<void>((r) => setImmediate(r));
+      for (const job of [...this.active]) {
+        if (job.cancelled) {
+          this.release(job);
+          this.finish(job, 'cancelled');
+        }
+      }
+      this.admit();
+      if (this.active.length === 0) return;
+      const step: Job[] = [];
+      const segs: Segment[] = [];
+      let promptRows = 0;
+      let decodeRows = 0;
+      // Decoding sequences first, every one each pass; then prompt chunks in arrival order
+      // while the pass's prompt budget lasts (the first always fits: a chunk is at most batch).
+      for (const job of this.active) {
+        if (job.seq!.inPrompt) continue;
+        step.push(job);
+        segs.push({ cache: job.seq!.cache, tokens: job.seq!.input() });
+        decodeRows++;
+      }
+      for (const job of this.active) {
+        const seq = job.seq!;
+        if (!seq.inPrompt) continue;
+        const chunk = Math.min(this.o.batch, seq.promptLeft);
+        if (promptRows > 0 && promptRows + chunk > this.o.batch) break;
+        step.push(job);
+        segs.push({ cache: seq.cache, tokens: seq.input() });
+        promptRows += chunk;
+      }
+      const t0 = performance.now();
+      let logits: Float32Array;
+      try {
+        logits = await this.tr.forwardBatch(segs);
+      } catch (e) {
+        // The requests in this pass fail (their caches may hold half a step); the server and
+        // the other requests go on, and the next pass tries the backend again.
+        for (const job of step) {
+          this.release(job);
+          job.reject(new BackendFailure(e));
+        }
+        continue;
+      }
+      const ms = performance.now() - t0;
+      let sampled = 0;
+      const V = this.model.config.vocab;
+      step.forEach((job, i) => {
+        const seq = job.seq!;
+        const id = seq.advance(logits.subarray(i * V, (i + 1) * V));
+        if (id !== undefined) sampled++;
+        if (id !== undefined && !job.cancelled) {
+          try {
+            job.req.onToken?.(id);
+          } catch (e) {
+            job.cancelled = true;
+            job.reject(e);
+          }
+        }
+        if (seq.done) {
+          this.release(job);
+          this.finish(job, seq.stoppedBy!);
+        }
+      });
+      this.onStep?.({ sequences: segs.length, rows: promptRows + decodeRows, promptRows, decodeRows, sampled, ms });
+    }
+  }
+}

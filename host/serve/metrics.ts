@@ -1,0 +1,42 @@
+// GET /metrics: the server's figures in Prometheus' text format (prom-client), on a registry of
+// its own so two servers in one process (the tests) do not share counters.
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BitLinearBackend } from '../backends/backend.ts';
+import type { Engine, StepInfo } from './engine.ts';
+
+export class ServeMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'bitnet_requests_total', help: 'HTTP requests answered, by route and status', labelNames: ['route', 'status'] as const, registers: [this.registry] });
+  readonly tokens = new Counter({ name: 'bitnet_tokens_total', help: 'Prompt tokens evaluated, and tokens generated (sampled)', labelNames: ['kind'] as const, registers: [this.registry] });
+  private readonly batchRows = new Histogram({ name: 'bitnet_batch_rows', help: 'Rows (tokens) of each forward pass: the M of its matmuls', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
+  private readonly batchSeqs = new Histogram({ name: 'bitnet_batch_sequences', help: 'Sequences in each forward pass', buckets: [1, 2, 4, 8, 16, 32, 64], registers: [this.registry] });
+  private readonly promptTps = new Gauge({ name: 'bitnet_prompt_tokens_per_second', help: 'Prompt tokens per second of the last forward pass that had any', registers: [this.registry] });
+  private readonly decodeTps = new Gauge({ name: 'bitnet_decode_tokens_per_second', help: 'Generated tokens per second (all sequences) of the last forward pass that decoded any', registers: [this.registry] });
+
+  constructor(engine: Engine, backend: BitLinearBackend) {
+    new Gauge({ name: 'bitnet_queue_depth', help: 'Requests waiting for a slot', registers: [this.registry], collect() { this.set(engine.queueDepth); } });
+    new Gauge({ name: 'bitnet_active_sequences', help: 'Sequences holding a slot (prompt eval or decoding)', registers: [this.registry], collect() { this.set(engine.activeSequences); } });
+    new Gauge({ name: 'bitnet_slots', help: 'Slots (KV caches), --parallel', registers: [this.registry], collect() { this.set(engine.o.parallel); } });
+    // Link figures only where there is a link (a board backend: lanes > 0); the cpu backend has none.
+    if (backend.stats.lanes > 0) {
+      const s = backend.stats;
+      new Gauge({ name: 'bitnet_link_bytes', help: 'Bytes over the link since the backend opened, by direction', labelNames: ['direction'] as const, registers: [this.registry], collect() { this.set({ direction: 'out' }, s.bytesOut); this.set({ direction: 'in' }, s.bytesIn); } });
+      new Gauge({ name: 'bitnet_link_requests', help: 'Link requests since the backend opened', registers: [this.registry], collect() { this.set(s.requests); } });
+      new Gauge({ name: 'bitnet_link_retries', help: 'Link retries since the backend opened', registers: [this.registry], collect() { this.set(s.retries); } });
+      new Gauge({ name: 'bitnet_board_cycles', help: 'Core cycles since the backend opened', registers: [this.registry], collect() { this.set(s.boardCycles); } });
+    }
+    engine.onStep = (st) => this.step(st);
+  }
+
+  private step(s: StepInfo): void {
+    this.batchRows.observe(s.rows);
+    this.batchSeqs.observe(s.sequences);
+    if (s.promptRows) this.tokens.inc({ kind: 'prompt' }, s.promptRows);
+    if (s.sampled) this.tokens.inc({ kind: 'generated' }, s.sampled);
+    // A pass's time is its prompt and decode rows' together: each rate is over the whole pass.
+    const sec = Math.max(s.ms, 1e-3) / 1000;
+    if (s.promptRows) this.promptTps.set(s.promptRows / sec);
+    if (s.decodeRows) this.decodeTps.set(s.decodeRows / sec);
+  }
+}
