@@ -137,12 +137,12 @@ export interface Projection {
   readonly weightBytes: number;
   /** Whether the tiles fit the board's DRAM. */
   readonly fits: boolean;
-  /** Seconds per token: the board's matmuls, and of that what the array (ports x Fmax) and DRAM would take alone; the link. */
+  /** Seconds per step (M rows; a token when M = 1): the board's matmuls, and of that what the array (ports x Fmax) and DRAM would take alone; the link. */
   readonly boardSeconds: number;
   readonly arraySeconds: number;
   readonly dramSeconds: number;
   readonly linkSeconds: number;
-  /** Tokens/s of the board's matmuls alone, and with the link in series. */
+  /** Tokens/s (all M rows of a step together) of the board's matmuls alone, and with the link in series. */
   readonly tokensPerSecond: number;
   readonly tokensPerSecondWithLink: number;
   /** What binds the board figure ('DRAM' or 'ports x Fmax'), and the end-to-end one. */
@@ -160,10 +160,17 @@ export function tokenTiles(shape: CoreShape): number {
   return tiles;
 }
 
-/** The projection of one board, with `shape` the core its `core` field describes (from the manifest code). */
-export function projectDecode(b: Board, shape: CoreShape): Projection {
+/**
+ * The projection of one board, with `shape` the core its `core` field describes (from the
+ * manifest code), for a step of M rows (M = 1: decode; M > 1: M sequences decoded together,
+ * as `serve` batches them). M rows run in ceil(M / mmax) runs; each run reads every tile once
+ * and applies it to its rows at one row per cycle (perf.ts: n-tiles x k-tiles x M steps), so
+ * DRAM traffic is shared by the rows of a run.
+ */
+export function projectDecode(b: Board, shape: CoreShape, M = 1): Projection {
   const d = shape.dram;
   if (!d) throw new Error(`projectDecode: the ${b.name} core keeps its weights on chip; the projection is for weights in DRAM`);
+  if (!Number.isSafeInteger(M) || M < 1) throw new RangeError(`projectDecode: M ${M}: expected an integer >= 1`);
   const F = b.fmaxHz;
   const beatsPerSlot = (d.stride * 8) / d.data;
   const sustained = b.peakPerChannel * b.efficiency;
@@ -175,15 +182,18 @@ export function projectDecode(b: Board, shape: CoreShape): Projection {
     const KT = kTiles(shape, p.K);
     const NT = nTiles(shape, p.N);
     const share = Math.ceil(NT / b.channels) * KT; // tiles of the busiest core
-    const a = (share * beatsPerSlot) / F;
-    const m = (share * d.movedBytes) / sustained;
-    const overhead = (PIPELINE_CYCLES + b.latencyCycles) / F;
-    board += (Math.max(a, m) + overhead) * BITNET_2B_LAYERS;
-    array += (a + overhead) * BITNET_2B_LAYERS;
-    dram += (m + overhead) * BITNET_2B_LAYERS;
+    for (let r0 = 0; r0 < M; r0 += shape.mmax) {
+      const rows = Math.min(shape.mmax, M - r0);
+      const a = (share * (rows > 1 ? Math.max(beatsPerSlot, rows) : beatsPerSlot)) / F;
+      const m = (share * d.movedBytes) / sustained;
+      const overhead = (PIPELINE_CYCLES + b.latencyCycles) / F;
+      board += (Math.max(a, m) + overhead) * BITNET_2B_LAYERS;
+      array += (a + overhead) * BITNET_2B_LAYERS;
+      dram += (m + overhead) * BITNET_2B_LAYERS;
+    }
   }
   let link = 0;
-  for (const mm of BITNET_2B_MATMULS) link += (matmulWireBytes(shape, 1, mm.K, mm.N).wire / b.link.bytesPerSecond + b.link.perMatmulSeconds) * BITNET_2B_LAYERS;
+  for (const mm of BITNET_2B_MATMULS) link += (matmulWireBytes(shape, M, mm.K, mm.N).wire / b.link.bytesPerSecond + b.link.perMatmulSeconds) * BITNET_2B_LAYERS;
   const bytesMoved = tiles * d.movedBytes;
   const fits = bytesMoved <= b.capacity;
   const boardLimit = dram >= array ? 'DRAM' : 'ports x Fmax';
@@ -199,8 +209,8 @@ export function projectDecode(b: Board, shape: CoreShape): Projection {
     arraySeconds: array,
     dramSeconds: dram,
     linkSeconds: link,
-    tokensPerSecond: 1 / board,
-    tokensPerSecondWithLink: 1 / (board + link),
+    tokensPerSecond: M / board,
+    tokensPerSecondWithLink: M / (board + link),
     boardLimit,
     limit,
     portRate: d.ports * (d.data / 8) * F * b.channels,

@@ -10,9 +10,9 @@ import { coreShape, type CoreShape } from '../../common/core-layout.ts';
 import { BOARDS, projectDecode, projectionRecord, tokenTiles, type ProjectedCore } from '../../common/projection.ts';
 import type { BenchRecord } from './sim-bench.ts';
 
-/** The shape (as the manifest says it) of a decode core: kmax for 2B-4T's largest K (6912), M = 1. */
-function shapeOf(c: ProjectedCore): CoreShape {
-  const p: TernaryParams = { rows: c.rows, cols: c.cols, act: 8, format: c.format, kmax: 8192, mmax: 1, wdepth: 2 ** 23, acc: 0, dram: c.dram, ports: c.ports, maddr: 36 };
+/** The shape (as the manifest says it) of a decode core: kmax for 2B-4T's largest K (6912), M = mmax rows per run. */
+function shapeOf(c: ProjectedCore, mmax = 1): CoreShape {
+  const p: TernaryParams = { rows: c.rows, cols: c.cols, act: 8, format: c.format, kmax: 8192, mmax, wdepth: 2 ** 23, acc: 0, dram: c.dram, ports: c.ports, maddr: 36 };
   validate(p);
   return coreShape({ extra: coreExtra(p) }, `${c.rows}x${c.cols} f${c.format} core`);
 }
@@ -44,4 +44,19 @@ export function bytesPerToken(): BenchRecord[] {
 /** Decode tokens/s per board (common/projection.ts BOARDS), one record each. */
 export function boardProjection(): BenchRecord[] {
   return [...bytesPerToken(), ...BOARDS.map((b) => projectionRecord(b, projectDecode(b, shapeOf(b.core))))];
+}
+
+/**
+ * Tokens/s of `serve`'s batched decode on each board: M sequences per step share each run's
+ * weight reads (a core generated with mmax = the largest M, so a step is one run per BitLinear).
+ */
+export function batchProjection(Ms: readonly number[]): BenchRecord[] {
+  const mmax = Math.max(...Ms);
+  return BOARDS.flatMap((b) => {
+    const shape = shapeOf(b.core, mmax);
+    return Ms.map((M) => {
+      const p = projectDecode(b, shape, M);
+      return { metric: 'serve.board_projection', value: p.tokensPerSecond, unit: 'tokens/s', config: { board: b.name, batch: M, mmax, per_stream_tokens_per_s: p.tokensPerSecond / M, with_link_tokens_per_s: p.tokensPerSecondWithLink, binds: p.boardLimit, end_to_end_binds: p.limit, model: 'BitNet b1.58 2B-4T (common/projection.ts; LM head and attention on the host, not counted)' } };
+    });
+  });
 }

@@ -32,6 +32,11 @@ const SUITES: Record<string, (o: { pes: number }) => Promise<BenchRecord[]>> = {
     const { hostBench } = await import('../../bench/host-bench.ts');
     return hostBench();
   },
+  serve: async () => {
+    const { serveBench, SERVE_CLIENTS } = await import('../../bench/serve-bench.ts');
+    const { batchProjection } = await import('../../../sim/bench/board-projection.ts');
+    return [...(await serveBench()), ...batchProjection(SERVE_CLIENTS)];
+  },
 };
 const PLANNED: string[] = [];
 /** Tables a suite's records also make, printed after them (not with --json: the records hold the same figures). */
