@@ -117,6 +117,9 @@ describe('host: serve (OpenAI API, continuous batching)', function () {
     const seqs = (await metric(server, 'bitnet_batch_sequences_sum')) - seqs0;
     const passes = (await metric(server, 'bitnet_batch_sequences_count')) - passes0;
     assert.ok(seqs / passes > 1.5, `sequences per forward pass ${seqs}/${passes}: the requests were not batched`);
+    // The 45-token prompt went in chunks: no pass had more than the 4 decode rows and -b 8 prompt rows.
+    assert.equal(await metric(server, 'bitnet_batch_rows_bucket{le="16"}'), await metric(server, 'bitnet_batch_rows_count'));
+    assert.ok((await metric(server, 'bitnet_batch_rows_bucket{le="8"}')) < (await metric(server, 'bitnet_batch_rows_count')), 'no pass had more than 8 rows: no prompt chunk ran beside decoding streams');
     for (const [i, j] of jobs.entries()) {
       const alone = await c.completions.create({ model, prompt: j.prompt, seed: j.seed, max_tokens: 20 });
       assert.equal(together[i]!.text, alone.choices[0]!.text, `request ${i}: batched differs from alone`);
