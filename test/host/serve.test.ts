@@ -197,6 +197,19 @@ describe('host: serve (OpenAI API, continuous batching)', function () {
     assert.equal((await c.completions.create({ model, prompt: 'x', max_tokens: 1 })).usage!.completion_tokens, 1);
   });
 
+  it('a chat template other than BitNet\'s is refused by name (400 on messages); completions still work', async () => {
+    const dir = modelWithChat();
+    writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', chat_template: "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}" }));
+    const s = await startServer(base(dir, { parallel: 1 }));
+    try {
+      const cs = client(s);
+      await assert.rejects(cs.chat.completions.create({ model: dir, messages: [{ role: 'user', content: 'hi' }] }), (e: InstanceType<typeof OpenAI.BadRequestError>) => e.status === 400 && e.param === 'messages' && e.code === 'unsupported_chat_template' && /not the BitNet one/.test(e.message));
+      assert.equal((await cs.completions.create({ model: dir, prompt: 'x', max_tokens: 2 })).usage!.completion_tokens, 2);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('with an API key, a request without it or with another is 401; /health needs none', async () => {
     const s = await startServer(base(model, { apiKey: 'sekrit', parallel: 1 }));
     try {
