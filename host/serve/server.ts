@@ -30,8 +30,8 @@ export interface ServerOptions {
 export class ServeError extends Error {
   constructor(message: string) {
     super(message);
-    // Reported as a usage error by host/cli/errors.ts.
-    this.name = 'UsageError';
+    // host/cli/errors.ts prints errors of this name in one line, as bad input.
+    this.name = 'ServeError';
   }
 }
 
