@@ -124,6 +124,9 @@ describe('host: serve (OpenAI API, continuous batching)', function () {
       const alone = await c.completions.create({ model, prompt: j.prompt, seed: j.seed, max_tokens: 20 });
       assert.equal(together[i]!.text, alone.choices[0]!.text, `request ${i}: batched differs from alone`);
     }
+    // And the chunked 45-token prompt, batched, is what run gives.
+    const r = await runModel({ model, backend: parseBackendSpec('cpu'), prompt: jobs[2]!.prompt, n: 20, temp: 0.8, topK: 40, topP: 0.95, seed: jobs[2]!.seed, batch: 8 });
+    assert.equal(together[2]!.text, TextCodec.load(model)!.decode(r.generation.tokens));
   });
 
   it('a stop string ends the text before it', async () => {
