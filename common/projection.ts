@@ -340,7 +340,8 @@ export function projectionTable(records: readonly { metric: string; value: numbe
   return ['decode projection, BitNet b1.58 2B-4T (30 layers x 7 BitLinears; LM head on the host):', line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line), ...serveTable(records)].join('\n');
 }
 
-function serveTable(records: readonly { metric: string; value: number; config: Record<string, unknown> }[]): string[] {
+/** The serving projection's records (serveRecords) as table lines, for `bench core` and `bench serve`. */
+export function serveTable(records: readonly { metric: string; value: number; config: Record<string, unknown> }[]): string[] {
   const rows = records.filter((r) => r.metric === 'core.serve_projection');
   if (!rows.length) return [];
   const c0 = rows[0]!.config;

@@ -1,6 +1,6 @@
 // One clear line (or block) per user-facing error; a stack trace only for real bugs.
 
-const USER_ERRORS = new Set(['HdlError', 'HdlErrors', 'ToolchainError', 'ToolFailure', 'ParamError', 'CheckFailed', 'VerilogError', 'ModelError', 'SimFailure', 'SimTimeoutError', 'SignalError', 'UsageError', 'CheckpointError', 'BackendError', 'LinkError']);
+const USER_ERRORS = new Set(['HdlError', 'HdlErrors', 'ToolchainError', 'ToolFailure', 'ParamError', 'CheckFailed', 'VerilogError', 'ModelError', 'SimFailure', 'SimTimeoutError', 'SignalError', 'UsageError', 'CheckpointError', 'BackendError', 'LinkError', 'ServeError']);
 
 /** Exit status of a command that failed on its input (bad flag, file, board, toolchain). */
 export const EXIT_FAILED = 1;

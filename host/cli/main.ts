@@ -198,7 +198,7 @@ program
 
 program
   .command('bench')
-  .description('benchmarks; suites: hdl, sim, core, link, host, or all')
+  .description('benchmarks; suites: hdl, sim, core, link, host, serve, or all')
   .argument('<suite>', 'suite name, or "all"')
   .option('--json', 'print one JSON array of {metric, value, unit, config} records')
   // 16384 PEs: about 2 minutes and 0.7 GB here; the cost grows linearly.

@@ -145,9 +145,19 @@ export class Engine {
 
   private kick(): void {
     if (this.running) return;
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
-    });
+    this.running = this.loop()
+      .catch((e: unknown) => {
+        // A bug, not a backend failure (those are caught per pass): the requests it hit fail
+        // with it, and the server stays up for the next ones.
+        for (const job of [...this.active, ...this.queue]) {
+          this.release(job);
+          job.reject(e);
+        }
+        this.queue.length = 0;
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
   }
 
   private finish(job: Job, stoppedBy: JobResult['stoppedBy']): void {
@@ -156,10 +166,12 @@ export class Engine {
     job.resolve({ tokens: seq?.tokens ?? [], stoppedBy, promptTokens: job.req.prompt.length });
   }
 
+  /** Give an active job's slot back (once: a job not active holds none). */
   private release(job: Job): void {
     const i = this.active.indexOf(job);
-    if (i >= 0) this.active.splice(i, 1);
-    if (job.seq) this.free.push(job.seq.cache);
+    if (i < 0) return;
+    this.active.splice(i, 1);
+    this.free.push(job.seq!.cache);
   }
 
   /** Admit queued jobs into free slots; drop cancelled ones. */

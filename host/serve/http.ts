@@ -126,6 +126,7 @@ export function buildApp(engine: Engine, codec: TextCodec | undefined, metrics: 
     const res = reply.raw;
     let streaming = false;
     const sse = (obj: unknown): void => {
+      if (res.destroyed) return;
       if (!streaming) {
         // Headers go with the first event, so a request that fails before any text (a
         // backend failure) still gets its status code.
@@ -164,7 +165,8 @@ export function buildApp(engine: Engine, codec: TextCodec | undefined, metrics: 
       busy.retryAfter = e.retryAfterSeconds;
       throw busy;
     }
-    // A client that goes away frees its slot at the next step.
+    // A client that goes away frees its slot at the next step; a write racing its going is not an error.
+    res.on('error', () => handle.cancel());
     res.on('close', () => {
       if (!res.writableFinished) handle.cancel();
     });

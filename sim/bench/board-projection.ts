@@ -43,6 +43,14 @@ export function bytesPerToken(): BenchRecord[] {
 
 /** Decode tokens/s per board (common/projection.ts BOARDS), one record each; then the serving board's batched decode at 1..16 sequences. */
 export function boardProjection(): BenchRecord[] {
-  const serving = serveRecords(SERVING_BOARD, projectServe(SERVING_BOARD, shapeOf(SERVING_BOARD.core, SERVING_BOARD.mmax), [1, 2, 4, 8, 16]));
-  return [...bytesPerToken(), ...BOARDS.map((b) => projectionRecord(b, projectDecode(b, shapeOf(b.core)))), ...serving];
+  return [...bytesPerToken(), ...BOARDS.map((b) => projectionRecord(b, projectDecode(b, shapeOf(b.core)))), ...batchProjection([1, 2, 4, 8, 16])];
+}
+
+/**
+ * Tokens/s of `serve`'s batched decode on the serving board (common/projection.ts
+ * SERVING_BOARD: M sequences a step share each run's weight reads), one record per M.
+ */
+export function batchProjection(Ms: readonly number[]): BenchRecord[] {
+  const b = SERVING_BOARD;
+  return serveRecords(b, projectServe(b, shapeOf(b.core, b.mmax), Ms));
 }

@@ -117,10 +117,16 @@ describe('host: serve (OpenAI API, continuous batching)', function () {
     const seqs = (await metric(server, 'bitnet_batch_sequences_sum')) - seqs0;
     const passes = (await metric(server, 'bitnet_batch_sequences_count')) - passes0;
     assert.ok(seqs / passes > 1.5, `sequences per forward pass ${seqs}/${passes}: the requests were not batched`);
+    // The 45-token prompt went in chunks: no pass had more than the 4 decode rows and -b 8 prompt rows.
+    assert.equal(await metric(server, 'bitnet_batch_rows_bucket{le="16"}'), await metric(server, 'bitnet_batch_rows_count'));
+    assert.ok((await metric(server, 'bitnet_batch_rows_bucket{le="8"}')) < (await metric(server, 'bitnet_batch_rows_count')), 'no pass had more than 8 rows: no prompt chunk ran beside decoding streams');
     for (const [i, j] of jobs.entries()) {
       const alone = await c.completions.create({ model, prompt: j.prompt, seed: j.seed, max_tokens: 20 });
       assert.equal(together[i]!.text, alone.choices[0]!.text, `request ${i}: batched differs from alone`);
     }
+    // And the chunked 45-token prompt, batched, is what run gives.
+    const r = await runModel({ model, backend: parseBackendSpec('cpu'), prompt: jobs[2]!.prompt, n: 20, temp: 0.8, topK: 40, topP: 0.95, seed: jobs[2]!.seed, batch: 8 });
+    assert.equal(together[2]!.text, TextCodec.load(model)!.decode(r.generation.tokens));
   });
 
   it('a stop string ends the text before it', async () => {
@@ -192,6 +198,19 @@ describe('host: serve (OpenAI API, continuous batching)', function () {
     // Through the client: its typed error carries the same.
     await assert.rejects(c.chat.completions.create({ model, messages: [{ role: 'tool' as 'user', content: 'x' }] }), (e: InstanceType<typeof OpenAI.BadRequestError>) => e.status === 400 && e.param === 'messages[0].role');
     assert.equal((await c.completions.create({ model, prompt: 'x', max_tokens: 1 })).usage!.completion_tokens, 1);
+  });
+
+  it('a chat template other than BitNet\'s is refused by name (400 on messages); completions still work', async () => {
+    const dir = modelWithChat();
+    writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', chat_template: "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}" }));
+    const s = await startServer(base(dir, { parallel: 1 }));
+    try {
+      const cs = client(s);
+      await assert.rejects(cs.chat.completions.create({ model: dir, messages: [{ role: 'user', content: 'hi' }] }), (e: InstanceType<typeof OpenAI.BadRequestError>) => e.status === 400 && e.param === 'messages' && e.code === 'unsupported_chat_template' && /not the BitNet one/.test(e.message));
+      assert.equal((await cs.completions.create({ model: dir, prompt: 'x', max_tokens: 2 })).usage!.completion_tokens, 2);
+    } finally {
+      await s.close();
+    }
   });
 
   it('with an API key, a request without it or with another is 401; /health needs none', async () => {

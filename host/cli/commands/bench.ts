@@ -32,11 +32,17 @@ const SUITES: Record<string, (o: { pes: number }) => Promise<BenchRecord[]>> = {
     const { hostBench } = await import('../../bench/host-bench.ts');
     return hostBench();
   },
+  serve: async () => {
+    const { serveBench, SERVE_CLIENTS } = await import('../../bench/serve-bench.ts');
+    const { batchProjection } = await import('../../../sim/bench/board-projection.ts');
+    return [...(await serveBench()), ...batchProjection(SERVE_CLIENTS)];
+  },
 };
 const PLANNED: string[] = [];
 /** Tables a suite's records also make, printed after them (not with --json: the records hold the same figures). */
 const TABLES: Record<string, (r: BenchRecord[]) => Promise<string | undefined>> = {
   core: async (r) => (await import('../../../common/projection.ts')).projectionTable(r),
+  serve: async (r) => (await import('../../../common/projection.ts')).serveTable(r).join('\n').trim() || undefined,
 };
 
 export async function benchCommand(suite: string, o: { json?: boolean; pes: number }): Promise<void> {

@@ -2,19 +2,15 @@
 // (host/serve/) with continuous batching over --parallel slots, on 127.0.0.1 unless told otherwise.
 
 import * as os from 'node:os';
-import type { FastifyInstance } from 'fastify';
 import { openBackend, type BackendSpec } from '../../backends/select.ts';
-import type { BitLinearBackend } from '../../backends/backend.ts';
-import type { BitNetModel } from '../../model/model.ts';
-import type { TextCodec } from '../../model/tokenizer.ts';
 import { DEFAULT_CTX } from '../../infer/transformer.ts';
 import { KvCache } from '../../infer/kv-cache.ts';
 import type { ActScheme, KvBits } from '../../infer/numerics-names.ts';
-import { Engine } from '../../serve/engine.ts';
-import { ServeMetrics } from '../../serve/metrics.ts';
-import { buildApp } from '../../serve/http.ts';
+import { serveModel, type Server } from '../../serve/server.ts';
 import { UsageError } from '../errors.ts';
 import { prepareInference, uploadWeights } from './run.ts';
+
+export { serveModel, type Server };
 
 /** `serve`'s options as the option table in main.ts parsed and bounded them. */
 export interface ServeOptions {
@@ -37,41 +33,6 @@ export interface ServeOptions {
   actScheme?: ActScheme;
   kvBits?: KvBits;
   progress?: boolean;
-}
-
-export interface Server {
-  readonly url: string;
-  readonly app: FastifyInstance;
-  readonly engine: Engine;
-  /** Stop listening, finish the requests as cancelled, close the backend. */
-  close(): Promise<void>;
-}
-
-/** Serve a loaded model on an opened, loaded backend (tests give their own backend here). */
-export async function serveModel(model: BitNetModel, codec: TextCodec | undefined, backend: BitLinearBackend, o: Pick<ServeOptions, 'host' | 'port' | 'parallel' | 'queue' | 'batch' | 'apiKey' | 'kvBits'> & { ctx: number; modelId: string }): Promise<Server> {
-  const engine = new Engine(model, backend, { parallel: o.parallel, queueLimit: o.queue, ctx: o.ctx, batch: o.batch, kvBits: o.kvBits });
-  const metrics = new ServeMetrics(engine, backend);
-  const app = buildApp(engine, codec, metrics, { modelId: o.modelId, apiKey: o.apiKey, ctx: o.ctx, vocab: model.config.vocab });
-  let url: string;
-  try {
-    url = await app.listen({ host: o.host, port: o.port });
-  } catch (e) {
-    engine.close();
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') throw new UsageError(`--port ${o.port}: the address ${o.host}:${o.port} is already in use`);
-    if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') throw new UsageError(`--host ${o.host}: not an address of this machine (${err.code})`);
-    if (err.code === 'EACCES') throw new UsageError(`--port ${o.port}: this user may not listen on it (EACCES)`);
-    throw e;
-  }
-  return {
-    url,
-    app,
-    engine,
-    close: async () => {
-      await app.close();
-      await engine.idle();
-    },
-  };
 }
 
 /** Everything `serve` does but wait for a signal: check, load, upload, listen. */
