@@ -69,6 +69,10 @@ export class LayerSplitBackend implements BitLinearBackend {
     this.tail = boards.map(() => Promise.resolve());
   }
 
+  get pipelineStages(): number {
+    return this.boards.length;
+  }
+
   get name(): string {
     const per = this.ranges.length ? this.ranges.map((r) => `${this.boards[r.board]!.name} ${layersText(r)}`) : this.boards.map((b) => b.name);
     return `${this.boards.length} boards: ${per.join('; ')}`;

@@ -11,6 +11,7 @@ export class ServeMetrics {
   readonly tokens = new Counter({ name: 'bitnet_tokens_total', help: 'Prompt tokens evaluated, and tokens generated (sampled)', labelNames: ['kind'] as const, registers: [this.registry] });
   private readonly batchRows = new Histogram({ name: 'bitnet_batch_rows', help: 'Rows (tokens) of each forward pass: the M of its matmuls', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
   private readonly batchSeqs = new Histogram({ name: 'bitnet_batch_sequences', help: 'Sequences in each forward pass', buckets: [1, 2, 4, 8, 16, 32, 64], registers: [this.registry] });
+  private readonly batchGroups = new Histogram({ name: 'bitnet_batch_groups', help: 'Groups each forward pass ran as side by side: one per board of a model split across boards', buckets: [1, 2, 4, 8, 16], registers: [this.registry] });
   private readonly promptTps = new Gauge({ name: 'bitnet_prompt_tokens_per_second', help: 'Prompt tokens per second of the last forward pass that had any', registers: [this.registry] });
   private readonly decodeTps = new Gauge({ name: 'bitnet_decode_tokens_per_second', help: 'Generated tokens per second (all sequences) of the last forward pass that decoded any', registers: [this.registry] });
 
@@ -19,12 +20,12 @@ export class ServeMetrics {
     new Gauge({ name: 'bitnet_active_sequences', help: 'Sequences holding a slot (prompt eval or decoding)', registers: [this.registry], collect() { this.set(engine.activeSequences); } });
     new Gauge({ name: 'bitnet_slots', help: 'Slots (KV caches), --parallel', registers: [this.registry], collect() { this.set(engine.o.parallel); } });
     // Link figures only where there is a link (a board backend: lanes > 0); the cpu backend has none.
+    // Read at every scrape: a split backend's stats are the sum of its boards', made afresh.
     if (backend.stats.lanes > 0) {
-      const s = backend.stats;
-      new Gauge({ name: 'bitnet_link_bytes', help: 'Bytes over the link since the backend opened, by direction', labelNames: ['direction'] as const, registers: [this.registry], collect() { this.set({ direction: 'out' }, s.bytesOut); this.set({ direction: 'in' }, s.bytesIn); } });
-      new Gauge({ name: 'bitnet_link_requests', help: 'Link requests since the backend opened', registers: [this.registry], collect() { this.set(s.requests); } });
-      new Gauge({ name: 'bitnet_link_retries', help: 'Link retries since the backend opened', registers: [this.registry], collect() { this.set(s.retries); } });
-      new Gauge({ name: 'bitnet_board_cycles', help: 'Core cycles since the backend opened', registers: [this.registry], collect() { this.set(s.boardCycles); } });
+      new Gauge({ name: 'bitnet_link_bytes', help: 'Bytes over the link since the backend opened, by direction', labelNames: ['direction'] as const, registers: [this.registry], collect() { const s = backend.stats; this.set({ direction: 'out' }, s.bytesOut); this.set({ direction: 'in' }, s.bytesIn); } });
+      new Gauge({ name: 'bitnet_link_requests', help: 'Link requests since the backend opened', registers: [this.registry], collect() { this.set(backend.stats.requests); } });
+      new Gauge({ name: 'bitnet_link_retries', help: 'Link retries since the backend opened', registers: [this.registry], collect() { this.set(backend.stats.retries); } });
+      new Gauge({ name: 'bitnet_board_cycles', help: 'Core cycles since the backend opened', registers: [this.registry], collect() { this.set(backend.stats.boardCycles); } });
     }
     engine.onStep = (st) => this.step(st);
   }
@@ -32,6 +33,7 @@ export class ServeMetrics {
   private step(s: StepInfo): void {
     this.batchRows.observe(s.rows);
     this.batchSeqs.observe(s.sequences);
+    this.batchGroups.observe(s.groups);
     if (s.promptRows) this.tokens.inc({ kind: 'prompt' }, s.promptRows);
     if (s.sampled) this.tokens.inc({ kind: 'generated' }, s.sampled);
     // A pass's time is its prompt and decode rows' together: each rate is over the whole pass.
