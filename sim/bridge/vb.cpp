@@ -93,6 +93,15 @@ struct Vb {
   std::vector<Stream> streams;
   std::vector<std::unique_ptr<AxiMem>> mems;
   uint64_t evals = 0;
+  // The change log of passively watched ports (vb_log_watch): during vb_run every change
+  // of one of them is recorded with its time, so monitors that only sample can decode a
+  // run in bulk afterwards instead of keeping the run in JavaScript edge by edge.
+  std::vector<int> logPorts;
+  std::vector<uint32_t> logLast;
+  std::vector<double> logTime;
+  std::vector<int32_t> logPort;
+  std::vector<uint32_t> logValue;
+  size_t logCap = 1 << 16;  // entries; a run stops after the edge that fills it
   // A call with an id that names no port, stream or memory (a bug in the caller, never
   // the design's): remembered and reported by every later status, so nothing runs on.
   std::string misuse;
@@ -316,6 +325,18 @@ bool streamsDone(Vb* h) {
 }
 
 #include "vb_axi_mem.h"
+
+// Record the changes of the logged ports in the state just evaluated at t.
+inline void logChanges(Vb* h, double t) {
+  for (size_t k = 0; k < h->logPorts.size(); k++) {
+    uint32_t v = (uint32_t)getPort(h, h->logPorts[k]);
+    if (v == h->logLast[k]) continue;
+    h->logLast[k] = v;
+    h->logTime.push_back(t);
+    h->logPort.push_back(h->logPorts[k]);
+    h->logValue.push_back(v);
+  }
+}
 
 // Every stream and memory device: sample before a rising edge, drive after it.
 void devicesSample(Vb* h) {
@@ -657,8 +678,11 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
   int level = (int)io[2];
   double cycles = 0;
   int st = 0;
+  const bool logging = !h->logPorts.empty();
+  // The caller has seen every change up to now (it drained the log and watched in JavaScript since).
+  for (size_t k = 0; k < h->logPorts.size(); k++) h->logLast[k] = (uint32_t)getPort(h, h->logPorts[k]);
   try {
-    if (maxCycles > 0 && !(untilDone && streamsDone(h))) {
+    if (maxCycles > 0 && !(untilDone && streamsDone(h)) && h->logTime.size() < h->logCap) {
       while (true) {
         if (level == 1) {
           devicesSample(h);
@@ -667,16 +691,20 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
           cycles++;
           if (!h->streams.empty() || !h->mems.empty()) {
             devicesUpdate(h);
-            if (h->trace) evalAt(h, t);  // show the new inputs at the edge that drove them
+            // Show the new inputs at the edge that drove them: in waves, and in the change
+            // log at the time the edge-by-edge path sees them (it evaluates after the hooks).
+            if (h->trace || logging) evalAt(h, t);
           }
+          if (logging) logChanges(h, t);
           dumpAt(h, t);
           t += hi;
           level = 0;
           if ((st = status(h)) != 0) break;
-          if (cycles >= maxCycles || (untilDone && streamsDone(h))) break;
+          if (cycles >= maxCycles || (untilDone && streamsDone(h)) || h->logTime.size() >= h->logCap) break;
         } else {
           setPort(h, clk, 0);
           evalAt(h, t);
+          if (logging) logChanges(h, t);
           dumpAt(h, t);
           t += lo;
           level = 1;
@@ -691,6 +719,35 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
   io[1] = t;
   io[2] = level;
   return st;
+}
+
+/** Log every change of port i (at most 32 bits) during vb_run; 2 for a bad or wide port. */
+int vb_log_watch(Vb* h, int i) {
+  if (badPort(h, "vb_log_watch", i)) return 2;
+  if (vb_ports[i].width > 32) return fail(h, std::string("vb_log_watch: ") + vb_ports[i].name + " is wider than the 32 bits the change log holds");
+  if (std::find(h->logPorts.begin(), h->logPorts.end(), i) != h->logPorts.end()) return 0;
+  h->logPorts.push_back(i);
+  h->logLast.push_back((uint32_t)getPort(h, i));
+  return 0;
+}
+
+/** Entries after which a run stops so the caller can drain the log (at least 1). */
+void vb_log_capacity(Vb* h, double n) { h->logCap = n < 1 ? 1 : (size_t)n; }
+
+int vb_log_count(Vb* h) { return (int)h->logTime.size(); }
+
+/** Move the whole log out (times in ps, port indices, values) and empty it; returns the entries moved. */
+int vb_log_take(Vb* h, double* times, int32_t* ports, uint32_t* values, int max) {
+  size_t n = std::min(h->logTime.size(), (size_t)(max < 0 ? 0 : max));
+  if (n) {
+    memcpy(times, h->logTime.data(), n * sizeof(double));
+    memcpy(ports, h->logPort.data(), n * sizeof(int32_t));
+    memcpy(values, h->logValue.data(), n * sizeof(uint32_t));
+  }
+  h->logTime.erase(h->logTime.begin(), h->logTime.begin() + n);
+  h->logPort.erase(h->logPort.begin(), h->logPort.begin() + n);
+  h->logValue.erase(h->logValue.begin(), h->logValue.begin() + n);
+  return (int)n;
 }
 
 /** Self-test of the crash report: a deliberate SIGSEGV inside the model's scope. */

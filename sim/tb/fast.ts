@@ -12,8 +12,10 @@
 // sampled just before each rising edge, new outputs are driven just after it.
 //
 // A run owns the model only while no other task waits on a signal edge; otherwise it
-// proceeds edge by edge through the kernel (same results, JavaScript speed). It also stops
-// before any timer or other clock event, which then fires normally, and continues after.
+// proceeds edge by edge through the kernel (same results, JavaScript speed). Passive
+// monitors (sim/tb/passive.ts: they only sample) do not count: the run logs their signals'
+// changes in C++ and they decode the log when it returns. It also stops before any timer
+// or other clock event, which then fires normally, and continues after.
 
 import { edgeWaiters, SimFailure, SimTimeoutError, type FastRequest, type Kernel, type Sub } from './kernel.ts';
 import type { Clock } from './clock.ts';
@@ -22,6 +24,7 @@ import { Trigger } from './trigger.ts';
 import { words32 } from '../bridge/ports.ts';
 import { ModelError, StreamKind, type Model, type RunResult } from '../bridge/model.ts';
 import { formatTime } from './time.ts';
+import { drainPassive } from './passive.ts';
 
 const { Source: SOURCE, Sink: SINK, Monitor: MONITOR } = StreamKind;
 /** Cycles per C++ call: bounds how long the event loop and the wall-clock check wait. */
@@ -296,6 +299,7 @@ class FastRun extends Trigger<number> implements FastRequest {
     const next = this.clock.next;
     if (!next || next.level !== 1) return false; // let the kernel make the falling edge first
     if (edgeWaiters(k, this.except) > 0) return false; // someone watches edges: go edge by edge
+    for (const p of k.passives) if (p.awaited()) return false; // a task waits on a monitor's output: wake it on time
     const limit = Math.min(k.nextForeignEvent(this.clock) ?? Infinity, (k.simLimit() ?? Infinity) + 1);
     const { periodPs: P, highPs: hi, lowPs: lo } = this.clock;
     const fit = limit === Infinity ? Infinity : Math.floor((limit - next.time - 1) / P) + 1; // the last edge run is before `limit`
@@ -327,6 +331,7 @@ class FastRun extends Trigger<number> implements FastRequest {
     k.refreshInputs([this.clock.signal.index, ...(this.streams?.outputs ?? [])]);
     k.dirty = false;
     k.resyncWatches();
+    drainPassive(k);
   }
 }
 

@@ -112,6 +112,10 @@ export class SimQueue<T> {
   get length(): number {
     return this.items.length;
   }
+  /** Tasks blocked in get(). */
+  get waiting(): number {
+    return this.getters.length;
+  }
   /** No item waiting: a get() would block. */
   empty(): boolean {
     return this.items.length === 0;
