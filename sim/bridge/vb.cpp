@@ -102,6 +102,7 @@ struct Vb {
   std::vector<int32_t> logPort;
   std::vector<uint32_t> logValue;
   size_t logCap = 1 << 16;  // entries; a run stops after the edge that fills it
+  bool drove = false;       // the stream engine changed an input since this was cleared
   // A call with an id that names no port, stream or memory (a bug in the caller, never
   // the design's): remembered and reported by every later status, so nothing runs on.
   std::string misuse;
@@ -266,6 +267,13 @@ bool badPort(Vb* h, const char* fn, int i, bool sticky = false) { return misused
 Stream* streamAt(Vb* h, const char* fn, int id) { return misused(h, fn, "stream", id, h->streams.size(), false) ? nullptr : &h->streams[id]; }
 AxiMem* memAt(Vb* h, const char* fn, int id) { return misused(h, fn, "AXI memory", id, h->mems.size(), false) ? nullptr : h->mems[id].get(); }
 
+// Set a port the engine drives, noting whether an input changed (a change-logged run then re-evaluates).
+inline void drive(Vb* h, int port, uint64_t v) {
+  if (getPort(h, port) == v) return;
+  setPort(h, port, v);
+  h->drove = true;
+}
+
 // Drive a stream's outputs for the coming cycle (after a rising edge, or at attach).
 void streamUpdate(Vb* h, Stream& s) {
   if (s.kind == SOURCE) {
@@ -287,11 +295,12 @@ void streamUpdate(Vb* h, Stream& s) {
           w += vb_ports[port].words;
         }
         s.presenting = true;
+        h->drove = true;
       }
-      setPort(h, s.valid, s.presenting ? 1 : 0);
+      drive(h, s.valid, s.presenting ? 1 : 0);
     }
   } else if (s.kind == SINK) {
-    setPort(h, s.ready, s.threshold && xorshift32(s.rng) < s.threshold ? 0 : 1);
+    drive(h, s.ready, s.threshold && xorshift32(s.rng) < s.threshold ? 0 : 1);
   }
   s.fire = false;
 }
@@ -346,6 +355,7 @@ void devicesSample(Vb* h) {
 void devicesUpdate(Vb* h) {
   for (Stream& s : h->streams) streamUpdate(h, s);
   for (auto& m : h->mems) axiUpdate(h, *m);
+  if (!h->mems.empty()) h->drove = true;  // not tracked port by port: assume it drove
 }
 
 }  // namespace
@@ -679,6 +689,7 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
   double cycles = 0;
   int st = 0;
   const bool logging = !h->logPorts.empty();
+  const bool devices = !h->streams.empty() || !h->mems.empty();
   // The caller has seen every change up to now (it drained the log and watched in JavaScript since).
   for (size_t k = 0; k < h->logPorts.size(); k++) h->logLast[k] = (uint32_t)getPort(h, h->logPorts[k]);
   try {
@@ -689,11 +700,12 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
           setPort(h, clk, 1);
           evalAt(h, t);
           cycles++;
-          if (!h->streams.empty() || !h->mems.empty()) {
+          if (devices) {
+            h->drove = false;
             devicesUpdate(h);
             // Show the new inputs at the edge that drove them: in waves, and in the change
             // log at the time the edge-by-edge path sees them (it evaluates after the hooks).
-            if (h->trace || logging) evalAt(h, t);
+            if (h->trace || (logging && h->drove)) evalAt(h, t);
           }
           if (logging) logChanges(h, t);
           dumpAt(h, t);

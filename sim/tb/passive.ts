@@ -16,10 +16,12 @@
 // run returns, each transaction carrying its own time.
 
 import type { Kernel, Sub, Timed } from './kernel.ts';
+import { startSoon, type Task } from './task.ts';
+import { SimQueue } from './sync.ts';
 
 export interface PassiveMonitor {
   /** Port indices whose changes it needs (at most 32 bits each). */
-  readonly ports: readonly number[];
+  readonly logPorts: readonly number[];
   change(t: number, port: number, value: number): void;
   advanceTo(t: number): void;
   /** A task is waiting on this monitor's output. */
@@ -43,7 +45,7 @@ const NOTHING: Sub<undefined> = { fire() {} };
 
 /** Register `mon` with the kernel and the model's change log; returns the function that removes it. */
 export function attachPassive(k: Kernel, mon: PassiveMonitor): () => void {
-  const feeds = mon.ports.map((p) => {
+  const feeds = mon.logPorts.map((p) => {
     k.model.logWatch(p);
     const f = new ChangeFeed(k, mon, p);
     k.watch(p, 'change', f);
@@ -73,7 +75,30 @@ export function drainPassive(k: Kernel): void {
   if (k.passives.size === 0) return;
   const { times, ports, values } = k.model.logTake();
   const byPort = new Map<number, PassiveMonitor[]>();
-  for (const m of k.passives) for (const p of m.ports) (byPort.get(p) ?? byPort.set(p, []).get(p)!).push(m);
+  for (const m of k.passives) for (const p of m.logPorts) (byPort.get(p) ?? byPort.set(p, []).get(p)!).push(m);
   for (let e = 0; e < times.length; e++) for (const m of byPort.get(ports[e]!) ?? []) m.change(times[e]!, ports[e]!, values[e]!);
   for (const m of k.passives) m.advanceTo(k.now);
+}
+
+/**
+ * The task a passive monitor's failures (a callback's error, a strict sink's bad
+ * character) are raised in, so the test fails "in task 'NAME'" as it would from a monitor
+ * task; `halt` runs when it ends (failed or cancelled).
+ */
+export class FailureTask {
+  readonly task: Task<void>;
+  private readonly failures: SimQueue<unknown>;
+  constructor(name: string, halt: () => void) {
+    this.failures = new SimQueue(`${name} failures`);
+    this.task = startSoon(async (): Promise<void> => {
+      try {
+        for (;;) throw await this.failures.get();
+      } finally {
+        halt();
+      }
+    }, name);
+  }
+  fail(e: unknown): void {
+    this.failures.put(e);
+  }
 }

@@ -13,7 +13,7 @@
 import type { Clock } from '../tb/clock.ts';
 import type { Signal } from '../tb/handle.ts';
 import { Timer } from '../tb/triggers.ts';
-import { attachPassive, PassiveWake, type PassiveMonitor } from '../tb/passive.ts';
+import { attachPassive, FailureTask, PassiveWake, type PassiveMonitor } from '../tb/passive.ts';
 import { currentKernel } from '../tb/kernel.ts';
 import { startSoon, type Task } from '../tb/task.ts';
 import { SimEvent, SimQueue } from '../tb/sync.ts';
@@ -205,12 +205,12 @@ export class UartMonitor implements PassiveMonitor {
   /** Characters with a framing or parity error, in order. */
   readonly errors: UartFrame[] = [];
   readonly task: Task<void>;
-  readonly ports: readonly number[];
+  readonly logPorts: readonly number[];
   private readonly callbacks: ((f: UartFrame) => void)[] = [];
   /** Sample points in bit times from the start bit's edge: start (glitch check), data, parity, stop bits. */
   private readonly offsets: number[];
   private readonly wake: PassiveWake;
-  private readonly failures: SimQueue<unknown>;
+  private readonly failures: FailureTask;
   private readonly detach: () => void;
   private state: DecoderState;
   private level: number;
@@ -233,20 +233,13 @@ export class UartMonitor implements PassiveMonitor {
     // Of the half bit of 1.5 stop bits, its middle (the next start bit may follow at once).
     this.offsets = [0.5, ...Array.from({ length: at - 1 }, (_, i) => i + 1.5), ...Array.from({ length: Math.ceil(f.stopBits) }, (_, s) => at + s + Math.min(0.5, (f.stopBits - s) / 2))];
     const k = currentKernel(this.name);
-    this.ports = [line.index];
+    this.logPorts = [line.index];
     this.level = Number(line.value);
     this.state = this.level === 0 ? 'waitHigh' : 'waitFall'; // mid-character or a break: wait for idle
     this.wake = new PassiveWake(k);
-    this.failures = new SimQueue(`${this.name} failures`);
     this.detach = attachPassive(k, this);
-    // The task the monitor's failures (a strict sink's bad character, a callback's error) are raised in.
-    this.task = startSoon(async (): Promise<void> => {
-      try {
-        for (;;) throw await this.failures.get();
-      } finally {
-        this.halt();
-      }
-    }, this.name);
+    this.failures = new FailureTask(this.name, () => this.halt());
+    this.task = this.failures.task;
   }
 
   /** Call `cb` for every character as its last stop bit is sampled (after a fast run: when the run returns). */
@@ -261,7 +254,7 @@ export class UartMonitor implements PassiveMonitor {
 
   /** Fail the test in this monitor's task and decode nothing more. */
   protected fail(e: unknown): void {
-    this.failures.put(e);
+    this.failures.fail(e);
     this.halt();
   }
 

@@ -37,6 +37,7 @@ const PLANNED: string[] = [];
 /** Tables a suite's records also make, printed after them (not with --json: the records hold the same figures). */
 const TABLES: Record<string, (r: BenchRecord[]) => Promise<string | undefined>> = {
   core: async (r) => (await import('../../../common/projection.ts')).projectionTable(r),
+  sim: async (r) => (await import('../../../sim/bench/sim-bench.ts')).simTable(r),
 };
 
 export async function benchCommand(suite: string, o: { json?: boolean; pes: number }): Promise<void> {
