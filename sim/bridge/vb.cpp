@@ -49,6 +49,35 @@ std::string where(const char* file, int line) {
 
 enum StreamKind { SOURCE = 0, SINK = 1, MONITOR = 2 };
 
+// Captured words: a push is one compare and one store (std::vector's push_back stayed an
+// out-of-line call in the engine's loop), and room is made without touching it.
+struct WordBuf {
+  std::unique_ptr<uint32_t[]> p;
+  size_t n = 0, cap = 0;
+  void reserve(size_t want) {
+    if (want <= cap) return;
+    std::unique_ptr<uint32_t[]> q(new uint32_t[want]);
+    if (n) memcpy(q.get(), p.get(), n * sizeof(uint32_t));
+    p = std::move(q);
+    cap = want;
+  }
+  inline void push(uint32_t v) {
+    if (n == cap) reserve(cap < 1024 ? 1024 : 2 * cap);
+    p[n++] = v;
+  }
+  /** Room for k more words at the end, returned for writing. */
+  uint32_t* extend(size_t k) {
+    if (n + k > cap) reserve(std::max(n + k, 2 * cap));
+    uint32_t* at = p.get() + n;
+    n += k;
+    return at;
+  }
+  void dropFront(size_t k) {
+    memmove(p.get(), p.get() + k, (n - k) * sizeof(uint32_t));
+    n -= k;
+  }
+};
+
 struct Stream {
   int kind;
   int valid, ready;
@@ -59,10 +88,18 @@ struct Stream {
   bool presenting = false;     // SOURCE: valid is high with the head beat
   uint32_t rng;
   uint32_t threshold;          // SOURCE: idle draw; SINK: back-pressure draw
-  std::vector<uint32_t> captured;  // SINK/MONITOR
+  WordBuf captured;                // SINK/MONITOR
   uint64_t beats = 0;              // accepted (SOURCE) or captured (SINK/MONITOR)
   uint64_t target = 0;             // SINK/MONITOR: run until this many beats
   bool fire = false;               // sampled valid && ready before the edge
+  // Direct access for the common shape (one-bit valid/ready in 8-bit containers, one data
+  // port of 1, 2 or 4 bytes): the engine's per-cycle work is then a few loads and stores,
+  // which is what lets it run near a hand-written C++ loop on a tiny design.
+  uint8_t* vp = nullptr;
+  uint8_t* rp = nullptr;
+  void* dp = nullptr;
+  int dbytes = 0;
+  uint32_t dmask = 0;
 };
 
 struct AxiMem;  // vb_axi_mem.h
@@ -274,8 +311,56 @@ inline void drive(Vb* h, int port, uint64_t v) {
   h->drove = true;
 }
 
+inline uint32_t loadData(const Stream& s) {
+  switch (s.dbytes) {
+    case 1: return *static_cast<const uint8_t*>(s.dp) & s.dmask;
+    case 2: return *static_cast<const uint16_t*>(s.dp) & s.dmask;
+    default: return *static_cast<const uint32_t*>(s.dp) & s.dmask;
+  }
+}
+inline void storeData(Stream& s, uint32_t v) {
+  v &= s.dmask;
+  switch (s.dbytes) {
+    case 1: *static_cast<uint8_t*>(s.dp) = (uint8_t)v; break;
+    case 2: *static_cast<uint16_t*>(s.dp) = (uint16_t)v; break;
+    default: *static_cast<uint32_t*>(s.dp) = v;
+  }
+}
+inline void driveBit(Vb* h, uint8_t* p, uint8_t v) {
+  if (*p == v) return;
+  *p = v;
+  h->drove = true;
+}
+
+// streamUpdate for the direct-access shape: the same decisions, in the same order.
+inline void streamUpdateDirect(Vb* h, Stream& s) {
+  if (s.kind == SOURCE) {
+    if (s.presenting && s.fire) {
+      s.head++;
+      s.presenting = false;
+      s.beats++;
+      if (s.head == s.queue.size()) {
+        s.queue.clear();
+        s.head = 0;
+      }
+    }
+    if (!s.presenting) {
+      if (s.head < s.queue.size() && !(s.threshold && xorshift32(s.rng) < s.threshold)) {
+        storeData(s, s.queue[s.head]);
+        s.presenting = true;
+        h->drove = true;
+      }
+      driveBit(h, s.vp, s.presenting ? 1 : 0);
+    }
+  } else if (s.kind == SINK) {
+    driveBit(h, s.rp, s.threshold && xorshift32(s.rng) < s.threshold ? 0 : 1);
+  }
+  s.fire = false;
+}
+
 // Drive a stream's outputs for the coming cycle (after a rising edge, or at attach).
 void streamUpdate(Vb* h, Stream& s) {
+  if (s.vp) return streamUpdateDirect(h, s);
   if (s.kind == SOURCE) {
     if (s.presenting && s.fire) {
       s.head += s.beatWords;
@@ -307,13 +392,20 @@ void streamUpdate(Vb* h, Stream& s) {
 
 // Sample handshakes in the settled state just before a rising edge.
 void streamSample(Vb* h, Stream& s) {
+  if (s.vp) {
+    s.fire = (*s.vp & *s.rp & 1) != 0;
+    if (s.fire && s.kind != SOURCE) {
+      s.captured.push(loadData(s));
+      s.beats++;
+    }
+    return;
+  }
   s.fire = getPort(h, s.valid) && getPort(h, s.ready);
   if (s.fire && s.kind != SOURCE) {
-    size_t off = s.captured.size();
-    s.captured.resize(off + s.beatWords);
+    uint32_t* w = s.captured.extend(s.beatWords);
     for (int port : s.data) {
-      getWords(h, port, &s.captured[off]);
-      off += vb_ports[port].words;
+      getWords(h, port, w);
+      w += vb_ports[port].words;
     }
     s.beats++;
   }
@@ -533,6 +625,16 @@ int vb_stream_add(Vb* h, int kind, int valid, int ready, const int32_t* data, in
   }
   s.rng = seed ? seed : 0x9e3779b9u;
   s.threshold = threshold(prob);
+  if (vb_ports[valid].bytes == 1 && vb_ports[ready].bytes == 1 && ndata == 1) {
+    const VbPortInfo& d = vb_ports[data[0]];
+    if (d.bytes == 1 || d.bytes == 2 || d.bytes == 4) {
+      s.vp = static_cast<uint8_t*>(h->port[valid]);
+      s.rp = static_cast<uint8_t*>(h->port[ready]);
+      s.dp = h->port[data[0]];
+      s.dbytes = d.bytes;
+      s.dmask = d.width >= 32 ? UINT32_MAX : (UINT32_C(1) << d.width) - 1;
+    }
+  }
   h->streams.push_back(std::move(s));
   streamUpdate(h, h->streams.back());
   return (int)h->streams.size() - 1;
@@ -572,7 +674,7 @@ double vb_stream_queued(Vb* h, int id) {
 }
 double vb_stream_captured(Vb* h, int id) {
   Stream* s = streamAt(h, "vb_stream_captured", id);
-  return s ? (double)(s->captured.size() / (s->beatWords ? s->beatWords : 1)) : -1;
+  return s ? (double)(s->captured.n / (s->beatWords ? s->beatWords : 1)) : -1;
 }
 
 /** Move up to maxBeats captured beats into out; returns how many (-1 for a bad id). */
@@ -580,11 +682,11 @@ int vb_stream_take(Vb* h, int id, uint32_t* out, int maxBeats) {
   Stream* sp = streamAt(h, "vb_stream_take", id);
   if (!sp || maxBeats < 0) return -1;
   Stream& s = *sp;
-  size_t have = s.captured.size() / (s.beatWords ? s.beatWords : 1);
+  size_t have = s.captured.n / (s.beatWords ? s.beatWords : 1);
   size_t n = have < (size_t)maxBeats ? have : (size_t)maxBeats;
   size_t words = n * s.beatWords;
-  if (words) memcpy(out, s.captured.data(), words * sizeof(uint32_t));
-  s.captured.erase(s.captured.begin(), s.captured.begin() + words);
+  if (words) memcpy(out, s.captured.p.get(), words * sizeof(uint32_t));
+  s.captured.dropFront(words);
   return (int)n;
 }
 
@@ -690,6 +792,13 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
   int st = 0;
   const bool logging = !h->logPorts.empty();
   const bool devices = !h->streams.empty() || !h->mems.empty();
+  // At most one beat a cycle: room for this run's beats up front, so a sink's buffer is not
+  // copied and faulted in again at every doubling inside the loop (that cost more than the
+  // engine's own work on a tiny design).
+  for (Stream& s : h->streams) {
+    if (s.kind == SOURCE) continue;
+    s.captured.reserve(s.captured.n + (size_t)std::min(maxCycles, (double)(1 << 20)) * s.beatWords);
+  }
   // The caller has seen every change up to now (it drained the log and watched in JavaScript since).
   for (size_t k = 0; k < h->logPorts.size(); k++) h->logLast[k] = (uint32_t)getPort(h, h->logPorts[k]);
   try {
