@@ -51,13 +51,54 @@ enum StreamKind { SOURCE = 0, SINK = 1, MONITOR = 2 };
 
 // Captured words: a push is one compare and one store (std::vector's push_back stayed an
 // out-of-line call in the engine's loop), and room is made without touching it.
+// Blocks of freed buffers, kept for the next model's streams: their pages are already
+// mapped, so a sink in the next test does not fault in fresh memory for every 1024 beats
+// (in this VM that was the largest single cost of capturing a beat). At most 64 MiB kept.
+struct BlockPool {
+  std::vector<std::pair<size_t, std::unique_ptr<uint32_t[]>>> blocks;
+  size_t words = 0;
+  static constexpr size_t MAX_WORDS = (size_t)16 << 20;
+  std::unique_ptr<uint32_t[]> take(size_t want, size_t& got) {
+    for (size_t i = 0; i < blocks.size(); i++) {
+      if (blocks[i].first < want) continue;
+      got = blocks[i].first;
+      std::unique_ptr<uint32_t[]> b = std::move(blocks[i].second);
+      words -= got;
+      blocks.erase(blocks.begin() + i);
+      return b;
+    }
+    got = want;
+    return std::unique_ptr<uint32_t[]>(new uint32_t[want]);
+  }
+  void give(std::unique_ptr<uint32_t[]> b, size_t n) {
+    if (!b || words + n > MAX_WORDS) return;
+    words += n;
+    blocks.emplace_back(n, std::move(b));
+  }
+};
+BlockPool g_pool;
+
 struct WordBuf {
   std::unique_ptr<uint32_t[]> p;
   size_t n = 0, cap = 0;
+  WordBuf() = default;
+  WordBuf(WordBuf&& o) noexcept : p(std::move(o.p)), n(o.n), cap(o.cap) { o.n = o.cap = 0; }
+  WordBuf& operator=(WordBuf&& o) noexcept {
+    g_pool.give(std::move(p), cap);
+    p = std::move(o.p);
+    n = o.n;
+    cap = o.cap;
+    o.n = o.cap = 0;
+    return *this;
+  }
+  ~WordBuf() { g_pool.give(std::move(p), cap); }
   void reserve(size_t want) {
     if (want <= cap) return;
-    std::unique_ptr<uint32_t[]> q(new uint32_t[want]);
+    size_t got;
+    std::unique_ptr<uint32_t[]> q = g_pool.take(want, got);
+    want = got;
     if (n) memcpy(q.get(), p.get(), n * sizeof(uint32_t));
+    g_pool.give(std::move(p), cap);
     p = std::move(q);
     cap = want;
   }
