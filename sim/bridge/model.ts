@@ -45,6 +45,10 @@ interface Api {
   vb_axi_mem_stats: (h: unknown, id: number, out: Float64Array) => number;
   vb_streams_done: (h: unknown) => number;
   vb_selftest_crash: (h: unknown) => void;
+  vb_log_watch: (h: unknown, i: number) => number;
+  vb_log_capacity: (h: unknown, n: number) => void;
+  vb_log_count: (h: unknown) => number;
+  vb_log_take: (h: unknown, times: Float64Array, ports: Int32Array, values: Uint32Array, max: number) => number;
 }
 
 const SIGNATURES: Record<keyof Api, string> = {
@@ -86,6 +90,10 @@ const SIGNATURES: Record<keyof Api, string> = {
   vb_axi_mem_stats: 'int vb_axi_mem_stats(void *h, int id, double *out)',
   vb_streams_done: 'int vb_streams_done(void *h)',
   vb_selftest_crash: 'void vb_selftest_crash(void *h)',
+  vb_log_watch: 'int vb_log_watch(void *h, int i)',
+  vb_log_capacity: 'void vb_log_capacity(void *h, double n)',
+  vb_log_count: 'int vb_log_count(void *h)',
+  vb_log_take: 'int vb_log_take(void *h, double *times, int32_t *ports, uint32_t *values, int max)',
 };
 
 const libraries = new Map<string, Api>();
@@ -321,6 +329,29 @@ export class Model {
     const out = new Float64Array(6);
     this.check(this.api.vb_axi_mem_stats(this.handle, id, out));
     return out;
+  }
+
+  // ---- the change log of passively watched ports (sim/tb/passive.ts) ----
+
+  /** Record every change of port `i` (at most 32 bits) during run(). */
+  logWatch(i: number): void {
+    this.live();
+    this.check(this.api.vb_log_watch(this.handle, i));
+  }
+  /** A run stops after the edge at which the log holds this many entries. */
+  logCapacity(entries: number): void {
+    this.live();
+    this.api.vb_log_capacity(this.handle, entries);
+  }
+  /** Take the whole log, oldest first, and empty it. */
+  logTake(): { times: Float64Array; ports: Int32Array; values: Uint32Array } {
+    this.live();
+    const n = this.api.vb_log_count(this.handle);
+    const times = new Float64Array(n);
+    const ports = new Int32Array(n);
+    const values = new Uint32Array(n);
+    if (n) this.api.vb_log_take(this.handle, times, ports, values, n);
+    return { times, ports, values };
   }
 
   /** The C reference loop of `bench sim` (a checksum of what it read). */

@@ -49,6 +49,76 @@ std::string where(const char* file, int line) {
 
 enum StreamKind { SOURCE = 0, SINK = 1, MONITOR = 2 };
 
+// Captured words: a push is one compare and one store (std::vector's push_back stayed an
+// out-of-line call in the engine's loop), and room is made without touching it.
+// Blocks of freed buffers, kept for the next model's streams: their pages are already
+// mapped, so a sink in the next test does not fault in fresh memory for every 1024 beats
+// (in this VM that was the largest single cost of capturing a beat). At most 64 MiB kept.
+struct BlockPool {
+  std::vector<std::pair<size_t, std::unique_ptr<uint32_t[]>>> blocks;
+  size_t words = 0;
+  static constexpr size_t MAX_WORDS = (size_t)16 << 20;
+  std::unique_ptr<uint32_t[]> take(size_t want, size_t& got) {
+    for (size_t i = 0; i < blocks.size(); i++) {
+      if (blocks[i].first < want) continue;
+      got = blocks[i].first;
+      std::unique_ptr<uint32_t[]> b = std::move(blocks[i].second);
+      words -= got;
+      blocks.erase(blocks.begin() + i);
+      return b;
+    }
+    got = want;
+    return std::unique_ptr<uint32_t[]>(new uint32_t[want]);
+  }
+  void give(std::unique_ptr<uint32_t[]> b, size_t n) {
+    if (!b || words + n > MAX_WORDS) return;
+    words += n;
+    blocks.emplace_back(n, std::move(b));
+  }
+};
+BlockPool g_pool;
+
+struct WordBuf {
+  std::unique_ptr<uint32_t[]> p;
+  size_t n = 0, cap = 0;
+  WordBuf() = default;
+  WordBuf(WordBuf&& o) noexcept : p(std::move(o.p)), n(o.n), cap(o.cap) { o.n = o.cap = 0; }
+  WordBuf& operator=(WordBuf&& o) noexcept {
+    g_pool.give(std::move(p), cap);
+    p = std::move(o.p);
+    n = o.n;
+    cap = o.cap;
+    o.n = o.cap = 0;
+    return *this;
+  }
+  ~WordBuf() { g_pool.give(std::move(p), cap); }
+  void reserve(size_t want) {
+    if (want <= cap) return;
+    size_t got;
+    std::unique_ptr<uint32_t[]> q = g_pool.take(want, got);
+    want = got;
+    if (n) memcpy(q.get(), p.get(), n * sizeof(uint32_t));
+    g_pool.give(std::move(p), cap);
+    p = std::move(q);
+    cap = want;
+  }
+  inline void push(uint32_t v) {
+    if (n == cap) reserve(cap < 1024 ? 1024 : 2 * cap);
+    p[n++] = v;
+  }
+  /** Room for k more words at the end, returned for writing. */
+  uint32_t* extend(size_t k) {
+    if (n + k > cap) reserve(std::max(n + k, 2 * cap));
+    uint32_t* at = p.get() + n;
+    n += k;
+    return at;
+  }
+  void dropFront(size_t k) {
+    memmove(p.get(), p.get() + k, (n - k) * sizeof(uint32_t));
+    n -= k;
+  }
+};
+
 struct Stream {
   int kind;
   int valid, ready;
@@ -59,10 +129,18 @@ struct Stream {
   bool presenting = false;     // SOURCE: valid is high with the head beat
   uint32_t rng;
   uint32_t threshold;          // SOURCE: idle draw; SINK: back-pressure draw
-  std::vector<uint32_t> captured;  // SINK/MONITOR
+  WordBuf captured;                // SINK/MONITOR
   uint64_t beats = 0;              // accepted (SOURCE) or captured (SINK/MONITOR)
   uint64_t target = 0;             // SINK/MONITOR: run until this many beats
   bool fire = false;               // sampled valid && ready before the edge
+  // Direct access for the common shape (one-bit valid/ready in 8-bit containers, one data
+  // port of 1, 2 or 4 bytes): the engine's per-cycle work is then a few loads and stores,
+  // which is what lets it run near a hand-written C++ loop on a tiny design.
+  uint8_t* vp = nullptr;
+  uint8_t* rp = nullptr;
+  void* dp = nullptr;
+  int dbytes = 0;
+  uint32_t dmask = 0;
 };
 
 struct AxiMem;  // vb_axi_mem.h
@@ -93,6 +171,16 @@ struct Vb {
   std::vector<Stream> streams;
   std::vector<std::unique_ptr<AxiMem>> mems;
   uint64_t evals = 0;
+  // The change log of passively watched ports (vb_log_watch): during vb_run every change
+  // of one of them is recorded with its time, so monitors that only sample can decode a
+  // run in bulk afterwards instead of keeping the run in JavaScript edge by edge.
+  std::vector<int> logPorts;
+  std::vector<uint32_t> logLast;
+  std::vector<double> logTime;
+  std::vector<int32_t> logPort;
+  std::vector<uint32_t> logValue;
+  size_t logCap = 1 << 16;  // entries; a run stops after the edge that fills it
+  bool drove = false;       // the stream engine changed an input since this was cleared
   // A call with an id that names no port, stream or memory (a bug in the caller, never
   // the design's): remembered and reported by every later status, so nothing runs on.
   std::string misuse;
@@ -257,8 +345,63 @@ bool badPort(Vb* h, const char* fn, int i, bool sticky = false) { return misused
 Stream* streamAt(Vb* h, const char* fn, int id) { return misused(h, fn, "stream", id, h->streams.size(), false) ? nullptr : &h->streams[id]; }
 AxiMem* memAt(Vb* h, const char* fn, int id) { return misused(h, fn, "AXI memory", id, h->mems.size(), false) ? nullptr : h->mems[id].get(); }
 
+// Set a port the engine drives, noting whether an input changed (a change-logged run then re-evaluates).
+inline void drive(Vb* h, int port, uint64_t v) {
+  if (getPort(h, port) == v) return;
+  setPort(h, port, v);
+  h->drove = true;
+}
+
+inline uint32_t loadData(const Stream& s) {
+  switch (s.dbytes) {
+    case 1: return *static_cast<const uint8_t*>(s.dp) & s.dmask;
+    case 2: return *static_cast<const uint16_t*>(s.dp) & s.dmask;
+    default: return *static_cast<const uint32_t*>(s.dp) & s.dmask;
+  }
+}
+inline void storeData(Stream& s, uint32_t v) {
+  v &= s.dmask;
+  switch (s.dbytes) {
+    case 1: *static_cast<uint8_t*>(s.dp) = (uint8_t)v; break;
+    case 2: *static_cast<uint16_t*>(s.dp) = (uint16_t)v; break;
+    default: *static_cast<uint32_t*>(s.dp) = v;
+  }
+}
+inline void driveBit(Vb* h, uint8_t* p, uint8_t v) {
+  if (*p == v) return;
+  *p = v;
+  h->drove = true;
+}
+
+// streamUpdate for the direct-access shape: the same decisions, in the same order.
+inline void streamUpdateDirect(Vb* h, Stream& s) {
+  if (s.kind == SOURCE) {
+    if (s.presenting && s.fire) {
+      s.head++;
+      s.presenting = false;
+      s.beats++;
+      if (s.head == s.queue.size()) {
+        s.queue.clear();
+        s.head = 0;
+      }
+    }
+    if (!s.presenting) {
+      if (s.head < s.queue.size() && !(s.threshold && xorshift32(s.rng) < s.threshold)) {
+        storeData(s, s.queue[s.head]);
+        s.presenting = true;
+        h->drove = true;
+      }
+      driveBit(h, s.vp, s.presenting ? 1 : 0);
+    }
+  } else if (s.kind == SINK) {
+    driveBit(h, s.rp, s.threshold && xorshift32(s.rng) < s.threshold ? 0 : 1);
+  }
+  s.fire = false;
+}
+
 // Drive a stream's outputs for the coming cycle (after a rising edge, or at attach).
 void streamUpdate(Vb* h, Stream& s) {
+  if (s.vp) return streamUpdateDirect(h, s);
   if (s.kind == SOURCE) {
     if (s.presenting && s.fire) {
       s.head += s.beatWords;
@@ -278,24 +421,32 @@ void streamUpdate(Vb* h, Stream& s) {
           w += vb_ports[port].words;
         }
         s.presenting = true;
+        h->drove = true;
       }
-      setPort(h, s.valid, s.presenting ? 1 : 0);
+      drive(h, s.valid, s.presenting ? 1 : 0);
     }
   } else if (s.kind == SINK) {
-    setPort(h, s.ready, s.threshold && xorshift32(s.rng) < s.threshold ? 0 : 1);
+    drive(h, s.ready, s.threshold && xorshift32(s.rng) < s.threshold ? 0 : 1);
   }
   s.fire = false;
 }
 
 // Sample handshakes in the settled state just before a rising edge.
 void streamSample(Vb* h, Stream& s) {
+  if (s.vp) {
+    s.fire = (*s.vp & *s.rp & 1) != 0;
+    if (s.fire && s.kind != SOURCE) {
+      s.captured.push(loadData(s));
+      s.beats++;
+    }
+    return;
+  }
   s.fire = getPort(h, s.valid) && getPort(h, s.ready);
   if (s.fire && s.kind != SOURCE) {
-    size_t off = s.captured.size();
-    s.captured.resize(off + s.beatWords);
+    uint32_t* w = s.captured.extend(s.beatWords);
     for (int port : s.data) {
-      getWords(h, port, &s.captured[off]);
-      off += vb_ports[port].words;
+      getWords(h, port, w);
+      w += vb_ports[port].words;
     }
     s.beats++;
   }
@@ -317,6 +468,18 @@ bool streamsDone(Vb* h) {
 
 #include "vb_axi_mem.h"
 
+// Record the changes of the logged ports in the state just evaluated at t.
+inline void logChanges(Vb* h, double t) {
+  for (size_t k = 0; k < h->logPorts.size(); k++) {
+    uint32_t v = (uint32_t)getPort(h, h->logPorts[k]);
+    if (v == h->logLast[k]) continue;
+    h->logLast[k] = v;
+    h->logTime.push_back(t);
+    h->logPort.push_back(h->logPorts[k]);
+    h->logValue.push_back(v);
+  }
+}
+
 // Every stream and memory device: sample before a rising edge, drive after it.
 void devicesSample(Vb* h) {
   for (Stream& s : h->streams) streamSample(h, s);
@@ -325,6 +488,7 @@ void devicesSample(Vb* h) {
 void devicesUpdate(Vb* h) {
   for (Stream& s : h->streams) streamUpdate(h, s);
   for (auto& m : h->mems) axiUpdate(h, *m);
+  if (!h->mems.empty()) h->drove = true;  // not tracked port by port: assume it drove
 }
 
 }  // namespace
@@ -502,6 +666,16 @@ int vb_stream_add(Vb* h, int kind, int valid, int ready, const int32_t* data, in
   }
   s.rng = seed ? seed : 0x9e3779b9u;
   s.threshold = threshold(prob);
+  if (vb_ports[valid].bytes == 1 && vb_ports[ready].bytes == 1 && ndata == 1) {
+    const VbPortInfo& d = vb_ports[data[0]];
+    if (d.bytes == 1 || d.bytes == 2 || d.bytes == 4) {
+      s.vp = static_cast<uint8_t*>(h->port[valid]);
+      s.rp = static_cast<uint8_t*>(h->port[ready]);
+      s.dp = h->port[data[0]];
+      s.dbytes = d.bytes;
+      s.dmask = d.width >= 32 ? UINT32_MAX : (UINT32_C(1) << d.width) - 1;
+    }
+  }
   h->streams.push_back(std::move(s));
   streamUpdate(h, h->streams.back());
   return (int)h->streams.size() - 1;
@@ -541,7 +715,7 @@ double vb_stream_queued(Vb* h, int id) {
 }
 double vb_stream_captured(Vb* h, int id) {
   Stream* s = streamAt(h, "vb_stream_captured", id);
-  return s ? (double)(s->captured.size() / (s->beatWords ? s->beatWords : 1)) : -1;
+  return s ? (double)(s->captured.n / (s->beatWords ? s->beatWords : 1)) : -1;
 }
 
 /** Move up to maxBeats captured beats into out; returns how many (-1 for a bad id). */
@@ -549,11 +723,11 @@ int vb_stream_take(Vb* h, int id, uint32_t* out, int maxBeats) {
   Stream* sp = streamAt(h, "vb_stream_take", id);
   if (!sp || maxBeats < 0) return -1;
   Stream& s = *sp;
-  size_t have = s.captured.size() / (s.beatWords ? s.beatWords : 1);
+  size_t have = s.captured.n / (s.beatWords ? s.beatWords : 1);
   size_t n = have < (size_t)maxBeats ? have : (size_t)maxBeats;
   size_t words = n * s.beatWords;
-  if (words) memcpy(out, s.captured.data(), words * sizeof(uint32_t));
-  s.captured.erase(s.captured.begin(), s.captured.begin() + words);
+  if (words) memcpy(out, s.captured.p.get(), words * sizeof(uint32_t));
+  s.captured.dropFront(words);
   return (int)n;
 }
 
@@ -657,26 +831,42 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
   int level = (int)io[2];
   double cycles = 0;
   int st = 0;
+  const bool logging = !h->logPorts.empty();
+  const bool devices = !h->streams.empty() || !h->mems.empty();
+  // At most one beat a cycle: room for this run's beats up front, so a sink's buffer is not
+  // copied and faulted in again at every doubling inside the loop (that cost more than the
+  // engine's own work on a tiny design).
+  for (Stream& s : h->streams) {
+    if (s.kind == SOURCE) continue;
+    s.captured.reserve(s.captured.n + (size_t)std::min(maxCycles, (double)(1 << 20)) * s.beatWords);
+  }
+  // The caller has seen every change up to now (it drained the log and watched in JavaScript since).
+  for (size_t k = 0; k < h->logPorts.size(); k++) h->logLast[k] = (uint32_t)getPort(h, h->logPorts[k]);
   try {
-    if (maxCycles > 0 && !(untilDone && streamsDone(h))) {
+    if (maxCycles > 0 && !(untilDone && streamsDone(h)) && h->logTime.size() < h->logCap) {
       while (true) {
         if (level == 1) {
           devicesSample(h);
           setPort(h, clk, 1);
           evalAt(h, t);
           cycles++;
-          if (!h->streams.empty() || !h->mems.empty()) {
+          if (devices) {
+            h->drove = false;
             devicesUpdate(h);
-            if (h->trace) evalAt(h, t);  // show the new inputs at the edge that drove them
+            // Show the new inputs at the edge that drove them: in waves, and in the change
+            // log at the time the edge-by-edge path sees them (it evaluates after the hooks).
+            if (h->trace || (logging && h->drove)) evalAt(h, t);
           }
+          if (logging) logChanges(h, t);
           dumpAt(h, t);
           t += hi;
           level = 0;
           if ((st = status(h)) != 0) break;
-          if (cycles >= maxCycles || (untilDone && streamsDone(h))) break;
+          if (cycles >= maxCycles || (untilDone && streamsDone(h)) || h->logTime.size() >= h->logCap) break;
         } else {
           setPort(h, clk, 0);
           evalAt(h, t);
+          if (logging) logChanges(h, t);
           dumpAt(h, t);
           t += lo;
           level = 1;
@@ -691,6 +881,35 @@ int vb_run(Vb* h, int clk, double maxCycles, double hi, double lo, int untilDone
   io[1] = t;
   io[2] = level;
   return st;
+}
+
+/** Log every change of port i (at most 32 bits) during vb_run; 2 for a bad or wide port. */
+int vb_log_watch(Vb* h, int i) {
+  if (badPort(h, "vb_log_watch", i)) return 2;
+  if (vb_ports[i].width > 32) return fail(h, std::string("vb_log_watch: ") + vb_ports[i].name + " is wider than the 32 bits the change log holds");
+  if (std::find(h->logPorts.begin(), h->logPorts.end(), i) != h->logPorts.end()) return 0;
+  h->logPorts.push_back(i);
+  h->logLast.push_back((uint32_t)getPort(h, i));
+  return 0;
+}
+
+/** Entries after which a run stops so the caller can drain the log (at least 1). */
+void vb_log_capacity(Vb* h, double n) { h->logCap = n < 1 ? 1 : (size_t)n; }
+
+int vb_log_count(Vb* h) { return (int)h->logTime.size(); }
+
+/** Move the whole log out (times in ps, port indices, values) and empty it; returns the entries moved. */
+int vb_log_take(Vb* h, double* times, int32_t* ports, uint32_t* values, int max) {
+  size_t n = std::min(h->logTime.size(), (size_t)(max < 0 ? 0 : max));
+  if (n) {
+    memcpy(times, h->logTime.data(), n * sizeof(double));
+    memcpy(ports, h->logPort.data(), n * sizeof(int32_t));
+    memcpy(values, h->logValue.data(), n * sizeof(uint32_t));
+  }
+  h->logTime.erase(h->logTime.begin(), h->logTime.begin() + n);
+  h->logPort.erase(h->logPort.begin(), h->logPort.begin() + n);
+  h->logValue.erase(h->logValue.begin(), h->logValue.begin() + n);
+  return (int)n;
 }
 
 /** Self-test of the crash report: a deliberate SIGSEGV inside the model's scope. */

@@ -12,8 +12,10 @@
 // sampled just before each rising edge, new outputs are driven just after it.
 //
 // A run owns the model only while no other task waits on a signal edge; otherwise it
-// proceeds edge by edge through the kernel (same results, JavaScript speed). It also stops
-// before any timer or other clock event, which then fires normally, and continues after.
+// proceeds edge by edge through the kernel (same results, JavaScript speed). Passive
+// monitors (sim/tb/passive.ts: they only sample) do not count: the run logs their signals'
+// changes in C++ and they decode the log when it returns. It also stops before any timer
+// or other clock event, which then fires normally, and continues after.
 
 import { edgeWaiters, SimFailure, SimTimeoutError, type FastRequest, type Kernel, type Sub } from './kernel.ts';
 import type { Clock } from './clock.ts';
@@ -22,6 +24,7 @@ import { Trigger } from './trigger.ts';
 import { words32 } from '../bridge/ports.ts';
 import { ModelError, StreamKind, type Model, type RunResult } from '../bridge/model.ts';
 import { formatTime } from './time.ts';
+import { drainPassive } from './passive.ts';
 
 const { Source: SOURCE, Sink: SINK, Monitor: MONITOR } = StreamKind;
 /** Cycles per C++ call: bounds how long the event loop and the wall-clock check wait. */
@@ -130,10 +133,19 @@ export class FastSink<P extends StreamPorts = StreamPorts> extends FastStream {
 
   /** Captured beats not yet taken: bigint per beat, or bigint[] when the data is a list of ports (signed ports read signed). */
   take(): BeatOf<P>[] {
-    const n = this.model.streamCaptured(this.id);
-    const buf = new Uint32Array(Math.max(1, n * this.beatWords));
-    const got = this.model.streamTake(this.id, buf, n);
-    const out: BeatOf<P>[] = [];
+    return this.decode(this.takeWords());
+  }
+
+  /** Beats from words as takeWords() gives them. */
+  decode(buf: Uint32Array): BeatOf<P>[] {
+    const got = Math.floor(buf.length / Math.max(1, this.beatWords));
+    const out: BeatOf<P>[] = new Array(got);
+    const d0 = this.data[0]!;
+    if (this.data.length === 1 && !Array.isArray(this.ports.data) && d0.width <= 32) {
+      // One narrow port (most streams, and a monitor's bulk delivery): a word per beat, no per-beat closures.
+      for (let b = 0; b < got; b++) out[b] = (d0.signed ? BigInt.asIntN(d0.width, BigInt(buf[b]!)) : BigInt(buf[b]!)) as BeatOf<P>;
+      return out;
+    }
     let o = 0;
     for (let b = 0; b < got; b++) {
       const vals = this.data.map((d) => {
@@ -143,7 +155,7 @@ export class FastSink<P extends StreamPorts = StreamPorts> extends FastStream {
         o += nw;
         return d.signed ? BigInt.asIntN(d.width, v) : v;
       });
-      out.push((Array.isArray(this.ports.data) ? vals : vals[0]!) as BeatOf<P>);
+      out[b] = (Array.isArray(this.ports.data) ? vals : vals[0]!) as BeatOf<P>;
     }
     return out;
   }
@@ -151,16 +163,30 @@ export class FastSink<P extends StreamPorts = StreamPorts> extends FastStream {
 
 export class FastStreams {
   readonly kernel: Kernel;
-  /** @internal Input ports the C++ engine writes. */
-  readonly outputs = new Set<number>();
+  /** @internal Input ports the C++ engine writes (shared by every FastStreams of the model). */
+  readonly outputs: Set<number>;
   private readonly sources: FastSource[] = [];
   private readonly sinks: FastSink[] = [];
+
+  /** The model's engine on `clock`: the one a test or a passive monitor made already, else a new one. */
+  static on(clock: Clock): FastStreams {
+    const owner = clock.kernel.streamEngine as FastStreams | undefined;
+    return owner && owner.clock === clock ? owner : new FastStreams(clock);
+  }
 
   constructor(readonly clock: Clock) {
     this.kernel = clock.kernel;
     const k = this.kernel;
     const owner = k.streamEngine as FastStreams | undefined;
     if (owner && owner.clock !== clock) throw new SimFailure(`the C++ stream engine of this model already runs on ${owner.clock}; one clock per model`);
+    // One C++ engine per model: a second FastStreams on it (a passive StreamMonitor made the
+    // first) shares its hooks, or every stream would be sampled twice an edge.
+    this.outputs = owner?.outputs ?? new Set();
+    if (owner) {
+      this.sources = owner.sources;
+      this.sinks = owner.sinks;
+      return;
+    }
     k.streamEngine = this;
     // Edge-by-edge mode: the same engine, called around each rising edge the kernel makes.
     const clk = clock.signal.index;
@@ -296,6 +322,7 @@ class FastRun extends Trigger<number> implements FastRequest {
     const next = this.clock.next;
     if (!next || next.level !== 1) return false; // let the kernel make the falling edge first
     if (edgeWaiters(k, this.except) > 0) return false; // someone watches edges: go edge by edge
+    for (const p of k.passives) if (p.awaited()) return false; // a task waits on a monitor's output: wake it on time
     const limit = Math.min(k.nextForeignEvent(this.clock) ?? Infinity, (k.simLimit() ?? Infinity) + 1);
     const { periodPs: P, highPs: hi, lowPs: lo } = this.clock;
     const fit = limit === Infinity ? Infinity : Math.floor((limit - next.time - 1) / P) + 1; // the last edge run is before `limit`
@@ -327,6 +354,7 @@ class FastRun extends Trigger<number> implements FastRequest {
     k.refreshInputs([this.clock.signal.index, ...(this.streams?.outputs ?? [])]);
     k.dirty = false;
     k.resyncWatches();
+    drainPassive(k);
   }
 }
 

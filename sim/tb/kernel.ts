@@ -23,6 +23,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Model, EvalStatus, ModelError } from '../bridge/model.ts';
 import { formatTime } from './time.ts';
+import type { PassiveMonitor } from './passive.ts';
 
 export const MAX_DELTAS = 1000;
 /** Microtask turns a woken task may take before the kernel falls back to a macrotask turn. */
@@ -37,6 +38,8 @@ export interface Sub<T = unknown> {
   fire(value: T): void;
   /** Deliver an error instead of a value (Waiters implement it; a trigger may use it). */
   fail?(e: unknown): void;
+  /** A passive monitor's feed (sim/tb/passive.ts): a fast run records its signal in C++ instead of stopping for it. */
+  readonly passive?: boolean;
 }
 
 /** One pending `await` of a task, for cancel() and timeout messages. */
@@ -67,6 +70,8 @@ export interface Timed {
   /** Fired at `time`; a Clock, or a Timer's subscriber. */
   readonly sub: Sub<undefined>;
   dead: boolean;
+  /** A passive monitor's step (sim/tb/passive.ts): fast runs do not stop for it. */
+  readonly passive?: boolean;
 }
 
 export class SimFailure extends Error {
@@ -92,7 +97,7 @@ export interface FastRequest {
 /** Subscribers on signal edges other than `except`: who would miss edges during a C++ run. */
 export function edgeWaiters(k: Kernel, except: ReadonlySet<Sub>): number {
   let n = 0;
-  for (const w of k.watches.values()) for (const set of [w.rise, w.fall, w.change]) for (const s of set) if (!except.has(s)) n++;
+  for (const w of k.watches.values()) for (const set of [w.rise, w.fall, w.change]) for (const s of set) if (!except.has(s) && !s.passive) n++;
   return n;
 }
 
@@ -144,6 +149,8 @@ export class Kernel {
   private wallStart = 0;
   /** The C++ stream engine of this model, once a test creates one (sim/tb/fast.ts). */
   streamEngine: unknown;
+  /** Monitors that only sample (sim/tb/passive.ts): told every step's end, fed from the change log after fast runs. */
+  readonly passives = new Set<PassiveMonitor>();
 
   constructor(
     readonly model: Model,
@@ -247,8 +254,8 @@ export class Kernel {
   }
 
   /** Fire `sub` at `time` (ps); the returned entry can be killed with `.dead = true`. */
-  at(time: number, sub: Sub<undefined>): Timed {
-    const t: Timed = { time, seq: this.seq++, sub, dead: false };
+  at(time: number, sub: Sub<undefined>, passive = false): Timed {
+    const t: Timed = { time, seq: this.seq++, sub, dead: false, passive };
     this.push(t);
     return t;
   }
@@ -475,6 +482,7 @@ export class Kernel {
     }
     if (this.nextStepSubs.size) this.fireAll(this.nextStepSubs);
     this.detectEdges();
+    for (const m of this.passives) m.advanceTo(this.now);
   }
 
   private popDue(): number | undefined {
@@ -523,7 +531,7 @@ export class Kernel {
   /** The earliest live timed event not fired into `owner` (fast runs stop before it). */
   nextForeignEvent(owner: Sub<undefined>): number | undefined {
     let best: number | undefined;
-    for (const t of this.heap) if (!t.dead && t.sub !== owner && (best === undefined || t.time < best)) best = t.time;
+    for (const t of this.heap) if (!t.dead && !t.passive && t.sub !== owner && (best === undefined || t.time < best)) best = t.time;
     return best;
   }
 }

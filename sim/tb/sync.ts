@@ -104,28 +104,55 @@ class LockAcquire extends Trigger<void> {
 export class SimQueue<T> {
   private readonly items: T[] = [];
   private readonly getters: Sub<T>[] = [];
+  /** Items put in bulk and not yet made (putLater), oldest first. */
+  private readonly later: (() => readonly T[])[] = [];
   constructor(readonly name = 'queue') {}
   /** Items waiting (also `.length`, as an array has it; cocotb's qsize()). */
   get size(): number {
+    this.make();
     return this.items.length;
   }
   get length(): number {
-    return this.items.length;
+    return this.size;
+  }
+  /** Tasks blocked in get(). */
+  get waiting(): number {
+    return this.getters.length;
   }
   /** No item waiting: a get() would block. */
   empty(): boolean {
-    return this.items.length === 0;
+    return this.size === 0;
   }
   put(item: T): void {
+    this.make();
     const g = this.getters.shift();
     if (g) g.fire(item);
     else this.items.push(item);
+  }
+  /**
+   * Put items that `make` builds when first needed (a passive monitor's bulk delivery:
+   * converting a million beats nobody reads costs more than capturing them). Order is kept.
+   */
+  putLater(make: () => readonly T[]): void {
+    this.later.push(make);
+    if (this.getters.length) this.make();
+  }
+  private make(): void {
+    while (this.later.length) {
+      const batch = this.later.shift()!();
+      for (const item of batch) {
+        const g = this.getters.shift();
+        if (g) g.fire(item);
+        else this.items.push(item);
+      }
+    }
   }
   get(): Trigger<T> {
     return new QueueGet(this);
   }
   /** @internal */
   take(k: Kernel, sub: Sub<T>): void {
+    this.make();
     if (this.items.length) fireSoon(k, sub, this.items.shift()!);
     else this.getters.push(sub);
   }

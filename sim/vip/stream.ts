@@ -13,7 +13,8 @@ import { startSoon, type Task } from '../tb/task.ts';
 import { SimEvent, SimQueue } from '../tb/sync.ts';
 import { XorShift32 } from '../../common/rng.ts';
 import type { Trigger } from '../tb/trigger.ts';
-import type { StreamPorts, Beat, BeatOf } from '../tb/fast.ts';
+import { FastStreams, type FastSink, type StreamPorts, type Beat, type BeatOf } from '../tb/fast.ts';
+import { attachPassive, FailureTask, type PassiveMonitor } from '../tb/passive.ts';
 
 function dataOf(p: StreamPorts): readonly Signal[] {
   return Array.isArray(p.data) ? (p.data as readonly Signal[]) : [p.data as Signal];
@@ -171,10 +172,83 @@ export class StreamSink<P extends StreamPorts = StreamPorts> extends StreamRecei
   }
 }
 
-/** Watches a stream without driving it. */
-export class StreamMonitor<P extends StreamPorts = StreamPorts> extends StreamReceiver<P> {
-  constructor(clock: Clock, ports: P, opts: { name?: string } = {}) {
-    super(clock, ports, opts.name ?? `StreamMonitor(${ports.valid.path})`);
+/**
+ * Watches a stream without driving it: a passive monitor (sim/tb/passive.ts). Its
+ * handshakes are sampled by the C++ stream engine (the same sample just before each rising
+ * edge as StreamSink's), so a fast run stays in C++ while it watches; the beats reach
+ * `beats` and the callbacks after every edge made in JavaScript, and in bulk when a fast
+ * run returns. While a task awaits recv(), runs go edge by edge so it wakes on the edge.
+ */
+export class StreamMonitor<P extends StreamPorts = StreamPorts> implements PassiveMonitor {
+  readonly name: string;
+  /** Beats received, in order. */
+  readonly beats = new SimQueue<BeatOf<P>>();
+  count = 0;
+  readonly logPorts: readonly number[] = [];
+  /** The task a failing onBeat callback fails the test in. */
+  readonly task: Task<void>;
+  private readonly engine: FastSink<P>;
+  private readonly callbacks: ((b: BeatOf<P>) => void)[] = [];
+  private readonly detach: () => void;
+  private readonly failures: FailureTask;
+  private stopped = false;
+
+  constructor(
+    readonly clock: Clock,
+    readonly ports: P,
+    opts: { name?: string } = {},
+  ) {
+    this.name = opts.name ?? `StreamMonitor(${ports.valid.path})`;
+    this.engine = FastStreams.on(clock).monitor(ports, { name: this.name });
+    this.detach = attachPassive(clock.kernel, this);
+    this.failures = new FailureTask(this.name, () => this.halt());
+    this.task = this.failures.task;
   }
-  protected afterEdge(): void {}
+
+  /** Call `cb` for every beat as it is delivered (e.g. to feed a Scoreboard). */
+  onBeat(cb: (b: BeatOf<P>) => void): this {
+    this.callbacks.push(cb);
+    return this;
+  }
+
+  /** Wait for the next beat. */
+  recv(): Trigger<BeatOf<P>> {
+    return this.beats.get();
+  }
+
+  awaited(): boolean {
+    return this.beats.waiting > 0;
+  }
+
+  change(): void {}
+
+  advanceTo(): void {
+    if (this.stopped || this.engine.count === this.count) return;
+    try {
+      const words = this.engine.takeWords();
+      this.count += words.length / this.engine.beatWords;
+      if (!this.callbacks.length) {
+        this.beats.putLater(() => this.engine.decode(words)); // made into beats when someone looks
+        return;
+      }
+      for (const beat of this.engine.decode(words)) {
+        this.beats.put(beat);
+        for (const cb of this.callbacks) cb(beat);
+      }
+    } catch (e) {
+      this.failures.fail(e);
+      this.halt();
+    }
+  }
+
+  private halt(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.detach();
+  }
+
+  /** Deliver nothing more (the C++ engine goes on sampling; its beats are dropped). */
+  stop(): void {
+    this.task.cancel();
+  }
 }

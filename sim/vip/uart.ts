@@ -12,7 +12,8 @@
 
 import type { Clock } from '../tb/clock.ts';
 import type { Signal } from '../tb/handle.ts';
-import { FallingEdge, RisingEdge, Timer } from '../tb/triggers.ts';
+import { Timer } from '../tb/triggers.ts';
+import { attachPassive, FailureTask, PassiveWake, type PassiveMonitor } from '../tb/passive.ts';
 import { currentKernel } from '../tb/kernel.ts';
 import { startSoon, type Task } from '../tb/task.ts';
 import { SimEvent, SimQueue } from '../tb/sync.ts';
@@ -187,15 +188,37 @@ export class UartSource {
   }
 }
 
-/** Decodes every character on `line` without driving anything; bad characters are recorded, not fatal. */
-export class UartMonitor {
+type DecoderState = 'waitHigh' | 'waitFall' | 'frame' | 'stopped';
+
+/**
+ * Decodes every character on `line` without driving anything; bad characters are
+ * recorded, not fatal. A passive monitor (sim/tb/passive.ts): it decodes from the line's
+ * changes, so a fast C++ run goes on while it watches, and it gives the same characters
+ * at the same times either way. As a receiver does, it waits for the line to be high, takes a
+ * falling edge as a start bit if the line is still low half a bit later, and samples each
+ * data, parity and stop bit at its centre on the ideal grid from that edge.
+ */
+export class UartMonitor implements PassiveMonitor {
   readonly name: string;
   protected readonly fmt: UartFormat;
   readonly frames = new SimQueue<UartFrame>();
   /** Characters with a framing or parity error, in order. */
   readonly errors: UartFrame[] = [];
   readonly task: Task<void>;
+  readonly logPorts: readonly number[];
   private readonly callbacks: ((f: UartFrame) => void)[] = [];
+  /** Sample points in bit times from the start bit's edge: start (glitch check), data, parity, stop bits. */
+  private readonly offsets: number[];
+  private readonly wake: PassiveWake;
+  private readonly failures: FailureTask;
+  private readonly detach: () => void;
+  private state: DecoderState;
+  private level: number;
+  private t0 = 0;
+  private next = 0;
+  private data = 0;
+  private parityError = false;
+  private framingError = false;
 
   constructor(
     readonly line: Signal,
@@ -205,10 +228,21 @@ export class UartMonitor {
     this.name = opts.name ?? `${kind}(${line.path})`;
     checkLine(this.name, line, false);
     this.fmt = new UartFormat(this.name, opts);
-    this.task = startSoon(() => this.loop(), this.name);
+    const f = this.fmt;
+    const at = 1 + f.dataBits + (f.parity === 'none' ? 0 : 1);
+    // Of the half bit of 1.5 stop bits, its middle (the next start bit may follow at once).
+    this.offsets = [0.5, ...Array.from({ length: at - 1 }, (_, i) => i + 1.5), ...Array.from({ length: Math.ceil(f.stopBits) }, (_, s) => at + s + Math.min(0.5, (f.stopBits - s) / 2))];
+    const k = currentKernel(this.name);
+    this.logPorts = [line.index];
+    this.level = Number(line.value);
+    this.state = this.level === 0 ? 'waitHigh' : 'waitFall'; // mid-character or a break: wait for idle
+    this.wake = new PassiveWake(k);
+    this.detach = attachPassive(k, this);
+    this.failures = new FailureTask(this.name, () => this.halt());
+    this.task = this.failures.task;
   }
 
-  /** Call `cb` for every character as its last stop bit is sampled. */
+  /** Call `cb` for every character as its last stop bit is sampled (after a fast run: when the run returns). */
   onFrame(cb: (f: UartFrame) => void): this {
     this.callbacks.push(cb);
     return this;
@@ -218,38 +252,82 @@ export class UartMonitor {
     this.frames.put(f);
   }
 
-  private async loop(): Promise<void> {
-    const k = currentKernel(this.name);
-    const bit = this.fmt.bitPs;
-    for (;;) {
-      if (this.line.value === 0n) await RisingEdge(this.line); // mid-character or a break: wait for idle
-      await FallingEdge(this.line);
-      const t0 = k.now;
-      await until(t0 + bit / 2);
-      if (this.line.value !== 0n) continue; // a glitch shorter than half a bit, not a start bit
-      let data = 0;
-      for (let i = 0; i < this.fmt.dataBits; i++) {
-        await until(t0 + (i + 1.5) * bit);
-        data |= Number(this.line.value & 1n) << i;
-      }
-      let at = 1 + this.fmt.dataBits;
-      let parityError = false;
-      const want = this.fmt.parityBit(data);
-      if (want !== undefined) {
-        await until(t0 + (at + 0.5) * bit);
-        parityError = Number(this.line.value & 1n) !== want;
-        at++;
-      }
-      let framingError = false;
-      for (let s = 0; s < Math.ceil(this.fmt.stopBits); s++) {
-        // The middle of each stop bit; of the half bit of 1.5, its middle (the next start bit may follow at once).
-        await until(t0 + (at + s + Math.min(0.5, (this.fmt.stopBits - s) / 2)) * bit);
-        if (this.line.value === 0n) framingError = true;
-      }
-      const f: UartFrame = { data, startPs: t0, framingError, parityError };
-      if (framingError || parityError) this.errors.push(f);
+  /** Fail the test in this monitor's task and decode nothing more. */
+  protected fail(e: unknown): void {
+    this.failures.fail(e);
+    this.halt();
+  }
+
+  private halt(): void {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.detach();
+    this.wake.set(undefined);
+  }
+
+  awaited(): boolean {
+    return this.frames.waiting > 0;
+  }
+
+  change(t: number, _port: number, value: number): void {
+    this.sampleUntil(t, false); // samples before t saw the old level
+    const was = this.level;
+    this.level = value;
+    if (this.state === 'waitHigh' && value !== 0) this.state = 'waitFall';
+    else if (this.state === 'waitFall' && was !== 0 && value === 0) {
+      this.state = 'frame';
+      this.t0 = t;
+      this.next = 0;
+      this.data = 0;
+      this.parityError = this.framingError = false;
+    }
+    this.rearm();
+  }
+
+  advanceTo(t: number): void {
+    this.sampleUntil(t, true);
+    this.rearm();
+  }
+
+  private sampleTime(): number {
+    return Math.round(this.t0 + this.offsets[this.next]! * this.fmt.bitPs);
+  }
+
+  private rearm(): void {
+    this.wake.set(this.state === 'frame' ? this.sampleTime() : undefined);
+  }
+
+  private sampleUntil(t: number, inclusive: boolean): void {
+    while (this.state === 'frame') {
+      const at = this.sampleTime();
+      if (at > t || (at === t && !inclusive)) return;
+      this.sample();
+    }
+  }
+
+  private sample(): void {
+    const j = this.next++;
+    const bit = this.level & 1;
+    const n = this.fmt.dataBits;
+    if (j === 0) {
+      if (this.level !== 0) this.state = 'waitFall'; // a glitch shorter than half a bit, not a start bit
+    } else if (j <= n) this.data |= bit << (j - 1);
+    else if (j === n + 1 && this.fmt.parity !== 'none') this.parityError = bit !== this.fmt.parityBit(this.data);
+    else {
+      if (this.level === 0) this.framingError = true;
+      if (this.next === this.offsets.length) this.finish();
+    }
+  }
+
+  private finish(): void {
+    const f: UartFrame = { data: this.data, startPs: this.t0, framingError: this.framingError, parityError: this.parityError };
+    this.state = this.level === 0 ? 'waitHigh' : 'waitFall';
+    if (f.framingError || f.parityError) this.errors.push(f);
+    try {
       for (const cb of this.callbacks) cb(f);
       this.deliver(f);
+    } catch (e) {
+      this.fail(e);
     }
   }
 
@@ -284,11 +362,15 @@ export class UartSink extends UartMonitor {
   protected override deliver(f: UartFrame): void {
     super.deliver(f);
     if (f.framingError || f.parityError) {
-      if (this.strict) throw new Error(`${this.name}: ${describeUartError(f)}`);
+      if (this.strict) this.fail(new Error(`${this.name}: ${describeUartError(f)}`));
       return;
     }
     this.received++;
     this.bytes.put(f.data);
+  }
+
+  override awaited(): boolean {
+    return super.awaited() || this.bytes.waiting > 0;
   }
 
   /** The next good character. */
