@@ -56,9 +56,34 @@ export interface Board {
   readonly latencyWhy: string;
   readonly link: { readonly name: string; readonly bytesPerSecond: number; readonly perMatmulSeconds: number; readonly why: string };
   readonly core: ProjectedCore;
+  /**
+   * Cores splitting every BitLinear's n-tiles (default: one per channel). More cores than
+   * channels share them, which buys compute for batched decode, not bandwidth.
+   */
+  readonly cores?: number;
+  readonly coresWhy?: string;
+  /** Tokens one run takes (the core's mmax); a batch larger than that re-reads the weights. Default 1. */
+  readonly mmax?: number;
 }
 
 const GB = 1e9;
+
+/** KV260 with one 512-bit port: the board the 2-port and serving variants start from. */
+const KV260: Board = {
+  name: 'KV260 (1 port)',
+  memory: 'DDR4, 64-bit, 2400 MT/s (PS DDR)',
+  peakPerChannel: (64 / 8) * 2400e6,
+  channels: 1,
+  capacity: 4 * 2 ** 30,
+  efficiency: 0.75,
+  efficiencyWhy: 'assumed: read-only sequential bursts (no bus turnaround); refresh, row changes and the PS interconnect cost about 25 %',
+  fmaxHz: 200e6,
+  fmaxWhy: 'assumed for Zynq UltraScale+ -2 fabric; not synthesized here (no Vivado)',
+  latencyCycles: 48,
+  latencyWhy: 'assumed: PS DDR through an HP port, about 240 ns',
+  link: { name: 'Cortex-A53 host over PS-PL AXI (HPM)', bytesPerSecond: 1 * GB, perMatmulSeconds: 2e-6, why: 'assumed: a DMA each way and a poll per matmul on-chip' },
+  core: { rows: 16, cols: 20, format: 5, dram: 512, ports: 1 },
+};
 
 /**
  * The boards of issue 19. Peak rates from the memory's width and transfer rate; efficiencies,
@@ -81,34 +106,11 @@ export const BOARDS: readonly Board[] = [
     link: { name: 'UART 6.25 Mbaud (clk/16, the UART core\'s limit), 8N1', bytesPerSecond: 6.25e6 / 10, perMatmulSeconds: 125e-6, why: 'USB 2.0 microframe per round trip through the FT2232H' },
     core: { rows: 16, cols: 20, format: 5, dram: 128, ports: 1 },
   },
+  KV260,
   {
-    name: 'KV260 (1 port)',
-    memory: 'DDR4, 64-bit, 2400 MT/s (PS DDR)',
-    peakPerChannel: (64 / 8) * 2400e6,
-    channels: 1,
-    capacity: 4 * 2 ** 30,
-    efficiency: 0.75,
-    efficiencyWhy: 'assumed: read-only sequential bursts (no bus turnaround); refresh, row changes and the PS interconnect cost about 25 %',
-    fmaxHz: 200e6,
-    fmaxWhy: 'assumed for Zynq UltraScale+ -2 fabric; not synthesized here (no Vivado)',
-    latencyCycles: 48,
-    latencyWhy: 'assumed: PS DDR through an HP port, about 240 ns',
-    link: { name: 'Cortex-A53 host over PS-PL AXI (HPM)', bytesPerSecond: 1 * GB, perMatmulSeconds: 2e-6, why: 'assumed: a DMA each way and a poll per matmul on-chip' },
-    core: { rows: 16, cols: 20, format: 5, dram: 512, ports: 1 },
-  },
-  {
+    ...KV260,
     name: 'KV260 (2 ports)',
-    memory: 'DDR4, 64-bit, 2400 MT/s (PS DDR)',
-    peakPerChannel: (64 / 8) * 2400e6,
-    channels: 1,
-    capacity: 4 * 2 ** 30,
-    efficiency: 0.75,
-    efficiencyWhy: 'as above; both masters share the one controller',
-    fmaxHz: 200e6,
-    fmaxWhy: 'assumed, as above',
-    latencyCycles: 48,
-    latencyWhy: 'assumed, as above',
-    link: { name: 'Cortex-A53 host over PS-PL AXI (HPM)', bytesPerSecond: 1 * GB, perMatmulSeconds: 2e-6, why: 'assumed, as above' },
+    efficiencyWhy: 'as for one port; both masters share the one controller',
     core: { rows: 16, cols: 40, format: 5, dram: 512, ports: 2 },
   },
   {
@@ -127,6 +129,63 @@ export const BOARDS: readonly Board[] = [
     core: { rows: 16, cols: 20, format: 5, dram: 512, ports: 1 },
   },
 ];
+
+/**
+ * Batched decode (issue 21's serving): M sequences share each pass over the weights. Decode
+ * with M = 1 is DRAM-bound, so the cores a board can hold beyond what the bandwidth needs are
+ * idle; with 16 cores on KV260's one DDR4 channel, a step of 16 sequences costs little more
+ * than a step of one.
+ */
+export const SERVING_BOARD: Board = {
+  ...KV260,
+  name: 'KV260, 16 cores (batched decode)',
+  core: { rows: 16, cols: 16, format: 2, dram: 512, ports: 1 },
+  cores: 16,
+  coresWhy: "assumed to fit, not built: 16 cores x 256 MACs at the whole core's 19.6 LUT/MAC (bench core, 16x16 int8 format 2, adder column) is 80 k of the ZU5EV's 117 k LUTs; each core's activation memory (16 tokens x 6,912 int8 = 108 KB) in UltraRAM, 1.7 of its 2.3 MB; the 16 AXI masters share the PS DDR through SmartConnect onto the HP ports",
+  mmax: 16,
+  link: {
+    name: 'PS DDR: the PL writes results and reads activations over the HP ports',
+    bytesPerSecond: 4 * GB,
+    perMatmulSeconds: 2e-6,
+    why: 'assumed: 128-bit HP ports at 250 MHz (4 GB/s); the A53 polls a done word; at M = 16 the results are about 8 % of the weight bytes on the same DDR, not counted against the DRAM',
+  },
+};
+
+/** One batch size of a serving projection. */
+export interface ServeRow {
+  readonly M: number;
+  readonly stepSeconds: number;
+  /** Tokens/s of all M sequences together, and of each. */
+  readonly aggregate: number;
+  readonly perStream: number;
+  /** aggregate / aggregate at M = 1. */
+  readonly speedup: number;
+  readonly limit: string;
+}
+
+/** Steps of M = each of `batches` sequences on the serving board, link in series (as projectDecode's end-to-end figure). */
+export function projectServe(b: Board, shape: CoreShape, batches: readonly number[]): ServeRow[] {
+  let one = 0;
+  return batches.map((M) => {
+    const t = stepSeconds(b, shape, M);
+    const step = t.board + t.link;
+    const aggregate = M / step;
+    if (M === batches[0]) one = aggregate / M;
+    const limit = t.link > t.board ? 'host link' : t.dram >= t.array ? 'DRAM' : 'ports x Fmax';
+    return { M, stepSeconds: step, aggregate, perStream: 1 / step, speedup: aggregate / one, limit };
+  });
+}
+
+/** The serving projection as `bench core` records it: one record per batch size. */
+export function serveRecords(b: Board, rows: readonly ServeRow[]): { metric: string; value: number; unit: string; config: Record<string, string | number | boolean> }[] {
+  const c = b.core;
+  return rows.map((r) => ({
+    metric: 'core.serve_projection',
+    value: r.aggregate,
+    unit: 'tokens/s',
+    config: { board: b.name, core: `${b.cores ?? b.channels} x ${c.rows}x${c.cols} f${c.format} ${c.ports}x${c.dram}b mmax ${b.mmax ?? 1} @${b.fmaxHz / 1e6} MHz`, cores_why: b.coresWhy ?? '', link: b.link.name, link_why: b.link.why, M: r.M, step_ms: r.stepSeconds * 1e3, per_stream_tokens_per_s: r.perStream, vs_M1: r.speedup, binds: r.limit, host_compute: "the host's attention, norms and head for M sequences not counted" },
+  }));
+}
 
 export interface Projection {
   readonly board: string;
@@ -160,30 +219,47 @@ export function tokenTiles(shape: CoreShape): number {
   return tiles;
 }
 
-/** The projection of one board, with `shape` the core its `core` field describes (from the manifest code). */
-export function projectDecode(b: Board, shape: CoreShape): Projection {
+/**
+ * One decode step of M sequences (M = 1: plain decode) on the board: seconds of the board's
+ * matmuls, of the array and the DRAM alone, and of the link. A run takes up to mmax tokens and
+ * reads each of its tiles once, using it for every token (the weight-stationary loop), so a
+ * tile costs max(tokens, beats per tile) array cycles and its bytes once per run; the busiest
+ * core's share of n-tiles sets the time, and cores sharing a channel share its bandwidth.
+ */
+export function stepSeconds(b: Board, shape: CoreShape, M: number): { board: number; array: number; dram: number; link: number } {
   const d = shape.dram;
-  if (!d) throw new Error(`projectDecode: the ${b.name} core keeps its weights on chip; the projection is for weights in DRAM`);
+  if (!d) throw new Error(`projection: the ${b.name} core keeps its weights on chip; the projection is for weights in DRAM`);
   const F = b.fmaxHz;
+  const cores = b.cores ?? b.channels;
+  const mmax = b.mmax ?? 1;
   const beatsPerSlot = (d.stride * 8) / d.data;
-  const sustained = b.peakPerChannel * b.efficiency;
-  const tiles = tokenTiles(shape);
+  const sustained = (b.peakPerChannel * b.efficiency * b.channels) / cores; // each core's part of the DRAM
   let board = 0;
   let array = 0;
   let dram = 0;
   for (const p of BITNET_2B_PROJECTIONS) {
-    const KT = kTiles(shape, p.K);
-    const NT = nTiles(shape, p.N);
-    const share = Math.ceil(NT / b.channels) * KT; // tiles of the busiest core
-    const a = (share * beatsPerSlot) / F;
-    const m = (share * d.movedBytes) / sustained;
+    const share = Math.ceil(nTiles(shape, p.N) / cores) * kTiles(shape, p.K); // tiles of the busiest core
     const overhead = (PIPELINE_CYCLES + b.latencyCycles) / F;
-    board += (Math.max(a, m) + overhead) * BITNET_2B_LAYERS;
-    array += (a + overhead) * BITNET_2B_LAYERS;
-    dram += (m + overhead) * BITNET_2B_LAYERS;
+    for (let m0 = 0; m0 < M; m0 += mmax) {
+      const a = (share * Math.max(Math.min(mmax, M - m0), beatsPerSlot)) / F;
+      const m = (share * d.movedBytes) / sustained;
+      board += (Math.max(a, m) + overhead) * BITNET_2B_LAYERS;
+      array += (a + overhead) * BITNET_2B_LAYERS;
+      dram += (m + overhead) * BITNET_2B_LAYERS;
+    }
   }
   let link = 0;
-  for (const mm of BITNET_2B_MATMULS) link += (matmulWireBytes(shape, 1, mm.K, mm.N).wire / b.link.bytesPerSecond + b.link.perMatmulSeconds) * BITNET_2B_LAYERS;
+  for (const mm of BITNET_2B_MATMULS) link += (matmulWireBytes(shape, M, mm.K, mm.N).wire / b.link.bytesPerSecond + b.link.perMatmulSeconds) * BITNET_2B_LAYERS;
+  return { board, array, dram, link };
+}
+
+/** The projection of one board, with `shape` the core its `core` field describes (from the manifest code). */
+export function projectDecode(b: Board, shape: CoreShape): Projection {
+  const d = shape.dram!;
+  const F = b.fmaxHz;
+  const sustained = b.peakPerChannel * b.efficiency;
+  const tiles = tokenTiles(shape);
+  const { board, array, dram, link } = stepSeconds(b, shape, 1);
   const bytesMoved = tiles * d.movedBytes;
   const fits = bytesMoved <= b.capacity;
   const boardLimit = dram >= array ? 'DRAM' : 'ports x Fmax';
@@ -203,7 +279,7 @@ export function projectDecode(b: Board, shape: CoreShape): Projection {
     tokensPerSecondWithLink: 1 / (board + link),
     boardLimit,
     limit,
-    portRate: d.ports * (d.data / 8) * F * b.channels,
+    portRate: d.ports * (d.data / 8) * F * (b.cores ?? b.channels),
     dramRate: sustained * b.channels,
   };
 }
@@ -261,5 +337,17 @@ export function projectionTable(records: readonly { metric: string; value: numbe
   const all = [head, ...body];
   const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();
-  return ['decode projection, BitNet b1.58 2B-4T (30 layers x 7 BitLinears; LM head on the host):', line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+  return ['decode projection, BitNet b1.58 2B-4T (30 layers x 7 BitLinears; LM head on the host):', line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line), ...serveTable(records)].join('\n');
+}
+
+function serveTable(records: readonly { metric: string; value: number; config: Record<string, unknown> }[]): string[] {
+  const rows = records.filter((r) => r.metric === 'core.serve_projection');
+  if (!rows.length) return [];
+  const c0 = rows[0]!.config;
+  const head = ['sequences', 'step ms', 'tok/s all', 'tok/s each', 'vs 1', 'binds'];
+  const body = rows.map(({ value, config: c }) => [String(c.M), (c.step_ms as number).toFixed(1), value.toFixed(1), (c.per_stream_tokens_per_s as number).toFixed(1), `${(c.vs_M1 as number).toFixed(2)}x`, String(c.binds)]);
+  const all = [head, ...body];
+  const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();
+  return ['', `batched decode projection, ${String(c0.board)}: ${String(c0.core)}; link in series; ${String(c0.host_compute)}:`, line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)];
 }

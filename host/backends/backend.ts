@@ -31,11 +31,22 @@ export interface LoadProgress {
   (done: number, total: number, what: string): void;
 }
 
+export interface LoadOptions {
+  readonly progress?: LoadProgress;
+  /** The width the model quantizes BitLinear inputs to (a board must take at least that). */
+  readonly actBits?: number;
+  /**
+   * The layer of each weight (same index as the weights): a backend that splits the model
+   * across boards cuts only between layers, so a layer's matmuls stay on one board.
+   */
+  readonly layerOf?: readonly number[];
+}
+
 export interface BitLinearBackend {
   /** "cpu", "sim (board 8x8 …)", "uart:/dev/ttyUSB1@115200" … */
   readonly name: string;
   /** Take the model's BitLinear weights (index = position in this list); boards upload them once. */
-  load(weights: readonly PackedTernary[], opts?: { progress?: LoadProgress; actBits?: number }): Promise<void>;
+  load(weights: readonly PackedTernary[], opts?: LoadOptions): Promise<void>;
   /** Y (M x N int32) = X (M x K int8) W^T for weight `index`. */
   matmul(index: number, x: Int8Array, M: number): Promise<Int32Array>;
   readonly stats: OffloadStats;

@@ -9,7 +9,7 @@ import { MAX_ANSWER, MAX_ACTIVATIONS } from '../../common/protocol.ts';
 import { shapeFromIdentity, kTiles, type CoreShape } from '../../common/core-layout.ts';
 import type { IntMatrix } from '../../common/reference.ts';
 import { ternaryDigest, type PackedTernary } from '../model/ternary.ts';
-import { BackendError, emptyStats, type BitLinearBackend, type LoadProgress } from './backend.ts';
+import { BackendError, emptyStats, type BitLinearBackend, type LoadOptions } from './backend.ts';
 import { blockMatrix, planWeights, type Block, type Plan } from './plan.ts';
 import { blankTag, decodeProbe, sameMatrix, tagMatrix, tagProbe } from './tag.ts';
 
@@ -43,17 +43,17 @@ export class BoardBackend implements BitLinearBackend {
     readonly opts: BoardOptions = {},
   ) {}
 
-  async load(weights: readonly PackedTernary[], o: { progress?: LoadProgress; actBits?: number } = {}): Promise<void> {
+  async load(weights: readonly PackedTernary[], o: LoadOptions = {}): Promise<void> {
     // A board returns one int32 sum over all of K per output; a tensor whose blocks have
     // different scales needs a sum per block, which the host computes (never the board).
     const blocky = weights.find((w) => w.blockScales);
     if (blocky) throw new BackendError(`${this.name}: tensor '${blocky.name}' has per-block scales (its blocks' d differ); a board returns one sum per output over all inputs, so this model runs only with --backend cpu`);
-    const id = this.opts.expectedHash ? await this.client.connect(this.opts.expectedHash, { force: this.opts.force }) : await this.client.identify();
-    const s = shapeFromIdentity(id);
+    const s = await this.connect();
+    const id = this.identity!;
     const bits = o.actBits ?? 8;
     if (s.act < bits) throw new BackendError(`${this.name}: the board takes int${s.act} activations but the model quantizes them to int${bits}`);
     const plan = planWeights(s, weights);
-    Object.assign(this, { identity: id, shape: s, plan, weights });
+    Object.assign(this, { plan, weights });
     this.stats.lanes = s.rows * s.cols;
     const h = createHash('sha256').update(`${id.hash};${s.wdepth};${plan.blocks.map((b) => `${b.weight}:${b.k0}:${b.nt0}:${b.NT}@${b.base}${b.pinned ? 'p' : 's'}`).join(',')};`);
     for (const w of weights) ternaryDigest(w, h);
@@ -76,6 +76,18 @@ export class BoardBackend implements BitLinearBackend {
     }
     await this.writeTile(tag, plan.tagTile);
     this.syncLinkStats();
+  }
+
+  /**
+   * Identify the board (checking its RTL against the expected hash, once) and return its
+   * core's shape: what a caller needs before deciding which weights go to this board.
+   */
+  async connect(): Promise<CoreShape> {
+    if (this.shape) return this.shape;
+    const id = this.opts.expectedHash ? await this.client.connect(this.opts.expectedHash, { force: this.opts.force }) : await this.client.identify();
+    this.identity = id;
+    this.shape = shapeFromIdentity(id);
+    return this.shape;
   }
 
   /** The link's counters since connecting, uploads included. */

@@ -78,6 +78,14 @@ export function planWeights(s: CoreShape, weights: readonly PackedTernary[]): Pl
   return { blocks, byWeight, pinnedTiles: next, scratchTiles, tagTile: s.wdepth - 1, resident: scratchTiles === 0 };
 }
 
+/** Weight tiles one BitLinear takes on a board of this shape (its K-chunks' n-tiles x k-tiles), before any tag. */
+export function weightTiles(s: CoreShape, w: { readonly rows: number; readonly cols: number }): number {
+  const kChunk = Math.max(s.rows, Math.floor(s.kmax / s.rows) * s.rows);
+  let tiles = 0;
+  for (let k0 = 0; k0 < w.cols; k0 += kChunk) tiles += nTiles(s, w.rows) * kTiles(s, Math.min(kChunk, w.cols - k0));
+  return tiles;
+}
+
 /** The dense N x K sub-matrix of a block, for the tile packer. */
 export function blockMatrix(w: PackedTernary, b: Block, s: CoreShape): { rows: number; cols: number; data: Int8Array } {
   const n0 = b.nt0 * s.cols;

@@ -3,7 +3,7 @@
 // not only the same tokens.
 
 import { createHash, type Hash } from 'node:crypto';
-import type { BitLinearBackend, LoadProgress } from './backend.ts';
+import type { BitLinearBackend, LoadOptions } from './backend.ts';
 import type { PackedTernary } from '../model/ternary.ts';
 
 export class RecordingBackend implements BitLinearBackend {
@@ -19,7 +19,7 @@ export class RecordingBackend implements BitLinearBackend {
     return this.inner.stats;
   }
 
-  load(weights: readonly PackedTernary[], opts?: { progress?: LoadProgress; actBits?: number }): Promise<void> {
+  load(weights: readonly PackedTernary[], opts?: LoadOptions): Promise<void> {
     return this.inner.load(weights, opts);
   }
 

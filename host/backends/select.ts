@@ -8,6 +8,8 @@ import * as fs from 'node:fs';
 import { findManifest, rtlDir } from '../../common/manifest.ts';
 import { BackendError, type BitLinearBackend } from './backend.ts';
 import { CpuBackend } from './cpu.ts';
+import type { BoardBackend } from './board.ts';
+import { LayerSplitBackend } from './layer-split.ts';
 import { BackendSpecError, parseBackendSpec, type BackendSpec } from './spec.ts';
 
 export { BackendSpecError, parseBackendSpec, type BackendSpec };
@@ -54,7 +56,7 @@ export function readBoardManifest(file?: string): { params: Record<string, numbe
 }
 
 /** A spec with what it needs from the board manifest read and checked: the last step before opening it. */
-export type PreparedBackend = { readonly spec: BackendSpec; readonly params?: Record<string, number>; readonly identity?: string };
+export type PreparedBackend = { readonly spec: BackendSpec; readonly params?: Record<string, number>; readonly identity?: string; readonly members?: readonly PreparedBackend[] };
 
 /**
  * Read the manifest a board backend needs and check the sim backend's parameters as
@@ -79,14 +81,36 @@ export async function prepareBackend(spec: BackendSpec, o: SelectOptions = {}): 
       // Before the model loads: opening the port comes after it.
       if (!fs.existsSync(spec.path)) throw new BackendSpecError(`backend 'uart': there is no serial port ${spec.path} (no such file)`);
       return { spec, identity: readBoardManifest(o.boardManifest).identity };
-    case 'pcie':
+    case 'pcie': {
+      // The XDMA device files, as a missing serial port is: before the model loads.
+      const { xdmaDevices } = await import('../link/xdma.ts');
+      const d = xdmaDevices(spec.prefix);
+      for (const [file, what] of [[d.user, 'the AXI4-Lite register device'], [d.h2c, 'the host-to-card DMA device'], [d.c2h, 'the card-to-host DMA device']] as const) {
+        if (!fs.existsSync(file)) throw new BackendSpecError(`backend 'pcie': ${file}: no such device (${what}); is the XDMA driver loaded (modprobe xdma) and the board's bitstream configured? List the devices with: ls ${spec.prefix}_*`);
+      }
       return { spec, identity: readBoardManifest(o.boardManifest ?? DEFAULT_PCIE_MANIFEST()).identity };
+    }
+    case 'boards': {
+      const members: PreparedBackend[] = [];
+      for (const m of spec.members) members.push(await prepareBackend(m, o));
+      return { spec, members };
+    }
   }
 }
 
 export async function openBackend(p: PreparedBackend, o: SelectOptions = {}): Promise<BitLinearBackend> {
   const s = p.spec;
   switch (s.kind) {
+    case 'boards': {
+      const boards: BoardBackend[] = [];
+      try {
+        for (const m of p.members!) boards.push((await openBackend(m, o)) as BoardBackend);
+      } catch (e) {
+        for (const b of boards) await b.close().catch(() => {});
+        throw e;
+      }
+      return new LayerSplitBackend(boards, o.log);
+    }
     case 'cpu':
       return new CpuBackend({ kernel: s.kernel, threads: o.threads, log: o.log });
     case 'sim': {

@@ -344,18 +344,24 @@ export const BACKEND_SPECS = 'cpu[:js] | sim[:k=v,...] | uart:PATH[@BAUD] | pcie
  * --device by CliCommand): where every BitLinear runs. The spec's syntax is checked here.
  */
 export function backendOption(): Option {
+  // Given again, the flag adds a board (-dev sim -dev sim is sim,sim): commander hands the
+  // parser the default first and then what it returned last. A parse of another command line
+  // starts again from the default, so `last` carries over only when it is not the default.
+  let last: string | undefined;
+  const dflt = 'cpu';
   const o = checked(
     '--device, --backend <spec>',
-    `where every BitLinear runs: ${BACKEND_SPECS}`,
-    (v) => {
+    `where every BitLinear runs: ${BACKEND_SPECS}; a comma-separated list, or the flag given again, splits the model across boards by layers`,
+    (v, previous: string) => {
+      const spec = last !== undefined && previous === last && previous !== dflt ? `${previous},${v}` : v;
       try {
-        parseBackendSpec(v);
+        parseBackendSpec(spec);
       } catch (e) {
         throw new Refused((e as Error).message);
       }
-      return v;
+      return (last = spec);
     },
-    'cpu',
+    dflt,
   );
   // commander matches --device and --backend; -dev is respelled --device before it parses.
   o.flags = '-dev, --device, --backend <spec>';

@@ -73,6 +73,11 @@ export function bitLinears(m: BitNetModel): PackedTernary[] {
   return offloadLayout(m).flat(2).map((g) => g.weight);
 }
 
+/** The layer of each of bitLinears(m), in the same order (a split across boards cuts only between layers). */
+export function layerOfBitLinears(m: BitNetModel): number[] {
+  return offloadLayout(m).flatMap((stages, layer) => stages.flat().map(() => layer));
+}
+
 /**
  * Storage for one layer's projections, decoded in place: q, k, v one after the other in one
  * buffer, gate and up in another (so fuseProjections needs no copy), o and down alone.

@@ -7,12 +7,12 @@
 import { coreExtra } from '../../generator/cores/ternary/core.ts';
 import { validate, type TernaryParams } from '../../generator/cores/ternary/params.ts';
 import { coreShape, type CoreShape } from '../../common/core-layout.ts';
-import { BOARDS, projectDecode, projectionRecord, tokenTiles, type ProjectedCore } from '../../common/projection.ts';
+import { BOARDS, SERVING_BOARD, projectDecode, projectionRecord, projectServe, serveRecords, tokenTiles, type ProjectedCore } from '../../common/projection.ts';
 import type { BenchRecord } from './sim-bench.ts';
 
-/** The shape (as the manifest says it) of a decode core: kmax for 2B-4T's largest K (6912), M = 1. */
-function shapeOf(c: ProjectedCore): CoreShape {
-  const p: TernaryParams = { rows: c.rows, cols: c.cols, act: 8, format: c.format, kmax: 8192, mmax: 1, wdepth: 2 ** 23, acc: 0, dram: c.dram, ports: c.ports, maddr: 36 };
+/** The shape (as the manifest says it) of a decode core: kmax for 2B-4T's largest K (6912), mmax tokens a run. */
+function shapeOf(c: ProjectedCore, mmax = 1): CoreShape {
+  const p: TernaryParams = { rows: c.rows, cols: c.cols, act: 8, format: c.format, kmax: 8192, mmax, wdepth: 2 ** 23, acc: 0, dram: c.dram, ports: c.ports, maddr: 36 };
   validate(p);
   return coreShape({ extra: coreExtra(p) }, `${c.rows}x${c.cols} f${c.format} core`);
 }
@@ -41,7 +41,8 @@ export function bytesPerToken(): BenchRecord[] {
   });
 }
 
-/** Decode tokens/s per board (common/projection.ts BOARDS), one record each. */
+/** Decode tokens/s per board (common/projection.ts BOARDS), one record each; then the serving board's batched decode at 1..16 sequences. */
 export function boardProjection(): BenchRecord[] {
-  return [...bytesPerToken(), ...BOARDS.map((b) => projectionRecord(b, projectDecode(b, shapeOf(b.core))))];
+  const serving = serveRecords(SERVING_BOARD, projectServe(SERVING_BOARD, shapeOf(SERVING_BOARD.core, SERVING_BOARD.mmax), [1, 2, 4, 8, 16]));
+  return [...bytesPerToken(), ...BOARDS.map((b) => projectionRecord(b, projectDecode(b, shapeOf(b.core)))), ...serving];
 }

@@ -70,6 +70,9 @@ describe('command line: every bad argument is one line naming the flag', functio
       [['--device', 'uart:/dev/ttyUSB1@fast'], /^error: -dev\/--device\/--backend uart:\/dev\/ttyUSB1@fast: backend 'uart': the baud rate after '@' must be an integer from 300 to 62500000, got 'fast'$/],
       [['-dev', 'sim:wdepth=2048,wdepth=4096'], /^error: -dev\/--device\/--backend .*: backend 'sim': parameter wdepth is given twice$/],
       [['--backend', 'sim:wdepth=0x10'], /^error: -dev\/--device\/--backend sim:wdepth=0x10: backend 'sim': parameter 'wdepth=0x10' must be name=integer/],
+      // Given again, the flag adds a board: the list is checked as a whole.
+      [['-dev', 'sim', '-dev', 'cpu'], /^error: -dev\/--device\/--backend cpu: backend 'cpu' cannot be one of several: a model is split across boards \(sim, uart or pcie\)/],
+      [['-dev', 'sim,uart:/nonexistent/tty'], /^error: -dev\/--device\/--backend sim,uart:\/nonexistent\/tty: backend 'uart': there is no serial port \/nonexistent\/tty \(no such file\)$/],
     ];
     for (const [flag, re] of cases) {
       it(`run ${flag.join(' ')}`, () => refused(['run', '-m', NOMODEL, '--tokens', '1', ...flag], re));
@@ -209,7 +212,7 @@ describe('command line: every bad argument is one line naming the flag', functio
       const h = flat(run.out);
       for (const line of [
         '-m, --model <path> a Hugging Face model directory',
-        '-dev, --device, --backend <spec> where every BitLinear runs: cpu[:js] | sim[:k=v,...] | uart:PATH[@BAUD] | pcie:DEVICE_PREFIX (default: cpu, env: BITNET_ARG_BACKEND)',
+        '-dev, --device, --backend <spec> where every BitLinear runs: cpu[:js] | sim[:k=v,...] | uart:PATH[@BAUD] | pcie:DEVICE_PREFIX; a comma-separated list, or the flag given again, splits the model across boards by layers (default: cpu, env: BITNET_ARG_BACKEND)',
         '-n, --n-predict <n> tokens to generate (0..16777216, default: 32, env: BITNET_ARG_N_PREDICT)',
         '-b, --batch-size <n> prompt tokens per forward pass (1..65536, default: 32, env: BITNET_ARG_BATCH_SIZE)',
         '-t, --threads <n> threads for the cpu backend and the host (1..1024, default: every core, env: BITNET_ARG_THREADS)',

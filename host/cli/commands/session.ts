@@ -1,5 +1,5 @@
 // What `run` and `perplexity` share before their loops: the backend spec checked against its
-// board manifest (and its serial port or XDMA device files), the model resolved and loaded
+// board manifest (and its serial port or XDMA device files, prepareBackend), the model resolved and loaded
 // with the numerics the flags ask for, the command's own checks on the model, then the backend
 // opened and the weights uploaded — in that order, so a bad argument never costs a model load
 // or a weight upload.
@@ -8,7 +8,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { loadModel } from '../../model/load.ts';
 import type { BitNetConfig } from '../../model/config.ts';
 import { resolveModel } from '../../model/hub.ts';
-import { bitLinears, type BitNetModel } from '../../model/model.ts';
+import { bitLinears, layerOfBitLinears, type BitNetModel } from '../../model/model.ts';
 import { TextCodec } from '../../model/tokenizer.ts';
 import { prepareBackend, openBackend, BackendSpecError, type BackendSpec, type PreparedBackend } from '../../backends/select.ts';
 import { RecordingBackend } from '../../backends/recorder.ts';
@@ -62,15 +62,6 @@ export async function openSession(o: SessionOptions, out: { log?: (s: string) =>
   } catch (e) {
     throw e instanceof BackendSpecError ? refused(e.message) : e;
   }
-  // The XDMA device files, as a missing serial port is (prepareBackend): before the model loads.
-  if (o.backend.kind === 'pcie') {
-    const { existsSync } = await import('node:fs');
-    const { xdmaDevices } = await import('../../link/xdma.ts');
-    const d = xdmaDevices(o.backend.prefix);
-    for (const [file, what] of [[d.user, 'the AXI4-Lite register device'], [d.h2c, 'the host-to-card DMA device'], [d.c2h, 'the card-to-host DMA device']] as const) {
-      if (!existsSync(file)) throw refused(`backend 'pcie': ${file}: no such device (${what}); is the XDMA driver loaded (modprobe xdma) and the board's bitstream configured? List the devices with: ls ${o.backend.prefix}_*`);
-    }
-  }
   const t0 = performance.now();
   if (o.threads !== undefined) loadNative({ threads: o.threads, log: out.log });
   // A local path is used as it is; owner/name[@rev][:file] comes from the Hugging Face cache or hub.
@@ -87,6 +78,7 @@ export async function openSession(o: SessionOptions, out: { log?: (s: string) =>
     let started = false;
     await backend.load(bitLinears(model), {
       actBits: schemeBits(model.config.actScheme),
+      layerOf: layerOfBitLinears(model),
       progress: (done, total, what) => {
         if (!bar) return;
         if (!started) bar.start(total, 0, { what });
