@@ -296,8 +296,8 @@ program
   .command('demo')
   .description('the main job end to end: RTL, board-sim on a pseudo-terminal, a model, generation through the uart backend, checked against cpu')
   .option('--hdl', 'instead: regenerate the cores, lint, synthesize and simulate them three ways, and run the FIFO testbench')
-  .addOption(modelOption({ dflt: 'a random one make-model writes' }))
-  .addOption(promptOption('Hello, board!'))
+  .addOption(modelOption({ dflt: 'host/models/tiny-fortunes' }))
+  .addOption(promptOption('A man who '))
   .addOption(nPredictOption(24))
   .addOption(seedOption('sampling seed', { dflt: 20261123 }))
   .action(async (o: { hdl?: boolean; model?: string; prompt: string; nPredict: number; seed: number }) => {

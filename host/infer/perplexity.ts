@@ -20,6 +20,7 @@ import type { BitLinearBackend } from '../backends/backend.ts';
 import type { BitNetModel } from '../model/model.ts';
 import { Transformer } from './transformer.ts';
 import type { KvBits } from './numerics-names.ts';
+import type { TextCodec } from '../model/tokenizer.ts';
 
 export interface PerplexityOptions {
   /** Tokens per chunk (the context each chunk is run in). */
@@ -113,3 +114,23 @@ export async function perplexity(model: BitNetModel, backend: BitLinearBackend, 
   }
   return summarize(s);
 }
+
+/**
+ * A text's token ids without the BOS a tokenizer's post-processor puts first (the caller adds
+ * its own, as llama-perplexity does, or none).
+ */
+export function textTokens(codec: TextCodec, text: string, bos: number | undefined): number[] {
+  const ids = codec.encode(text);
+  const added = codec.encode('');
+  return bos !== undefined && added.length === 1 && added[0] === bos && ids[0] === bos ? ids.slice(1) : ids;
+}
+
+/**
+ * The bytes a run of scored tokens stands for: the UTF-8 length of its decoded text (special
+ * tokens count none). Exact for byte-level vocabularies on ASCII text (the fixtures'); a
+ * multi-byte character cut at the run's ends decodes to U+FFFD and counts its 3 bytes.
+ */
+export const textBytes =
+  (codec: TextCodec) =>
+  (ids: readonly number[]): number =>
+    Buffer.byteLength(codec.decode(ids), 'utf8');

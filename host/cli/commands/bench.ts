@@ -37,6 +37,7 @@ const PLANNED: string[] = [];
 /** Tables a suite's records also make, printed after them (not with --json: the records hold the same figures). */
 const TABLES: Record<string, (r: BenchRecord[]) => Promise<string | undefined>> = {
   core: async (r) => (await import('../../../common/projection.ts')).projectionTable(r),
+  host: async (r) => (await import('../../bench/fortunes-ppl.ts')).fortunesPplTable(r),
 };
 
 export async function benchCommand(suite: string, o: { json?: boolean; pes: number }): Promise<void> {

@@ -3,9 +3,8 @@
 // with its uncertainty, and bits per byte; `--json` prints one object instead.
 
 import * as fs from 'node:fs';
-import { perplexity, chunkPlan, type PerplexityResult } from '../../infer/perplexity.ts';
+import { perplexity, chunkPlan, textTokens, textBytes, type PerplexityResult } from '../../infer/perplexity.ts';
 import type { KvBits } from '../../infer/numerics-names.ts';
-import type { TextCodec } from '../../model/tokenizer.ts';
 import { UsageError } from '../errors.ts';
 import { openSession, type SessionOptions } from './session.ts';
 import { checkKvMemory } from './run.ts';
@@ -59,7 +58,7 @@ export async function perplexityRun(o: PerplexityCommandOptions, out: { log?: (s
     if (o.bos) tokens.unshift(c.bos!);
     const plan = chunkPlan(tokens.length, { ctx, scoreAll: o.scoreAll });
     if (plan.chunks < 1) throw new UsageError(`-f/--file ${o.file}: ${tokens.length} tokens, fewer than one chunk of -c/--ctx-size ${ctx}${o.scoreAll ? ' plus one' : ''}`);
-    bytesOf = (ids) => Buffer.byteLength(codec.decode(ids), 'utf8');
+    bytesOf = textBytes(codec);
   });
   const total = Math.min(chunkPlan(tokens.length, { ctx, scoreAll: o.scoreAll }).chunks, o.chunks ?? Infinity);
   out.log?.(`perplexity: tokenizing the input: ${tokens.length} tokens; calculating perplexity over ${total} chunks, n_ctx=${ctx}, batch_size=${o.batch}, scoring ${o.scoreAll ? 'every position' : 'the second half of each chunk'}${o.bos ? ', BOS first' : ', no BOS'}, on ${s.backend.name}`);
@@ -79,16 +78,6 @@ export async function perplexityRun(o: PerplexityCommandOptions, out: { log?: (s
   } finally {
     await s.backend.close();
   }
-}
-
-/**
- * The text's token ids without the BOS a tokenizer's post-processor puts first (the command
- * adds its own, as llama-perplexity does, or none with --no-bos).
- */
-function textTokens(codec: TextCodec, text: string, bos: number | undefined): number[] {
-  const ids = codec.encode(text);
-  const added = codec.encode('');
-  return bos !== undefined && added.length === 1 && added[0] === bos && ids[0] === bos ? ids.slice(1) : ids;
 }
 
 export async function perplexityCommand(o: PerplexityCommandOptions): Promise<void> {

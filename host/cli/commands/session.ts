@@ -76,11 +76,18 @@ export async function openSession(o: SessionOptions, out: { log?: (s: string) =>
   try {
     const bar = o.progress ? new SingleBar({ format: 'uploading weights [{bar}] {percentage}% | {value}/{total} tiles | {what}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic) : undefined;
     let started = false;
+    // Without a bar (not a terminal, the demo), a line every few seconds: an upload to a simulated board takes tens of seconds.
+    let lastLine = performance.now();
     await backend.load(bitLinears(model), {
       actBits: schemeBits(model.config.actScheme),
       layerOf: layerOfBitLinears(model),
+      log: out.log,
       progress: (done, total, what) => {
-        if (!bar) return;
+        if (!bar) {
+          if (performance.now() - lastLine > 5000 && done < total) out.log?.(`uploading weights: ${done}/${total} tiles (${what})`);
+          if (performance.now() - lastLine > 5000) lastLine = performance.now();
+          return;
+        }
         if (!started) bar.start(total, 0, { what });
         started = true;
         bar.update(done, { what });
