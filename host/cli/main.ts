@@ -261,7 +261,7 @@ program
   .addOption(actSchemeOption())
   .addOption(kvBitsOption())
   .option('--json', 'print one JSON object: PPL, its uncertainty, bits per byte, the running estimate per chunk')
-  .addOption(defaultShown(inFileOption('--board-manifest <file>', 'manifest of the board SoC the host expects (as in run)'), "rtl/board's; rtl/xdma's for pcie"))
+  .addOption(defaultShown(inFileOption('--board-manifest <file>', 'manifest of the board SoC the host expects, as in run'), "rtl/board's; rtl/xdma's for pcie"))
   .option('--force', 'use a board whose identity differs from the expected RTL')
   .option('--reload', 'upload the weights even when the board already holds them')
   .action(async (o: { backend: string; batchSize: number } & Omit<import('./commands/perplexity.ts').PerplexityCommandOptions, 'backend' | 'batch'>, cmd: Command) => {
