@@ -298,7 +298,7 @@ program
   .option('--hdl', 'instead: regenerate the cores, lint, synthesize and simulate them three ways, and run the FIFO testbench')
   .addOption(modelOption({ dflt: 'host/models/tiny-fortunes' }))
   .addOption(promptOption('A man who '))
-  .addOption(nPredictOption(24))
+  .addOption(nPredictOption(64))
   .addOption(seedOption('sampling seed', { dflt: 20261123 }))
   .action(async (o: { hdl?: boolean; model?: string; prompt: string; nPredict: number; seed: number }) => {
     const { demoCommand } = await import('./commands/demo.ts');

@@ -57,9 +57,12 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
   const tiles = modelTiles(model, readBoardManifest().params);
   say('\n== 2. build the board SoC under Verilator and start board-sim on a pseudo-terminal');
   const base = readBoardManifest().params;
-  // rtl/board's SoC, with a weight memory (a power of two) that holds every weight and the tag tile.
-  const params: Record<string, number> = { ...base, wdepth: Math.max(2048, 2 ** Math.ceil(Math.log2(tiles + 1))) };
-  say(`   the model takes ${tiles} weight tiles of ${base.rows}x${base.cols}: wdepth=${params.wdepth} keeps them resident (sent once, not every token)`);
+  // rtl/board's SoC, with a weight memory (a power of two) that holds every weight and the tag
+  // tile, 64 tiles per WRITE_WEIGHTS frame, and a 4,096-cycle frame timeout: board-sim runs a
+  // quarter of `idle` quiet cycles after each frame, so rtl/board's 65,536 (right for a real
+  // line) made the upload of 25,344 tiles 55 s; these make it about 2 s.
+  const params: Record<string, number> = { ...base, wdepth: Math.max(2048, 2 ** Math.ceil(Math.log2(tiles + 1))), stage: 64, idle: 4096 };
+  say(`   the model takes ${tiles} weight tiles of ${base.rows}x${base.cols}: wdepth=${params.wdepth} keeps them resident (sent once, not every token); stage=${params.stage} tiles per frame, idle=${params.idle} cycles`);
   const { startBoardPty } = await import('../../../sim/board-pty.ts');
   const board = await startBoardPty(params, { build: { log: (l) => say(`   ${l}`) } });
   try {
