@@ -40,6 +40,8 @@ export interface LoadOptions {
    * across boards cuts only between layers, so a layer's matmuls stay on one board.
    */
   readonly layerOf?: readonly number[];
+  /** One line on where the weights go (a board: resident, or how many tiles rotate per forward pass). */
+  readonly log?: (line: string) => void;
 }
 
 export interface BitLinearBackend {

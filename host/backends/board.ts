@@ -55,6 +55,7 @@ export class BoardBackend implements BitLinearBackend {
     const plan = planWeights(s, weights);
     Object.assign(this, { plan, weights });
     this.stats.lanes = s.rows * s.cols;
+    o.log?.(placementLine(this.name, s.wdepth, plan));
     const h = createHash('sha256').update(`${id.hash};${s.wdepth};${plan.blocks.map((b) => `${b.weight}:${b.k0}:${b.nt0}:${b.NT}@${b.base}${b.pinned ? 'p' : 's'}`).join(',')};`);
     for (const w of weights) ternaryDigest(w, h);
     const tag = tagMatrix(s, h.digest());
@@ -170,4 +171,11 @@ export class BoardBackend implements BitLinearBackend {
     await this.client.close();
     await this.opts.onClose?.();
   }
+}
+
+/** Where the weights went, and why a run is slow when they do not fit (rotated tiles are re-sent every forward pass). */
+export function placementLine(name: string, wdepth: number, plan: Plan): string {
+  const rotating = plan.blocks.filter((b) => !b.pinned).reduce((a, b) => a + b.tiles, 0);
+  if (plan.resident) return `${name}: weights resident: ${plan.pinnedTiles} tiles of ${wdepth - 1} (one more holds the tag), sent once`;
+  return `${name}: weights do not fit ${wdepth - 1} tiles: ${plan.pinnedTiles} resident, rotating ${rotating} tiles through a ${plan.scratchTiles}-tile scratch region every forward pass (give the board a larger wdepth)`;
 }

@@ -131,6 +131,7 @@ export class LayerSplitBackend implements BitLinearBackend {
         if (mine.length === 0) return Promise.resolve();
         return b.load(mine, {
           actBits: o.actBits,
+          log: o.log,
           progress: (d, t, what) => {
             done[bi] = d;
             total[bi] = t;

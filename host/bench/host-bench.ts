@@ -5,7 +5,8 @@
 //    count, the ratio, load time and peak RSS of each (each in its own process);
 // 3. the host's own ms per token at those shapes against a backend that answers at once;
 // 4. the BitLinear kernel on the four 2B-4T shapes: native SIMD, a plain C++ loop, the JS
-//    lookup-table kernel. BENCH_THREADS and BENCH_REPS override the thread count and runs.
+//    lookup-table kernel;
+// 5. bits per byte of the fortunes models: b1.58 vs a4.8 vs naive int4, and --kv-bits (fortunes-ppl.ts). BENCH_THREADS and BENCH_REPS override the thread count and runs.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -145,5 +146,8 @@ export async function hostBench(opts: { log?: (s: string) => void; tokens?: numb
       rec(`host.kernel.${K}x${N}.m${M}.speedup_vs_js`, jsMs / natMs, 'x', {});
     }
   }
+  // 5. Bits per byte of the fortunes models under each activation scheme and KV width.
+  const { fortunesPplBench } = await import('./fortunes-ppl.ts');
+  for (const r of await fortunesPplBench(log)) rec(r.metric, r.value, r.unit, r.config);
   return out;
 }

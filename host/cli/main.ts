@@ -273,6 +273,31 @@ program
     await serveCommand({ ...o, ctxSize: o.ctxSize ?? o.ctx, batch: o.batchSize, backend: parseBackendSpec(o.backend), backendText: o.backend, backendFlag });
   });
 
+program
+  .command('perplexity')
+  .description("perplexity of a text file as llama-perplexity measures it (chunks of -c tokens, each from an empty KV cache), and bits per byte; every BitLinear on the backend")
+  .addOption(modelOption({ required: true, env: true }))
+  .addOption(inFileOption('-f, --file <path>', 'the text to score (read through the model\'s tokenizer)').makeOptionMandatory())
+  .addOption(backendOption())
+  .addOption(defaultShown(intOption('-c, --ctx-size <n>', 'tokens per chunk', 1, TOKENS_MAX), "512, at most the model's context"))
+  .addOption(defaultShown(intOption('--chunks <n>', 'score at most this many chunks', 1, TOKENS_MAX), 'all the text holds'))
+  .option('--no-bos', "do not put the model's BOS first in each chunk (llama-perplexity replaces the chunk's first token with it)")
+  .option('--score-all', "score every position, the last predicting the token after the chunk, instead of llama-perplexity's second half; with --no-bos, -c 128 --chunks 24: the fortunes fixtures' protocol")
+  .addOption(batchSizeOption(128))
+  .addOption(threadsOption())
+  .addOption(actSchemeOption())
+  .addOption(kvBitsOption())
+  .option('--json', 'print one JSON object: PPL, its uncertainty, bits per byte, the running estimate per chunk')
+  .addOption(defaultShown(inFileOption('--board-manifest <file>', 'manifest of the board SoC the host expects, as in run'), "rtl/board's; rtl/xdma's for pcie"))
+  .option('--force', 'use a board whose identity differs from the expected RTL')
+  .option('--reload', 'upload the weights even when the board already holds them')
+  .action(async (o: { backend: string; batchSize: number } & Omit<import('./commands/perplexity.ts').PerplexityCommandOptions, 'backend' | 'batch'>, cmd: Command) => {
+    const { perplexityCommand } = await import('./commands/perplexity.ts');
+    const from = cmd.options.find((x) => x.attributeName() === 'backend')!;
+    const backendFlag = cmd.getOptionValueSource('backend') === 'env' ? `$${from.envVar!}` : flagNames(from);
+    await perplexityCommand({ ...o, batch: o.batchSize, backend: parseBackendSpec(o.backend), backendText: o.backend, backendFlag });
+  });
+
 /** A make-model flag: its name, range and default are make-model-options.ts's. */
 const mm = (k: keyof typeof ML, doc: string) => intOption(`${ML[k].flag} <n>`, doc, ML[k].min, ML[k].max, MM[k]);
 
@@ -298,9 +323,9 @@ program
   .command('demo')
   .description('the main job end to end: RTL, board-sim on a pseudo-terminal, a model, generation through the uart backend, checked against cpu')
   .option('--hdl', 'instead: regenerate the cores, lint, synthesize and simulate them three ways, and run the FIFO testbench')
-  .addOption(modelOption({ dflt: 'a random one make-model writes' }))
-  .addOption(promptOption('Hello, board!'))
-  .addOption(nPredictOption(24))
+  .addOption(modelOption({ dflt: 'host/models/tiny-fortunes' }))
+  .addOption(promptOption('A man who '))
+  .addOption(nPredictOption(64))
   .addOption(seedOption('sampling seed', { dflt: 20261123 }))
   .action(async (o: { hdl?: boolean; model?: string; prompt: string; nPredict: number; seed: number }) => {
     const { demoCommand } = await import('./commands/demo.ts');

@@ -223,9 +223,9 @@ describe('command line: every bad argument is one line naming the flag', functio
       ]) {
         assert.ok(h.includes(line), `run --help lacks ${JSON.stringify(line)}:\n${run.out}`);
       }
-      assert.ok(flat(cli(['demo', '--help']).out).includes('-p, --prompt <text> prompt text; needs a tokenizer: tokenizer.json, or the vocabulary in a .gguf (default: "Hello, board!")'));
+      assert.ok(flat(cli(['demo', '--help']).out).includes('-p, --prompt <text> prompt text; needs a tokenizer: tokenizer.json, or the vocabulary in a .gguf (default: "A man who ")'));
       for (const cmd of ['generate', 'check', 'synth', 'build', 'board-sim', 'sim-build']) assert.match(flat(cli([cmd, '--help']).out), /-G, --param <name=value> [^(]*\(repeatable/, cmd);
-      for (const cmd of [[], ['generate'], ['check'], ['doctor'], ['synth'], ['build'], ['board-sim'], ['sim-build'], ['bench'], ['run'], ['make-model'], ['demo']]) {
+      for (const cmd of [[], ['generate'], ['check'], ['doctor'], ['synth'], ['build'], ['board-sim'], ['sim-build'], ['bench'], ['run'], ['perplexity'], ['make-model'], ['demo']]) {
         const r = cli([...cmd, '--help']);
         assert.equal(r.code, 0, `${cmd.join(' ')} --help: ${r.err}`);
         assert.doesNotMatch(flat(r.out), /\) \(/, `${cmd.join(' ')} --help has two parentheses in a row:\n${r.out}`);

@@ -1,5 +1,5 @@
 // The README's main job, as a user runs it: `bitnet-fpga demo` builds the board, puts it on
-// a pseudo-terminal, makes a model, generates through the uart backend and checks the cpu
+// a pseudo-terminal, runs host/models/tiny-fortunes, generates through the uart backend and checks the cpu
 // backend agrees token for token and on every integer result.
 
 import assert from 'node:assert/strict';

@@ -44,6 +44,7 @@ const TABLES: Record<string, (r: BenchRecord[]) => Promise<string | undefined>> 
   core: async (r) => (await import('../../../common/projection.ts')).projectionTable(r),
   serve: async (r) => (await import('../../../common/projection.ts')).serveTable(r).join('\n').trim() || undefined,
   sim: async (r) => (await import('../../../sim/bench/sim-bench.ts')).simTable(r),
+  host: async (r) => (await import('../../bench/fortunes-ppl.ts')).fortunesPplTable(r),
 };
 
 export async function benchCommand(suite: string, o: { json?: boolean; pes: number }): Promise<void> {

@@ -12,6 +12,19 @@ import { CheckFailed } from '../errors.ts';
 import { projectRoot, rtlRoot } from '../paths.ts';
 import { readBoardManifest, parseBackendSpec } from '../../backends/select.ts';
 import { resolveModel } from '../../model/hub.ts';
+import { loadModel } from '../../model/load.ts';
+import { bitLinears } from '../../model/model.ts';
+import { weightTiles } from '../../backends/plan.ts';
+import { shapeFromIdentity } from '../../../common/core-layout.ts';
+
+/** The model the demo runs unless -m says otherwise: tiny-fortunes, kept in the project so a fresh clone has it. */
+export const DEMO_MODEL = (): string => path.join(projectRoot(), 'host', 'models', 'tiny-fortunes');
+
+/** Weight tiles a model's BitLinears take on a board with these parameters. */
+function modelTiles(model: string, p: Record<string, number>): number {
+  const s = shapeFromIdentity({ rows: p.rows!, cols: p.cols!, act: p.act!, format: p.format!, kmax: p.kmax!, mmax: p.mmax!, wdepth: p.wdepth! });
+  return bitLinears(loadModel(model)).reduce((a, w) => a + weightTiles(s, w), 0);
+}
 
 export interface DemoOptions {
   hdl?: boolean;
@@ -39,10 +52,17 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
   say(`   ${CHECKED_IN.map((e) => e.dir).join(', ')}: ${stale.length ? 'generated' : 'generated, identical to rtl/'}`);
   for (const d of stale) say(`   rtl/${d.dir} differs from the generator (${d.files.join(', ')}); refresh it with: npx bitnet-fpga generate --all`);
 
+  // The model first: the board's weight memory is sized so that all of its weights stay resident.
+  const model = given ?? DEMO_MODEL();
+  const tiles = modelTiles(model, readBoardManifest().params);
   say('\n== 2. build the board SoC under Verilator and start board-sim on a pseudo-terminal');
   const base = readBoardManifest().params;
-  // rtl/board's SoC, with a weight memory large enough that the demo model stays resident.
-  const params: Record<string, number> = { ...base, wdepth: 2048 };
+  // rtl/board's SoC, with a weight memory (a power of two) that holds every weight and the tag
+  // tile, 64 tiles per WRITE_WEIGHTS frame, and a 4,096-cycle frame timeout: board-sim runs a
+  // quarter of `idle` quiet cycles after each frame, so rtl/board's 65,536 (right for a real
+  // line) made the upload of 25,344 tiles 55 s; these make it about 2 s.
+  const params: Record<string, number> = { ...base, wdepth: Math.max(2048, 2 ** Math.ceil(Math.log2(tiles + 1))), stage: 64, idle: 4096 };
+  say(`   the model takes ${tiles} weight tiles of ${base.rows}x${base.cols}: wdepth=${params.wdepth} keeps them resident (sent once, not every token); stage=${params.stage} tiles per frame, idle=${params.idle} cycles`);
   const { startBoardPty } = await import('../../../sim/board-pty.ts');
   const board = await startBoardPty(params, { build: { log: (l) => say(`   ${l}`) } });
   try {
@@ -50,18 +70,17 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
     say(`   listening on ${board.path} (manifest ${board.manifestPath})`);
 
     say('\n== 3. the model');
-    let model = given;
-    if (!model) {
-      const { makeModel } = await import('../../model/make-model.ts');
-      model = path.join(projectRoot(), '.cache', 'demo-model');
-      const m = makeModel(model, { seed: 1 });
-      say(`   make-model: ${model} (random weights: hidden ${m.hidden}, ${m.layers} layers, ${m.heads} heads / ${m.kvHeads} kv, FFN ${m.intermediate}, vocab ${m.vocab}, byte tokenizer)`);
-    } else say(`   using ${model}`);
+    say(`   ${model}${given ? '' : ' (tiny-fortunes: a small BitNet b1.58 trained on Debian\'s fortunes; see its README.md)'}`);
 
-    const common: Omit<RunOptions, 'backend'> = { model, prompt: o.prompt, n: o.n, temp: 0.8, topK: 40, topP: 0.95, seed: o.seed, batch: 32, boardManifest: board.manifestPath, progress: false };
+    const common: Omit<RunOptions, 'backend'> = { model, prompt: o.prompt, n: o.n, temp: 0.6, topK: 40, topP: 0.95, seed: o.seed, batch: 32, boardManifest: board.manifestPath, progress: false };
     say(`\n== 4. generate through the uart backend (uart:${board.path}), prompt ${JSON.stringify(o.prompt)}, seed ${o.seed}`);
-    process.stdout.write('   ');
-    const uart = await runModel({ ...common, backend: parseBackendSpec(`uart:${board.path}`) }, { text: (s) => void process.stdout.write(visible(s)) });
+    // The text starts on its own indented line once the upload's progress lines are done.
+    let first = true;
+    const text = (t: string): void => {
+      process.stdout.write(`${first ? `   ${o.prompt}` : ''}${visible(t).replace(/\n/g, '\n   ')}`);
+      first = false;
+    };
+    const uart = await runModel({ ...common, backend: parseBackendSpec(`uart:${board.path}`) }, { text, log: (l) => say(`   ${l}`) });
     say('');
     for (const line of timingReport(uart.generation, uart.loadMs, uart.backend)) say(`   ${line}`);
 

@@ -2,13 +2,13 @@
 // (host/serve/) with continuous batching over --parallel slots, on 127.0.0.1 unless told otherwise.
 
 import * as os from 'node:os';
-import { openBackend, type BackendSpec } from '../../backends/select.ts';
+import type { BackendSpec } from '../../backends/select.ts';
 import { DEFAULT_CTX } from '../../infer/transformer.ts';
 import { KvCache } from '../../infer/kv-cache.ts';
 import type { ActScheme, KvBits } from '../../infer/numerics-names.ts';
 import { serveModel, type Server } from '../../serve/server.ts';
 import { UsageError } from '../errors.ts';
-import { prepareInference, uploadWeights } from './run.ts';
+import { openSession } from './session.ts';
 
 export { serveModel, type Server };
 
@@ -37,16 +37,16 @@ export interface ServeOptions {
 
 /** Everything `serve` does but wait for a signal: check, load, upload, listen. */
 export async function startServer(o: ServeOptions, out: { log?: (s: string) => void } = {}): Promise<Server> {
-  const { model, codec, prepared } = await prepareInference(o, out);
-  const max = model.config.maxPositions;
-  const ctx = o.ctxSize ?? Math.min(DEFAULT_CTX, max);
-  if (ctx > max) throw new UsageError(`-c/--ctx-size ${ctx}: the model's context is ${max}`);
-  // Every slot's KV cache may fill: refuse what this machine cannot hold.
-  const kvBytes = o.parallel * KvCache.bytesFull(model.config.layers, model.config.kvHeads * model.config.headDim, ctx);
-  if (kvBytes > os.totalmem() / 2) throw new UsageError(`--parallel ${o.parallel} slots of ${ctx} tokens need ${(kvBytes / 2 ** 30).toFixed(1)} GiB of KV cache, more than half this machine's memory; pass a smaller --parallel or -c/--ctx-size`);
-  const backend = await openBackend(prepared, { force: o.force, reload: o.reload, log: out.log, threads: o.threads });
+  let ctx = 0;
+  const { model, codec, backend } = await openSession(o, out, (m) => {
+    const max = m.config.maxPositions;
+    ctx = o.ctxSize ?? Math.min(DEFAULT_CTX, max);
+    if (ctx > max) throw new UsageError(`-c/--ctx-size ${ctx}: the model's context is ${max}`);
+    // Every slot's KV cache may fill: refuse what this machine cannot hold.
+    const kvBytes = o.parallel * KvCache.bytesFull(m.config.layers, m.config.kvHeads * m.config.headDim, ctx);
+    if (kvBytes > os.totalmem() / 2) throw new UsageError(`--parallel ${o.parallel} slots of ${ctx} tokens need ${(kvBytes / 2 ** 30).toFixed(1)} GiB of KV cache, more than half this machine's memory; pass a smaller --parallel or -c/--ctx-size`);
+  });
   try {
-    await uploadWeights(backend, model, o.progress);
     const server = await serveModel(model, codec, backend, { ...o, ctx, modelId: o.model });
     return {
       ...server,
