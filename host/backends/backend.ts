@@ -52,12 +52,6 @@ export interface BitLinearBackend {
   /** Y (M x N int32) = X (M x K int8) W^T for weight `index`. */
   matmul(index: number, x: Int8Array, M: number): Promise<Int32Array>;
   readonly stats: OffloadStats;
-  /**
-   * Devices that can run calls at the same time when the calls are for different layers (a
-   * model split across boards); absent means one. A batch split into this many groups keeps
-   * them all busy: while one group is at board 1's layers, the next is at board 0's.
-   */
-  readonly pipelineStages?: number;
   close(): Promise<void>;
 }
 

@@ -69,10 +69,6 @@ export class LayerSplitBackend implements BitLinearBackend {
     this.tail = boards.map(() => Promise.resolve());
   }
 
-  get pipelineStages(): number {
-    return this.boards.length;
-  }
-
   get name(): string {
     const per = this.ranges.length ? this.ranges.map((r) => `${this.boards[r.board]!.name} ${layersText(r)}`) : this.boards.map((b) => b.name);
     return `${this.boards.length} boards: ${per.join('; ')}`;
@@ -125,7 +121,8 @@ export class LayerSplitBackend implements BitLinearBackend {
     // Progress over all boards: each reports its own tiles; the sum is what the caller sees.
     const done = this.boards.map(() => 0);
     const total = this.boards.map(() => 0);
-    await Promise.all(
+    // Every upload settles before an error is passed on: the caller closes the boards next.
+    const settled = await Promise.allSettled(
       this.boards.map((b, bi) => {
         const mine = weights.filter((_, i) => this.route[i]!.board === bi);
         if (mine.length === 0) return Promise.resolve();
@@ -144,6 +141,8 @@ export class LayerSplitBackend implements BitLinearBackend {
         });
       }),
     );
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   matmul(index: number, x: Int8Array, M: number): Promise<Int32Array> {

@@ -18,9 +18,6 @@ export class RecordingBackend implements BitLinearBackend {
   get stats() {
     return this.inner.stats;
   }
-  get pipelineStages(): number | undefined {
-    return this.inner.pipelineStages;
-  }
 
   load(weights: readonly PackedTernary[], opts?: LoadOptions): Promise<void> {
     return this.inner.load(weights, opts);

@@ -5,6 +5,7 @@
 //   pcie:DEVICE_PREFIX       an XDMA board (/dev/xdma0)
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { findManifest, rtlDir } from '../../common/manifest.ts';
 import { BackendError, type BitLinearBackend } from './backend.ts';
 import { CpuBackend } from './cpu.ts';
@@ -83,14 +84,30 @@ export async function prepareBackend(spec: BackendSpec, o: SelectOptions = {}): 
       return { spec, identity: readBoardManifest(o.boardManifest).identity };
     case 'pcie': {
       // The XDMA device files, as a missing serial port is: before the model loads.
-      const { xdmaDevices } = await import('../link/xdma.ts');
+      const { xdmaDevices, missingXdmaDevice, XDMA_DEVICE_ROLES } = await import('../link/xdma.ts');
       const d = xdmaDevices(spec.prefix);
-      for (const [file, what] of [[d.user, 'the AXI4-Lite register device'], [d.h2c, 'the host-to-card DMA device'], [d.c2h, 'the card-to-host DMA device']] as const) {
-        if (!fs.existsSync(file)) throw new BackendSpecError(`backend 'pcie': ${file}: no such device (${what}); is the XDMA driver loaded (modprobe xdma) and the board's bitstream configured? List the devices with: ls ${spec.prefix}_*`);
+      for (const [role, what] of XDMA_DEVICE_ROLES) {
+        const missing = missingXdmaDevice(d[role], what);
+        if (missing) throw new BackendSpecError(`backend 'pcie': ${missing}`);
       }
       return { spec, identity: readBoardManifest(o.boardManifest ?? DEFAULT_PCIE_MANIFEST()).identity };
     }
     case 'boards': {
+      // One device listed twice would get two plans uploaded over each other: refuse it.
+      const seen = new Map<string, number>();
+      spec.members.forEach((m, i) => {
+        if (m.kind === 'sim') return;
+        const where = m.kind === 'uart' ? m.path : m.prefix;
+        let key = where;
+        try {
+          key = fs.realpathSync(m.kind === 'uart' ? m.path : path.dirname(m.prefix)) + (m.kind === 'pcie' ? `/${path.basename(m.prefix)}` : '');
+        } catch {
+          // A path that does not resolve is refused by the member's own check below.
+        }
+        const first = seen.get(`${m.kind}:${key}`);
+        if (first !== undefined) throw new BackendSpecError(`board ${i + 1} (${m.kind}:${where}) is board ${first + 1} again; list each board once`);
+        seen.set(`${m.kind}:${key}`, i);
+      });
       const members: PreparedBackend[] = [];
       for (const m of spec.members) members.push(await prepareBackend(m, o));
       return { spec, members };

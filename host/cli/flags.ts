@@ -344,29 +344,33 @@ export const BACKEND_SPECS = 'cpu[:js] | sim[:k=v,...] | uart:PATH[@BAUD] | pcie
  * --device by CliCommand): where every BitLinear runs. The spec's syntax is checked here.
  */
 export function backendOption(): Option {
-  // Given again, the flag adds a board (-dev sim -dev sim is sim,sim): commander hands the
-  // parser the default first and then what it returned last. A parse of another command line
-  // starts again from the default, so `last` carries over only when it is not the default.
-  let last: string | undefined;
-  const dflt = 'cpu';
+  // Given again, the flag adds a board (-dev sim -dev sim is sim,sim). The option has no
+  // commander default, so `previous` is undefined exactly on the first -dev and an explicit
+  // cpu is never mistaken for the default; the command reads backendSpecText(o.backend).
   const o = checked(
     '--device, --backend <spec>',
     `where every BitLinear runs: ${BACKEND_SPECS}; a comma-separated list, or the flag given again, splits the model across boards by layers`,
-    (v, previous: string) => {
-      const spec = last !== undefined && previous === last && previous !== dflt ? `${previous},${v}` : v;
+    (v, previous: string | undefined) => {
+      const spec = previous === undefined ? v : `${previous},${v}`;
       try {
         parseBackendSpec(spec);
       } catch (e) {
         throw new Refused((e as Error).message);
       }
-      return (last = spec);
+      return spec;
     },
-    dflt,
   );
+  defaultShown(o, DEFAULT_BACKEND);
   // commander matches --device and --backend; -dev is respelled --device before it parses.
   o.flags = '-dev, --device, --backend <spec>';
   return withEnv(o);
 }
+
+/** The backend when no -dev/--device/--backend (or its environment variable) is given. */
+export const DEFAULT_BACKEND = 'cpu';
+
+/** The backend spec a command runs on: what the flag gave, else the default. */
+export const backendSpecText = (v: string | undefined): string => v ?? DEFAULT_BACKEND;
 
 /** `-b, --batch-size`: prompt tokens per forward pass, as llama.cpp's -b. */
 export function batchSizeOption(dflt: number): Option {

@@ -9,6 +9,7 @@ import {
   actSchemeOption,
   kvBitsOption,
   backendOption,
+  backendSpecText,
   batchSizeOption,
   checked,
   choiceOption,
@@ -239,12 +240,12 @@ program
   .option('--reload', 'upload the weights even when the board already holds them')
   .addOption(actSchemeOption())
   .addOption(kvBitsOption())
-  .action(async (o: { nPredict: number; backend: string; batchSize: number } & Omit<import('./commands/run.ts').RunOptions, 'n' | 'backend' | 'batch'>, cmd: Command) => {
+  .action(async (o: { nPredict: number; backend?: string; batchSize: number } & Omit<import('./commands/run.ts').RunOptions, 'n' | 'backend' | 'batch'>, cmd: Command) => {
     const { runCommand } = await import('./commands/run.ts');
     // A bad spec found later (a sim parameter, a missing port) names what the spec came from.
     const from = cmd.options.find((x) => x.attributeName() === 'backend')!;
     const backendFlag = cmd.getOptionValueSource('backend') === 'env' ? `$${from.envVar!}` : flagNames(from);
-    await runCommand({ ...o, n: o.nPredict, batch: o.batchSize, backend: parseBackendSpec(o.backend), backendText: o.backend, backendFlag });
+    await runCommand({ ...o, n: o.nPredict, batch: o.batchSize, backend: parseBackendSpec(backendSpecText(o.backend)), backendText: backendSpecText(o.backend), backendFlag });
   });
 
 program
@@ -266,11 +267,12 @@ program
   .option('--reload', 'upload the weights even when the board already holds them')
   .addOption(actSchemeOption())
   .addOption(kvBitsOption())
-  .action(async (o: { backend: string; batchSize: number; ctx?: number } & Omit<import('./commands/serve.ts').ServeOptions, 'backend' | 'batch'>, cmd: Command) => {
+  .action(async (o: { backend?: string; batchSize: number; ctx?: number } & Omit<import('./commands/serve.ts').ServeOptions, 'backend' | 'batch'>, cmd: Command) => {
     const from = cmd.options.find((x) => x.attributeName() === 'backend')!;
     const { serveCommand } = await import('./commands/serve.ts');
     const backendFlag = cmd.getOptionValueSource('backend') === 'env' ? `$${from.envVar!}` : flagNames(from);
-    await serveCommand({ ...o, ctxSize: o.ctxSize ?? o.ctx, batch: o.batchSize, backend: parseBackendSpec(o.backend), backendText: o.backend, backendFlag });
+    if (o.ctxSize !== undefined && o.ctx !== undefined) throw new UsageError('-c/--ctx-size and --ctx are one flag: give it once');
+    await serveCommand({ ...o, ctxSize: o.ctxSize ?? o.ctx, batch: o.batchSize, backend: parseBackendSpec(backendSpecText(o.backend)), backendText: backendSpecText(o.backend), backendFlag });
   });
 
 program
@@ -291,11 +293,11 @@ program
   .addOption(defaultShown(inFileOption('--board-manifest <file>', 'manifest of the board SoC the host expects, as in run'), "rtl/board's; rtl/xdma's for pcie"))
   .option('--force', 'use a board whose identity differs from the expected RTL')
   .option('--reload', 'upload the weights even when the board already holds them')
-  .action(async (o: { backend: string; batchSize: number } & Omit<import('./commands/perplexity.ts').PerplexityCommandOptions, 'backend' | 'batch'>, cmd: Command) => {
+  .action(async (o: { backend?: string; batchSize: number } & Omit<import('./commands/perplexity.ts').PerplexityCommandOptions, 'backend' | 'batch'>, cmd: Command) => {
     const { perplexityCommand } = await import('./commands/perplexity.ts');
     const from = cmd.options.find((x) => x.attributeName() === 'backend')!;
     const backendFlag = cmd.getOptionValueSource('backend') === 'env' ? `$${from.envVar!}` : flagNames(from);
-    await perplexityCommand({ ...o, batch: o.batchSize, backend: parseBackendSpec(o.backend), backendText: o.backend, backendFlag });
+    await perplexityCommand({ ...o, batch: o.batchSize, backend: parseBackendSpec(backendSpecText(o.backend)), backendText: backendSpecText(o.backend), backendFlag });
   });
 
 /** A make-model flag: its name, range and default are make-model-options.ts's. */

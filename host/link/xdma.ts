@@ -62,8 +62,17 @@ export interface XdmaLink {
   readonly regs: XdmaRegisters;
 }
 
+/** Why an XDMA device file is missing, or undefined when it exists: one message for the CLI's early check and for opening. */
+export function missingXdmaDevice(path: string, what: string): string | undefined {
+  return existsSync(path) ? undefined : `${path}: no such device (${what}); is the XDMA driver loaded (modprobe xdma) and the board's bitstream configured? List the devices with: ls ${path.replace(/_[a-z0-9]+$/, '')}_*`;
+}
+
+/** The three device files of an XDMA card and what each is, as messages name them. */
+export const XDMA_DEVICE_ROLES = [['user', 'the AXI4-Lite register device'], ['h2c', 'the host-to-card DMA device'], ['c2h', 'the card-to-host DMA device']] as const;
+
 async function openDevice(path: string, flags: number, what: string, timeoutMs: number): Promise<number> {
-  if (!existsSync(path)) throw new LinkError(`${path}: no such device (${what}); is the XDMA driver loaded (modprobe xdma) and the board's bitstream configured? List the devices with: ls ${path.replace(/_[a-z0-9]+$/, '')}_*`);
+  const missing = missingXdmaDevice(path, what);
+  if (missing) throw new LinkError(missing);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new LinkError(`${path}: did not open within ${timeoutMs} ms (${what})`)), timeoutMs);

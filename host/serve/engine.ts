@@ -65,30 +65,6 @@ export interface StepInfo {
   /** Tokens sampled after the pass (decoding sequences, and those whose prompt it finished). */
   readonly sampled: number;
   readonly ms: number;
-  /** Groups the pass ran as side by side (one per board of a split model, at most one per sequence). */
-  readonly groups: number;
-}
-
-/**
- * Contiguous groups [start, end) of the pass's sequences, as many as `stages` (at most one per
- * sequence), cut so their row counts are as even as the order allows.
- */
-export function splitGroups(rows: readonly number[], stages: number): [number, number][] {
-  const G = Math.max(1, Math.min(stages, rows.length));
-  const total = rows.reduce((a, r) => a + r, 0);
-  const groups: [number, number][] = [];
-  let start = 0;
-  let seen = 0;
-  for (let g = 1; g < G; g++) {
-    // Cut after the sequence that brings the rows closest to g/G of the total, leaving one sequence for each later group.
-    let end = start + 1;
-    seen += rows[start]!;
-    while (end < rows.length - (G - g) && Math.abs(seen + rows[end]! - (g * total) / G) < Math.abs(seen - (g * total) / G)) seen += rows[end++]!;
-    groups.push([start, end]);
-    start = end;
-  }
-  groups.push([start, rows.length]);
-  return groups;
 }
 
 interface Job {
@@ -259,31 +235,24 @@ export class Engine {
         promptRows += chunk;
       }
       const t0 = performance.now();
-      // On a model split across boards the pass runs as one group per board, side by side:
-      // each group's rows go through the layers in order, so the boards work on different
-      // groups' layers at the same time. Rows are independent, so the results are the same.
-      const groups = splitGroups(segs.map((sg) => sg.tokens.length), this.backend.pipelineStages ?? 1);
-      const settled = await Promise.allSettled(groups.map(([a, b]) => this.tr.forwardBatch(segs.slice(a, b))));
-      const logits: (Float32Array | undefined)[] = [];
-      settled.forEach((r, g) => {
-        const [a, b] = groups[g]!;
-        for (let i = a; i < b; i++) logits[i] = r.status === 'fulfilled' ? r.value.subarray((i - a) * this.model.config.vocab, (i - a + 1) * this.model.config.vocab) : undefined;
-        if (r.status === 'rejected') {
-          // The requests of that group fail (their caches may hold half a step); the server and
-          // the other requests go on, and the next pass tries the backend again.
-          for (const job of step.slice(a, b)) {
-            this.release(job);
-            job.reject(new BackendFailure(r.reason));
-          }
+      let logits: Float32Array;
+      try {
+        logits = await this.tr.forwardBatch(segs);
+      } catch (e) {
+        // The requests in this pass fail (their caches may hold half a step); the server and
+        // the other requests go on, and the next pass tries the backend again.
+        for (const job of step) {
+          this.release(job);
+          job.reject(new BackendFailure(e));
         }
-      });
+        continue;
+      }
       const ms = performance.now() - t0;
       let sampled = 0;
+      const V = this.model.config.vocab;
       step.forEach((job, i) => {
-        const row = logits[i];
-        if (!row) return;
         const seq = job.seq!;
-        const id = seq.advance(row);
+        const id = seq.advance(logits.subarray(i * V, (i + 1) * V));
         if (id !== undefined) sampled++;
         if (id !== undefined && !job.cancelled) {
           try {
@@ -298,7 +267,7 @@ export class Engine {
           this.finish(job, seq.stoppedBy!);
         }
       });
-      this.onStep?.({ sequences: segs.length, rows: promptRows + decodeRows, promptRows, decodeRows, sampled, ms, groups: groups.length });
+      this.onStep?.({ sequences: segs.length, rows: promptRows + decodeRows, promptRows, decodeRows, sampled, ms });
     }
   }
 }

@@ -11,7 +11,6 @@ export class ServeMetrics {
   readonly tokens = new Counter({ name: 'bitnet_tokens_total', help: 'Prompt tokens evaluated, and tokens generated (sampled)', labelNames: ['kind'] as const, registers: [this.registry] });
   private readonly batchRows = new Histogram({ name: 'bitnet_batch_rows', help: 'Rows (tokens) of each forward pass: the M of its matmuls', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
   private readonly batchSeqs = new Histogram({ name: 'bitnet_batch_sequences', help: 'Sequences in each forward pass', buckets: [1, 2, 4, 8, 16, 32, 64], registers: [this.registry] });
-  private readonly batchGroups = new Histogram({ name: 'bitnet_batch_groups', help: 'Groups each forward pass ran as side by side: one per board of a model split across boards', buckets: [1, 2, 4, 8, 16], registers: [this.registry] });
   private readonly promptTps = new Gauge({ name: 'bitnet_prompt_tokens_per_second', help: 'Prompt tokens per second of the last forward pass that had any', registers: [this.registry] });
   private readonly decodeTps = new Gauge({ name: 'bitnet_decode_tokens_per_second', help: 'Generated tokens per second (all sequences) of the last forward pass that decoded any', registers: [this.registry] });
 
@@ -33,7 +32,6 @@ export class ServeMetrics {
   private step(s: StepInfo): void {
     this.batchRows.observe(s.rows);
     this.batchSeqs.observe(s.sequences);
-    this.batchGroups.observe(s.groups);
     if (s.promptRows) this.tokens.inc({ kind: 'prompt' }, s.promptRows);
     if (s.sampled) this.tokens.inc({ kind: 'generated' }, s.sampled);
     // A pass's time is its prompt and decode rows' together: each rate is over the whole pass.

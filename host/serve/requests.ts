@@ -30,6 +30,8 @@ export class ApiError extends Error {
 const SEED_MAX = 2 ** 32 - 1;
 /** OpenAI's limit on stop sequences. */
 const STOPS_MAX = 4;
+/** Characters of one stop sequence at most: each generated token is matched against every stop's tail. */
+const STOP_CHARS_MAX = 256;
 
 export interface SamplingFields {
   readonly model: string;
@@ -103,7 +105,7 @@ function samplingFields(b: Record<string, unknown>, maxTokensField: string): Sam
   if (typeof b.stop === 'string') stop = [b.stop];
   else if (Array.isArray(b.stop)) stop = b.stop as string[];
   else if (b.stop !== undefined && b.stop !== null) throw bad('stop', `a string or an array of at most ${STOPS_MAX} strings`, 'invalid_type');
-  if (stop.length > STOPS_MAX || stop.some((s) => typeof s !== 'string' || s === '')) throw bad('stop', `a string or an array of at most ${STOPS_MAX} non-empty strings`);
+  if (stop.length > STOPS_MAX || stop.some((s) => typeof s !== 'string' || s === '' || s.length > STOP_CHARS_MAX)) throw bad('stop', `a string or an array of at most ${STOPS_MAX} non-empty strings of at most ${STOP_CHARS_MAX} characters`);
   if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') throw bad('stream', 'a boolean', 'invalid_type');
   let includeUsage = false;
   if (b.stream_options !== undefined && b.stream_options !== null) {

@@ -64,6 +64,9 @@ export async function serveModel(model: BitNetModel, codec: TextCodec | undefine
     app,
     engine,
     close: async () => {
+      // Cancel first: fastify's close waits for the requests in flight, and a stream that is
+      // not cancelled would generate to its max_tokens. Cancelled streams end at the next step.
+      engine.close();
       await app.close();
       await engine.idle();
     },

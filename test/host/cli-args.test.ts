@@ -72,6 +72,8 @@ describe('command line: every bad argument is one line naming the flag', functio
       [['--backend', 'sim:wdepth=0x10'], /^error: -dev\/--device\/--backend sim:wdepth=0x10: backend 'sim': parameter 'wdepth=0x10' must be name=integer/],
       // Given again, the flag adds a board: the list is checked as a whole.
       [['-dev', 'sim', '-dev', 'cpu'], /^error: -dev\/--device\/--backend cpu: backend 'cpu' cannot be one of several: a model is split across boards \(sim, uart or pcie\)/],
+      [['-dev', 'cpu', '-dev', 'sim'], /^error: -dev\/--device\/--backend sim: backend 'cpu' cannot be one of several: a model is split across boards \(sim, uart or pcie\)/],
+      [['-dev', 'uart:/dev/null,uart:/dev/../dev/null'], /^error: -dev\/--device\/--backend uart:\/dev\/null,uart:\/dev\/..\/dev\/null: board 2 \(uart:\/dev\/..\/dev\/null\) is board 1 again; list each board once$/],
       [['-dev', 'sim,uart:/nonexistent/tty'], /^error: -dev\/--device\/--backend sim,uart:\/nonexistent\/tty: backend 'uart': there is no serial port \/nonexistent\/tty \(no such file\)$/],
     ];
     for (const [flag, re] of cases) {

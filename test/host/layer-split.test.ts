@@ -9,7 +9,6 @@ import { simBackend } from '../../host/backends/sim.ts';
 import { CpuBackend } from '../../host/backends/cpu.ts';
 import { packTernary, type PackedTernary } from '../../host/model/ternary.ts';
 import { runModel } from '../../host/cli/commands/run.ts';
-import { splitGroups } from '../../host/serve/engine.ts';
 import { XorShift32, globalSeed } from '../../common/rng.ts';
 import { fixture } from './fixtures.ts';
 
@@ -88,16 +87,5 @@ describe('host: a model split across boards by layers', function () {
     assert.equal(split.resultsDigest, cpu.resultsDigest, 'every BitLinear result === cpu');
     assert.match(split.backend, /^2 boards: sim \(board 8x8, wdepth 256\) layer 0; sim \(board 8x8, wdepth 256\) layer 1$/);
     assert.ok(lines.some((l) => /: layer 0, \d+ of 255 weight tiles/.test(l)), lines.join('\n'));
-  });
-});
-
-describe('serve: a pass split into one group per board', () => {
-  it('splitGroups cuts contiguous groups with even rows, at most one per sequence', () => {
-    assert.deepEqual(splitGroups([1, 1, 1, 1], 2), [[0, 2], [2, 4]]);
-    assert.deepEqual(splitGroups([8, 1, 1, 1], 2), [[0, 1], [1, 4]]);
-    assert.deepEqual(splitGroups([1, 1, 1, 8], 2), [[0, 3], [3, 4]]);
-    assert.deepEqual(splitGroups([3], 4), [[0, 1]]);
-    assert.deepEqual(splitGroups([1, 1], 1), [[0, 2]]);
-    assert.deepEqual(splitGroups([1, 1, 1], 3), [[0, 1], [1, 2], [2, 3]]);
   });
 });

@@ -44,15 +44,11 @@ describe('host: serve on the sim backend', function () {
     } finally {
       await sim.close();
     }
-    // Two boards, a layer each (layer-split.ts): a pass of both requests runs as two groups
-    // side by side, one request each, and the tokens are the same again.
+    // Two boards, a layer each (layer-split.ts): the same tokens again.
     const two = await startServer({ ...opts, backend: parseBackendSpec('sim,sim') });
     try {
       assert.deepEqual(await answers(two), want);
       const text = await (await fetch(`${two.url}/metrics`)).text();
-      const groups = Number(/^bitnet_batch_groups_sum (\d+)/m.exec(text)?.[1]);
-      const passes = Number(/^bitnet_batch_groups_count (\d+)/m.exec(text)?.[1]);
-      assert.ok(groups > passes, `groups ${groups} over ${passes} passes: no pass ran as two groups`);
       assert.ok(Number(/^bitnet_link_bytes\{direction="out"\} (\d+)/m.exec(text)?.[1]) > 0, 'link bytes of both boards in /metrics');
     } finally {
       await two.close();
