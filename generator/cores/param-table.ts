@@ -97,6 +97,7 @@ export const LINK_PARAMS: ParamTable = {
 
 /** The board SoC (and the board tops built around it, with their own defaults): a small core and the link. */
 export const BOARD_PARAMS: ParamTable = {
-  ...withDefaults(TERNARY_PARAMS, { rows: 8, cols: 8, kmax: 512, mmax: 4, wdepth: 256 }),
+  // No jmax: the SoC's simulations and the iCE40 flow have no models of the table-lookup array's primitives.
+  ...withDefaults(TERNARY_PARAMS, { rows: 8, cols: 8, kmax: 512, mmax: 4, wdepth: 256 }, ['jmax']),
   ...LINK_PARAMS,
 };
