@@ -86,22 +86,25 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
     }
   }
 
-  // Cycles: the simulated core against the model, on one shape.
-  const small: TernaryParams = { rows: 8, cols: 8, act: 8, format: 2, kmax: 256, mmax: 8, wdepth: 256, acc: 0 };
-  const sd = coreDesign(small);
+  // Cycles: the simulated core against the model, on one shape, with each array.
   const x = matrix(8, 200, Int8Array.from({ length: 1600 }, (_, i) => ((i * 29) % 255) - 127), 'X');
   const w = matrix(40, 200, Int8Array.from({ length: 8000 }, (_, i) => ((i * 7) % 3) - 1), 'W');
-  let measured = 0;
-  await simulate('bench core: cycles', { dut: sd.dut, timeout: '10 ms' }, async (dut) => {
-    const clock = new Clock(dut.clk!, 10, 'ns').start();
-    await resetCore(dut, 2);
-    const drv = new CoreDriver(dut, clock, sd.shape);
-    await drv.loadWeights(w);
-    measured = (await drv.run(x, 40)).cycles;
-  });
-  const modelled = modelCore(sd.shape, x, w).cycles;
-  out.push({ metric: 'core.sim_cycles', value: measured, unit: 'cycles', config: { rows: 8, cols: 8, M: 8, K: 200, N: 40 } });
-  out.push({ metric: 'core.model_cycles', value: modelled, unit: 'cycles', config: { rows: 8, cols: 8, M: 8, K: 200, N: 40 } });
+  for (const jmax of [0, 4]) {
+    const small: TernaryParams = { rows: 8, cols: 8, act: 8, format: 2, kmax: 256, mmax: 8, wdepth: 256, acc: 0, ...(jmax ? { jmax } : {}) };
+    const sd = coreDesign(small);
+    let measured = 0;
+    await simulate(`bench core: cycles${jmax ? `, jmax=${jmax}` : ''}`, { dut: sd.dut, timeout: '10 ms' }, async (dut) => {
+      const clock = new Clock(dut.clk!, 10, 'ns').start();
+      await resetCore(dut, 2);
+      const drv = new CoreDriver(dut, clock, sd.shape);
+      await drv.loadWeights(w);
+      measured = (await drv.run(x, 40)).cycles;
+    });
+    const modelled = modelCore(sd.shape, x, w).cycles;
+    const ccfg = { rows: 8, cols: 8, M: 8, K: 200, N: 40, array: jmax ? 'lut' : 'adder', ...(jmax ? { jmax } : {}) };
+    out.push({ metric: 'core.sim_cycles', value: measured, unit: 'cycles', config: ccfg });
+    out.push({ metric: 'core.model_cycles', value: modelled, unit: 'cycles', config: ccfg });
+  }
 
   out.push(...(await dramDecode()));
   out.push(...boardProjection());
