@@ -22,6 +22,8 @@ export interface CoreShape {
   readonly accBits: number;
   /** Present when the weights live in board DRAM behind an AXI4 master. */
   readonly dram?: DramShape;
+  /** > 0: the table-lookup array, in activation-stationary blocks of up to jmax n-tiles (core-model.ts has its cycles). */
+  readonly jmax?: number;
 }
 
 /**
@@ -92,6 +94,7 @@ export function coreShape(manifest: { extra?: Record<string, unknown> }, file: s
   const t = manifest.extra?.ternary as Record<string, unknown> | undefined;
   if (!t) throw new Error(`${file}: field 'extra.ternary' is missing; is this the manifest of a ternary matmul core?`);
   for (const k of REQUIRED) if (typeof t[k] !== 'number') throw new Error(`${file}: field 'extra.ternary.${k}' must be a number, got ${JSON.stringify(t[k])}`);
+  if (t.jmax !== undefined && typeof t.jmax !== 'number') throw new Error(`${file}: field 'extra.ternary.jmax' must be a number, got ${JSON.stringify(t.jmax)}`);
   const dram = t.dram as Record<string, unknown> | undefined;
   if (dram !== undefined) {
     for (const k of DRAM_REQUIRED) if (typeof dram[k] !== 'number') throw new Error(`${file}: field 'extra.ternary.dram.${k}' must be a number, got ${JSON.stringify(dram[k])}`);

@@ -9,6 +9,32 @@ import { kTiles, nTiles, type CoreShape } from './core-layout.ts';
 /** Cycles from `start` to the last result entering the output FIFO, beyond one per tile-token step. */
 export const PIPELINE_CYCLES = 3;
 
+/** Table entries the table-lookup array (jmax > 0) writes per activation beat: its fill, in cycles. */
+export const LUT_FILL = 9;
+/** Cycles from a tile accepted by the table-lookup array to its dot products (pipe=out). */
+export const LUT_LATENCY = 1;
+
+/** n-tiles of each activation-stationary block: jmax each, the rest in the last. */
+export function lutBlocks(jmax: number, nTileCount: number): number[] {
+  const out: number[] = [];
+  for (let n = 0; n < nTileCount; n += jmax) out.push(Math.min(jmax, nTileCount - n));
+  return out;
+}
+
+/**
+ * CYCLES of a table-lookup core (generator/cores/ternary/lut-path.ts) without back-pressure.
+ * A block of J n-tiles has KT*M activation beats; the array takes F + (beats-1)*max(J, F) + J
+ * cycles for them (the double-buffered fill, README.md), then LUT_LATENCY to the last sum,
+ * then J*M cycles draining the accumulators in n-tile-major order, and one to start the next
+ * block; after the last block, 2 cycles to the FIFO and to idle.
+ */
+export function lutCycles(jmax: number, KT: number, NT: number, M: number): number {
+  const F = LUT_FILL;
+  let cycles = 2;
+  for (const J of lutBlocks(jmax, NT)) cycles += F + (KT * M - 1) * Math.max(J, F) + J + LUT_LATENCY + J * M + 1;
+  return cycles;
+}
+
 export interface CoreRun {
   /** M x N results, as the result beats carry them (padded columns dropped). */
   readonly y: Int32Array;
@@ -16,6 +42,11 @@ export interface CoreRun {
   readonly steps: number;
   /** CYCLES register without back-pressure. */
   readonly cycles: number;
+}
+
+/** CYCLES of one run of M tokens over KT k-tiles and NT n-tiles, without back-pressure, for either array. */
+export function runCycles(s: Pick<CoreShape, 'jmax'>, KT: number, NT: number, M: number): number {
+  return s.jmax ? lutCycles(s.jmax, KT, NT, M) : NT * KT * M + PIPELINE_CYCLES;
 }
 
 export function modelCore(s: CoreShape, x: IntMatrix, w: IntMatrix): CoreRun {
@@ -53,5 +84,5 @@ export function modelCore(s: CoreShape, x: IntMatrix, w: IntMatrix): CoreRun {
     }
   }
   const steps = NT * KT * M;
-  return { y, steps, cycles: steps + PIPELINE_CYCLES };
+  return { y, steps, cycles: runCycles(s, KT, NT, M) };
 }

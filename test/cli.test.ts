@@ -62,6 +62,10 @@ describe('bitnet-fpga CLI', () => {
     [['generate', 'ternary', '--param', 'rows=0', '--out', '/tmp/x'], /parameter rows=0 is not allowed; rows \(K lanes.*\) must be an integer from 1 to 64, a power of two/],
     [['generate', 'ternary', '--param', 'format=3', '--out', '/tmp/x'], /parameter format=3 is not allowed; format \(weight storage.*\) must be one of 2, 5/],
     [['generate', 'ternary', '--param', 'kmax=2560', '--param', 'acc=16', '--out', '/tmp/x'], /acc=16: an accumulator of 16 bits could overflow at K=kmax=2560 with int8 activations .* it needs at least 20 bits, or lower kmax to 255/],
+    [['generate', 'ternary', '--param', 'jmax=3', '--out', '/tmp/x'], /parameter jmax=3 is not allowed; jmax \(the table-lookup array.*\) must be an integer from 0 to 64, a power of two/],
+    [['generate', 'ternary', '--param', 'jmax=16', '--param', 'dram=512', '--out', '/tmp/x'], /jmax=16 with dram=512: the table-lookup array reads its weights from block RAM only/],
+    [['generate', 'icebreaker', '--param', 'jmax=16', '--out', '/tmp/x'], /has no parameter 'jmax'/],
+    [['check', 'ternary', '--param', 'jmax=2', '--param', 'rows=4', '--param', 'cols=4', '--param', 'kmax=64', '--param', 'mmax=4', '--param', 'wdepth=64'], /check: ternary_core_4x4_a8_f2_k64_m4_w64_j2 instantiates the hand-written module '\w+', which the IR interpreter cannot run/],
     [['synth', '--target', 'vivado'], /--target vivado: expected xilinx .* or ice40/],
     [['check', 'counter', '--cycles', 'many'], /--cycles many: expected an integer/],
   ] as const) {

@@ -82,6 +82,7 @@ export const TERNARY_PARAMS: ParamTable = {
   mmax: { default: 16, min: 1, max: 4096, powerOfTwo: true, doc: 'largest M (tokens) per run' },
   wdepth: { default: 1024, min: 2, max: 2 ** 26, powerOfTwo: true, doc: 'weight memory depth in tiles (block RAM: at most 2^20)' },
   acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived from kmax and act)' },
+  jmax: { default: 0, min: 0, max: 64, powerOfTwo: true, doc: 'the table-lookup array, activation-stationary blocks of up to jmax n-tiles (0 = the adder-tree columns)' },
   ...DRAM_PARAMS,
 };
 
@@ -96,6 +97,7 @@ export const LINK_PARAMS: ParamTable = {
 
 /** The board SoC (and the board tops built around it, with their own defaults): a small core and the link. */
 export const BOARD_PARAMS: ParamTable = {
-  ...withDefaults(TERNARY_PARAMS, { rows: 8, cols: 8, kmax: 512, mmax: 4, wdepth: 256 }),
+  // No jmax: the SoC's simulations and the iCE40 flow have no models of the table-lookup array's primitives.
+  ...withDefaults(TERNARY_PARAMS, { rows: 8, cols: 8, kmax: 512, mmax: 4, wdepth: 256 }, ['jmax']),
   ...LINK_PARAMS,
 };

@@ -86,35 +86,42 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
     }
   }
 
-  // Cycles: the simulated core against the model, on one shape.
-  const small: TernaryParams = { rows: 8, cols: 8, act: 8, format: 2, kmax: 256, mmax: 8, wdepth: 256, acc: 0 };
-  const sd = coreDesign(small);
+  // Cycles: the simulated core against the model, on one shape, with each array.
   const x = matrix(8, 200, Int8Array.from({ length: 1600 }, (_, i) => ((i * 29) % 255) - 127), 'X');
   const w = matrix(40, 200, Int8Array.from({ length: 8000 }, (_, i) => ((i * 7) % 3) - 1), 'W');
-  let measured = 0;
-  await simulate('bench core: cycles', { dut: sd.dut, timeout: '10 ms' }, async (dut) => {
-    const clock = new Clock(dut.clk!, 10, 'ns').start();
-    await resetCore(dut, 2);
-    const drv = new CoreDriver(dut, clock, sd.shape);
-    await drv.loadWeights(w);
-    measured = (await drv.run(x, 40)).cycles;
-  });
-  const modelled = modelCore(sd.shape, x, w).cycles;
-  out.push({ metric: 'core.sim_cycles', value: measured, unit: 'cycles', config: { rows: 8, cols: 8, M: 8, K: 200, N: 40 } });
-  out.push({ metric: 'core.model_cycles', value: modelled, unit: 'cycles', config: { rows: 8, cols: 8, M: 8, K: 200, N: 40 } });
+  for (const jmax of [0, 4]) {
+    const small: TernaryParams = { rows: 8, cols: 8, act: 8, format: 2, kmax: 256, mmax: 8, wdepth: 256, acc: 0, ...(jmax ? { jmax } : {}) };
+    const sd = coreDesign(small);
+    let measured = 0;
+    await simulate(`bench core: cycles${jmax ? `, jmax=${jmax}` : ''}`, { dut: sd.dut, timeout: '10 ms' }, async (dut) => {
+      const clock = new Clock(dut.clk!, 10, 'ns').start();
+      await resetCore(dut, 2);
+      const drv = new CoreDriver(dut, clock, sd.shape);
+      await drv.loadWeights(w);
+      measured = (await drv.run(x, 40)).cycles;
+    });
+    const modelled = modelCore(sd.shape, x, w).cycles;
+    const ccfg = { rows: 8, cols: 8, M: 8, K: 200, N: 40, array: jmax ? 'lut' : 'adder', ...(jmax ? { jmax } : {}) };
+    out.push({ metric: 'core.sim_cycles', value: measured, unit: 'cycles', config: ccfg });
+    out.push({ metric: 'core.model_cycles', value: modelled, unit: 'cycles', config: ccfg });
+  }
 
   out.push(...(await dramDecode()));
   out.push(...boardProjection());
   out.push(...(await lutArrayCost(R, C, log)));
+  out.push(...(await wholeCoreCost(R, C, log)));
 
   // BitNet 2B-4T layers on the default configuration.
+  // And on the same configuration with the table-lookup array (jmax = 16), whose model is core-model.ts's too.
   const shape = coreShape(core.manifest, 'ternary core manifest');
-  for (const l of BITNET_2B_SHAPES) {
-    const pre = layerFigures(shape, 128, l.N, l.K);
-    const dec = layerFigures(shape, 1, l.N, l.K);
-    const lc = { layer: l.name, K: l.K, N: l.N, rows: R, cols: C, mmax: p.mmax };
-    out.push({ metric: 'core.prefill_utilization', value: pre.utilization, unit: 'fraction of peak MACs', config: { ...lc, M: 128, cycles: pre.cycles, runs: pre.runs } });
-    out.push({ metric: 'core.decode_weight_bound', value: dec.weightBoundFraction, unit: 'fraction of the weight-bandwidth bound', config: { ...lc, M: 1, cycles: dec.cycles, bound: dec.weightBoundCycles } });
+  for (const sh of [shape, { ...shape, jmax: 16 }]) {
+    for (const l of BITNET_2B_SHAPES) {
+      const pre = layerFigures(sh, 128, l.N, l.K);
+      const dec = layerFigures(sh, 1, l.N, l.K);
+      const lc = { layer: l.name, K: l.K, N: l.N, rows: R, cols: C, mmax: p.mmax, array: sh.jmax ? 'lut' : 'adder', ...(sh.jmax ? { jmax: sh.jmax } : {}) };
+      out.push({ metric: 'core.prefill_utilization', value: pre.utilization, unit: 'fraction of peak MACs', config: { ...lc, M: 128, cycles: pre.cycles, runs: pre.runs } });
+      out.push({ metric: 'core.decode_weight_bound', value: dec.weightBoundFraction, unit: 'fraction of the weight-bandwidth bound', config: { ...lc, M: 1, cycles: dec.cycles, bound: dec.weightBoundCycles } });
+    }
   }
   return out;
 }
@@ -163,21 +170,51 @@ export async function dramDecode(): Promise<BenchRecord[]> {
  * reads counted as one, and carry chains). Cells are counted from the JSON netlist, so
  * LUT6_2 and INV count as LUTs; the stat-based synthXilinx does not see LUT6_2.
  */
+const LUTRAM_LUTS: Record<string, number> = { RAM32M: 4, RAM64M: 4, RAM32X1D: 2, RAM64X1D: 2, RAM128X1D: 4, RAM32X1S: 1, RAM64X1S: 1 };
+
+/**
+ * synth_xilinx of a design, cells counted from the JSON netlist: LUT6_2 and INV as LUTs, each
+ * LUTRAM as the LUTs it occupies (the stat-based synthXilinx sees neither LUT6_2 nor that).
+ */
+async function netlistCost(name: string, design: ReturnType<typeof emitDesign>) {
+  // Hand-written modules instantiate LUT6_2 and CARRY4, which synthesis takes from Yosys's library.
+  const f = files(name, design);
+  const json = path.join(cacheRoot(), 'bench-core', name, 'netlist.json');
+  const top = design.manifest.top;
+  await runToolChecked('yosys', ['-q', '-p', `${readVerilog(f)}; synth_xilinx -flatten -top ${top}; write_json ${yosysPath(json)}`], { timeoutMs: 3_600_000 });
+  const cells = Object.values((JSON.parse(readFileSync(json, 'utf8')) as { modules: Record<string, { cells: Record<string, { type: string }> }> }).modules[top]!.cells);
+  const count = (re: RegExp): number => cells.filter((c) => re.test(c.type)).length;
+  const lutram = cells.reduce((n, c) => n + (LUTRAM_LUTS[c.type] ?? 0), 0);
+  return { luts: count(/^(LUT[1-6]|LUT6_2|INV)$/), lutram, ffs: count(/^FD(RE|SE|CE|PE)$/), dsp: count(/^DSP48E1$/), bram: count(/^RAMB(18|36)E1$/), depth: netlistDepth(json, top) };
+}
+
+/**
+ * The whole core (array, decoders, accumulators, sequencer, output FIFO, registers) with each
+ * array, int8 2-bit weights, counted as netlistCost counts: LUTs (logic + LUTRAM) and
+ * flip-flops per MAC, block RAMs, DSPs. The table-lookup core runs jmax = 16 blocks.
+ */
+export async function wholeCoreCost(R: number, C: number, log: (s: string) => void): Promise<BenchRecord[]> {
+  const out: BenchRecord[] = [];
+  const macs = R * C;
+  for (const jmax of [0, 16]) {
+    const p: TernaryParams = { rows: R, cols: C, act: 8, format: 2, kmax: 8192, mmax: 16, wdepth: 1024, acc: 0, ...(jmax ? { jmax } : {}) };
+    const d = emitDesign(ternaryCore(p), { extra: coreExtra(p) });
+    log(`synth_xilinx: ${d.manifest.top} (whole core, cells from the netlist)`);
+    const r = await netlistCost(`whole-${jmax ? 'lut' : 'adder'}`, d);
+    const cfg = { rows: R, cols: C, act: 8, format: '2-bit', kmax: p.kmax, mmax: p.mmax, wdepth: p.wdepth, array: jmax ? 'lut' : 'adder', jmax, target: 'synth_xilinx (7-series)', logicLuts: r.luts, lutramLuts: r.lutram, ffs: r.ffs, ramb: r.bram };
+    out.push(
+      { metric: 'core.whole_luts_per_mac', value: (r.luts + r.lutram) / macs, unit: 'LUT', config: cfg },
+      { metric: 'core.whole_ffs_per_mac', value: r.ffs / macs, unit: 'FF', config: cfg },
+      { metric: 'core.whole_dsp', value: r.dsp, unit: 'DSP48', config: cfg },
+    );
+  }
+  return out;
+}
+
 export async function lutArrayCost(R: number, C: number, log: (s: string) => void): Promise<BenchRecord[]> {
   const out: BenchRecord[] = [];
   const macs = R * C;
-  const lutramLuts: Record<string, number> = { RAM32M: 4, RAM64M: 4, RAM32X1D: 2, RAM64X1D: 2, RAM128X1D: 4, RAM32X1S: 1, RAM64X1S: 1 };
-  const synth = async (name: string, design: ReturnType<typeof emitDesign>) => {
-    // Hand-written modules instantiate LUT6_2 and CARRY4, which synthesis takes from Yosys's library.
-    const f = files(name, design);
-    const json = path.join(cacheRoot(), 'bench-core', name, 'netlist.json');
-    const top = design.manifest.top;
-    await runToolChecked('yosys', ['-q', '-p', `${readVerilog(f)}; synth_xilinx -flatten -top ${top}; write_json ${yosysPath(json)}`], { timeoutMs: 3_600_000 });
-    const cells = Object.values((JSON.parse(readFileSync(json, 'utf8')) as { modules: Record<string, { cells: Record<string, { type: string }> }> }).modules[top]!.cells);
-    const count = (re: RegExp): number => cells.filter((c) => re.test(c.type)).length;
-    const lutram = cells.reduce((n, c) => n + (lutramLuts[c.type] ?? 0), 0);
-    return { luts: count(/^(LUT[1-6]|LUT6_2|INV)$/), lutram, ffs: count(/^FD(RE|SE|CE|PE)$/), dsp: count(/^DSP48E1$/), bram: count(/^RAMB(18|36)E1$/), depth: netlistDepth(json, top) };
-  };
+  const synth = netlistCost;
   log(`synth_xilinx: ternary_dot_r${R}_a8 (today's column), for its depth`);
   const col = await synth('lut-ref-dot', emitDesign(ternaryDot({ rows: R, act: 8 })));
   const base = { rows: R, cols: C, target: 'synth_xilinx (7-series)' };

@@ -5,7 +5,8 @@
 import { emitDesign } from '../../generator/hdl/index.ts';
 import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
-import { emittedDut, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type DutSpec, type AnyPorts } from '../index.ts';
+import { emittedDut, emittedSource, DutSpec, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type AnyPorts } from '../index.ts';
+import { XILINX_PRIMS } from '../vip/xilinx-prims.ts';
 import { AxiMemory, axi4Ports, type AxiMemoryOptions } from '../vip/axi-memory.ts';
 import { coreShape, packActivations, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../common/core-layout.ts';
 import type { IntMatrix } from '../../common/reference.ts';
@@ -20,7 +21,11 @@ export interface CoreDesign {
 /** Emit a configuration into the cache (the model build is cached by content). */
 export function coreDesign(params: TernaryParams): CoreDesign {
   const d = emitDesign(ternaryCore(params), { extra: coreExtra(params) });
-  return { params, shape: coreShape(d.manifest, `${d.manifest.top}.manifest.json`), dut: emittedDut(d) };
+  const shape = coreShape(d.manifest, `${d.manifest.top}.manifest.json`);
+  if (!params.jmax) return { params, shape, dut: emittedDut(d) };
+  // The table-lookup array instantiates Xilinx primitives: their models join the file list.
+  const src = emittedSource(d);
+  return { params, shape, dut: new DutSpec<AnyPorts>({ ...src, files: [...src.files, XILINX_PRIMS] }) };
 }
 
 export interface RunResult {

@@ -9,13 +9,12 @@
 // sim/vip/xilinx-prims.v. Seeds are printed by the framework (SEED=n re-runs one).
 
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { XILINX_PRIMS } from '../../sim/vip/xilinx-prims.ts';
 import { dutTest, emittedSource, DutSpec, Clock, RisingEdge, type AnyPorts, type Tb } from '../../sim/index.ts';
 import { emitDesign } from '../../generator/hdl/index.ts';
 import { lutArray, lutDotBits, lutArrayLatency, fillOrder, validateLutArray, type LutArrayParams } from '../../generator/cores/ternary/lut-array.ts';
 
-const PRIMS = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../sim/vip/xilinx-prims.v');
+const PRIMS = XILINX_PRIMS;
 
 const CONFIGS: LutArrayParams[] = [
   { rows: 16, cols: 16, act: 8, fill: 9, pipe: 'out' },

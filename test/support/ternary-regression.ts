@@ -18,12 +18,19 @@ export const CONFIGS: readonly TernaryParams[] = [
   { rows: 8, cols: 8, act: 8, format: 5, kmax: 128, mmax: 8, wdepth: 256, acc: 0 },
   { rows: 16, cols: 16, act: 8, format: 2, kmax: 256, mmax: 4, wdepth: 128, acc: 0 },
   { rows: 8, cols: 12, act: 4, format: 5, kmax: 96, mmax: 4, wdepth: 128, acc: 0 },
+  // The table-lookup array (jmax > 0): random N up to 3*cols gives 1 to 3 n-tiles, fewer than
+  // its fill (fill-bound), and blocks of jmax=2 that do not divide 3 (or 9 in the back-pressure
+  // case). Its results leave in bursts of jmax*M (the drain), so back-pressure can only stall
+  // it where jmax*mmax is well above the output FIFO's 16 (a 30 % sink takes a third of a burst).
+  { rows: 8, cols: 8, act: 8, format: 2, kmax: 64, mmax: 16, wdepth: 256, acc: 0, jmax: 2 },
+  { rows: 16, cols: 16, act: 8, format: 5, kmax: 128, mmax: 4, wdepth: 128, acc: 0, jmax: 16 },
+  { rows: 4, cols: 6, act: 4, format: 2, kmax: 40, mmax: 8, wdepth: 256, acc: 0, jmax: 4 },
 ];
 const SOAK = Number(process.env.TERNARY_SOAK ?? 1);
 
 /** The RTL regression's suite; a test's seed comes from its full name, so the same name draws the same cases. */
 export const CORE_SUITE = 'ternary matmul core (Verilator vs the bit-exact model)';
-export const configName = (p: TernaryParams): string => `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'} weights`;
+export const configName = (p: TernaryParams): string => `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'} weights${p.jmax ? `, table-lookup array jmax=${p.jmax}` : ''}`;
 
 export type Kind = 'random' | 'tiny' | 'm1' | 'kmax' | 'zero' | 'pm1' | 'backpressure';
 const KINDS: readonly Kind[] = ['random', 'random', 'tiny', 'm1', 'kmax', 'zero', 'pm1', 'backpressure'];

@@ -21,7 +21,9 @@ import { nameWith, type NameTags } from '../naming.ts';
 import { defaultsOf, TERNARY_PARAMS } from '../param-table.ts';
 import { fifo } from '../fifo.ts';
 import { ternaryDot } from './dot.ts';
-import { trit5Decode } from './decode.ts';
+import { tileCodes } from './decode.ts';
+import { kTileLaneMask } from './lanes.ts';
+import { lutPath } from './lut-path.ts';
 import { derive, validate, log2ceil, dramParams, FORMAT_2BIT, REGISTERS, REG, isReadable, isWritable, type ReadableRegister, type WritableRegister, type TernaryParams } from './params.ts';
 import { dramUnits } from './dram-units.ts';
 import { dramLayout } from './dram-layout.ts';
@@ -29,7 +31,7 @@ import { dramLayout } from './dram-layout.ts';
 const OUT_FIFO_DEPTH = 16;
 
 /** The parameters a core's name carries besides its shape (naming.ts). */
-export const CORE_TAGS: NameTags = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['ports', 'p']];
+export const CORE_TAGS: NameTags = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['ports', 'p'], ['jmax', 'j']];
 
 export const ternaryCore = defineModule(
   'ternary_core',
@@ -70,7 +72,8 @@ export const ternaryCore = defineModule(
 
     // ---- memories ---------------------------------------------------------------------
     const xmem = m.memory('xmem', { shape: UInt(d.xBits), depth: 2 ** xA });
-    const amem = m.memory('amem', { shape: UInt(C * d.accBits), depth: Math.max(2, p.mmax) });
+    // Partial sums by token (and with the table-lookup array by token and n-tile of a block).
+    const amem = m.memory('amem', { shape: UInt(C * d.accBits), depth: Math.max(2, p.mmax * (p.jmax || 1)) });
 
     // ---- loading weights and activations ------------------------------------------------
     // Weights go to on-chip block RAM, or (dram > 0) out through an AXI4 master to board
@@ -118,6 +121,89 @@ export const ternaryCore = defineModule(
       running.not().and(K.ne(0)).and(K.le(p.kmax)).and(N.ne(0)).and(M.ne(0)).and(M.le(p.mmax)).and(wBase.zext(wA + 1).lt(p.wdepth)).and(memBusy.not()),
     );
 
+    m.when(start, () => {
+      m.when(startOk, () => {
+        m.set(running, 1);
+        m.set(refused, 0);
+        m.set(cycles, 0);
+        m.set(stalls, 0);
+        m.set(wstalls, 0);
+      }).otherwise(() => m.set(refused, 1));
+    });
+
+    // Results leave through one FIFO, whichever array computes them.
+    const outFifo = m.instance('out_fifo', fifo({ width: 32 * C, depth: OUT_FIFO_DEPTH }));
+    // Room for every result still in flight (the adder path's s1, s2, and this one).
+    const room = m.let('room', outFifo.level.lt(OUT_FIFO_DEPTH - 2).and(outFifo.in.ready));
+    m.set(yOut.valid, outFifo.out.valid);
+    m.set(yOut.data, outFifo.out.data);
+    m.set(outFifo.out.ready, yOut.ready);
+
+    // Status, counters and the register port, from what the array's sequencer reports: when it
+    // stalls on result room or on weight tiles, and when nothing is left in flight.
+    const finish = (path: { stall: Value; wstall: Value; idle: Value }) => {
+      // ---- status, counters, register reads ------------------------------------------------
+      const busy = m.let('busy_now', running.or(memBusy));
+      m.set(busyOut, busy);
+      m.when(running, () => {
+        m.set(cycles, cycles.add(1));
+        m.when(path.stall, () => m.set(stalls, stalls.add(1)));
+        m.when(path.wstall, () => m.set(wstalls, wstalls.add(1)));
+        m.when(path.idle, () => m.set(running, 0));
+      });
+      // The register decoder, from REGISTERS by name: every writable register has a write
+      // here and every readable one a value below (the types insist), at the address the map gives it.
+      const writes: Record<WritableRegister, () => void> = {
+        CTRL: () => {
+          m.when(regWdata.bit(1), () => m.set(xPtr, 0));
+          m.when(regWdata.bit(2), () => {
+            m.set(wPtr, wAddrStart.zext(wA + 1));
+            m.set(wOverflow, 0);
+          });
+        },
+        K: () => m.set(K, regWdata.slice(kW - 1, 0)),
+        N: () => m.set(N, regWdata.slice(nW - 1, 0)),
+        M: () => m.set(M, regWdata.slice(mW - 1, 0)),
+        WBASE: () => m.set(wBase, regWdata.slice(wA - 1, 0)),
+        WADDR: () => m.set(wAddrStart, regWdata.slice(wA - 1, 0)),
+      };
+      m.when(regWe, () => {
+        m.switch(regAddr, REGISTERS.filter(isWritable).map((r) => [r.addr, writes[r.name]] as const));
+      });
+      const shape = R | (C << 8) | (p.act << 16) | (p.format << 24);
+      const reads: Record<ReadableRegister, Value> = {
+        STATUS: cat(lit(0, UInt(28)), memError, wOverflow, refused, busy),
+        K: K.zext(32),
+        N: N.zext(32),
+        M: M.zext(32),
+        WBASE: wBase.zext(32),
+        WADDR: wAddrStart.zext(32),
+        CYCLES: cycles,
+        STALLS: stalls,
+        SHAPE: lit(shape, UInt(32)),
+        KMAX: lit(p.kmax, UInt(32)),
+        MMAX: lit(p.mmax, UInt(32)),
+        WDEPTH: lit(p.wdepth, UInt(32)),
+        WSTALLS: wstalls,
+        WMEM: lit(dp ? dp.data : 0, UInt(32)),
+      };
+      m.set(
+        regRdata,
+        select(
+          regAddr,
+          REGISTERS.filter(isReadable).map((r) => [r.addr, reads[r.name]] as const),
+          lit(0, UInt(32)),
+        ),
+      );
+      return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut, memRst: mem?.memRst, axi: mem?.axi, axis: mem?.axis, memError: memErrorOut };
+    };
+
+    // The table-lookup array has its own sequencer (lut-path.ts): activation-stationary blocks.
+    if (p.jmax) {
+      const wRead = wmemRead!; // validate() refuses jmax with dram
+      return finish(lutPath(m, p, d, { K, N, M, wBase, kTiles, begin: start.and(startOk), wmemRead: wRead, xmem, amem, room, out: outFifo.in }));
+    }
+
     // Loop state of stage 0.
     const nBase = m.reg('n_base', UInt(nW));
     const kt = m.reg('kt', UInt(ktW));
@@ -126,9 +212,6 @@ export const ternaryCore = defineModule(
     const xRow = m.reg('x_row', UInt(xA + 1)); // tok * k_tiles
     const issuing = m.reg('issuing', Bool);
 
-    // Room in the output FIFO for every result still in flight (s1, s2, and this one).
-    const outFifo = m.instance('out_fifo', fifo({ width: 32 * C, depth: OUT_FIFO_DEPTH }));
-    const room = m.let('room', outFifo.level.lt(OUT_FIFO_DEPTH - 2).and(outFifo.in.ready));
     // From DRAM the tile must have arrived; the block RAM is always ready.
     const wReady = mem ? m.let('w_tile_ready', tok.ne(0).or(mem.fetch.tiles.valid)) : lit(1, Bool);
     const issue = m.let('issue', issuing.and(room).and(wReady));
@@ -137,20 +220,13 @@ export const ternaryCore = defineModule(
     const lastKt = m.let('last_kt', kt.add(1).eq(kTiles));
     const lastN = m.let('last_n', nBase.zext(nW + 1).add(C).ge(N.zext(nW + 1)));
 
-    m.when(start, () => {
-      m.when(startOk, () => {
-        m.set(running, 1);
-        m.set(issuing, 1);
-        m.set(refused, 0);
-        m.set(nBase, 0);
-        m.set(kt, 0);
-        m.set(tok, 0);
-        if (wIdx) m.set(wIdx, wBase);
-        m.set(xRow, 0);
-        m.set(cycles, 0);
-        m.set(stalls, 0);
-        m.set(wstalls, 0);
-      }).otherwise(() => m.set(refused, 1));
+    m.when(start.and(startOk), () => {
+      m.set(issuing, 1);
+      m.set(nBase, 0);
+      m.set(kt, 0);
+      m.set(tok, 0);
+      if (wIdx) m.set(wIdx, wBase);
+      m.set(xRow, 0);
     });
     m.when(issue, () => {
       m.when(lastTok.not(), () => {
@@ -168,9 +244,7 @@ export const ternaryCore = defineModule(
     });
 
     // Lanes past K in the last k-tile read as zero, so stale activations never count.
-    const kBase = m.let('k_base', kt.zext(kW + ktW).shlWide(log2ceil(R)));
-    const lanesLeft = m.let('lanes_left', K.zext(kW + ktW + log2ceil(R)).sub(kBase.zext(kW + ktW + log2ceil(R))));
-    const laneMask = m.let('lane_mask', cat(...Array.from({ length: R }, (_, r) => lanesLeft.gt(R - 1 - r))));
+    const laneMask = kTileLaneMask(m, R, K, kt, kW, ktW);
 
     // ---- stage 0 -> 1 ----------------------------------------------------------------------
     const wFetch = m.let('w_fetch', issue.and(tok.eq(0)));
@@ -201,17 +275,7 @@ export const ternaryCore = defineModule(
     });
 
     // ---- stage 1: decode weights, dot products, accumulator read ----------------------------------
-    let codes: Value;
-    if (p.format === FORMAT_2BIT) codes = wWord;
-    else {
-      const parts: Value[] = [];
-      for (let b = 0; b < d.tileBytes; b++) {
-        const dec = m.instance(`dec${b}`, trit5Decode({ n: Math.min(5, R * C - 5 * b) }));
-        m.set(dec.trits, wWord.slice(8 * b + 7, 8 * b));
-        parts.push(dec.codes);
-      }
-      codes = m.let('w_codes', cat(...parts.reverse()));
-    }
+    const codes = tileCodes(m, p, d.tileBytes, wWord);
     const lanes: Value[] = [];
     for (let r = R - 1; r >= 0; r--) lanes.push(mux(mask1.bit(r), xWord.slice(r * p.act + p.act - 1, r * p.act), 0));
     const xMasked = m.let('x_masked', cat(...lanes));
@@ -256,65 +320,9 @@ export const ternaryCore = defineModule(
     m.set(wbData, sumWord);
     m.set(outFifo.in.valid, v2.and(last2));
     m.set(outFifo.in.data, cat(...[...sums].reverse().map((s) => s.ext(32).asUnsigned())));
-    m.set(yOut.valid, outFifo.out.valid);
-    m.set(yOut.data, outFifo.out.data);
-    m.set(outFifo.out.ready, yOut.ready);
-
-    // ---- status, counters, register reads ------------------------------------------------
-    const busy = m.let('busy_now', running.or(memBusy));
-    m.set(busyOut, busy);
-    m.when(running, () => {
-      m.set(cycles, cycles.add(1));
-      m.when(issuing.and(room.not()), () => m.set(stalls, stalls.add(1)));
-      m.when(issuing.and(room).and(wReady.not()), () => m.set(wstalls, wstalls.add(1)));
-      m.when(issuing.not().and(v1.not()).and(v2.not()), () => m.set(running, 0));
-    });
-    // The register decoder, from REGISTERS by name: every writable register has a write
-    // here and every readable one a value below (the types insist), at the address the map gives it.
-    const writes: Record<WritableRegister, () => void> = {
-      CTRL: () => {
-        m.when(regWdata.bit(1), () => m.set(xPtr, 0));
-        m.when(regWdata.bit(2), () => {
-          m.set(wPtr, wAddrStart.zext(wA + 1));
-          m.set(wOverflow, 0);
-        });
-      },
-      K: () => m.set(K, regWdata.slice(kW - 1, 0)),
-      N: () => m.set(N, regWdata.slice(nW - 1, 0)),
-      M: () => m.set(M, regWdata.slice(mW - 1, 0)),
-      WBASE: () => m.set(wBase, regWdata.slice(wA - 1, 0)),
-      WADDR: () => m.set(wAddrStart, regWdata.slice(wA - 1, 0)),
-    };
-    m.when(regWe, () => {
-      m.switch(regAddr, REGISTERS.filter(isWritable).map((r) => [r.addr, writes[r.name]] as const));
-    });
-    const shape = R | (C << 8) | (p.act << 16) | (p.format << 24);
-    const reads: Record<ReadableRegister, Value> = {
-      STATUS: cat(lit(0, UInt(28)), memError, wOverflow, refused, busy),
-      K: K.zext(32),
-      N: N.zext(32),
-      M: M.zext(32),
-      WBASE: wBase.zext(32),
-      WADDR: wAddrStart.zext(32),
-      CYCLES: cycles,
-      STALLS: stalls,
-      SHAPE: lit(shape, UInt(32)),
-      KMAX: lit(p.kmax, UInt(32)),
-      MMAX: lit(p.mmax, UInt(32)),
-      WDEPTH: lit(p.wdepth, UInt(32)),
-      WSTALLS: wstalls,
-      WMEM: lit(dp ? dp.data : 0, UInt(32)),
-    };
-    m.set(
-      regRdata,
-      select(
-        regAddr,
-        REGISTERS.filter(isReadable).map((r) => [r.addr, reads[r.name]] as const),
-        lit(0, UInt(32)),
-      ),
-    );
-    return { reg: { addr: regAddr, wdata: regWdata, we: regWe, rdata: regRdata }, w: wIn, x: xIn, y: yOut, busy: busyOut, memRst: mem?.memRst, axi: mem?.axi, axis: mem?.axis, memError: memErrorOut };
+    return finish({ stall: issuing.and(room.not()), wstall: issuing.and(room).and(wReady.not()), idle: issuing.not().and(v1.not()).and(v2.not()) });
   },
+
   {
     name: (p) => nameWith(`ternary_core_${p.rows}x${p.cols}_a${p.act}_f${p.format}${p.dram ? `_axi${p.dram}` : ''}`, p, CORE_TAGS, defaultsOf(TERNARY_PARAMS)),
     validate: (p) => validate(p),

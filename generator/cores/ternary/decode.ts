@@ -2,7 +2,8 @@
 // 2-bit format stores). The decoder is a 243-entry table, one per byte of a tile; codes
 // of the 13 unused byte values decode to 1 (weight 0).
 
-import { defineModule, UInt, select } from '../../hdl/index.ts';
+import { defineModule, UInt, select, cat, type ModuleBuilder, type Value } from '../../hdl/index.ts';
+import { FORMAT_2BIT } from '../../../common/core-layout.ts';
 
 /** The first n base-3 digits of v, two bits each. */
 function digits(v: number, n: number): number {
@@ -29,3 +30,15 @@ export const trit5Decode = defineModule(
     },
   },
 );
+
+/** A tile word's 2-bit codes (code (r, c) at [2*(r*cols + c) +: 2]): as stored, or decoded from five trits per byte. */
+export function tileCodes(m: ModuleBuilder, p: { rows: number; cols: number; format: number }, tileBytes: number, word: Value): Value {
+  if (p.format === FORMAT_2BIT) return word;
+  const parts: Value[] = [];
+  for (let b = 0; b < tileBytes; b++) {
+    const dec = m.instance(`dec${b}`, trit5Decode({ n: Math.min(5, p.rows * p.cols - 5 * b) }));
+    m.set(dec.trits, word.slice(8 * b + 7, 8 * b));
+    parts.push(dec.codes);
+  }
+  return m.let('w_codes', cat(...parts.reverse()));
+}

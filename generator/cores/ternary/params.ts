@@ -32,6 +32,7 @@ export interface TernaryParams {
   //   mbase   byte address of weight tile 0, 4 KiB aligned (default 0)
   //   mburst  longest read burst in beats (default 64)
   //   ports   AXI4 masters each tile's bytes are split across (default 1)
+  //   jmax    > 0: the table-lookup array (lut-path.ts) in blocks of up to jmax n-tiles (default 0: adder columns)
   [k: string]: number;
 }
 
@@ -59,6 +60,7 @@ export function pickTernary(p: Readonly<Record<string, number | undefined>>): Te
   const out: Record<string, number> = {};
   for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth', 'acc']) out[k] = p[k] ?? 0;
   if (p.dram) for (const k of DRAM_KEYS) if (p[k] !== undefined) out[k] = p[k]!;
+  if (p.jmax) out.jmax = p.jmax;
   return out as TernaryParams;
 }
 
@@ -90,6 +92,12 @@ export function validate(p: TernaryParams): void {
   for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth'] as const) checkParam(TERNARY_PARAMS, k, p[k]);
   if (p.acc) checkParam(TERNARY_PARAMS, 'acc', p.acc);
   if (p.dram) for (const k of DRAM_KEYS) if (p[k] !== undefined) checkParam(TERNARY_PARAMS, k, p[k]);
+  if (p.jmax !== undefined) checkParam(TERNARY_PARAMS, 'jmax', p.jmax);
+  if (p.jmax) {
+    // What the table-lookup path does not implement is refused by name.
+    need(!p.dram, `jmax=${p.jmax} with dram=${p.dram}: the table-lookup array reads its weights from block RAM only (weights in DRAM need the n-block-major layout, not implemented); set jmax=0 or dram=0`);
+    need(p.rows >= 2, `jmax=${p.jmax} with rows=${p.rows}: the table-lookup array pairs lanes, so rows must be at least 2`);
+  }
   need(p.kmax >= p.rows, `kmax=${p.kmax}: must be from rows (${p.rows}) to ${TERNARY_PARAMS.kmax!.max}`);
   // Block RAM holds at most a million tiles; DRAM up to 2^26 (4 GiB of 2-bit 16x16 tiles).
   const wmax = p.dram ? TERNARY_PARAMS.wdepth!.max : 2 ** 20;

@@ -1,0 +1,7 @@
+// Where the behavioural models of the Xilinx primitives the table-lookup array instantiates
+// (LUT6_2, LUT5, CARRY4) live, for every Verilator file list that builds it.
+
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const XILINX_PRIMS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'xilinx-prims.v');
