@@ -6,8 +6,27 @@
 import type { IntMatrix } from './reference.ts';
 import { kTiles, nTiles, type CoreShape } from './core-layout.ts';
 
-/** Cycles from `start` to the last result entering the output FIFO, beyond one per tile-token step. */
-export const PIPELINE_CYCLES = 3;
+/**
+ * Registers in one column of the array (generator/cores/ternary/dot.ts): one after every
+ * adder level of its log2(rows)-level tree, so that a stage is one carry chain; a one-row
+ * column still registers its single term. The activation width changes only how wide
+ * each register is, not how many there are.
+ */
+export function columnStages(rows: number): number {
+  return Math.max(1, Math.ceil(Math.log2(rows)));
+}
+
+/** Registers between the memories' read data and the column: the weight and activation memories' output registers (w_q, x_q). */
+export const MEMORY_OUTPUT_STAGES = 1;
+
+/**
+ * Cycles from `start` to the last result entering the output FIFO, beyond one per
+ * tile-token step: the issue cycle (the memories' read), their output registers, the
+ * column's registers, and the accumulate stage that pushes the result.
+ */
+export function pipelineCycles(rows: number): number {
+  return 1 + MEMORY_OUTPUT_STAGES + columnStages(rows) + 1;
+}
 
 export interface CoreRun {
   /** M x N results, as the result beats carry them (padded columns dropped). */
@@ -53,5 +72,5 @@ export function modelCore(s: CoreShape, x: IntMatrix, w: IntMatrix): CoreRun {
     }
   }
   const steps = NT * KT * M;
-  return { y, steps, cycles: steps + PIPELINE_CYCLES };
+  return { y, steps, cycles: steps + pipelineCycles(s.rows) };
 }

@@ -3,7 +3,7 @@
 // n-tiles x k-tiles x M steps plus the pipeline; a larger M is split into runs.
 
 import { kTiles, nTiles, type CoreShape } from './core-layout.ts';
-import { PIPELINE_CYCLES } from './core-model.ts';
+import { pipelineCycles } from './core-model.ts';
 import { HEADER_BYTES, TRAILER_BYTES, MATMUL_ARGS_BYTES, MATMUL_ANSWER_OVERHEAD } from './protocol.ts';
 
 export interface LayerFigures {
@@ -25,7 +25,7 @@ export function layerFigures(s: CoreShape, M: number, N: number, K: number): Lay
   const NT = nTiles(s, N);
   const runs = Math.ceil(M / s.mmax);
   let cycles = 0;
-  for (let r = 0; r < runs; r++) cycles += NT * KT * Math.min(s.mmax, M - r * s.mmax) + PIPELINE_CYCLES;
+  for (let r = 0; r < runs; r++) cycles += NT * KT * Math.min(s.mmax, M - r * s.mmax) + pipelineCycles(s.rows);
   const macs = M * N * K;
   // Every run reads every weight tile once: the least time the weight memory allows.
   const weightBoundCycles = NT * KT * runs;

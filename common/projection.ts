@@ -12,7 +12,7 @@
 //       array:  one tile per cycle at best, one per beatsPerSlot cycles when a tile needs
 //               several beats on each port (ports x data bits per cycle at Fmax);
 //       DRAM:   movedBytes per tile at the channel's sustained rate (peak x efficiency);
-//     plus the pipeline (PIPELINE_CYCLES) and the memory's latency to the first tile;
+//     plus the pipeline (pipelineCycles) and the memory's latency to the first tile;
 //   - with several cores (one per memory channel), each core holds ⌈N-tiles / cores⌉ of every
 //     BitLinear and they run side by side, so the slowest (largest) share sets the time;
 //   - the link: the host sends the matmuls it fuses (q/k/v, gate/up: 4 per layer), each its
@@ -22,7 +22,7 @@
 // The host's own work per token (attention, norms, the head) is not in these figures.
 
 import { kTiles, nTiles, type CoreShape } from './core-layout.ts';
-import { PIPELINE_CYCLES } from './core-model.ts';
+import { pipelineCycles } from './core-model.ts';
 import { BITNET_2B_LAYERS, BITNET_2B_PROJECTIONS, BITNET_2B_MATMULS, matmulWireBytes } from './perf.ts';
 
 /** A core configuration, as generator parameters (the bench turns it into a CoreShape through the manifest code). */
@@ -177,7 +177,7 @@ export function projectDecode(b: Board, shape: CoreShape): Projection {
     const share = Math.ceil(NT / b.channels) * KT; // tiles of the busiest core
     const a = (share * beatsPerSlot) / F;
     const m = (share * d.movedBytes) / sustained;
-    const overhead = (PIPELINE_CYCLES + b.latencyCycles) / F;
+    const overhead = (pipelineCycles(shape.rows) + b.latencyCycles) / F;
     board += (Math.max(a, m) + overhead) * BITNET_2B_LAYERS;
     array += (a + overhead) * BITNET_2B_LAYERS;
     dram += (m + overhead) * BITNET_2B_LAYERS;

@@ -8,10 +8,13 @@
 // memory's bandwidth. Each column is a multiplier-free dot product (dot.ts); partial sums
 // live in an accumulator memory indexed by token.
 //
-// Pipeline, one tile-token step per cycle:
+// Pipeline, one tile-token step per cycle (pipelineCycles in common/core-model.ts counts it):
 //   s0  issue: weight read (first token of a tile), activation read, loop counters
-//   s1  weight and activation words arrive; column dot products; accumulator read
-//   s2  accumulate (forwarding the previous cycle's write); write back, or on the last
+//   s1  weight and activation words arrive from the block RAMs into their output
+//       registers w_q, x_q (trit5 tiles decoded on the way: LUTs, no carry chain)
+//   s2  .. s(1 + columnStages)  the column adder trees, a register after each level
+//       (dot.ts); the accumulator read is issued in the last of them
+//   then accumulate (forwarding the previous cycle's write); write back, or on the last
 //       k-tile push the cols results (int32 each) into the output FIFO
 // s0 only issues while the output FIFO has room for everything in flight, so result
 // back-pressure stalls the issue and nothing is lost.
@@ -25,6 +28,7 @@ import { trit5Decode } from './decode.ts';
 import { derive, validate, log2ceil, dramParams, FORMAT_2BIT, REGISTERS, REG, isReadable, isWritable, type ReadableRegister, type WritableRegister, type TernaryParams } from './params.ts';
 import { dramUnits } from './dram-units.ts';
 import { dramLayout } from './dram-layout.ts';
+import { columnStages, pipelineCycles, MEMORY_OUTPUT_STAGES } from '../../../common/core-model.ts';
 
 const OUT_FIFO_DEPTH = 16;
 
@@ -126,9 +130,10 @@ export const ternaryCore = defineModule(
     const xRow = m.reg('x_row', UInt(xA + 1)); // tok * k_tiles
     const issuing = m.reg('issuing', Bool);
 
-    // Room in the output FIFO for every result still in flight (s1, s2, and this one).
+    // Room in the output FIFO for every result still in flight (one per stage after s0) and this one.
+    const inFlight = pipelineCycles(R) - 1;
     const outFifo = m.instance('out_fifo', fifo({ width: 32 * C, depth: OUT_FIFO_DEPTH }));
-    const room = m.let('room', outFifo.level.lt(OUT_FIFO_DEPTH - 2).and(outFifo.in.ready));
+    const room = m.let('room', outFifo.level.lt(OUT_FIFO_DEPTH - inFlight).and(outFifo.in.ready));
     // From DRAM the tile must have arrived; the block RAM is always ready.
     const wReady = mem ? m.let('w_tile_ready', tok.ne(0).or(mem.fetch.tiles.valid)) : lit(1, Bool);
     const issue = m.let('issue', issuing.and(room).and(wReady));
@@ -200,7 +205,7 @@ export const ternaryCore = defineModule(
       m.set(mask1, laneMask);
     });
 
-    // ---- stage 1: decode weights, dot products, accumulator read ----------------------------------
+    // ---- stage 1: memory output registers (trit5 tiles decoded before w_q) ---------------------------
     let codes: Value;
     if (p.format === FORMAT_2BIT) codes = wWord;
     else {
@@ -212,30 +217,46 @@ export const ternaryCore = defineModule(
       }
       codes = m.let('w_codes', cat(...parts.reverse()));
     }
+    if (MEMORY_OUTPUT_STAGES !== 1) throw new Error(`ternary core: built for one memory output register, core-model.ts says ${MEMORY_OUTPUT_STAGES}`);
+    const wQ = m.reg('w_q', UInt(2 * R * C));
+    const xQ = m.reg('x_q', UInt(d.xBits));
+    m.set(wQ, codes);
+    m.set(xQ, xWord);
+    // The step's control walks beside its data, one register per stage: at[0] is s1.
+    const ctl = { valid: v1 as Value, tok: tok1 as Value, first: first1 as Value, last: last1 as Value, mask: mask1 as Value };
+    const at = [ctl];
+    for (let s = 2; s <= 1 + MEMORY_OUTPUT_STAGES + columnStages(R); s++) {
+      const prevCtl = at[at.length - 1]!;
+      const next = {} as typeof ctl;
+      for (const k of Object.keys(ctl) as (keyof typeof ctl)[]) {
+        const q = m.reg(`s${s}_${k}`, prevCtl[k].shape);
+        m.set(q, prevCtl[k]);
+        next[k] = q;
+      }
+      at.push(next);
+    }
+
+    // ---- stages 2 .. 1 + columnStages: the columns ------------------------------------------
     const lanes: Value[] = [];
-    for (let r = R - 1; r >= 0; r--) lanes.push(mux(mask1.bit(r), xWord.slice(r * p.act + p.act - 1, r * p.act), 0));
+    for (let r = R - 1; r >= 0; r--) lanes.push(mux(at[1]!.mask.bit(r), xQ.slice(r * p.act + p.act - 1, r * p.act), 0));
     const xMasked = m.let('x_masked', cat(...lanes));
     const dots: Signal[] = [];
+    const carries: Signal[] = [];
     for (let c = 0; c < C; c++) {
       const col = m.instance(`col${c}`, ternaryDot({ rows: R, act: p.act }));
       m.set(col.x, xMasked);
       // Weight (r, c) is code r*C + c of the tile.
-      m.set(col.w, cat(...Array.from({ length: R }, (_, i) => codes.slice(2 * ((R - 1 - i) * C + c) + 1, 2 * ((R - 1 - i) * C + c)))));
+      m.set(col.w, cat(...Array.from({ length: R }, (_, i) => wQ.slice(2 * ((R - 1 - i) * C + c) + 1, 2 * ((R - 1 - i) * C + c)))));
       dots.push(col.dot);
+      carries.push(col.carry);
     }
-    const accOld = amem.readSync(tok1.trunc(Math.max(1, log2ceil(Math.max(2, p.mmax)))), { enable: v1.and(first1.not()), name: 'acc_word' });
-    const v2 = m.reg('s2_valid', Bool);
-    const tok2 = m.reg('s2_tok', UInt(mW));
-    const first2 = m.reg('s2_first', Bool);
-    const last2 = m.reg('s2_last', Bool);
-    const dot2 = dots.map((_, c) => m.reg(`s2_dot${c}`, SInt(d.dotBits)));
-    m.set(v2, v1);
-    m.when(v1, () => {
-      m.set(tok2, tok1);
-      m.set(first2, first1);
-      m.set(last2, last1);
-      dots.forEach((dsig, c) => m.set(dot2[c]!, dsig));
-    });
+    const rd = at[at.length - 2]!; // the stage whose registers feed the last column level
+    const accOld = amem.readSync(rd.tok.trunc(Math.max(1, log2ceil(Math.max(2, p.mmax)))), { enable: rd.valid.and(rd.first.not()), name: 'acc_word' });
+    const acc = at[at.length - 1]!;
+    const v2 = acc.valid;
+    const tok2 = acc.tok;
+    const first2 = acc.first;
+    const last2 = acc.last;
 
     // ---- stage 2: accumulate, write back or emit ----------------------------------------------
     const wbValid = m.reg('wb_valid', Bool);
@@ -246,7 +267,8 @@ export const ternaryCore = defineModule(
     const sums: Value[] = [];
     for (let c = 0; c < C; c++) {
       const old = prev.slice(c * d.accBits + d.accBits - 1, c * d.accBits).asSigned();
-      sums.push(m.let(`sum${c}`, mux(first2, 0, old).add(dot2[c]!.ext(d.accBits))));
+      // The column's last +1 (dot.ts) is this adder's carry-in.
+      sums.push(m.let(`sum${c}`, mux(first2, 0, old).add(dots[c]!.ext(d.accBits)).add(carries[c]!.zext(d.accBits).asSigned())));
     }
     const sumWord = m.let('sum_word', cat(...[...sums].reverse().map((s) => s.asUnsigned())));
     const writeBack = m.let('write_back', v2.and(last2.not()));
@@ -267,7 +289,7 @@ export const ternaryCore = defineModule(
       m.set(cycles, cycles.add(1));
       m.when(issuing.and(room.not()), () => m.set(stalls, stalls.add(1)));
       m.when(issuing.and(room).and(wReady.not()), () => m.set(wstalls, wstalls.add(1)));
-      m.when(issuing.not().and(v1.not()).and(v2.not()), () => m.set(running, 0));
+      m.when(issuing.not().and(cat(...at.map((s) => s.valid)).orReduce().not()), () => m.set(running, 0));
     });
     // The register decoder, from REGISTERS by name: every writable register has a write
     // here and every readable one a value below (the types insist), at the address the map gives it.
