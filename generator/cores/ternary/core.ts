@@ -130,17 +130,36 @@ export const ternaryCore = defineModule(
     const xRow = m.reg('x_row', UInt(xA + 1)); // tok * k_tiles
     const issuing = m.reg('issuing', Bool);
 
-    // Room in the output FIFO for every result still in flight (one per stage after s0) and this one.
+    // Room in the output FIFO for every result still in flight (one per stage after s0) and
+    // this one. The FIFO's level is an adder, so the test is registered: last cycle's level
+    // plus the one result that cycle may have pushed.
     const inFlight = pipelineCycles(R) - 1;
     const outFifo = m.instance('out_fifo', fifo({ width: 32 * C, depth: OUT_FIFO_DEPTH }));
-    const room = m.let('room', outFifo.level.lt(OUT_FIFO_DEPTH - inFlight).and(outFifo.in.ready));
+    const room = m.reg('room', Bool);
+    m.set(room, outFifo.level.lt(OUT_FIFO_DEPTH - inFlight - 1).and(outFifo.in.ready));
     // From DRAM the tile must have arrived; the block RAM is always ready.
     const wReady = mem ? m.let('w_tile_ready', tok.ne(0).or(mem.fetch.tiles.valid)) : lit(1, Bool);
     const issue = m.let('issue', issuing.and(room).and(wReady));
 
-    const lastTok = m.let('last_tok', tok.zext(mW).add(1).eq(M));
-    const lastKt = m.let('last_kt', kt.add(1).eq(kTiles));
-    const lastN = m.let('last_n', nBase.zext(nW + 1).add(C).ge(N.zext(nW + 1)));
+    // The loop tests compare counters with registered bounds, so none is an adder and a
+    // compare in one stage. The bounds follow K, M, N a cycle later, which a run never
+    // sees: they are set by register writes before the one that starts it.
+    const bound = (name: string, v: Value): Value => {
+      const q = m.reg(name, v.shape);
+      m.set(q, v);
+      return q;
+    };
+    const kTilesQ = bound('k_tiles_q', kTiles);
+    const ktLastQ = bound('kt_last_q', K.sub(1).shr(log2ceil(R)).trunc(ktW)); // ceil(K/R) - 1 = floor((K-1)/R)
+    const mLastQ = bound('m_last_q', M.sub(1));
+    const nFarQ = bound('n_far_q', mux(N.le(2 * C), 0, N.sub(2 * C))); // the last n_base from which one more tile ends the run
+    const lastNQ = m.reg('last_n_q', Bool); // n_base + cols >= N
+    // Lanes of the last k-tile: K mod rows of them, all when that is 0; lane b is live when b < K mod rows.
+    const kLow = R === 1 ? undefined : K.slice(log2ceil(R) - 1, 0);
+    const lastMaskQ = bound('last_mask_q', kLow ? cat(...Array.from({ length: R }, (_, i) => R - 1 - i).map((b) => [0, ...Array.from({ length: R - 1 - b }, (_, j) => b + 1 + j)].map((v) => kLow.eq(v)).reduce((a, e) => a.or(e)))) : lit(1, UInt(1)));
+    const lastTok = m.let('last_tok', tok.eq(mLastQ));
+    const lastKt = m.let('last_kt', kt.eq(ktLastQ));
+    const lastN = lastNQ;
 
     m.when(start, () => {
       m.when(startOk, () => {
@@ -151,6 +170,7 @@ export const ternaryCore = defineModule(
         m.set(kt, 0);
         m.set(tok, 0);
         if (wIdx) m.set(wIdx, wBase);
+        m.set(lastNQ, N.le(C));
         m.set(xRow, 0);
         m.set(cycles, 0);
         m.set(stalls, 0);
@@ -160,22 +180,23 @@ export const ternaryCore = defineModule(
     m.when(issue, () => {
       m.when(lastTok.not(), () => {
         m.set(tok, tok.add(1));
-        m.set(xRow, xRow.add(kTiles.zext(xA + 1)));
+        m.set(xRow, xRow.add(kTilesQ.zext(xA + 1)));
       }).otherwise(() => {
         m.set(tok, 0);
         m.set(xRow, 0);
         if (wIdx) m.set(wIdx, wIdx.add(1));
         m.when(lastKt.not(), () => m.set(kt, kt.add(1))).otherwise(() => {
           m.set(kt, 0);
-          m.when(lastN, () => m.set(issuing, 0)).otherwise(() => m.set(nBase, nBase.add(C)));
+          m.when(lastN, () => m.set(issuing, 0)).otherwise(() => {
+            m.set(nBase, nBase.add(C));
+            m.set(lastNQ, nBase.ge(nFarQ));
+          });
         });
       });
     });
 
     // Lanes past K in the last k-tile read as zero, so stale activations never count.
-    const kBase = m.let('k_base', kt.zext(kW + ktW).shlWide(log2ceil(R)));
-    const lanesLeft = m.let('lanes_left', K.zext(kW + ktW + log2ceil(R)).sub(kBase.zext(kW + ktW + log2ceil(R))));
-    const laneMask = m.let('lane_mask', cat(...Array.from({ length: R }, (_, r) => lanesLeft.gt(R - 1 - r))));
+    const laneMask = m.let('lane_mask', cat(...Array.from({ length: R }, (_, i) => lastKt.not().or(lastMaskQ.bit(R - 1 - i)))));
 
     // ---- stage 0 -> 1 ----------------------------------------------------------------------
     const wFetch = m.let('w_fetch', issue.and(tok.eq(0)));
