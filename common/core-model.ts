@@ -6,8 +6,27 @@
 import type { IntMatrix } from './reference.ts';
 import { kTiles, nTiles, type CoreShape } from './core-layout.ts';
 
-/** Cycles from `start` to the last result entering the output FIFO, beyond one per tile-token step. */
-export const PIPELINE_CYCLES = 3;
+/**
+ * Registers in one column of the array (generator/cores/ternary/dot.ts): one after every
+ * adder level of its log2(rows)-level tree, so that a stage is one carry chain; a one-row
+ * column still registers its single term. The activation width changes only how wide
+ * each register is, not how many there are.
+ */
+export function columnStages(rows: number): number {
+  return Math.max(1, Math.ceil(Math.log2(rows)));
+}
+
+/** Registers between the memories' read data and the column: the weight and activation memories' output registers (w_q, x_q). */
+export const MEMORY_OUTPUT_STAGES = 1;
+
+/**
+ * Cycles from `start` to the last result entering the output FIFO, beyond one per
+ * tile-token step: the issue cycle (the memories' read), their output registers, the
+ * column's registers, and the accumulate stage that pushes the result.
+ */
+export function pipelineCycles(rows: number): number {
+  return 1 + MEMORY_OUTPUT_STAGES + columnStages(rows) + 1;
+}
 
 /** Table entries the table-lookup array (jmax > 0) writes per activation beat: its fill, in cycles. */
 export const LUT_FILL = 9;
@@ -45,8 +64,8 @@ export interface CoreRun {
 }
 
 /** CYCLES of one run of M tokens over KT k-tiles and NT n-tiles, without back-pressure, for either array. */
-export function runCycles(s: Pick<CoreShape, 'jmax'>, KT: number, NT: number, M: number): number {
-  return s.jmax ? lutCycles(s.jmax, KT, NT, M) : NT * KT * M + PIPELINE_CYCLES;
+export function runCycles(s: Pick<CoreShape, 'jmax' | 'rows'>, KT: number, NT: number, M: number): number {
+  return s.jmax ? lutCycles(s.jmax, KT, NT, M) : NT * KT * M + pipelineCycles(s.rows);
 }
 
 export function modelCore(s: CoreShape, x: IntMatrix, w: IntMatrix): CoreRun {

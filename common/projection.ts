@@ -12,7 +12,7 @@
 //       array:  one tile per cycle at best, one per beatsPerSlot cycles when a tile needs
 //               several beats on each port (ports x data bits per cycle at Fmax);
 //       DRAM:   movedBytes per tile at the channel's sustained rate (peak x efficiency);
-//     plus the pipeline (PIPELINE_CYCLES) and the memory's latency to the first tile;
+//     plus the pipeline (pipelineCycles) and the memory's latency to the first tile;
 //   - with several cores (one per memory channel), each core holds ⌈N-tiles / cores⌉ of every
 //     BitLinear and they run side by side, so the slowest (largest) share sets the time;
 //   - the link: the host sends the matmuls it fuses (q/k/v, gate/up: 4 per layer), each its
@@ -22,7 +22,7 @@
 // The host's own work per token (attention, norms, the head) is not in these figures.
 
 import { kTiles, nTiles, type CoreShape } from './core-layout.ts';
-import { PIPELINE_CYCLES } from './core-model.ts';
+import { pipelineCycles } from './core-model.ts';
 import { BITNET_2B_LAYERS, BITNET_2B_PROJECTIONS, BITNET_2B_MATMULS, matmulWireBytes } from './perf.ts';
 
 /** A core configuration, as generator parameters (the bench turns it into a CoreShape through the manifest code). */
@@ -165,12 +165,12 @@ export interface ServeRow {
 
 /** Steps of M = each of `batches` sequences on the serving board, link in series (as projectDecode's end-to-end figure). */
 export function projectServe(b: Board, shape: CoreShape, batches: readonly number[]): ServeRow[] {
-  let one = 0;
+  const t1 = stepSeconds(b, shape, 1);
+  const one = 1 / (t1.board + t1.link);
   return batches.map((M) => {
     const t = stepSeconds(b, shape, M);
     const step = t.board + t.link;
     const aggregate = M / step;
-    if (M === batches[0]) one = aggregate / M;
     const limit = t.link > t.board ? 'host link' : t.dram >= t.array ? 'DRAM' : 'ports x Fmax';
     return { M, stepSeconds: step, aggregate, perStream: 1 / step, speedup: aggregate / one, limit };
   });
@@ -239,7 +239,7 @@ export function stepSeconds(b: Board, shape: CoreShape, M: number): { board: num
   let dram = 0;
   for (const p of BITNET_2B_PROJECTIONS) {
     const share = Math.ceil(nTiles(shape, p.N) / cores) * kTiles(shape, p.K); // tiles of the busiest core
-    const overhead = (PIPELINE_CYCLES + b.latencyCycles) / F;
+    const overhead = (pipelineCycles(shape.rows) + b.latencyCycles) / F;
     for (let m0 = 0; m0 < M; m0 += mmax) {
       const a = (share * Math.max(Math.min(mmax, M - m0), beatsPerSlot)) / F;
       const m = (share * d.movedBytes) / sustained;
@@ -334,10 +334,15 @@ export function projectionTable(records: readonly { metric: string; value: numbe
     (c.with_link_tokens_per_s as number).toFixed((c.with_link_tokens_per_s as number) < 10 ? 2 : 1),
     String(c.end_to_end_binds),
   ]);
+  return ['decode projection, BitNet b1.58 2B-4T (30 layers x 7 BitLinears; LM head on the host):', ...textTable(head, body), ...serveTable(records)].join('\n');
+}
+
+/** A header, a rule and the rows, each column as wide as its widest cell. */
+function textTable(head: readonly string[], body: readonly string[][]): string[] {
   const all = [head, ...body];
   const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  const line = (r: string[]): string => r.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();
-  return ['decode projection, BitNet b1.58 2B-4T (30 layers x 7 BitLinears; LM head on the host):', line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line), ...serveTable(records)].join('\n');
+  const line = (r: readonly string[]): string => r.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)];
 }
 
 /** The serving projection's records (serveRecords) as table lines, for `bench core` and `bench serve`. */
@@ -347,8 +352,5 @@ export function serveTable(records: readonly { metric: string; value: number; co
   const c0 = rows[0]!.config;
   const head = ['sequences', 'step ms', 'tok/s all', 'tok/s each', 'vs 1', 'binds'];
   const body = rows.map(({ value, config: c }) => [String(c.M), (c.step_ms as number).toFixed(1), value.toFixed(1), (c.per_stream_tokens_per_s as number).toFixed(1), `${(c.vs_M1 as number).toFixed(2)}x`, String(c.binds)]);
-  const all = [head, ...body];
-  const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  const line = (r: string[]): string => r.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();
-  return ['', `batched decode projection, ${String(c0.board)}: ${String(c0.core)}; link in series; ${String(c0.host_compute)}:`, line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)];
+  return ['', `batched decode projection, ${String(c0.board)}: ${String(c0.core)}; link in series; ${String(c0.host_compute)}:`, ...textTable(head, body)];
 }

@@ -2,7 +2,7 @@
 // module: board_16x16_xdma64   family: board_xdma   source: generator/boards/xdma.ts
 // parameters: rows=16 cols=16 act=8 format=2 kmax=4096 mmax=8 wdepth=4096 acc=0 dram=0 maddr=32 mbase=0 mburst=64
 //             ports=1 stage=16 idle=65536 axis=64 phy=0 clk=125000000 baud=115200
-// content-hash: sha256:f771aa45f8679c02f50e1f5cde4a042266c84a834b0987059af97b77a2c9e850
+// content-hash: sha256:8d38b6ce1b571c8dacd9aa10607a8bebfe43360c2591b4ec5ef945321b75f2bf
 `default_nettype none
 
 module board_16x16_xdma64 (
@@ -163,9 +163,9 @@ module board_16x16_xdma64 (
         .s_axil_rdata(regs_s_axil_rdata),
         .s_axil_rresp(regs_s_axil_rresp),
         .values({
-            32'd1583700923, 32'd1500231926, 32'd2400355455, 32'd1402079988, 32'd4148583576, 32'd3976847966,
-            32'd3250303108, 32'd3873309694, h2c_packets, responses, c2h_bytes, h2c_bytes,
-            {29'd0, 1'd0, m_axis_c2h_tvalid, soc_busy}, 32'd0, 32'd34082832, 32'd2977890305
+            32'd1437570769, 32'd1021789971, 32'd28373611, 32'd1081804622, 32'd2590624043, 32'd466696479, 32'd1379264227,
+            32'd3358210118, h2c_packets, responses, c2h_bytes, h2c_bytes, {29'd0, 1'd0, m_axis_c2h_tvalid, soc_busy},
+            32'd0, 32'd34082832, 32'd2977890305
         }),
         .wr_en(regs_wr_en),
         .wr_data(regs_wr_data),

@@ -3,7 +3,7 @@
 // family: ternary_core   source: generator/cores/ternary/core.ts
 // parameters: rows=16 cols=16 act=8 format=2 kmax=8192 mmax=8 wdepth=8388608 acc=0 dram=512 maddr=30 mbase=0
 //             mburst=64 ports=1
-// content-hash: sha256:28d44668cb6575ffdb596b3bc6cb52e5f6b82e66a59e46d7bd5a2770ae36bf3b
+// content-hash: sha256:b6cbe5533ce441b956dc88aa05feaa018d501770541bd8aa722141f4de4acce9
 `default_nettype none
 
 module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
@@ -102,23 +102,26 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     wire [9:0] k_tiles;
     wire start;
     wire start_ok;
+    wire out_fifo_in_ready;
+    wire out_fifo_out_valid;
+    wire [511:0] out_fifo_out_data;
+    wire [5:0] out_fifo_level;
     reg  [31:0] n_base = 32'd0;
     reg  [9:0] kt = 10'd0;
     reg  [3:0] tok = 4'd0;
     reg  [12:0] x_row = 13'd0;
     reg  issuing = 1'd0;
-    wire out_fifo_in_ready;
-    wire out_fifo_out_valid;
-    wire [511:0] out_fifo_out_data;
-    wire [5:0] out_fifo_level;
-    wire room;
+    reg  room = 1'd0;
     wire w_tile_ready;
     wire issue;
+    reg  [9:0] k_tiles_q = 10'd0;
+    reg  [9:0] kt_last_q = 10'd0;
+    reg  [3:0] m_last_q = 4'd0;
+    reg  [31:0] n_far_q = 32'd0;
+    reg  last_n_q = 1'd0;
+    reg  [15:0] last_mask_q = 16'd0;
     wire last_tok;
     wire last_kt;
-    wire last_n;
-    wire [27:0] k_base;
-    wire [27:0] lanes_left;
     wire [15:0] lane_mask;
     wire w_fetch;
     reg  [511:0] w_word = 512'h0;
@@ -128,44 +131,63 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     reg  s1_first = 1'd0;
     reg  s1_last = 1'd0;
     reg  [15:0] s1_mask = 16'd0;
-    wire [127:0] x_masked;
-    wire signed [12:0] col0_dot;
-    wire signed [12:0] col1_dot;
-    wire signed [12:0] col2_dot;
-    wire signed [12:0] col3_dot;
-    wire signed [12:0] col4_dot;
-    wire signed [12:0] col5_dot;
-    wire signed [12:0] col6_dot;
-    wire signed [12:0] col7_dot;
-    wire signed [12:0] col8_dot;
-    wire signed [12:0] col9_dot;
-    wire signed [12:0] col10_dot;
-    wire signed [12:0] col11_dot;
-    wire signed [12:0] col12_dot;
-    wire signed [12:0] col13_dot;
-    wire signed [12:0] col14_dot;
-    wire signed [12:0] col15_dot;
-    reg  [351:0] acc_word = 352'h0;
+    reg  [511:0] w_q = 512'h0;
+    reg  [127:0] x_q = 128'h0;
     reg  s2_valid = 1'd0;
     reg  [3:0] s2_tok = 4'd0;
     reg  s2_first = 1'd0;
     reg  s2_last = 1'd0;
-    reg  signed [12:0] s2_dot0 = 13'd0;
-    reg  signed [12:0] s2_dot1 = 13'd0;
-    reg  signed [12:0] s2_dot2 = 13'd0;
-    reg  signed [12:0] s2_dot3 = 13'd0;
-    reg  signed [12:0] s2_dot4 = 13'd0;
-    reg  signed [12:0] s2_dot5 = 13'd0;
-    reg  signed [12:0] s2_dot6 = 13'd0;
-    reg  signed [12:0] s2_dot7 = 13'd0;
-    reg  signed [12:0] s2_dot8 = 13'd0;
-    reg  signed [12:0] s2_dot9 = 13'd0;
-    reg  signed [12:0] s2_dot10 = 13'd0;
-    reg  signed [12:0] s2_dot11 = 13'd0;
-    reg  signed [12:0] s2_dot12 = 13'd0;
-    reg  signed [12:0] s2_dot13 = 13'd0;
-    reg  signed [12:0] s2_dot14 = 13'd0;
-    reg  signed [12:0] s2_dot15 = 13'd0;
+    reg  [15:0] s2_mask = 16'd0;
+    reg  s3_valid = 1'd0;
+    reg  [3:0] s3_tok = 4'd0;
+    reg  s3_first = 1'd0;
+    reg  s3_last = 1'd0;
+    reg  s4_valid = 1'd0;
+    reg  [3:0] s4_tok = 4'd0;
+    reg  s4_first = 1'd0;
+    reg  s4_last = 1'd0;
+    reg  s5_valid = 1'd0;
+    reg  [3:0] s5_tok = 4'd0;
+    reg  s5_first = 1'd0;
+    reg  s5_last = 1'd0;
+    reg  s6_valid = 1'd0;
+    reg  [3:0] s6_tok = 4'd0;
+    reg  s6_first = 1'd0;
+    reg  s6_last = 1'd0;
+    wire [127:0] x_masked;
+    wire signed [12:0] col0_dot;
+    wire col0_carry;
+    wire signed [12:0] col1_dot;
+    wire col1_carry;
+    wire signed [12:0] col2_dot;
+    wire col2_carry;
+    wire signed [12:0] col3_dot;
+    wire col3_carry;
+    wire signed [12:0] col4_dot;
+    wire col4_carry;
+    wire signed [12:0] col5_dot;
+    wire col5_carry;
+    wire signed [12:0] col6_dot;
+    wire col6_carry;
+    wire signed [12:0] col7_dot;
+    wire col7_carry;
+    wire signed [12:0] col8_dot;
+    wire col8_carry;
+    wire signed [12:0] col9_dot;
+    wire col9_carry;
+    wire signed [12:0] col10_dot;
+    wire col10_carry;
+    wire signed [12:0] col11_dot;
+    wire col11_carry;
+    wire signed [12:0] col12_dot;
+    wire col12_carry;
+    wire signed [12:0] col13_dot;
+    wire col13_carry;
+    wire signed [12:0] col14_dot;
+    wire col14_carry;
+    wire signed [12:0] col15_dot;
+    wire col15_carry;
+    reg  [351:0] acc_word = 352'h0;
     reg  wb_valid = 1'd0;
     reg  [3:0] wb_tok = 4'd0;
     reg  [351:0] wb_data = 352'h0;
@@ -206,6 +228,8 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
 
     wire [17:0] k_reg_add_c15 = ({4'd0, k_reg} + 18'd15);
     wire unused_k_reg_add_c15 = ^{k_reg_add_c15[3:0], k_reg_add_c15[17:14]};  // bits intentionally dropped
+    wire [13:0] k_reg_sub_c1 = (k_reg - 14'd1);
+    wire unused_k_reg_sub_c1 = ^{k_reg_sub_c1[3:0]};  // bits intentionally dropped
     wire [11:0] x_word_bits = (x_row[11:0] + {2'd0, kt});
 
     assign w_ready = (w_loading & store_tiles_ready);
@@ -247,50 +271,48 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
         & (m_reg <= 4'd8)
         & (~mem_busy)
     );
-    assign room = ((out_fifo_level < 6'd14) & out_fifo_in_ready);
     assign w_tile_ready = ((tok != 4'd0) | fetch_tiles_valid);
     assign issue = ((issuing & room) & w_tile_ready);
-    assign last_tok = ((tok + 4'd1) == m_reg);
-    assign last_kt = ((kt + 10'd1) == k_tiles);
-    assign last_n = (({1'd0, n_base} + 33'h10) >= {1'd0, n_reg});
-    assign k_base = {{14'd0, kt}, 4'd0};
-    assign lanes_left = ({14'd0, k_reg} - k_base);
+    assign last_tok = (tok == m_last_q);
+    assign last_kt = (kt == kt_last_q);
     assign lane_mask = {
-        (lanes_left > 28'd15), (lanes_left > 28'd14), (lanes_left > 28'd13), (lanes_left > 28'd12),
-        (lanes_left > 28'd11), (lanes_left > 28'd10), (lanes_left > 28'd9), (lanes_left > 28'd8), (lanes_left > 28'd7),
-        (lanes_left > 28'd6), (lanes_left > 28'd5), (lanes_left > 28'd4), (lanes_left > 28'd3), (lanes_left > 28'd2),
-        (lanes_left > 28'd1), (lanes_left > 28'd0)
+        ((~last_kt) | last_mask_q[15]), ((~last_kt) | last_mask_q[14]), ((~last_kt) | last_mask_q[13]),
+        ((~last_kt) | last_mask_q[12]), ((~last_kt) | last_mask_q[11]), ((~last_kt) | last_mask_q[10]),
+        ((~last_kt) | last_mask_q[9]), ((~last_kt) | last_mask_q[8]), ((~last_kt) | last_mask_q[7]),
+        ((~last_kt) | last_mask_q[6]), ((~last_kt) | last_mask_q[5]), ((~last_kt) | last_mask_q[4]),
+        ((~last_kt) | last_mask_q[3]), ((~last_kt) | last_mask_q[2]), ((~last_kt) | last_mask_q[1]),
+        ((~last_kt) | last_mask_q[0])
     };
     assign w_fetch = (issue & (tok == 4'd0));
     assign x_masked = {
-        (s1_mask[15] ? x_word[127:120] : 8'd0), (s1_mask[14] ? x_word[119:112] : 8'd0),
-        (s1_mask[13] ? x_word[111:104] : 8'd0), (s1_mask[12] ? x_word[103:96] : 8'd0),
-        (s1_mask[11] ? x_word[95:88] : 8'd0), (s1_mask[10] ? x_word[87:80] : 8'd0), (s1_mask[9] ? x_word[79:72] : 8'd0),
-        (s1_mask[8] ? x_word[71:64] : 8'd0), (s1_mask[7] ? x_word[63:56] : 8'd0), (s1_mask[6] ? x_word[55:48] : 8'd0),
-        (s1_mask[5] ? x_word[47:40] : 8'd0), (s1_mask[4] ? x_word[39:32] : 8'd0), (s1_mask[3] ? x_word[31:24] : 8'd0),
-        (s1_mask[2] ? x_word[23:16] : 8'd0), (s1_mask[1] ? x_word[15:8] : 8'd0), (s1_mask[0] ? x_word[7:0] : 8'd0)
+        (s2_mask[15] ? x_q[127:120] : 8'd0), (s2_mask[14] ? x_q[119:112] : 8'd0), (s2_mask[13] ? x_q[111:104] : 8'd0),
+        (s2_mask[12] ? x_q[103:96] : 8'd0), (s2_mask[11] ? x_q[95:88] : 8'd0), (s2_mask[10] ? x_q[87:80] : 8'd0),
+        (s2_mask[9] ? x_q[79:72] : 8'd0), (s2_mask[8] ? x_q[71:64] : 8'd0), (s2_mask[7] ? x_q[63:56] : 8'd0),
+        (s2_mask[6] ? x_q[55:48] : 8'd0), (s2_mask[5] ? x_q[47:40] : 8'd0), (s2_mask[4] ? x_q[39:32] : 8'd0),
+        (s2_mask[3] ? x_q[31:24] : 8'd0), (s2_mask[2] ? x_q[23:16] : 8'd0), (s2_mask[1] ? x_q[15:8] : 8'd0),
+        (s2_mask[0] ? x_q[7:0] : 8'd0)
     };
-    assign acc_prev = ((wb_valid & (wb_tok == s2_tok)) ? wb_data : acc_word);
-    assign sum0 = ((s2_first ? 22'd0 : acc_prev[21:0]) + {{9{s2_dot0[12]}}, s2_dot0});
-    assign sum1 = ((s2_first ? 22'd0 : acc_prev[43:22]) + {{9{s2_dot1[12]}}, s2_dot1});
-    assign sum2 = ((s2_first ? 22'd0 : acc_prev[65:44]) + {{9{s2_dot2[12]}}, s2_dot2});
-    assign sum3 = ((s2_first ? 22'd0 : acc_prev[87:66]) + {{9{s2_dot3[12]}}, s2_dot3});
-    assign sum4 = ((s2_first ? 22'd0 : acc_prev[109:88]) + {{9{s2_dot4[12]}}, s2_dot4});
-    assign sum5 = ((s2_first ? 22'd0 : acc_prev[131:110]) + {{9{s2_dot5[12]}}, s2_dot5});
-    assign sum6 = ((s2_first ? 22'd0 : acc_prev[153:132]) + {{9{s2_dot6[12]}}, s2_dot6});
-    assign sum7 = ((s2_first ? 22'd0 : acc_prev[175:154]) + {{9{s2_dot7[12]}}, s2_dot7});
-    assign sum8 = ((s2_first ? 22'd0 : acc_prev[197:176]) + {{9{s2_dot8[12]}}, s2_dot8});
-    assign sum9 = ((s2_first ? 22'd0 : acc_prev[219:198]) + {{9{s2_dot9[12]}}, s2_dot9});
-    assign sum10 = ((s2_first ? 22'd0 : acc_prev[241:220]) + {{9{s2_dot10[12]}}, s2_dot10});
-    assign sum11 = ((s2_first ? 22'd0 : acc_prev[263:242]) + {{9{s2_dot11[12]}}, s2_dot11});
-    assign sum12 = ((s2_first ? 22'd0 : acc_prev[285:264]) + {{9{s2_dot12[12]}}, s2_dot12});
-    assign sum13 = ((s2_first ? 22'd0 : acc_prev[307:286]) + {{9{s2_dot13[12]}}, s2_dot13});
-    assign sum14 = ((s2_first ? 22'd0 : acc_prev[329:308]) + {{9{s2_dot14[12]}}, s2_dot14});
-    assign sum15 = ((s2_first ? 22'd0 : acc_prev[351:330]) + {{9{s2_dot15[12]}}, s2_dot15});
+    assign acc_prev = ((wb_valid & (wb_tok == s6_tok)) ? wb_data : acc_word);
+    assign sum0 = (((s6_first ? 22'd0 : acc_prev[21:0]) + {{9{col0_dot[12]}}, col0_dot}) + {21'd0, col0_carry});
+    assign sum1 = (((s6_first ? 22'd0 : acc_prev[43:22]) + {{9{col1_dot[12]}}, col1_dot}) + {21'd0, col1_carry});
+    assign sum2 = (((s6_first ? 22'd0 : acc_prev[65:44]) + {{9{col2_dot[12]}}, col2_dot}) + {21'd0, col2_carry});
+    assign sum3 = (((s6_first ? 22'd0 : acc_prev[87:66]) + {{9{col3_dot[12]}}, col3_dot}) + {21'd0, col3_carry});
+    assign sum4 = (((s6_first ? 22'd0 : acc_prev[109:88]) + {{9{col4_dot[12]}}, col4_dot}) + {21'd0, col4_carry});
+    assign sum5 = (((s6_first ? 22'd0 : acc_prev[131:110]) + {{9{col5_dot[12]}}, col5_dot}) + {21'd0, col5_carry});
+    assign sum6 = (((s6_first ? 22'd0 : acc_prev[153:132]) + {{9{col6_dot[12]}}, col6_dot}) + {21'd0, col6_carry});
+    assign sum7 = (((s6_first ? 22'd0 : acc_prev[175:154]) + {{9{col7_dot[12]}}, col7_dot}) + {21'd0, col7_carry});
+    assign sum8 = (((s6_first ? 22'd0 : acc_prev[197:176]) + {{9{col8_dot[12]}}, col8_dot}) + {21'd0, col8_carry});
+    assign sum9 = (((s6_first ? 22'd0 : acc_prev[219:198]) + {{9{col9_dot[12]}}, col9_dot}) + {21'd0, col9_carry});
+    assign sum10 = (((s6_first ? 22'd0 : acc_prev[241:220]) + {{9{col10_dot[12]}}, col10_dot}) + {21'd0, col10_carry});
+    assign sum11 = (((s6_first ? 22'd0 : acc_prev[263:242]) + {{9{col11_dot[12]}}, col11_dot}) + {21'd0, col11_carry});
+    assign sum12 = (((s6_first ? 22'd0 : acc_prev[285:264]) + {{9{col12_dot[12]}}, col12_dot}) + {21'd0, col12_carry});
+    assign sum13 = (((s6_first ? 22'd0 : acc_prev[307:286]) + {{9{col13_dot[12]}}, col13_dot}) + {21'd0, col13_carry});
+    assign sum14 = (((s6_first ? 22'd0 : acc_prev[329:308]) + {{9{col14_dot[12]}}, col14_dot}) + {21'd0, col14_carry});
+    assign sum15 = (((s6_first ? 22'd0 : acc_prev[351:330]) + {{9{col15_dot[12]}}, col15_dot}) + {21'd0, col15_carry});
     assign sum_word = {
         sum15, sum14, sum13, sum12, sum11, sum10, sum9, sum8, sum7, sum6, sum5, sum4, sum3, sum2, sum1, sum0
     };
-    assign write_back = (s2_valid & (~s2_last));
+    assign write_back = (s6_valid & (~s6_last));
     assign busy_now = (running | mem_busy);
 
     always @(posedge clk) begin
@@ -376,45 +398,16 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
             refused <= 1'd0;
             running <= 1'd0;
             wstalls_reg <= 32'd0;
-            n_base <= 32'd0;
-            kt <= 10'd0;
-            tok <= 4'd0;
-            x_row <= 13'd0;
-            issuing <= 1'd0;
         end else begin
             if (start) begin
                 if (start_ok) begin
                     running <= 1'd1;
-                    issuing <= 1'd1;
                     refused <= 1'd0;
-                    n_base <= 32'd0;
-                    kt <= 10'd0;
-                    tok <= 4'd0;
-                    x_row <= 13'd0;
                     cycles_reg <= 32'd0;
                     stalls_reg <= 32'd0;
                     wstalls_reg <= 32'd0;
                 end else begin
                     refused <= 1'd1;
-                end
-            end
-            if (issue) begin
-                if ((~last_tok)) begin
-                    tok <= (tok + 4'd1);
-                    x_row <= (x_row + {3'd0, k_tiles});
-                end else begin
-                    tok <= 4'd0;
-                    x_row <= 13'd0;
-                    if ((~last_kt)) begin
-                        kt <= (kt + 10'd1);
-                    end else begin
-                        kt <= 10'd0;
-                        if (last_n) begin
-                            issuing <= 1'd0;
-                        end else begin
-                            n_base <= (n_base + 32'd16);
-                        end
-                    end
                 end
             end
             if (running) begin
@@ -425,7 +418,7 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
                 if (((issuing & room) & (~w_tile_ready))) begin
                     wstalls_reg <= (wstalls_reg + 32'd1);
                 end
-                if ((((~issuing) & (~s1_valid)) & (~s2_valid))) begin
+                if (((~issuing) & (~(|{s1_valid, s2_valid, s3_valid, s4_valid, s5_valid, s6_valid})))) begin
                     running <= 1'd0;
                 end
             end
@@ -439,6 +432,248 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
             if ((fetch_rerr | store_werr)) begin
                 mem_err <= 1'd1;
             end
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            n_base <= 32'd0;
+            kt <= 10'd0;
+            tok <= 4'd0;
+            x_row <= 13'd0;
+            issuing <= 1'd0;
+            last_n_q <= 1'd0;
+        end else begin
+            if ((start & start_ok)) begin
+                issuing <= 1'd1;
+                n_base <= 32'd0;
+                kt <= 10'd0;
+                tok <= 4'd0;
+                last_n_q <= (n_reg <= 32'd16);
+                x_row <= 13'd0;
+            end
+            if (issue) begin
+                if ((~last_tok)) begin
+                    tok <= (tok + 4'd1);
+                    x_row <= (x_row + {3'd0, k_tiles_q});
+                end else begin
+                    tok <= 4'd0;
+                    x_row <= 13'd0;
+                    if ((~last_kt)) begin
+                        kt <= (kt + 10'd1);
+                    end else begin
+                        kt <= 10'd0;
+                        if (last_n_q) begin
+                            issuing <= 1'd0;
+                        end else begin
+                            n_base <= (n_base + 32'd16);
+                            last_n_q <= (n_base >= n_far_q);
+                        end
+                    end
+                end
+            end
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            room <= 1'd0;
+        end else begin
+            room <= ((out_fifo_level < 6'd9) & out_fifo_in_ready);
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            k_tiles_q <= 10'd0;
+        end else begin
+            k_tiles_q <= k_tiles;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            kt_last_q <= 10'd0;
+        end else begin
+            kt_last_q <= k_reg_sub_c1[13:4];
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            m_last_q <= 4'd0;
+        end else begin
+            m_last_q <= (m_reg - 4'd1);
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            n_far_q <= 32'd0;
+        end else begin
+            n_far_q <= ((n_reg <= 32'd32) ? 32'd0 : (n_reg - 32'd32));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            last_mask_q <= 16'd0;
+        end else begin
+            last_mask_q <= {
+                (k_reg[3:0] == 4'd0), ((k_reg[3:0] == 4'd0) | (k_reg[3:0] == 4'd15)),
+                (((k_reg[3:0] == 4'd0) | (k_reg[3:0] == 4'd14)) | (k_reg[3:0] == 4'd15)),
+                ((((k_reg[3:0] == 4'd0) | (k_reg[3:0] == 4'd13)) | (k_reg[3:0] == 4'd14)) | (k_reg[3:0] == 4'd15)),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                ),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd11)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                ),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd10)
+                    | (k_reg[3:0] == 4'd11)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                ),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd9)
+                    | (k_reg[3:0] == 4'd10)
+                    | (k_reg[3:0] == 4'd11)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                ),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd8)
+                    | (k_reg[3:0] == 4'd9)
+                    | (k_reg[3:0] == 4'd10)
+                    | (k_reg[3:0] == 4'd11)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                ),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd7)
+                    | (k_reg[3:0] == 4'd8)
+                    | (k_reg[3:0] == 4'd9)
+                    | (k_reg[3:0] == 4'd10)
+                    | (k_reg[3:0] == 4'd11)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                ),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd6)
+                    | (k_reg[3:0] == 4'd7)
+                    | (k_reg[3:0] == 4'd8)
+                    | (k_reg[3:0] == 4'd9)
+                    | (k_reg[3:0] == 4'd10)
+                    | (k_reg[3:0] == 4'd11)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                ),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd5)
+                    | (k_reg[3:0] == 4'd6)
+                    | (k_reg[3:0] == 4'd7)
+                    | (k_reg[3:0] == 4'd8)
+                    | (k_reg[3:0] == 4'd9)
+                    | (k_reg[3:0] == 4'd10)
+                    | (k_reg[3:0] == 4'd11)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                ),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd4)
+                    | (k_reg[3:0] == 4'd5)
+                    | (k_reg[3:0] == 4'd6)
+                    | (k_reg[3:0] == 4'd7)
+                    | (k_reg[3:0] == 4'd8)
+                    | (k_reg[3:0] == 4'd9)
+                    | (k_reg[3:0] == 4'd10)
+                    | (k_reg[3:0] == 4'd11)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                ),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd3)
+                    | (k_reg[3:0] == 4'd4)
+                    | (k_reg[3:0] == 4'd5)
+                    | (k_reg[3:0] == 4'd6)
+                    | (k_reg[3:0] == 4'd7)
+                    | (k_reg[3:0] == 4'd8)
+                    | (k_reg[3:0] == 4'd9)
+                    | (k_reg[3:0] == 4'd10)
+                    | (k_reg[3:0] == 4'd11)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                ),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd2)
+                    | (k_reg[3:0] == 4'd3)
+                    | (k_reg[3:0] == 4'd4)
+                    | (k_reg[3:0] == 4'd5)
+                    | (k_reg[3:0] == 4'd6)
+                    | (k_reg[3:0] == 4'd7)
+                    | (k_reg[3:0] == 4'd8)
+                    | (k_reg[3:0] == 4'd9)
+                    | (k_reg[3:0] == 4'd10)
+                    | (k_reg[3:0] == 4'd11)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                ),
+                (
+                    (k_reg[3:0] == 4'd0)
+                    | (k_reg[3:0] == 4'd1)
+                    | (k_reg[3:0] == 4'd2)
+                    | (k_reg[3:0] == 4'd3)
+                    | (k_reg[3:0] == 4'd4)
+                    | (k_reg[3:0] == 4'd5)
+                    | (k_reg[3:0] == 4'd6)
+                    | (k_reg[3:0] == 4'd7)
+                    | (k_reg[3:0] == 4'd8)
+                    | (k_reg[3:0] == 4'd9)
+                    | (k_reg[3:0] == 4'd10)
+                    | (k_reg[3:0] == 4'd11)
+                    | (k_reg[3:0] == 4'd12)
+                    | (k_reg[3:0] == 4'd13)
+                    | (k_reg[3:0] == 4'd14)
+                    | (k_reg[3:0] == 4'd15)
+                )
+            };
         end
     end
 
@@ -478,6 +713,22 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
 
     always @(posedge clk) begin
         if (rst) begin
+            w_q <= 512'h0;
+        end else begin
+            w_q <= w_word;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            x_q <= 128'h0;
+        end else begin
+            x_q <= x_word;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
             s2_valid <= 1'd0;
         end else begin
             s2_valid <= s1_valid;
@@ -487,46 +738,160 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     always @(posedge clk) begin
         if (rst) begin
             s2_tok <= 4'd0;
-            s2_first <= 1'd0;
-            s2_last <= 1'd0;
-            s2_dot0 <= 13'd0;
-            s2_dot1 <= 13'd0;
-            s2_dot2 <= 13'd0;
-            s2_dot3 <= 13'd0;
-            s2_dot4 <= 13'd0;
-            s2_dot5 <= 13'd0;
-            s2_dot6 <= 13'd0;
-            s2_dot7 <= 13'd0;
-            s2_dot8 <= 13'd0;
-            s2_dot9 <= 13'd0;
-            s2_dot10 <= 13'd0;
-            s2_dot11 <= 13'd0;
-            s2_dot12 <= 13'd0;
-            s2_dot13 <= 13'd0;
-            s2_dot14 <= 13'd0;
-            s2_dot15 <= 13'd0;
         end else begin
-            if (s1_valid) begin
-                s2_tok <= s1_tok;
-                s2_first <= s1_first;
-                s2_last <= s1_last;
-                s2_dot0 <= col0_dot;
-                s2_dot1 <= col1_dot;
-                s2_dot2 <= col2_dot;
-                s2_dot3 <= col3_dot;
-                s2_dot4 <= col4_dot;
-                s2_dot5 <= col5_dot;
-                s2_dot6 <= col6_dot;
-                s2_dot7 <= col7_dot;
-                s2_dot8 <= col8_dot;
-                s2_dot9 <= col9_dot;
-                s2_dot10 <= col10_dot;
-                s2_dot11 <= col11_dot;
-                s2_dot12 <= col12_dot;
-                s2_dot13 <= col13_dot;
-                s2_dot14 <= col14_dot;
-                s2_dot15 <= col15_dot;
-            end
+            s2_tok <= s1_tok;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s2_first <= 1'd0;
+        end else begin
+            s2_first <= s1_first;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s2_last <= 1'd0;
+        end else begin
+            s2_last <= s1_last;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s2_mask <= 16'd0;
+        end else begin
+            s2_mask <= s1_mask;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s3_valid <= 1'd0;
+        end else begin
+            s3_valid <= s2_valid;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s3_tok <= 4'd0;
+        end else begin
+            s3_tok <= s2_tok;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s3_first <= 1'd0;
+        end else begin
+            s3_first <= s2_first;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s3_last <= 1'd0;
+        end else begin
+            s3_last <= s2_last;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s4_valid <= 1'd0;
+        end else begin
+            s4_valid <= s3_valid;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s4_tok <= 4'd0;
+        end else begin
+            s4_tok <= s3_tok;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s4_first <= 1'd0;
+        end else begin
+            s4_first <= s3_first;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s4_last <= 1'd0;
+        end else begin
+            s4_last <= s3_last;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s5_valid <= 1'd0;
+        end else begin
+            s5_valid <= s4_valid;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s5_tok <= 4'd0;
+        end else begin
+            s5_tok <= s4_tok;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s5_first <= 1'd0;
+        end else begin
+            s5_first <= s4_first;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s5_last <= 1'd0;
+        end else begin
+            s5_last <= s4_last;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s6_valid <= 1'd0;
+        end else begin
+            s6_valid <= s5_valid;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s6_tok <= 4'd0;
+        end else begin
+            s6_tok <= s5_tok;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s6_first <= 1'd0;
+        end else begin
+            s6_first <= s5_first;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s6_last <= 1'd0;
+        end else begin
+            s6_last <= s5_last;
         end
     end
 
@@ -542,7 +907,7 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
         if (rst) begin
             wb_tok <= 4'd0;
         end else begin
-            wb_tok <= s2_tok;
+            wb_tok <= s6_tok;
         end
     end
 
@@ -566,12 +931,12 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
 
     always @(posedge clk) begin
         if (write_back) begin
-            amem[s2_tok[2:0]] <= sum_word;
+            amem[s6_tok[2:0]] <= sum_word;
         end
     end
 
     always @(posedge clk) begin
-        if ((s1_valid & (~s1_first))) acc_word <= amem[s1_tok[2:0]];
+        if ((s5_valid & (~s5_first))) acc_word <= amem[s5_tok[2:0]];
     end
 
     dram_store_512b_axi512_a30_w8388608 store (
@@ -631,7 +996,7 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     fifo_512x16 out_fifo (
         .clk(clk),
         .rst(rst),
-        .in_valid((s2_valid & s2_last)),
+        .in_valid((s6_valid & s6_last)),
         .in_ready(out_fifo_in_ready),
         .in_data({
             {{10{sum15[21]}}, sum15}, {{10{sum14[21]}}, sum14}, {{10{sum13[21]}}, sum13}, {{10{sum12[21]}}, sum12},
@@ -646,163 +1011,211 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     );
 
     ternary_dot_r16_a8 col0 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[481:480], w_word[449:448], w_word[417:416], w_word[385:384], w_word[353:352], w_word[321:320],
-            w_word[289:288], w_word[257:256], w_word[225:224], w_word[193:192], w_word[161:160], w_word[129:128],
-            w_word[97:96], w_word[65:64], w_word[33:32], w_word[1:0]
+            w_q[481:480], w_q[449:448], w_q[417:416], w_q[385:384], w_q[353:352], w_q[321:320], w_q[289:288],
+            w_q[257:256], w_q[225:224], w_q[193:192], w_q[161:160], w_q[129:128], w_q[97:96], w_q[65:64], w_q[33:32],
+            w_q[1:0]
         }),
-        .dot(col0_dot)
+        .dot(col0_dot),
+        .carry(col0_carry)
     );
 
     ternary_dot_r16_a8 col1 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[483:482], w_word[451:450], w_word[419:418], w_word[387:386], w_word[355:354], w_word[323:322],
-            w_word[291:290], w_word[259:258], w_word[227:226], w_word[195:194], w_word[163:162], w_word[131:130],
-            w_word[99:98], w_word[67:66], w_word[35:34], w_word[3:2]
+            w_q[483:482], w_q[451:450], w_q[419:418], w_q[387:386], w_q[355:354], w_q[323:322], w_q[291:290],
+            w_q[259:258], w_q[227:226], w_q[195:194], w_q[163:162], w_q[131:130], w_q[99:98], w_q[67:66], w_q[35:34],
+            w_q[3:2]
         }),
-        .dot(col1_dot)
+        .dot(col1_dot),
+        .carry(col1_carry)
     );
 
     ternary_dot_r16_a8 col2 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[485:484], w_word[453:452], w_word[421:420], w_word[389:388], w_word[357:356], w_word[325:324],
-            w_word[293:292], w_word[261:260], w_word[229:228], w_word[197:196], w_word[165:164], w_word[133:132],
-            w_word[101:100], w_word[69:68], w_word[37:36], w_word[5:4]
+            w_q[485:484], w_q[453:452], w_q[421:420], w_q[389:388], w_q[357:356], w_q[325:324], w_q[293:292],
+            w_q[261:260], w_q[229:228], w_q[197:196], w_q[165:164], w_q[133:132], w_q[101:100], w_q[69:68], w_q[37:36],
+            w_q[5:4]
         }),
-        .dot(col2_dot)
+        .dot(col2_dot),
+        .carry(col2_carry)
     );
 
     ternary_dot_r16_a8 col3 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[487:486], w_word[455:454], w_word[423:422], w_word[391:390], w_word[359:358], w_word[327:326],
-            w_word[295:294], w_word[263:262], w_word[231:230], w_word[199:198], w_word[167:166], w_word[135:134],
-            w_word[103:102], w_word[71:70], w_word[39:38], w_word[7:6]
+            w_q[487:486], w_q[455:454], w_q[423:422], w_q[391:390], w_q[359:358], w_q[327:326], w_q[295:294],
+            w_q[263:262], w_q[231:230], w_q[199:198], w_q[167:166], w_q[135:134], w_q[103:102], w_q[71:70], w_q[39:38],
+            w_q[7:6]
         }),
-        .dot(col3_dot)
+        .dot(col3_dot),
+        .carry(col3_carry)
     );
 
     ternary_dot_r16_a8 col4 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[489:488], w_word[457:456], w_word[425:424], w_word[393:392], w_word[361:360], w_word[329:328],
-            w_word[297:296], w_word[265:264], w_word[233:232], w_word[201:200], w_word[169:168], w_word[137:136],
-            w_word[105:104], w_word[73:72], w_word[41:40], w_word[9:8]
+            w_q[489:488], w_q[457:456], w_q[425:424], w_q[393:392], w_q[361:360], w_q[329:328], w_q[297:296],
+            w_q[265:264], w_q[233:232], w_q[201:200], w_q[169:168], w_q[137:136], w_q[105:104], w_q[73:72], w_q[41:40],
+            w_q[9:8]
         }),
-        .dot(col4_dot)
+        .dot(col4_dot),
+        .carry(col4_carry)
     );
 
     ternary_dot_r16_a8 col5 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[491:490], w_word[459:458], w_word[427:426], w_word[395:394], w_word[363:362], w_word[331:330],
-            w_word[299:298], w_word[267:266], w_word[235:234], w_word[203:202], w_word[171:170], w_word[139:138],
-            w_word[107:106], w_word[75:74], w_word[43:42], w_word[11:10]
+            w_q[491:490], w_q[459:458], w_q[427:426], w_q[395:394], w_q[363:362], w_q[331:330], w_q[299:298],
+            w_q[267:266], w_q[235:234], w_q[203:202], w_q[171:170], w_q[139:138], w_q[107:106], w_q[75:74], w_q[43:42],
+            w_q[11:10]
         }),
-        .dot(col5_dot)
+        .dot(col5_dot),
+        .carry(col5_carry)
     );
 
     ternary_dot_r16_a8 col6 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[493:492], w_word[461:460], w_word[429:428], w_word[397:396], w_word[365:364], w_word[333:332],
-            w_word[301:300], w_word[269:268], w_word[237:236], w_word[205:204], w_word[173:172], w_word[141:140],
-            w_word[109:108], w_word[77:76], w_word[45:44], w_word[13:12]
+            w_q[493:492], w_q[461:460], w_q[429:428], w_q[397:396], w_q[365:364], w_q[333:332], w_q[301:300],
+            w_q[269:268], w_q[237:236], w_q[205:204], w_q[173:172], w_q[141:140], w_q[109:108], w_q[77:76], w_q[45:44],
+            w_q[13:12]
         }),
-        .dot(col6_dot)
+        .dot(col6_dot),
+        .carry(col6_carry)
     );
 
     ternary_dot_r16_a8 col7 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[495:494], w_word[463:462], w_word[431:430], w_word[399:398], w_word[367:366], w_word[335:334],
-            w_word[303:302], w_word[271:270], w_word[239:238], w_word[207:206], w_word[175:174], w_word[143:142],
-            w_word[111:110], w_word[79:78], w_word[47:46], w_word[15:14]
+            w_q[495:494], w_q[463:462], w_q[431:430], w_q[399:398], w_q[367:366], w_q[335:334], w_q[303:302],
+            w_q[271:270], w_q[239:238], w_q[207:206], w_q[175:174], w_q[143:142], w_q[111:110], w_q[79:78], w_q[47:46],
+            w_q[15:14]
         }),
-        .dot(col7_dot)
+        .dot(col7_dot),
+        .carry(col7_carry)
     );
 
     ternary_dot_r16_a8 col8 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[497:496], w_word[465:464], w_word[433:432], w_word[401:400], w_word[369:368], w_word[337:336],
-            w_word[305:304], w_word[273:272], w_word[241:240], w_word[209:208], w_word[177:176], w_word[145:144],
-            w_word[113:112], w_word[81:80], w_word[49:48], w_word[17:16]
+            w_q[497:496], w_q[465:464], w_q[433:432], w_q[401:400], w_q[369:368], w_q[337:336], w_q[305:304],
+            w_q[273:272], w_q[241:240], w_q[209:208], w_q[177:176], w_q[145:144], w_q[113:112], w_q[81:80], w_q[49:48],
+            w_q[17:16]
         }),
-        .dot(col8_dot)
+        .dot(col8_dot),
+        .carry(col8_carry)
     );
 
     ternary_dot_r16_a8 col9 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[499:498], w_word[467:466], w_word[435:434], w_word[403:402], w_word[371:370], w_word[339:338],
-            w_word[307:306], w_word[275:274], w_word[243:242], w_word[211:210], w_word[179:178], w_word[147:146],
-            w_word[115:114], w_word[83:82], w_word[51:50], w_word[19:18]
+            w_q[499:498], w_q[467:466], w_q[435:434], w_q[403:402], w_q[371:370], w_q[339:338], w_q[307:306],
+            w_q[275:274], w_q[243:242], w_q[211:210], w_q[179:178], w_q[147:146], w_q[115:114], w_q[83:82], w_q[51:50],
+            w_q[19:18]
         }),
-        .dot(col9_dot)
+        .dot(col9_dot),
+        .carry(col9_carry)
     );
 
     ternary_dot_r16_a8 col10 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[501:500], w_word[469:468], w_word[437:436], w_word[405:404], w_word[373:372], w_word[341:340],
-            w_word[309:308], w_word[277:276], w_word[245:244], w_word[213:212], w_word[181:180], w_word[149:148],
-            w_word[117:116], w_word[85:84], w_word[53:52], w_word[21:20]
+            w_q[501:500], w_q[469:468], w_q[437:436], w_q[405:404], w_q[373:372], w_q[341:340], w_q[309:308],
+            w_q[277:276], w_q[245:244], w_q[213:212], w_q[181:180], w_q[149:148], w_q[117:116], w_q[85:84], w_q[53:52],
+            w_q[21:20]
         }),
-        .dot(col10_dot)
+        .dot(col10_dot),
+        .carry(col10_carry)
     );
 
     ternary_dot_r16_a8 col11 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[503:502], w_word[471:470], w_word[439:438], w_word[407:406], w_word[375:374], w_word[343:342],
-            w_word[311:310], w_word[279:278], w_word[247:246], w_word[215:214], w_word[183:182], w_word[151:150],
-            w_word[119:118], w_word[87:86], w_word[55:54], w_word[23:22]
+            w_q[503:502], w_q[471:470], w_q[439:438], w_q[407:406], w_q[375:374], w_q[343:342], w_q[311:310],
+            w_q[279:278], w_q[247:246], w_q[215:214], w_q[183:182], w_q[151:150], w_q[119:118], w_q[87:86], w_q[55:54],
+            w_q[23:22]
         }),
-        .dot(col11_dot)
+        .dot(col11_dot),
+        .carry(col11_carry)
     );
 
     ternary_dot_r16_a8 col12 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[505:504], w_word[473:472], w_word[441:440], w_word[409:408], w_word[377:376], w_word[345:344],
-            w_word[313:312], w_word[281:280], w_word[249:248], w_word[217:216], w_word[185:184], w_word[153:152],
-            w_word[121:120], w_word[89:88], w_word[57:56], w_word[25:24]
+            w_q[505:504], w_q[473:472], w_q[441:440], w_q[409:408], w_q[377:376], w_q[345:344], w_q[313:312],
+            w_q[281:280], w_q[249:248], w_q[217:216], w_q[185:184], w_q[153:152], w_q[121:120], w_q[89:88], w_q[57:56],
+            w_q[25:24]
         }),
-        .dot(col12_dot)
+        .dot(col12_dot),
+        .carry(col12_carry)
     );
 
     ternary_dot_r16_a8 col13 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[507:506], w_word[475:474], w_word[443:442], w_word[411:410], w_word[379:378], w_word[347:346],
-            w_word[315:314], w_word[283:282], w_word[251:250], w_word[219:218], w_word[187:186], w_word[155:154],
-            w_word[123:122], w_word[91:90], w_word[59:58], w_word[27:26]
+            w_q[507:506], w_q[475:474], w_q[443:442], w_q[411:410], w_q[379:378], w_q[347:346], w_q[315:314],
+            w_q[283:282], w_q[251:250], w_q[219:218], w_q[187:186], w_q[155:154], w_q[123:122], w_q[91:90], w_q[59:58],
+            w_q[27:26]
         }),
-        .dot(col13_dot)
+        .dot(col13_dot),
+        .carry(col13_carry)
     );
 
     ternary_dot_r16_a8 col14 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[509:508], w_word[477:476], w_word[445:444], w_word[413:412], w_word[381:380], w_word[349:348],
-            w_word[317:316], w_word[285:284], w_word[253:252], w_word[221:220], w_word[189:188], w_word[157:156],
-            w_word[125:124], w_word[93:92], w_word[61:60], w_word[29:28]
+            w_q[509:508], w_q[477:476], w_q[445:444], w_q[413:412], w_q[381:380], w_q[349:348], w_q[317:316],
+            w_q[285:284], w_q[253:252], w_q[221:220], w_q[189:188], w_q[157:156], w_q[125:124], w_q[93:92], w_q[61:60],
+            w_q[29:28]
         }),
-        .dot(col14_dot)
+        .dot(col14_dot),
+        .carry(col14_carry)
     );
 
     ternary_dot_r16_a8 col15 (
+        .clk(clk),
+        .rst(rst),
         .x(x_masked),
         .w({
-            w_word[511:510], w_word[479:478], w_word[447:446], w_word[415:414], w_word[383:382], w_word[351:350],
-            w_word[319:318], w_word[287:286], w_word[255:254], w_word[223:222], w_word[191:190], w_word[159:158],
-            w_word[127:126], w_word[95:94], w_word[63:62], w_word[31:30]
+            w_q[511:510], w_q[479:478], w_q[447:446], w_q[415:414], w_q[383:382], w_q[351:350], w_q[319:318],
+            w_q[287:286], w_q[255:254], w_q[223:222], w_q[191:190], w_q[159:158], w_q[127:126], w_q[95:94], w_q[63:62],
+            w_q[31:30]
         }),
-        .dot(col15_dot)
+        .dot(col15_dot),
+        .carry(col15_carry)
     );
 
 endmodule

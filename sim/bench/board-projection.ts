@@ -11,7 +11,7 @@ import { BOARDS, SERVING_BOARD, projectDecode, projectionRecord, projectServe, s
 import type { BenchRecord } from './sim-bench.ts';
 
 /** The shape (as the manifest says it) of a decode core: kmax for 2B-4T's largest K (6912), mmax tokens a run. */
-function shapeOf(c: ProjectedCore, mmax = 1): CoreShape {
+export function shapeOf(c: ProjectedCore, mmax = 1): CoreShape {
   const p: TernaryParams = { rows: c.rows, cols: c.cols, act: 8, format: c.format, kmax: 8192, mmax, wdepth: 2 ** 23, acc: 0, dram: c.dram, ports: c.ports, maddr: 36 };
   validate(p);
   return coreShape({ extra: coreExtra(p) }, `${c.rows}x${c.cols} f${c.format} core`);

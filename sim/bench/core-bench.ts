@@ -16,14 +16,14 @@ import { cacheRoot } from '../toolchain/cache.ts';
 import { synthXilinx, synthIce40 } from '../toolchain/synth.ts';
 import { coreShape } from '../../common/core-layout.ts';
 import { layerFigures, BITNET_2B_SHAPES } from '../../common/perf.ts';
-import { modelCore } from '../../common/core-model.ts';
+import { modelCore, columnStages } from '../../common/core-model.ts';
 import { matrix } from '../../common/reference.ts';
 import { simulate, Clock } from '../index.ts';
 import { coreDesign, CoreDriver, resetCore } from '../drivers/ternary.ts';
 import type { BenchRecord } from './sim-bench.ts';
 import { boardProjection } from './board-projection.ts';
 import { lutArray, type LutArrayParams } from '../../generator/cores/ternary/lut-array.ts';
-import { netlistDepth } from './lut-levels.ts';
+import { netlistDepth, type Depth } from './lut-levels.ts';
 import { runToolChecked } from '../toolchain/run.ts';
 import { readVerilog, yosysPath } from '../toolchain/yosys.ts';
 
@@ -47,12 +47,15 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
   log(`synth_xilinx: one ${R}-row column (the array is ${C} of them)`);
   const dot = emitDesign(ternaryDot({ rows: R, act: 8 }));
   const xd = await synthXilinx(files('dot', dot), dot.manifest.top);
+  log(`synth_ice40: one ${R}-row column, for its depth`);
+  const dd = await ice40Depth('dot-ice40', dot);
+  out.push({ metric: 'core.column_ice40_lut_levels', value: dd.luts, unit: 'LUT levels', config: { rows: R, act: 8, target: 'synth_ice40', part: `ternary_dot_r${R}_a8 (worst stage)`, carryChains: dd.chains, levelsPlusChains: dd.both } });
   log('synth_xilinx: one naive PE (int8 activation register, select, 24-bit accumulator)');
   const naive = emitDesign(benchPe({}));
   const xn = await synthXilinx(files('naive', naive), naive.manifest.top);
   out.push(
     { metric: 'core.array_luts_per_mac', value: (xd.luts * C) / macs, unit: 'LUT', config: { ...cfg, part: `${C} x ternary_dot_r${R}` } },
-    { metric: 'core.array_ffs_per_mac', value: (C * (8 + Math.ceil(Math.log2(R)) + 1)) / macs, unit: 'FF', config: { ...cfg, part: 'pipeline register after each column (the weights are the block RAM output register)' } },
+    { metric: 'core.array_ffs_per_mac', value: (xd.ffs * C) / macs, unit: 'FF', config: { ...cfg, part: `${C} x ternary_dot_r${R}: a register after every adder level (columnStages ${columnStages(R)})` } },
     { metric: 'core.luts_per_mac', value: xc.luts / macs, unit: 'LUT', config: { ...cfg, part: 'whole core: array, decoders, accumulators, sequencer, output FIFO' } },
     { metric: 'core.ffs_per_mac', value: xc.ffs / macs, unit: 'FF', config: { ...cfg, part: 'whole core' } },
     { metric: 'core.lutram_luts', value: xc.lutram, unit: 'LUT', config: cfg },
@@ -72,12 +75,17 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
     const d = emitDesign(ternaryCore(q), { extra: coreExtra(q) });
     log(`synth_ice40 + nextpnr-ice40: ${r}x${c}`);
     try {
-      const rep = await synthIce40(files(`ice40-${r}x${c}`, d), d.manifest.top, d.manifest.ports, path.join(cacheRoot(), 'bench-core', `ice40-${r}x${c}`, 'pnr'));
+      const pnr = path.join(cacheRoot(), 'bench-core', `ice40-${r}x${c}`, 'pnr');
+      const seed = 1;
+      const rep = await synthIce40(files(`ice40-${r}x${c}`, d), d.manifest.top, d.manifest.ports, pnr, { seed });
       const lc = rep.utilization?.ICESTORM_LC;
       const ram = rep.utilization?.ICESTORM_RAM;
-      const icfg = { rows: r, cols: c, kmax: q.kmax, mmax: q.mmax, wdepth: q.wdepth, device: 'iCE40UP5K-SG48' };
+      const icfg = { rows: r, cols: c, kmax: q.kmax, mmax: q.mmax, wdepth: q.wdepth, device: 'iCE40UP5K-SG48', seed };
       out.push({ metric: 'core.ice40_largest_macs', value: r * c, unit: 'MAC/cycle', config: icfg });
       out.push({ metric: 'core.ice40_fmax', value: rep.fmaxMHz ?? 0, unit: 'MHz', config: icfg });
+      // The whole core's worst stage, from the netlist nextpnr placed (the fit wrapper's shift registers included).
+      const cd = netlistDepth(path.join(pnr, 'fit_top.json'), 'fit_top');
+      out.push({ metric: 'core.ice40_lut_levels', value: cd.luts, unit: 'LUT levels', config: { ...icfg, part: 'whole core (worst stage)', carryChains: cd.chains, levelsPlusChains: cd.both, luts: rep.luts, ffs: rep.ffs, carry: rep.carry } });
       if (lc) out.push({ metric: 'core.ice40_logic_cells', value: lc.used / lc.total, unit: 'fraction', config: { ...icfg, used: lc.used, total: lc.total } });
       if (ram) out.push({ metric: 'core.ice40_bram', value: ram.used / ram.total, unit: 'fraction', config: { ...icfg, used: ram.used, total: ram.total } });
       break;
@@ -124,6 +132,15 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
     }
   }
   return out;
+}
+
+/** LUT levels and carry chains of a design's worst stage under synth_ice40 (lut-levels.ts). */
+async function ice40Depth(name: string, design: ReturnType<typeof emitDesign>): Promise<Depth> {
+  const f = files(name, design);
+  const json = path.join(cacheRoot(), 'bench-core', name, 'netlist.json');
+  const top = design.manifest.top;
+  await runToolChecked('yosys', ['-q', '-p', `${readVerilog(f)}; synth_ice40 -flatten -top ${top}; write_json ${yosysPath(json)}`], { timeoutMs: 3_600_000 });
+  return netlistDepth(json, top);
 }
 
 /**
@@ -215,11 +232,11 @@ export async function lutArrayCost(R: number, C: number, log: (s: string) => voi
   const out: BenchRecord[] = [];
   const macs = R * C;
   const synth = netlistCost;
-  log(`synth_xilinx: ternary_dot_r${R}_a8 (today's column), for its depth`);
+  log(`synth_xilinx: ternary_dot_r${R}_a8 (the core's column), for its depth`);
   const col = await synth('lut-ref-dot', emitDesign(ternaryDot({ rows: R, act: 8 })));
   const base = { rows: R, cols: C, target: 'synth_xilinx (7-series)' };
   out.push(
-    { metric: 'core.column_lut_levels', value: col.depth.luts, unit: 'LUT levels', config: { ...base, part: `ternary_dot_r${R}_a8 (one stage)`, carryChains: col.depth.chains, luts: col.luts } },
+    { metric: 'core.column_lut_levels', value: col.depth.luts, unit: 'LUT levels', config: { ...base, part: `ternary_dot_r${R}_a8 (worst stage)`, carryChains: col.depth.chains, luts: col.luts, ffs: col.ffs } },
   );
   const variants: LutArrayParams[] = [
     { rows: R, cols: C, act: 8, fill: 9, pipe: 'cs' },

@@ -1,11 +1,13 @@
-// Logic depth of a synth_xilinx netlist, stage by stage: the most LUT levels and the most
+// Logic depth of a synth_xilinx or synth_ice40 netlist, stage by stage: the most LUT levels and the most
 // carry chains on any path between flip-flops (or ports). Yosys's own `ltp -noff` cannot say
 // this: it does not know FDRE is a flip-flop (so it walks through registers unless they are
 // deselected), it treats every cell as depending on all its inputs (so a RAM32M's write port
 // looks combinational, and a LUT6_2 whose O5 ignores I3 looks like a ripple through every bit
 // of a three-input adder), and it counts each CARRY4 of a chain as a level. Here each output
 // depends on the inputs its function reads: a LUT's support from its INIT, a RAM32M/RAM64M
-// read port on its own address only, a CARRY4 as one chain however many cells long.
+// read port on its own address only, a CARRY4 as one chain however many cells long. On
+// iCE40 an SB_LUT4's support comes from its LUT_INIT, and a run of SB_CARRYs (the adder's
+// sum LUTs hang off it) is one chain as CARRY4s are.
 
 import { readFileSync } from 'node:fs';
 
@@ -26,8 +28,8 @@ export interface Depth {
   both: number;
 }
 
-const SEQUENTIAL = /^(FD(RE|SE|CE|PE)|RAMB(18|36)E1|DSP48E1)$/;
-const PASS = /^(IBUF|OBUF|BUFG)$/;
+const SEQUENTIAL = /^(FD(RE|SE|CE|PE)|RAMB(18|36)E1|DSP48E1|SB_DFF\w*|SB_RAM40_4K\w*|SB_SPRAM256KA)$/;
+const PASS = /^(IBUF|OBUF|BUFG|SB_GB)$/;
 
 /** Inputs a LUT output depends on, from its truth table. */
 function support(init: string, inputs: number): number[] {
@@ -65,6 +67,11 @@ function arcs(c: Cell): { out: Bit; ins: Bit[]; lut: number; chain: 'enter' | 'c
       { out: one('O5')[0]!, ins: o5, lut: 1, chain: 'none' },
     ];
   }
+  if (t === 'SB_LUT4') {
+    const ins = support(c.parameters.LUT_INIT ?? '', 4).flatMap((k) => one(`I${k}`));
+    return [{ out: one('O')[0]!, ins, lut: 1, chain: 'none' }];
+  }
+  if (t === 'SB_CARRY') return [{ out: one('CO')[0]!, ins: [...one('I0'), ...one('I1'), ...one('CI')], lut: 0, chain: 'carry' }];
   if (t === 'INV') return [{ out: one('O')[0]!, ins: one('I'), lut: 1, chain: 'none' }];
   if (t === 'RAM32M' || t === 'RAM64M') {
     return ['A', 'B', 'C', 'D'].flatMap((k) => one(`DO${k}`).map((b) => ({ out: b, ins: one(`ADDR${k}`), lut: 1, chain: 'none' as const })));
@@ -99,7 +106,7 @@ function arcs(c: Cell): { out: Bit; ins: Bit[]; lut: number; chain: 'enter' | 'c
   throw new Error(`lut-levels: no timing arcs known for cell type ${t}`);
 }
 
-/** The depth of the top module of a Yosys JSON netlist (write_json after synth_xilinx -flatten). */
+/** The depth of the top module of a Yosys JSON netlist (write_json after synth_xilinx -flatten or synth_ice40). */
 export function netlistDepth(jsonPath: string, top: string): Depth {
   const j = JSON.parse(readFileSync(jsonPath, 'utf8')) as { modules: Record<string, { cells: Record<string, Cell> }> };
   const mod = j.modules[top];
@@ -107,11 +114,12 @@ export function netlistDepth(jsonPath: string, top: string): Depth {
   type Arc = ReturnType<typeof arcs>[number] & { carryIns: Set<Bit> };
   const driver = new Map<Bit, Arc>();
   const carryOut = new Set<Bit>();
-  for (const c of Object.values(mod.cells)) if (c.type === 'CARRY4') for (const b of c.connections.CO ?? []) carryOut.add(b);
+  const CHAIN = /^(CARRY4|SB_CARRY)$/;
+  for (const c of Object.values(mod.cells)) if (CHAIN.test(c.type)) for (const b of c.connections.CO ?? []) carryOut.add(b);
   for (const c of Object.values(mod.cells)) {
     for (const a of arcs(c)) {
       if (typeof a.out !== 'number') continue;
-      const carryIns = new Set<Bit>(c.type === 'CARRY4' ? [...(c.connections.CI ?? [])].filter((b) => carryOut.has(b)) : []);
+      const carryIns = new Set<Bit>(CHAIN.test(c.type) ? [...(c.connections.CI ?? [])].filter((b) => carryOut.has(b)) : []);
       driver.set(a.out, { ...a, carryIns });
     }
   }

@@ -8,10 +8,13 @@
 // memory's bandwidth. Each column is a multiplier-free dot product (dot.ts); partial sums
 // live in an accumulator memory indexed by token.
 //
-// Pipeline, one tile-token step per cycle:
+// Pipeline, one tile-token step per cycle (pipelineCycles in common/core-model.ts counts it):
 //   s0  issue: weight read (first token of a tile), activation read, loop counters
-//   s1  weight and activation words arrive; column dot products; accumulator read
-//   s2  accumulate (forwarding the previous cycle's write); write back, or on the last
+//   s1  weight and activation words arrive from the block RAMs into their output
+//       registers w_q, x_q (trit5 tiles decoded on the way: LUTs, no carry chain)
+//   s2  .. s(1 + columnStages)  the column adder trees, a register after each level
+//       (dot.ts); the accumulator read is issued in the last of them
+//   then accumulate (forwarding the previous cycle's write); write back, or on the last
 //       k-tile push the cols results (int32 each) into the output FIFO
 // s0 only issues while the output FIFO has room for everything in flight, so result
 // back-pressure stalls the issue and nothing is lost.
@@ -22,11 +25,11 @@ import { defaultsOf, TERNARY_PARAMS } from '../param-table.ts';
 import { fifo } from '../fifo.ts';
 import { ternaryDot } from './dot.ts';
 import { tileCodes } from './decode.ts';
-import { kTileLaneMask } from './lanes.ts';
 import { lutPath } from './lut-path.ts';
 import { derive, validate, log2ceil, dramParams, FORMAT_2BIT, REGISTERS, REG, isReadable, isWritable, type ReadableRegister, type WritableRegister, type TernaryParams } from './params.ts';
 import { dramUnits } from './dram-units.ts';
 import { dramLayout } from './dram-layout.ts';
+import { columnStages, pipelineCycles, MEMORY_OUTPUT_STAGES } from '../../../common/core-model.ts';
 
 const OUT_FIFO_DEPTH = 16;
 
@@ -133,8 +136,6 @@ export const ternaryCore = defineModule(
 
     // Results leave through one FIFO, whichever array computes them.
     const outFifo = m.instance('out_fifo', fifo({ width: 32 * C, depth: OUT_FIFO_DEPTH }));
-    // Room for every result still in flight (the adder path's s1, s2, and this one).
-    const room = m.let('room', outFifo.level.lt(OUT_FIFO_DEPTH - 2).and(outFifo.in.ready));
     m.set(yOut.valid, outFifo.out.valid);
     m.set(yOut.data, outFifo.out.data);
     m.set(outFifo.out.ready, yOut.ready);
@@ -201,6 +202,8 @@ export const ternaryCore = defineModule(
     // The table-lookup array has its own sequencer (lut-path.ts): activation-stationary blocks.
     if (p.jmax) {
       const wRead = wmemRead!; // validate() refuses jmax with dram
+      // Room for every result still in flight (two) and this one.
+      const room = m.let('room', outFifo.level.lt(OUT_FIFO_DEPTH - 2).and(outFifo.in.ready));
       return finish(lutPath(m, p, d, { K, N, M, wBase, kTiles, begin: start.and(startOk), wmemRead: wRead, xmem, amem, room, out: outFifo.in }));
     }
 
@@ -212,13 +215,35 @@ export const ternaryCore = defineModule(
     const xRow = m.reg('x_row', UInt(xA + 1)); // tok * k_tiles
     const issuing = m.reg('issuing', Bool);
 
+    // Room in the output FIFO for every result still in flight (one per stage after s0) and
+    // this one. The FIFO's level is an adder, so the test is registered: last cycle's level
+    // plus the one result that cycle may have pushed.
+    const inFlight = pipelineCycles(R) - 1;
+    const room = m.reg('room', Bool);
+    m.set(room, outFifo.level.lt(OUT_FIFO_DEPTH - inFlight - 1).and(outFifo.in.ready));
     // From DRAM the tile must have arrived; the block RAM is always ready.
     const wReady = mem ? m.let('w_tile_ready', tok.ne(0).or(mem.fetch.tiles.valid)) : lit(1, Bool);
     const issue = m.let('issue', issuing.and(room).and(wReady));
 
-    const lastTok = m.let('last_tok', tok.zext(mW).add(1).eq(M));
-    const lastKt = m.let('last_kt', kt.add(1).eq(kTiles));
-    const lastN = m.let('last_n', nBase.zext(nW + 1).add(C).ge(N.zext(nW + 1)));
+    // The loop tests compare counters with registered bounds, so none is an adder and a
+    // compare in one stage. The bounds follow K, M, N a cycle later, which a run never
+    // sees: they are set by register writes before the one that starts it.
+    const bound = (name: string, v: Value): Value => {
+      const q = m.reg(name, v.shape);
+      m.set(q, v);
+      return q;
+    };
+    const kTilesQ = bound('k_tiles_q', kTiles);
+    const ktLastQ = bound('kt_last_q', K.sub(1).shr(log2ceil(R)).trunc(ktW)); // ceil(K/R) - 1 = floor((K-1)/R)
+    const mLastQ = bound('m_last_q', M.sub(1));
+    const nFarQ = bound('n_far_q', mux(N.le(2 * C), 0, N.sub(2 * C))); // the last n_base from which one more tile ends the run
+    const lastNQ = m.reg('last_n_q', Bool); // n_base + cols >= N
+    // Lanes of the last k-tile: K mod rows of them, all when that is 0; lane b is live when b < K mod rows.
+    const kLow = R === 1 ? undefined : K.slice(log2ceil(R) - 1, 0);
+    const lastMaskQ = bound('last_mask_q', kLow ? cat(...Array.from({ length: R }, (_, i) => R - 1 - i).map((b) => [0, ...Array.from({ length: R - 1 - b }, (_, j) => b + 1 + j)].map((v) => kLow.eq(v)).reduce((a, e) => a.or(e)))) : lit(1, UInt(1)));
+    const lastTok = m.let('last_tok', tok.eq(mLastQ));
+    const lastKt = m.let('last_kt', kt.eq(ktLastQ));
+    const lastN = lastNQ;
 
     m.when(start.and(startOk), () => {
       m.set(issuing, 1);
@@ -226,25 +251,29 @@ export const ternaryCore = defineModule(
       m.set(kt, 0);
       m.set(tok, 0);
       if (wIdx) m.set(wIdx, wBase);
+      m.set(lastNQ, N.le(C));
       m.set(xRow, 0);
     });
     m.when(issue, () => {
       m.when(lastTok.not(), () => {
         m.set(tok, tok.add(1));
-        m.set(xRow, xRow.add(kTiles.zext(xA + 1)));
+        m.set(xRow, xRow.add(kTilesQ.zext(xA + 1)));
       }).otherwise(() => {
         m.set(tok, 0);
         m.set(xRow, 0);
         if (wIdx) m.set(wIdx, wIdx.add(1));
         m.when(lastKt.not(), () => m.set(kt, kt.add(1))).otherwise(() => {
           m.set(kt, 0);
-          m.when(lastN, () => m.set(issuing, 0)).otherwise(() => m.set(nBase, nBase.add(C)));
+          m.when(lastN, () => m.set(issuing, 0)).otherwise(() => {
+            m.set(nBase, nBase.add(C));
+            m.set(lastNQ, nBase.ge(nFarQ));
+          });
         });
       });
     });
 
     // Lanes past K in the last k-tile read as zero, so stale activations never count.
-    const laneMask = kTileLaneMask(m, R, K, kt, kW, ktW);
+    const laneMask = m.let('lane_mask', cat(...Array.from({ length: R }, (_, i) => lastKt.not().or(lastMaskQ.bit(R - 1 - i)))));
 
     // ---- stage 0 -> 1 ----------------------------------------------------------------------
     const wFetch = m.let('w_fetch', issue.and(tok.eq(0)));
@@ -274,32 +303,51 @@ export const ternaryCore = defineModule(
       m.set(mask1, laneMask);
     });
 
-    // ---- stage 1: decode weights, dot products, accumulator read ----------------------------------
+    // ---- stage 1: memory output registers (trit5 tiles decoded before w_q) ---------------------------
     const codes = tileCodes(m, p, d.tileBytes, wWord);
+    if (MEMORY_OUTPUT_STAGES !== 1) throw new Error(`ternary core: built for one memory output register, core-model.ts says ${MEMORY_OUTPUT_STAGES}`);
+    const wQ = m.reg('w_q', UInt(2 * R * C));
+    const xQ = m.reg('x_q', UInt(d.xBits));
+    m.set(wQ, codes);
+    m.set(xQ, xWord);
+    // The step's control walks beside its data, one register per stage: at[0] is s1. The lane
+    // mask is used where the lanes enter the columns (s2) and goes no further.
+    const ctl = { valid: v1 as Value, tok: tok1 as Value, first: first1 as Value, last: last1 as Value, mask: mask1 as Value | undefined };
+    const at = [ctl];
+    for (let s = 2; s <= 1 + MEMORY_OUTPUT_STAGES + columnStages(R); s++) {
+      const prevCtl = at[at.length - 1]!;
+      const next = {} as typeof ctl;
+      for (const k of Object.keys(ctl) as (keyof typeof ctl)[]) {
+        const v = prevCtl[k];
+        if (!v || (k === 'mask' && s > 2)) continue;
+        const q = m.reg(`s${s}_${k}`, v.shape);
+        m.set(q, v);
+        next[k] = q;
+      }
+      at.push(next);
+    }
+
+    // ---- stages 2 .. 1 + columnStages: the columns ------------------------------------------
     const lanes: Value[] = [];
-    for (let r = R - 1; r >= 0; r--) lanes.push(mux(mask1.bit(r), xWord.slice(r * p.act + p.act - 1, r * p.act), 0));
+    for (let r = R - 1; r >= 0; r--) lanes.push(mux(at[1]!.mask!.bit(r), xQ.slice(r * p.act + p.act - 1, r * p.act), 0));
     const xMasked = m.let('x_masked', cat(...lanes));
     const dots: Signal[] = [];
+    const carries: Signal[] = [];
     for (let c = 0; c < C; c++) {
       const col = m.instance(`col${c}`, ternaryDot({ rows: R, act: p.act }));
       m.set(col.x, xMasked);
       // Weight (r, c) is code r*C + c of the tile.
-      m.set(col.w, cat(...Array.from({ length: R }, (_, i) => codes.slice(2 * ((R - 1 - i) * C + c) + 1, 2 * ((R - 1 - i) * C + c)))));
+      m.set(col.w, cat(...Array.from({ length: R }, (_, i) => wQ.slice(2 * ((R - 1 - i) * C + c) + 1, 2 * ((R - 1 - i) * C + c)))));
       dots.push(col.dot);
+      carries.push(col.carry);
     }
-    const accOld = amem.readSync(tok1.trunc(Math.max(1, log2ceil(Math.max(2, p.mmax)))), { enable: v1.and(first1.not()), name: 'acc_word' });
-    const v2 = m.reg('s2_valid', Bool);
-    const tok2 = m.reg('s2_tok', UInt(mW));
-    const first2 = m.reg('s2_first', Bool);
-    const last2 = m.reg('s2_last', Bool);
-    const dot2 = dots.map((_, c) => m.reg(`s2_dot${c}`, SInt(d.dotBits)));
-    m.set(v2, v1);
-    m.when(v1, () => {
-      m.set(tok2, tok1);
-      m.set(first2, first1);
-      m.set(last2, last1);
-      dots.forEach((dsig, c) => m.set(dot2[c]!, dsig));
-    });
+    const rd = at[at.length - 2]!; // the stage whose registers feed the last column level
+    const accOld = amem.readSync(rd.tok.trunc(Math.max(1, log2ceil(Math.max(2, p.mmax)))), { enable: rd.valid.and(rd.first.not()), name: 'acc_word' });
+    const acc = at[at.length - 1]!;
+    const v2 = acc.valid;
+    const tok2 = acc.tok;
+    const first2 = acc.first;
+    const last2 = acc.last;
 
     // ---- stage 2: accumulate, write back or emit ----------------------------------------------
     const wbValid = m.reg('wb_valid', Bool);
@@ -310,7 +358,8 @@ export const ternaryCore = defineModule(
     const sums: Value[] = [];
     for (let c = 0; c < C; c++) {
       const old = prev.slice(c * d.accBits + d.accBits - 1, c * d.accBits).asSigned();
-      sums.push(m.let(`sum${c}`, mux(first2, 0, old).add(dot2[c]!.ext(d.accBits))));
+      // The column's last +1 (dot.ts) is this adder's carry-in.
+      sums.push(m.let(`sum${c}`, mux(first2, 0, old).add(dots[c]!.ext(d.accBits)).add(carries[c]!.zext(d.accBits).asSigned())));
     }
     const sumWord = m.let('sum_word', cat(...[...sums].reverse().map((s) => s.asUnsigned())));
     const writeBack = m.let('write_back', v2.and(last2.not()));
@@ -320,7 +369,7 @@ export const ternaryCore = defineModule(
     m.set(wbData, sumWord);
     m.set(outFifo.in.valid, v2.and(last2));
     m.set(outFifo.in.data, cat(...[...sums].reverse().map((s) => s.ext(32).asUnsigned())));
-    return finish({ stall: issuing.and(room.not()), wstall: issuing.and(room).and(wReady.not()), idle: issuing.not().and(v1.not()).and(v2.not()) });
+    return finish({ stall: issuing.and(room.not()), wstall: issuing.and(room).and(wReady.not()), idle: issuing.not().and(cat(...at.map((st) => st.valid)).orReduce().not()) });
   },
 
   {

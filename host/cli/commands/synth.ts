@@ -8,6 +8,7 @@ import { writeDesign } from '../../../generator/hdl/index.ts';
 import { cacheRoot } from '../../../sim/toolchain/cache.ts';
 import { PARAM_FLAGS } from '../flags.ts';
 import { synthXilinx, synthIce40, type SynthReport } from '../../../sim/toolchain/synth.ts';
+import { netlistDepth } from '../../../sim/bench/lut-levels.ts';
 
 export interface SynthOptions {
   target: string;
@@ -20,10 +21,12 @@ export interface SynthOptions {
   kmax?: string;
   mmax?: string;
   wdepth?: string;
+  fmax?: number;
 }
 
-export async function synthesize(core: string, params: Record<string, string | number>, target: string): Promise<SynthReport> {
+export async function synthesize(core: string, params: Record<string, string | number>, target: string, fmax?: number): Promise<SynthReport> {
   if (target !== 'xilinx' && target !== 'ice40') throw new ParamError(`--target ${target}: expected xilinx (7-series, synth_xilinx) or ice40 (UP5K, synth_ice40 + nextpnr-ice40)`);
+  if (fmax !== undefined && target !== 'ice40') throw new ParamError(`--fmax ${fmax}: needs --target ice40 (only nextpnr-ice40 times the design here; synth_xilinx gives no Fmax)`);
   const c = findCore(core);
   const p = resolveParams(c, params);
   const d = emitCore(c, p);
@@ -31,14 +34,24 @@ export async function synthesize(core: string, params: Record<string, string | n
   const files = writeDesign(dir, d).filter((f) => f.endsWith('.v'));
   if (target === 'xilinx') return synthXilinx(files, d.manifest.top);
   const clk = d.manifest.clocks[0]?.clk ?? 'clk';
-  return synthIce40(files, d.manifest.top, d.manifest.ports, path.join(dir, 'ice40'), { clk });
+  const work = path.join(dir, 'ice40');
+  const seed = 1;
+  const r = await synthIce40(files, d.manifest.top, d.manifest.ports, work, { clk, seed, ...(fmax !== undefined ? { freqMHz: fmax } : {}) });
+  // The estimate is nextpnr-ice40's own static timing of the placed and routed design; the
+  // deepest stage (lut-levels.ts on the synthesized netlist) says what limits it.
+  if (fmax !== undefined && (r.fmaxMHz === undefined || r.fmaxMHz < fmax)) {
+    const depth = netlistDepth(path.join(work, 'fit_top.json'), 'fit_top');
+    const reached = r.fmaxMHz === undefined ? 'no Fmax was reported' : `it reaches ${r.fmaxMHz.toFixed(1)} MHz`;
+    throw new ParamError(`--fmax ${fmax}: ${d.manifest.top} cannot meet it on the iCE40 UP5K: ${reached} in nextpnr-ice40 (seed ${seed}), its deepest stage being ${depth.luts} LUT levels and ${depth.chains} carry chain(s) (${depth.both} in all on one path)`);
+  }
+  return r;
 }
 
 export async function synthCommand(core: string | undefined, o: SynthOptions): Promise<void> {
   const name = core ?? 'ternary';
   const params: Record<string, string> = parseParamArgs(o.param, PARAM_FLAGS);
   for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth'] as const) if (o[k] !== undefined) params[k] = o[k]!;
-  const r = await synthesize(name, params, o.target);
+  const r = await synthesize(name, params, o.target, o.fmax);
   if (o.json) {
     console.log(JSON.stringify(r, null, 2));
     return;
