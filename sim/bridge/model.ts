@@ -153,6 +153,8 @@ export class Model {
   readonly ports: readonly PortInfo[];
   readonly index: ReadonlyMap<string, number>;
   private freed = false;
+  /** Called (in order) by free() before the library lets go of the model: to take what it still holds. */
+  readonly beforeFree: (() => void)[] = [];
   private readonly scratch = new Map<number, Uint32Array>();
 
   constructor(
@@ -402,6 +404,7 @@ export class Model {
 
   free(): void {
     if (this.freed) return;
+    for (const f of this.beforeFree.splice(0)) f();
     this.freed = true;
     this.api.vb_free(this.handle);
   }
