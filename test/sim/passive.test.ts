@@ -166,6 +166,36 @@ describe('passive monitors on the fast path', () => {
     assert.ok(fast!.steps * 20 < edge!.steps, `fast path took ${fast!.steps} kernel steps, edge by edge ${edge!.steps}`);
   });
 
+  it("a stream monitor's beats stay readable after the model is freed, and a callback added between runs keeps the order", async () => {
+    const words = Array.from({ length: 200 }, (_, i) => BigInt((i * 40503) & 0xffff));
+    const called: bigint[] = [];
+    let untouched: StreamMonitor | undefined;
+    await simulate('passive stream beats after free', { dut: syncFifo, timeout: '10 ms' }, async (dut) => {
+      const clock = new Clock(dut.clk!, 10, 'ns').start();
+      await reset(dut);
+      const fast = new FastStreams(clock);
+      const output = { valid: dut.m_valid!, ready: dut.m_ready!, data: dut.m_data! };
+      untouched = new StreamMonitor(clock, output);
+      const late = new StreamMonitor(clock, output);
+      const src = fast.source({ valid: dut.s_valid!, ready: dut.s_ready!, data: dut.s_data! }, { idle: 0.3, seed: 3 });
+      const snk = fast.sink(output, { backpressure: 0.4, seed: 4 });
+      src.push(words.slice(0, 100));
+      snk.expect(100);
+      await fast.run({ maxCycles: 100_000 });
+      late.onBeat((b) => called.push(b)); // its first 100 beats are still in the engine's buffer
+      src.push(words.slice(100));
+      snk.expect(200);
+      await fast.run({ maxCycles: 100_000 });
+      assert.deepEqual(called, words.slice(100));
+      const got: bigint[] = [];
+      while (!late.beats.empty()) got.push(await late.recv());
+      assert.deepEqual(got, words);
+    });
+    // Nobody looked at these inside the simulation: they were taken before the model was freed.
+    assert.equal(untouched!.count, 200);
+    assert.equal(untouched!.beats.size, 200);
+  });
+
   it('a task awaiting a stream monitor wakes on the same edges', async () => {
     const [edge, fast] = await each(['edge by edge', 'fast'], (p) => streamBench(p, true));
     assert.equal(edge!.arrivals.length, 400);
