@@ -541,13 +541,55 @@ __attribute__((always_inline)) inline void sampleDirect(Stream& s) {
   }
 }
 
+// A monitor on exactly the ports of an earlier sink or monitor (a StreamMonitor on a sink's
+// stream, the usual case) captures the same beats: in runDirect it is not sampled, and the
+// beats its twin captured are copied into its buffer in bulk at the end of each segment
+// and when the run stops for any reason (a monitor with a target of its own is sampled).
+struct Twin {
+  Stream* mon;
+  Stream* of;
+  size_t from;  // of's captured words when the copy was last brought up to date
+};
+
+void syncTwins(std::vector<Twin>& twins) {
+  for (Twin& w : twins) {
+    size_t k = w.of->captured.n - w.from;
+    if (!k) continue;
+    memcpy(w.mon->captured.extend(k), w.of->captured.p.get() + w.from, k * sizeof(uint32_t));
+    w.mon->beats += k;
+    w.from = w.of->captured.n;
+  }
+}
+
+int runDirectLoop(Vb* h, int clk, double maxCycles, double hi, double lo, bool untilDone, double& t, int& level, double& cycles, Stream* const* S, size_t ns, std::vector<Twin>& twins);
+
 // Runs from level/t until maxCycles rising edges, done (untilDone) or a status; returns the status.
 int runDirect(Vb* h, int clk, double maxCycles, double hi, double lo, bool untilDone, double& t, int& level, double& cycles) {
+  std::vector<Stream*> sampled;
+  std::vector<Twin> twins;
+  for (Stream& s : h->streams) {
+    Stream* of = nullptr;
+    if (s.kind == MONITOR && !s.target)
+      for (Stream* o : sampled)
+        if (o->kind != SOURCE && o->valid == s.valid && o->ready == s.ready && o->data == s.data) of = o;
+    if (of) twins.push_back({&s, of, of->captured.n});
+    else sampled.push_back(&s);
+  }
+  int st;
+  try {
+    st = runDirectLoop(h, clk, maxCycles, hi, lo, untilDone, t, level, cycles, sampled.data(), sampled.size(), twins);
+  } catch (...) {
+    syncTwins(twins);
+    throw;
+  }
+  syncTwins(twins);
+  return st;
+}
+
+int runDirectLoop(Vb* h, int clk, double maxCycles, double hi, double lo, bool untilDone, double& t, int& level, double& cycles, Stream* const* S, size_t ns, std::vector<Twin>& twins) {
   uint8_t* const clkp = static_cast<uint8_t*>(h->port[clk]);
   VerilatedContext* const ctx = h->ctx;
   VB_MODEL* const top = h->top;
-  Stream* const S = h->streams.data();
-  const size_t ns = h->streams.size();
   const uint64_t uhi = (uint64_t)hi, ulo = (uint64_t)lo;
   uint64_t ut = (uint64_t)t;
   if (level == 0) {
@@ -562,24 +604,25 @@ int runDirect(Vb* h, int clk, double maxCycles, double hi, double lo, bool until
     if (ctx->gotFinish()) return 1;
   }
   while (true) {
+    syncTwins(twins);
     // At most one beat a cycle per stream: run no further than the room every capture has.
     double segment = maxCycles - cycles;
     for (size_t k = 0; k < ns; k++) {
-      if (S[k].kind == SOURCE) continue;
-      WordBuf& c = S[k].captured;
+      if (S[k]->kind == SOURCE) continue;
+      WordBuf& c = S[k]->captured;
       if (c.cap == c.n) c.reserve(c.n + (size_t)std::min(segment, (double)(1 << 20)));
       segment = std::min(segment, (double)(c.cap - c.n));
     }
     const double end = cycles + segment;
     while (true) {
-      for (size_t k = 0; k < ns; k++) sampleDirect(S[k]);
+      for (size_t k = 0; k < ns; k++) sampleDirect(*S[k]);
       *clkp = 1;
       h->time = t;
       ctx->time(ut);
       top->eval();
       h->evals++;
       cycles++;
-      for (size_t k = 0; k < ns; k++) streamUpdateDirect(h, S[k]);
+      for (size_t k = 0; k < ns; k++) streamUpdateDirect(h, *S[k]);
       t += hi;
       ut += uhi;
       level = 0;
