@@ -1046,6 +1046,16 @@ int vb_log_watch(Vb* h, int i) {
   return 0;
 }
 
+/** Stop logging port i (the last monitor on it detached); its entries already logged stay. */
+int vb_log_unwatch(Vb* h, int i) {
+  if (badPort(h, "vb_log_unwatch", i)) return 2;
+  auto it = std::find(h->logPorts.begin(), h->logPorts.end(), i);
+  if (it == h->logPorts.end()) return 0;
+  h->logLast.erase(h->logLast.begin() + (it - h->logPorts.begin()));
+  h->logPorts.erase(it);
+  return 0;
+}
+
 /** Entries after which a run stops so the caller can drain the log (at least 1). */
 void vb_log_capacity(Vb* h, double n) { h->logCap = n < 1 ? 1 : (size_t)n; }
 

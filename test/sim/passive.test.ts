@@ -201,4 +201,25 @@ describe('passive monitors on the fast path', () => {
     assert.equal(edge!.arrivals.length, 400);
     assert.deepEqual(fast!.arrivals, edge!.arrivals);
   });
+
+  it('a stopped UART monitor no longer fills the change log: the next fast run runs', async () => {
+    // With a 3-entry log the line's changes would fill it at the first byte; a detached
+    // monitor's port is unwatched in C++ and the log is drained with no monitor left.
+    let ran = 0;
+    await simulate('stopped UART monitor', { dut: uartLoop, timeout: '10 ms', wallTimeoutMs: 60_000 }, async (dut, tb: Tb) => {
+      const clock = new Clock(dut.clk!, 10, 'ns').start();
+      tb.model.logCapacity(3);
+      dut.rst!.value = 1;
+      await ClockCycles(dut.clk!, 2);
+      dut.rst!.value = 0;
+      const fast = new FastStreams(clock);
+      const src = fast.source({ valid: dut.in_valid!, ready: dut.in_ready!, data: dut.in_data! }, { seed: 11 });
+      const mon = new UartMonitor(dut.tx!, { clock, clocksPerBit: 8 });
+      await ClockCycles(dut.clk!, 1);
+      mon.stop();
+      src.push(Array.from({ length: 60 }, (_, i) => (i * 73 + 5) & 0xff));
+      ran = await fast.run({ maxCycles: 20_000 });
+    });
+    assert.ok(ran > 4000, `the run made ${ran} cycles`);
+  });
 });
