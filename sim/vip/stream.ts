@@ -269,10 +269,25 @@ export class StreamMonitor<P extends StreamPorts = StreamPorts> implements Passi
   private halt(): void {
     if (this.stopped) return;
     this.stopped = true;
+    // Beats already delivered keep their words; the C++ engine goes on capturing for this
+    // stream, so a passive that drops what it captures from now on keeps its buffer bounded.
+    this.takePending();
     this.detach();
+    const engine = this.engine;
+    let dropped = this.count;
+    attachPassive(this.clock.kernel, {
+      logPorts: [],
+      change() {},
+      awaited: () => false,
+      advanceTo() {
+        const n = engine.count - dropped;
+        if (n > 0) engine.takeWords(n);
+        dropped += n;
+      },
+    });
   }
 
-  /** Deliver nothing more (the C++ engine goes on sampling; its beats are dropped). */
+  /** Deliver nothing more (the C++ engine goes on sampling; its beats are dropped as they come). */
   stop(): void {
     this.task.cancel();
   }

@@ -202,6 +202,33 @@ describe('passive monitors on the fast path', () => {
     assert.deepEqual(fast!.arrivals, edge!.arrivals);
   });
 
+  it("a stopped stream monitor's captures are dropped as they come: its C++ buffer stays empty", async () => {
+    let left = -1;
+    let kept = -1;
+    await simulate('stopped stream monitor', { dut: syncFifo, timeout: '10 ms', wallTimeoutMs: 60_000 }, async (dut, tb: Tb) => {
+      const clock = new Clock(dut.clk!, 10, 'ns').start();
+      await reset(dut);
+      const fast = new FastStreams(clock);
+      const input = { valid: dut.s_valid!, ready: dut.s_ready!, data: dut.s_data! };
+      const output = { valid: dut.m_valid!, ready: dut.m_ready!, data: dut.m_data! };
+      const mon = new StreamMonitor(clock, input);
+      const src = fast.source(input, { seed: 3 });
+      const snk = fast.sink(output, { seed: 4 });
+      src.push(Array.from({ length: 50 }, (_, i) => BigInt(i)));
+      snk.expect(50);
+      await fast.run({ maxCycles: 10_000 });
+      mon.stop();
+      src.push(Array.from({ length: 300 }, (_, i) => BigInt(i)));
+      snk.expect(350);
+      await fast.run({ maxCycles: 100_000 });
+      const engine = (mon as unknown as { engine: { id: number } }).engine;
+      left = tb.model.streamCaptured(engine.id);
+      kept = mon.beats.size;
+    });
+    assert.equal(left, 0, 'beats captured after stop() are not kept in C++');
+    assert.equal(kept, 50, 'the beats delivered before stop() stay readable');
+  });
+
   it('a stopped UART monitor no longer fills the change log: the next fast run runs', async () => {
     // With a 3-entry log the line's changes would fill it at the first byte; a detached
     // monitor's port is unwatched in C++ and the log is drained with no monitor left.
