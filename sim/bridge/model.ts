@@ -46,6 +46,7 @@ interface Api {
   vb_streams_done: (h: unknown) => number;
   vb_selftest_crash: (h: unknown) => void;
   vb_log_watch: (h: unknown, i: number) => number;
+  vb_log_unwatch: (h: unknown, i: number) => number;
   vb_log_capacity: (h: unknown, n: number) => void;
   vb_log_count: (h: unknown) => number;
   vb_log_take: (h: unknown, times: Float64Array, ports: Int32Array, values: Uint32Array, max: number) => number;
@@ -91,6 +92,7 @@ const SIGNATURES: Record<keyof Api, string> = {
   vb_streams_done: 'int vb_streams_done(void *h)',
   vb_selftest_crash: 'void vb_selftest_crash(void *h)',
   vb_log_watch: 'int vb_log_watch(void *h, int i)',
+  vb_log_unwatch: 'int vb_log_unwatch(void *h, int i)',
   vb_log_capacity: 'void vb_log_capacity(void *h, double n)',
   vb_log_count: 'int vb_log_count(void *h)',
   vb_log_take: 'int vb_log_take(void *h, double *times, int32_t *ports, uint32_t *values, int max)',
@@ -153,6 +155,8 @@ export class Model {
   readonly ports: readonly PortInfo[];
   readonly index: ReadonlyMap<string, number>;
   private freed = false;
+  /** Called (in order) by free() before the library lets go of the model: to take what it still holds. */
+  readonly beforeFree: (() => void)[] = [];
   private readonly scratch = new Map<number, Uint32Array>();
 
   constructor(
@@ -333,10 +337,22 @@ export class Model {
 
   // ---- the change log of passively watched ports (sim/tb/passive.ts) ----
 
-  /** Record every change of port `i` (at most 32 bits) during run(). */
+  /** Monitors logging each port: the port is logged while at least one is attached. */
+  private readonly logWatchers = new Map<number, number>();
+  /** Record every change of port `i` (at most 32 bits) during run(); each call needs its logUnwatch. */
   logWatch(i: number): void {
     this.live();
     this.check(this.api.vb_log_watch(this.handle, i));
+    this.logWatchers.set(i, (this.logWatchers.get(i) ?? 0) + 1);
+  }
+  /** Undo one logWatch(i); the last one stops the logging, so a detached monitor's port cannot fill the log. */
+  logUnwatch(i: number): void {
+    const n = this.logWatchers.get(i) ?? 0;
+    if (n === 0) return;
+    if (n > 1) return void this.logWatchers.set(i, n - 1);
+    this.logWatchers.delete(i);
+    if (this.freed) return;
+    this.check(this.api.vb_log_unwatch(this.handle, i));
   }
   /** A run stops after the edge at which the log holds this many entries. */
   logCapacity(entries: number): void {
@@ -402,6 +418,7 @@ export class Model {
 
   free(): void {
     if (this.freed) return;
+    for (const f of this.beforeFree.splice(0)) f();
     this.freed = true;
     this.api.vb_free(this.handle);
   }

@@ -123,9 +123,10 @@ export class FastSink<P extends StreamPorts = StreamPorts> extends FastStream {
   expect(totalBeats: number): void {
     this.model.streamTarget(this.id, totalBeats);
   }
-  /** Captured beats as raw 32-bit words (beatWords per beat, little-endian), without conversion. */
-  takeWords(): Uint32Array {
-    const n = this.model.streamCaptured(this.id);
+  /** Captured beats (the oldest `max` of them, if given) as raw 32-bit words (beatWords per beat, little-endian), without conversion. */
+  takeWords(max?: number): Uint32Array {
+    const have = this.model.streamCaptured(this.id);
+    const n = max === undefined ? have : Math.min(have, max);
     const buf = new Uint32Array(n * this.beatWords);
     if (n) this.model.streamTake(this.id, buf, n);
     return buf;

@@ -54,7 +54,10 @@ export function attachPassive(k: Kernel, mon: PassiveMonitor): () => void {
   k.passives.add(mon);
   return () => {
     k.passives.delete(mon);
-    for (const [p, f] of feeds) k.unwatch(p, 'change', f);
+    for (const [p, f] of feeds) {
+      k.unwatch(p, 'change', f);
+      k.model.logUnwatch(p);
+    }
   };
 }
 
@@ -72,8 +75,10 @@ export class PassiveWake {
 
 /** After a fast run: hand the change log to the passive monitors in time order, then let each catch up to now. */
 export function drainPassive(k: Kernel): void {
-  if (k.passives.size === 0) return;
+  // Taken even with no monitor left: entries logged before the last one detached would
+  // otherwise keep the log full, and a full log stops every run at its first edge.
   const { times, ports, values } = k.model.logTake();
+  if (k.passives.size === 0) return;
   const byPort = new Map<number, PassiveMonitor[]>();
   for (const m of k.passives) for (const p of m.logPorts) (byPort.get(p) ?? byPort.set(p, []).get(p)!).push(m);
   for (let e = 0; e < times.length; e++) for (const m of byPort.get(ports[e]!) ?? []) m.change(times[e]!, ports[e]!, values[e]!);

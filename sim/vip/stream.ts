@@ -192,6 +192,8 @@ export class StreamMonitor<P extends StreamPorts = StreamPorts> implements Passi
   private readonly detach: () => void;
   private readonly failures: FailureTask;
   private stopped = false;
+  /** Batches delivered but still in the engine's buffer (oldest first); `words` once taken. */
+  private readonly pending: { n: number; words?: Uint32Array }[] = [];
 
   constructor(
     readonly clock: Clock,
@@ -200,6 +202,7 @@ export class StreamMonitor<P extends StreamPorts = StreamPorts> implements Passi
   ) {
     this.name = opts.name ?? `StreamMonitor(${ports.valid.path})`;
     this.engine = FastStreams.on(clock).monitor(ports, { name: this.name });
+    clock.kernel.model.beforeFree.push(() => this.takePending());
     this.detach = attachPassive(clock.kernel, this);
     this.failures = new FailureTask(this.name, () => this.halt());
     this.task = this.failures.task;
@@ -223,15 +226,23 @@ export class StreamMonitor<P extends StreamPorts = StreamPorts> implements Passi
   change(): void {}
 
   advanceTo(): void {
-    if (this.stopped || this.engine.count === this.count) return;
+    if (this.stopped) return;
+    const n = this.engine.count - this.count;
+    if (n === 0) return;
     try {
-      const words = this.engine.takeWords();
-      this.count += words.length / this.engine.beatWords;
+      this.count += n;
       if (!this.callbacks.length) {
-        this.beats.putLater(() => this.engine.decode(words)); // made into beats when someone looks
+        // Made into beats when someone looks, and until then left in the engine's buffer
+        // (taken when someone looks, or before the model is freed): copying a run's beats
+        // into fresh JavaScript memory at once cost more than the run on a tiny design
+        // (~14 µs a page fault in this VM).
+        const batch: { n: number; words?: Uint32Array } = { n };
+        this.pending.push(batch);
+        this.beats.putLater(() => this.engine.decode(this.takePending(batch)));
         return;
       }
-      for (const beat of this.engine.decode(words)) {
+      this.takePending();
+      for (const beat of this.engine.decode(this.engine.takeWords(n))) {
         this.beats.put(beat);
         for (const cb of this.callbacks) cb(beat);
       }
@@ -241,13 +252,42 @@ export class StreamMonitor<P extends StreamPorts = StreamPorts> implements Passi
     }
   }
 
+  /** Take every pending batch's words from the engine (one copy, oldest first); returns `batch`'s. */
+  private takePending(batch?: { n: number; words?: Uint32Array }): Uint32Array {
+    if (this.pending.length) {
+      const w = this.engine.beatWords;
+      const all = this.engine.takeWords(this.pending.reduce((t, b) => t + b.n, 0));
+      let o = 0;
+      for (const b of this.pending.splice(0)) {
+        b.words = all.subarray(o, o + b.n * w);
+        o += b.n * w;
+      }
+    }
+    return batch?.words ?? new Uint32Array(0);
+  }
+
   private halt(): void {
     if (this.stopped) return;
     this.stopped = true;
+    // Beats already delivered keep their words; the C++ engine goes on capturing for this
+    // stream, so a passive that drops what it captures from now on keeps its buffer bounded.
+    this.takePending();
     this.detach();
+    const engine = this.engine;
+    let dropped = this.count;
+    attachPassive(this.clock.kernel, {
+      logPorts: [],
+      change() {},
+      awaited: () => false,
+      advanceTo() {
+        const n = engine.count - dropped;
+        if (n > 0) engine.takeWords(n);
+        dropped += n;
+      },
+    });
   }
 
-  /** Deliver nothing more (the C++ engine goes on sampling; its beats are dropped). */
+  /** Deliver nothing more (the C++ engine goes on sampling; its beats are dropped as they come). */
   stop(): void {
     this.task.cancel();
   }

@@ -166,9 +166,87 @@ describe('passive monitors on the fast path', () => {
     assert.ok(fast!.steps * 20 < edge!.steps, `fast path took ${fast!.steps} kernel steps, edge by edge ${edge!.steps}`);
   });
 
+  it("a stream monitor's beats stay readable after the model is freed, and a callback added between runs keeps the order", async () => {
+    const words = Array.from({ length: 200 }, (_, i) => BigInt((i * 40503) & 0xffff));
+    const called: bigint[] = [];
+    let untouched: StreamMonitor | undefined;
+    await simulate('passive stream beats after free', { dut: syncFifo, timeout: '10 ms' }, async (dut) => {
+      const clock = new Clock(dut.clk!, 10, 'ns').start();
+      await reset(dut);
+      const fast = new FastStreams(clock);
+      const output = { valid: dut.m_valid!, ready: dut.m_ready!, data: dut.m_data! };
+      untouched = new StreamMonitor(clock, output);
+      const late = new StreamMonitor(clock, output);
+      const src = fast.source({ valid: dut.s_valid!, ready: dut.s_ready!, data: dut.s_data! }, { idle: 0.3, seed: 3 });
+      const snk = fast.sink(output, { backpressure: 0.4, seed: 4 });
+      src.push(words.slice(0, 100));
+      snk.expect(100);
+      await fast.run({ maxCycles: 100_000 });
+      late.onBeat((b) => called.push(b)); // its first 100 beats are still in the engine's buffer
+      src.push(words.slice(100));
+      snk.expect(200);
+      await fast.run({ maxCycles: 100_000 });
+      assert.deepEqual(called, words.slice(100));
+      const got: bigint[] = [];
+      while (!late.beats.empty()) got.push(await late.recv());
+      assert.deepEqual(got, words);
+    });
+    // Nobody looked at these inside the simulation: they were taken before the model was freed.
+    assert.equal(untouched!.count, 200);
+    assert.equal(untouched!.beats.size, 200);
+  });
+
   it('a task awaiting a stream monitor wakes on the same edges', async () => {
     const [edge, fast] = await each(['edge by edge', 'fast'], (p) => streamBench(p, true));
     assert.equal(edge!.arrivals.length, 400);
     assert.deepEqual(fast!.arrivals, edge!.arrivals);
+  });
+
+  it("a stopped stream monitor's captures are dropped as they come: its C++ buffer stays empty", async () => {
+    let left = -1;
+    let kept = -1;
+    await simulate('stopped stream monitor', { dut: syncFifo, timeout: '10 ms', wallTimeoutMs: 60_000 }, async (dut, tb: Tb) => {
+      const clock = new Clock(dut.clk!, 10, 'ns').start();
+      await reset(dut);
+      const fast = new FastStreams(clock);
+      const input = { valid: dut.s_valid!, ready: dut.s_ready!, data: dut.s_data! };
+      const output = { valid: dut.m_valid!, ready: dut.m_ready!, data: dut.m_data! };
+      const mon = new StreamMonitor(clock, input);
+      const src = fast.source(input, { seed: 3 });
+      const snk = fast.sink(output, { seed: 4 });
+      src.push(Array.from({ length: 50 }, (_, i) => BigInt(i)));
+      snk.expect(50);
+      await fast.run({ maxCycles: 10_000 });
+      mon.stop();
+      src.push(Array.from({ length: 300 }, (_, i) => BigInt(i)));
+      snk.expect(350);
+      await fast.run({ maxCycles: 100_000 });
+      const engine = (mon as unknown as { engine: { id: number } }).engine;
+      left = tb.model.streamCaptured(engine.id);
+      kept = mon.beats.size;
+    });
+    assert.equal(left, 0, 'beats captured after stop() are not kept in C++');
+    assert.equal(kept, 50, 'the beats delivered before stop() stay readable');
+  });
+
+  it('a stopped UART monitor no longer fills the change log: the next fast run runs', async () => {
+    // With a 3-entry log the line's changes would fill it at the first byte; a detached
+    // monitor's port is unwatched in C++ and the log is drained with no monitor left.
+    let ran = 0;
+    await simulate('stopped UART monitor', { dut: uartLoop, timeout: '10 ms', wallTimeoutMs: 60_000 }, async (dut, tb: Tb) => {
+      const clock = new Clock(dut.clk!, 10, 'ns').start();
+      tb.model.logCapacity(3);
+      dut.rst!.value = 1;
+      await ClockCycles(dut.clk!, 2);
+      dut.rst!.value = 0;
+      const fast = new FastStreams(clock);
+      const src = fast.source({ valid: dut.in_valid!, ready: dut.in_ready!, data: dut.in_data! }, { seed: 11 });
+      const mon = new UartMonitor(dut.tx!, { clock, clocksPerBit: 8 });
+      await ClockCycles(dut.clk!, 1);
+      mon.stop();
+      src.push(Array.from({ length: 60 }, (_, i) => (i * 73 + 5) & 0xff));
+      ran = await fast.run({ maxCycles: 20_000 });
+    });
+    assert.ok(ran > 4000, `the run made ${ran} cycles`);
   });
 });
