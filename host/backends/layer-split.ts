@@ -110,8 +110,8 @@ export class LayerSplitBackend implements BitLinearBackend {
     this.route = [];
     let u0 = 0;
     cuts.forEach((u1, b) => {
-      const mine = units.slice(u0, u1).flat();
-      for (const i of mine) this.route[i] = { board: b, index: this.route.filter((r) => r.board === b).length };
+      // Board b's weights, in order: its index for each is its place among them.
+      units.slice(u0, u1).flat().forEach((i, index) => (this.route[i] = { board: b, index }));
       ranges.push({ board: b, first: u0 < u1 ? layerOf[units[u0]![0]!]! : 1, last: u0 < u1 ? layerOf[units[u1 - 1]![0]!]! : 0, tiles: unitTiles.slice(u0, u1).reduce((a, t) => a + t[b]!, 0), capacity: capacity[b]! });
       u0 = u1;
     });

@@ -97,16 +97,17 @@ export async function prepareBackend(spec: BackendSpec, o: SelectOptions = {}): 
       const seen = new Map<string, number>();
       spec.members.forEach((m, i) => {
         if (m.kind === 'sim') return;
+        // A serial port resolves itself; an XDMA prefix names no file, so its directory does.
         const where = m.kind === 'uart' ? m.path : m.prefix;
-        let key = where;
+        let key = `${m.kind}:${where}`;
         try {
-          key = fs.realpathSync(m.kind === 'uart' ? m.path : path.dirname(m.prefix)) + (m.kind === 'pcie' ? `/${path.basename(m.prefix)}` : '');
+          key = `${m.kind}:${m.kind === 'uart' ? fs.realpathSync(where) : path.join(fs.realpathSync(path.dirname(where)), path.basename(where))}`;
         } catch {
           // A path that does not resolve is refused by the member's own check below.
         }
-        const first = seen.get(`${m.kind}:${key}`);
+        const first = seen.get(key);
         if (first !== undefined) throw new BackendSpecError(`board ${i + 1} (${m.kind}:${where}) is board ${first + 1} again; list each board once`);
-        seen.set(`${m.kind}:${key}`, i);
+        seen.set(key, i);
       });
       const members: PreparedBackend[] = [];
       for (const m of spec.members) members.push(await prepareBackend(m, o));

@@ -34,7 +34,7 @@ export const MAX_BOARDS = 16;
  * Where a list of specs splits: at a comma followed by a backend's name, as in
  * `sim:wdepth=4096,sim:wdepth=4096` (a comma inside sim's parameters is followed by name=).
  */
-export function splitBackendList(spec: string): string[] {
+function splitBackendList(spec: string): string[] {
   return spec.split(/,(?=(?:cpu|sim|uart|pcie)(?::|,|$))/);
 }
 
@@ -48,13 +48,13 @@ export function parseBackendSpec(spec: string): BackendSpec {
   if (items.length > MAX_BOARDS) throw new BackendSpecError(`${items.length} backends listed; a model is split across at most ${MAX_BOARDS} boards`);
   const members = items.map((item) => {
     const b = parseOne(item);
-    if (b.kind === 'cpu' || b.kind === 'boards') throw new BackendSpecError(`backend ${q(item)} cannot be one of several: a model is split across boards (sim, uart or pcie), and cpu runs any model whole`);
+    if (b.kind === 'cpu') throw new BackendSpecError(`backend ${q(item)} cannot be one of several: a model is split across boards (sim, uart or pcie), and cpu runs any model whole`);
     return b;
   });
   return { kind: 'boards', members };
 }
 
-function parseOne(spec: string): BackendSpec {
+function parseOne(spec: string): Exclude<BackendSpec, { kind: 'boards' }> {
   const colon = spec.indexOf(':');
   const [kind, rest] = colon < 0 ? [spec, undefined] : [spec.slice(0, colon), spec.slice(colon + 1)];
   switch (kind) {
