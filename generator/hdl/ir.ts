@@ -74,15 +74,24 @@ export interface SyncReadPort {
 
 export class Memory implements MemoryLike {
   readonly readPorts: SyncReadPort[] = [];
+  private domain: Domain | undefined;
+  /**
+   * `domainOf` is asked on the first write or synchronous read: a table that is only read
+   * asynchronously (a ROM) declares no clock, so its module gets no unused clk/rst ports.
+   */
   constructor(
     readonly owner: ModuleIR,
     readonly name: string,
     readonly shape: Shape,
     readonly depth: number,
-    readonly writeDomain: Domain,
+    private readonly domainOf: () => Domain,
     readonly init: readonly bigint[] | undefined,
     readonly loc: SourceLoc | undefined,
   ) {}
+  get writeDomain(): Domain {
+    this.domain ??= this.domainOf();
+    return this.domain;
+  }
   get addrWidth(): number {
     return Math.max(1, Math.ceil(Math.log2(this.depth)));
   }

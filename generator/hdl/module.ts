@@ -71,6 +71,7 @@ export class MemoryHandle {
     const loc = callerLoc();
     this.checkAddr(addr, loc);
     const d = fitTo(coerce(data, this.mem.shape, loc, `write to ${this.mem.name}`), this.mem.shape, `memory '${this.mem.name}'`, loc);
+    void this.mem.writeDomain; // declared now, while the module is being built
     this.b.push({ k: 'memwr', mem: this.mem, addr, data: d, loc });
   }
   private checkAddr(addr: Value, loc: SourceLoc | undefined): void {
@@ -196,7 +197,7 @@ export class ModuleBuilder {
         return c.node.value;
       });
     }
-    const mem = new Memory(this.ir, name, opts.shape, opts.depth, opts.domain ?? this.sync, init, loc);
+    const mem = new Memory(this.ir, name, opts.shape, opts.depth, () => opts.domain ?? this.sync, init, loc);
     this.ir.memories.push(mem);
     return new MemoryHandle(this, mem);
   }

@@ -2,7 +2,7 @@
 // 2-bit format stores). The decoder is a 243-entry table, one per byte of a tile; codes
 // of the 13 unused byte values decode to 1 (weight 0).
 
-import { defineModule, UInt, select, cat, type ModuleBuilder, type Value } from '../../hdl/index.ts';
+import { defineModule, UInt, cat, type ModuleBuilder, type Value } from '../../hdl/index.ts';
 import { FORMAT_2BIT } from '../../../common/core-layout.ts';
 
 /** The first n base-3 digits of v, two bits each. */
@@ -19,8 +19,11 @@ export const trit5Decode = defineModule(
     const trits = m.input('trits', UInt(8));
     const codes = m.output('codes', UInt(2 * p.n));
     const zero = digits(121, p.n); // 121 = 11111 in base 3: all weights 0
-    // Bytes whose higher digits do not matter decode alike: only 3^n distinct rows are needed.
-    m.set(codes, select(trits, Array.from({ length: 243 }, (_, v) => [v, digits(v, p.n)] as const), zero));
+    // A read-only table indexed by the byte, so a simulator compiles one array lookup (a
+    // 243-arm select per tile byte made Verilator emit megabytes of C++) and synthesis maps
+    // the ROM to LUTs as it would the select.
+    const rom = m.memory('trit_table', { shape: UInt(2 * p.n), depth: 256, init: Array.from({ length: 256 }, (_, v) => (v < 243 ? digits(v, p.n) : zero)) });
+    m.set(codes, rom.read(trits));
     return { trits, codes };
   },
   {
