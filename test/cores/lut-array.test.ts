@@ -229,7 +229,8 @@ describe('table-lookup ternary array (Verilator vs a plain dot product)', () => 
   });
 
   for (const p of CONFIGS) {
-    const src = emittedSource(emitDesign(lutArray(p)));
+    // GCC at -O1: each array runs a few thousand cycles, and -O2 about doubled its compile.
+    const src = emittedSource(emitDesign(lutArray(p)), { cxxOpt: 1 });
     const dut = new DutSpec<AnyPorts>({ ...src, files: [...src.files, PRIMS] });
     const name = `${p.rows}x${p.cols} int${p.act}, fill ${p.fill}, pipe ${p.pipe}`;
     dutTest(name, { dut, timeout: '10 ms', wallTimeoutMs: 600_000 }, async (dut, tb) => {

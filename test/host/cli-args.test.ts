@@ -6,7 +6,7 @@
 // message, so these tests also prove the order.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,7 +27,47 @@ function cli(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}):
 
 /** Exit status 1 (70 is a bug), and stderr is one line starting "error:" matching `re`. */
 function refused(args: string[], re: RegExp, o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): void {
-  const r = cli(args, o);
+  checkRefusal(args, re, cli(args, o));
+}
+
+type CliResult = ReturnType<typeof cli>;
+function cliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 }, (err, out, errText) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, out, err: errText });
+    });
+  });
+}
+
+// Refusals that need nothing made first are spawned ahead, a few at a time, while earlier
+// tests run: each spawn is a second of loading, and one after another they took 100 s.
+const AHEAD = 3;
+const queued: { args: string[]; env: NodeJS.ProcessEnv; result?: Promise<CliResult> }[] = [];
+let nextQueued = 0;
+function startQueued(): void {
+  while (nextQueued < queued.length && queued[nextQueued]!.result) nextQueued++;
+  const q = queued[nextQueued++];
+  if (!q) return;
+  q.result = cliAsync(q.args, q.env);
+  void q.result.then(startQueued);
+}
+/** A test body: `refused(args, re, { env })`, its process started ahead of the test. */
+function refusedAhead(args: string[], re: RegExp, env: NodeJS.ProcessEnv = BARE): () => Promise<void> {
+  const q: (typeof queued)[number] = { args, env };
+  queued.push(q);
+  return async () => {
+    q.result ??= cliAsync(args, env);
+    checkRefusal(args, re, await q.result);
+  };
+}
+
+/** Several refusals at once, their processes side by side. */
+async function refusedAll(cases: readonly (readonly [string[], RegExp])[], env: NodeJS.ProcessEnv = BARE): Promise<void> {
+  const results = await Promise.all(cases.map(([args]) => cliAsync(args, env)));
+  cases.forEach(([args, re], i) => checkRefusal(args, re, results[i]!));
+}
+
+function checkRefusal(args: string[], re: RegExp, r: CliResult): void {
   const what = `${args.map((a) => JSON.stringify(a)).join(' ')}\n${r.out}${r.err}`;
   assert.equal(r.code, 1, `exit status ${r.code}: ${what}`);
   const lines = r.err.split('\n').filter((l) => l !== '');
@@ -43,6 +83,9 @@ const flat = (s: string): string => s.replace(/\s+/g, ' ');
 
 describe('command line: every bad argument is one line naming the flag', function () {
   this.timeout(600_000);
+  before(() => {
+    for (let i = 0; i < AHEAD; i++) startQueued();
+  });
 
   describe('run: sampling and size flags are checked before the model or backend loads', () => {
     const cases: [string[], RegExp][] = [
@@ -77,18 +120,18 @@ describe('command line: every bad argument is one line naming the flag', functio
       [['-dev', 'sim,uart:/nonexistent/tty'], /^error: -dev\/--device\/--backend sim,uart:\/nonexistent\/tty: backend 'uart': there is no serial port \/nonexistent\/tty \(no such file\)$/],
     ];
     for (const [flag, re] of cases) {
-      it(`run ${flag.join(' ')}`, () => refused(['run', '-m', NOMODEL, '--tokens', '1', ...flag], re));
+      it(`run ${flag.join(' ')}`, refusedAhead(['run', '-m', NOMODEL, '--tokens', '1', ...flag], re));
     }
 
     // The sim backend's parameters are the board's, checked against its table as generate checks them.
     for (const name of ['foo', '__proto__', 'constructor']) {
-      it(`run -dev sim:${name}=1`, () => refused(['run', '-m', NOMODEL, '--tokens', '1', '-dev', `sim:${name}=1`], new RegExp(`^error: -dev/--device/--backend sim:${name}=1: backend 'sim': core 'board' has no parameter '${name}'; its parameters: rows, cols`)));
+      it(`run -dev sim:${name}=1`, refusedAhead(['run', '-m', NOMODEL, '--tokens', '1', '-dev', `sim:${name}=1`], new RegExp(`^error: -dev/--device/--backend sim:${name}=1: backend 'sim': core 'board' has no parameter '${name}'; its parameters: rows, cols`)));
     }
-    it('run --backend sim:wdepth=3 (out of range)', () => refused(['run', '-m', NOMODEL, '--tokens', '1', '--backend', 'sim:wdepth=3'], /^error: -dev\/--device\/--backend sim:wdepth=3: backend 'sim': core 'board': parameter wdepth=3 is not allowed; .* a power of two$/));
+    it('run --backend sim:wdepth=3 (out of range)', refusedAhead(['run', '-m', NOMODEL, '--tokens', '1', '--backend', 'sim:wdepth=3'], /^error: -dev\/--device\/--backend sim:wdepth=3: backend 'sim': core 'board': parameter wdepth=3 is not allowed; .* a power of two$/));
 
     // Token ids are plain decimal integers, at least one.
     for (const [ids, item] of [['', '""'], [',,,', '""'], ['0x10', '0x10'], ['1e2', '1e2'], [' 7', '" 7"'], ['7.0', '7.0'], ['-1', '-1']] as const) {
-      it(`run --tokens ${JSON.stringify(ids)}`, () => refused(['run', '-m', NOMODEL, `--tokens=${ids}`], new RegExp(`^error: --tokens .*: expected comma-separated token ids, each a plain decimal integer >= 0 \\(e\\.g\\. 1,17,42\\); item \\d+ is ${item}$`)));
+      it(`run --tokens ${JSON.stringify(ids)}`, refusedAhead(['run', '-m', NOMODEL, `--tokens=${ids}`], new RegExp(`^error: --tokens .*: expected comma-separated token ids, each a plain decimal integer >= 0 \\(e\\.g\\. 1,17,42\\); item \\d+ is ${item}$`)));
     }
 
     it('run with both -p and --tokens, or --chat with --tokens, or neither', () => {
@@ -168,20 +211,21 @@ describe('command line: every bad argument is one line naming the flag', functio
       refused(['run', '-m', NOMODEL, '--tokens', '1', '-dev'], /^error: option '-dev, --device, --backend <spec>' argument missing$/);
     });
 
-    it('-G and --param are the parameters of generate, check, synth, build and board-sim; -p there says so', () => {
+    it('-G and --param are the parameters of generate, check, synth, build and board-sim; -p there says so', async () => {
       const out = tmp('spell-gen');
       const r = cli(['generate', 'fifo', '-G', 'width=12', '--param', 'depth=8', '-o', out]);
       assert.equal(r.code, 0, r.err);
       assert.ok(existsSync(path.join(out, 'fifo_12x8.v')));
-      refused(['check', 'counter', '-G', 'nosuch=1'], /^error: core 'counter' has no parameter 'nosuch'/);
-      refused(['synth', '--target', 'xilinx', '--param', 'nosuch=1'], /^error: core 'ternary' has no parameter 'nosuch'/);
-      refused(['build', '--board', 'icebreaker', '-G', 'rows=3'], /^error: core 'icebreaker': parameter rows=3 is not allowed/);
-      refused(['board-sim', '--pty', '--param', 'nosuch=1'], /^error: board-sim: -G nosuch=1: core 'board' has no parameter 'nosuch'/);
-      refused(['board-sim', '--xdma', tmp('spell-xdma'), '-G', 'nosuch=1'], /^error: board-sim: -G nosuch=1: core 'xdma' has no parameter 'nosuch'/);
-      refused(['sim-build', 'test/verilog/widths.v', '--top', 'widths', '--param', 'junk'], /^error: -G\/--param junk: expected NAME=VALUE, e\.g\. -G WIDTH=8$/);
-      for (const cmd of [['generate', 'fifo', '-o', out], ['check', 'counter'], ['synth', '--target', 'xilinx'], ['build', '--board', 'icebreaker'], ['board-sim', '--pty']]) {
-        refused([...cmd, '-p', 'width=8'], /^error: unknown option '-p' \(parameters are -G name=value or --param name=value, as in Verilator; -p is the prompt of run and demo\)$/);
-      }
+      const notP = /^error: unknown option '-p' \(parameters are -G name=value or --param name=value, as in Verilator; -p is the prompt of run and demo\)$/;
+      await refusedAll([
+        [['check', 'counter', '-G', 'nosuch=1'], /^error: core 'counter' has no parameter 'nosuch'/],
+        [['synth', '--target', 'xilinx', '--param', 'nosuch=1'], /^error: core 'ternary' has no parameter 'nosuch'/],
+        [['build', '--board', 'icebreaker', '-G', 'rows=3'], /^error: core 'icebreaker': parameter rows=3 is not allowed/],
+        [['board-sim', '--pty', '--param', 'nosuch=1'], /^error: board-sim: -G nosuch=1: core 'board' has no parameter 'nosuch'/],
+        [['board-sim', '--xdma', tmp('spell-xdma'), '-G', 'nosuch=1'], /^error: board-sim: -G nosuch=1: core 'xdma' has no parameter 'nosuch'/],
+        [['sim-build', 'test/verilog/widths.v', '--top', 'widths', '--param', 'junk'], /^error: -G\/--param junk: expected NAME=VALUE, e\.g\. -G WIDTH=8$/],
+        ...[['generate', 'fifo', '-o', out], ['check', 'counter'], ['synth', '--target', 'xilinx'], ['build', '--board', 'icebreaker'], ['board-sim', '--pty']].map((cmd): [string[], RegExp] => [[...cmd, '-p', 'width=8'], notP]),
+      ]);
     });
 
     it('BITNET_ARG_* stand for run\'s flags (a flag given wins); a bad value names the variable', () => {
@@ -278,7 +322,7 @@ describe('command line: every bad argument is one line naming the flag', functio
       [['generate', '--all', '--source-comments'], /^error: generate --all takes no --source-comments$/],
       [['generate', 'fifo', '--list'], /^error: generate --list takes no core \('fifo'\)$/],
     ];
-    for (const [args, re, env] of cases) it(args.join(' '), () => refused(args, re, { env }));
+    for (const [args, re, env] of cases) it(args.join(' '), refusedAhead(args, re, env));
   });
 
   describe('make-model: bounded sizes', () => {
