@@ -26,6 +26,13 @@ export class ServeMetrics {
       new Gauge({ name: 'bitnet_link_retries', help: 'Link retries since the backend opened', registers: [this.registry], collect() { this.set(backend.stats.retries); } });
       new Gauge({ name: 'bitnet_board_cycles', help: 'Core cycles since the backend opened', registers: [this.registry], collect() { this.set(backend.stats.boardCycles); } });
     }
+    // Per board (a split backend has several; the cpu and one board are board 0): the time it
+    // ran matmuls, so rate() over a window is its busy fraction, the figure that shows whether
+    // the pipeline schedule keeps every board working (--pipeline-groups).
+    const sched = engine.schedule;
+    const names = backend.boardNames ?? [backend.name];
+    new Gauge({ name: 'bitnet_board_busy_seconds', help: 'Seconds each board spent running matmuls since the server started (rate() is its busy fraction)', labelNames: ['board', 'name'] as const, registers: [this.registry], collect() { sched.busyMs.forEach((ms, b) => this.set({ board: String(b), name: names[b] ?? '' }, ms / 1000)); } });
+    new Gauge({ name: 'bitnet_pipeline_groups', help: 'Groups of sequences stepping through the layers on their own, --pipeline-groups', registers: [this.registry], collect() { this.set(sched.groups); } });
     engine.onStep = (st) => this.step(st);
   }
 

@@ -32,11 +32,15 @@ export interface ServeOptions {
   reload?: boolean;
   actScheme?: ActScheme;
   kvBits?: KvBits;
+  /** Groups of sequences pipelined across the boards (default one per board). */
+  pipelineGroups?: number;
   progress?: boolean;
 }
 
 /** Everything `serve` does but wait for a signal: check, load, upload, listen. */
 export async function startServer(o: ServeOptions, out: { log?: (s: string) => void } = {}): Promise<Server> {
+  // A group holds at least one sequence: more groups than slots would never all run.
+  if (o.pipelineGroups !== undefined && o.pipelineGroups > o.parallel) throw new UsageError(`--pipeline-groups ${o.pipelineGroups}: more groups than the --parallel ${o.parallel} slots; a group needs a sequence of its own`);
   let ctx = 0;
   const { model, codec, backend } = await openSession(o, out, (m) => {
     const max = m.config.maxPositions;
