@@ -359,7 +359,7 @@ export function projectionTable(records: readonly { metric: string; value: numbe
 }
 
 /** A header, a rule and the rows, each column as wide as its widest cell. */
-function textTable(head: readonly string[], body: readonly string[][]): string[] {
+export function textTable(head: readonly string[], body: readonly string[][]): string[] {
   const all = [head, ...body];
   const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   const line = (r: readonly string[]): string => r.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();
