@@ -29,6 +29,7 @@ import { TextCodec } from '../model/tokenizer.ts';
 import type { BitLinearBackend } from '../backends/backend.ts';
 import { LayerSplitBackend } from '../backends/layer-split.ts';
 import { TimedBackend } from '../backends/timed.ts';
+import { selectBackend } from '../backends/select.ts';
 import { serveModel, type Server } from '../serve/server.ts';
 import { clientRounds, SERVE_CLIENTS } from './serve-bench.ts';
 import type { BenchRecord } from '../../sim/bench/sim-bench.ts';
@@ -113,6 +114,51 @@ export async function pipelineBench(board: Board, shape: CoreShape, opts: { toke
   return out;
 }
 
+/**
+ * The schedule on two simulated boards (`-dev sim,sim`: the board SoC under Verilator, a layer
+ * each), one group against two: tokens/s and each board's busy fraction (a call in flight).
+ * Both simulations run on this process's one thread, so their calls overlap in time but not
+ * in work: this shows the schedule, not a speed (the stand-ins above model that).
+ */
+export async function simPipelineBench(opts: { clients?: number; tokens?: number; log?: (s: string) => void } = {}): Promise<BenchRecord[]> {
+  const C = opts.clients ?? 2;
+  const n = opts.tokens ?? 4;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-bench-pipeline-sim-'));
+  const out: BenchRecord[] = [];
+  try {
+    makeModel(dir, { seed: 1 });
+    const model = loadModel(dir);
+    const codec = TextCodec.load(dir);
+    for (const groups of [1, 2]) {
+      const backend = await selectBackend('sim,sim', { log: () => {} });
+      try {
+        await backend.load(bitLinears(model), { layerOf: layerOfBitLinears(model) });
+        const s = await serveModel(model, codec, backend, { host: '127.0.0.1', port: 0, parallel: C, queue: 0, batch: 32, ctx: Math.min(model.config.maxPositions, 256), modelId: 'bench', pipelineGroups: groups });
+        try {
+          const sched = s.engine.schedule;
+          let busy0: number[] = [];
+          await clientRounds(s.url, n, [C], {
+            warmUp: false,
+            before: () => (busy0 = [...sched.busyMs]),
+            after: ({ tokens, wall }) => {
+              const busy = sched.busyMs.map((ms, b) => (ms - busy0[b]!) / 1000 / wall);
+              out.push({ metric: 'serve.pipeline.sim_tokens_per_s', value: tokens / wall, unit: 'tokens/s', config: { model: `make-model seed 1 (hidden ${model.config.hidden}, ${model.config.layers} layers)`, backend: backend.name, pipeline_groups: groups, clients: C, max_tokens: n, tokens, wall_s: wall, board_busy: busy.map((x) => x.toFixed(2)).join(' ') } });
+              opts.log?.(`serve pipeline on sim,sim, ${groups} group(s): ${tokens} tokens in ${wall.toFixed(1)} s`);
+            },
+          });
+        } finally {
+          await s.close();
+        }
+      } finally {
+        await backend.close();
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
 /** The pipeline records as a table: aggregate tokens/s per schedule and client count, each board's busy fraction. */
 export function pipelineTable(records: readonly BenchRecord[]): string[] {
   const rows = records.filter((r) => r.metric === 'serve.pipeline.aggregate_tokens_per_s');
@@ -125,5 +171,7 @@ export function pipelineTable(records: readonly BenchRecord[]): string[] {
   };
   const head = ['clients', ...schedules.map((s) => `${s}: tok/s (busy)`)];
   const body = clients.map((C) => [String(C), ...schedules.map((s) => cell(s, C, (r) => `${r.value.toFixed(1)} (${String(r.config.board_busy)})`))]);
-  return ['', `serve on stand-in boards, ${String(rows[0]!.config.board)}, each layer's matmuls timed as 15 of BitNet-2B-4T's on it (measured, in board time; busy: each board's fraction of the wall time):`, ...textTable(head, body)];
+  const sim = records.filter((r) => r.metric === 'serve.pipeline.sim_tokens_per_s');
+  const simLines = sim.length ? ['', `serve on sim,sim (${String(sim[0]!.config.clients)} clients, ${String(sim[0]!.config.max_tokens)} tokens each; both simulations on one thread: the schedule, not a speed):`, ...textTable(['pipeline groups', 'tok/s', 'board busy'], sim.map((r) => [String(r.config.pipeline_groups), r.value.toFixed(2), String(r.config.board_busy)]))] : [];
+  return ['', `serve on stand-in boards, ${String(rows[0]!.config.board)}, each layer's matmuls timed as 15 of BitNet-2B-4T's on it (measured, in board time; busy: each board's fraction of the wall time):`, ...textTable(head, body), ...simLines];
 }

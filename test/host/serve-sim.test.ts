@@ -1,7 +1,7 @@
 // `serve` on the sim backend (the board SoC under Verilator, through the link protocol):
 // two concurrent requests share each forward pass's M-row matmuls on the board and get the
-// same tokens as on the cpu backend, on one board and split across two; /metrics shows the
-// link's figures.
+// same tokens as on the cpu backend, on one board and split across two (one pipeline group per
+// board); /metrics shows the link's figures and each board's busy time.
 
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -50,6 +50,9 @@ describe('host: serve on the sim backend', function () {
       assert.deepEqual(await answers(two), want);
       const text = await (await fetch(`${two.url}/metrics`)).text();
       assert.ok(Number(/^bitnet_link_bytes\{direction="out"\} (\d+)/m.exec(text)?.[1]) > 0, 'link bytes of both boards in /metrics');
+      // One pipeline group per board by default, and both boards worked.
+      assert.match(text, /^bitnet_pipeline_groups 2$/m);
+      for (const b of [0, 1]) assert.ok(Number(new RegExp(`^bitnet_board_busy_seconds\\{board="${b}",name="sim [^"]*"\\} ([\\d.e-]+)$`, 'm').exec(text)?.[1]) > 0, `board ${b}'s busy seconds in /metrics`);
     } finally {
       await two.close();
     }

@@ -34,10 +34,10 @@ const SUITES: Record<string, (o: { pes: number }) => Promise<BenchRecord[]>> = {
   },
   serve: async () => {
     const { serveBench, SERVE_CLIENTS } = await import('../../bench/serve-bench.ts');
-    const { pipelineBench } = await import('../../bench/pipeline-bench.ts');
+    const { pipelineBench, simPipelineBench } = await import('../../bench/pipeline-bench.ts');
     const { batchProjection, shapeOf } = await import('../../../sim/bench/board-projection.ts');
     const { SERVING_BOARD: b } = await import('../../../common/projection.ts');
-    return [...(await serveBench()), ...(await pipelineBench(b, shapeOf(b.core, b.mmax))), ...batchProjection(SERVE_CLIENTS)];
+    return [...(await serveBench()), ...(await pipelineBench(b, shapeOf(b.core, b.mmax))), ...(await simPipelineBench()), ...batchProjection(SERVE_CLIENTS)];
   },
 };
 const PLANNED: string[] = [];

@@ -68,7 +68,7 @@ export async function startServer(o: ServeOptions, out: { log?: (s: string) => v
 export async function serveCommand(o: ServeOptions): Promise<void> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   const server = await startServer({ ...o, progress: process.stderr.isTTY }, { log });
-  log(`serving ${o.model} on ${server.url} (backend ${o.backendText ?? o.backend.kind}, ${o.parallel} slots, queue ${o.queue}${o.apiKey ? ', API key required' : ''})`);
+  log(`serving ${o.model} on ${server.url} (backend ${o.backendText ?? o.backend.kind}, ${o.parallel} slots, queue ${o.queue}, ${server.engine.schedule.groups} pipeline group${server.engine.schedule.groups === 1 ? '' : 's'}${o.apiKey ? ', API key required' : ''})`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
