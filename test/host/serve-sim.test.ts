@@ -18,7 +18,7 @@ describe('host: serve on the sim backend', function () {
     ];
     const answers = async (s: Server): Promise<string[]> => {
       const c = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 300_000 });
-      const r = await Promise.all(reqs.map((q) => c.completions.create({ model, prompt: q.prompt, seed: q.seed, temperature: q.temperature, max_tokens: 4 })));
+      const r = await Promise.all(reqs.map((q) => c.completions.create({ model, prompt: q.prompt, seed: q.seed, temperature: q.temperature, max_tokens: 3 })));
       return r.map((x) => x.choices[0]!.text);
     };
     const opts = { model, host: '127.0.0.1', port: 0, parallel: 2, queue: 2, batch: 8 };
@@ -33,8 +33,9 @@ describe('host: serve on the sim backend', function () {
     try {
       const got = await answers(sim);
       assert.deepEqual(got, want);
-      // No tokenizer: the text is the ids, as run prints them.
-      assert.match(got[0]!, /^(\d+ ){4}$/);
+      // No tokenizer: the text is the ids, as run prints them (3 tokens: the sim,sim part runs two
+      // pipeline groups, twice the calls of one batch, and the simulation is slow per call).
+      assert.match(got[0]!, /^(\d+ ){3}$/);
       const text = await (await fetch(`${sim.url}/metrics`)).text();
       const out = Number(/^bitnet_link_bytes\{direction="out"\} (\d+)/m.exec(text)?.[1]);
       assert.ok(out > 0, 'link bytes out in /metrics');
