@@ -168,7 +168,7 @@ export class Engine {
   private kick(): void {
     this.loops.forEach((l, g) => {
       if (l) return;
-      this.loops[g] = this.loop(g)
+      const run: Promise<void> = this.loop(g)
         .catch((e: unknown) => {
           // A bug, not a backend failure (those are caught per pass): the requests it hit fail
           // with it, and the server stays up for the next ones.
@@ -182,8 +182,9 @@ export class Engine {
           this.queue.length = 0;
         })
         .finally(() => {
-          this.loops[g] = undefined;
+          if (this.loops[g] === run) this.loops[g] = undefined;
         });
+      this.loops[g] = run;
     });
   }
 
@@ -276,8 +277,12 @@ export class Engine {
       this.admit();
       const { step, segs, promptRows, decodeRows } = this.claim();
       // Nothing for this group now (the other groups hold every sequence): its loop ends, and
-      // the next submit, or another group's finished pass, starts it again.
-      if (step.length === 0) return;
+      // the next submit, or another group's finished pass, starts it again. It says so at once,
+      // not a few microtasks later, so a pass that ends meanwhile does not take it for running.
+      if (step.length === 0) {
+        this.loops[g] = undefined;
+        return;
+      }
       const t0 = performance.now();
       let logits: Float32Array;
       lane.beginStep();
