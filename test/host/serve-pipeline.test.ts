@@ -139,6 +139,26 @@ describe('host: serve pipeline schedule across boards', function () {
     }
   });
 
+  it('three groups on two boards (a board has several groups waiting): the same tokens, each board one pass at a time', async () => {
+    const split = await twoBoards(model, 2);
+    try {
+      const { results, calls } = await serve(model, split, 3);
+      check(results, 'three groups');
+      assert.equal(new Set(calls.map((c) => c.group)).size, 3, 'all three groups ran');
+      for (const b of [0, 1]) {
+        const on = calls.filter((c) => c.board === b).sort((x, y) => x.t0 - y.t0);
+        // Once a pass leaves a board, it does not come back to it.
+        const left = new Set<number>();
+        on.forEach((c, i) => {
+          if (i > 0 && on[i - 1]!.ticket !== c.ticket) left.add(on[i - 1]!.ticket);
+          assert.ok(!left.has(c.ticket), `board ${b}: pass ${c.ticket} came back after another pass`);
+        });
+      }
+    } finally {
+      await split.close();
+    }
+  });
+
   it('two groups on the cpu backend (one board): the same tokens', async () => {
     const cpu = new CpuBackend();
     await cpu.load(bitLinears(model));
