@@ -8,8 +8,9 @@
 // group does its attention, norms, head and sampling on the CPU, the other's matmuls run.
 //
 // Holding a board for a whole range, rather than queueing call by call, is what makes the
-// groups stagger: with per-call queueing, two groups that start together alternate on board 0
-// call by call and reach board 1 together (measured: twice the calls, no overlap).
+// groups stagger: queued call by call, two groups that start together alternate on board 0
+// and reach board 1 about together (an earlier attempt, groups within one pass, measured twice
+// the calls and no overlap; releasing after every call here, the test's hold check fails).
 //
 // A group never holds one board while waiting for another (it lets go first), so no cycle of
 // waits can form, whatever order its calls visit the boards in. With one board, or G = 1,
