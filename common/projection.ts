@@ -220,13 +220,13 @@ export function tokenTiles(shape: CoreShape): number {
 }
 
 /**
- * One decode step of M sequences (M = 1: plain decode) on the board: seconds of the board's
- * matmuls, of the array and the DRAM alone, and of the link. A run takes up to mmax tokens and
- * reads each of its tiles once, using it for every token (the weight-stationary loop), so a
- * tile costs max(tokens, beats per tile) array cycles and its bytes once per run; the busiest
- * core's share of n-tiles sets the time, and cores sharing a channel share its bandwidth.
+ * One BitLinear (K inputs, N outputs) for M tokens on the board: seconds of the board, and of
+ * the array and the DRAM alone. A run takes up to mmax tokens and reads each of its tiles once,
+ * using it for every token (the weight-stationary loop), so a tile costs max(tokens, beats per
+ * tile) array cycles and its bytes once per run; the busiest core's share of n-tiles sets the
+ * time, and cores sharing a channel share its bandwidth.
  */
-export function stepSeconds(b: Board, shape: CoreShape, M: number): { board: number; array: number; dram: number; link: number } {
+export function runSeconds(b: Board, shape: CoreShape, M: number, K: number, N: number): { board: number; array: number; dram: number } {
   const d = shape.dram;
   if (!d) throw new Error(`projection: the ${b.name} core keeps its weights on chip; the projection is for weights in DRAM`);
   const F = b.fmaxHz;
@@ -234,22 +234,43 @@ export function stepSeconds(b: Board, shape: CoreShape, M: number): { board: num
   const mmax = b.mmax ?? 1;
   const beatsPerSlot = (d.stride * 8) / d.data;
   const sustained = (b.peakPerChannel * b.efficiency * b.channels) / cores; // each core's part of the DRAM
+  const share = Math.ceil(nTiles(shape, N) / cores) * kTiles(shape, K); // tiles of the busiest core
+  const overhead = (pipelineCycles(shape.rows) + b.latencyCycles) / F;
+  let board = 0;
+  let array = 0;
+  let dram = 0;
+  for (let m0 = 0; m0 < M; m0 += mmax) {
+    const a = (share * Math.max(Math.min(mmax, M - m0), beatsPerSlot)) / F;
+    const m = (share * d.movedBytes) / sustained;
+    board += Math.max(a, m) + overhead;
+    array += a + overhead;
+    dram += m + overhead;
+  }
+  return { board, array, dram };
+}
+
+/** One MATMUL's wire time on the board's link (its bytes at the link's rate, plus its fixed cost per round trip). */
+export function linkSeconds(b: Board, shape: CoreShape, M: number, K: number, N: number): number {
+  return matmulWireBytes(shape, M, K, N).wire / b.link.bytesPerSecond + b.link.perMatmulSeconds;
+}
+
+/**
+ * One decode step of M sequences (M = 1: plain decode) on the board: seconds of the board's
+ * matmuls (every projection's run, runSeconds), of the array and the DRAM alone, and of the
+ * link (the fused matmuls the host sends).
+ */
+export function stepSeconds(b: Board, shape: CoreShape, M: number): { board: number; array: number; dram: number; link: number } {
   let board = 0;
   let array = 0;
   let dram = 0;
   for (const p of BITNET_2B_PROJECTIONS) {
-    const share = Math.ceil(nTiles(shape, p.N) / cores) * kTiles(shape, p.K); // tiles of the busiest core
-    const overhead = (pipelineCycles(shape.rows) + b.latencyCycles) / F;
-    for (let m0 = 0; m0 < M; m0 += mmax) {
-      const a = (share * Math.max(Math.min(mmax, M - m0), beatsPerSlot)) / F;
-      const m = (share * d.movedBytes) / sustained;
-      board += (Math.max(a, m) + overhead) * BITNET_2B_LAYERS;
-      array += (a + overhead) * BITNET_2B_LAYERS;
-      dram += (m + overhead) * BITNET_2B_LAYERS;
-    }
+    const r = runSeconds(b, shape, M, p.K, p.N);
+    board += r.board * BITNET_2B_LAYERS;
+    array += r.array * BITNET_2B_LAYERS;
+    dram += r.dram * BITNET_2B_LAYERS;
   }
   let link = 0;
-  for (const mm of BITNET_2B_MATMULS) link += (matmulWireBytes(shape, M, mm.K, mm.N).wire / b.link.bytesPerSecond + b.link.perMatmulSeconds) * BITNET_2B_LAYERS;
+  for (const mm of BITNET_2B_MATMULS) link += linkSeconds(b, shape, M, mm.K, mm.N) * BITNET_2B_LAYERS;
   return { board, array, dram, link };
 }
 
@@ -338,7 +359,7 @@ export function projectionTable(records: readonly { metric: string; value: numbe
 }
 
 /** A header, a rule and the rows, each column as wide as its widest cell. */
-function textTable(head: readonly string[], body: readonly string[][]): string[] {
+export function textTable(head: readonly string[], body: readonly string[][]): string[] {
   const all = [head, ...body];
   const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   const line = (r: readonly string[]): string => r.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();

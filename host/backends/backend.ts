@@ -53,6 +53,13 @@ export interface BitLinearBackend {
   matmul(index: number, x: Int8Array, M: number): Promise<Int32Array>;
   readonly stats: OffloadStats;
   close(): Promise<void>;
+  /**
+   * A backend made of several boards (layer-split.ts): their names, and which one runs weight
+   * `index` (loaded). Absent: one board (or the cpu), so every call goes to board 0. The
+   * serving engine's pipeline schedule (host/serve/pipeline.ts) keys its per-board queues on it.
+   */
+  readonly boardNames?: readonly string[];
+  boardOf?(index: number): number;
 }
 
 export class BackendError extends Error {

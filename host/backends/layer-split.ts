@@ -54,7 +54,12 @@ export function splitLayers(unitTiles: readonly (readonly number[])[], capacity:
 
 const layersText = (r: LayerRange): string => (r.first > r.last ? 'no layers' : r.first === r.last ? `layer ${r.first}` : `layers ${r.first}-${r.last}`);
 
-export class LayerSplitBackend implements BitLinearBackend {
+/** What a split needs of each board: a backend that reports its core's shape before load (BoardBackend; the timed stand-in of timed.ts). */
+export interface SplitMember extends BitLinearBackend {
+  connect(): Promise<CoreShape>;
+}
+
+export class LayerSplitBackend<B extends SplitMember = BoardBackend> implements BitLinearBackend {
   ranges: readonly LayerRange[] = [];
   /** For each weight: its board and its index among that board's weights. */
   private route: { board: number; index: number }[] = [];
@@ -62,7 +67,7 @@ export class LayerSplitBackend implements BitLinearBackend {
   private tail: Promise<unknown>[];
 
   constructor(
-    readonly boards: readonly BoardBackend[],
+    readonly boards: readonly B[],
     private readonly log?: (line: string) => void,
   ) {
     if (boards.length < 2) throw new BackendError(`a split across boards needs at least 2 boards, got ${boards.length}`);
@@ -143,6 +148,16 @@ export class LayerSplitBackend implements BitLinearBackend {
     );
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  get boardNames(): readonly string[] {
+    return this.boards.map((b) => b.name);
+  }
+
+  boardOf(index: number): number {
+    const r = this.route[index];
+    if (!r) throw new BackendError(`${this.name}: no weight ${index} (${this.route.length} loaded)`);
+    return r.board;
   }
 
   matmul(index: number, x: Int8Array, M: number): Promise<Int32Array> {

@@ -18,6 +18,13 @@ export class RecordingBackend implements BitLinearBackend {
   get stats() {
     return this.inner.stats;
   }
+  // Several boards stay several through the wrapper: the serving engine's pipeline schedule keys on them.
+  get boardNames(): readonly string[] | undefined {
+    return this.inner.boardNames;
+  }
+  boardOf(index: number): number {
+    return this.inner.boardOf?.(index) ?? 0;
+  }
 
   load(weights: readonly PackedTernary[], opts?: LoadOptions): Promise<void> {
     return this.inner.load(weights, opts);

@@ -258,6 +258,7 @@ program
   .addOption(intOption('--port <n>', 'TCP port; 0 picks a free one', 0, 65535, 8080))
   .addOption(intOption('--parallel <n>', 'slots: sequences decoded together, each with a KV cache of the context', 1, 256, 4))
   .addOption(intOption('--queue <n>', 'requests waiting for a slot at most; past it 429 with Retry-After', 0, 65536, 16))
+  .addOption(defaultShown(intOption('--pipeline-groups <n>', 'groups of sequences stepping through the layers on their own, pipeline parallel: with the layers split across boards, each board works on a different group at the same time; at most --parallel', 1, 256), 'one per board'))
   .addOption(withEnv(defaultShown(intOption('-c, --ctx-size <n>', "context of each slot's KV cache: prompt + max_tokens must fit", 1, TOKENS_MAX), "the model's, at most 4096")))
   .addOption(intOption('--ctx <n>', 'the same as -c/--ctx-size', 1, TOKENS_MAX).hideHelp())
   .addOption(batchSizeOption(32))

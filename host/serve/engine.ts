@@ -4,6 +4,11 @@
 // Transformer.forwardBatch: every decoding sequence's next token plus at most `batch` prompt
 // tokens of the sequences still in prompt eval, so every projection is one M-row matmul on the
 // backend for all of them, and a long prompt delays running streams by one chunk per pass.
+//
+// With `groups` G > 1 the active sequences are split into G groups, each with its own loop of
+// passes, and pipeline.ts lets each board serve one group at a time: on a model split across
+// boards, group g+1 runs board 0's layers while group g runs board 1's (pipeline parallel).
+// G = 1 is one loop over every sequence: the single batch of before.
 
 import type { BitLinearBackend } from '../backends/backend.ts';
 import type { BitNetModel } from '../model/model.ts';
@@ -12,6 +17,7 @@ import type { KvBits } from '../infer/numerics-names.ts';
 import type { SamplerOptions } from '../infer/sampler.ts';
 import { Sequence, type StoppedBy } from '../infer/sequence.ts';
 import { Transformer, type Segment } from '../infer/transformer.ts';
+import { PipelineSchedule } from './pipeline.ts';
 
 export interface EngineOptions {
   /** Sequences decoded together at most (KV caches kept). */
@@ -23,6 +29,8 @@ export interface EngineOptions {
   /** Prompt tokens per forward pass, over all sequences in prompt eval (run's -b/--batch-size). */
   readonly batch: number;
   readonly kvBits?: KvBits;
+  /** Groups of sequences stepping through the layers on their own (pipeline.ts); default 1. */
+  readonly groups?: number;
 }
 
 export interface JobRequest extends SamplerOptions {
@@ -65,6 +73,8 @@ export interface StepInfo {
   /** Tokens sampled after the pass (decoding sequences, and those whose prompt it finished). */
   readonly sampled: number;
   readonly ms: number;
+  /** The group that ran it (0 with one group). */
+  readonly group: number;
 }
 
 interface Job {
@@ -74,6 +84,8 @@ interface Job {
   readonly queuedAt: number;
   seq?: Sequence;
   cancelled: boolean;
+  /** In a pass now: no other group may take it, and it leaves only after the pass. */
+  busy: boolean;
 }
 
 export interface JobHandle {
@@ -83,11 +95,14 @@ export interface JobHandle {
 }
 
 export class Engine {
-  private readonly tr: Transformer;
+  /** One transformer per group, each calling the backend through its group's lane. */
+  private readonly trs: Transformer[];
+  readonly schedule: PipelineSchedule;
   private readonly queue: Job[] = [];
   private readonly active: Job[] = [];
   private readonly free: KvCache[] = [];
-  private running: Promise<void> | undefined;
+  /** Each group's loop while it runs. */
+  private readonly loops: (Promise<void> | undefined)[];
   private closed = false;
   /** Mean seconds a request spends from submit to finish (exponentially weighted), for Retry-After. */
   private meanJobSeconds = 1;
@@ -99,10 +114,12 @@ export class Engine {
     readonly backend: BitLinearBackend,
     readonly o: EngineOptions,
   ) {
-    this.tr = new Transformer(model, backend, o.ctx, { kvBits: o.kvBits });
+    this.schedule = new PipelineSchedule(backend, o.groups ?? 1);
+    this.trs = this.schedule.lanes.map((lane) => new Transformer(model, lane, o.ctx, { kvBits: o.kvBits }));
+    this.loops = this.trs.map(() => undefined);
     // The slots' caches are made once and reused (pos reset), so the memory they take is
     // bounded by parallel x ctx however many requests come and go.
-    for (let i = 0; i < o.parallel; i++) this.free.push(this.tr.newCache());
+    for (let i = 0; i < o.parallel; i++) this.free.push(this.trs[0]!.newCache());
   }
 
   get queueDepth(): number {
@@ -118,7 +135,7 @@ export class Engine {
     if (this.active.length + this.queue.length >= this.o.parallel + this.o.queueLimit) throw new QueueFull(Math.max(1, Math.ceil(this.meanJobSeconds)));
     let job!: Job;
     const result = new Promise<JobResult>((resolve, reject) => {
-      job = { req, resolve, reject, queuedAt: performance.now(), cancelled: false };
+      job = { req, resolve, reject, queuedAt: performance.now(), cancelled: false, busy: false };
     });
     this.queue.push(job);
     this.kick();
@@ -140,24 +157,35 @@ export class Engine {
 
   /** Resolves once no forward pass is running (after close(): when the backend may be closed). */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    for (;;) {
+      const running = this.loops.filter((l) => l !== undefined);
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
   }
 
+  /** Start every group's loop that is not running (each ends when it finds nothing to do). */
   private kick(): void {
-    if (this.running) return;
-    this.running = this.loop()
-      .catch((e: unknown) => {
-        // A bug, not a backend failure (those are caught per pass): the requests it hit fail
-        // with it, and the server stays up for the next ones.
-        for (const job of [...this.active, ...this.queue]) {
-          this.release(job);
-          job.reject(e);
-        }
-        this.queue.length = 0;
-      })
-      .finally(() => {
-        this.running = undefined;
-      });
+    this.loops.forEach((l, g) => {
+      if (l) return;
+      const run: Promise<void> = this.loop(g)
+        .catch((e: unknown) => {
+          // A bug, not a backend failure (those are caught per pass): the requests it hit fail
+          // with it, and the server stays up for the next ones.
+          for (const job of [...this.active, ...this.queue]) {
+            // A job in another group's pass keeps its slot until that pass ends (its cache is
+            // being written): cancelled, it leaves then.
+            if (job.busy) job.cancelled = true;
+            else this.release(job);
+            job.reject(e);
+          }
+          this.queue.length = 0;
+        })
+        .finally(() => {
+          if (this.loops[g] === run) this.loops[g] = undefined;
+        });
+      this.loops[g] = run;
+    });
   }
 
   private finish(job: Job, stoppedBy: JobResult['stoppedBy']): void {
@@ -200,57 +228,83 @@ export class Engine {
     }
   }
 
-  private async loop(): Promise<void> {
+  /**
+   * The sequences of group g's next pass, marked busy: of those no other group's pass holds,
+   * at most its share of the active ones (ceil(active / groups), oldest first), decoding
+   * sequences first, then prompt chunks in arrival order while the pass's prompt budget lasts
+   * (the first always fits: a chunk is at most batch).
+   */
+  private claim(): { step: Job[]; segs: Segment[]; promptRows: number; decodeRows: number } {
+    const share = Math.ceil(this.active.length / this.trs.length);
+    const step: Job[] = [];
+    const segs: Segment[] = [];
+    let promptRows = 0;
+    let decodeRows = 0;
+    for (const job of this.active) {
+      if (step.length >= share) break;
+      if (job.busy || job.seq!.inPrompt) continue;
+      step.push(job);
+      segs.push({ cache: job.seq!.cache, tokens: job.seq!.input() });
+      decodeRows++;
+    }
+    for (const job of this.active) {
+      if (step.length >= share) break;
+      const seq = job.seq!;
+      if (job.busy || !seq.inPrompt) continue;
+      const chunk = Math.min(this.o.batch, seq.promptLeft);
+      if (promptRows > 0 && promptRows + chunk > this.o.batch) break;
+      step.push(job);
+      segs.push({ cache: seq.cache, tokens: seq.input() });
+      promptRows += chunk;
+    }
+    for (const job of step) job.busy = true;
+    return { step, segs, promptRows, decodeRows };
+  }
+
+  private async loop(g: number): Promise<void> {
+    const tr = this.trs[g]!;
+    const lane = this.schedule.lanes[g]!;
     for (;;) {
       // Let the HTTP side run between passes: new requests arrive and closed sockets cancel
       // their jobs (the cpu backend's matmuls finish without yielding to I/O).
       await new Promise<void>((r) => setImmediate(r));
       for (const job of [...this.active]) {
-        if (job.cancelled) {
+        if (job.cancelled && !job.busy) {
           this.release(job);
           this.finish(job, 'cancelled');
         }
       }
       this.admit();
-      if (this.active.length === 0) return;
-      const step: Job[] = [];
-      const segs: Segment[] = [];
-      let promptRows = 0;
-      let decodeRows = 0;
-      // Decoding sequences first, every one each pass; then prompt chunks in arrival order
-      // while the pass's prompt budget lasts (the first always fits: a chunk is at most batch).
-      for (const job of this.active) {
-        if (job.seq!.inPrompt) continue;
-        step.push(job);
-        segs.push({ cache: job.seq!.cache, tokens: job.seq!.input() });
-        decodeRows++;
-      }
-      for (const job of this.active) {
-        const seq = job.seq!;
-        if (!seq.inPrompt) continue;
-        const chunk = Math.min(this.o.batch, seq.promptLeft);
-        if (promptRows > 0 && promptRows + chunk > this.o.batch) break;
-        step.push(job);
-        segs.push({ cache: seq.cache, tokens: seq.input() });
-        promptRows += chunk;
+      const { step, segs, promptRows, decodeRows } = this.claim();
+      // Nothing for this group now (the other groups hold every sequence): its loop ends, and
+      // the next submit, or another group's finished pass, starts it again. It says so at once,
+      // not a few microtasks later, so a pass that ends meanwhile does not take it for running.
+      if (step.length === 0) {
+        this.loops[g] = undefined;
+        return;
       }
       const t0 = performance.now();
       let logits: Float32Array;
+      lane.beginStep();
       try {
-        logits = await this.tr.forwardBatch(segs);
+        logits = await tr.forwardBatch(segs);
       } catch (e) {
         // The requests in this pass fail (their caches may hold half a step); the server and
         // the other requests go on, and the next pass tries the backend again.
         for (const job of step) {
+          job.busy = false;
           this.release(job);
           job.reject(new BackendFailure(e));
         }
         continue;
+      } finally {
+        lane.endStep();
       }
       const ms = performance.now() - t0;
       let sampled = 0;
       const V = this.model.config.vocab;
       step.forEach((job, i) => {
+        job.busy = false;
         const seq = job.seq!;
         const id = seq.advance(logits.subarray(i * V, (i + 1) * V));
         if (id !== undefined) sampled++;
@@ -267,7 +321,10 @@ export class Engine {
           this.finish(job, seq.stoppedBy!);
         }
       });
-      this.onStep?.({ sequences: segs.length, rows: promptRows + decodeRows, promptRows, decodeRows, sampled, ms });
+      this.onStep?.({ sequences: segs.length, rows: promptRows + decodeRows, promptRows, decodeRows, sampled, ms, group: g });
+      // Sequences this pass let go may be more than this group's share now: another group's
+      // loop, if it ended, takes them.
+      this.kick();
     }
   }
 }

@@ -11,8 +11,8 @@ export class ServeMetrics {
   readonly tokens = new Counter({ name: 'bitnet_tokens_total', help: 'Prompt tokens evaluated, and tokens generated (sampled)', labelNames: ['kind'] as const, registers: [this.registry] });
   private readonly batchRows = new Histogram({ name: 'bitnet_batch_rows', help: 'Rows (tokens) of each forward pass: the M of its matmuls', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
   private readonly batchSeqs = new Histogram({ name: 'bitnet_batch_sequences', help: 'Sequences in each forward pass', buckets: [1, 2, 4, 8, 16, 32, 64], registers: [this.registry] });
-  private readonly promptTps = new Gauge({ name: 'bitnet_prompt_tokens_per_second', help: 'Prompt tokens per second of the last forward pass that had any', registers: [this.registry] });
-  private readonly decodeTps = new Gauge({ name: 'bitnet_decode_tokens_per_second', help: 'Generated tokens per second (all sequences) of the last forward pass that decoded any', registers: [this.registry] });
+  private readonly promptTps = new Gauge({ name: 'bitnet_prompt_tokens_per_second', help: 'Prompt tokens per second of the last forward pass that had any (summed over the pipeline groups)', registers: [this.registry] });
+  private readonly decodeTps = new Gauge({ name: 'bitnet_decode_tokens_per_second', help: 'Generated tokens per second (all sequences) of the last forward pass that decoded any (summed over the pipeline groups)', registers: [this.registry] });
 
   constructor(engine: Engine, backend: BitLinearBackend) {
     new Gauge({ name: 'bitnet_queue_depth', help: 'Requests waiting for a slot', registers: [this.registry], collect() { this.set(engine.queueDepth); } });
@@ -26,8 +26,19 @@ export class ServeMetrics {
       new Gauge({ name: 'bitnet_link_retries', help: 'Link retries since the backend opened', registers: [this.registry], collect() { this.set(backend.stats.retries); } });
       new Gauge({ name: 'bitnet_board_cycles', help: 'Core cycles since the backend opened', registers: [this.registry], collect() { this.set(backend.stats.boardCycles); } });
     }
+    // Per board (a split backend has several; the cpu and one board are board 0): the time it
+    // ran matmuls, so rate() over a window is its busy fraction, the figure that shows whether
+    // the pipeline schedule keeps every board working (--pipeline-groups).
+    const sched = engine.schedule;
+    const names = backend.boardNames ?? [backend.name];
+    new Gauge({ name: 'bitnet_board_busy_seconds', help: 'Seconds each board spent running matmuls since the server started (rate() is its busy fraction)', labelNames: ['board', 'name'] as const, registers: [this.registry], collect() { sched.busyMs.forEach((ms, b) => this.set({ board: String(b), name: names[b] ?? '' }, ms / 1000)); } });
+    new Gauge({ name: 'bitnet_pipeline_groups', help: 'Groups of sequences stepping through the layers on their own, --pipeline-groups', registers: [this.registry], collect() { this.set(sched.groups); } });
     engine.onStep = (st) => this.step(st);
   }
+
+  /** Each pipeline group's rates in its last pass: the groups' passes run at the same time, so the server's rate is their sum. */
+  private readonly groupPromptTps: number[] = [];
+  private readonly groupDecodeTps: number[] = [];
 
   private step(s: StepInfo): void {
     this.batchRows.observe(s.rows);
@@ -36,7 +47,11 @@ export class ServeMetrics {
     if (s.sampled) this.tokens.inc({ kind: 'generated' }, s.sampled);
     // A pass's time is its prompt and decode rows' together: each rate is over the whole pass.
     const sec = Math.max(s.ms, 1e-3) / 1000;
-    if (s.promptRows) this.promptTps.set(s.promptRows / sec);
-    if (s.decodeRows) this.decodeTps.set(s.decodeRows / sec);
+    // A group whose pass had none stops counting; when no group's had any, the gauge keeps the last value.
+    for (const [rows, rates, gauge] of [[s.promptRows, this.groupPromptTps, this.promptTps], [s.decodeRows, this.groupDecodeTps, this.decodeTps]] as const) {
+      rates[s.group] = rows / sec;
+      const sum = rates.reduce((a, r) => a + (r ?? 0), 0);
+      if (sum > 0) gauge.set(sum);
+    }
   }
 }

@@ -24,6 +24,8 @@ export interface ServerOptions {
   readonly modelId: string;
   readonly apiKey?: string;
   readonly kvBits?: KvBits;
+  /** Groups of sequences pipelined across the boards (engine.ts); default one per board. */
+  readonly pipelineGroups?: number;
 }
 
 /** The socket could not be opened: a user error, named by flag (the CLI prints it in one line). */
@@ -43,9 +45,12 @@ export interface Server {
   close(): Promise<void>;
 }
 
+/** One group per board (each board has a group to work on while the others' are elsewhere), at most one per slot. */
+export const defaultPipelineGroups = (backend: BitLinearBackend, parallel: number): number => Math.min(parallel, backend.boardNames?.length ?? 1);
+
 /** Serve a loaded model on an opened, loaded backend (tests give their own backend here). */
 export async function serveModel(model: BitNetModel, codec: TextCodec | undefined, backend: BitLinearBackend, o: ServerOptions): Promise<Server> {
-  const engine = new Engine(model, backend, { parallel: o.parallel, queueLimit: o.queue, ctx: o.ctx, batch: o.batch, kvBits: o.kvBits });
+  const engine = new Engine(model, backend, { parallel: o.parallel, queueLimit: o.queue, ctx: o.ctx, batch: o.batch, kvBits: o.kvBits, groups: o.pipelineGroups ?? defaultPipelineGroups(backend, o.parallel) });
   const metrics = new ServeMetrics(engine, backend);
   const app = buildApp(engine, codec, metrics, { modelId: o.modelId, apiKey: o.apiKey, ctx: o.ctx, vocab: model.config.vocab });
   let url: string;

@@ -263,13 +263,14 @@ describe('host: serve (OpenAI API, continuous batching)', function () {
 });
 
 describe('host: serve on the command line', function () {
-  it('refuses cpu as a second backend, a bad port and a context past the model\'s, each in one line', () => {
+  it('refuses cpu as a second backend, a bad port, a context past the model\'s and more pipeline groups than slots, each in one line', () => {
     const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../host/cli/bin.js');
     const m = fixture('tiny-fortunes');
     for (const [args, re] of [
       [['-dev', 'sim', '--backend', 'cpu'], /^error: -dev\/--device\/--backend cpu: backend 'cpu' cannot be one of several: a model is split across boards \(sim, uart or pcie\), and cpu runs any model whole\n$/],
       [['--port', '65536'], /^error: --port 65536: expected an integer from 0 to 65535\n$/],
       [['-c', '300', '--port', '0'], /^error: -c\/--ctx-size 300: the model's context is 256\n$/],
+      [['--pipeline-groups', '5', '--parallel', '4', '--port', '0'], /^error: --pipeline-groups 5: more groups than the --parallel 4 slots; a group needs a sequence of its own\n$/],
     ] as const) {
       const r = spawnSync(process.execPath, [bin, 'serve', '-m', m, ...args], { encoding: 'utf8', timeout: 120_000 });
       assert.equal(r.status, 1, r.stderr);

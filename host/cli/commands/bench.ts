@@ -34,15 +34,17 @@ const SUITES: Record<string, (o: { pes: number }) => Promise<BenchRecord[]>> = {
   },
   serve: async () => {
     const { serveBench, SERVE_CLIENTS } = await import('../../bench/serve-bench.ts');
-    const { batchProjection } = await import('../../../sim/bench/board-projection.ts');
-    return [...(await serveBench()), ...batchProjection(SERVE_CLIENTS)];
+    const { pipelineBench, simPipelineBench } = await import('../../bench/pipeline-bench.ts');
+    const { batchProjection, shapeOf } = await import('../../../sim/bench/board-projection.ts');
+    const { SERVING_BOARD: b } = await import('../../../common/projection.ts');
+    return [...(await serveBench()), ...(await pipelineBench(b, shapeOf(b.core, b.mmax))), ...(await simPipelineBench()), ...batchProjection(SERVE_CLIENTS)];
   },
 };
 const PLANNED: string[] = [];
 /** Tables a suite's records also make, printed after them (not with --json: the records hold the same figures). */
 const TABLES: Record<string, (r: BenchRecord[]) => Promise<string | undefined>> = {
   core: async (r) => (await import('../../../common/projection.ts')).projectionTable(r),
-  serve: async (r) => (await import('../../../common/projection.ts')).serveTable(r).join('\n').trim() || undefined,
+  serve: async (r) => [...(await import('../../../common/projection.ts')).serveTable(r), ...(await import('../../bench/pipeline-bench.ts')).pipelineTable(r)].join('\n').trim() || undefined,
   sim: async (r) => (await import('../../../sim/bench/sim-bench.ts')).simTable(r),
   host: async (r) => (await import('../../bench/fortunes-ppl.ts')).fortunesPplTable(r),
 };

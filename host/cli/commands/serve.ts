@@ -32,11 +32,15 @@ export interface ServeOptions {
   reload?: boolean;
   actScheme?: ActScheme;
   kvBits?: KvBits;
+  /** Groups of sequences pipelined across the boards (default one per board). */
+  pipelineGroups?: number;
   progress?: boolean;
 }
 
 /** Everything `serve` does but wait for a signal: check, load, upload, listen. */
 export async function startServer(o: ServeOptions, out: { log?: (s: string) => void } = {}): Promise<Server> {
+  // A group holds at least one sequence: more groups than slots would never all run.
+  if (o.pipelineGroups !== undefined && o.pipelineGroups > o.parallel) throw new UsageError(`--pipeline-groups ${o.pipelineGroups}: more groups than the --parallel ${o.parallel} slots; a group needs a sequence of its own`);
   let ctx = 0;
   const { model, codec, backend } = await openSession(o, out, (m) => {
     const max = m.config.maxPositions;
@@ -64,7 +68,7 @@ export async function startServer(o: ServeOptions, out: { log?: (s: string) => v
 export async function serveCommand(o: ServeOptions): Promise<void> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   const server = await startServer({ ...o, progress: process.stderr.isTTY }, { log });
-  log(`serving ${o.model} on ${server.url} (backend ${o.backendText ?? o.backend.kind}, ${o.parallel} slots, queue ${o.queue}${o.apiKey ? ', API key required' : ''})`);
+  log(`serving ${o.model} on ${server.url} (backend ${o.backendText ?? o.backend.kind}, ${o.parallel} slots, queue ${o.queue}, ${server.engine.schedule.groups} pipeline group${server.engine.schedule.groups === 1 ? '' : 's'}${o.apiKey ? ', API key required' : ''})`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
