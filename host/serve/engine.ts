@@ -262,8 +262,6 @@ export class Engine {
   }
 
   private async loop(g: number): Promise<void> {
-    const tr = this.trs[g]!;
-    const lane = this.schedule.lanes[g]!;
     for (;;) {
       // Let the HTTP side run between passes: new requests arrive and closed sockets cancel
       // their jobs (the cpu backend's matmuls finish without yielding to I/O).
@@ -283,48 +281,64 @@ export class Engine {
         this.loops[g] = undefined;
         return;
       }
-      const t0 = performance.now();
-      let logits: Float32Array;
-      lane.beginStep();
       try {
-        logits = await tr.forwardBatch(segs);
-      } catch (e) {
-        // The requests in this pass fail (their caches may hold half a step); the server and
-        // the other requests go on, and the next pass tries the backend again.
-        for (const job of step) {
-          job.busy = false;
-          this.release(job);
-          job.reject(new BackendFailure(e));
-        }
-        continue;
+        if (!(await this.pass(g, step, segs, promptRows, decodeRows))) continue;
       } finally {
-        lane.endStep();
+        // Whatever this pass threw (a bug: kick's catch takes it), its jobs are this group's
+        // no longer, so that catch releases them instead of waiting for a pass that never ends.
+        for (const job of step) job.busy = false;
       }
-      const ms = performance.now() - t0;
-      let sampled = 0;
-      const V = this.model.config.vocab;
-      step.forEach((job, i) => {
-        job.busy = false;
-        const seq = job.seq!;
-        const id = seq.advance(logits.subarray(i * V, (i + 1) * V));
-        if (id !== undefined) sampled++;
-        if (id !== undefined && !job.cancelled) {
-          try {
-            job.req.onToken?.(id);
-          } catch (e) {
-            job.cancelled = true;
-            job.reject(e);
-          }
-        }
-        if (seq.done) {
-          this.release(job);
-          this.finish(job, seq.stoppedBy!);
-        }
-      });
-      this.onStep?.({ sequences: segs.length, rows: promptRows + decodeRows, promptRows, decodeRows, sampled, ms, group: g });
       // Sequences this pass let go may be more than this group's share now: another group's
       // loop, if it ended, takes them.
       this.kick();
     }
+  }
+
+  /** One forward pass of group g's claimed jobs, then their tokens; false when the backend failed (those jobs are rejected). */
+  private async pass(g: number, step: Job[], segs: Segment[], promptRows: number, decodeRows: number): Promise<boolean> {
+    const tr = this.trs[g]!;
+    const lane = this.schedule.lanes[g]!;
+    const t0 = performance.now();
+    let logits: Float32Array;
+    lane.beginStep(); // outside the catch: a schedule bug is no backend failure
+    try {
+      try {
+        logits = await tr.forwardBatch(segs);
+      } finally {
+        lane.endStep();
+      }
+    } catch (e) {
+      // The requests in this pass fail (their caches may hold half a step); the server and
+      // the other requests go on, and the next pass tries the backend again.
+      for (const job of step) {
+        job.busy = false;
+        this.release(job);
+        job.reject(new BackendFailure(e));
+      }
+      return false;
+    }
+    const ms = performance.now() - t0;
+    let sampled = 0;
+    const V = this.model.config.vocab;
+    step.forEach((job, i) => {
+      job.busy = false;
+      const seq = job.seq!;
+      const id = seq.advance(logits.subarray(i * V, (i + 1) * V));
+      if (id !== undefined) sampled++;
+      if (id !== undefined && !job.cancelled) {
+        try {
+          job.req.onToken?.(id);
+        } catch (e) {
+          job.cancelled = true;
+          job.reject(e);
+        }
+      }
+      if (seq.done) {
+        this.release(job);
+        this.finish(job, seq.stoppedBy!);
+      }
+    });
+    this.onStep?.({ sequences: segs.length, rows: promptRows + decodeRows, promptRows, decodeRows, sampled, ms, group: g });
+    return true;
   }
 }

@@ -11,8 +11,8 @@ export class ServeMetrics {
   readonly tokens = new Counter({ name: 'bitnet_tokens_total', help: 'Prompt tokens evaluated, and tokens generated (sampled)', labelNames: ['kind'] as const, registers: [this.registry] });
   private readonly batchRows = new Histogram({ name: 'bitnet_batch_rows', help: 'Rows (tokens) of each forward pass: the M of its matmuls', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
   private readonly batchSeqs = new Histogram({ name: 'bitnet_batch_sequences', help: 'Sequences in each forward pass', buckets: [1, 2, 4, 8, 16, 32, 64], registers: [this.registry] });
-  private readonly promptTps = new Gauge({ name: 'bitnet_prompt_tokens_per_second', help: 'Prompt tokens per second of the last forward pass that had any (summed over the pipeline groups)', registers: [this.registry] });
-  private readonly decodeTps = new Gauge({ name: 'bitnet_decode_tokens_per_second', help: 'Generated tokens per second (all sequences) of the last forward pass that decoded any (summed over the pipeline groups)', registers: [this.registry] });
+  private readonly promptTps = new Gauge({ name: 'bitnet_prompt_tokens_per_second', help: 'Prompt tokens per second of the last forward pass that had any (summed over the pipeline groups running beside it)', registers: [this.registry] });
+  private readonly decodeTps = new Gauge({ name: 'bitnet_decode_tokens_per_second', help: 'Generated tokens per second (all sequences) of the last forward pass that decoded any (summed over the pipeline groups running beside it)', registers: [this.registry] });
 
   constructor(engine: Engine, backend: BitLinearBackend) {
     new Gauge({ name: 'bitnet_queue_depth', help: 'Requests waiting for a slot', registers: [this.registry], collect() { this.set(engine.queueDepth); } });
@@ -36,22 +36,28 @@ export class ServeMetrics {
     engine.onStep = (st) => this.step(st);
   }
 
-  /** Each pipeline group's rates in its last pass: the groups' passes run at the same time, so the server's rate is their sum. */
-  private readonly groupPromptTps: number[] = [];
-  private readonly groupDecodeTps: number[] = [];
+  /**
+   * Each pipeline group's last pass: when it ended, how long it took, and its rows. The server's
+   * rate is the sum over the passes that ran at the same time as the one just ended; a group
+   * whose last pass ended before this one began is not running beside it (one stream can move
+   * from group to group pass by pass, and an idle group's old pass would count forever).
+   */
+  private readonly lastPass: { end: number; ms: number; promptRows: number; decodeRows: number }[] = [];
 
   private step(s: StepInfo): void {
     this.batchRows.observe(s.rows);
     this.batchSeqs.observe(s.sequences);
     if (s.promptRows) this.tokens.inc({ kind: 'prompt' }, s.promptRows);
     if (s.sampled) this.tokens.inc({ kind: 'generated' }, s.sampled);
+    const end = performance.now();
+    this.lastPass[s.group] = { end, ms: s.ms, promptRows: s.promptRows, decodeRows: s.decodeRows };
+    const beside = this.lastPass.filter((p) => p !== undefined && p.end > end - s.ms);
     // A pass's time is its prompt and decode rows' together: each rate is over the whole pass.
-    const sec = Math.max(s.ms, 1e-3) / 1000;
-    // A group whose pass had none stops counting; when no group's had any, the gauge keeps the last value.
-    for (const [rows, rates, gauge] of [[s.promptRows, this.groupPromptTps, this.promptTps], [s.decodeRows, this.groupDecodeTps, this.decodeTps]] as const) {
-      rates[s.group] = rows / sec;
-      const sum = rates.reduce((a, r) => a + (r ?? 0), 0);
-      if (sum > 0) gauge.set(sum);
-    }
+    const rate = (rows: (p: (typeof beside)[number]) => number): number => beside.reduce((a, p) => a + rows(p) / (Math.max(p.ms, 1e-3) / 1000), 0);
+    // When no pass beside this one had any rows of a kind, its gauge keeps the last value.
+    const prompt = rate((p) => p.promptRows);
+    const decode = rate((p) => p.decodeRows);
+    if (prompt > 0) this.promptTps.set(prompt);
+    if (decode > 0) this.decodeTps.set(decode);
   }
 }

@@ -7,7 +7,9 @@
 
 import assert from 'node:assert/strict';
 import { fixture } from './fixtures.ts';
-import { Engine, type JobRequest, type JobResult } from '../../host/serve/engine.ts';
+import { Engine, BackendFailure, type JobRequest, type JobResult } from '../../host/serve/engine.ts';
+import { Sequence } from '../../host/infer/sequence.ts';
+import { BackendError } from '../../host/backends/backend.ts';
 import type { BoardCall } from '../../host/serve/pipeline.ts';
 import { CpuBackend } from '../../host/backends/cpu.ts';
 import { LayerSplitBackend } from '../../host/backends/layer-split.ts';
@@ -36,9 +38,19 @@ async function alone(model: BitNetModel, reqs: readonly JobRequest[]): Promise<n
   return out;
 }
 
-async function twoBoards(model: BitNetModel, msPerCall: number): Promise<LayerSplitBackend<TimedBackend>> {
+/** Two stand-in boards; `fail(n)` true makes board 1's n-th call (from 1) fail as a lost link would. */
+async function twoBoards(model: BitNetModel, msPerCall: number, fail?: (n: number) => boolean): Promise<LayerSplitBackend<TimedBackend>> {
   const shape = shapeOf({ rows: 4, cols: 4, format: 2, dram: 128, ports: 1 });
   const boards = [0, 1].map((b) => new TimedBackend(`stand-in ${b}`, shape, () => msPerCall / 1000));
+  if (fail) {
+    const b1 = boards[1]!;
+    const matmul = b1.matmul.bind(b1);
+    let n = 0;
+    b1.matmul = async (...a) => {
+      if (fail(++n)) throw new BackendError('stand-in 1: link gone (injected)');
+      return matmul(...a);
+    };
+  }
   const split = new LayerSplitBackend(boards);
   await split.load(bitLinears(model), { layerOf: layerOfBitLinears(model) });
   return split;
@@ -119,8 +131,8 @@ describe('host: serve pipeline schedule across boards', function () {
       const together = b0.reduce((a, x) => a + b1.reduce((s, y) => s + Math.max(0, Math.min(x.t1, y.t1) - Math.max(x.t0, y.t0)), 0), 0);
       const busy0 = b0.reduce((a, x) => a + x.t1 - x.t0, 0);
       assert.ok(both.length > 0, `no board-0 call overlaps a board-1 call of the other group (${calls.length} calls)`);
-      // About 85 % here; a quarter leaves room for a loaded machine's late timers.
-      assert.ok(together > 0.25 * busy0, `board 1 busy for only ${together.toFixed(0)} ms of board 0's ${busy0.toFixed(0)} ms`);
+      // How much they overlap is a speed (about 85 % of board 0's busy time here): logged, not asserted.
+      console.log(`      board 1 busy for ${together.toFixed(0)} ms of board 0's ${busy0.toFixed(0)} ms`);
       assert.ok(engine.schedule.busyMs.every((ms) => ms > 0), `both boards busy: ${engine.schedule.busyMs.map((x) => x.toFixed(0)).join(', ')} ms`);
     } finally {
       await split.close();
@@ -156,6 +168,69 @@ describe('host: serve pipeline schedule across boards', function () {
       }
     } finally {
       await split.close();
+    }
+  });
+
+  /** Four requests at once with two groups; what each gave, or the name and message it failed with. */
+  async function settle(e: Engine): Promise<(JobResult | string)[]> {
+    const rs = await Promise.allSettled(REQS.map((r) => e.submit(r).result));
+    return rs.map((r) => (r.status === 'fulfilled' ? r.value : `${(r.reason as Error).name}: ${(r.reason as Error).message}`));
+  }
+  /** Every slot came back: none active, and a new request runs. */
+  async function slotsBack(e: Engine, label: string): Promise<void> {
+    await e.idle();
+    assert.equal(e.activeSequences, 0, `${label}: sequences still hold slots`);
+    assert.deepEqual([...(await e.submit(REQS[3]!).result).tokens], want[3], `${label}: a request after it`);
+    await e.idle();
+  }
+
+  it('a board lost for one call fails only the pass that called it (503s); the other group finishes exactly, and every slot comes back', async () => {
+    const split = await twoBoards(model, 1, (n) => n === 7);
+    try {
+      const e = new Engine(model, split, { ...OPTS, groups: 2 });
+      const got = await settle(e);
+      const failed = got.filter((r) => typeof r === 'string');
+      assert.ok(failed.length > 0 && failed.length < REQS.length, `some requests fail, not all: ${JSON.stringify(got)}`);
+      for (const f of failed) assert.match(f as string, /link gone \(injected\)/);
+      got.forEach((r, i) => typeof r !== 'string' && assert.deepEqual(r.tokens, want[i], `request ${i} finished as alone`));
+      await slotsBack(e, 'after the lost call');
+    } finally {
+      await split.close();
+    }
+  });
+
+  it('a board lost for good fails every request with the link named, nothing hangs, and the slots come back for when it returns', async () => {
+    let down = true;
+    const split = await twoBoards(model, 1, () => down);
+    try {
+      const e = new Engine(model, split, { ...OPTS, groups: 2 });
+      const got = await settle(e);
+      for (const r of got) assert.match(String(r), new RegExp(`^${BackendFailure.name}: .*link gone`), 'every request failed with the link error');
+      down = false;
+      await slotsBack(e, 'after the board came back');
+    } finally {
+      await split.close();
+    }
+  });
+
+  it('a bug in the middle of a pass (not a backend failure) fails its requests and frees every slot, with one group', async () => {
+    const advance = Sequence.prototype.advance;
+    let calls = 0;
+    Sequence.prototype.advance = function (this: Sequence, ...a: Parameters<typeof advance>) {
+      if (++calls === 2) throw new Error('injected bug'); // the first of a pass of two: the second is left unprocessed
+      return advance.apply(this, a);
+    };
+    try {
+      const cpu = new CpuBackend();
+      await cpu.load(bitLinears(model));
+      const e = new Engine(model, cpu, { ...OPTS, parallel: 2, groups: 1 });
+      const got = await Promise.allSettled([e.submit(REQS[0]!).result, e.submit(REQS[1]!).result]);
+      assert.ok(got.every((r) => r.status === 'rejected' && /injected bug/.test(String(r.reason))), 'both requests failed with the bug');
+      Sequence.prototype.advance = advance;
+      await slotsBack(e, 'after the bug');
+      await cpu.close();
+    } finally {
+      Sequence.prototype.advance = advance;
     }
   });
 
