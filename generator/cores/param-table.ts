@@ -83,6 +83,7 @@ export const TERNARY_PARAMS: ParamTable = {
   wdepth: { default: 1024, min: 2, max: 2 ** 26, powerOfTwo: true, doc: 'weight memory depth in tiles (block RAM: at most 2^20)' },
   acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived from kmax and act)' },
   jmax: { default: 0, min: 0, max: 64, powerOfTwo: true, doc: 'the table-lookup array, activation-stationary blocks of up to jmax n-tiles (0 = the adder-tree columns)' },
+  dual4: { default: 0, min: 0, max: 1, doc: 'with act=8: an int4 mode chosen per run (CTRL.INT4), two tokens a lane, half the cycles (0 = int8 only)' },
   ...DRAM_PARAMS,
 };
 
@@ -98,6 +99,7 @@ export const LINK_PARAMS: ParamTable = {
 /** The board SoC (and the board tops built around it, with their own defaults): a small core and the link. */
 export const BOARD_PARAMS: ParamTable = {
   // No jmax: the SoC's simulations and the iCE40 flow have no models of the table-lookup array's primitives.
-  ...withDefaults(TERNARY_PARAMS, { rows: 8, cols: 8, kmax: 512, mmax: 4, wdepth: 256 }, ['jmax']),
+  // No dual4 yet: the link engine does not carry the activation width of a MATMUL (issue 20's link part).
+  ...withDefaults(TERNARY_PARAMS, { rows: 8, cols: 8, kmax: 512, mmax: 4, wdepth: 256 }, ['jmax', 'dual4']),
   ...LINK_PARAMS,
 };
