@@ -239,7 +239,7 @@ export function unpackResults(s: CoreShape, beats: readonly bigint[], M: number,
  * the board. IDENTIFY does not carry the `acc` parameter, so accBits is the width kmax and
  * act need (what acc=0 builds); no host code depends on it, as results are int32 either way.
  */
-export function shapeFromIdentity(id: { rows: number; cols: number; act: number; format: number; kmax: number; mmax: number; wdepth: number }): CoreShape {
+export function shapeFromIdentity(id: { rows: number; cols: number; act: number; format: number; kmax: number; mmax: number; wdepth: number; dual4?: number }): CoreShape {
   const g = coreGeometry(id);
-  return { rows: id.rows, cols: id.cols, act: id.act, format: id.format, kmax: id.kmax, mmax: id.mmax, wdepth: id.wdepth, wordBits: g.wordBits, tileBytes: g.tileBytes, xBits: g.xBits, xDepth: g.xDepth, accBits: g.accBits };
+  return { rows: id.rows, cols: id.cols, act: id.act, format: id.format, kmax: id.kmax, mmax: id.mmax, wdepth: id.wdepth, wordBits: g.wordBits, tileBytes: g.tileBytes, xBits: g.xBits, xDepth: g.xDepth, accBits: g.accBits, ...(id.dual4 ? { dual4: id.dual4 } : {}) };
 }

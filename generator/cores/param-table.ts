@@ -99,7 +99,6 @@ export const LINK_PARAMS: ParamTable = {
 /** The board SoC (and the board tops built around it, with their own defaults): a small core and the link. */
 export const BOARD_PARAMS: ParamTable = {
   // No jmax: the SoC's simulations and the iCE40 flow have no models of the table-lookup array's primitives.
-  // No dual4 yet: the link engine does not carry the activation width of a MATMUL (issue 20's link part).
-  ...withDefaults(TERNARY_PARAMS, { rows: 8, cols: 8, kmax: 512, mmax: 4, wdepth: 256 }, ['jmax', 'dual4']),
+  ...withDefaults(TERNARY_PARAMS, { rows: 8, cols: 8, kmax: 512, mmax: 4, wdepth: 256 }, ['jmax']),
   ...LINK_PARAMS,
 };
