@@ -70,7 +70,7 @@ describe('bitnet-fpga CLI', () => {
     [['generate', 'ternary', '--param', 'dual4=1', '--param', 'jmax=16', '--out', '/tmp/x'], /dual4=1 with jmax=16: the int4 mode is built on the adder columns only/],
     [['generate', 'ternary', '--param', 'dual4=1', '--param', 'dram=512', '--out', '/tmp/x'], /dual4=1 with dram=512: the int4 mode reads weights from block RAM only/],
     [['generate', 'ternary', '--param', 'dual4=1', '--param', 'mmax=1', '--out', '/tmp/x'], /dual4=1 with mmax=1: the accumulators hold token pairs, so mmax must be at least 2/],
-    [['generate', 'icebreaker', '--param', 'dual4=1', '--out', '/tmp/x'], /has no parameter 'dual4'/],
+    [['generate', 'board', '--param', 'dual4=1', '--param', 'act=4', '--out', '/tmp/x'], /core 'board': dual4=1 with act=4: the int4 mode packs two int4 tokens into an int8 lane, so it needs act=8/],
     [['check', 'ternary', '--param', 'jmax=2', '--param', 'rows=4', '--param', 'cols=4', '--param', 'kmax=64', '--param', 'mmax=4', '--param', 'wdepth=64'], /check: ternary_core_4x4_a8_f2_k64_m4_w64_j2 instantiates the hand-written module '\w+', which the IR interpreter cannot run/],
     [['synth', '--target', 'vivado'], /--target vivado: expected xilinx .* or ice40/],
     [['check', 'counter', '--cycles', 'many'], /--cycles many: expected an integer/],
