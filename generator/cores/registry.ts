@@ -37,15 +37,6 @@ function boardExtra(p: Readonly<Record<string, number>>): Record<string, unknown
   return { ...coreExtra(pickTernary(p)), board: { identity: boardIdentity(p as unknown as BoardParams), stage: p.stage, idle: p.idle, phy: p.phy, clk: p.clk, baud: p.baud } };
 }
 
-/**
- * dual4=0 is left out of a board's parameters, so boards that do not opt in keep the
- * parameter lists (Verilog headers, manifests) they had before the int4 mode existed.
- */
-function withoutDefaultDual4(p: Readonly<Record<string, number>>): Record<string, number> {
-  const { dual4, ...rest } = p;
-  return dual4 ? { ...p } : rest;
-}
-
 /** A board top: the SoC's parameters with the board's defaults, less those the board fixes (phy, clk, …). */
 function boardTop(name: string, description: string, o: { defaults: Record<string, number>; fixed: Record<string, number>; more?: Record<string, ParamSpec>; top: (p: BoardParams) => Elaborated<unknown> }): CoreEntry {
   return {
@@ -53,7 +44,7 @@ function boardTop(name: string, description: string, o: { defaults: Record<strin
     description,
     params: { ...withDefaults(BOARD_PARAMS, o.defaults, Object.keys(o.fixed)), ...o.more },
     build: (p) => {
-      const full = withoutDefaultDual4({ ...p, ...o.fixed }) as unknown as BoardParams;
+      const full = { ...p, ...o.fixed } as unknown as BoardParams;
       try {
         validateBoard(full);
       } catch (e) {
@@ -97,7 +88,7 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
     description: 'board SoC: UART (or byte streams), link command engine, ternary matmul core',
     params: BOARD_PARAMS,
     build: (p) => {
-      const bp = withoutDefaultDual4(p) as unknown as BoardParams;
+      const bp = p as unknown as BoardParams;
       try {
         validateBoard(bp);
       } catch (e) {
@@ -173,6 +164,7 @@ export function resolveParams(core: CoreEntry, given: Readonly<Record<string, st
     if (!Number.isSafeInteger(v) || v < spec.min || v > spec.max || (spec.powerOfTwo && (v & (v - 1)) !== 0) || (spec.oneOf && !spec.oneOf.includes(v))) {
       throw new ParamError(`core '${core.name}': parameter ${k}=${shortValue(raw)} is not allowed; ${k} (${spec.doc}) must be ${range}`);
     }
+    if (spec.optIn && v === spec.default) continue;
     out[k] = v;
   }
   return out;
