@@ -24,6 +24,8 @@ export interface CoreShape {
   readonly dram?: DramShape;
   /** > 0: the table-lookup array, in activation-stationary blocks of up to jmax n-tiles (core-model.ts has its cycles). */
   readonly jmax?: number;
+  /** 1: the int4 mode besides int8 (generator/cores/ternary/dual-int4.ts): two tokens a lane, two a result beat. */
+  readonly dual4?: number;
 }
 
 /**
@@ -94,6 +96,7 @@ export function coreShape(manifest: { extra?: Record<string, unknown> }, file: s
   const t = manifest.extra?.ternary as Record<string, unknown> | undefined;
   if (!t) throw new Error(`${file}: field 'extra.ternary' is missing; is this the manifest of a ternary matmul core?`);
   for (const k of REQUIRED) if (typeof t[k] !== 'number') throw new Error(`${file}: field 'extra.ternary.${k}' must be a number, got ${JSON.stringify(t[k])}`);
+  if (t.dual4 !== undefined && t.dual4 !== 0 && t.dual4 !== 1) throw new Error(`${file}: field 'extra.ternary.dual4' must be 0 or 1, got ${JSON.stringify(t.dual4)}`);
   if (t.jmax !== undefined && typeof t.jmax !== 'number') throw new Error(`${file}: field 'extra.ternary.jmax' must be a number, got ${JSON.stringify(t.jmax)}`);
   const dram = t.dram as Record<string, unknown> | undefined;
   if (dram !== undefined) {
@@ -172,17 +175,58 @@ export function packActivations(s: CoreShape, x: IntMatrix): bigint[] {
   return beats;
 }
 
-/** Result beats (one per n-tile and token, n-tile major; cols int32 each) into Y (M x N). */
-export function unpackResults(s: CoreShape, beats: readonly bigint[], M: number, N: number): Int32Array {
+/**
+ * Activation beats of X (M x K) for a dual4 core's int4 mode: one beat per token pair and
+ * k-tile, pair major; lane r's 8 bits hold token 2p's int4 (low nibble) and token 2p+1's
+ * (high nibble, 0 past M), each two's complement.
+ */
+export function packActivationPairs(s: CoreShape, x: IntMatrix): bigint[] {
+  if (!s.dual4) throw new RangeError('packActivationPairs: only a core generated with dual4=1 takes token pairs');
+  const M = x.rows;
+  const K = x.cols;
+  const KT = kTiles(s, K);
+  const at = (m: number, k: number): bigint => {
+    const a = m < M && k < K ? x.data[m * K + k]! : 0;
+    if (a < -8 || a > 7) throw new RangeError(`packActivationPairs: X[${m}][${k}] = ${a} does not fit int4`);
+    return BigInt(a) & 15n;
+  };
+  const beats: bigint[] = [];
+  for (let m = 0; m < M; m += 2) {
+    for (let kt = 0; kt < KT; kt++) {
+      let v = 0n;
+      for (let r = s.rows - 1; r >= 0; r--) v = (v << 8n) | (at(m + 1, kt * s.rows + r) << 4n) | at(m, kt * s.rows + r);
+      beats.push(v);
+    }
+  }
+  return beats;
+}
+
+/** Tokens one result beat carries: a dual4 core's beats have room for two (the int4 mode's pair), only the first used in int8 mode. */
+export const beatTokens = (s: CoreShape): number => (s.dual4 ? 2 : 1);
+/** Bits of one result beat: cols int32 per token it has room for. */
+export const resultBeatBits = (s: Pick<CoreShape, 'cols' | 'dual4'>): number => 32 * s.cols * (s.dual4 ? 2 : 1);
+
+/**
+ * Result beats (one per n-tile and token step, n-tile major; cols int32 per token) into Y
+ * (M x N). A step is a token, or with `int4` (a dual4 core's int4 mode) a token pair: token
+ * 2p in the beat's low cols words, 2p+1 (when < M) above them.
+ */
+export function unpackResults(s: CoreShape, beats: readonly bigint[], M: number, N: number, int4 = false): Int32Array {
+  if (int4 && !s.dual4) throw new RangeError('unpackResults: int4 mode needs a core generated with dual4=1');
   const NT = nTiles(s, N);
-  if (beats.length !== NT * M) throw new RangeError(`unpackResults: ${beats.length} result beats, expected ${NT} n-tiles x ${M} tokens = ${NT * M}`);
+  const per = int4 ? 2 : 1;
+  const steps = Math.ceil(M / per);
+  if (beats.length !== NT * steps) throw new RangeError(`unpackResults: ${beats.length} result beats, expected ${NT} n-tiles x ${steps} ${int4 ? 'token pairs' : 'tokens'} = ${NT * steps}`);
   const y = new Int32Array(M * N);
   for (let nt = 0; nt < NT; nt++) {
-    for (let m = 0; m < M; m++) {
-      const beat = beats[nt * M + m]!;
-      for (let c = 0; c < s.cols; c++) {
-        const n = nt * s.cols + c;
-        if (n < N) y[m * N + n] = Number(BigInt.asIntN(32, beat >> BigInt(32 * c)));
+    for (let t = 0; t < steps; t++) {
+      const beat = beats[nt * steps + t]!;
+      for (let h = 0; h < per && t * per + h < M; h++) {
+        const m = t * per + h;
+        for (let c = 0; c < s.cols; c++) {
+          const n = nt * s.cols + c;
+          if (n < N) y[m * N + n] = Number(BigInt.asIntN(32, beat >> BigInt(32 * (h * s.cols + c))));
+        }
       }
     }
   }
@@ -195,7 +239,7 @@ export function unpackResults(s: CoreShape, beats: readonly bigint[], M: number,
  * the board. IDENTIFY does not carry the `acc` parameter, so accBits is the width kmax and
  * act need (what acc=0 builds); no host code depends on it, as results are int32 either way.
  */
-export function shapeFromIdentity(id: { rows: number; cols: number; act: number; format: number; kmax: number; mmax: number; wdepth: number }): CoreShape {
+export function shapeFromIdentity(id: { rows: number; cols: number; act: number; format: number; kmax: number; mmax: number; wdepth: number; dual4?: number }): CoreShape {
   const g = coreGeometry(id);
-  return { rows: id.rows, cols: id.cols, act: id.act, format: id.format, kmax: id.kmax, mmax: id.mmax, wdepth: id.wdepth, wordBits: g.wordBits, tileBytes: g.tileBytes, xBits: g.xBits, xDepth: g.xDepth, accBits: g.accBits };
+  return { rows: id.rows, cols: id.cols, act: id.act, format: id.format, kmax: id.kmax, mmax: id.mmax, wdepth: id.wdepth, wordBits: g.wordBits, tileBytes: g.tileBytes, xBits: g.xBits, xDepth: g.xDepth, accBits: g.accBits, ...(id.dual4 ? { dual4: id.dual4 } : {}) };
 }

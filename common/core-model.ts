@@ -28,6 +28,18 @@ export function pipelineCycles(rows: number): number {
   return 1 + MEMORY_OUTPUT_STAGES + columnStages(rows) + 1;
 }
 
+/**
+ * A dual4 core (generator/cores/ternary/dual-int4.ts) registers each column's dot + carry
+ * before it is split into two tokens' sums, so that the accumulate stage stays one carry
+ * chain: one stage more than pipelineCycles in both of its modes.
+ */
+export const DUAL4_SPLIT_STAGES = 1;
+
+/** Tile-token steps of M tokens per tile: one a token, or in a dual4 core's int4 mode one a pair of tokens. */
+export function tokenSteps(M: number, int4: boolean): number {
+  return int4 ? Math.ceil(M / 2) : M;
+}
+
 /** Table entries the table-lookup array (jmax > 0) writes per activation beat: its fill, in cycles. */
 export const LUT_FILL = 9;
 /** Cycles from a tile accepted by the table-lookup array to its dot products (pipe=out). */
@@ -63,12 +75,26 @@ export interface CoreRun {
   readonly cycles: number;
 }
 
-/** CYCLES of one run of M tokens over KT k-tiles and NT n-tiles, without back-pressure, for either array. */
-export function runCycles(s: Pick<CoreShape, 'jmax' | 'rows'>, KT: number, NT: number, M: number): number {
+/** CYCLES of one run of M tokens over KT k-tiles and NT n-tiles, without back-pressure, for either array; `int4`: a dual4 core's int4 mode. */
+export function runCycles(s: Pick<CoreShape, 'jmax' | 'rows' | 'dual4'>, KT: number, NT: number, M: number, int4 = false): number {
+  if (int4 && !s.dual4) throw new RangeError('runCycles: int4 mode needs a core generated with dual4=1');
+  if (s.dual4) return NT * KT * tokenSteps(M, int4) + pipelineCycles(s.rows) + DUAL4_SPLIT_STAGES;
   return s.jmax ? lutCycles(s.jmax, KT, NT, M) : NT * KT * M + pipelineCycles(s.rows);
 }
 
-export function modelCore(s: CoreShape, x: IntMatrix, w: IntMatrix): CoreRun {
+/** The activation modes a core runs: int8 lanes (act=8) or int4 (act=4), and with dual4=1 both. */
+export function coreModes(s: Pick<CoreShape, 'act' | 'dual4'>): ('int8' | 'int4' | 'int4-pairs')[] {
+  return s.dual4 ? ['int8', 'int4-pairs'] : [s.act === 4 ? 'int4' : 'int8'];
+}
+
+/**
+ * The core's results and CYCLES for X (M x K) and W (N x K). `int4`: run in a dual4 core's
+ * int4 mode (two tokens a step); the integers are the same, every activation must fit int4.
+ */
+export function modelCore(s: CoreShape, x: IntMatrix, w: IntMatrix, opts: { int4?: boolean } = {}): CoreRun {
+  const int4 = opts.int4 ?? false;
+  if (int4 && !s.dual4) throw new RangeError(`modelCore: int4 mode needs a core generated with dual4=1; this core's modes are ${coreModes(s).join(', ')}`);
+  if (int4) for (let i = 0; i < x.data.length; i++) if (x.data[i]! < -8 || x.data[i]! > 7) throw new RangeError(`modelCore: int4 mode, X[${Math.floor(i / x.cols)}][${i % x.cols}] = ${x.data[i]} does not fit int4`);
   const M = x.rows;
   const K = x.cols;
   const N = w.rows;
@@ -102,6 +128,6 @@ export function modelCore(s: CoreShape, x: IntMatrix, w: IntMatrix): CoreRun {
       }
     }
   }
-  const steps = NT * KT * M;
-  return { y, steps, cycles: runCycles(s, KT, NT, M) };
+  const steps = NT * KT * tokenSteps(M, int4);
+  return { y, steps, cycles: runCycles(s, KT, NT, M, int4) };
 }

@@ -31,6 +31,10 @@ export const isReadable = (r: Register): r is Extract<Register, { access: 'r' | 
 /** Word addresses by name (REG.K is 2), for drivers that name registers rather than number them. */
 export const REG = Object.fromEntries(REGISTERS.map((r) => [r.name, r.addr])) as { readonly [N in RegisterName]: number };
 /** CTRL's bits (written). */
-export const CTRL = { START: 1 << 0, RESTART_ACTIVATIONS: 1 << 1, RESTART_WEIGHTS: 1 << 2 } as const;
+// INT4, with START, on a dual4 core: this run's activation beats hold token pairs of int4
+// (core-layout.ts packActivationPairs) and two tokens go through the array a step. Other
+// cores do not decode the bit (their Verilog predates it), so the host refuses to set it
+// for them (coreModes in core-model.ts says which cores have the mode).
+export const CTRL = { START: 1 << 0, RESTART_ACTIVATIONS: 1 << 1, RESTART_WEIGHTS: 1 << 2, INT4: 1 << 3 } as const;
 /** STATUS's bits (read). */
 export const CORE_STATUS = { BUSY: 1 << 0, REFUSED: 1 << 1, WEIGHT_OVERFLOW: 1 << 2, MEM_ERROR: 1 << 3 } as const;

@@ -20,16 +20,18 @@ export interface LayerFigures {
   runs: number;
 }
 
-export function layerFigures(s: CoreShape, M: number, N: number, K: number): LayerFigures {
+/** `int4`: in a dual4 core's int4 mode, whose peak is two int4 MACs per PE per cycle (two tokens a lane). */
+export function layerFigures(s: CoreShape, M: number, N: number, K: number, int4 = false): LayerFigures {
   const KT = kTiles(s, K);
   const NT = nTiles(s, N);
   const runs = Math.ceil(M / s.mmax);
   let cycles = 0;
-  for (let r = 0; r < runs; r++) cycles += runCycles(s, KT, NT, Math.min(s.mmax, M - r * s.mmax));
+  for (let r = 0; r < runs; r++) cycles += runCycles(s, KT, NT, Math.min(s.mmax, M - r * s.mmax), int4);
   const macs = M * N * K;
   // Every run reads every weight tile once: the least time the weight memory allows.
   const weightBoundCycles = NT * KT * runs;
-  return { cycles, macs, utilization: macs / (cycles * s.rows * s.cols), weightBoundCycles, weightBoundFraction: weightBoundCycles / cycles, runs };
+  const peak = s.rows * s.cols * (int4 ? 2 : 1);
+  return { cycles, macs, utilization: macs / (cycles * peak), weightBoundCycles, weightBoundFraction: weightBoundCycles / cycles, runs };
 }
 
 /** The BitNet b1.58 2B-4T projections, K x N. */
@@ -62,6 +64,25 @@ export const BITNET_2B_MATMULS: readonly { name: string; K: number; N: number }[
   { name: 'gate/up', K: UP!.K, N: 2 * UP!.N },
   { name: 'down', ...DOWN! },
 ];
+
+/** The a4.8 scheme's activation width of each matmul the host sends (BITNET_2B_MATMULS): q/k/v and gate/up take int4, o and down int8. */
+export const A48_INT4_MATMULS: ReadonlySet<string> = new Set(['qkv', 'gate/up']);
+
+/**
+ * Core cycles per token of BitNet-2B-4T's BitLinears (every layer, the LM head excluded) for M
+ * tokens at a time under the a4.8 scheme: with the int4 inputs in the int4 mode where the core
+ * has it (dual4), and with every matmul in int8 lanes (what a core without it runs).
+ */
+export function a48CyclesPerToken(s: CoreShape, M: number): { int4Mode: number; int8Lanes: number } {
+  let int4Mode = 0;
+  let int8Lanes = 0;
+  for (const mm of BITNET_2B_MATMULS) {
+    const int8 = layerFigures(s, M, mm.N, mm.K).cycles;
+    int8Lanes += int8;
+    int4Mode += s.dual4 && A48_INT4_MATMULS.has(mm.name) ? layerFigures(s, M, mm.N, mm.K, true).cycles : int8;
+  }
+  return { int4Mode: (int4Mode * BITNET_2B_LAYERS) / M, int8Lanes: (int8Lanes * BITNET_2B_LAYERS) / M };
+}
 
 /** Bytes on the link for one MATMUL (host/link/PROTOCOL.md), against the least any protocol needs (activations in, int32 results out). */
 export function matmulWireBytes(s: CoreShape, M: number, K: number, N: number): { wire: number; minimum: number } {

@@ -5,8 +5,15 @@
 /** What IDENTIFY's first byte reports; a host refuses nothing on it yet, but it is the place to say "incompatible". */
 export const PROTOCOL_VERSION = 1;
 
-/** Request opcodes; an answer carries the request's opcode with bit 7 set. */
-export const OP = { IDENTIFY: 0x01, READ_REG: 0x02, WRITE_REG: 0x03, WRITE_WEIGHTS: 0x04, MATMUL: 0x05, RESET: 0x06 } as const;
+/**
+ * Request opcodes; an answer carries the request's opcode with bit 7 set. MATMUL_INT4 is
+ * MATMUL in the int4-pairs mode, which only boards whose IDENTIFY act byte has
+ * IDENTITY_INT4_PAIRS set decode (others answer "unknown opcode"): the frame of every
+ * other op is unchanged, so the version stays 1.
+ */
+export const OP = { IDENTIFY: 0x01, READ_REG: 0x02, WRITE_REG: 0x03, WRITE_WEIGHTS: 0x04, MATMUL: 0x05, RESET: 0x06, MATMUL_INT4: 0x07 } as const;
+/** Set in IDENTIFY's act byte (beside the lane width 8) by a board whose core has the int4-pairs mode (dual4=1). */
+export const IDENTITY_INT4_PAIRS = 0x80;
 /** The status byte that starts every answer's payload. */
 export const STATUS = { OK: 0, UNKNOWN_OP: 1, BAD_LENGTH: 2, BAD_ARGS: 3, BUSY: 4 } as const;
 /** STATUS values as an error message names them, indexed by value. */

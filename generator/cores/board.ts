@@ -15,7 +15,7 @@ import { BOARD_PARAMS, UART_PARAMS, checkParam, defaultsOf } from './param-table
 export const UART_DEPTH = UART_PARAMS.depth!.default;
 
 /** What a board's name (and its tops') carries besides the readable part (naming.ts). */
-export const BOARD_TAGS: NameTags = [['act', 'a'], ['format', 'f'], ['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['ports', 'p'], ['stage', 's'], ['idle', 'i']];
+export const BOARD_TAGS: NameTags = [['act', 'a'], ['format', 'f'], ['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['ports', 'p'], ['stage', 's'], ['idle', 'i'], ['dual4', 'dual']];
 /** A board top's (its readable part is the board's name, so the shape is tagged too). */
 export const TOP_TAGS: NameTags = [['rows', 'r'], ['cols', 'n'], ['dram', 'd'], ...BOARD_TAGS, ['baud', 'b']];
 /** The UART's, which reach the body only with phy=1. */
@@ -77,7 +77,7 @@ export function engineParams(p: BoardParams): EngineParams {
   // IDENTIFY sends each word little-endian, so this makes the 32 bytes read as the hash.
   const bytes = Buffer.from(boardIdentity(p), 'hex');
   const h = Array.from({ length: 8 }, (_, i) => bytes.readUInt32LE(4 * i));
-  return { rows: p.rows, cols: p.cols, act: p.act, format: p.format, kmax: p.kmax, mmax: p.mmax, wdepth: p.wdepth, wordBits: d.wordBits, xBits: d.xBits, stage: p.stage, idle: p.idle, h0: h[0]!, h1: h[1]!, h2: h[2]!, h3: h[3]!, h4: h[4]!, h5: h[5]!, h6: h[6]!, h7: h[7]! };
+  return { rows: p.rows, cols: p.cols, act: p.act, format: p.format, kmax: p.kmax, mmax: p.mmax, wdepth: p.wdepth, wordBits: d.wordBits, xBits: d.xBits, stage: p.stage, idle: p.idle, ...(p.dual4 ? { dual4: p.dual4 } : {}), h0: h[0]!, h1: h[1]!, h2: h[2]!, h3: h[3]!, h4: h[4]!, h5: h[5]!, h6: h[6]!, h7: h[7]! };
 }
 
 export const board = defineModule(

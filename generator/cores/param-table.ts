@@ -15,6 +15,12 @@ export interface ParamSpec {
   readonly powerOfTwo?: boolean;
   /** The only values allowed, when the range is not contiguous. */
   readonly oneOf?: readonly number[];
+  /**
+   * A feature a design opts into: at its default the parameter is left out of the resolved
+   * parameters (registry.ts resolveParams), so designs that do not opt in keep the parameter
+   * lists (Verilog headers, manifests) they had before the feature existed.
+   */
+  readonly optIn?: boolean;
 }
 
 export type ParamTable = Readonly<Record<string, ParamSpec>>;
@@ -83,6 +89,7 @@ export const TERNARY_PARAMS: ParamTable = {
   wdepth: { default: 1024, min: 2, max: 2 ** 26, powerOfTwo: true, doc: 'weight memory depth in tiles (block RAM: at most 2^20)' },
   acc: { default: 0, min: 0, max: 32, doc: 'accumulator bits (0 = derived from kmax and act)' },
   jmax: { default: 0, min: 0, max: 64, powerOfTwo: true, doc: 'the table-lookup array, activation-stationary blocks of up to jmax n-tiles (0 = the adder-tree columns)' },
+  dual4: { default: 0, min: 0, max: 1, optIn: true, doc: 'with act=8: an int4 mode chosen per run (CTRL.INT4), two tokens a lane, half the cycles (0 = int8 only)' },
   ...DRAM_PARAMS,
 };
 

@@ -164,6 +164,7 @@ export function resolveParams(core: CoreEntry, given: Readonly<Record<string, st
     if (!Number.isSafeInteger(v) || v < spec.min || v > spec.max || (spec.powerOfTwo && (v & (v - 1)) !== 0) || (spec.oneOf && !spec.oneOf.includes(v))) {
       throw new ParamError(`core '${core.name}': parameter ${k}=${shortValue(raw)} is not allowed; ${k} (${spec.doc}) must be ${range}`);
     }
+    if (spec.optIn && v === spec.default) continue;
     out[k] = v;
   }
   return out;

@@ -19,13 +19,15 @@ export interface OffloadStats {
   weightTilesSent: number;
   weightBytesSent: number;
   weightsReused: boolean;
+  /** Board runs in the int4-pairs mode (a dual4 board, activations that fit int4). */
+  int4Runs: number;
   /** rows x cols of the board's array (0 for cpu), for utilization = macs / (cycles x lanes). */
   lanes: number;
   /** Wall time spent inside matmul calls. */
   ms: number;
 }
 
-export const emptyStats = (): OffloadStats => ({ calls: 0, macs: 0, bytesOut: 0, bytesIn: 0, requests: 0, retries: 0, boardCycles: 0, boardStalls: 0, weightTilesSent: 0, weightBytesSent: 0, weightsReused: false, lanes: 0, ms: 0 });
+export const emptyStats = (): OffloadStats => ({ calls: 0, macs: 0, bytesOut: 0, bytesIn: 0, requests: 0, retries: 0, boardCycles: 0, boardStalls: 0, int4Runs: 0, weightTilesSent: 0, weightBytesSent: 0, weightsReused: false, lanes: 0, ms: 0 });
 
 export interface LoadProgress {
   (done: number, total: number, what: string): void;

@@ -86,7 +86,7 @@ export class LayerSplitBackend<B extends SplitMember = BoardBackend> implements 
     s.weightsReused = true;
     for (const b of this.boards) {
       const o = b.stats;
-      for (const k of ['calls', 'macs', 'bytesOut', 'bytesIn', 'requests', 'retries', 'boardCycles', 'boardStalls', 'weightTilesSent', 'weightBytesSent', 'ms'] as const) s[k] += o[k];
+      for (const k of ['calls', 'macs', 'bytesOut', 'bytesIn', 'requests', 'retries', 'boardCycles', 'boardStalls', 'int4Runs', 'weightTilesSent', 'weightBytesSent', 'ms'] as const) s[k] += o[k];
       s.weightsReused &&= o.weightsReused;
       laneCycles += o.lanes * o.boardCycles;
     }

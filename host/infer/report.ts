@@ -34,6 +34,8 @@ export function timingReport(g: Generation, loadMs: number, backend: string): st
     lines.push(`${Q}          weights = ${o.weightsReused ? 'already on the board (tag matched), 0 bytes sent' : `${o.weightBytesSent} bytes sent (${o.weightTilesSent} tiles)`}`);
     lines.push(`${Q}       link bytes = ${o.bytesOut} out, ${o.bytesIn} in (${o.requests} requests, ${o.retries} retries)`);
     lines.push(`${Q}     board cycles = ${o.boardCycles} (${o.boardStalls} stalled on results), array utilization = ${util.toFixed(1)} % of ${o.lanes} lanes`);
+    // A dual4 board's int4-pairs runs do two int4 MACs a lane a cycle, so utilization can pass 100 %.
+    if (o.int4Runs) lines.push(`${Q}   int4-pair runs = ${o.int4Runs} (two tokens a lane: up to 200 % of the lanes)`);
   }
   return lines;
 }

@@ -5,8 +5,9 @@
 // hash differs from the RTL the host expects is refused unless forced.
 
 import { FrameDecoder, encodeFrame, type Frame } from '../../common/frame.ts';
-import { OP, STATUS_TEXT, MAX_PAYLOAD, IDENTITY_BYTES, MATMUL_ARGS_BYTES, MATMUL_ANSWER_OVERHEAD } from '../../common/protocol.ts';
-import { packActivations, packWeights, tileWords, nTiles, unpackResults, type CoreShape } from '../../common/core-layout.ts';
+import { OP, STATUS_TEXT, MAX_PAYLOAD, IDENTITY_BYTES, MATMUL_ARGS_BYTES, MATMUL_ANSWER_OVERHEAD, IDENTITY_INT4_PAIRS } from '../../common/protocol.ts';
+import { coreModes } from '../../common/core-model.ts';
+import { packActivations, packActivationPairs, packWeights, tileWords, nTiles, unpackResults, type CoreShape } from '../../common/core-layout.ts';
 import type { IntMatrix } from '../../common/reference.ts';
 
 export interface Transport {
@@ -32,6 +33,8 @@ export interface Identity {
   rows: number;
   cols: number;
   act: number;
+  /** 1: the core has the int4-pairs mode (dual4) beside its act-bit lanes, run by MATMUL_INT4. */
+  dual4: number;
   format: number;
   kmax: number;
   mmax: number;
@@ -108,7 +111,7 @@ export class LinkClient {
     const p = await this.request(OP.IDENTIFY, new Uint8Array());
     if (p.length < IDENTITY_BYTES) throw new LinkError(`${this.transport.name}: IDENTIFY answer has ${p.length} bytes, expected ${IDENTITY_BYTES}`);
     const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-    return { version: p[0]!, hash: Buffer.from(p.subarray(1, 33)).toString('hex'), rows: p[33]!, cols: p[34]!, act: p[35]!, format: p[36]!, kmax: dv.getUint32(37, true), mmax: dv.getUint32(41, true), wdepth: dv.getUint32(45, true), stage: dv.getUint32(49, true) };
+    return { version: p[0]!, hash: Buffer.from(p.subarray(1, 33)).toString('hex'), rows: p[33]!, cols: p[34]!, act: p[35]! & ~IDENTITY_INT4_PAIRS, dual4: p[35]! & IDENTITY_INT4_PAIRS ? 1 : 0, format: p[36]!, kmax: dv.getUint32(37, true), mmax: dv.getUint32(41, true), wdepth: dv.getUint32(45, true), stage: dv.getUint32(49, true) };
   }
 
   /** IDENTIFY and refuse a board built from other RTL, unless forced. */
@@ -137,14 +140,16 @@ export class LinkClient {
     return tiles;
   }
 
-  /** Y = X W^T on the board, with W loaded at tile `base`. */
-  async matmul(shape: CoreShape, x: IntMatrix, N: number, base = 0): Promise<{ y: Int32Array; cycles: number; stalls: number }> {
+  /** Y = X W^T on the board, with W loaded at tile `base`; `int4`: in the int4-pairs mode (MATMUL_INT4), which only a dual4 board has. */
+  async matmul(shape: CoreShape, x: IntMatrix, N: number, base = 0, opts: { int4?: boolean } = {}): Promise<{ y: Int32Array; cycles: number; stalls: number }> {
+    const int4 = opts.int4 ?? false;
+    if (int4 && !shape.dual4) throw new LinkError(`${this.transport.name}: MATMUL_INT4 needs a board with the int4-pairs mode; this one's modes are ${coreModes(shape).join(', ')}`);
     const M = x.rows;
     const count = nTiles(shape, N) * M;
     const beatBytes = 4 * shape.cols;
     // The answer is a frame too (status, results, CYCLES, STALLS): the board refuses one that would not fit.
     if (count * beatBytes + MATMUL_ANSWER_OVERHEAD > MAX_PAYLOAD) throw new LinkError(`${this.transport.name}: MATMUL of N=${N} M=${M} would answer with ${count * beatBytes + MATMUL_ANSWER_OVERHEAD} bytes; a frame carries at most ${MAX_PAYLOAD}: split N or M`);
-    const beats = packActivations(shape, x);
+    const beats = int4 ? packActivationPairs(shape, x) : packActivations(shape, x);
     const xBytes = shape.xBits / 8;
     const payload = new Uint8Array(MATMUL_ARGS_BYTES + beats.length * xBytes);
     const dv = new DataView(payload.buffer);
@@ -152,7 +157,7 @@ export class LinkClient {
     beats.forEach((v, b) => {
       for (let i = 0; i < xBytes; i++) payload[MATMUL_ARGS_BYTES + b * xBytes + i] = Number((v >> BigInt(8 * i)) & 0xffn);
     });
-    const p = await this.request(OP.MATMUL, payload, { timeoutMs: this.opts.matmulTimeoutMs ?? 30_000 });
+    const p = await this.request(int4 ? OP.MATMUL_INT4 : OP.MATMUL, payload, { timeoutMs: this.opts.matmulTimeoutMs ?? 30_000 });
     // The board takes exactly the results of the run it started for this request, so an answer of another length is not ours.
     const tailBytes = MATMUL_ANSWER_OVERHEAD - 1; // CYCLES and STALLS after the results
     if (p.length !== count * beatBytes + tailBytes) throw new LinkError(`${this.transport.name}: MATMUL answer has ${p.length} bytes, expected ${count * beatBytes + tailBytes}`);

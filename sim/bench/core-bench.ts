@@ -15,7 +15,7 @@ import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 import { cacheRoot } from '../toolchain/cache.ts';
 import { synthXilinx, synthIce40 } from '../toolchain/synth.ts';
 import { coreShape } from '../../common/core-layout.ts';
-import { layerFigures, BITNET_2B_SHAPES } from '../../common/perf.ts';
+import { layerFigures, a48CyclesPerToken, BITNET_2B_SHAPES } from '../../common/perf.ts';
 import { modelCore, columnStages } from '../../common/core-model.ts';
 import { matrix } from '../../common/reference.ts';
 import { simulate, Clock } from '../index.ts';
@@ -113,6 +113,25 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
     out.push({ metric: 'core.sim_cycles', value: measured, unit: 'cycles', config: ccfg });
     out.push({ metric: 'core.model_cycles', value: modelled, unit: 'cycles', config: ccfg });
   }
+  // A dual4 core, the same product with int4 activations in each mode: int4 takes ceil(M/2) steps a tile.
+  {
+    const x4 = matrix(8, 200, Int8Array.from({ length: 1600 }, (_, i) => ((i * 29) % 16) - 8), 'X');
+    const dual: TernaryParams = { rows: 8, cols: 8, act: 8, format: 2, kmax: 256, mmax: 8, wdepth: 256, acc: 0, dual4: 1 };
+    const sd = coreDesign(dual);
+    const measured: Record<string, number> = {};
+    await simulate('bench core: cycles, dual4', { dut: sd.dut, timeout: '10 ms' }, async (dut) => {
+      const clock = new Clock(dut.clk!, 10, 'ns').start();
+      await resetCore(dut, 2);
+      const drv = new CoreDriver(dut, clock, sd.shape);
+      await drv.loadWeights(w);
+      for (const int4 of [false, true]) measured[String(int4)] = (await drv.run(x4, 40, 0, { int4 })).cycles;
+    });
+    for (const int4 of [false, true]) {
+      const ccfg = { rows: 8, cols: 8, M: 8, K: 200, N: 40, array: 'adder', dual4: 1, mode: int4 ? 'int4 pairs' : 'int8' };
+      out.push({ metric: 'core.sim_cycles', value: measured[String(int4)]!, unit: 'cycles', config: ccfg });
+      out.push({ metric: 'core.model_cycles', value: modelCore(sd.shape, x4, w, { int4 }).cycles, unit: 'cycles', config: ccfg });
+    }
+  }
 
   out.push(...(await dramDecode()));
   out.push(...boardProjection());
@@ -130,6 +149,20 @@ export async function coreBench(opts: { log?: (s: string) => void; rows?: number
       out.push({ metric: 'core.prefill_utilization', value: pre.utilization, unit: 'fraction of peak MACs', config: { ...lc, M: 128, cycles: pre.cycles, runs: pre.runs } });
       out.push({ metric: 'core.decode_weight_bound', value: dec.weightBoundFraction, unit: 'fraction of the weight-bandwidth bound', config: { ...lc, M: 1, cycles: dec.cycles, bound: dec.weightBoundCycles } });
     }
+  }
+  // The same configuration with dual4=1: int4-mode prefill (peak 2 int4 MACs per PE a cycle), and
+  // what the a4.8 scheme's int4 inputs in that mode save per token against sending them in int8 lanes.
+  const dual = { ...shape, dual4: 1 };
+  for (const l of BITNET_2B_SHAPES) {
+    const pre = layerFigures(dual, 128, l.N, l.K, true);
+    const lc = { layer: l.name, K: l.K, N: l.N, rows: R, cols: C, mmax: p.mmax, array: 'adder', dual4: 1, mode: 'int4 pairs' };
+    out.push({ metric: 'core.int4_prefill_utilization', value: pre.utilization, unit: 'fraction of peak int4 MACs (2 per PE a cycle)', config: { ...lc, M: 128, cycles: pre.cycles, int8ModeCycles: layerFigures(dual, 128, l.N, l.K).cycles, runs: pre.runs } });
+  }
+  for (const M of [128, 16, 1]) {
+    const a = a48CyclesPerToken(dual, M);
+    const plain = a48CyclesPerToken(shape, M).int8Lanes;
+    const cfg = { model: 'BitNet-2B-4T, 30 layers, fused qkv and gate/up, LM head excluded', scheme: 'a4.8: qkv and gate/up int4, o and down int8', rows: R, cols: C, mmax: p.mmax, M, int4ModeCycles: a.int4Mode, int8LaneCycles: a.int8Lanes, dual4ZeroCoreCycles: plain };
+    out.push({ metric: 'core.a48_cycles_saved_per_token', value: a.int8Lanes - a.int4Mode, unit: 'cycles per token', config: { ...cfg, ratio: a.int4Mode / a.int8Lanes } });
   }
   return out;
 }

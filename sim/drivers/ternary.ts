@@ -8,9 +8,10 @@ import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 import { emittedSource, DutSpec, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type AnyPorts } from '../index.ts';
 import { XILINX_PRIMS } from '../vip/xilinx-prims.ts';
 import { AxiMemory, axi4Ports, type AxiMemoryOptions } from '../vip/axi-memory.ts';
-import { coreShape, packActivations, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../common/core-layout.ts';
+import { coreShape, packActivations, packActivationPairs, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../common/core-layout.ts';
 import type { IntMatrix } from '../../common/reference.ts';
 import { REG, CTRL, CORE_STATUS } from '../../common/core-registers.ts';
+import { tokenSteps } from '../../common/core-model.ts';
 
 export interface CoreDesign {
   readonly params: TernaryParams;
@@ -124,31 +125,33 @@ export class CoreDriver {
     return c;
   }
 
-  /** Set K, N, M and WBASE and start a run (activations must already be loaded). */
-  async start(K: number, N: number, M: number, base: number): Promise<void> {
+  /** Set K, N, M and WBASE and start a run (activations must already be loaded); `int4`: a dual4 core's int4 mode. */
+  async start(K: number, N: number, M: number, base: number, int4 = false): Promise<void> {
+    if (int4 && !this.shape.dual4) throw new Error('CoreDriver: int4 mode needs a core generated with dual4=1');
     await this.writeReg(REG.K, K);
     await this.writeReg(REG.N, N);
     await this.writeReg(REG.M, M);
     await this.writeReg(REG.WBASE, base);
-    await this.writeReg(REG.CTRL, CTRL.START);
+    await this.writeReg(REG.CTRL, CTRL.START | (int4 ? CTRL.INT4 : 0));
   }
 
-  /** Run Y = X W^T with W already loaded at tile `base`. */
-  async run(x: IntMatrix, N: number, base = 0): Promise<RunResult> {
+  /** Run Y = X W^T with W already loaded at tile `base`; `int4`: in a dual4 core's int4 mode (two tokens a step). */
+  async run(x: IntMatrix, N: number, base = 0, opts: { int4?: boolean } = {}): Promise<RunResult> {
     const M = x.rows;
     const K = x.cols;
+    const int4 = opts.int4 ?? false;
     await this.writeReg(REG.CTRL, CTRL.RESTART_ACTIVATIONS);
-    this.xsrc.push(packActivations(this.shape, x));
+    this.xsrc.push(int4 ? packActivationPairs(this.shape, x) : packActivations(this.shape, x));
     await this.fast.run({ maxCycles: 10 * M * Math.ceil(K / this.shape.rows) + 100 });
-    await this.start(K, N, M, base);
+    await this.start(K, N, M, base, int4);
     const status = await this.readReg(REG.STATUS);
     if (status & CORE_STATUS.REFUSED) throw new Error(`the core refused the run (STATUS=${status}) for K=${K} N=${N} M=${M} WBASE=${base}`);
-    const beats = nTiles(this.shape, N) * M;
+    const beats = nTiles(this.shape, N) * tokenSteps(M, int4);
     this.collected += beats;
     this.ysnk.expect(this.collected);
     await this.fast.run({ maxCycles: (this.mem ? 200 : 40) * beats * Math.ceil(K / this.shape.rows) + 10_000 });
     await this.idle();
     const got = this.ysnk.take() as bigint[];
-    return { y: unpackResults(this.shape, got, M, N), cycles: await this.readReg(REG.CYCLES), stalls: await this.readReg(REG.STALLS), wstalls: await this.readReg(REG.WSTALLS) };
+    return { y: unpackResults(this.shape, got, M, N, int4), cycles: await this.readReg(REG.CYCLES), stalls: await this.readReg(REG.STALLS), wstalls: await this.readReg(REG.WSTALLS) };
   }
 }

@@ -33,6 +33,8 @@ const coverage = new CoverGroup<RunSample>('ternary core regression')
   .point('weights', (s) => (s.kind === 'zero' ? 'all zero' : s.kind === 'pm1' ? 'all +-1' : 'mixed'), ['all zero', 'all +-1', 'mixed'])
   .point('activations', (s) => s.extremes, { 'both extremes of the range': (e) => e })
   .point('back-pressure', (s) => (s.stalls > 0 ? 'stalled' : 'free-running'), ['stalled', 'free-running'])
+  // A dual4 core's int4 mode: M odd leaves the last pair's second token out.
+  .point('activation mode', (s) => (!s.int4 ? 'one token a lane' : s.M % 2 ? 'int4 pairs, M odd' : 'int4 pairs, M even'), ['one token a lane', 'int4 pairs, M odd', 'int4 pairs, M even'])
   .cross('shape', 'back-pressure')
   .cross('M', 'K', { required: false });
 
@@ -44,6 +46,20 @@ describe(CORE_SUITE, () => {
       const w = matrix(29, 50, Int8Array.from({ length: 29 * 50 }, (_, i) => ((i * 7 + seed) % 3) - 1), 'W');
       assert.deepEqual(modelCore(d.shape, x, w).y, ternaryMatmul(x, w).data);
     }
+  });
+
+  it('int4 mode: refused on a core without dual4, naming its modes; the model counts token pairs', () => {
+    const plain = coreDesign(CONFIGS[0]!).shape;
+    const x = matrix(3, 5, Int8Array.from({ length: 15 }, (_, i) => (i % 16) - 8), 'X');
+    const w = matrix(2, 5, Int8Array.from({ length: 10 }, (_, i) => (i % 3) - 1), 'W');
+    assert.throws(() => modelCore(plain, x, w, { int4: true }), /int4 mode needs a core generated with dual4=1; this core's modes are int8$/);
+    const dual = { ...plain, dual4: 1 };
+    const r4 = modelCore(dual, x, w, { int4: true });
+    const r8 = modelCore(dual, x, w);
+    assert.deepEqual(r4.y, r8.y);
+    assert.equal(r4.steps, 2 * 2, '3 tokens are 2 pairs, on 2 k-tiles');
+    assert.equal(r8.steps, 3 * 2);
+    assert.throws(() => modelCore(dual, matrix(1, 1, Int8Array.of(8), 'X'), matrix(1, 1, Int8Array.of(1), 'W'), { int4: true }), /X\[0\]\[0\] = 8 does not fit int4/);
   });
 
   for (const p of CONFIGS) {

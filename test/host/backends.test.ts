@@ -131,7 +131,7 @@ describe('host: backends agree bit for bit', function () {
     await assert.rejects(selectBackend('pcie:/nonexistent/xdma0'), /xdma0_user: no such device/);
     await assert.rejects(uartBackend('/dev/does-not-exist', 115200), /cannot open serial port \/dev\/does-not-exist/);
     const sim = await simBackend({ ...BOARD, act: 4 }, quiet);
-    await assert.rejects(sim.load(randomWeights(new XorShift32(1), 1), { actBits: 8 }), /the board takes int4 activations but the model quantizes them to int8/);
+    await assert.rejects(sim.load(randomWeights(new XorShift32(1), 1), { actBits: 8 }), /the board takes int4 activations but the model quantizes them to int8 \(the board's modes: int4\)/);
     await sim.close();
   });
 });

@@ -25,15 +25,20 @@ export const CONFIGS: readonly TernaryParams[] = [
   { rows: 8, cols: 8, act: 8, format: 2, kmax: 64, mmax: 16, wdepth: 256, acc: 0, jmax: 2 },
   { rows: 16, cols: 16, act: 8, format: 5, kmax: 128, mmax: 4, wdepth: 128, acc: 0, jmax: 16 },
   { rows: 4, cols: 6, act: 4, format: 2, kmax: 40, mmax: 8, wdepth: 256, acc: 0, jmax: 4 },
+  // dual4: every case in int8 mode, then again with int4 activations in the int4 mode (two
+  // tokens a step), so the mode switches between consecutive runs; M odd and even explicitly.
+  { rows: 8, cols: 8, act: 8, format: 2, kmax: 64, mmax: 8, wdepth: 256, acc: 0, dual4: 1 },
 ];
 const SOAK = Number(process.env.TERNARY_SOAK ?? 1);
 
 /** The RTL regression's suite; a test's seed comes from its full name, so the same name draws the same cases. */
 export const CORE_SUITE = 'ternary matmul core (Verilator vs the bit-exact model)';
-export const configName = (p: TernaryParams): string => `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'} weights${p.jmax ? `, table-lookup array jmax=${p.jmax}` : ''}`;
+export const configName = (p: TernaryParams): string => `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'} weights${p.jmax ? `, table-lookup array jmax=${p.jmax}` : ''}${p.dual4 ? ', dual4 (int8 and int4-pair modes)' : ''}`;
 
-export type Kind = 'random' | 'tiny' | 'm1' | 'kmax' | 'zero' | 'pm1' | 'backpressure';
+export type Kind = 'random' | 'tiny' | 'm1' | 'kmax' | 'zero' | 'pm1' | 'backpressure' | 'odd' | 'even';
 const KINDS: readonly Kind[] = ['random', 'random', 'tiny', 'm1', 'kmax', 'zero', 'pm1', 'backpressure'];
+/** A dual4 core's int4-mode cases: the same, and M odd (the last pair's second token absent) and even. */
+const KINDS4: readonly Kind[] = [...KINDS, 'odd', 'even'];
 
 /** One checked run, as coverage samples it. */
 export interface RunSample {
@@ -45,12 +50,14 @@ export interface RunSample {
   readonly stalls: number;
   /** The activations hold both ends of their range. */
   readonly extremes: boolean;
+  /** Run in a dual4 core's int4 mode. */
+  readonly int4: boolean;
 }
 
-function randomCase(tb: Tb, p: TernaryParams, kind: Kind): { x: IntMatrix; w: IntMatrix } {
+function randomCase(tb: Tb, p: TernaryParams, kind: Kind, act: number): { x: IntMatrix; w: IntMatrix } {
   const r = tb.rng;
-  const lo = -(2 ** (p.act - 1));
-  const hi = 2 ** (p.act - 1) - 1;
+  const lo = -(2 ** (act - 1));
+  const hi = 2 ** (act - 1) - 1;
   // Back-pressure needs more results than the core's output FIFO holds, coming faster than a
   // sink that is ready 30 % of cycles takes them: one k-tile (a result per cycle), many n-tiles.
   // (K up to 2 rows gave a result every other cycle, which a seed found too slow to fill the FIFO.)
@@ -58,7 +65,7 @@ function randomCase(tb: Tb, p: TernaryParams, kind: Kind): { x: IntMatrix; w: In
   const tiny = kind === 'tiny'; // one partial tile: K < rows, N < cols
   const K = kind === 'kmax' || kind === 'pm1' ? p.kmax : bp ? r.int(1, p.rows) : tiny ? r.int(1, Math.max(1, p.rows - 1)) : r.int(1, p.kmax);
   const N = bp ? 8 * p.cols + r.int(0, p.cols - 1) : tiny ? r.int(1, Math.max(1, p.cols - 1)) : kind === 'pm1' ? p.cols * r.int(1, 3) : r.int(1, 3 * p.cols);
-  const M = kind === 'm1' ? 1 : bp ? p.mmax : r.int(1, p.mmax);
+  const M = kind === 'm1' ? 1 : bp || kind === 'even' ? p.mmax : kind === 'odd' ? p.mmax - 1 : r.int(1, p.mmax);
   const x = new Int8Array(M * K);
   const w = new Int8Array(N * K);
   for (let i = 0; i < x.length; i++) x[i] = kind === 'pm1' ? (r.chance(0.5) ? lo : hi) : r.chance(0.1) ? r.pick([lo, hi]) : r.int(lo, hi);
@@ -66,31 +73,37 @@ function randomCase(tb: Tb, p: TernaryParams, kind: Kind): { x: IntMatrix; w: In
   return { x: matrix(M, K, x, 'X'), w: matrix(N, K, w, 'W') };
 }
 
-/** Every case kind (SOAK times) through `drv`, against the model: results `===`, CYCLES = model + STALLS. */
+/**
+ * Every case kind (SOAK times) through `drv`, against the model: results `===`, CYCLES = model
+ * + STALLS. A dual4 core runs each kind in int8 mode and then, with int4 activations, in its
+ * int4 mode (and KINDS4's extra M parities).
+ */
 export async function coreRegression(drv: CoreDriver, tb: Tb, p: TernaryParams, onRun?: (s: RunSample) => void): Promise<void> {
+  const cases: { kind: Kind; int4: boolean }[] = p.dual4 ? KINDS4.flatMap((kind) => [...(KINDS.includes(kind) ? [{ kind, int4: false }] : []), { kind, int4: true }]) : KINDS.map((kind) => ({ kind, int4: false }));
   for (let rep = 0; rep < SOAK; rep++) {
-    for (const kind of KINDS) {
-      const { x, w } = randomCase(tb, p, kind);
-      const model = modelCore(drv.shape, x, w);
+    for (const { kind, int4 } of cases) {
+      const act = int4 ? 4 : p.act;
+      const { x, w } = randomCase(tb, p, kind, act);
+      const model = modelCore(drv.shape, x, w, { int4 });
       const tiles = await drv.loadWeights(w);
-      const r = kind === 'backpressure' ? await runWithBackpressure(drv, x, w.rows) : await drv.run(x, w.rows);
-      const label = `${kind}: M=${x.rows} K=${x.cols} N=${w.rows} (${tiles} tiles)`;
+      const r = kind === 'backpressure' ? await runWithBackpressure(drv, x, w.rows, int4) : await drv.run(x, w.rows, 0, { int4 });
+      const label = `${kind}${int4 ? ' (int4 mode)' : ''}: M=${x.rows} K=${x.cols} N=${w.rows} (${tiles} tiles)`;
       const diff = firstDifference(model.y, r.y, w.rows);
       if (diff) assert.fail(`${label}: results differ from the model at ${diff}`);
       assert.equal(r.cycles, model.cycles + r.stalls, `${label}: CYCLES ${r.cycles} = model ${model.cycles} + STALLS ${r.stalls}`);
       if (kind !== 'backpressure') assert.equal(r.stalls, 0, `${label}: no stalls without back-pressure`);
       else assert.ok(r.stalls > 0, `${label}: back-pressure on the results must stall the issue`);
       tb.log.info(`${label}: ok, ${r.cycles} cycles (${r.stalls} stalled)`);
-      const lo = -(2 ** (p.act - 1));
-      onRun?.({ p, kind, K: x.cols, N: w.rows, M: x.rows, stalls: r.stalls, extremes: x.data.includes(lo) && x.data.includes(-lo - 1) });
+      const lo = -(2 ** (act - 1));
+      onRun?.({ p, kind, K: x.cols, N: w.rows, M: x.rows, stalls: r.stalls, extremes: x.data.includes(lo) && x.data.includes(-lo - 1), int4 });
     }
   }
 }
 
-async function runWithBackpressure(drv: CoreDriver, x: IntMatrix, N: number) {
+async function runWithBackpressure(drv: CoreDriver, x: IntMatrix, N: number, int4: boolean) {
   drv.setBackpressure(0.7);
   try {
-    return await drv.run(x, N);
+    return await drv.run(x, N, 0, { int4 });
   } finally {
     drv.setBackpressure(0);
   }

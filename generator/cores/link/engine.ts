@@ -21,7 +21,7 @@ import { BOARD_PARAMS, defaultsOf } from '../param-table.ts';
 // common/protocol.ts, which the host and the simulators import too: one definition for both
 // ends of the link. Re-exported here for the generator's users.
 export { PROTOCOL_VERSION, OP, STATUS, MAX_PAYLOAD } from '../../../common/protocol.ts';
-import { PROTOCOL_VERSION } from '../../../common/protocol.ts';
+import { PROTOCOL_VERSION, IDENTITY_INT4_PAIRS } from '../../../common/protocol.ts';
 
 /** What shapes the engine's body: the core's shape and limits, and the link's own sizes. */
 export interface EngineSizing {
@@ -39,6 +39,7 @@ export interface EngineSizing {
   stage: number;
   /** Clock cycles without a byte after which a frame in progress is abandoned (a power of two; the framer's, absent for the executor). */
   idle: number;
+  // Optional, through the index signature: dual4 (1: the core has the int4-pairs mode; MATMUL_INT4 is decoded, result beats carry two tokens).
   [k: string]: number;
 }
 
@@ -51,19 +52,22 @@ export interface EngineParams extends EngineSizing {
 export function identityBytes(p: EngineParams): number[] {
   const u32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
   const hash = [p.h0, p.h1, p.h2, p.h3, p.h4, p.h5, p.h6, p.h7].flatMap(u32);
-  return [PROTOCOL_VERSION, ...hash, p.rows, p.cols, p.act, p.format, ...u32(p.kmax), ...u32(p.mmax), ...u32(p.wdepth), ...u32(p.stage)];
+  return [PROTOCOL_VERSION, ...hash, p.rows, p.cols, p.dual4 ? p.act | IDENTITY_INT4_PAIRS : p.act, p.format, ...u32(p.kmax), ...u32(p.mmax), ...u32(p.wdepth), ...u32(p.stage)];
 }
 
 
 const SIZING = ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth', 'wordBits', 'xBits', 'stage', 'idle'] as const;
 /** What an engine's name carries besides its shape (naming.ts); wordBits and xBits follow from the shape. */
-const ENGINE_TAGS: NameTags = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['stage', 's'], ['idle', 'i']];
+const ENGINE_TAGS: NameTags = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['stage', 's'], ['idle', 'i'], ['dual4', 'dual']];
 const engineName = (p: EngineSizing): string => nameWith(`link_engine_${p.rows}x${p.cols}_a${p.act}_f${p.format}`, p, ENGINE_TAGS, defaultsOf(BOARD_PARAMS));
 
 /** The sizing part of an engine's parameters. */
 export function engineSizing(p: EngineSizing): EngineSizing {
-  return Object.fromEntries(SIZING.map((k) => [k, p[k]])) as EngineSizing;
+  return { ...(Object.fromEntries(SIZING.map((k) => [k, p[k]])) as EngineSizing), ...(p.dual4 ? { dual4: p.dual4 } : {}) };
 }
+
+/** Bits of a result beat from the core: cols int32, two tokens' worth with dual4 (common/core-layout.ts resultBeatBits). */
+export const engineResultBits = (p: EngineSizing): number => 32 * p.cols * (p.dual4 ? 2 : 1);
 
 /** The executor's parameters: the sizing but `idle`, which only the framer uses. */
 const withoutIdle = (p: EngineSizing): EngineSizing => Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'idle')) as EngineSizing;
@@ -104,10 +108,10 @@ export const linkEngine = defineModule(
     m.set(e.coreBusy, coreBusy);
     const w = bundlePorts(m, 'w', streamSpec(UInt(p.wordBits)), 'source');
     const x = bundlePorts(m, 'x', streamSpec(UInt(p.xBits)), 'source');
-    const y = bundlePorts(m, 'y', streamSpec(UInt(32 * p.cols)), 'sink');
+    const y = bundlePorts(m, 'y', streamSpec(UInt(engineResultBits(p))), 'sink');
     connectBundle(m, streamSpec(UInt(p.wordBits)), w, e.w);
     connectBundle(m, streamSpec(UInt(p.xBits)), x, e.x);
-    connectBundle(m, streamSpec(UInt(32 * p.cols)), e.y, y);
+    connectBundle(m, streamSpec(UInt(engineResultBits(p))), e.y, y);
     return { rx, tx, txLast, reg, coreReset, coreBusy, w, x, y };
   },
   {

@@ -18,7 +18,7 @@
 // all-32-bit version (constraints/README.md has the figures).
 
 import { defineModule, UInt, Bool, lit, mux, select, cat, hdlEnum, widthFor, bundlePorts, streamSpec, type Value } from '../../hdl/index.ts';
-import { identityBytes, type EngineSizing } from './engine.ts';
+import { identityBytes, engineResultBits, type EngineSizing } from './engine.ts';
 import { OP, STATUS, MAX_ANSWER, MATMUL_ARGS_BYTES } from '../../../common/protocol.ts';
 import { BODY_START, requestSpec, answerSpec, indexBits } from './framer.ts';
 import { nameWith } from '../naming.ts';
@@ -53,7 +53,7 @@ export function resultsMax(p: EngineSizing): number {
 }
 
 /** What an executor's name carries besides its shape (naming.ts). */
-const EXEC_TAGS = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['stage', 's']] as const;
+const EXEC_TAGS = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['stage', 's'], ['dual4', 'dual']] as const;
 
 export const linkExecutor = defineModule(
   'link_exec',
@@ -71,7 +71,7 @@ export const linkExecutor = defineModule(
     const coreBusy = m.input('core_busy', Bool);
     const wOut = bundlePorts(m, 'w', streamSpec(UInt(p.wordBits)), 'source');
     const xOut = bundlePorts(m, 'x', streamSpec(UInt(p.xBits)), 'source');
-    const yIn = bundlePorts(m, 'y', streamSpec(UInt(32 * p.cols)), 'sink');
+    const yIn = bundlePorts(m, 'y', streamSpec(UInt(engineResultBits(p))), 'sink');
     const idHash = m.input('id_hash', UInt(256));
     const tileBytes = p.wordBits / 8;
     const xBytes = p.xBits / 8;
@@ -91,7 +91,9 @@ export const linkExecutor = defineModule(
     const copying = m.let('copying', state.eq(X.WCOPY));
     m.set(reg.we, 0);
     m.set(coreReset, 0);
-    const isMatmul = m.let('is_matmul', op.eq(OP.MATMUL));
+    // dual4: MATMUL_INT4 is a MATMUL in the int4-pairs mode (two tokens an activation beat and a result beat).
+    const int4Op = p.dual4 ? m.let('is_matmul_int4', op.eq(OP.MATMUL_INT4)) : undefined;
+    const isMatmul = m.let('is_matmul', int4Op ? op.eq(OP.MATMUL).or(int4Op) : op.eq(OP.MATMUL));
     const isWeights = m.let('is_weights', op.eq(OP.WRITE_WEIGHTS));
 
     // ---- payload bytes as they arrive ----------------------------------------------------
@@ -184,6 +186,19 @@ export const linkExecutor = defineModule(
       m.set(state, X.IDLE);
       m.set(answerNow, 1);
     };
+    const matmulArm = (): void => {
+      // Busy first: a core that is running refuses activation beats, which would otherwise read as too many.
+      m.when(len.lt(MATMUL_ARGS_BYTES).or(xCnt.ne(0)), () => m.set(status, STATUS.BAD_LENGTH))
+        .elseWhen(coreBusy, () => m.set(status, STATUS.BUSY))
+        .elseWhen(K.eq(0).or(K.gt(p.kmax)).or(M.eq(0)).or(M.gt(p.mmax)).or(N.eq(0)).or(xOverflow).or(first.ge(p.wdepth)), () => m.set(status, STATUS.BAD_ARGS))
+        .otherwise(() => {
+          later(X.MSETUP);
+          m.set(wEnd, first.trunc(wdBits).zext(wBits));
+          m.set(resultsLeft, 0);
+          m.set(mLeft, M.trunc(mLeft.width));
+          m.set(beatsWanted, 0);
+        });
+    };
     m.when(req.valid, () => {
       m.set(status, STATUS.OK);
       m.set(bodyLen, 0);
@@ -217,19 +232,8 @@ export const linkExecutor = defineModule(
             .elseWhen(coreBusy, () => m.set(status, STATUS.BUSY))
             .otherwise(() => later(X.WCOPY));
         }],
-        [OP.MATMUL, () => {
-          // Busy first: a core that is running refuses activation beats, which would otherwise read as too many.
-          m.when(len.lt(MATMUL_ARGS_BYTES).or(xCnt.ne(0)), () => m.set(status, STATUS.BAD_LENGTH))
-            .elseWhen(coreBusy, () => m.set(status, STATUS.BUSY))
-            .elseWhen(K.eq(0).or(K.gt(p.kmax)).or(M.eq(0)).or(M.gt(p.mmax)).or(N.eq(0)).or(xOverflow).or(first.ge(p.wdepth)), () => m.set(status, STATUS.BAD_ARGS))
-            .otherwise(() => {
-              later(X.MSETUP);
-              m.set(wEnd, first.trunc(wdBits).zext(wBits));
-              m.set(resultsLeft, 0);
-              m.set(mLeft, M.trunc(mLeft.width));
-              m.set(beatsWanted, 0);
-            });
-        }],
+        [OP.MATMUL, matmulArm],
+        ...(int4Op ? [[OP.MATMUL_INT4, matmulArm] as const] : []),
       ], () => m.set(status, STATUS.UNKNOWN_OP));
     });
     const waitRead = m.reg('wait_read', Bool);
@@ -291,7 +295,8 @@ export const linkExecutor = defineModule(
         [MS.WALK_M, () => {
           m.when(mLeft.ne(0), () => {
             m.set(beatsWanted, beatsWanted.add(kTiles.zext(beatsWanted.width)));
-            m.set(mLeft, mLeft.sub(1));
+            // An int4-pairs run has a beat per k-tile for each pair of tokens.
+            m.set(mLeft, int4Op ? mux(int4Op.and(mLeft.gt(1)), mLeft.sub(2), mLeft.sub(1)) : mLeft.sub(1));
           }).elseWhen(beatsWanted.ne(xBeats), refuse).otherwise(() => m.set(stepN, MS.SET_K));
         }],
         [MS.SET_K, () => writeReg(REG.K, K, MS.SET_N)],
@@ -305,7 +310,7 @@ export const linkExecutor = defineModule(
             m.set(status, STATUS.BUSY);
             answer();
           }).elseWhen(yIn.valid.not(), () => {
-            writeReg(REG.CTRL, CTRL.START, MS.WALK_N);
+            writeReg(REG.CTRL, int4Op ? mux(int4Op, lit(CTRL.START | CTRL.INT4, UInt(32)), lit(CTRL.START, UInt(32))) : CTRL.START, MS.WALK_N);
             m.set(bodyLen, resultsLeft.zext(oBits).mul(4 * p.cols).trunc(oBits).add(8));
             answer();
           });
@@ -322,12 +327,32 @@ export const linkExecutor = defineModule(
     const tstep = m.reg('trailer_step', T);
     const mmSend = m.let('mm_send', ans.sending.and(isMatmul).and(status.eq(STATUS.OK)));
     const resultsPhase = m.let('results_phase', resultsLeft.ne(0));
-    const yByte = select(byteIdx, Array.from({ length: 4 * p.cols }, (_, i) => [i, yIn.data.slice(8 * i + 7, 8 * i)] as const), lit(0, UInt(8)));
+    // dual4: a result beat has room for two tokens; an int4-pairs run fills both but for the
+    // last of an odd M in each n-tile, so the token being sent is counted through the n-tile.
+    const pairs = int4Op
+      ? { half: m.reg('y_half', Bool), tok: m.reg('y_tok', UInt(widthFor(p.mmax))), M: m.reg('mm_m', UInt(widthFor(p.mmax))) }
+      : undefined;
+    const yToken = pairs ? mux(pairs.half, yIn.data.slice(64 * p.cols - 1, 32 * p.cols), yIn.data.slice(32 * p.cols - 1, 0)) : yIn.data;
+    const yByte = select(byteIdx, Array.from({ length: 4 * p.cols }, (_, i) => [i, yToken.slice(8 * i + 7, 8 * i)] as const), lit(0, UInt(8)));
     const mmValid = m.let('mm_valid', mux(resultsPhase, yIn.valid, tstep.eq(T.SEND_CYCLES).or(tstep.eq(T.SEND_STALLS))));
     const lastYByte = byteIdx.eq(4 * p.cols - 1);
+    const tokNext = pairs ? pairs.tok.add(1) : undefined;
+    const tileEnd = pairs ? m.let('y_tile_end', tokNext!.eq(pairs.M)) : undefined;
+    const secondFollows = pairs ? m.let('y_second_follows', int4Op!.and(pairs.half.not()).and(tileEnd!.not())) : undefined;
     // Results are taken only by a MATMUL answer that still wants them; at any other time
     // whatever the core offers is discarded, so a leftover can never become the next answer.
-    m.set(yIn.ready, mux(mmSend.and(resultsPhase), bodyFire.and(lastYByte), 1));
+    m.set(yIn.ready, mux(mmSend.and(resultsPhase), secondFollows ? bodyFire.and(lastYByte).and(secondFollows.not()) : bodyFire.and(lastYByte), 1));
+    if (pairs) {
+      m.when(req.valid, () => {
+        m.set(pairs.half, 0);
+        m.set(pairs.tok, 0);
+        m.set(pairs.M, M.trunc(widthFor(p.mmax)));
+      });
+      m.when(bodyFire.and(isMatmul).and(resultsPhase).and(lastYByte), () => {
+        m.set(pairs.half, secondFollows!);
+        m.set(pairs.tok, mux(tileEnd!, 0, tokNext!));
+      });
+    }
     m.when(mmSend.and(resultsPhase.not()).and(coreBusy.not()), () => {
       m.switch(tstep, [
         [T.ASK_CYCLES, () => {

@@ -26,6 +26,7 @@ import { fifo } from '../fifo.ts';
 import { ternaryDot } from './dot.ts';
 import { tileCodes } from './decode.ts';
 import { lutPath } from './lut-path.ts';
+import { dualPath, accMemoryShape, resultBits } from './dual-int4.ts';
 import { derive, validate, log2ceil, dramParams, FORMAT_2BIT, REGISTERS, REG, isReadable, isWritable, type ReadableRegister, type WritableRegister, type TernaryParams } from './params.ts';
 import { dramUnits } from './dram-units.ts';
 import { dramLayout } from './dram-layout.ts';
@@ -34,7 +35,7 @@ import { columnStages, pipelineCycles, MEMORY_OUTPUT_STAGES } from '../../../com
 const OUT_FIFO_DEPTH = 16;
 
 /** The parameters a core's name carries besides its shape (naming.ts). */
-export const CORE_TAGS: NameTags = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['ports', 'p'], ['jmax', 'j']];
+export const CORE_TAGS: NameTags = [['kmax', 'k'], ['mmax', 'm'], ['wdepth', 'w'], ['acc', 'acc'], ['maddr', 'ma'], ['mbase', 'mb'], ['mburst', 'ml'], ['ports', 'p'], ['jmax', 'j'], ['dual4', 'dual']];
 
 export const ternaryCore = defineModule(
   'ternary_core',
@@ -56,7 +57,7 @@ export const ternaryCore = defineModule(
     const regRdata = m.output('reg_rdata', UInt(32), { reg: {} });
     const wIn = bundlePorts(m, 'w', streamSpec(UInt(d.wordBits)), 'sink');
     const xIn = bundlePorts(m, 'x', streamSpec(UInt(d.xBits)), 'sink');
-    const yOut = bundlePorts(m, 'y', streamSpec(UInt(32 * C)), 'source');
+    const yOut = bundlePorts(m, 'y', streamSpec(UInt(resultBits(p))), 'source');
     const busyOut = m.output('busy', Bool);
 
     // ---- registers -------------------------------------------------------------------
@@ -75,8 +76,8 @@ export const ternaryCore = defineModule(
 
     // ---- memories ---------------------------------------------------------------------
     const xmem = m.memory('xmem', { shape: UInt(d.xBits), depth: 2 ** xA });
-    // Partial sums by token (and with the table-lookup array by token and n-tile of a block).
-    const amem = m.memory('amem', { shape: UInt(C * d.accBits), depth: Math.max(2, p.mmax * (p.jmax || 1)) });
+    // Partial sums by token (and with the table-lookup array by token and n-tile of a block, with dual4 by token pair).
+    const amem = m.memory('amem', accMemoryShape(p, d));
 
     // ---- loading weights and activations ------------------------------------------------
     // Weights go to on-chip block RAM, or (dram > 0) out through an AXI4 master to board
@@ -135,7 +136,7 @@ export const ternaryCore = defineModule(
     });
 
     // Results leave through one FIFO, whichever array computes them.
-    const outFifo = m.instance('out_fifo', fifo({ width: 32 * C, depth: OUT_FIFO_DEPTH }));
+    const outFifo = m.instance('out_fifo', fifo({ width: resultBits(p), depth: OUT_FIFO_DEPTH }));
     m.set(yOut.valid, outFifo.out.valid);
     m.set(yOut.data, outFifo.out.data);
     m.set(outFifo.out.ready, yOut.ready);
@@ -206,6 +207,9 @@ export const ternaryCore = defineModule(
       const room = m.let('room', outFifo.level.lt(OUT_FIFO_DEPTH - 2).and(outFifo.in.ready));
       return finish(lutPath(m, p, d, { K, N, M, wBase, kTiles, begin: start.and(startOk), wmemRead: wRead, xmem, amem, room, out: outFifo.in }));
     }
+
+    // dual4: the adder columns with an int4 mode beside int8 (dual-int4.ts); validate() refuses it with dram.
+    if (p.dual4) return finish(dualPath(m, p, d, { K, N, M, wBase, kTiles, begin: start.and(startOk), wdata: regWdata, wmemRead: wmemRead!, xmem, amem, outLevel: outFifo.level, out: outFifo.in, outDepth: OUT_FIFO_DEPTH }));
 
     // Loop state of stage 0.
     const nBase = m.reg('n_base', UInt(nW));

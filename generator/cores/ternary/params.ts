@@ -33,6 +33,7 @@ export interface TernaryParams {
   //   mburst  longest read burst in beats (default 64)
   //   ports   AXI4 masters each tile's bytes are split across (default 1)
   //   jmax    > 0: the table-lookup array (lut-path.ts) in blocks of up to jmax n-tiles (default 0: adder columns)
+  //   dual4   1: the int4 mode beside int8, chosen per run (dual-int4.ts; default 0)
   [k: string]: number;
 }
 
@@ -61,6 +62,7 @@ export function pickTernary(p: Readonly<Record<string, number | undefined>>): Te
   for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth', 'acc']) out[k] = p[k] ?? 0;
   if (p.dram) for (const k of DRAM_KEYS) if (p[k] !== undefined) out[k] = p[k]!;
   if (p.jmax) out.jmax = p.jmax;
+  if (p.dual4) out.dual4 = p.dual4;
   return out as TernaryParams;
 }
 
@@ -93,6 +95,13 @@ export function validate(p: TernaryParams): void {
   if (p.acc) checkParam(TERNARY_PARAMS, 'acc', p.acc);
   if (p.dram) for (const k of DRAM_KEYS) if (p[k] !== undefined) checkParam(TERNARY_PARAMS, k, p[k]);
   if (p.jmax !== undefined) checkParam(TERNARY_PARAMS, 'jmax', p.jmax);
+  if (p.dual4 !== undefined) checkParam(TERNARY_PARAMS, 'dual4', p.dual4);
+  if (p.dual4) {
+    need(p.act === 8, `dual4=${p.dual4} with act=${p.act}: the int4 mode packs two int4 tokens into an int8 lane, so it needs act=8`);
+    need(!p.jmax, `dual4=${p.dual4} with jmax=${p.jmax}: the int4 mode is built on the adder columns only (the table-lookup array's tables would need two tokens' sums); set jmax=0`);
+    need(!p.dram, `dual4=${p.dual4} with dram=${p.dram}: the int4 mode reads weights from block RAM only (not implemented with DRAM weights); set dram=0`);
+    need(p.mmax >= 2, `dual4=${p.dual4} with mmax=${p.mmax}: the accumulators hold token pairs, so mmax must be at least 2`);
+  }
   if (p.jmax) {
     // What the table-lookup path does not implement is refused by name.
     need(!p.dram, `jmax=${p.jmax} with dram=${p.dram}: the table-lookup array reads its weights from block RAM only (weights in DRAM need the n-block-major layout, not implemented); set jmax=0 or dram=0`);
