@@ -207,3 +207,17 @@ export function stageDepths(jsonPath: string, top: string): { end: string; depth
   }
   return [...byEnd.entries()].map(([end, ds]) => ({ end, depth: worstOf(ds) })).sort((a, b) => b.depth.both - a.depth.both || b.depth.luts - a.depth.luts || a.end.localeCompare(b.end));
 }
+
+/**
+ * An upper bound on the Fmax nextpnr-ice40 can reach on an UP5K for a netlist of this depth,
+ * from its own delay model (the figures its critical-path reports print): a flip-flop's clock
+ * to Q 1.4 ns, then on the deepest path every LUT level or carry chain entered at least 0.9 ns
+ * of cell (a LUT's fastest input; a chain's first SB_CARRY is 0.7 ns and its sum LUT a level of
+ * its own) plus 0.6 ns of wire (between neighbouring tiles, the shortest hop). Real paths have
+ * longer wires and longer chains, so a design reaches well below this; a request above it
+ * cannot be met whatever the placement.
+ */
+export function ice40FmaxBound(d: Depth): number {
+  const ns = 1.4 + d.both * (0.9 + 0.6);
+  return 1000 / ns;
+}
