@@ -309,8 +309,11 @@ export const ternaryCore = defineModule(
           m.set(lastKt, kOne);
           m.when(lastN, () => m.set(issuing, 0)).otherwise(() => {
             // Counting down compares with a constant: no subtraction and compare in one stage.
+            // The bits above 2*cols's are tested for zero (LUTs) and only the rest compared, which
+            // Yosys would otherwise make a carry chain as wide as N.
+            const b = log2ceil(2 * C + 1);
             m.set(nLeft, nLeft.sub(C));
-            m.set(lastNQ, nLeft.le(2 * C));
+            m.set(lastNQ, nLeft.slice(nW - 1, b).orReduce().not().and(nLeft.slice(b - 1, 0).le(2 * C)));
           });
         });
       });
@@ -363,7 +366,8 @@ export const ternaryCore = defineModule(
       const next = {} as typeof ctl;
       for (const k of Object.keys(ctl) as (keyof typeof ctl)[]) {
         const v = prevCtl[k];
-        if (!v || (k === 'mask' && s > 2)) continue;
+        // The mask is used where the lanes enter the columns; first ends in the accumulate's selects (above).
+        if (!v || (k === 'mask' && s > 2) || (k === 'first' && s === 1 + MEMORY_OUTPUT_STAGES + columnStages(R))) continue;
         const q = m.reg(`s${s}_${k}`, v.shape);
         m.set(q, v);
         next[k] = q;
@@ -390,27 +394,37 @@ export const ternaryCore = defineModule(
     const acc = at[at.length - 1]!;
     const v2 = acc.valid;
     const tok2 = acc.tok;
-    const first2 = acc.first;
     const last2 = acc.last;
 
     // ---- stage 2: accumulate, write back or emit ----------------------------------------------
     // The memory read for this token was issued before last cycle's write of the same token
-    // landed, so that write is forwarded. Whether to forward is known a stage early (the
-    // token being read against the one being written back), so the select over all
-    // cols x accBits bits is a register, not a compare.
+    // landed, so that write is forwarded; a first k-tile adds to zero. Both selects are known a
+    // stage early (the token being read against the one being written back), so each is a
+    // register, not a compare. Each reaches all cols x accBits adder inputs, a fanout that
+    // nextpnr routes slowly across the chip, so it has a copy per group of columns. Yosys merges
+    // flip-flops with the same input (a keep attribute does not stop it), so the copies differ
+    // where their value is never used: with no step in the next stage (rd not valid), and for
+    // the forward, on a first k-tile (whose old value is dropped).
+    const writeBack = m.let('write_back', v2.and(last2.not()));
+    const sameTok = m.let('acc_same_tok', writeBack.and(tok2.eq(rd.tok)));
+    const copies = (name: string, variants: Value[]): Value[] =>
+      variants.slice(0, C).map((v, i) => {
+        const q = m.reg(`${name}${i}`, Bool);
+        m.set(q, v);
+        return q;
+      });
+    const forward = copies('acc_forward', [sameTok, sameTok.and(rd.valid), sameTok.and(rd.first.not()), sameTok.and(rd.valid).and(rd.first.not())]);
+    const zero = copies('acc_first', [rd.first, rd.first.and(rd.valid), rd.first.or(rd.valid.not())]);
     const wbData = m.reg('wb_data', UInt(C * d.accBits));
-    const forward = m.reg('acc_forward', Bool);
-    const prev = m.let('acc_prev', mux(forward, wbData, accOld));
     const sums: Value[] = [];
     for (let c = 0; c < C; c++) {
-      const old = prev.slice(c * d.accBits + d.accBits - 1, c * d.accBits).asSigned();
+      const field = (v: Value) => v.slice(c * d.accBits + d.accBits - 1, c * d.accBits).asSigned();
+      const old = mux(zero[c % zero.length]!, 0, mux(forward[c % forward.length]!, field(wbData), field(accOld)));
       // The column's last +1 (dot.ts) is this adder's carry-in.
-      sums.push(m.let(`sum${c}`, mux(first2, 0, old).add(dots[c]!.ext(d.accBits)).add(carries[c]!.zext(d.accBits).asSigned())));
+      sums.push(m.let(`sum${c}`, old.add(dots[c]!.ext(d.accBits)).add(carries[c]!.zext(d.accBits).asSigned())));
     }
     const sumWord = m.let('sum_word', cat(...[...sums].reverse().map((s) => s.asUnsigned())));
-    const writeBack = m.let('write_back', v2.and(last2.not()));
     m.when(writeBack, () => amem.write(tok2.trunc(Math.max(1, log2ceil(Math.max(2, p.mmax)))), sumWord));
-    m.set(forward, writeBack.and(tok2.eq(rd.tok)));
     m.set(wbData, sumWord);
     m.set(outFifo.in.valid, v2.and(last2));
     m.set(outFifo.in.data, cat(...[...sums].reverse().map((s) => s.ext(32).asUnsigned())));
