@@ -23,6 +23,7 @@ import { defineModule, UInt, SInt, Bool, mux, cat, lit, select, bundlePorts, str
 import { nameWith, type NameTags } from '../naming.ts';
 import { defaultsOf, TERNARY_PARAMS } from '../param-table.ts';
 import { fifo } from '../fifo.ts';
+import { ltConst, leConst } from '../const-compare.ts';
 import { ternaryDot } from './dot.ts';
 import { tileCodes } from './decode.ts';
 import { lutPath } from './lut-path.ts';
@@ -252,7 +253,7 @@ export const ternaryCore = defineModule(
     // plus the one result that cycle may have pushed.
     const inFlight = pipelineCycles(R) - 1;
     const room = m.reg('room', Bool);
-    m.set(room, outFifo.level.lt(OUT_FIFO_DEPTH - inFlight - 1).and(outFifo.in.ready));
+    m.set(room, ltConst(outFifo.level, OUT_FIFO_DEPTH - inFlight - 1).and(outFifo.in.ready));
     // From DRAM the tile must have arrived; the block RAM is always ready.
     const wReady = mem ? m.let('w_tile_ready', tok.ne(0).or(mem.fetch.tiles.valid)) : lit(1, Bool);
     const issue = m.let('issue', issuing.and(room).and(wReady));
@@ -309,11 +310,8 @@ export const ternaryCore = defineModule(
           m.set(lastKt, kOne);
           m.when(lastN, () => m.set(issuing, 0)).otherwise(() => {
             // Counting down compares with a constant: no subtraction and compare in one stage.
-            // The bits above 2*cols's are tested for zero (LUTs) and only the rest compared, which
-            // Yosys would otherwise make a carry chain as wide as N.
-            const b = log2ceil(2 * C + 1);
             m.set(nLeft, nLeft.sub(C));
-            m.set(lastNQ, nLeft.slice(nW - 1, b).orReduce().not().and(nLeft.slice(b - 1, 0).le(2 * C)));
+            m.set(lastNQ, leConst(nLeft, 2 * C));
           });
         });
       });
@@ -401,25 +399,28 @@ export const ternaryCore = defineModule(
     // landed, so that write is forwarded; a first k-tile adds to zero. Both selects are known a
     // stage early (the token being read against the one being written back), so each is a
     // register, not a compare. Each reaches all cols x accBits adder inputs, a fanout that
-    // nextpnr routes slowly across the chip, so it has a copy per group of columns. Yosys merges
+    // nextpnr routes slowly across the chip, so each column has its own copy. Yosys merges
     // flip-flops with the same input (a keep attribute does not stop it), so the copies differ
-    // where their value is never used: with no step in the next stage (rd not valid), and for
-    // the forward, on a first k-tile (whose old value is dropped).
+    // where their value is never used: with no step in rd (nothing to accumulate next cycle),
+    // copy i is 1 when rd's token and last bit spell i. Columns share copies only past the
+    // 2^(bits of tok + 1) distinct ones.
     const writeBack = m.let('write_back', v2.and(last2.not()));
     const sameTok = m.let('acc_same_tok', writeBack.and(tok2.eq(rd.tok)));
-    const copies = (name: string, variants: Value[]): Value[] =>
-      variants.slice(0, C).map((v, i) => {
+    const tag = cat(rd.last, rd.tok);
+    const nCopies = Math.min(C, 2 ** tag.width);
+    const copies = (name: string, v: Value): Value[] =>
+      Array.from({ length: nCopies }, (_, i) => {
         const q = m.reg(`${name}${i}`, Bool);
-        m.set(q, v);
+        m.set(q, mux(rd.valid, v, tag.eq(i)));
         return q;
       });
-    const forward = copies('acc_forward', [sameTok, sameTok.and(rd.valid), sameTok.and(rd.first.not()), sameTok.and(rd.valid).and(rd.first.not())]);
-    const zero = copies('acc_first', [rd.first, rd.first.and(rd.valid), rd.first.or(rd.valid.not())]);
+    const forward = copies('acc_forward', sameTok);
+    const zero = copies('acc_first', rd.first);
     const wbData = m.reg('wb_data', UInt(C * d.accBits));
     const sums: Value[] = [];
     for (let c = 0; c < C; c++) {
       const field = (v: Value) => v.slice(c * d.accBits + d.accBits - 1, c * d.accBits).asSigned();
-      const old = mux(zero[c % zero.length]!, 0, mux(forward[c % forward.length]!, field(wbData), field(accOld)));
+      const old = mux(zero[c % nCopies]!, 0, mux(forward[c % nCopies]!, field(wbData), field(accOld)));
       // The column's last +1 (dot.ts) is this adder's carry-in.
       sums.push(m.let(`sum${c}`, old.add(dots[c]!.ext(d.accBits)).add(carries[c]!.zext(d.accBits).asSigned())));
     }
