@@ -173,10 +173,10 @@ export function netlistDepth(jsonPath: string, top: string): Depth {
 }
 
 /**
- * The stages of a netlist by the register they end in, deepest first: for each flip-flop or
- * block RAM, named by the net its output drives (a flip-flop's Q, a RAM's read data) with
- * the bit index dropped, the worst depth into any of its inputs. Output ports count as
- * endpoints too. This is what says which stage of a design limits it.
+ * The stages of a netlist by the register they end in, deepest first: for each flip-flop (named
+ * by the net its Q drives, the bit index dropped) or block RAM (by its name, its banks
+ * together), the worst depth into any of its inputs. This is what says which stage of a design
+ * limits it.
  */
 export function stageDepths(jsonPath: string, top: string): { end: string; depth: Depth }[] {
   const { mod, depth } = depths(jsonPath, top);
@@ -200,8 +200,10 @@ export function stageDepths(jsonPath: string, top: string): { end: string; depth
   };
   for (const [cellName, c] of Object.entries(mod.cells)) {
     if (!SEQUENTIAL.test(c.type)) continue;
+    // A block RAM by its own name, its banks together (Yosys names them `mem.0.0`, `mem.0.1`, ...).
     const outBit = Object.entries(c.connections).find(([p]) => c.port_directions[p] === 'output')?.[1][0];
-    const end = (outBit !== undefined && names.get(outBit)) || cellName;
+    const ram = /^(RAMB|SB_RAM|SB_SPRAM)/.test(c.type);
+    const end = ram ? cellName.replace(/(\.\d+)+(_\w+)?$/, '') : (outBit !== undefined && names.get(outBit)) || cellName;
     const group = end.replace(/\[\d+\]$/, '');
     for (const [p, bits] of Object.entries(c.connections)) if (c.port_directions[p] === 'input') for (const b of bits) add(group, depth(b));
   }
