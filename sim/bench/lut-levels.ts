@@ -106,9 +106,13 @@ function arcs(c: Cell): { out: Bit; ins: Bit[]; lut: number; chain: 'enter' | 'c
   throw new Error(`lut-levels: no timing arcs known for cell type ${t}`);
 }
 
-/** The depth of the top module of a Yosys JSON netlist (write_json after synth_xilinx -flatten or synth_ice40). */
-export function netlistDepth(jsonPath: string, top: string): Depth {
-  const j = JSON.parse(readFileSync(jsonPath, 'utf8')) as { modules: Record<string, { cells: Record<string, Cell> }> };
+interface Netlist {
+  modules: Record<string, { cells: Record<string, Cell>; netnames: Record<string, { bits: Bit[]; hide_name?: number }> }>;
+}
+
+/** Depth of every combinational bit of a netlist's top module, from the flip-flops and ports that feed it. */
+function depths(jsonPath: string, top: string): { mod: Netlist['modules'][string]; depth: (b: Bit) => Depth; driven: Iterable<Bit> } {
+  const j = JSON.parse(readFileSync(jsonPath, 'utf8')) as Netlist;
   const mod = j.modules[top];
   if (!mod) throw new Error(`lut-levels: no module ${top} in ${jsonPath}`);
   type Arc = ReturnType<typeof arcs>[number] & { carryIns: Set<Bit> };
@@ -149,12 +153,73 @@ export function netlistDepth(jsonPath: string, top: string): Depth {
     memo.set(b, d);
     return d;
   };
+  return { mod, depth, driven: driver.keys() };
+}
+
+function worstOf(ds: Iterable<Depth>): Depth {
   const worst: Depth = { luts: 0, chains: 0, both: 0 };
-  for (const b of driver.keys()) {
-    const d = depth(b);
+  for (const d of ds) {
     worst.luts = Math.max(worst.luts, d.luts);
     worst.chains = Math.max(worst.chains, d.chains);
     worst.both = Math.max(worst.both, d.both);
   }
   return worst;
+}
+
+/** The depth of the top module of a Yosys JSON netlist (write_json after synth_xilinx -flatten or synth_ice40). */
+export function netlistDepth(jsonPath: string, top: string): Depth {
+  const { depth, driven } = depths(jsonPath, top);
+  return worstOf([...driven].map(depth));
+}
+
+/**
+ * The stages of a netlist by the register they end in, deepest first: for each flip-flop (named
+ * by the net its Q drives, the bit index dropped) or block RAM (by its name, its banks
+ * together), the worst depth into any of its inputs. This is what says which stage of a design
+ * limits it.
+ */
+export function stageDepths(jsonPath: string, top: string): { end: string; depth: Depth }[] {
+  const { mod, depth } = depths(jsonPath, top);
+  // A readable name for a bit: of the public nets (no '$') that carry it, one the source
+  // named rather than one Yosys named after a cell (`x_SB_LUT4_O`), the shortest.
+  const names = new Map<Bit, string>();
+  const rank = (n: string) => (n.includes('_SB_') ? 1e6 : 0) + n.length;
+  for (const [n, net] of Object.entries(mod.netnames)) {
+    if (net.hide_name || n.includes('$')) continue;
+    for (const [i, b] of net.bits.entries()) {
+      const name = net.bits.length > 1 ? `${n}[${i}]` : n;
+      const had = names.get(b);
+      if (had === undefined || rank(name) < rank(had)) names.set(b, name);
+    }
+  }
+  const byEnd = new Map<string, Depth[]>();
+  const add = (end: string, d: Depth) => {
+    const list = byEnd.get(end);
+    if (list) list.push(d);
+    else byEnd.set(end, [d]);
+  };
+  for (const [cellName, c] of Object.entries(mod.cells)) {
+    if (!SEQUENTIAL.test(c.type)) continue;
+    // A block RAM by its own name, its banks together (Yosys names them `mem.0.0`, `mem.0.1`, ...).
+    const outBit = Object.entries(c.connections).find(([p]) => c.port_directions[p] === 'output')?.[1][0];
+    const ram = /^(RAMB|SB_RAM|SB_SPRAM)/.test(c.type);
+    const end = ram ? cellName.replace(/(\.\d+)+(_\w+)?$/, '') : (outBit !== undefined && names.get(outBit)) || cellName;
+    const group = end.replace(/\[\d+\]$/, '');
+    for (const [p, bits] of Object.entries(c.connections)) if (c.port_directions[p] === 'input') for (const b of bits) add(group, depth(b));
+  }
+  return [...byEnd.entries()].map(([end, ds]) => ({ end, depth: worstOf(ds) })).sort((a, b) => b.depth.both - a.depth.both || b.depth.luts - a.depth.luts || a.end.localeCompare(b.end));
+}
+
+/**
+ * An upper bound on the Fmax nextpnr-ice40 can reach on an UP5K for a netlist of this depth,
+ * from its own delay model (the figures its critical-path reports print): a flip-flop's clock
+ * to Q 1.4 ns, then on the deepest path every LUT level or carry chain entered at least 0.9 ns
+ * of cell (a LUT's fastest input; a chain's first SB_CARRY is 0.7 ns and its sum LUT a level of
+ * its own) plus 0.6 ns of wire (between neighbouring tiles, the shortest hop). Real paths have
+ * longer wires and longer chains, so a design reaches well below this; a request above it
+ * cannot be met whatever the placement.
+ */
+export function ice40FmaxBound(d: Depth): number {
+  const ns = 1.4 + d.both * (0.9 + 0.6);
+  return 1000 / ns;
 }

@@ -23,6 +23,7 @@ import { defineModule, UInt, SInt, Bool, mux, cat, lit, select, bundlePorts, str
 import { nameWith, type NameTags } from '../naming.ts';
 import { defaultsOf, TERNARY_PARAMS } from '../param-table.ts';
 import { fifo } from '../fifo.ts';
+import { ltConst, leConst } from '../const-compare.ts';
 import { ternaryDot } from './dot.ts';
 import { tileCodes } from './decode.ts';
 import { lutPath } from './lut-path.ts';
@@ -120,10 +121,26 @@ export const ternaryCore = defineModule(
     // ---- run control -----------------------------------------------------------------------
     const kTiles = m.let('k_tiles', K.zext(kW + log2ceil(R)).add(R - 1).shr(log2ceil(R)).trunc(ktW));
     const start = m.let('start', regWe.and(regAddr.eq(REG.CTRL)).and(regWdata.bit(0)));
-    const startOk = m.let(
-      'start_ok',
-      running.not().and(K.ne(0)).and(K.le(p.kmax)).and(N.ne(0)).and(M.ne(0)).and(M.le(p.mmax)).and(wBase.zext(wA + 1).lt(p.wdepth)).and(memBusy.not()),
-    );
+    // Whether each run parameter is in range is registered beside it, from the value being
+    // written, so a start tests flags, not a 32-bit compare, and stays exact whenever the
+    // write came (even the cycle before the start).
+    // The adder array's sequencer starts from flags of the same kind: one k-tile, one token,
+    // one n-tile.
+    const kOk = m.reg('k_ok', Bool);
+    const nOk = m.reg('n_ok', Bool);
+    const mOk = m.reg('m_ok', Bool);
+    const wBaseOk = m.reg('wbase_ok', Bool, { reset: 1 }); // WBASE resets to 0, in range
+    const adders = !p.jmax;
+    const kOne = adders ? m.reg('k_one', Bool) : undefined; // K <= rows
+    const nOne = adders ? m.reg('n_one', Bool) : undefined; // N <= cols
+    const mOne = adders ? m.reg('m_one', Bool) : undefined; // M == 1
+    const inRange = {
+      K: (v: Value) => v.ne(0).and(v.le(p.kmax)),
+      N: (v: Value) => v.ne(0),
+      M: (v: Value) => v.ne(0).and(v.le(p.mmax)),
+      WBASE: (v: Value) => v.zext(wA + 1).lt(p.wdepth),
+    };
+    const startOk = m.let('start_ok', running.not().and(kOk).and(nOk).and(mOk).and(wBaseOk).and(memBusy.not()));
 
     m.when(start, () => {
       m.when(startOk, () => {
@@ -163,10 +180,25 @@ export const ternaryCore = defineModule(
             m.set(wOverflow, 0);
           });
         },
-        K: () => m.set(K, regWdata.slice(kW - 1, 0)),
-        N: () => m.set(N, regWdata.slice(nW - 1, 0)),
-        M: () => m.set(M, regWdata.slice(mW - 1, 0)),
-        WBASE: () => m.set(wBase, regWdata.slice(wA - 1, 0)),
+        K: () => {
+          m.set(K, regWdata.slice(kW - 1, 0));
+          m.set(kOk, inRange.K(regWdata.slice(kW - 1, 0)));
+          if (kOne) m.set(kOne, regWdata.slice(kW - 1, 0).le(R));
+        },
+        N: () => {
+          m.set(N, regWdata.slice(nW - 1, 0));
+          m.set(nOk, inRange.N(regWdata.slice(nW - 1, 0)));
+          if (nOne) m.set(nOne, regWdata.slice(nW - 1, 0).le(C));
+        },
+        M: () => {
+          m.set(M, regWdata.slice(mW - 1, 0));
+          m.set(mOk, inRange.M(regWdata.slice(mW - 1, 0)));
+          if (mOne) m.set(mOne, regWdata.slice(mW - 1, 0).eq(1));
+        },
+        WBASE: () => {
+          m.set(wBase, regWdata.slice(wA - 1, 0));
+          m.set(wBaseOk, inRange.WBASE(regWdata.slice(wA - 1, 0)));
+        },
         WADDR: () => m.set(wAddrStart, regWdata.slice(wA - 1, 0)),
       };
       m.when(regWe, () => {
@@ -212,7 +244,8 @@ export const ternaryCore = defineModule(
     if (p.dual4) return finish(dualPath(m, p, d, { K, N, M, wBase, kTiles, begin: start.and(startOk), wdata: regWdata, wmemRead: wmemRead!, xmem, amem, outLevel: outFifo.level, out: outFifo.in, outDepth: OUT_FIFO_DEPTH }));
 
     // Loop state of stage 0.
-    const nBase = m.reg('n_base', UInt(nW));
+    if (!kOne || !nOne || !mOne) throw new Error('ternary core: the adder array needs its one-tile flags');
+    const nLeft = m.reg('n_left', UInt(nW)); // columns of N from this n-tile on
     const kt = m.reg('kt', UInt(ktW));
     const tok = m.reg('tok', UInt(mW));
     const wIdx = mem ? undefined : m.reg('w_idx', UInt(wA)); // from DRAM the fetcher keeps the address
@@ -224,7 +257,7 @@ export const ternaryCore = defineModule(
     // plus the one result that cycle may have pushed.
     const inFlight = pipelineCycles(R) - 1;
     const room = m.reg('room', Bool);
-    m.set(room, outFifo.level.lt(OUT_FIFO_DEPTH - inFlight - 1).and(outFifo.in.ready));
+    m.set(room, ltConst(outFifo.level, OUT_FIFO_DEPTH - inFlight - 1).and(outFifo.in.ready));
     // From DRAM the tile must have arrived; the block RAM is always ready.
     const wReady = mem ? m.let('w_tile_ready', tok.ne(0).or(mem.fetch.tiles.valid)) : lit(1, Bool);
     const issue = m.let('issue', issuing.and(room).and(wReady));
@@ -238,39 +271,51 @@ export const ternaryCore = defineModule(
       return q;
     };
     const kTilesQ = bound('k_tiles_q', kTiles);
-    const ktLastQ = bound('kt_last_q', K.sub(1).shr(log2ceil(R)).trunc(ktW)); // ceil(K/R) - 1 = floor((K-1)/R)
-    const mLastQ = bound('m_last_q', M.sub(1));
-    const nFarQ = bound('n_far_q', mux(N.le(2 * C), 0, N.sub(2 * C))); // the last n_base from which one more tile ends the run
-    const lastNQ = m.reg('last_n_q', Bool); // n_base + cols >= N
+    // The token and k-tile one before the last: a counter about to step onto its last value.
+    // (Unused when M = 1 or K <= rows, where every token or k-tile is the last.)
+    const mLast2Q = bound('m_last2_q', M.sub(2));
+    const ktLast2Q = bound('kt_last2_q', K.zext(kW + 1).sub(R + 1).shr(log2ceil(R)).trunc(ktW)); // floor((K-1)/R) - 1
+    const lastNQ = m.reg('last_n_q', Bool); // n_left <= cols: this n-tile is the last
     // Lanes of the last k-tile: K mod rows of them, all when that is 0; lane b is live when b < K mod rows.
     const kLow = R === 1 ? undefined : K.slice(log2ceil(R) - 1, 0);
     const lastMaskQ = bound('last_mask_q', kLow ? cat(...Array.from({ length: R }, (_, i) => R - 1 - i).map((b) => [0, ...Array.from({ length: R - 1 - b }, (_, j) => b + 1 + j)].map((v) => kLow.eq(v)).reduce((a, e) => a.or(e)))) : lit(1, UInt(1)));
-    const lastTok = m.let('last_tok', tok.eq(mLastQ));
-    const lastKt = m.let('last_kt', kt.eq(ktLastQ));
+    // tok == M - 1 and kt == ceil(K/rows) - 1, kept as flags that step with the counters, so
+    // the issue logic starts from registers.
+    const lastTok = m.reg('last_tok', Bool);
+    const lastKt = m.reg('last_kt', Bool);
     const lastN = lastNQ;
 
     m.when(start.and(startOk), () => {
       m.set(issuing, 1);
-      m.set(nBase, 0);
+      m.set(nLeft, N);
       m.set(kt, 0);
       m.set(tok, 0);
       if (wIdx) m.set(wIdx, wBase);
-      m.set(lastNQ, N.le(C));
+      m.set(lastNQ, nOne);
+      m.set(lastTok, mOne);
+      m.set(lastKt, kOne);
       m.set(xRow, 0);
     });
     m.when(issue, () => {
       m.when(lastTok.not(), () => {
         m.set(tok, tok.add(1));
+        m.set(lastTok, tok.eq(mLast2Q));
         m.set(xRow, xRow.add(kTilesQ.zext(xA + 1)));
       }).otherwise(() => {
         m.set(tok, 0);
+        m.set(lastTok, mOne);
         m.set(xRow, 0);
         if (wIdx) m.set(wIdx, wIdx.add(1));
-        m.when(lastKt.not(), () => m.set(kt, kt.add(1))).otherwise(() => {
+        m.when(lastKt.not(), () => {
+          m.set(kt, kt.add(1));
+          m.set(lastKt, kt.eq(ktLast2Q));
+        }).otherwise(() => {
           m.set(kt, 0);
+          m.set(lastKt, kOne);
           m.when(lastN, () => m.set(issuing, 0)).otherwise(() => {
-            m.set(nBase, nBase.add(C));
-            m.set(lastNQ, nBase.ge(nFarQ));
+            // Counting down compares with a constant: no subtraction and compare in one stage.
+            m.set(nLeft, nLeft.sub(C));
+            m.set(lastNQ, leConst(nLeft, 2 * C));
           });
         });
       });
@@ -323,7 +368,8 @@ export const ternaryCore = defineModule(
       const next = {} as typeof ctl;
       for (const k of Object.keys(ctl) as (keyof typeof ctl)[]) {
         const v = prevCtl[k];
-        if (!v || (k === 'mask' && s > 2)) continue;
+        // The mask is used where the lanes enter the columns; first ends in the accumulate's selects (above).
+        if (!v || (k === 'mask' && s > 2) || (k === 'first' && s === 1 + MEMORY_OUTPUT_STAGES + columnStages(R))) continue;
         const q = m.reg(`s${s}_${k}`, v.shape);
         m.set(q, v);
         next[k] = q;
@@ -350,26 +396,40 @@ export const ternaryCore = defineModule(
     const acc = at[at.length - 1]!;
     const v2 = acc.valid;
     const tok2 = acc.tok;
-    const first2 = acc.first;
     const last2 = acc.last;
 
     // ---- stage 2: accumulate, write back or emit ----------------------------------------------
-    const wbValid = m.reg('wb_valid', Bool);
-    const wbTok = m.reg('wb_tok', UInt(mW));
+    // The memory read for this token was issued before last cycle's write of the same token
+    // landed, so that write is forwarded; a first k-tile adds to zero. Both selects are known a
+    // stage early (the token being read against the one being written back), so each is a
+    // register, not a compare. Each reaches all cols x accBits adder inputs, a fanout that
+    // nextpnr routes slowly across the chip, so each column has its own copy. Yosys merges
+    // flip-flops with the same input (a keep attribute does not stop it), so the copies differ
+    // where their value is never used: with no step in rd (nothing to accumulate next cycle),
+    // copy i is 1 when rd's token and last bit spell i. Columns share copies only past the
+    // 2^(bits of tok + 1) distinct ones.
+    const writeBack = m.let('write_back', v2.and(last2.not()));
+    const sameTok = m.let('acc_same_tok', writeBack.and(tok2.eq(rd.tok)));
+    const tag = cat(rd.last, rd.tok);
+    const nCopies = Math.min(C, 2 ** tag.width);
+    const copies = (name: string, v: Value): Value[] =>
+      Array.from({ length: nCopies }, (_, i) => {
+        const q = m.reg(`${name}${i}`, Bool);
+        m.set(q, mux(rd.valid, v, tag.eq(i)));
+        return q;
+      });
+    const forward = copies('acc_forward', sameTok);
+    const zero = copies('acc_first', rd.first);
     const wbData = m.reg('wb_data', UInt(C * d.accBits));
-    // The memory read for this token was issued before last cycle's write of the same token landed.
-    const prev = m.let('acc_prev', mux(wbValid.and(wbTok.eq(tok2)), wbData, accOld));
     const sums: Value[] = [];
     for (let c = 0; c < C; c++) {
-      const old = prev.slice(c * d.accBits + d.accBits - 1, c * d.accBits).asSigned();
+      const field = (v: Value) => v.slice(c * d.accBits + d.accBits - 1, c * d.accBits).asSigned();
+      const old = mux(zero[c % nCopies]!, 0, mux(forward[c % nCopies]!, field(wbData), field(accOld)));
       // The column's last +1 (dot.ts) is this adder's carry-in.
-      sums.push(m.let(`sum${c}`, mux(first2, 0, old).add(dots[c]!.ext(d.accBits)).add(carries[c]!.zext(d.accBits).asSigned())));
+      sums.push(m.let(`sum${c}`, old.add(dots[c]!.ext(d.accBits)).add(carries[c]!.zext(d.accBits).asSigned())));
     }
     const sumWord = m.let('sum_word', cat(...[...sums].reverse().map((s) => s.asUnsigned())));
-    const writeBack = m.let('write_back', v2.and(last2.not()));
     m.when(writeBack, () => amem.write(tok2.trunc(Math.max(1, log2ceil(Math.max(2, p.mmax)))), sumWord));
-    m.set(wbValid, writeBack);
-    m.set(wbTok, tok2);
     m.set(wbData, sumWord);
     m.set(outFifo.in.valid, v2.and(last2));
     m.set(outFifo.in.data, cat(...[...sums].reverse().map((s) => s.ext(32).asUnsigned())));

@@ -8,7 +8,7 @@ import { writeDesign } from '../../../generator/hdl/index.ts';
 import { cacheRoot } from '../../../sim/toolchain/cache.ts';
 import { PARAM_FLAGS } from '../flags.ts';
 import { synthXilinx, synthIce40, type SynthReport } from '../../../sim/toolchain/synth.ts';
-import { netlistDepth } from '../../../sim/bench/lut-levels.ts';
+import { netlistDepth, stageDepths, ice40FmaxBound } from '../../../sim/bench/lut-levels.ts';
 
 export interface SynthOptions {
   target: string;
@@ -36,13 +36,25 @@ export async function synthesize(core: string, params: Record<string, string | n
   const clk = d.manifest.clocks[0]?.clk ?? 'clk';
   const work = path.join(dir, 'ice40');
   const seed = 1;
-  const r = await synthIce40(files, d.manifest.top, d.manifest.ports, work, { clk, seed, ...(fmax !== undefined ? { freqMHz: fmax } : {}) });
-  // The estimate is nextpnr-ice40's own static timing of the placed and routed design; the
-  // deepest stage (lut-levels.ts on the synthesized netlist) says what limits it.
+  // A request the synthesized logic depth cannot reach under any placement is refused before
+  // place and route (minutes on a full UP5K); one it might reach goes to nextpnr-ice40, whose
+  // own static timing of the routed design decides. Either way the deepest stage
+  // (lut-levels.ts on the synthesized netlist) says what limits it.
+  const deepest = (json: string) => {
+    const depth = netlistDepth(json, 'fit_top');
+    const end = stageDepths(json, 'fit_top')[0]?.end ?? 'a port';
+    return { depth, text: `its deepest stage being ${depth.luts} LUT levels and ${depth.chains} carry chain(s) (${depth.both} in all on one path, into ${end})` };
+  };
+  const beforePnr = (json: string) => {
+    if (fmax === undefined) return;
+    const { depth, text } = deepest(json);
+    const bound = ice40FmaxBound(depth);
+    if (fmax > bound) throw new ParamError(`--fmax ${fmax}: ${d.manifest.top} cannot meet it on the iCE40 UP5K, refused before place and route: ${text}, at most ${bound.toFixed(1)} MHz by nextpnr-ice40's cell and shortest-wire delays`);
+  };
+  const r = await synthIce40(files, d.manifest.top, d.manifest.ports, work, { clk, seed, beforePnr, ...(fmax !== undefined ? { freqMHz: fmax } : {}) });
   if (fmax !== undefined && (r.fmaxMHz === undefined || r.fmaxMHz < fmax)) {
-    const depth = netlistDepth(path.join(work, 'fit_top.json'), 'fit_top');
     const reached = r.fmaxMHz === undefined ? 'no Fmax was reported' : `it reaches ${r.fmaxMHz.toFixed(1)} MHz`;
-    throw new ParamError(`--fmax ${fmax}: ${d.manifest.top} cannot meet it on the iCE40 UP5K: ${reached} in nextpnr-ice40 (seed ${seed}), its deepest stage being ${depth.luts} LUT levels and ${depth.chains} carry chain(s) (${depth.both} in all on one path)`);
+    throw new ParamError(`--fmax ${fmax}: ${d.manifest.top} cannot meet it on the iCE40 UP5K: ${reached} in nextpnr-ice40 (seed ${seed}), ${deepest(path.join(work, 'fit_top.json')).text}`);
   }
   return r;
 }
