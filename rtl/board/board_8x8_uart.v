@@ -2,7 +2,7 @@
 // module: board_8x8_uart   family: board   source: generator/cores/board.ts
 // parameters: rows=8 cols=8 act=8 format=2 kmax=512 mmax=4 wdepth=256 acc=0 dram=0 maddr=32 mbase=0 mburst=64
 //             ports=1 stage=8 idle=65536 phy=1 clk=12000000 baud=115200
-// content-hash: sha256:e3fb4f5599211625d747d47d65c1210ab1606da67a59fe012bbf25e72d897cfe
+// content-hash: sha256:9a3d9a87a37e0f6db125484233be5d6b774b4684c9f5981df6f229eb9f2db598
 `default_nettype none
 
 module board_8x8_uart (
@@ -54,7 +54,7 @@ module board_8x8_uart (
     assign uart_tx_level = serial_tx_level;
 
     /* verilator lint_off PINCONNECTEMPTY */
-    link_engine_8x8_a8_f2_id_1b817dd5 engine (
+    link_engine_8x8_a8_f2_id_527f18f2 engine (
         .clk(clk),
         .rst(rst),
         .rx_valid(serial_out_valid),

@@ -2,7 +2,7 @@
 // module: board_16x16_xdma64   family: board_xdma   source: generator/boards/xdma.ts
 // parameters: rows=16 cols=16 act=8 format=2 kmax=4096 mmax=8 wdepth=4096 acc=0 dram=0 maddr=32 mbase=0 mburst=64
 //             ports=1 stage=16 idle=65536 axis=64 phy=0 clk=125000000 baud=115200
-// content-hash: sha256:8d38b6ce1b571c8dacd9aa10607a8bebfe43360c2591b4ec5ef945321b75f2bf
+// content-hash: sha256:7612829024fbe9884fc045acaa244d80e4d19221eef539f623d13ae09a6c134a
 `default_nettype none
 
 module board_16x16_xdma64 (
@@ -163,9 +163,9 @@ module board_16x16_xdma64 (
         .s_axil_rdata(regs_s_axil_rdata),
         .s_axil_rresp(regs_s_axil_rresp),
         .values({
-            32'd1437570769, 32'd1021789971, 32'd28373611, 32'd1081804622, 32'd2590624043, 32'd466696479, 32'd1379264227,
-            32'd3358210118, h2c_packets, responses, c2h_bytes, h2c_bytes, {29'd0, 1'd0, m_axis_c2h_tvalid, soc_busy},
-            32'd0, 32'd34082832, 32'd2977890305
+            32'd2395242252, 32'd2134717021, 32'd2410652634, 32'd3296361982, 32'd2860622508, 32'd4125034527,
+            32'd3781536000, 32'd3910239760, h2c_packets, responses, c2h_bytes, h2c_bytes,
+            {29'd0, 1'd0, m_axis_c2h_tvalid, soc_busy}, 32'd0, 32'd34082832, 32'd2977890305
         }),
         .wr_en(regs_wr_en),
         .wr_data(regs_wr_data),

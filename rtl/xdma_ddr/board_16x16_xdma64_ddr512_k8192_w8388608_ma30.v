@@ -2,7 +2,7 @@
 // module: board_16x16_xdma64_ddr512_k8192_w8388608_ma30   family: board_xdma   source: generator/boards/xdma.ts
 // parameters: rows=16 cols=16 act=8 format=2 kmax=8192 mmax=8 wdepth=8388608 acc=0 dram=512 maddr=30 mbase=0
 //             mburst=64 ports=1 stage=16 idle=65536 axis=64 phy=0 clk=125000000 baud=115200
-// content-hash: sha256:3ede9c81bb6d7e60fdb12500b711e3172f3aeb57906769d90f6accb4cf2370de
+// content-hash: sha256:9543fc450e68f6b5d2a63daad0ec036c7d4249c54402ca0240c279c23c7192d9
 `default_nettype none
 
 module board_16x16_xdma64_ddr512_k8192_w8388608_ma30 (
@@ -235,8 +235,8 @@ module board_16x16_xdma64_ddr512_k8192_w8388608_ma30 (
         .s_axil_rdata(regs_s_axil_rdata),
         .s_axil_rresp(regs_s_axil_rresp),
         .values({
-            32'd1552464944, 32'd1055192017, 32'd3344047706, 32'd1978746154, 32'd1163173537, 32'd489655393,
-            32'd2789593211, 32'd1524412769, h2c_packets, responses, c2h_bytes, h2c_bytes,
+            32'd830730758, 32'd3639066488, 32'd1165855071, 32'd3727942104, 32'd3454387121, 32'd224333903,
+            32'd2633711397, 32'd2214006635, h2c_packets, responses, c2h_bytes, h2c_bytes,
             {29'd0, mem_error, m_axis_c2h_tvalid, soc_busy}, 32'd0, 32'd34082832, 32'd2977890305
         }),
         .wr_en(regs_wr_en),

@@ -3,7 +3,7 @@
 // family: ternary_core   source: generator/cores/ternary/core.ts
 // parameters: rows=16 cols=16 act=8 format=2 kmax=8192 mmax=8 wdepth=8388608 acc=0 dram=512 maddr=30 mbase=0
 //             mburst=64 ports=1
-// content-hash: sha256:b6cbe5533ce441b956dc88aa05feaa018d501770541bd8aa722141f4de4acce9
+// content-hash: sha256:67b14a404ca67c1ce3723c2ec8cd20027ef6a2acc00361b082e49bb1c06875e3
 `default_nettype none
 
 module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
@@ -101,12 +101,19 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     reg  mem_err = 1'd0;
     wire [9:0] k_tiles;
     wire start;
+    reg  k_ok = 1'd0;
+    reg  n_ok = 1'd0;
+    reg  m_ok = 1'd0;
+    wire wbase_ok = 1'd1;  // a register that never leaves its reset value: a constant
+    reg  k_one = 1'd0;
+    reg  n_one = 1'd0;
+    reg  m_one = 1'd0;
     wire start_ok;
     wire out_fifo_in_ready;
     wire out_fifo_out_valid;
     wire [511:0] out_fifo_out_data;
     wire [5:0] out_fifo_level;
-    reg  [31:0] n_base = 32'd0;
+    reg  [31:0] n_left = 32'd0;
     reg  [9:0] kt = 10'd0;
     reg  [3:0] tok = 4'd0;
     reg  [12:0] x_row = 13'd0;
@@ -115,13 +122,12 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     wire w_tile_ready;
     wire issue;
     reg  [9:0] k_tiles_q = 10'd0;
-    reg  [9:0] kt_last_q = 10'd0;
-    reg  [3:0] m_last_q = 4'd0;
-    reg  [31:0] n_far_q = 32'd0;
+    reg  [3:0] m_last2_q = 4'd0;
+    reg  [9:0] kt_last2_q = 10'd0;
     reg  last_n_q = 1'd0;
     reg  [15:0] last_mask_q = 16'd0;
-    wire last_tok;
-    wire last_kt;
+    reg  last_tok = 1'd0;
+    reg  last_kt = 1'd0;
     wire [15:0] lane_mask;
     wire w_fetch;
     reg  [511:0] w_word = 512'h0;
@@ -152,7 +158,6 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     reg  s5_last = 1'd0;
     reg  s6_valid = 1'd0;
     reg  [3:0] s6_tok = 4'd0;
-    reg  s6_first = 1'd0;
     reg  s6_last = 1'd0;
     wire [127:0] x_masked;
     wire signed [12:0] col0_dot;
@@ -188,10 +193,41 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     wire signed [12:0] col15_dot;
     wire col15_carry;
     reg  [351:0] acc_word = 352'h0;
-    reg  wb_valid = 1'd0;
-    reg  [3:0] wb_tok = 4'd0;
+    wire write_back;
+    wire acc_same_tok;
+    reg  acc_forward0 = 1'd0;
+    reg  acc_forward1 = 1'd0;
+    reg  acc_forward2 = 1'd0;
+    reg  acc_forward3 = 1'd0;
+    reg  acc_forward4 = 1'd0;
+    reg  acc_forward5 = 1'd0;
+    reg  acc_forward6 = 1'd0;
+    reg  acc_forward7 = 1'd0;
+    reg  acc_forward8 = 1'd0;
+    reg  acc_forward9 = 1'd0;
+    reg  acc_forward10 = 1'd0;
+    reg  acc_forward11 = 1'd0;
+    reg  acc_forward12 = 1'd0;
+    reg  acc_forward13 = 1'd0;
+    reg  acc_forward14 = 1'd0;
+    reg  acc_forward15 = 1'd0;
+    reg  acc_first0 = 1'd0;
+    reg  acc_first1 = 1'd0;
+    reg  acc_first2 = 1'd0;
+    reg  acc_first3 = 1'd0;
+    reg  acc_first4 = 1'd0;
+    reg  acc_first5 = 1'd0;
+    reg  acc_first6 = 1'd0;
+    reg  acc_first7 = 1'd0;
+    reg  acc_first8 = 1'd0;
+    reg  acc_first9 = 1'd0;
+    reg  acc_first10 = 1'd0;
+    reg  acc_first11 = 1'd0;
+    reg  acc_first12 = 1'd0;
+    reg  acc_first13 = 1'd0;
+    reg  acc_first14 = 1'd0;
+    reg  acc_first15 = 1'd0;
     reg  [351:0] wb_data = 352'h0;
-    wire [351:0] acc_prev;
     wire signed [21:0] sum0;
     wire signed [21:0] sum1;
     wire signed [21:0] sum2;
@@ -209,7 +245,6 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     wire signed [21:0] sum14;
     wire signed [21:0] sum15;
     wire [351:0] sum_word;
-    wire write_back;
     wire busy_now;
     reg [127:0] xmem [0:4095];
     integer xmem_i;
@@ -226,10 +261,44 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
 `endif
     end
 
+    wire x_and_x_and_not_x = (
+        (~n_left[0])
+        & (~n_left[1])
+        & (~n_left[2])
+        & (~n_left[3])
+        & (~n_left[4])
+        & n_left[5]
+        & (~n_left[6])
+        & (~n_left[7])
+        & (~n_left[8])
+        & (~n_left[9])
+        & (~n_left[10])
+        & (~n_left[11])
+        & (~n_left[12])
+        & (~n_left[13])
+        & (~n_left[14])
+        & (~n_left[15])
+        & (~n_left[16])
+        & (~n_left[17])
+        & (~n_left[18])
+        & (~n_left[19])
+        & (~n_left[20])
+        & (~n_left[21])
+        & (~n_left[22])
+        & (~n_left[23])
+        & (~n_left[24])
+        & (~n_left[25])
+        & (~n_left[26])
+        & (~n_left[27])
+        & (~n_left[28])
+        & (~n_left[29])
+        & (~n_left[30])
+    );
     wire [17:0] k_reg_add_c15 = ({4'd0, k_reg} + 18'd15);
     wire unused_k_reg_add_c15 = ^{k_reg_add_c15[3:0], k_reg_add_c15[17:14]};  // bits intentionally dropped
-    wire [13:0] k_reg_sub_c1 = (k_reg - 14'd1);
-    wire unused_k_reg_sub_c1 = ^{k_reg_sub_c1[3:0]};  // bits intentionally dropped
+    wire [14:0] k_reg_sub_c17 = ({1'd0, k_reg} - 15'd17);
+    wire unused_k_reg_sub_c17 = ^{k_reg_sub_c17[3:0], k_reg_sub_c17[14]};  // bits intentionally dropped
+    wire [4:0] cat_s5_last = {s5_last, s5_tok};
     wire [11:0] x_word_bits = (x_row[11:0] + {2'd0, kt});
 
     assign w_ready = (w_loading & store_tiles_ready);
@@ -262,19 +331,9 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     assign mem_error = mem_err;
     assign k_tiles = k_reg_add_c15[13:4];
     assign start = ((reg_we & (reg_addr == 4'd0)) & reg_wdata[0]);
-    assign start_ok = (
-        (~running)
-        & (k_reg != 14'd0)
-        & (k_reg <= 14'd8192)
-        & (n_reg != 32'd0)
-        & (m_reg != 4'd0)
-        & (m_reg <= 4'd8)
-        & (~mem_busy)
-    );
+    assign start_ok = ((((((~running) & k_ok) & n_ok) & m_ok) & wbase_ok) & (~mem_busy));
     assign w_tile_ready = ((tok != 4'd0) | fetch_tiles_valid);
     assign issue = ((issuing & room) & w_tile_ready);
-    assign last_tok = (tok == m_last_q);
-    assign last_kt = (kt == kt_last_q);
     assign lane_mask = {
         ((~last_kt) | last_mask_q[15]), ((~last_kt) | last_mask_q[14]), ((~last_kt) | last_mask_q[13]),
         ((~last_kt) | last_mask_q[12]), ((~last_kt) | last_mask_q[11]), ((~last_kt) | last_mask_q[10]),
@@ -292,27 +351,91 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
         (s2_mask[3] ? x_q[31:24] : 8'd0), (s2_mask[2] ? x_q[23:16] : 8'd0), (s2_mask[1] ? x_q[15:8] : 8'd0),
         (s2_mask[0] ? x_q[7:0] : 8'd0)
     };
-    assign acc_prev = ((wb_valid & (wb_tok == s6_tok)) ? wb_data : acc_word);
-    assign sum0 = (((s6_first ? 22'd0 : acc_prev[21:0]) + {{9{col0_dot[12]}}, col0_dot}) + {21'd0, col0_carry});
-    assign sum1 = (((s6_first ? 22'd0 : acc_prev[43:22]) + {{9{col1_dot[12]}}, col1_dot}) + {21'd0, col1_carry});
-    assign sum2 = (((s6_first ? 22'd0 : acc_prev[65:44]) + {{9{col2_dot[12]}}, col2_dot}) + {21'd0, col2_carry});
-    assign sum3 = (((s6_first ? 22'd0 : acc_prev[87:66]) + {{9{col3_dot[12]}}, col3_dot}) + {21'd0, col3_carry});
-    assign sum4 = (((s6_first ? 22'd0 : acc_prev[109:88]) + {{9{col4_dot[12]}}, col4_dot}) + {21'd0, col4_carry});
-    assign sum5 = (((s6_first ? 22'd0 : acc_prev[131:110]) + {{9{col5_dot[12]}}, col5_dot}) + {21'd0, col5_carry});
-    assign sum6 = (((s6_first ? 22'd0 : acc_prev[153:132]) + {{9{col6_dot[12]}}, col6_dot}) + {21'd0, col6_carry});
-    assign sum7 = (((s6_first ? 22'd0 : acc_prev[175:154]) + {{9{col7_dot[12]}}, col7_dot}) + {21'd0, col7_carry});
-    assign sum8 = (((s6_first ? 22'd0 : acc_prev[197:176]) + {{9{col8_dot[12]}}, col8_dot}) + {21'd0, col8_carry});
-    assign sum9 = (((s6_first ? 22'd0 : acc_prev[219:198]) + {{9{col9_dot[12]}}, col9_dot}) + {21'd0, col9_carry});
-    assign sum10 = (((s6_first ? 22'd0 : acc_prev[241:220]) + {{9{col10_dot[12]}}, col10_dot}) + {21'd0, col10_carry});
-    assign sum11 = (((s6_first ? 22'd0 : acc_prev[263:242]) + {{9{col11_dot[12]}}, col11_dot}) + {21'd0, col11_carry});
-    assign sum12 = (((s6_first ? 22'd0 : acc_prev[285:264]) + {{9{col12_dot[12]}}, col12_dot}) + {21'd0, col12_carry});
-    assign sum13 = (((s6_first ? 22'd0 : acc_prev[307:286]) + {{9{col13_dot[12]}}, col13_dot}) + {21'd0, col13_carry});
-    assign sum14 = (((s6_first ? 22'd0 : acc_prev[329:308]) + {{9{col14_dot[12]}}, col14_dot}) + {21'd0, col14_carry});
-    assign sum15 = (((s6_first ? 22'd0 : acc_prev[351:330]) + {{9{col15_dot[12]}}, col15_dot}) + {21'd0, col15_carry});
+    assign write_back = (s6_valid & (~s6_last));
+    assign acc_same_tok = (write_back & (s6_tok == s5_tok));
+    assign sum0 = (
+        (acc_first0 ? 22'd0 : (acc_forward0 ? wb_data[21:0] : acc_word[21:0]))
+        + {{9{col0_dot[12]}}, col0_dot}
+        + {21'd0, col0_carry}
+    );
+    assign sum1 = (
+        (acc_first1 ? 22'd0 : (acc_forward1 ? wb_data[43:22] : acc_word[43:22]))
+        + {{9{col1_dot[12]}}, col1_dot}
+        + {21'd0, col1_carry}
+    );
+    assign sum2 = (
+        (acc_first2 ? 22'd0 : (acc_forward2 ? wb_data[65:44] : acc_word[65:44]))
+        + {{9{col2_dot[12]}}, col2_dot}
+        + {21'd0, col2_carry}
+    );
+    assign sum3 = (
+        (acc_first3 ? 22'd0 : (acc_forward3 ? wb_data[87:66] : acc_word[87:66]))
+        + {{9{col3_dot[12]}}, col3_dot}
+        + {21'd0, col3_carry}
+    );
+    assign sum4 = (
+        (acc_first4 ? 22'd0 : (acc_forward4 ? wb_data[109:88] : acc_word[109:88]))
+        + {{9{col4_dot[12]}}, col4_dot}
+        + {21'd0, col4_carry}
+    );
+    assign sum5 = (
+        (acc_first5 ? 22'd0 : (acc_forward5 ? wb_data[131:110] : acc_word[131:110]))
+        + {{9{col5_dot[12]}}, col5_dot}
+        + {21'd0, col5_carry}
+    );
+    assign sum6 = (
+        (acc_first6 ? 22'd0 : (acc_forward6 ? wb_data[153:132] : acc_word[153:132]))
+        + {{9{col6_dot[12]}}, col6_dot}
+        + {21'd0, col6_carry}
+    );
+    assign sum7 = (
+        (acc_first7 ? 22'd0 : (acc_forward7 ? wb_data[175:154] : acc_word[175:154]))
+        + {{9{col7_dot[12]}}, col7_dot}
+        + {21'd0, col7_carry}
+    );
+    assign sum8 = (
+        (acc_first8 ? 22'd0 : (acc_forward8 ? wb_data[197:176] : acc_word[197:176]))
+        + {{9{col8_dot[12]}}, col8_dot}
+        + {21'd0, col8_carry}
+    );
+    assign sum9 = (
+        (acc_first9 ? 22'd0 : (acc_forward9 ? wb_data[219:198] : acc_word[219:198]))
+        + {{9{col9_dot[12]}}, col9_dot}
+        + {21'd0, col9_carry}
+    );
+    assign sum10 = (
+        (acc_first10 ? 22'd0 : (acc_forward10 ? wb_data[241:220] : acc_word[241:220]))
+        + {{9{col10_dot[12]}}, col10_dot}
+        + {21'd0, col10_carry}
+    );
+    assign sum11 = (
+        (acc_first11 ? 22'd0 : (acc_forward11 ? wb_data[263:242] : acc_word[263:242]))
+        + {{9{col11_dot[12]}}, col11_dot}
+        + {21'd0, col11_carry}
+    );
+    assign sum12 = (
+        (acc_first12 ? 22'd0 : (acc_forward12 ? wb_data[285:264] : acc_word[285:264]))
+        + {{9{col12_dot[12]}}, col12_dot}
+        + {21'd0, col12_carry}
+    );
+    assign sum13 = (
+        (acc_first13 ? 22'd0 : (acc_forward13 ? wb_data[307:286] : acc_word[307:286]))
+        + {{9{col13_dot[12]}}, col13_dot}
+        + {21'd0, col13_carry}
+    );
+    assign sum14 = (
+        (acc_first14 ? 22'd0 : (acc_forward14 ? wb_data[329:308] : acc_word[329:308]))
+        + {{9{col14_dot[12]}}, col14_dot}
+        + {21'd0, col14_carry}
+    );
+    assign sum15 = (
+        (acc_first15 ? 22'd0 : (acc_forward15 ? wb_data[351:330] : acc_word[351:330]))
+        + {{9{col15_dot[12]}}, col15_dot}
+        + {21'd0, col15_carry}
+    );
     assign sum_word = {
         sum15, sum14, sum13, sum12, sum11, sum10, sum9, sum8, sum7, sum6, sum5, sum4, sum3, sum2, sum1, sum0
     };
-    assign write_back = (s6_valid & (~s6_last));
     assign busy_now = (running | mem_busy);
 
     always @(posedge clk) begin
@@ -349,6 +472,12 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
             w_overflow <= 1'd0;
             w_ptr <= 24'd0;
             x_ptr <= 13'd0;
+            k_ok <= 1'd0;
+            n_ok <= 1'd0;
+            m_ok <= 1'd0;
+            k_one <= 1'd0;
+            n_one <= 1'd0;
+            m_one <= 1'd0;
         end else begin
             if ((w_valid & w_ready)) begin
                 w_ptr <= (w_ptr + 24'd1);
@@ -372,12 +501,18 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
                     end
                     4'd2: begin
                         k_reg <= reg_wdata[13:0];
+                        k_ok <= ((reg_wdata[13:0] != 14'd0) & (reg_wdata[13:0] <= 14'd8192));
+                        k_one <= (reg_wdata[13:0] <= 14'd16);
                     end
                     4'd3: begin
                         n_reg <= reg_wdata;
+                        n_ok <= (reg_wdata != 32'd0);
+                        n_one <= (reg_wdata <= 32'd16);
                     end
                     4'd4: begin
                         m_reg <= reg_wdata[3:0];
+                        m_ok <= ((reg_wdata[3:0] != 4'd0) & (reg_wdata[3:0] <= 4'd8));
+                        m_one <= (reg_wdata[3:0] == 4'd1);
                     end
                     4'd5: begin
                         wbase_reg <= reg_wdata[22:0];
@@ -437,37 +572,76 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
 
     always @(posedge clk) begin
         if (rst) begin
-            n_base <= 32'd0;
+            n_left <= 32'd0;
             kt <= 10'd0;
             tok <= 4'd0;
             x_row <= 13'd0;
             issuing <= 1'd0;
             last_n_q <= 1'd0;
+            last_tok <= 1'd0;
+            last_kt <= 1'd0;
         end else begin
             if ((start & start_ok)) begin
                 issuing <= 1'd1;
-                n_base <= 32'd0;
+                n_left <= n_reg;
                 kt <= 10'd0;
                 tok <= 4'd0;
-                last_n_q <= (n_reg <= 32'd16);
+                last_n_q <= n_one;
+                last_tok <= m_one;
+                last_kt <= k_one;
                 x_row <= 13'd0;
             end
             if (issue) begin
                 if ((~last_tok)) begin
                     tok <= (tok + 4'd1);
+                    last_tok <= (tok == m_last2_q);
                     x_row <= (x_row + {3'd0, k_tiles_q});
                 end else begin
                     tok <= 4'd0;
+                    last_tok <= m_one;
                     x_row <= 13'd0;
                     if ((~last_kt)) begin
                         kt <= (kt + 10'd1);
+                        last_kt <= (kt == kt_last2_q);
                     end else begin
                         kt <= 10'd0;
+                        last_kt <= k_one;
                         if (last_n_q) begin
                             issuing <= 1'd0;
                         end else begin
-                            n_base <= (n_base + 32'd16);
-                            last_n_q <= (n_base >= n_far_q);
+                            n_left <= (n_left - 32'd16);
+                            last_n_q <= (
+                                (
+                                    (~n_left[5])
+                                    & (~n_left[6])
+                                    & (~n_left[7])
+                                    & (~n_left[8])
+                                    & (~n_left[9])
+                                    & (~n_left[10])
+                                    & (~n_left[11])
+                                    & (~n_left[12])
+                                    & (~n_left[13])
+                                    & (~n_left[14])
+                                    & (~n_left[15])
+                                    & (~n_left[16])
+                                    & (~n_left[17])
+                                    & (~n_left[18])
+                                    & (~n_left[19])
+                                    & (~n_left[20])
+                                    & (~n_left[21])
+                                    & (~n_left[22])
+                                    & (~n_left[23])
+                                    & (~n_left[24])
+                                    & (~n_left[25])
+                                    & (~n_left[26])
+                                    & (~n_left[27])
+                                    & (~n_left[28])
+                                    & (~n_left[29])
+                                    & (~n_left[30])
+                                    & (~n_left[31])
+                                )
+                                | (x_and_x_and_not_x & (~n_left[31]))
+                            );
                         end
                     end
                 end
@@ -479,7 +653,20 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
         if (rst) begin
             room <= 1'd0;
         end else begin
-            room <= ((out_fifo_level < 6'd9) & out_fifo_in_ready);
+            room <= (
+                (
+                    (((~out_fifo_level[3]) & (~out_fifo_level[4])) & (~out_fifo_level[5]))
+                    | (
+                        (~out_fifo_level[0])
+                        & (~out_fifo_level[1])
+                        & (~out_fifo_level[2])
+                        & out_fifo_level[3]
+                        & (~out_fifo_level[4])
+                        & (~out_fifo_level[5])
+                    )
+                )
+                & out_fifo_in_ready
+            );
         end
     end
 
@@ -493,25 +680,17 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
 
     always @(posedge clk) begin
         if (rst) begin
-            kt_last_q <= 10'd0;
+            m_last2_q <= 4'd0;
         end else begin
-            kt_last_q <= k_reg_sub_c1[13:4];
+            m_last2_q <= (m_reg - 4'd2);
         end
     end
 
     always @(posedge clk) begin
         if (rst) begin
-            m_last_q <= 4'd0;
+            kt_last2_q <= 10'd0;
         end else begin
-            m_last_q <= (m_reg - 4'd1);
-        end
-    end
-
-    always @(posedge clk) begin
-        if (rst) begin
-            n_far_q <= 32'd0;
-        end else begin
-            n_far_q <= ((n_reg <= 32'd32) ? 32'd0 : (n_reg - 32'd32));
+            kt_last2_q <= k_reg_sub_c17[13:4];
         end
     end
 
@@ -881,14 +1060,6 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
 
     always @(posedge clk) begin
         if (rst) begin
-            s6_first <= 1'd0;
-        end else begin
-            s6_first <= s5_first;
-        end
-    end
-
-    always @(posedge clk) begin
-        if (rst) begin
             s6_last <= 1'd0;
         end else begin
             s6_last <= s5_last;
@@ -897,17 +1068,257 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
 
     always @(posedge clk) begin
         if (rst) begin
-            wb_valid <= 1'd0;
+            acc_forward0 <= 1'd0;
         end else begin
-            wb_valid <= write_back;
+            acc_forward0 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd0));
         end
     end
 
     always @(posedge clk) begin
         if (rst) begin
-            wb_tok <= 4'd0;
+            acc_forward1 <= 1'd0;
         end else begin
-            wb_tok <= s6_tok;
+            acc_forward1 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd1));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward2 <= 1'd0;
+        end else begin
+            acc_forward2 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd2));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward3 <= 1'd0;
+        end else begin
+            acc_forward3 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd3));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward4 <= 1'd0;
+        end else begin
+            acc_forward4 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd4));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward5 <= 1'd0;
+        end else begin
+            acc_forward5 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd5));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward6 <= 1'd0;
+        end else begin
+            acc_forward6 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd6));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward7 <= 1'd0;
+        end else begin
+            acc_forward7 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd7));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward8 <= 1'd0;
+        end else begin
+            acc_forward8 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd8));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward9 <= 1'd0;
+        end else begin
+            acc_forward9 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd9));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward10 <= 1'd0;
+        end else begin
+            acc_forward10 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd10));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward11 <= 1'd0;
+        end else begin
+            acc_forward11 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd11));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward12 <= 1'd0;
+        end else begin
+            acc_forward12 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd12));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward13 <= 1'd0;
+        end else begin
+            acc_forward13 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd13));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward14 <= 1'd0;
+        end else begin
+            acc_forward14 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd14));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_forward15 <= 1'd0;
+        end else begin
+            acc_forward15 <= (s5_valid ? acc_same_tok : (cat_s5_last == 5'd15));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first0 <= 1'd0;
+        end else begin
+            acc_first0 <= (s5_valid ? s5_first : (cat_s5_last == 5'd0));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first1 <= 1'd0;
+        end else begin
+            acc_first1 <= (s5_valid ? s5_first : (cat_s5_last == 5'd1));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first2 <= 1'd0;
+        end else begin
+            acc_first2 <= (s5_valid ? s5_first : (cat_s5_last == 5'd2));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first3 <= 1'd0;
+        end else begin
+            acc_first3 <= (s5_valid ? s5_first : (cat_s5_last == 5'd3));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first4 <= 1'd0;
+        end else begin
+            acc_first4 <= (s5_valid ? s5_first : (cat_s5_last == 5'd4));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first5 <= 1'd0;
+        end else begin
+            acc_first5 <= (s5_valid ? s5_first : (cat_s5_last == 5'd5));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first6 <= 1'd0;
+        end else begin
+            acc_first6 <= (s5_valid ? s5_first : (cat_s5_last == 5'd6));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first7 <= 1'd0;
+        end else begin
+            acc_first7 <= (s5_valid ? s5_first : (cat_s5_last == 5'd7));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first8 <= 1'd0;
+        end else begin
+            acc_first8 <= (s5_valid ? s5_first : (cat_s5_last == 5'd8));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first9 <= 1'd0;
+        end else begin
+            acc_first9 <= (s5_valid ? s5_first : (cat_s5_last == 5'd9));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first10 <= 1'd0;
+        end else begin
+            acc_first10 <= (s5_valid ? s5_first : (cat_s5_last == 5'd10));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first11 <= 1'd0;
+        end else begin
+            acc_first11 <= (s5_valid ? s5_first : (cat_s5_last == 5'd11));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first12 <= 1'd0;
+        end else begin
+            acc_first12 <= (s5_valid ? s5_first : (cat_s5_last == 5'd12));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first13 <= 1'd0;
+        end else begin
+            acc_first13 <= (s5_valid ? s5_first : (cat_s5_last == 5'd13));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first14 <= 1'd0;
+        end else begin
+            acc_first14 <= (s5_valid ? s5_first : (cat_s5_last == 5'd14));
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_first15 <= 1'd0;
+        end else begin
+            acc_first15 <= (s5_valid ? s5_first : (cat_s5_last == 5'd15));
         end
     end
 

@@ -30,7 +30,7 @@ const coverage = new CoverGroup<RunSample>('ternary core regression')
     'more results than the output FIFO holds (>= 8 n-tiles)': (s) => s.N >= 8 * s.p.cols,
   })
   .point('M', (s) => s, { 'M = 1 (decode)': (s) => s.M === 1, '1 < M < mmax': (s) => s.M > 1 && s.M < s.p.mmax, 'M = mmax': (s) => s.M === s.p.mmax })
-  .point('weights', (s) => (s.kind === 'zero' ? 'all zero' : s.kind === 'pm1' ? 'all +-1' : 'mixed'), ['all zero', 'all +-1', 'mixed'])
+  .point('weights', (s) => (s.kind === 'zero' ? 'all zero' : s.kind === 'pm1' || s.kind === 'extreme' ? 'all +-1' : 'mixed'), ['all zero', 'all +-1', 'mixed'])
   .point('activations', (s) => s.extremes, { 'both extremes of the range': (e) => e })
   .point('back-pressure', (s) => (s.stalls > 0 ? 'stalled' : 'free-running'), ['stalled', 'free-running'])
   // A dual4 core's int4 mode: M odd leaves the last pair's second token out.

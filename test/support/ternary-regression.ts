@@ -35,8 +35,8 @@ const SOAK = Number(process.env.TERNARY_SOAK ?? 1);
 export const CORE_SUITE = 'ternary matmul core (Verilator vs the bit-exact model)';
 export const configName = (p: TernaryParams): string => `${p.rows}x${p.cols} int${p.act} ${p.format === 2 ? '2-bit' : 'trit5'} weights${p.jmax ? `, table-lookup array jmax=${p.jmax}` : ''}${p.dual4 ? ', dual4 (int8 and int4-pair modes)' : ''}`;
 
-export type Kind = 'random' | 'tiny' | 'm1' | 'kmax' | 'zero' | 'pm1' | 'backpressure' | 'odd' | 'even';
-const KINDS: readonly Kind[] = ['random', 'random', 'tiny', 'm1', 'kmax', 'zero', 'pm1', 'backpressure'];
+export type Kind = 'random' | 'tiny' | 'm1' | 'kmax' | 'zero' | 'pm1' | 'extreme' | 'backpressure' | 'odd' | 'even';
+const KINDS: readonly Kind[] = ['random', 'random', 'tiny', 'm1', 'kmax', 'zero', 'pm1', 'backpressure', 'extreme'];
 /** A dual4 core's int4-mode cases: the same, and M odd (the last pair's second token absent) and even. */
 const KINDS4: readonly Kind[] = [...KINDS, 'odd', 'even'];
 
@@ -63,13 +63,21 @@ function randomCase(tb: Tb, p: TernaryParams, kind: Kind, act: number): { x: Int
   // (K up to 2 rows gave a result every other cycle, which a seed found too slow to fill the FIFO.)
   const bp = kind === 'backpressure';
   const tiny = kind === 'tiny'; // one partial tile: K < rows, N < cols
-  const K = kind === 'kmax' || kind === 'pm1' ? p.kmax : bp ? r.int(1, p.rows) : tiny ? r.int(1, Math.max(1, p.rows - 1)) : r.int(1, p.kmax);
+  // Every result at an end of its range: each row of W all +1 or all -1, each token's
+  // activations all at one end, K = kmax (or one less: a partial last tile), M odd. Random
+  // +-1 weights almost never fill a tile's column with one sign, and the full sums are what a
+  // too-narrow adder, accumulator or int4 guard gap gets wrong.
+  const ext = kind === 'extreme';
+  const K = kind === 'kmax' || kind === 'pm1' ? p.kmax : ext ? p.kmax - r.int(0, 1) : bp ? r.int(1, p.rows) : tiny ? r.int(1, Math.max(1, p.rows - 1)) : r.int(1, p.kmax);
   const N = bp ? 8 * p.cols + r.int(0, p.cols - 1) : tiny ? r.int(1, Math.max(1, p.cols - 1)) : kind === 'pm1' ? p.cols * r.int(1, 3) : r.int(1, 3 * p.cols);
-  const M = kind === 'm1' ? 1 : bp || kind === 'even' ? p.mmax : kind === 'odd' ? p.mmax - 1 : r.int(1, p.mmax);
+  const M = kind === 'm1' ? 1 : bp || kind === 'even' ? p.mmax : kind === 'odd' || ext ? p.mmax - 1 : r.int(1, p.mmax);
   const x = new Int8Array(M * K);
   const w = new Int8Array(N * K);
-  for (let i = 0; i < x.length; i++) x[i] = kind === 'pm1' ? (r.chance(0.5) ? lo : hi) : r.chance(0.1) ? r.pick([lo, hi]) : r.int(lo, hi);
-  for (let i = 0; i < w.length; i++) w[i] = kind === 'zero' ? 0 : kind === 'pm1' ? (r.chance(0.5) ? -1 : 1) : r.int(-1, 1);
+  // Drawn only for this kind, so every other kind's cases stay those its seed always drew.
+  const tokenEnd = ext ? Array.from({ length: M }, () => (r.chance(0.5) ? lo : hi)) : [];
+  const rowSign = ext ? Array.from({ length: N }, () => (r.chance(0.5) ? -1 : 1)) : [];
+  for (let i = 0; i < x.length; i++) x[i] = ext ? tokenEnd[Math.floor(i / K)]! : kind === 'pm1' ? (r.chance(0.5) ? lo : hi) : r.chance(0.1) ? r.pick([lo, hi]) : r.int(lo, hi);
+  for (let i = 0; i < w.length; i++) w[i] = ext ? rowSign[Math.floor(i / K)]! : kind === 'zero' ? 0 : kind === 'pm1' ? (r.chance(0.5) ? -1 : 1) : r.int(-1, 1);
   return { x: matrix(M, K, x, 'X'), w: matrix(N, K, w, 'W') };
 }
 
