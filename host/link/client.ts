@@ -111,7 +111,13 @@ export class LinkClient {
     const p = await this.request(OP.IDENTIFY, new Uint8Array());
     if (p.length < IDENTITY_BYTES) throw new LinkError(`${this.transport.name}: IDENTIFY answer has ${p.length} bytes, expected ${IDENTITY_BYTES}`);
     const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-    return { version: p[0]!, hash: Buffer.from(p.subarray(1, 33)).toString('hex'), rows: p[33]!, cols: p[34]!, act: p[35]! & ~IDENTITY_INT4_PAIRS, dual4: p[35]! & IDENTITY_INT4_PAIRS ? 1 : 0, format: p[36]!, kmax: dv.getUint32(37, true), mmax: dv.getUint32(41, true), wdepth: dv.getUint32(45, true), stage: dv.getUint32(49, true) };
+    // The act byte is the lane width, 4 or 8, with the int4-pairs flag only beside 8: any other
+    // value is a board this host does not understand, refused here rather than misread later.
+    const actByte = p[35]!;
+    const act = actByte & ~IDENTITY_INT4_PAIRS;
+    const dual4 = actByte & IDENTITY_INT4_PAIRS ? 1 : 0;
+    if (!(act === 8 || (act === 4 && !dual4))) throw new LinkError(`${this.transport.name}: IDENTIFY's act byte is 0x${actByte.toString(16)}; expected 4, 8, or 8 with the int4-pairs flag 0x${IDENTITY_INT4_PAIRS.toString(16)} (0x88)`);
+    return { version: p[0]!, hash: Buffer.from(p.subarray(1, 33)).toString('hex'), rows: p[33]!, cols: p[34]!, act, dual4, format: p[36]!, kmax: dv.getUint32(37, true), mmax: dv.getUint32(41, true), wdepth: dv.getUint32(45, true), stage: dv.getUint32(49, true) };
   }
 
   /** IDENTIFY and refuse a board built from other RTL, unless forced. */

@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { BoardSim } from '../../sim/board-sim.ts';
 import { XdmaSim } from '../../sim/xdma-sim.ts';
 import { writeAll } from '../../common/write-all.ts';
+import { IDENTITY_BYTES } from '../../common/protocol.ts';
 import { encodeFrame, headerCheck, FrameDecoder, type Frame } from '../../common/frame.ts';
 import { LinkClient, LinkError, type Transport } from '../../host/link/client.ts';
 import { coreShape, packWeights, packActivations, tileWords, nTiles, type CoreShape } from '../../common/core-layout.ts';
@@ -463,6 +464,32 @@ describe('hostile link through board-sim', function () {
     const c = new LinkClient(fake, { timeoutMs: 200, retries: 0 });
     const x = matrix(2, 8, new Int8Array(16), 'X');
     await assert.rejects(c.matmul(shape, x, 8), (e: unknown) => e instanceof LinkError && /MATMUL answer has 56 bytes, expected 72/.test(e.message));
+  });
+
+  it("an IDENTIFY whose act byte is not 4, 8 or 8 with the int4-pairs flag is refused by name, never misread", async () => {
+    for (const [actByte, ok] of [[4, true], [8, true], [0x88, true], [0x84, false], [0x48, false], [16, false], [0, false]] as const) {
+      let cb: (b: Uint8Array) => void = () => {};
+      const dec = new FrameDecoder();
+      const fake: Transport = {
+        name: 'fake board',
+        write: async (b) => {
+          for (const f of dec.push(b)) {
+            const p = new Uint8Array(1 + IDENTITY_BYTES);
+            p[1] = 1;
+            p[1 + 33] = 4;
+            p[1 + 34] = 4;
+            p[1 + 35] = actByte;
+            p[1 + 36] = 2;
+            setImmediate(() => cb(encodeFrame({ seq: f.seq, op: f.op | 0x80, payload: p })));
+          }
+        },
+        onData: (c) => void (cb = c),
+        close: async () => {},
+      };
+      const c = new LinkClient(fake, { timeoutMs: 200, retries: 0 });
+      if (ok) assert.equal((await c.identify()).act, actByte & 0x7f, `act byte 0x${actByte.toString(16)}`);
+      else await assert.rejects(c.identify(), (e: unknown) => e instanceof LinkError && new RegExp(`fake board: IDENTIFY's act byte is 0x${actByte.toString(16)}; expected 4, 8`).test(e.message), `act byte 0x${actByte.toString(16)}`);
+    }
   });
 });
 

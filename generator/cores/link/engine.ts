@@ -22,6 +22,7 @@ import { BOARD_PARAMS, defaultsOf } from '../param-table.ts';
 // ends of the link. Re-exported here for the generator's users.
 export { PROTOCOL_VERSION, OP, STATUS, MAX_PAYLOAD } from '../../../common/protocol.ts';
 import { PROTOCOL_VERSION, IDENTITY_INT4_PAIRS } from '../../../common/protocol.ts';
+import { resultBeatBits } from '../../../common/core-layout.ts';
 
 /** What shapes the engine's body: the core's shape and limits, and the link's own sizes. */
 export interface EngineSizing {
@@ -66,8 +67,8 @@ export function engineSizing(p: EngineSizing): EngineSizing {
   return { ...(Object.fromEntries(SIZING.map((k) => [k, p[k]])) as EngineSizing), ...(p.dual4 ? { dual4: p.dual4 } : {}) };
 }
 
-/** Bits of a result beat from the core: cols int32, two tokens' worth with dual4 (common/core-layout.ts resultBeatBits). */
-export const engineResultBits = (p: EngineSizing): number => 32 * p.cols * (p.dual4 ? 2 : 1);
+/** Bits of a result beat from the core: cols int32, two tokens' worth with dual4. */
+export const engineResultBits = (p: EngineSizing): number => resultBeatBits({ cols: p.cols, dual4: p.dual4 ?? 0 });
 
 /** The executor's parameters: the sizing but `idle`, which only the framer uses. */
 const withoutIdle = (p: EngineSizing): EngineSizing => Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'idle')) as EngineSizing;
