@@ -130,7 +130,7 @@ export const ternaryCore = defineModule(
     const nOk = m.reg('n_ok', Bool);
     const mOk = m.reg('m_ok', Bool);
     const wBaseOk = m.reg('wbase_ok', Bool, { reset: 1 }); // WBASE resets to 0, in range
-    const adders = !p.jmax;
+    const adders = !p.jmax && !p.dual4; // the plain adder array's sequencer (dual-int4.ts has its own)
     const kOne = adders ? m.reg('k_one', Bool) : undefined; // K <= rows
     const nOne = adders ? m.reg('n_one', Bool) : undefined; // N <= cols
     const mOne = adders ? m.reg('m_one', Bool) : undefined; // M == 1

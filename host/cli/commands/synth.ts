@@ -40,21 +40,38 @@ export async function synthesize(core: string, params: Record<string, string | n
   // place and route (minutes on a full UP5K); one it might reach goes to nextpnr-ice40, whose
   // own static timing of the routed design decides. Either way the deepest stage
   // (lut-levels.ts on the synthesized netlist) says what limits it.
+  // The counts come from the one deepest stage, so the text and the bound describe the same path.
   const deepest = (json: string) => {
-    const depth = netlistDepth(json, 'fit_top');
-    const end = stageDepths(json, 'fit_top')[0]?.end ?? 'a port';
-    return { depth, text: `its deepest stage being ${depth.luts} LUT levels and ${depth.chains} carry chain(s) (${depth.both} in all on one path, into ${end})` };
+    const stage = stageDepths(json, 'fit_top')[0];
+    const depth = stage?.depth ?? netlistDepth(json, 'fit_top');
+    return { depth, text: `its deepest stage being ${depth.luts} LUT levels and ${depth.chains} carry chain(s) (${depth.both} in all on one path, into ${stage?.end ?? 'a port'})` };
+  };
+  /** The depth, or why it cannot be had (a cell type lut-levels.ts has no timing arcs for). */
+  const tryDeepest = (json: string): ReturnType<typeof deepest> | string => {
+    try {
+      return deepest(json);
+    } catch (e) {
+      if (e instanceof Error && /no timing arcs known/.test(e.message)) return e.message;
+      throw e;
+    }
   };
   const beforePnr = (json: string) => {
     if (fmax === undefined) return;
-    const { depth, text } = deepest(json);
+    const found = tryDeepest(json);
+    // Without the depth no clock can be ruled out here: nextpnr-ice40's timing decides, and the report says why.
+    if (typeof found === 'string') {
+      console.error(`synth: --fmax ${fmax}: no check before place and route (${found})`);
+      return;
+    }
+    const { depth, text } = found;
     const bound = ice40FmaxBound(depth);
     if (fmax > bound) throw new ParamError(`--fmax ${fmax}: ${d.manifest.top} cannot meet it on the iCE40 UP5K, refused before place and route: ${text}, at most ${bound.toFixed(1)} MHz by nextpnr-ice40's cell and shortest-wire delays`);
   };
   const r = await synthIce40(files, d.manifest.top, d.manifest.ports, work, { clk, seed, beforePnr, ...(fmax !== undefined ? { freqMHz: fmax } : {}) });
   if (fmax !== undefined && (r.fmaxMHz === undefined || r.fmaxMHz < fmax)) {
     const reached = r.fmaxMHz === undefined ? 'no Fmax was reported' : `it reaches ${r.fmaxMHz.toFixed(1)} MHz`;
-    throw new ParamError(`--fmax ${fmax}: ${d.manifest.top} cannot meet it on the iCE40 UP5K: ${reached} in nextpnr-ice40 (seed ${seed}), ${deepest(path.join(work, 'fit_top.json')).text}`);
+    const found = tryDeepest(path.join(work, 'fit_top.json'));
+    throw new ParamError(`--fmax ${fmax}: ${d.manifest.top} cannot meet it on the iCE40 UP5K: ${reached} in nextpnr-ice40 (seed ${seed})${typeof found === 'string' ? '' : `, ${found.text}`}`);
   }
   return r;
 }
