@@ -22,7 +22,8 @@
 // Built for block-RAM weights and the adder columns (params.ts refuses dram and jmax); the
 // cycle count is runCycles in common/core-model.ts, which the regression checks.
 
-import { UInt, SInt, Bool, mux, cat, lit, type ModuleBuilder, type MemoryHandle, type Signal, type Value } from '../../hdl/index.ts';
+import { UInt, SInt, Bool, mux, cat, lit, type ModuleBuilder, type Signal, type Value } from '../../hdl/index.ts';
+import type { RunInputs } from './path-inputs.ts';
 import { ternaryDot } from './dot.ts';
 import { tileCodes } from './decode.ts';
 import { log2ceil, type Derived, type TernaryParams } from './params.ts';
@@ -44,20 +45,10 @@ export function accMemoryShape(p: TernaryParams, d: Derived): { shape: ReturnTyp
 /** Bits of the core's result stream and output FIFO. */
 export const resultBits = (p: TernaryParams): number => resultBeatBits(p);
 
-export interface DualPathInputs {
-  readonly K: Signal;
-  readonly N: Signal;
-  readonly M: Signal;
-  readonly wBase: Signal;
-  readonly kTiles: Value;
-  /** A run starts (CTRL.START accepted) this cycle. */
-  readonly begin: Value;
+/** The run's inputs; its accumulators (amem) hold accMemoryShape's words. */
+export interface DualPathInputs extends RunInputs {
   /** The register port's write data: CTRL.INT4 of the write that starts a run sets its mode. */
   readonly wdata: Value;
-  readonly wmemRead: (addr: Value, enable: Value) => Value;
-  readonly xmem: MemoryHandle;
-  /** The accumulators: accMemoryShape's words. */
-  readonly amem: MemoryHandle;
   /** The output FIFO's fill level and its input. */
   readonly outLevel: Value;
   readonly out: { readonly valid: Signal; readonly data: Signal; readonly ready: Value };

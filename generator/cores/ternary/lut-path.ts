@@ -16,25 +16,16 @@
 // operands. pipe=cs's carry-save pair is only exact modulo 2^dotBits, and adding both halves
 // into an accBits accumulator would need the compressor (and its registers) accBits wide.
 
-import { UInt, Bool, cat, lit, mux, type ModuleBuilder, type MemoryHandle, type Signal, type Value } from '../../hdl/index.ts';
+import { UInt, Bool, cat, lit, mux, type ModuleBuilder, type Signal, type Value } from '../../hdl/index.ts';
+import type { RunInputs } from './path-inputs.ts';
 import { lutArray, lutArrayLatency, type LutArrayParams } from './lut-array.ts';
 import { tileCodes } from './decode.ts';
 import { kTileLaneMask } from './lanes.ts';
 import { log2ceil, type Derived, type TernaryParams } from './params.ts';
 import { LUT_FILL, LUT_LATENCY } from '../../../common/core-model.ts';
 
-export interface LutPathInputs {
-  readonly K: Signal;
-  readonly N: Signal;
-  readonly M: Signal;
-  readonly wBase: Signal;
-  readonly kTiles: Value;
-  /** A run starts (CTRL.start accepted) this cycle. */
-  readonly begin: Value;
-  readonly wmemRead: (addr: Value, enable: Value) => Value;
-  readonly xmem: MemoryHandle;
-  /** The accumulators: mmax * jmax words of cols * accBits. */
-  readonly amem: MemoryHandle;
+/** The run's inputs; its accumulators (amem) hold mmax * jmax words of cols * accBits. */
+export interface LutPathInputs extends RunInputs {
   /** The output FIFO has room for the result read now. */
   readonly room: Value;
   readonly out: { readonly valid: Signal; readonly data: Signal };
