@@ -10,7 +10,7 @@ export const REGISTERS = [
   { addr: 3, name: 'N', access: 'rw', doc: 'output features, >= 1' },
   { addr: 4, name: 'M', access: 'rw', doc: 'tokens, 1..mmax' },
   { addr: 5, name: 'WBASE', access: 'rw', doc: 'first weight tile of the matrix' },
-  { addr: 6, name: 'WADDR', access: 'rw', doc: 'where weight loading starts (tile index)' },
+  { addr: 6, name: 'WADDR', access: 'rw', doc: 'where weight loading starts (tile index); a value at or past wdepth reads back as wdepth, loads nothing and raises STATUS.WEIGHT_OVERFLOW on the first beat' },
   { addr: 7, name: 'CYCLES', access: 'r', doc: 'clock cycles of the last run, start to last result' },
   { addr: 8, name: 'STALLS', access: 'r', doc: 'cycles of the last run spent waiting for the result stream' },
   { addr: 9, name: 'SHAPE', access: 'r', doc: 'rows | cols << 8 | act << 16 | format << 24' },

@@ -2,7 +2,7 @@
 // module: board_8x8_uart_k4096_m8_w4096_s16_c100000000   family: board   source: generator/cores/board.ts
 // parameters: rows=8 cols=8 act=8 format=2 kmax=4096 mmax=8 wdepth=4096 acc=0 dram=0 maddr=32 mbase=0 mburst=64
 //             ports=1 stage=16 idle=65536 baud=115200 phy=1 clk=100000000
-// content-hash: sha256:5caf080433c299406336c0b7f501be3e052ccaa04900b59473cfe8ce41b79659
+// content-hash: sha256:93d8735d8045690fddca57882c4d84db4a6cda5608ed4ec45584a8e80aa95937
 `default_nettype none
 
 module board_8x8_uart_k4096_m8_w4096_s16_c100000000 (
@@ -54,7 +54,7 @@ module board_8x8_uart_k4096_m8_w4096_s16_c100000000 (
     assign uart_tx_level = serial_tx_level;
 
     /* verilator lint_off PINCONNECTEMPTY */
-    link_engine_8x8_a8_f2_k4096_m8_w4096_s16_id_b56f57e9 engine (
+    link_engine_8x8_a8_f2_k4096_m8_w4096_s16_id_173d707b engine (
         .clk(clk),
         .rst(rst),
         .rx_valid(serial_out_valid),

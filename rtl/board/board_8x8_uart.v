@@ -2,7 +2,7 @@
 // module: board_8x8_uart   family: board   source: generator/cores/board.ts
 // parameters: rows=8 cols=8 act=8 format=2 kmax=512 mmax=4 wdepth=256 acc=0 dram=0 maddr=32 mbase=0 mburst=64
 //             ports=1 stage=8 idle=65536 phy=1 clk=12000000 baud=115200
-// content-hash: sha256:9a3d9a87a37e0f6db125484233be5d6b774b4684c9f5981df6f229eb9f2db598
+// content-hash: sha256:c32e0068b6a7775edacc8e4b2e85055d1e1a5f95d1cb73f4c194fb721326beb7
 `default_nettype none
 
 module board_8x8_uart (
@@ -54,7 +54,7 @@ module board_8x8_uart (
     assign uart_tx_level = serial_tx_level;
 
     /* verilator lint_off PINCONNECTEMPTY */
-    link_engine_8x8_a8_f2_id_527f18f2 engine (
+    link_engine_8x8_a8_f2_id_d01a3454 engine (
         .clk(clk),
         .rst(rst),
         .rx_valid(serial_out_valid),

@@ -2,7 +2,7 @@
 // module: board_8x8_bytes   family: board   source: generator/cores/board.ts
 // parameters: rows=8 cols=8 act=8 format=2 kmax=512 mmax=4 wdepth=256 acc=0 dram=0 maddr=32 mbase=0 mburst=64
 //             ports=1 stage=8 idle=65536 phy=0 clk=12000000 baud=115200
-// content-hash: sha256:456d2739d702720d7dc8dda1578363b0d641aacf04719418e1dca039623b14da
+// content-hash: sha256:4c9a96b130cec613efd994cac2b41651ca8c5bdba63f9e61fb35244470167145
 `default_nettype none
 
 module board_8x8_bytes (
@@ -46,7 +46,7 @@ module board_8x8_bytes (
     assign tx_data = engine_tx_data;
     assign tx_last = engine_tx_last;
 
-    link_engine_8x8_a8_f2_id_527f18f2 engine (
+    link_engine_8x8_a8_f2_id_d01a3454 engine (
         .clk(clk),
         .rst(rst),
         .rx_valid(rx_valid),

@@ -2,7 +2,7 @@
 // module: board_4x4_uart_k1024_m2_w1024_s16   family: board   source: generator/cores/board.ts
 // parameters: rows=4 cols=4 act=8 format=2 kmax=1024 mmax=2 wdepth=1024 acc=0 dram=0 maddr=32 mbase=0 mburst=64
 //             ports=1 stage=16 idle=65536 baud=115200 phy=1 clk=12000000
-// content-hash: sha256:dad11cdd26d1c5381ff28ee4d3a64956bce76731ecac48de2a5c909ccf3bc8fe
+// content-hash: sha256:45ea411f22dd85601f01989b29f931bd9f30486a8a72c466485e58bf2fcd6192
 `default_nettype none
 
 module board_4x4_uart_k1024_m2_w1024_s16 (
@@ -54,7 +54,7 @@ module board_4x4_uart_k1024_m2_w1024_s16 (
     assign uart_tx_level = serial_tx_level;
 
     /* verilator lint_off PINCONNECTEMPTY */
-    link_engine_4x4_a8_f2_k1024_m2_w1024_s16_id_29a6adcd engine (
+    link_engine_4x4_a8_f2_k1024_m2_w1024_s16_id_a62af437 engine (
         .clk(clk),
         .rst(rst),
         .rx_valid(serial_out_valid),

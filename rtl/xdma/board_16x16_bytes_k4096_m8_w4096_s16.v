@@ -2,7 +2,7 @@
 // module: board_16x16_bytes_k4096_m8_w4096_s16   family: board   source: generator/cores/board.ts
 // parameters: rows=16 cols=16 act=8 format=2 kmax=4096 mmax=8 wdepth=4096 acc=0 dram=0 maddr=32 mbase=0 mburst=64
 //             ports=1 stage=16 idle=65536 axis=64 phy=0 clk=125000000 baud=115200
-// content-hash: sha256:b393d33d7075ffadc4f353739e8ac6e4625496831dae93b9b84db3bc7ae7c30e
+// content-hash: sha256:728103fad8de669b3f2b80bf792004e2fc141597d1e0ff031c217054180f793c
 `default_nettype none
 
 module board_16x16_bytes_k4096_m8_w4096_s16 (
@@ -46,7 +46,7 @@ module board_16x16_bytes_k4096_m8_w4096_s16 (
     assign tx_data = engine_tx_data;
     assign tx_last = engine_tx_last;
 
-    link_engine_16x16_a8_f2_k4096_m8_w4096_s16_id_108611e9 engine (
+    link_engine_16x16_a8_f2_k4096_m8_w4096_s16_id_a40b8f92 engine (
         .clk(clk),
         .rst(rst),
         .rx_valid(rx_valid),

@@ -2,7 +2,7 @@
 // module: board_16x16_xdma64   family: board_xdma   source: generator/boards/xdma.ts
 // parameters: rows=16 cols=16 act=8 format=2 kmax=4096 mmax=8 wdepth=4096 acc=0 dram=0 maddr=32 mbase=0 mburst=64
 //             ports=1 stage=16 idle=65536 axis=64 phy=0 clk=125000000 baud=115200
-// content-hash: sha256:7612829024fbe9884fc045acaa244d80e4d19221eef539f623d13ae09a6c134a
+// content-hash: sha256:53b46eb58f95dcfea55e197ec797f7b16f2a93e56aee34ed6a30436e113b11fc
 `default_nettype none
 
 module board_16x16_xdma64 (
@@ -163,8 +163,8 @@ module board_16x16_xdma64 (
         .s_axil_rdata(regs_s_axil_rdata),
         .s_axil_rresp(regs_s_axil_rresp),
         .values({
-            32'd2395242252, 32'd2134717021, 32'd2410652634, 32'd3296361982, 32'd2860622508, 32'd4125034527,
-            32'd3781536000, 32'd3910239760, h2c_packets, responses, c2h_bytes, h2c_bytes,
+            32'd1574334866, 32'd748491802, 32'd440129833, 32'd2998288563, 32'd3215835715, 32'd3827822846,
+            32'd2325634839, 32'd2458848164, h2c_packets, responses, c2h_bytes, h2c_bytes,
             {29'd0, 1'd0, m_axis_c2h_tvalid, soc_busy}, 32'd0, 32'd34082832, 32'd2977890305
         }),
         .wr_en(regs_wr_en),

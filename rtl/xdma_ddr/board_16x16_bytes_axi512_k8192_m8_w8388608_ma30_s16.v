@@ -2,7 +2,7 @@
 // module: board_16x16_bytes_axi512_k8192_m8_w8388608_ma30_s16   family: board   source: generator/cores/board.ts
 // parameters: rows=16 cols=16 act=8 format=2 kmax=8192 mmax=8 wdepth=8388608 acc=0 dram=512 maddr=30 mbase=0
 //             mburst=64 ports=1 stage=16 idle=65536 axis=64 phy=0 clk=125000000 baud=115200
-// content-hash: sha256:3a704ab2734a95adb38500d4a74eca917decefe24d57b3ed15d07868d8114942
+// content-hash: sha256:9bdbb30c70030a6da0a10c89e3939bdbbd4b7cd534b7d067217764f1a5c7199d
 `default_nettype none
 
 module board_16x16_bytes_axi512_k8192_m8_w8388608_ma30_s16 (
@@ -118,7 +118,7 @@ module board_16x16_bytes_axi512_k8192_m8_w8388608_ma30_s16 (
     assign tx_data = engine_tx_data;
     assign tx_last = engine_tx_last;
 
-    link_engine_16x16_a8_f2_k8192_m8_w8388608_s16_id_6b0ff783 engine (
+    link_engine_16x16_a8_f2_k8192_m8_w8388608_s16_id_93fbd67d engine (
         .clk(clk),
         .rst(rst),
         .rx_valid(rx_valid),

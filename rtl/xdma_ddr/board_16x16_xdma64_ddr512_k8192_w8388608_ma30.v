@@ -2,7 +2,7 @@
 // module: board_16x16_xdma64_ddr512_k8192_w8388608_ma30   family: board_xdma   source: generator/boards/xdma.ts
 // parameters: rows=16 cols=16 act=8 format=2 kmax=8192 mmax=8 wdepth=8388608 acc=0 dram=512 maddr=30 mbase=0
 //             mburst=64 ports=1 stage=16 idle=65536 axis=64 phy=0 clk=125000000 baud=115200
-// content-hash: sha256:9543fc450e68f6b5d2a63daad0ec036c7d4249c54402ca0240c279c23c7192d9
+// content-hash: sha256:9ed0a61ddf0aa3828b62ce5ba847d1bb50a72cd8c562cd7ee4fdbe3ae1c9bec2
 `default_nettype none
 
 module board_16x16_xdma64_ddr512_k8192_w8388608_ma30 (
@@ -235,8 +235,8 @@ module board_16x16_xdma64_ddr512_k8192_w8388608_ma30 (
         .s_axil_rdata(regs_s_axil_rdata),
         .s_axil_rresp(regs_s_axil_rresp),
         .values({
-            32'd830730758, 32'd3639066488, 32'd1165855071, 32'd3727942104, 32'd3454387121, 32'd224333903,
-            32'd2633711397, 32'd2214006635, h2c_packets, responses, c2h_bytes, h2c_bytes,
+            32'd4173012921, 32'd2589806660, 32'd1466253165, 32'd3959143776, 32'd2163443482, 32'd3137642844,
+            32'd657412141, 32'd2111241107, h2c_packets, responses, c2h_bytes, h2c_bytes,
             {29'd0, mem_error, m_axis_c2h_tvalid, soc_busy}, 32'd0, 32'd34082832, 32'd2977890305
         }),
         .wr_en(regs_wr_en),

@@ -3,7 +3,7 @@
 // family: ternary_core   source: generator/cores/ternary/core.ts
 // parameters: rows=16 cols=16 act=8 format=2 kmax=8192 mmax=8 wdepth=8388608 acc=0 dram=512 maddr=30 mbase=0
 //             mburst=64 ports=1
-// content-hash: sha256:67b14a404ca67c1ce3723c2ec8cd20027ef6a2acc00361b082e49bb1c06875e3
+// content-hash: sha256:c48674ec94c2a4056e7e815516c8de742532207abfbf155ef03f7701f80f9c3f
 `default_nettype none
 
 module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
@@ -60,7 +60,7 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     reg  [31:0] n_reg = 32'd0;
     reg  [3:0] m_reg = 4'd0;
     reg  [22:0] wbase_reg = 23'd0;
-    reg  [22:0] waddr_reg = 23'd0;
+    reg  [23:0] waddr_reg = 24'd0;
     reg  [31:0] cycles_reg = 32'd0;
     reg  [31:0] stalls_reg = 32'd0;
     reg  refused = 1'd0;
@@ -104,7 +104,7 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
     reg  k_ok = 1'd0;
     reg  n_ok = 1'd0;
     reg  m_ok = 1'd0;
-    wire wbase_ok = 1'd1;  // a register that never leaves its reset value: a constant
+    reg  wbase_ok = 1'd1;
     reg  k_one = 1'd0;
     reg  n_one = 1'd0;
     reg  m_one = 1'd0;
@@ -294,6 +294,109 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
         & (~n_left[29])
         & (~n_left[30])
     );
+    wire x_and_x_and_not_x_2 = (
+        (~reg_wdata[0])
+        & (~reg_wdata[1])
+        & (~reg_wdata[2])
+        & (~reg_wdata[3])
+        & (~reg_wdata[4])
+        & (~reg_wdata[5])
+        & (~reg_wdata[6])
+        & (~reg_wdata[7])
+        & (~reg_wdata[8])
+        & (~reg_wdata[9])
+        & (~reg_wdata[10])
+        & (~reg_wdata[11])
+        & (~reg_wdata[12])
+        & reg_wdata[13]
+        & (~reg_wdata[14])
+        & (~reg_wdata[15])
+        & (~reg_wdata[16])
+        & (~reg_wdata[17])
+        & (~reg_wdata[18])
+        & (~reg_wdata[19])
+        & (~reg_wdata[20])
+        & (~reg_wdata[21])
+        & (~reg_wdata[22])
+        & (~reg_wdata[23])
+        & (~reg_wdata[24])
+        & (~reg_wdata[25])
+        & (~reg_wdata[26])
+        & (~reg_wdata[27])
+        & (~reg_wdata[28])
+        & (~reg_wdata[29])
+        & (~reg_wdata[30])
+    );
+    wire x_and_x_and_not_x_3 = (
+        (~reg_wdata[0])
+        & (~reg_wdata[1])
+        & (~reg_wdata[2])
+        & reg_wdata[3]
+        & (~reg_wdata[4])
+        & (~reg_wdata[5])
+        & (~reg_wdata[6])
+        & (~reg_wdata[7])
+        & (~reg_wdata[8])
+        & (~reg_wdata[9])
+        & (~reg_wdata[10])
+        & (~reg_wdata[11])
+        & (~reg_wdata[12])
+        & (~reg_wdata[13])
+        & (~reg_wdata[14])
+        & (~reg_wdata[15])
+        & (~reg_wdata[16])
+        & (~reg_wdata[17])
+        & (~reg_wdata[18])
+        & (~reg_wdata[19])
+        & (~reg_wdata[20])
+        & (~reg_wdata[21])
+        & (~reg_wdata[22])
+        & (~reg_wdata[23])
+        & (~reg_wdata[24])
+        & (~reg_wdata[25])
+        & (~reg_wdata[26])
+        & (~reg_wdata[27])
+        & (~reg_wdata[28])
+        & (~reg_wdata[29])
+        & (~reg_wdata[30])
+    );
+    wire x_ne_x_and_x_or_x = (
+        (reg_wdata != 32'd0)
+        & (
+            (
+                (~reg_wdata[3])
+                & (~reg_wdata[4])
+                & (~reg_wdata[5])
+                & (~reg_wdata[6])
+                & (~reg_wdata[7])
+                & (~reg_wdata[8])
+                & (~reg_wdata[9])
+                & (~reg_wdata[10])
+                & (~reg_wdata[11])
+                & (~reg_wdata[12])
+                & (~reg_wdata[13])
+                & (~reg_wdata[14])
+                & (~reg_wdata[15])
+                & (~reg_wdata[16])
+                & (~reg_wdata[17])
+                & (~reg_wdata[18])
+                & (~reg_wdata[19])
+                & (~reg_wdata[20])
+                & (~reg_wdata[21])
+                & (~reg_wdata[22])
+                & (~reg_wdata[23])
+                & (~reg_wdata[24])
+                & (~reg_wdata[25])
+                & (~reg_wdata[26])
+                & (~reg_wdata[27])
+                & (~reg_wdata[28])
+                & (~reg_wdata[29])
+                & (~reg_wdata[30])
+                & (~reg_wdata[31])
+            )
+            | (x_and_x_and_not_x_3 & (~reg_wdata[31]))
+        )
+    );
     wire [17:0] k_reg_add_c15 = ({4'd0, k_reg} + 18'd15);
     wire unused_k_reg_add_c15 = ^{k_reg_add_c15[3:0], k_reg_add_c15[17:14]};  // bits intentionally dropped
     wire [14:0] k_reg_sub_c17 = ({1'd0, k_reg} - 15'd17);
@@ -448,7 +551,7 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
                 4'd3:    reg_rdata <= n_reg;
                 4'd4:    reg_rdata <= {28'd0, m_reg};
                 4'd5:    reg_rdata <= {9'd0, wbase_reg};
-                4'd6:    reg_rdata <= {9'd0, waddr_reg};
+                4'd6:    reg_rdata <= {8'd0, waddr_reg};
                 4'd7:    reg_rdata <= cycles_reg;
                 4'd8:    reg_rdata <= stalls_reg;
                 4'd9:    reg_rdata <= 32'd34082832;
@@ -468,13 +571,14 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
             n_reg <= 32'd0;
             m_reg <= 4'd0;
             wbase_reg <= 23'd0;
-            waddr_reg <= 23'd0;
+            waddr_reg <= 24'd0;
             w_overflow <= 1'd0;
             w_ptr <= 24'd0;
             x_ptr <= 13'd0;
             k_ok <= 1'd0;
             n_ok <= 1'd0;
             m_ok <= 1'd0;
+            wbase_ok <= 1'd1;
             k_one <= 1'd0;
             n_one <= 1'd0;
             m_one <= 1'd0;
@@ -495,13 +599,39 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
                             x_ptr <= 13'd0;
                         end
                         if (reg_wdata[2]) begin
-                            w_ptr <= {1'd0, waddr_reg};
+                            w_ptr <= waddr_reg;
                             w_overflow <= 1'd0;
                         end
                     end
                     4'd2: begin
                         k_reg <= reg_wdata[13:0];
-                        k_ok <= ((reg_wdata[13:0] != 14'd0) & (reg_wdata[13:0] <= 14'd8192));
+                        k_ok <= (
+                            (reg_wdata != 32'd0)
+                            & (
+                                (
+                                    (~reg_wdata[13])
+                                    & (~reg_wdata[14])
+                                    & (~reg_wdata[15])
+                                    & (~reg_wdata[16])
+                                    & (~reg_wdata[17])
+                                    & (~reg_wdata[18])
+                                    & (~reg_wdata[19])
+                                    & (~reg_wdata[20])
+                                    & (~reg_wdata[21])
+                                    & (~reg_wdata[22])
+                                    & (~reg_wdata[23])
+                                    & (~reg_wdata[24])
+                                    & (~reg_wdata[25])
+                                    & (~reg_wdata[26])
+                                    & (~reg_wdata[27])
+                                    & (~reg_wdata[28])
+                                    & (~reg_wdata[29])
+                                    & (~reg_wdata[30])
+                                    & (~reg_wdata[31])
+                                )
+                                | (x_and_x_and_not_x_2 & (~reg_wdata[31]))
+                            )
+                        );
                         k_one <= (reg_wdata[13:0] <= 14'd16);
                     end
                     4'd3: begin
@@ -511,14 +641,39 @@ module ternary_core_16x16_a8_f2_axi512_m8_w8388608_ma30 (
                     end
                     4'd4: begin
                         m_reg <= reg_wdata[3:0];
-                        m_ok <= ((reg_wdata[3:0] != 4'd0) & (reg_wdata[3:0] <= 4'd8));
+                        m_ok <= x_ne_x_and_x_or_x;
                         m_one <= (reg_wdata[3:0] == 4'd1);
                     end
                     4'd5: begin
                         wbase_reg <= reg_wdata[22:0];
+                        wbase_ok <= (
+                            (~reg_wdata[23])
+                            & (~reg_wdata[24])
+                            & (~reg_wdata[25])
+                            & (~reg_wdata[26])
+                            & (~reg_wdata[27])
+                            & (~reg_wdata[28])
+                            & (~reg_wdata[29])
+                            & (~reg_wdata[30])
+                            & (~reg_wdata[31])
+                        );
                     end
                     4'd6: begin
-                        waddr_reg <= reg_wdata[22:0];
+                        waddr_reg <= (
+                            (
+                                (~reg_wdata[23])
+                                & (~reg_wdata[24])
+                                & (~reg_wdata[25])
+                                & (~reg_wdata[26])
+                                & (~reg_wdata[27])
+                                & (~reg_wdata[28])
+                                & (~reg_wdata[29])
+                                & (~reg_wdata[30])
+                                & (~reg_wdata[31])
+                            )
+                            ? reg_wdata[23:0]
+                            : 24'd8388608
+                        );
                     end
                     default: ;
                 endcase

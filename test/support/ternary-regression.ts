@@ -12,6 +12,7 @@ import { modelCore } from '../../common/core-model.ts';
 import type { CoreDriver } from '../../sim/drivers/ternary.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 import { firstDifference } from './first-difference.ts';
+import { REG, CORE_STATUS } from '../../common/core-registers.ts';
 
 export const CONFIGS: readonly TernaryParams[] = [
   { rows: 4, cols: 4, act: 8, format: 2, kmax: 64, mmax: 4, wdepth: 256, acc: 0 },
@@ -87,6 +88,7 @@ function randomCase(tb: Tb, p: TernaryParams, kind: Kind, act: number): { x: Int
  * int4 mode (and KINDS4's extra M parities).
  */
 export async function coreRegression(drv: CoreDriver, tb: Tb, p: TernaryParams, onRun?: (s: RunSample) => void): Promise<void> {
+  await outOfRangeRefused(drv, p);
   const cases: { kind: Kind; int4: boolean }[] = p.dual4 ? KINDS4.flatMap((kind) => [...(KINDS.includes(kind) ? [{ kind, int4: false }] : []), { kind, int4: true }]) : KINDS.map((kind) => ({ kind, int4: false }));
   for (let rep = 0; rep < SOAK; rep++) {
     for (const { kind, int4 } of cases) {
@@ -115,4 +117,36 @@ async function runWithBackpressure(drv: CoreDriver, x: IntMatrix, N: number, int
   } finally {
     drv.setBackpressure(0);
   }
+}
+
+/**
+ * K, M and WBASE out of range are refused (STATUS.REFUSED, not busy), including values whose low
+ * bits alone would be in range: the core tests the whole word written, not the bits it keeps.
+ * A WADDR past wdepth reads back as wdepth (so it loads nothing). The regression's runs follow, so
+ * a core that a refusal left in a bad state fails there.
+ */
+async function outOfRangeRefused(drv: CoreDriver, p: TernaryParams): Promise<void> {
+  const kW = Math.ceil(Math.log2(p.kmax + 1));
+  const mW = Math.max(1, Math.ceil(Math.log2(p.mmax + 1)));
+  const wA = Math.ceil(Math.log2(p.wdepth));
+  const bad: [string, number, number, number, number][] = [
+    ['K = 0', 0, 1, 1, 0],
+    ['K = kmax + 1', p.kmax + 1, 1, 1, 0],
+    [`K = 2^${kW} + 1 (its low bits are 1)`, 2 ** kW + 1, 1, 1, 0],
+    ['K = 2^32 - 1', 0xffffffff, 1, 1, 0],
+    ['N = 0', 1, 0, 1, 0],
+    ['M = 0', 1, 1, 0, 0],
+    ['M = mmax + 1', 1, 1, p.mmax + 1, 0],
+    [`M = 2^${mW} + 1 (its low bits are 1)`, 1, 1, 2 ** mW + 1, 0],
+    ['WBASE = wdepth', 1, 1, 1, p.wdepth],
+    [`WBASE = 2^${wA} (its low bits are 0)`, 1, 1, 1, 2 ** wA],
+  ];
+  for (const [what, K, N, M, base] of bad) {
+    await drv.start(K, N, M, base);
+    const status = await drv.readReg(REG.STATUS);
+    assert.ok(status & CORE_STATUS.REFUSED, `${what}: STATUS=${status}, expected REFUSED`);
+    assert.equal(status & CORE_STATUS.BUSY, 0, `${what}: a refused run must not start`);
+  }
+  await drv.writeReg(REG.WADDR, 2 ** wA);
+  assert.equal(await drv.readReg(REG.WADDR), p.wdepth, `WADDR = 2^${wA} reads back as wdepth`);
 }

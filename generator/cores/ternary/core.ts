@@ -66,7 +66,7 @@ export const ternaryCore = defineModule(
     const N = m.reg('n_reg', UInt(nW));
     const M = m.reg('m_reg', UInt(mW));
     const wBase = m.reg('wbase_reg', UInt(wA));
-    const wAddrStart = m.reg('waddr_reg', UInt(wA));
+    const wAddrStart = m.reg('waddr_reg', UInt(wA + 1)); // wdepth when WADDR was written out of range
     const cycles = m.reg('cycles_reg', UInt(32));
     const stalls = m.reg('stalls_reg', UInt(32));
     const refused = m.reg('refused', Bool);
@@ -134,11 +134,14 @@ export const ternaryCore = defineModule(
     const kOne = adders ? m.reg('k_one', Bool) : undefined; // K <= rows
     const nOne = adders ? m.reg('n_one', Bool) : undefined; // N <= cols
     const mOne = adders ? m.reg('m_one', Bool) : undefined; // M == 1
+    // Tested on the whole 32-bit word written, not on the bits the register keeps: K = kmax + 2^kW
+    // would otherwise pass as a small K and run (a register master other than the link engine,
+    // PCIe's, checks nothing first).
     const inRange = {
-      K: (v: Value) => v.ne(0).and(v.le(p.kmax)),
+      K: (v: Value) => v.ne(0).and(leConst(v, p.kmax)),
       N: (v: Value) => v.ne(0),
-      M: (v: Value) => v.ne(0).and(v.le(p.mmax)),
-      WBASE: (v: Value) => v.zext(wA + 1).lt(p.wdepth),
+      M: (v: Value) => v.ne(0).and(leConst(v, p.mmax)),
+      WBASE: (v: Value) => ltConst(v, p.wdepth),
     };
     const startOk = m.let('start_ok', running.not().and(kOk).and(nOk).and(mOk).and(wBaseOk).and(memBusy.not()));
 
@@ -176,30 +179,32 @@ export const ternaryCore = defineModule(
         CTRL: () => {
           m.when(regWdata.bit(1), () => m.set(xPtr, 0));
           m.when(regWdata.bit(2), () => {
-            m.set(wPtr, wAddrStart.zext(wA + 1));
+            m.set(wPtr, wAddrStart);
             m.set(wOverflow, 0);
           });
         },
         K: () => {
           m.set(K, regWdata.slice(kW - 1, 0));
-          m.set(kOk, inRange.K(regWdata.slice(kW - 1, 0)));
+          m.set(kOk, inRange.K(regWdata));
           if (kOne) m.set(kOne, regWdata.slice(kW - 1, 0).le(R));
         },
         N: () => {
           m.set(N, regWdata.slice(nW - 1, 0));
-          m.set(nOk, inRange.N(regWdata.slice(nW - 1, 0)));
+          m.set(nOk, inRange.N(regWdata));
           if (nOne) m.set(nOne, regWdata.slice(nW - 1, 0).le(C));
         },
         M: () => {
           m.set(M, regWdata.slice(mW - 1, 0));
-          m.set(mOk, inRange.M(regWdata.slice(mW - 1, 0)));
+          m.set(mOk, inRange.M(regWdata));
           if (mOne) m.set(mOne, regWdata.slice(mW - 1, 0).eq(1));
         },
         WBASE: () => {
           m.set(wBase, regWdata.slice(wA - 1, 0));
-          m.set(wBaseOk, inRange.WBASE(regWdata.slice(wA - 1, 0)));
+          m.set(wBaseOk, inRange.WBASE(regWdata));
         },
-        WADDR: () => m.set(wAddrStart, regWdata.slice(wA - 1, 0)),
+        // Saturated, never wrapped: a start at or past wdepth loads nothing and its first weight
+        // beat raises WEIGHT_OVERFLOW, where a truncated one would overwrite tiles near 0.
+        WADDR: () => m.set(wAddrStart, mux(ltConst(regWdata, p.wdepth), regWdata.slice(wA, 0), lit(p.wdepth, UInt(wA + 1)))),
       };
       m.when(regWe, () => {
         m.switch(regAddr, REGISTERS.filter(isWritable).map((r) => [r.addr, writes[r.name]] as const));
