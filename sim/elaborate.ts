@@ -6,12 +6,21 @@
 
 import { emitCore, findCore, ownParams, resolveParams, CORES } from '../generator/cores/registry.ts';
 import { emitDesign } from '../generator/hdl/index.ts';
+import { validateBoard, type BoardParams } from '../generator/cores/board.ts';
 import { serialLine, type SerialLineParams } from '../generator/boards/serial-line.ts';
 import { emittedSource, type ModelSource } from './bridge/build.ts';
+import { XILINX_PRIMS } from './vip/xilinx-prims.ts';
+
+/** A board's table-lookup array (jmax) instantiates Xilinx primitives: their models join the file list. */
+const withPrims = (src: ModelSource, p: Readonly<Record<string, number>>): ModelSource => (p.jmax ? { ...src, files: [...src.files, XILINX_PRIMS] } : src);
 
 /** The board SoC's parameters checked against the generator's table (names, ranges) and completed with its defaults; throws ParamError. */
 export function resolveBoardParams(params: Readonly<Record<string, string | number>>): Record<string, number> {
-  return resolveParams(findCore('board'), params);
+  const p = resolveParams(findCore('board'), params);
+  // How the parameters relate (dual4 needs act=8, …) is checked here too, not first when the
+  // SoC elaborates: the caller names its own flag (the backend spec) in the refusal.
+  validateBoard(p as unknown as BoardParams);
+  return p;
 }
 
 /** The board SoC: the byte-stream flavour, or with `line` the UART flavour behind a host-end UART (the same identity, the serial line simulated). */
@@ -21,13 +30,15 @@ export function elaborateBoard(params: Readonly<Record<string, number>>, line?: 
   if (line) {
     const p = resolveParams(core, { ...own, phy: 1 });
     const lp = { ...p, hostBaud: line.hostBaud ?? p.baud! } as unknown as SerialLineParams;
-    return emittedSource(emitDesign(serialLine(lp), { extra: CORES.board!.extra!(p) }));
+    return withPrims(emittedSource(emitDesign(serialLine(lp), { extra: CORES.board!.extra!(p) })), p);
   }
-  return emittedSource(emitCore(core, resolveParams(core, { ...own, phy: 0 })));
+  const p = resolveParams(core, { ...own, phy: 0 });
+  return withPrims(emittedSource(emitCore(core, p)), p);
 }
 
 /** The PCIe top. */
 export function elaborateXdma(params: Readonly<Record<string, number>>): ModelSource {
   const core = findCore('xdma');
-  return emittedSource(emitCore(core, resolveParams(core, ownParams(core, params))));
+  const p = resolveParams(core, ownParams(core, params));
+  return withPrims(emittedSource(emitCore(core, p)), p);
 }

@@ -64,7 +64,7 @@ describe('bitnet-fpga CLI', () => {
     [['generate', 'ternary', '--param', 'kmax=2560', '--param', 'acc=16', '--out', '/tmp/x'], /acc=16: an accumulator of 16 bits could overflow at K=kmax=2560 with int8 activations .* it needs at least 20 bits, or lower kmax to 255/],
     [['generate', 'ternary', '--param', 'jmax=3', '--out', '/tmp/x'], /parameter jmax=3 is not allowed; jmax \(the table-lookup array.*\) must be an integer from 0 to 64, a power of two/],
     [['generate', 'ternary', '--param', 'jmax=16', '--param', 'dram=512', '--out', '/tmp/x'], /jmax=16 with dram=512: the table-lookup array reads its weights from block RAM only/],
-    [['generate', 'icebreaker', '--param', 'jmax=16', '--out', '/tmp/x'], /has no parameter 'jmax'/],
+    [['generate', 'icebreaker', '--param', 'jmax=16', '--out', '/tmp/x'], /^error: core 'icebreaker': jmax=16: the table-lookup array is built from Xilinx LUT6_2\/LUT5\/CARRY4 cells, which the iCE40 does not have/],
     [['generate', 'ternary', '--param', 'dual4=2', '--out', '/tmp/x'], /parameter dual4=2 is not allowed; dual4 \(with act=8: an int4 mode.*\) must be an integer from 0 to 1/],
     [['generate', 'ternary', '--param', 'dual4=1', '--param', 'act=4', '--out', '/tmp/x'], /dual4=1 with act=4: the int4 mode packs two int4 tokens into an int8 lane, so it needs act=8/],
     [['generate', 'ternary', '--param', 'dual4=1', '--param', 'jmax=16', '--out', '/tmp/x'], /dual4=1 with jmax=16: the int4 mode is built on the adder columns only/],

@@ -63,8 +63,6 @@ export interface BoardIO {
 
 export function validateBoard(p: BoardParams): void {
   validateTernary(coreParams(p));
-  // The SoC's simulations and the iCE40 flow have no models of LUT6_2/LUT5/CARRY4 (the table-lookup array's primitives).
-  if (p.jmax) throw new RangeError(`jmax=${p.jmax}: the board SoC and its tops take only the adder-tree array (jmax=0); the table-lookup array is for the ternary core alone so far`);
   const d = derive(coreParams(p));
   if (d.wordBits % 8 || d.xBits % 8) throw new RangeError(`rows=${p.rows} cols=${p.cols} act=${p.act}: the link moves whole bytes; a weight tile (${d.wordBits} bits) and an activation beat (${d.xBits} bits) must be multiples of 8`);
   for (const k of ['stage', 'idle', 'phy'] as const) checkParam(BOARD_PARAMS, k, p[k]);

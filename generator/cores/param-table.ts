@@ -104,7 +104,10 @@ export const LINK_PARAMS: ParamTable = {
 
 /** The board SoC (and the board tops built around it, with their own defaults): a small core and the link. */
 export const BOARD_PARAMS: ParamTable = {
-  // No jmax: the SoC's simulations and the iCE40 flow have no models of the table-lookup array's primitives.
   ...withDefaults(TERNARY_PARAMS, { rows: 8, cols: 8, kmax: 512, mmax: 4, wdepth: 256 }, ['jmax']),
+  // The table-lookup array on a board: opt-in, so the boards built without it keep their Verilog
+  // and identity. Its Xilinx primitives need the models in simulation (sim/elaborate.ts adds
+  // them) and are refused on iCE40 tops (registry.ts).
+  jmax: { ...TERNARY_PARAMS.jmax!, optIn: true },
   ...LINK_PARAMS,
 };

@@ -37,8 +37,12 @@ function boardExtra(p: Readonly<Record<string, number>>): Record<string, unknown
   return { ...coreExtra(pickTernary(p)), board: { identity: boardIdentity(p as unknown as BoardParams), stage: p.stage, idle: p.idle, phy: p.phy, clk: p.clk, baud: p.baud } };
 }
 
-/** A board top: the SoC's parameters with the board's defaults, less those the board fixes (phy, clk, …). */
-function boardTop(name: string, description: string, o: { defaults: Record<string, number>; fixed: Record<string, number>; more?: Record<string, ParamSpec>; top: (p: BoardParams) => Elaborated<unknown> }): CoreEntry {
+/**
+ * A board top: the SoC's parameters with the board's defaults, less those the board fixes (phy, clk, …).
+ * `family` says whose primitives the fabric has: the table-lookup array (jmax) is built from
+ * Xilinx LUT6_2/LUT5/CARRY4 cells, which an iCE40 does not have (and no generic fallback is built).
+ */
+function boardTop(name: string, description: string, o: { family: 'xilinx' | 'ice40'; defaults: Record<string, number>; fixed: Record<string, number>; more?: Record<string, ParamSpec>; top: (p: BoardParams) => Elaborated<unknown> }): CoreEntry {
   return {
     name,
     description,
@@ -50,6 +54,7 @@ function boardTop(name: string, description: string, o: { defaults: Record<strin
       } catch (e) {
         throw new ParamError(`core '${name}': ${(e as Error).message}`);
       }
+      if (full.jmax && o.family === 'ice40') throw new ParamError(`core '${name}': jmax=${full.jmax}: the table-lookup array is built from Xilinx LUT6_2/LUT5/CARRY4 cells, which the iCE40 does not have (no generic fallback is built); set jmax=0`);
       return o.top(full);
     },
     extra: (p) => boardExtra({ ...p, ...o.fixed }),
@@ -100,16 +105,19 @@ export const CORES: Readonly<Record<string, CoreEntry>> = {
   },
   // The largest SoC that places on the UP5K with room to spare (constraints/README.md).
   icebreaker: boardTop('icebreaker', 'iCEBreaker (iCE40UP5K) top: the board SoC on the USB serial port, power-on and button reset, LEDs', {
+    family: 'ice40',
     defaults: ICEBREAKER_DEFAULTS,
     fixed: { phy: 1, clk: ICEBREAKER_CLK },
     top: icebreakerTop,
   }),
   arty: boardTop('arty', 'Arty A7 (XC7A35T/100T, 100 MHz) top: the board SoC on the USB serial bridge, RESET button, LEDs', {
+    family: 'xilinx',
     defaults: ARTY_DEFAULTS,
     fixed: { phy: 1, clk: ARTY_CLK },
     top: artyTop,
   }),
   xdma: boardTop('xdma', 'PCIe top: the board SoC behind the Xilinx XDMA IP (AXI4-Lite registers, AXI4-Stream H2C/C2H)', {
+    family: 'xilinx',
     defaults: XDMA_DEFAULTS,
     // No UART: clk and baud only satisfy the SoC's checks.
     fixed: { phy: 0, clk: 125_000_000, baud: 115_200 },

@@ -18,5 +18,5 @@ export async function simBackend(params: Record<string, number>, opts: { reload?
   const identity = (sim.manifest.extra as { board: { identity: string } }).board.identity;
   const client = new LinkClient(transport, { timeoutMs: 30_000, retries: 0, matmulTimeoutMs: 120_000 });
   const p = sim.manifest.params as Record<string, number>;
-  return new BoardBackend(`sim (board ${p.rows}x${p.cols}, wdepth ${p.wdepth})`, client, { expectedHash: identity, reload: opts.reload, onClose: () => sim.close() });
+  return new BoardBackend(`sim (board ${p.rows}x${p.cols}${p.jmax ? `, table-lookup jmax ${p.jmax}` : ''}${p.dual4 ? ', dual4' : ''}, wdepth ${p.wdepth})`, client, { expectedHash: identity, reload: opts.reload, onClose: () => sim.close() });
 }

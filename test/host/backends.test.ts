@@ -84,6 +84,22 @@ describe('host: backends agree bit for bit', function () {
     }
   });
 
+  it('sim with the table-lookup array (jmax=2: blocks of 2 n-tiles, the last one short) equals cpu', async () => {
+    const rng = new XorShift32(globalSeed() ^ 3);
+    const ws = randomWeights(rng, 4);
+    const cpu = new CpuBackend();
+    await cpu.load(ws);
+    const sim = await simBackend({ ...BOARD, wdepth: 1024, jmax: 2 }, quiet);
+    try {
+      await sim.load(ws);
+      assert.equal(sim.shape?.jmax, 2, 'the board reports the table-lookup array');
+      await sameResults(cpu, sim, ws, rng, 12);
+      console.log(`      jmax=2: ${sim.stats.requests} requests, ${sim.stats.boardCycles} board cycles`);
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('a model generates the same tokens on cpu and sim (8x8 board as rtl/board, K and M split)', async () => {
     const model = loadModel(fixture('tiny-bitnet-a'));
     const run = async (be: BitLinearBackend): Promise<number[]> => {

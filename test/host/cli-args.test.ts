@@ -112,6 +112,8 @@ describe('command line: every bad argument is one line naming the flag', functio
       [['--backend', 'cpu:x'], /^error: -dev\/--device\/--backend cpu:x: backend 'cpu' takes no argument but 'js'/],
       [['--device', 'uart:/dev/ttyUSB1@fast'], /^error: -dev\/--device\/--backend uart:\/dev\/ttyUSB1@fast: backend 'uart': the baud rate after '@' must be an integer from 300 to 62500000, got 'fast'$/],
       [['-dev', 'sim:wdepth=2048,wdepth=4096'], /^error: -dev\/--device\/--backend .*: backend 'sim': parameter wdepth is given twice$/],
+      // How the board's parameters relate is checked before the model loads, under the flag's name.
+      [['-dev', 'sim:dual4=1,act=4'], /^error: -dev\/--device\/--backend sim:dual4=1,act=4: backend 'sim': dual4=1 with act=4: .* so it needs act=8$/],
       [['--backend', 'sim:wdepth=0x10'], /^error: -dev\/--device\/--backend sim:wdepth=0x10: backend 'sim': parameter 'wdepth=0x10' must be name=integer/],
       // Given again, the flag adds a board: the list is checked as a whole.
       [['-dev', 'sim', '-dev', 'cpu'], /^error: -dev\/--device\/--backend cpu: backend 'cpu' cannot be one of several: a model is split across boards \(sim, uart or pcie\)/],
@@ -312,6 +314,9 @@ describe('command line: every bad argument is one line naming the flag', functio
       [['board-sim', '--pty', '--phy', '--host-baud', '0x10'], /^error: --host-baud 0x10: expected an integer from 300 to 62500000$/],
       [['board-sim', '--pty', '--phy', '--host-baud', '1'], /^error: --host-baud 1: expected an integer from 300 to 62500000$/],
       [['synth', '--target', 'vivado'], /^error: --target vivado: expected xilinx \(7-series, synth_xilinx\) or ice40/],
+      [['synth', '--target', 'ice40', '--seed', '2147483648'], /^error: --seed 2147483648: expected an integer from 0 to 2147483647$/],
+      [['synth', '--target', 'ice40', '-G', 'jmax=2'], /^error: --target ice40 with jmax=2: the table-lookup array is built from Xilinx LUT6_2\/LUT5\/CARRY4 cells, which the iCE40 does not have/],
+      [['synth', '--target', 'xilinx', '--seed', '2'], /^error: --seed 2: needs --target ice40 \(it is nextpnr-ice40's placer seed; synth_xilinx does not place\)$/],
       [['sim-build', '--waves', 'x'], /^error: --waves x: expected vcd or fst$/],
       [['sim-build', '--manifest', '/nonexistent/x.manifest.json'], /^error: --manifest \/nonexistent\/x\.manifest\.json: expected an existing file/],
       [['build', '--board', 'icebreaker', '--seed', '-1'], /^error: --seed -1: expected an integer from 0 to 2147483647$/],

@@ -22,20 +22,24 @@ export interface SynthOptions {
   mmax?: string;
   wdepth?: string;
   fmax?: number;
+  seed?: number;
 }
 
-export async function synthesize(core: string, params: Record<string, string | number>, target: string, fmax?: number): Promise<SynthReport> {
+export async function synthesize(core: string, params: Record<string, string | number>, target: string, fmax?: number, placerSeed?: number): Promise<SynthReport> {
   if (target !== 'xilinx' && target !== 'ice40') throw new ParamError(`--target ${target}: expected xilinx (7-series, synth_xilinx) or ice40 (UP5K, synth_ice40 + nextpnr-ice40)`);
   if (fmax !== undefined && target !== 'ice40') throw new ParamError(`--fmax ${fmax}: needs --target ice40 (only nextpnr-ice40 times the design here; synth_xilinx gives no Fmax)`);
+  if (placerSeed !== undefined && target !== 'ice40') throw new ParamError(`--seed ${placerSeed}: needs --target ice40 (it is nextpnr-ice40's placer seed; synth_xilinx does not place)`);
   const c = findCore(core);
   const p = resolveParams(c, params);
+  if (target === 'ice40' && p.jmax) throw new ParamError(`--target ice40 with jmax=${p.jmax}: the table-lookup array is built from Xilinx LUT6_2/LUT5/CARRY4 cells, which the iCE40 does not have (no generic fallback is built); use --target xilinx or jmax=0`);
   const d = emitCore(c, p);
   const dir = path.join(cacheRoot(), 'synth', `${d.manifest.top}-${d.manifest.contentHash.slice(0, 12)}`);
   const files = writeDesign(dir, d).filter((f) => f.endsWith('.v'));
   if (target === 'xilinx') return synthXilinx(files, d.manifest.top);
   const clk = d.manifest.clocks[0]?.clk ?? 'clk';
-  const work = path.join(dir, 'ice40');
-  const seed = 1;
+  const seed = placerSeed ?? 1;
+  // One directory per seed, so sweeps run side by side do not share nextpnr's files.
+  const work = path.join(dir, seed === 1 ? 'ice40' : `ice40-seed${seed}`);
   // A request the synthesized logic depth cannot reach under any placement is refused before
   // place and route (minutes on a full UP5K); one it might reach goes to nextpnr-ice40, whose
   // own static timing of the routed design decides. Either way the deepest stage
@@ -80,13 +84,13 @@ export async function synthCommand(core: string | undefined, o: SynthOptions): P
   const name = core ?? 'ternary';
   const params: Record<string, string> = parseParamArgs(o.param, PARAM_FLAGS);
   for (const k of ['rows', 'cols', 'act', 'format', 'kmax', 'mmax', 'wdepth'] as const) if (o[k] !== undefined) params[k] = o[k]!;
-  const r = await synthesize(name, params, o.target, o.fmax);
+  const r = await synthesize(name, params, o.target, o.fmax, o.seed);
   if (o.json) {
     console.log(JSON.stringify(r, null, 2));
     return;
   }
   console.log(`${r.top} (${r.target}, ${r.seconds.toFixed(1)} s)`);
   console.log(`  LUTs ${r.luts}${r.lutram ? ` (+${r.lutram} as distributed RAM)` : ''}   flip-flops ${r.ffs}   carry ${r.carry}   block RAM ${r.bram}${r.target === 'xilinx' ? ' (18 Kbit units)' : ''}${r.spram ? `   SPRAM ${r.spram}` : ''}   DSP ${r.dsp}`);
-  if (r.fmaxMHz !== undefined) console.log(`  Fmax ${r.fmaxMHz.toFixed(1)} MHz (nextpnr-ice40, UP5K)`);
+  if (r.fmaxMHz !== undefined) console.log(`  Fmax ${r.fmaxMHz.toFixed(1)} MHz (nextpnr-ice40, UP5K, seed ${o.seed ?? 1})`);
   for (const [k, u] of Object.entries(r.utilization ?? {})) console.log(`  ${k.padEnd(16)} ${String(u.used).padStart(6)} / ${u.total} (${((100 * u.used) / u.total).toFixed(0)} %)`);
 }
