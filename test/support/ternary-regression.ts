@@ -10,7 +10,7 @@ import type { Tb } from '../../sim/index.ts';
 import { matrix, type IntMatrix } from '../../common/reference.ts';
 import { modelCore } from '../../common/core-model.ts';
 import type { CoreDriver } from '../../sim/drivers/ternary.ts';
-import { log2ceil, type TernaryParams } from '../../generator/cores/ternary/params.ts';
+import { coreWidths, derive, type TernaryParams } from '../../generator/cores/ternary/params.ts';
 import { firstDifference } from './first-difference.ts';
 import { REG, CORE_STATUS } from '../../common/core-registers.ts';
 
@@ -127,9 +127,7 @@ async function runWithBackpressure(drv: CoreDriver, x: IntMatrix, N: number, int
  */
 async function outOfRangeRefused(drv: CoreDriver, p: TernaryParams): Promise<void> {
   // The register widths core.ts gives K, M and WBASE.
-  const kW = log2ceil(p.kmax + 1);
-  const mW = Math.max(1, log2ceil(p.mmax + 1));
-  const wA = log2ceil(p.wdepth);
+  const { kW, mW, wA } = coreWidths(p, derive(p));
   const bad: [string, number, number, number, number][] = [
     ['K = 0', 0, 1, 1, 0],
     ['K = kmax + 1', p.kmax + 1, 1, 1, 0],

@@ -28,10 +28,11 @@ import { ternaryDot } from './dot.ts';
 import { tileCodes } from './decode.ts';
 import { lutPath } from './lut-path.ts';
 import { dualPath, accMemoryShape, resultBits } from './dual-int4.ts';
-import { derive, validate, log2ceil, dramParams, FORMAT_2BIT, REGISTERS, REG, isReadable, isWritable, type ReadableRegister, type WritableRegister, type TernaryParams } from './params.ts';
+import { derive, coreWidths, validate, log2ceil, dramParams, FORMAT_2BIT, REGISTERS, REG, isReadable, isWritable, type ReadableRegister, type WritableRegister, type TernaryParams } from './params.ts';
 import { dramUnits } from './dram-units.ts';
 import { dramLayout } from './dram-layout.ts';
 import { columnStages, pipelineCycles, MEMORY_OUTPUT_STAGES } from '../../../common/core-model.ts';
+import { tileLoop, stepControl, walkControl } from './tile-loop.ts';
 
 const OUT_FIFO_DEPTH = 16;
 
@@ -44,11 +45,7 @@ export const ternaryCore = defineModule(
     const d = derive(p);
     const R = p.rows;
     const C = p.cols;
-    const kW = log2ceil(p.kmax + 1);
-    const mW = Math.max(1, log2ceil(p.mmax + 1));
-    const wA = log2ceil(p.wdepth);
-    const xA = log2ceil(d.xDepth);
-    const ktW = Math.max(1, log2ceil(d.kTilesMax + 1));
+    const { kW, mW, wA, xA, ktW } = coreWidths(p, d);
     const nW = 32;
 
     // ---- ports ---------------------------------------------------------------------
@@ -130,10 +127,11 @@ export const ternaryCore = defineModule(
     const nOk = m.reg('n_ok', Bool);
     const mOk = m.reg('m_ok', Bool);
     const wBaseOk = m.reg('wbase_ok', Bool, { reset: 1 }); // WBASE resets to 0, in range
-    const adders = !p.jmax && !p.dual4; // the plain adder array's sequencer (dual-int4.ts has its own)
+    const adders = !p.jmax; // the adder columns' sequencer (tile-loop.ts), plain or dual4
     const kOne = adders ? m.reg('k_one', Bool) : undefined; // K <= rows
     const nOne = adders ? m.reg('n_one', Bool) : undefined; // N <= cols
     const mOne = adders ? m.reg('m_one', Bool) : undefined; // M == 1
+    const mLe2 = p.dual4 ? m.reg('m_le2', Bool) : undefined; // M <= 2: one token pair
     // Tested on the whole 32-bit word written, not on the bits the register keeps: K = kmax + 2^kW
     // would otherwise pass as a small K and run (a register master other than the link engine,
     // PCIe's, checks nothing first).
@@ -197,6 +195,7 @@ export const ternaryCore = defineModule(
           m.set(M, regWdata.slice(mW - 1, 0));
           m.set(mOk, inRange.M(regWdata));
           if (mOne) m.set(mOne, regWdata.slice(mW - 1, 0).eq(1));
+          if (mLe2) m.set(mLe2, regWdata.slice(mW - 1, 0).le(2));
         },
         WBASE: () => {
           m.set(wBase, regWdata.slice(wA - 1, 0));
@@ -246,88 +245,46 @@ export const ternaryCore = defineModule(
     }
 
     // dual4: the adder columns with an int4 mode beside int8 (dual-int4.ts); validate() refuses it with dram.
-    if (p.dual4) return finish(dualPath(m, p, d, { K, N, M, wBase, kTiles, begin: start.and(startOk), wdata: regWdata, wmemRead: wmemRead!, xmem, amem, outLevel: outFifo.level, out: outFifo.in, outDepth: OUT_FIFO_DEPTH }));
+    if (p.dual4) {
+      if (!kOne || !nOne || !mOne || !mLe2) throw new Error('ternary core: the dual4 path needs its one-tile flags');
+      return finish(dualPath(m, p, d, { K, N, M, wBase, kTiles, begin: start.and(startOk), wdata: regWdata, wmemRead: wmemRead!, xmem, amem, outLevel: outFifo.level, out: outFifo.in, outDepth: OUT_FIFO_DEPTH, flags: { kOne, nOne, mOne, mLe2 } }));
+    }
 
-    // Loop state of stage 0.
+    // Stage 0: the loop over n-tiles, k-tiles and tokens (tile-loop.ts).
     if (!kOne || !nOne || !mOne) throw new Error('ternary core: the adder array needs its one-tile flags');
-    const nLeft = m.reg('n_left', UInt(nW)); // columns of N from this n-tile on
-    const kt = m.reg('kt', UInt(ktW));
-    const tok = m.reg('tok', UInt(mW));
-    const wIdx = mem ? undefined : m.reg('w_idx', UInt(wA)); // from DRAM the fetcher keeps the address
-    const xRow = m.reg('x_row', UInt(xA + 1)); // tok * k_tiles
-    const issuing = m.reg('issuing', Bool);
-
     // Room in the output FIFO for every result still in flight (one per stage after s0) and
     // this one. The FIFO's level is an adder, so the test is registered: last cycle's level
     // plus the one result that cycle may have pushed.
     const inFlight = pipelineCycles(R) - 1;
-    const room = m.reg('room', Bool);
-    m.set(room, ltConst(outFifo.level, OUT_FIFO_DEPTH - inFlight - 1).and(outFifo.in.ready));
-    // From DRAM the tile must have arrived; the block RAM is always ready.
-    const wReady = mem ? m.let('w_tile_ready', tok.ne(0).or(mem.fetch.tiles.valid)) : lit(1, Bool);
-    const issue = m.let('issue', issuing.and(room).and(wReady));
-
-    // The loop tests compare counters with registered bounds, so none is an adder and a
-    // compare in one stage. The bounds follow K, M, N a cycle later, which a run never
-    // sees: they are set by register writes before the one that starts it.
-    const bound = (name: string, v: Value): Value => {
-      const q = m.reg(name, v.shape);
-      m.set(q, v);
-      return q;
-    };
-    const kTilesQ = bound('k_tiles_q', kTiles);
-    // The token and k-tile one before the last: a counter about to step onto its last value.
-    // (Unused when M = 1 or K <= rows, where every token or k-tile is the last.)
-    const mLast2Q = bound('m_last2_q', M.sub(2));
-    const ktLast2Q = bound('kt_last2_q', K.zext(kW + 1).sub(R + 1).shr(log2ceil(R)).trunc(ktW)); // floor((K-1)/R) - 1
-    const lastNQ = m.reg('last_n_q', Bool); // n_left <= cols: this n-tile is the last
-    // Lanes of the last k-tile: K mod rows of them, all when that is 0; lane b is live when b < K mod rows.
-    const kLow = R === 1 ? undefined : K.slice(log2ceil(R) - 1, 0);
-    const lastMaskQ = bound('last_mask_q', kLow ? cat(...Array.from({ length: R }, (_, i) => R - 1 - i).map((b) => [0, ...Array.from({ length: R - 1 - b }, (_, j) => b + 1 + j)].map((v) => kLow.eq(v)).reduce((a, e) => a.or(e)))) : lit(1, UInt(1)));
-    // tok == M - 1 and kt == ceil(K/rows) - 1, kept as flags that step with the counters, so
-    // the issue logic starts from registers.
-    const lastTok = m.reg('last_tok', Bool);
-    const lastKt = m.reg('last_kt', Bool);
-    const lastN = lastNQ;
-
-    m.when(start.and(startOk), () => {
-      m.set(issuing, 1);
-      m.set(nLeft, N);
-      m.set(kt, 0);
-      m.set(tok, 0);
-      if (wIdx) m.set(wIdx, wBase);
-      m.set(lastNQ, nOne);
-      m.set(lastTok, mOne);
-      m.set(lastKt, kOne);
-      m.set(xRow, 0);
+    let room: Value = lit(0, Bool);
+    let wReady: Value = lit(1, Bool);
+    const loop = tileLoop(m, p, d, {
+      K,
+      N,
+      M,
+      kTiles,
+      begin: start.and(startOk),
+      kOne,
+      nOne,
+      stepOneAtBegin: mOne,
+      stepOne: mOne,
+      stepLast2: () => {
+        const v = M.sub(2);
+        const q = m.reg('m_last2_q', v.shape);
+        m.set(q, v);
+        return q;
+      },
+      ready: (tok) => {
+        const q = m.reg('room', Bool);
+        m.set(q, ltConst(outFifo.level, OUT_FIFO_DEPTH - inFlight - 1).and(outFifo.in.ready));
+        room = q;
+        // From DRAM the tile must have arrived; the block RAM is always ready.
+        if (mem) wReady = m.let('w_tile_ready', tok.ne(0).or(mem.fetch.tiles.valid));
+        return [room, wReady];
+      },
+      ...(mem ? {} : { wBase }),
     });
-    m.when(issue, () => {
-      m.when(lastTok.not(), () => {
-        m.set(tok, tok.add(1));
-        m.set(lastTok, tok.eq(mLast2Q));
-        m.set(xRow, xRow.add(kTilesQ.zext(xA + 1)));
-      }).otherwise(() => {
-        m.set(tok, 0);
-        m.set(lastTok, mOne);
-        m.set(xRow, 0);
-        if (wIdx) m.set(wIdx, wIdx.add(1));
-        m.when(lastKt.not(), () => {
-          m.set(kt, kt.add(1));
-          m.set(lastKt, kt.eq(ktLast2Q));
-        }).otherwise(() => {
-          m.set(kt, 0);
-          m.set(lastKt, kOne);
-          m.when(lastN, () => m.set(issuing, 0)).otherwise(() => {
-            // Counting down compares with a constant: no subtraction and compare in one stage.
-            m.set(nLeft, nLeft.sub(C));
-            m.set(lastNQ, leConst(nLeft, 2 * C));
-          });
-        });
-      });
-    });
-
-    // Lanes past K in the last k-tile read as zero, so stale activations never count.
-    const laneMask = m.let('lane_mask', cat(...Array.from({ length: R }, (_, i) => lastKt.not().or(lastMaskQ.bit(R - 1 - i)))));
+    const { issuing, issue, tok, kt, wIdx } = loop;
 
     // ---- stage 0 -> 1 ----------------------------------------------------------------------
     const wFetch = m.let('w_fetch', issue.and(tok.eq(0)));
@@ -343,19 +300,8 @@ export const ternaryCore = defineModule(
       m.when(wFetch, () => m.set(hold, mem.fetch.tiles.data));
       wWord = hold;
     } else wWord = wmemRead!(wIdx!, wFetch);
-    const xWord = xmem.readSync(xRow.add(kt.zext(xA + 1)).trunc(xA), { enable: issue, name: 'x_word' });
-    const v1 = m.reg('s1_valid', Bool);
-    const tok1 = m.reg('s1_tok', UInt(mW));
-    const first1 = m.reg('s1_first', Bool);
-    const last1 = m.reg('s1_last', Bool);
-    const mask1 = m.reg('s1_mask', UInt(R));
-    m.set(v1, issue);
-    m.when(issue, () => {
-      m.set(tok1, tok);
-      m.set(first1, kt.eq(0));
-      m.set(last1, lastKt);
-      m.set(mask1, laneMask);
-    });
+    const xWord = xmem.readSync(loop.xRow.add(kt.zext(xA + 1)).trunc(xA), { enable: issue, name: 'x_word' });
+    const s1 = stepControl(m, loop);
 
     // ---- stage 1: memory output registers (trit5 tiles decoded before w_q) ---------------------------
     const codes = tileCodes(m, p, d.tileBytes, wWord);
@@ -364,23 +310,10 @@ export const ternaryCore = defineModule(
     const xQ = m.reg('x_q', UInt(d.xBits));
     m.set(wQ, codes);
     m.set(xQ, xWord);
-    // The step's control walks beside its data, one register per stage: at[0] is s1. The lane
-    // mask is used where the lanes enter the columns (s2) and goes no further.
-    const ctl = { valid: v1 as Value, tok: tok1 as Value, first: first1 as Value, last: last1 as Value, mask: mask1 as Value | undefined };
-    const at = [ctl];
-    for (let s = 2; s <= 1 + MEMORY_OUTPUT_STAGES + columnStages(R); s++) {
-      const prevCtl = at[at.length - 1]!;
-      const next = {} as typeof ctl;
-      for (const k of Object.keys(ctl) as (keyof typeof ctl)[]) {
-        const v = prevCtl[k];
-        // The mask is used where the lanes enter the columns; first ends in the accumulate's selects (above).
-        if (!v || (k === 'mask' && s > 2) || (k === 'first' && s === 1 + MEMORY_OUTPUT_STAGES + columnStages(R))) continue;
-        const q = m.reg(`s${s}_${k}`, v.shape);
-        m.set(q, v);
-        next[k] = q;
-      }
-      at.push(next);
-    }
+    // The step's control walks beside its data, one register per stage (tile-loop.ts); `first`
+    // ends in the accumulate's selects, a stage before the last.
+    const lastStage = 1 + MEMORY_OUTPUT_STAGES + columnStages(R);
+    const at = walkControl(m, s1, lastStage, lastStage - 1);
 
     // ---- stages 2 .. 1 + columnStages: the columns ------------------------------------------
     const lanes: Value[] = [];
@@ -397,7 +330,9 @@ export const ternaryCore = defineModule(
       carries.push(col.carry);
     }
     const rd = at[at.length - 2]!; // the stage whose registers feed the last column level
-    const accOld = amem.readSync(rd.tok.trunc(Math.max(1, log2ceil(Math.max(2, p.mmax)))), { enable: rd.valid.and(rd.first.not()), name: 'acc_word' });
+    const rdFirst = rd.first;
+    if (!rdFirst) throw new Error('ternary core: walkControl dropped `first` before the accumulator read');
+    const accOld = amem.readSync(rd.tok.trunc(Math.max(1, log2ceil(Math.max(2, p.mmax)))), { enable: rd.valid.and(rdFirst.not()), name: 'acc_word' });
     const acc = at[at.length - 1]!;
     const v2 = acc.valid;
     const tok2 = acc.tok;
@@ -424,7 +359,7 @@ export const ternaryCore = defineModule(
         return q;
       });
     const forward = copies('acc_forward', sameTok);
-    const zero = copies('acc_first', rd.first);
+    const zero = copies('acc_first', rdFirst);
     const wbData = m.reg('wb_data', UInt(C * d.accBits));
     const sums: Value[] = [];
     for (let c = 0; c < C; c++) {

@@ -30,6 +30,8 @@ import { log2ceil, type Derived, type TernaryParams } from './params.ts';
 import { columnStages, pipelineCycles, MEMORY_OUTPUT_STAGES, DUAL4_SPLIT_STAGES } from '../../../common/core-model.ts';
 import { resultBeatBits } from '../../../common/core-layout.ts';
 import { CTRL } from '../../../common/core-registers.ts';
+import { ltConst } from '../const-compare.ts';
+import { tileLoop, stepControl, walkControl, type StepControl } from './tile-loop.ts';
 
 /** Bits below token 2p+1's field in a lane value: the lo token's column sum, |S_lo| <= 8 * rows, must fit signed. */
 export const guardShift = (rows: number): number => 5 + log2ceil(rows);
@@ -53,6 +55,8 @@ export interface DualPathInputs extends RunInputs {
   readonly outLevel: Value;
   readonly out: { readonly valid: Signal; readonly data: Signal; readonly ready: Value };
   readonly outDepth: number;
+  /** Registered at the K, N and M writes: K <= rows, N <= cols, M == 1, M <= 2. */
+  readonly flags: { readonly kOne: Value; readonly nOne: Value; readonly mOne: Value; readonly mLe2: Value };
 }
 
 export function dualPath(m: ModuleBuilder, p: TernaryParams, d: Derived, io: DualPathInputs): { stall: Value; wstall: Value; idle: Value } {
@@ -60,92 +64,53 @@ export function dualPath(m: ModuleBuilder, p: TernaryParams, d: Derived, io: Dua
   const C = p.cols;
   const A = dualLaneBits(R);
   const s = guardShift(R);
-  const mW = Math.max(1, log2ceil(p.mmax)); // a step index, at most mmax - 1
-  const wA = log2ceil(p.wdepth);
   const xA = log2ceil(d.xDepth);
-  const ktW = Math.max(1, log2ceil(d.kTilesMax + 1));
-  const nW = io.N.width;
   const aA = io.amem.mem.addrWidth;
-  const { K, N, M } = io;
+  const { M } = io;
 
   // The run's mode, fixed from its start until it is idle (a start needs an idle core).
   const int4 = m.reg('int4_mode', Bool);
   const int4Bit = io.wdata.bit(Math.log2(CTRL.INT4));
   m.when(io.begin, () => m.set(int4, int4Bit));
 
-  // Loop state of stage 0: `step` is the token, or in int4 mode the token pair.
-  const nBase = m.reg('n_base', UInt(nW));
-  const kt = m.reg('kt', UInt(ktW));
-  const step = m.reg('step', UInt(mW));
-  const wIdx = m.reg('w_idx', UInt(wA));
-  const xRow = m.reg('x_row', UInt(xA + 1)); // step * k_tiles
-  const issuing = m.reg('issuing', Bool);
-
+  // Stage 0: core.ts's loop (tile-loop.ts), whose step is the token, or in int4 mode the token
+  // pair: a run has M steps, or ceil(M/2). The step flags follow the mode, so they are chosen at
+  // the start (from the write that starts the run) and from the mode register after it.
   const inFlight = pipelineCycles(R) + DUAL4_SPLIT_STAGES - 1;
-  const room = m.reg('room', Bool);
-  m.set(room, io.outLevel.lt(io.outDepth - inFlight - 1).and(io.out.ready));
-  const issue = m.let('issue', issuing.and(room));
-
-  // Registered loop bounds, as in core.ts; the last step follows the mode, so it is set at the start.
-  const bound = (name: string, v: Value): Value => {
-    const q = m.reg(name, v.shape);
-    m.set(q, v);
-    return q;
-  };
-  const kTilesQ = bound('k_tiles_q', io.kTiles);
-  const ktLastQ = bound('kt_last_q', K.sub(1).shr(log2ceil(R)).trunc(ktW));
-  const stepLastQ = m.reg('step_last_q', UInt(mW)); // M - 1, or ceil(M/2) - 1 = (M - 1) >> 1
-  const nFarQ = bound('n_far_q', mux(N.le(2 * C), 0, N.sub(2 * C)));
-  const lastNQ = m.reg('last_n_q', Bool);
-  const kLow = R === 1 ? undefined : K.slice(log2ceil(R) - 1, 0);
-  const lastMaskQ = bound('last_mask_q', kLow ? cat(...Array.from({ length: R }, (_, i) => R - 1 - i).map((b) => [0, ...Array.from({ length: R - 1 - b }, (_, j) => b + 1 + j)].map((v) => kLow.eq(v)).reduce((a, e) => a.or(e)))) : lit(1, UInt(1)));
-  const lastStep = m.let('last_step', step.eq(stepLastQ));
-  const lastKt = m.let('last_kt', kt.eq(ktLastQ));
-
-  m.when(io.begin, () => {
-    m.set(issuing, 1);
-    m.set(nBase, 0);
-    m.set(kt, 0);
-    m.set(step, 0);
-    m.set(wIdx, io.wBase);
-    m.set(lastNQ, N.le(C));
-    m.set(xRow, 0);
-    m.set(stepLastQ, mux(int4Bit, M.sub(1).shr(1), M.sub(1)).trunc(mW)); // M <= mmax (start_ok)
+  let room: Value = lit(0, Bool);
+  const { kOne, nOne, mOne, mLe2 } = io.flags;
+  const loop = tileLoop(m, p, d, {
+    K: io.K,
+    N: io.N,
+    M,
+    kTiles: io.kTiles,
+    begin: io.begin,
+    kOne,
+    nOne,
+    stepOneAtBegin: mux(int4Bit, mLe2, mOne),
+    stepOne: mux(int4, mLe2, mOne),
+    stepLast2: () => {
+      // The step one before the last: M - 2, or ceil(M/2) - 2 = ((M + 1) >> 1) - 2.
+      // Set at the start: the bound follows the mode, which the write that starts the run sets.
+      const w = M.width + 1; // M + 1 may need a bit more than M
+      const q = m.reg('step_last2_q', UInt(M.width));
+      m.when(io.begin, () => m.set(q, mux(int4Bit, M.zext(w).add(1).shr(1).sub(2), M.zext(w).sub(2)).trunc(M.width)));
+      return q;
+    },
+    ready: () => {
+      const q = m.reg('room', Bool);
+      m.set(q, ltConst(io.outLevel, io.outDepth - inFlight - 1).and(io.out.ready));
+      room = q;
+      return [room];
+    },
+    wBase: io.wBase,
   });
-  m.when(issue, () => {
-    m.when(lastStep.not(), () => {
-      m.set(step, step.add(1));
-      m.set(xRow, xRow.add(kTilesQ.zext(xA + 1)));
-    }).otherwise(() => {
-      m.set(step, 0);
-      m.set(xRow, 0);
-      m.set(wIdx, wIdx.add(1));
-      m.when(lastKt.not(), () => m.set(kt, kt.add(1))).otherwise(() => {
-        m.set(kt, 0);
-        m.when(lastNQ, () => m.set(issuing, 0)).otherwise(() => {
-          m.set(nBase, nBase.add(C));
-          m.set(lastNQ, nBase.ge(nFarQ));
-        });
-      });
-    });
-  });
-  const laneMask = m.let('lane_mask', cat(...Array.from({ length: R }, (_, i) => lastKt.not().or(lastMaskQ.bit(R - 1 - i)))));
+  const { issuing, issue, tok, kt, wIdx } = loop;
 
   // ---- stage 0 -> 1 ----------------------------------------------------------------------
-  const wWord = io.wmemRead(wIdx, issue.and(step.eq(0)));
-  const xWord = io.xmem.readSync(xRow.add(kt.zext(xA + 1)).trunc(xA), { enable: issue, name: 'x_word' });
-  const v1 = m.reg('s1_valid', Bool);
-  const step1 = m.reg('s1_step', UInt(mW));
-  const first1 = m.reg('s1_first', Bool);
-  const last1 = m.reg('s1_last', Bool);
-  const mask1 = m.reg('s1_mask', UInt(R));
-  m.set(v1, issue);
-  m.when(issue, () => {
-    m.set(step1, step);
-    m.set(first1, kt.eq(0));
-    m.set(last1, lastKt);
-    m.set(mask1, laneMask);
-  });
+  const wWord = io.wmemRead(wIdx!, issue.and(tok.eq(0)));
+  const xWord = io.xmem.readSync(loop.xRow.add(kt.zext(xA + 1)).trunc(xA), { enable: issue, name: 'x_word' });
+  const s1 = stepControl(m, loop);
 
   // ---- stage 1: memory output registers; the lanes widened to lane values on the way --------
   const codes = tileCodes(m, p, d.tileBytes, wWord);
@@ -163,20 +128,7 @@ export function dualPath(m: ModuleBuilder, p: TernaryParams, d: Derived, io: Dua
     laneValues.push(mux(int4, pair, byte.asSigned().ext(A).asUnsigned()));
   }
   m.set(xQ, cat(...laneValues));
-  const ctl = { valid: v1 as Value, step: step1 as Value, first: first1 as Value, last: last1 as Value, mask: mask1 as Value | undefined };
-  const at = [ctl];
-  for (let st = 2; st <= 1 + MEMORY_OUTPUT_STAGES + columnStages(R) + DUAL4_SPLIT_STAGES; st++) {
-    const prevCtl = at[at.length - 1]!;
-    const next = {} as typeof ctl;
-    for (const k of Object.keys(ctl) as (keyof typeof ctl)[]) {
-      const v = prevCtl[k];
-      if (!v || (k === 'mask' && st > 2)) continue;
-      const q = m.reg(`s${st}_${k}`, v.shape);
-      m.set(q, v);
-      next[k] = q;
-    }
-    at.push(next);
-  }
+  const at = walkControl(m, s1, 1 + MEMORY_OUTPUT_STAGES + columnStages(R) + DUAL4_SPLIT_STAGES);
 
   // ---- the columns, then dot + carry registered -------------------------------------------
   const lanes: Value[] = [];
@@ -195,19 +147,21 @@ export function dualPath(m: ModuleBuilder, p: TernaryParams, d: Derived, io: Dua
   }
 
   // ---- accumulate: both halves of the pair's word ------------------------------------------
-  const wordOf = (ct: typeof ctl): Value => mux(int4, ct.step, ct.step.shr(1)).trunc(aA);
+  const wordOf = (ct: StepControl): Value => mux(int4, ct.tok, ct.tok.shr(1)).trunc(aA);
   const rd = at[at.length - 2]!;
   const accOld = io.amem.readSync(wordOf(rd), { enable: rd.valid, name: 'acc_word' });
   const acc = at[at.length - 1]!;
   const word2 = m.let('acc_word_addr', wordOf(acc));
-  const odd = m.let('acc_odd', int4.not().and(acc.step.bit(0))); // int8: the token's sums are the hi half
+  const odd = m.let('acc_odd', int4.not().and(acc.tok.bit(0))); // int8: the token's sums are the hi half
   const wbValid = m.reg('wb_valid', Bool);
   const wbWord = m.reg('wb_word', UInt(aA));
   const wbData = m.reg('wb_data', UInt(2 * C * d.accBits));
   const prev = m.let('acc_prev', mux(wbValid.and(wbWord.eq(word2)), wbData, accOld));
   const B = d.accBits;
-  const zeroLo = m.let('zero_lo', acc.first.and(odd.not()));
-  const zeroHi = m.let('zero_hi', acc.first.and(int4.or(odd)));
+  const accFirst = acc.first;
+  if (!accFirst) throw new Error('dual4 path: walkControl dropped `first` before the accumulate');
+  const zeroLo = m.let('zero_lo', accFirst.and(odd.not()));
+  const zeroHi = m.let('zero_hi', accFirst.and(int4.or(odd)));
   const los: Value[] = [];
   const his: Value[] = [];
   for (let c = 0; c < C; c++) {

@@ -21,7 +21,7 @@ import type { RunInputs } from './path-inputs.ts';
 import { lutArray, lutArrayLatency, type LutArrayParams } from './lut-array.ts';
 import { tileCodes } from './decode.ts';
 import { kTileLaneMask } from './lanes.ts';
-import { log2ceil, type Derived, type TernaryParams } from './params.ts';
+import { log2ceil, coreWidths, type Derived, type TernaryParams } from './params.ts';
 import { LUT_FILL, LUT_LATENCY } from '../../../common/core-model.ts';
 
 /** The run's inputs; its accumulators (amem) hold mmax * jmax words of cols * accBits. */
@@ -41,12 +41,8 @@ export function lutPath(m: ModuleBuilder, p: TernaryParams, d: Derived, io: LutP
   const R = p.rows;
   const C = p.cols;
   const jmax = p.jmax!;
-  const kW = log2ceil(p.kmax + 1);
-  const mW = Math.max(1, log2ceil(p.mmax + 1));
+  const { kW, mW, wA, xA, ktW } = coreWidths(p, d);
   const jW = log2ceil(jmax + 1);
-  const wA = log2ceil(p.wdepth);
-  const xA = log2ceil(d.xDepth);
-  const ktW = Math.max(1, log2ceil(d.kTilesMax + 1));
   const nW = io.N.width;
   const aA = io.amem.mem.addrWidth;
   const mA = log2ceil(p.mmax);

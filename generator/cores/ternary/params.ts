@@ -78,6 +78,14 @@ export function log2ceil(n: number): number {
   return b;
 }
 
+/**
+ * The core's register and counter widths, one place for every path and the tests: K, M (and a
+ * token index), a tile index (WBASE), an activation beat's address, a k-tile index.
+ */
+export function coreWidths(p: TernaryParams, d: Derived): { kW: number; mW: number; wA: number; xA: number; ktW: number } {
+  return { kW: log2ceil(p.kmax + 1), mW: Math.max(1, log2ceil(p.mmax + 1)), wA: log2ceil(p.wdepth), xA: log2ceil(d.xDepth), ktW: Math.max(1, log2ceil(d.kTilesMax + 1)) };
+}
+
 export function derive(p: TernaryParams): Derived {
   const { kTilesMax, wordBits, tileBytes, xBits, xDepth, accBits } = coreGeometry(p);
   const dotBits = p.act + log2ceil(p.rows) + 1;
