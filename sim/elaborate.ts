@@ -9,10 +9,7 @@ import { emitDesign } from '../generator/hdl/index.ts';
 import { validateBoard, type BoardParams } from '../generator/cores/board.ts';
 import { serialLine, type SerialLineParams } from '../generator/boards/serial-line.ts';
 import { emittedSource, type ModelSource } from './bridge/build.ts';
-import { XILINX_PRIMS } from './vip/xilinx-prims.ts';
-
-/** A board's table-lookup array (jmax) instantiates Xilinx primitives: their models join the file list. */
-const withPrims = (src: ModelSource, p: Readonly<Record<string, number>>): ModelSource => (p.jmax ? { ...src, files: [...src.files, XILINX_PRIMS] } : src);
+import { withXilinxPrims } from './vip/xilinx-prims.ts';
 
 /** The board SoC's parameters checked against the generator's table (names, ranges) and completed with its defaults; throws ParamError. */
 export function resolveBoardParams(params: Readonly<Record<string, string | number>>): Record<string, number> {
@@ -30,15 +27,15 @@ export function elaborateBoard(params: Readonly<Record<string, number>>, line?: 
   if (line) {
     const p = resolveParams(core, { ...own, phy: 1 });
     const lp = { ...p, hostBaud: line.hostBaud ?? p.baud! } as unknown as SerialLineParams;
-    return withPrims(emittedSource(emitDesign(serialLine(lp), { extra: CORES.board!.extra!(p) })), p);
+    return withXilinxPrims(emittedSource(emitDesign(serialLine(lp), { extra: CORES.board!.extra!(p) })), p);
   }
   const p = resolveParams(core, { ...own, phy: 0 });
-  return withPrims(emittedSource(emitCore(core, p)), p);
+  return withXilinxPrims(emittedSource(emitCore(core, p)), p);
 }
 
 /** The PCIe top. */
 export function elaborateXdma(params: Readonly<Record<string, number>>): ModelSource {
   const core = findCore('xdma');
   const p = resolveParams(core, ownParams(core, params));
-  return withPrims(emittedSource(emitCore(core, p)), p);
+  return withXilinxPrims(emittedSource(emitCore(core, p)), p);
 }

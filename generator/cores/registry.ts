@@ -8,7 +8,7 @@ import { fifo } from './fifo.ts';
 import { ternaryCore, coreExtra } from './ternary/core.ts';
 import { uart, validateUart, type UartParams } from './uart.ts';
 import { board, boardIdentity, validateBoard, type BoardParams } from './board.ts';
-import { validate as validateTernary, pickTernary, type TernaryParams } from './ternary/params.ts';
+import { validate as validateTernary, pickTernary, LUT_ARRAY_NOT_ON_ICE40, type TernaryParams } from './ternary/params.ts';
 import { icebreakerTop, ICEBREAKER_CLK, ICEBREAKER_DEFAULTS } from '../boards/icebreaker.ts';
 import { xdmaTop, XDMA_DEFAULTS, type XdmaParams } from '../boards/xdma.ts';
 import { artyTop, ARTY_CLK, ARTY_DEFAULTS } from '../boards/arty.ts';
@@ -54,7 +54,7 @@ function boardTop(name: string, description: string, o: { family: 'xilinx' | 'ic
       } catch (e) {
         throw new ParamError(`core '${name}': ${(e as Error).message}`);
       }
-      if (full.jmax && o.family === 'ice40') throw new ParamError(`core '${name}': jmax=${full.jmax}: the table-lookup array is built from Xilinx LUT6_2/LUT5/CARRY4 cells, which the iCE40 does not have (no generic fallback is built); set jmax=0`);
+      if (full.jmax && o.family === 'ice40') throw new ParamError(`core '${name}': jmax=${full.jmax}: ${LUT_ARRAY_NOT_ON_ICE40}; set jmax=0`);
       return o.top(full);
     },
     extra: (p) => boardExtra({ ...p, ...o.fixed }),

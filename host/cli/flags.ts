@@ -321,6 +321,9 @@ export function nPredictOption(dflt: number, o: { env?: boolean } = {}): Option 
   return o.env ? withEnv(n) : n;
 }
 
+/** nextpnr-ice40's placer seed when synth's --seed is not given. */
+export const DEFAULT_PLACER_SEED = 1;
+
 /**
  * `-s, --seed`: a seed; what it seeds, its range and its default are the command's. The
  * hardware commands (check, build) spell it --seed only, as they always have: -s is llama.cpp's.

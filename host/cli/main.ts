@@ -26,6 +26,7 @@ import {
   paramOption,
   promptOption,
   seedOption,
+  DEFAULT_PLACER_SEED,
   threadsOption,
   tokenIds,
   TOKENS_MAX,
@@ -150,7 +151,7 @@ program
   .option('--mmax <n>', 'ternary: largest M per run')
   .option('--wdepth <n>', 'ternary: weight memory depth in tiles')
   .addOption(numberOption('--fmax <MHz>', 'with --target ice40: the clock the design must reach in nextpnr-ice40 (also its --freq target); refused, naming the limit, when it does not', { min: 0, above: true, max: 1000 }))
-  .addOption(defaultShown(seedOption("with --target ice40: nextpnr-ice40's placer seed; Fmax varies between seeds of one netlist, so sweep a few", { max: 2 ** 31 - 1, longOnly: true }), '1'))
+  .addOption(defaultShown(seedOption("with --target ice40: nextpnr-ice40's placer seed; Fmax varies between seeds of one netlist, so sweep a few", { max: 2 ** 31 - 1, longOnly: true }), String(DEFAULT_PLACER_SEED)))
   .option('--json', 'print the report as JSON')
   .action(async (core: string | undefined, o: import('./commands/synth.ts').SynthOptions) => {
     const { synthCommand } = await import('./commands/synth.ts');

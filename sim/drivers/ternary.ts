@@ -6,7 +6,7 @@ import { emitDesign } from '../../generator/hdl/index.ts';
 import { ternaryCore, coreExtra } from '../../generator/cores/ternary/core.ts';
 import type { TernaryParams } from '../../generator/cores/ternary/params.ts';
 import { emittedSource, DutSpec, ClockCycles, RisingEdge, FastStreams, type Clock, type Signal, type AnyPorts } from '../index.ts';
-import { XILINX_PRIMS } from '../vip/xilinx-prims.ts';
+import { withXilinxPrims } from '../vip/xilinx-prims.ts';
 import { AxiMemory, axi4Ports, type AxiMemoryOptions } from '../vip/axi-memory.ts';
 import { coreShape, packActivations, packActivationPairs, packWeights, tileWords, unpackResults, nTiles, type CoreShape } from '../../common/core-layout.ts';
 import type { IntMatrix } from '../../common/reference.ts';
@@ -26,8 +26,7 @@ export function coreDesign(params: TernaryParams): CoreDesign {
   // GCC at -O1: a configuration runs thousands of cycles, not millions, and -O2 about doubled
   // the compile of its model (the regression builds one per shape on a fresh machine).
   const src = emittedSource(d, { cxxOpt: 1 });
-  // The table-lookup array instantiates Xilinx primitives: their models join the file list.
-  return { params, shape, dut: new DutSpec<AnyPorts>(params.jmax ? { ...src, files: [...src.files, XILINX_PRIMS] } : src) };
+  return { params, shape, dut: new DutSpec<AnyPorts>(withXilinxPrims(src, params)) };
 }
 
 export interface RunResult {

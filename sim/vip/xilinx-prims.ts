@@ -5,3 +5,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const XILINX_PRIMS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'xilinx-prims.v');
+
+/** A design with the table-lookup array (jmax > 0) instantiates the primitives: their models join its file list. */
+export function withXilinxPrims<S extends { readonly files: readonly string[] }>(src: S, p: Readonly<Record<string, number | undefined>>): S {
+  return p.jmax ? { ...src, files: [...src.files, XILINX_PRIMS] } : src;
+}

@@ -72,6 +72,9 @@ export function dramParams(p: TernaryParams): CoreDramParams | undefined {
   return { wordBits: derive(p).wordBits, data: p.dram, addr: p.maddr ?? 32, base: p.mbase ?? 0, wdepth: p.wdepth, burst: p.mburst ?? 64, ports: p.ports ?? 1 };
 }
 
+/** Why jmax > 0 cannot go on an iCE40 (the icebreaker top and `synth --target ice40` refuse it with this). */
+export const LUT_ARRAY_NOT_ON_ICE40 = 'the table-lookup array is built from Xilinx LUT6_2/LUT5/CARRY4 cells, which the iCE40 does not have (no generic fallback is built)';
+
 export function log2ceil(n: number): number {
   let b = 0;
   while (1 << b < n) b++;

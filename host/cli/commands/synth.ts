@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { findCore, resolveParams, parseParamArgs, emitCore, ParamError } from '../../../generator/cores/registry.ts';
 import { writeDesign } from '../../../generator/hdl/index.ts';
 import { cacheRoot } from '../../../sim/toolchain/cache.ts';
-import { PARAM_FLAGS } from '../flags.ts';
+import { PARAM_FLAGS, DEFAULT_PLACER_SEED } from '../flags.ts';
+import { LUT_ARRAY_NOT_ON_ICE40 } from '../../../generator/cores/ternary/params.ts';
 import { synthXilinx, synthIce40, type SynthReport } from '../../../sim/toolchain/synth.ts';
 import { netlistDepth, stageDepths, ice40FmaxBound } from '../../../sim/bench/lut-levels.ts';
 
@@ -31,15 +32,15 @@ export async function synthesize(core: string, params: Record<string, string | n
   if (placerSeed !== undefined && target !== 'ice40') throw new ParamError(`--seed ${placerSeed}: needs --target ice40 (it is nextpnr-ice40's placer seed; synth_xilinx does not place)`);
   const c = findCore(core);
   const p = resolveParams(c, params);
-  if (target === 'ice40' && p.jmax) throw new ParamError(`--target ice40 with jmax=${p.jmax}: the table-lookup array is built from Xilinx LUT6_2/LUT5/CARRY4 cells, which the iCE40 does not have (no generic fallback is built); use --target xilinx or jmax=0`);
+  if (target === 'ice40' && p.jmax) throw new ParamError(`--target ice40 with jmax=${p.jmax}: ${LUT_ARRAY_NOT_ON_ICE40}; use --target xilinx or jmax=0`);
   const d = emitCore(c, p);
   const dir = path.join(cacheRoot(), 'synth', `${d.manifest.top}-${d.manifest.contentHash.slice(0, 12)}`);
   const files = writeDesign(dir, d).filter((f) => f.endsWith('.v'));
   if (target === 'xilinx') return synthXilinx(files, d.manifest.top);
   const clk = d.manifest.clocks[0]?.clk ?? 'clk';
-  const seed = placerSeed ?? 1;
+  const seed = placerSeed ?? DEFAULT_PLACER_SEED;
   // One directory per seed, so sweeps run side by side do not share nextpnr's files.
-  const work = path.join(dir, seed === 1 ? 'ice40' : `ice40-seed${seed}`);
+  const work = path.join(dir, `ice40-seed${seed}`);
   // A request the synthesized logic depth cannot reach under any placement is refused before
   // place and route (minutes on a full UP5K); one it might reach goes to nextpnr-ice40, whose
   // own static timing of the routed design decides. Either way the deepest stage
@@ -91,6 +92,6 @@ export async function synthCommand(core: string | undefined, o: SynthOptions): P
   }
   console.log(`${r.top} (${r.target}, ${r.seconds.toFixed(1)} s)`);
   console.log(`  LUTs ${r.luts}${r.lutram ? ` (+${r.lutram} as distributed RAM)` : ''}   flip-flops ${r.ffs}   carry ${r.carry}   block RAM ${r.bram}${r.target === 'xilinx' ? ' (18 Kbit units)' : ''}${r.spram ? `   SPRAM ${r.spram}` : ''}   DSP ${r.dsp}`);
-  if (r.fmaxMHz !== undefined) console.log(`  Fmax ${r.fmaxMHz.toFixed(1)} MHz (nextpnr-ice40, UP5K, seed ${o.seed ?? 1})`);
+  if (r.fmaxMHz !== undefined) console.log(`  Fmax ${r.fmaxMHz.toFixed(1)} MHz (nextpnr-ice40, UP5K, seed ${o.seed ?? DEFAULT_PLACER_SEED})`);
   for (const [k, u] of Object.entries(r.utilization ?? {})) console.log(`  ${k.padEnd(16)} ${String(u.used).padStart(6)} / ${u.total} (${((100 * u.used) / u.total).toFixed(0)} %)`);
 }
